@@ -1,0 +1,250 @@
+"""The merchant's commands in the chat. The bot layer routes here only after checking that the sender is one of
+this tenant's admins; everything below is scoped to that tenant, and every change is audited.
+
+Two inputs come here before that check: ``/join CODE`` (someone invited becomes an admin: :func:`open_input`), and
+``/orders`` which is the shop's orders for an admin and the customer's own orders for everyone else."""
+
+from __future__ import annotations
+
+from admin import alerts, invites, menu, orders, proofs, sales, testmode
+from admin.refunds import refund_command
+from core.callbacks import Action, parse
+from core.db.repos.customers import CustomerRepository
+from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.tables import Customer
+from core.messages import Message
+from flows.context import FlowContext, Reply
+from flows.inbound import Inbound, Kind
+from payments import notices
+from payments.manual.signals import signals
+
+ADMIN_COMMANDS = frozenset(
+    {
+        "admin",
+        "pending",
+        "approve",
+        "reject",
+        "order",
+        "ship",
+        "refund",
+        "testmode",
+        "sales",
+        "invite",
+        "admins",
+        "removeadmin",
+        "alerts",
+    }
+)
+# Commands that mean one thing for an admin and another for a customer: an admin gets the merchant's side.
+SHARED_COMMANDS = frozenset({"orders"})
+# Commands for people who are not admins (yet).
+OPEN_COMMANDS = frozenset({"join"})
+ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl"})
+
+
+def is_admin_input(inbound: Inbound, step: str) -> bool:
+    """Whether this input belongs to the merchant's side (and so needs an admin)."""
+    if inbound.kind is Kind.COMMAND:
+        return inbound.command in ADMIN_COMMANDS
+    if inbound.kind is Kind.BUTTON:
+        parsed = parse(inbound.data)
+        return parsed is not None and parsed.verb in ADMIN_BUTTONS
+    return step.startswith("admin.")
+
+
+def is_shared_input(inbound: Inbound) -> bool:
+    return inbound.kind is Kind.COMMAND and inbound.command in SHARED_COMMANDS
+
+
+def is_open_input(inbound: Inbound) -> bool:
+    return inbound.kind is Kind.COMMAND and inbound.command in OPEN_COMMANDS
+
+
+async def handle_open(ctx: FlowContext, inbound: Inbound) -> Reply:
+    """``/join CODE``: anyone may try; the code decides."""
+    return await invites.join(ctx, inbound.text)
+
+
+async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
+    if inbound.kind is Kind.COMMAND:
+        if ctx.conversation.step.startswith("admin."):
+            ctx.go("idle")
+        return await _command(ctx, inbound.command or "", inbound.text.strip())
+    if inbound.kind is Kind.BUTTON:
+        parsed = parse(inbound.data)
+        if parsed is None or not parsed.args or any(arg < 0 for arg in parsed.args):
+            return Reply(notice=ctx.t("error.stale_button"))
+        return await _button(ctx, parsed)
+    if ctx.conversation.step == "admin.reject_reason" and inbound.kind is Kind.TEXT:
+        found = await proofs.find(ctx.session, ctx.tenant, str(ctx.recall("proof_id", "")))
+        ctx.go("idle")
+        if found is None:
+            return Reply([Message(ctx.t("admin.no_such_proof", ident="?"))])
+        result = await proofs.reject(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, inbound.text, ctx.clock)
+        return Reply([Message(result)])
+    ctx.go("idle")
+    return Reply([Message(ctx.t("admin.help"))])
+
+
+async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
+    if command == "admin":
+        return Reply([await menu.menu(ctx)])
+    if command == "pending":
+        return Reply(await _pending(ctx))
+    if command == "orders":
+        code = orders.status_code(args.split()[0] if args else "")
+        if code is None:
+            return Reply([Message(ctx.t("admin.orders.usage", statuses=", ".join(orders.STATUSES)))], refused=True)
+        return Reply([await orders.list_orders(ctx, code, 0)])
+    if command == "order":
+        ident = args.split()[0] if args else ""
+        return Reply([await orders.card(ctx, await orders.find(ctx, ident), ident)])
+    if command == "ship":
+        ident, _, note = args.partition(" ")
+        if not ident:
+            return Reply([Message(ctx.t("admin.ship.usage"))], refused=True)
+        return await orders.ship(ctx, await orders.find(ctx, ident), note, ident)
+    if command == "refund":
+        return await refund_command(ctx, args)
+    if command == "testmode":
+        return await testmode.command(ctx, args)
+    if command == "sales":
+        period = (args.split()[0] if args else "today").lower()
+        if period not in sales.PERIODS:
+            return Reply([Message(ctx.t("admin.sales.usage"))], refused=True)
+        return await _sales(ctx, period)
+    if command == "invite":
+        return await invites.invite(ctx)
+    if command == "admins":
+        return await invites.list_admins(ctx)
+    if command == "removeadmin":
+        return await invites.remove(ctx, args)
+    if command == "alerts":
+        return await alerts.command(ctx, args)
+    return await _decide(ctx, command, args)
+
+
+async def _decide(ctx: FlowContext, command: str, args: str) -> Reply:
+    ident, _, reason = args.partition(" ")
+    if not ident:
+        return Reply([Message(ctx.t(f"admin.usage.{command}"))], refused=True)
+    found = await proofs.find(ctx.session, ctx.tenant, ident)
+    if found is None:
+        return Reply([Message(ctx.t("admin.no_such_proof", ident=ident[:20]))], refused=True)
+    if command == "approve":
+        return Reply([Message(await proofs.approve(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, ctx.clock))])
+    if not reason.strip():
+        return Reply([Message(ctx.t("admin.usage.reject"))], refused=True)
+    result = await proofs.reject(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, reason, ctx.clock)
+    return Reply([Message(result)])
+
+
+async def _button(ctx: FlowContext, parsed: Action) -> Reply:
+    verb, args = parsed.verb, parsed.args
+    target = args[0]
+    repo = OrderRepository(ctx.session)
+    if verb == "am":
+        return await _section(ctx, target)
+    if verb == "ol":
+        return Reply([await orders.list_orders(ctx, target, args[1] if len(args) > 1 else 0, edit=True)])
+    if verb == "sl":
+        return await _sales(ctx, sales.PERIODS[target] if target < len(sales.PERIODS) else "today")
+    if verb == "tm":
+        return await testmode.confirm(ctx, bool(target))
+    if verb == "mo":
+        order = await repo.by_id(ctx.tenant.id, target)
+        return Reply([await orders.card(ctx, order)])
+    if verb == "sh":
+        return await orders.ship(ctx, await repo.by_id(ctx.tenant.id, target), "")
+    if verb == "oc":
+        return orders.ask_cancel(ctx, await repo.by_id(ctx.tenant.id, target))
+    if verb == "ocy":
+        return await orders.cancel(ctx, await repo.by_id(ctx.tenant.id, target))
+    found = await proofs.find(ctx.session, ctx.tenant, str(target))
+    if found is None:
+        return Reply(notice=ctx.t("error.stale_button"))
+    if verb == "ap":
+        result = await proofs.approve(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, ctx.clock)
+        return Reply([Message(result)], notice=result[:190])
+    ctx.go("admin.reject_reason", proof_id=found.proof.id)
+    return Reply([Message(ctx.t("admin.ask_reject_reason", code=found.order.code))])
+
+
+async def _section(ctx: FlowContext, section: int) -> Reply:
+    if section == menu.PROOFS:
+        return Reply(await _pending(ctx))
+    if section == menu.TESTMODE:
+        return Reply([testmode.ask(ctx, not ctx.tenant.test_mode)])
+    if section == menu.ADMINS:
+        return await invites.list_admins(ctx)
+    if section == menu.ALERTS:
+        return await alerts.command(ctx, "")
+    if section == menu.INVITE:
+        return await invites.invite(ctx)
+    return Reply([await menu.menu(ctx)])
+
+
+async def _sales(ctx: FlowContext, period: str) -> Reply:
+    report = await sales.compute(ctx.session, ctx.tenant, period, ctx.clock.now())
+    label = ctx.t(f"admin.sales.period_{period}")
+    lines = [
+        ctx.t(
+            "admin.sales.title",
+            period=label,
+            paid=report.money(report.paid),
+            paid_orders=report.paid_orders,
+            pending=report.money(report.pending),
+            pending_orders=report.pending_orders,
+        )
+    ]
+    if report.refunded:
+        lines.append(ctx.t("admin.sales.refunded", amount=report.money(report.refunded)))
+    if report.by_provider:
+        lines.append(ctx.t("admin.sales.by_provider"))
+        lines += [
+            f"• {ctx.t(f'provider.{name}')}: {report.money(amount)}"
+            for name, amount in report.by_provider.most_common()
+        ]
+    if report.by_product:
+        lines.append(ctx.t("admin.sales.by_product"))
+        lines += [f"• {name}: {report.money(amount)}" for name, amount in report.by_product.most_common(10)]
+    lines.append(ctx.t("admin.sales.test_excluded"))
+    if ctx.tenant.test_mode:
+        lines.append(ctx.t("admin.sales.in_test_mode"))
+    chart = sales.chart(report, ctx.t("admin.sales.chart_title", period=label, currency=report.currency))
+    picture = Message(ctx.t("admin.sales.chart_caption", period=label), image=chart)
+    return Reply([Message("\n".join(lines)), picture])
+
+
+async def _pending(ctx: FlowContext) -> list[Message]:
+    payments = PaymentRepository(ctx.session)
+    waiting = await payments.proofs_waiting(ctx.tenant.id)
+    if not waiting:
+        return [Message(ctx.t("admin.no_pending"))]
+    messages = [Message(ctx.t("admin.pending_count", count=len(waiting)))]
+    for proof in waiting[:10]:
+        found = await proofs.find(ctx.session, ctx.tenant, str(proof.id))
+        if found is None:
+            continue
+        customer = await _customer(ctx, found.order.customer_id)
+        review = notices.Context(ctx.tenant, found.order, found.payment, customer)
+        warnings = await signals(ctx.session, ctx.tenant.id, found.proof, found.payment)
+        messages.append(notices.proof_for_review(review, proof, warnings))
+    return messages
+
+
+async def _customer(ctx: FlowContext, customer_id: int) -> Customer:
+    customer = await CustomerRepository(ctx.session).by_id(ctx.tenant.id, customer_id)
+    assert customer is not None
+    return customer
+
+
+__all__ = [
+    "ADMIN_BUTTONS",
+    "ADMIN_COMMANDS",
+    "handle",
+    "handle_open",
+    "is_admin_input",
+    "is_open_input",
+    "is_shared_input",
+]

@@ -1,0 +1,53 @@
+"""Who reaches the merchant's side of the chat. Every update passes this gate: merchant commands and buttons go to
+``admin.chat`` only for this tenant's admins; anyone else is refused, and the refusal is audited; everything else is
+the customer's conversation (``flows.router``). Returns the reply and whether the input was refused."""
+
+from __future__ import annotations
+
+import logging
+
+from admin import chat
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import AuditEntry
+from core.messages import Message
+from flows import router
+from flows.context import FlowContext, Reply
+from flows.inbound import Inbound
+
+log = logging.getLogger(__name__)
+
+
+async def route(ctx: FlowContext, inbound: Inbound) -> tuple[Reply, bool]:
+    tenants = TenantRepository(ctx.session)
+    if chat.is_open_input(inbound):  # /join CODE: for people who are not admins yet
+        reply = await chat.handle_open(ctx, inbound)
+        return reply, reply.refused
+    if chat.is_shared_input(inbound) and await tenants.is_admin(
+        ctx.tenant.id, ctx.actor.tg_user_id
+    ):  # /orders: the shop's orders for an admin, one's own for a customer
+        return await chat.handle(ctx, inbound), False
+    if not chat.is_admin_input(inbound, ctx.conversation.step):
+        reply = await router.handle(ctx, inbound)
+        if inbound.command == "start" and await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id):
+            reply.messages.append(Message(ctx.t("admin.welcome") + "\n\n" + ctx.t("admin.help")))
+        return reply, False
+    if await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id):
+        return await chat.handle(ctx, inbound), False
+    what = inbound.command or inbound.data or ctx.conversation.step
+    log.warning(
+        "refused merchant action %r from non-admin user %s of tenant %s", what, ctx.actor.tg_user_id, ctx.tenant.id
+    )
+    tenants.audit(
+        AuditEntry(
+            tenant_id=ctx.tenant.id,
+            actor_tg_id=ctx.actor.tg_user_id,
+            action="refused",
+            target=str(what)[:80],
+            allowed=False,
+            details={},
+            at=ctx.clock.now(),
+        )
+    )
+    if ctx.conversation.step.startswith("admin."):
+        ctx.go("idle")
+    return Reply([Message(ctx.t("admin.not_admin"))], notice=ctx.t("admin.not_admin"), refused=True), True

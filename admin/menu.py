@@ -1,0 +1,65 @@
+"""``/admin``: the merchant's menu: the shop's mode at a glance, what needs attention (proofs to review, orders to
+ship, orders that need review), and a button for everything else."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from admin import testmode
+from admin.orders import STATUSES
+from core.callbacks import action
+from core.db.tables import Order, Proof
+from core.messages import Button, Message, keyboard
+from flows.context import FlowContext
+from payments.states import OrderStatus
+
+# Sections of the menu opened by the "am" button.
+MENU, PROOFS, TESTMODE, ADMINS, ALERTS, INVITE = range(6)
+SALES_PERIODS = ("today", "week", "month")
+
+
+async def counts(ctx: FlowContext) -> tuple[int, int, int]:
+    pending = await ctx.session.scalar(
+        select(func.count()).select_from(Proof).where(Proof.tenant_id == ctx.tenant.id, Proof.status == "submitted")
+    )
+    by_status = dict(
+        (
+            await ctx.session.execute(
+                select(Order.status, func.count())
+                .where(Order.tenant_id == ctx.tenant.id, Order.status.in_([OrderStatus.PAID, OrderStatus.NEEDS_REVIEW]))
+                .group_by(Order.status)
+            )
+        ).all()
+    )
+    return int(pending or 0), int(by_status.get(OrderStatus.PAID, 0)), int(by_status.get(OrderStatus.NEEDS_REVIEW, 0))
+
+
+async def menu(ctx: FlowContext, *, edit: bool = False) -> Message:
+    pending, to_ship, review = await counts(ctx)
+    body = ctx.t(
+        "admin.menu.body",
+        shop=ctx.tenant.name,
+        mode=testmode.mode_label(ctx),
+        pending=pending,
+        to_ship=to_ship,
+        review=review,
+    )
+    rows = [
+        [Button(ctx.t("admin.menu.proofs", count=pending), data=action("am", PROOFS))],
+        [
+            Button(ctx.t("admin.menu.to_ship", count=to_ship), data=action("ol", STATUSES.index("paid"), 0)),
+            Button(ctx.t("admin.menu.review", count=review), data=action("ol", STATUSES.index("needs_review"), 0)),
+        ],
+        [Button(ctx.t("admin.menu.orders"), data=action("ol", 0, 0))],
+        [
+            Button(ctx.t(f"admin.menu.sales_{period}"), data=action("sl", index))
+            for index, period in enumerate(SALES_PERIODS)
+        ],
+        [Button(ctx.t("admin.menu.testmode", mode=testmode.mode_label(ctx)), data=action("am", TESTMODE))],
+        [
+            Button(ctx.t("admin.menu.admins"), data=action("am", ADMINS)),
+            Button(ctx.t("admin.menu.invite"), data=action("am", INVITE)),
+            Button(ctx.t("admin.menu.alerts"), data=action("am", ALERTS)),
+        ],
+    ]
+    return Message(body, keyboard(*rows), edit=edit)

@@ -1,0 +1,146 @@
+"""``/refund ID [AMOUNT]``: refunds from the merchant's chat (tenant admins only; the bot layer checks that).
+
+ID is the order code; AMOUNT is in major units of the order's currency (``150`` or ``150.50``), the whole refundable
+amount when left out. Never more than was paid, less what is refunded already or on its way.
+
+- Paystack: a ``requested`` refund row, sent to Paystack by the reconciler's pass after this transaction commits
+  (no network inside the chat's transaction); Paystack's ``refund.*`` webhooks move it, and ``processed`` moves the
+  payment (apply_event REFUNDED) and tells the customer.
+- M-Pesa and manual payments: the money goes back outside dukabot (an M-Pesa reversal, cash); the refund is
+  recorded and applied at once, and the customer is told.
+
+Every refund, and every refusal of one, leaves an audit entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from core.db.repos.orders import OrderRepository
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import AuditEntry, Payment, Refund
+from core.messages import Message
+from core.money import Money, MoneyError
+from flows.context import FlowContext, Reply
+from payments.base import Outcome, ProviderEvent
+from payments.paystack import refunds as paystack_refunds
+from payments.paystack.provider import NAME as PAYSTACK
+from payments.service import EventResult, apply_event
+from payments.states import CAN_BE_REFUNDED, OrderStatus
+
+_MAX_REASON = 200
+
+
+async def refund_command(ctx: FlowContext, args: str) -> Reply:
+    """Refund an order, in full or by AMOUNT (major units), never more than was paid."""
+    words = args.split()
+    if not words or len(words) > 2:
+        return _refused(ctx, "usage", {}, ctx.t("refund.usage"))
+    code = words[0].strip().upper()[:20]
+    order = await OrderRepository(ctx.session).by_code(ctx.tenant.id, code)  # another tenant's order is not found
+    if order is None:
+        return _refused(ctx, "no_such_order", {"code": code}, ctx.t("refund.no_such_order", code=code))
+    payment = await _refundable_payment(ctx, order.id)
+    if payment is None and order.status == OrderStatus.REFUNDED:
+        total = Money(order.total_minor, order.currency).format()
+        return _refused(ctx, "nothing_left", {"code": code}, ctx.t("refund.nothing_left", code=code, paid=total))
+    if payment is None:
+        status = ctx.t(f"order.status.{order.status}")
+        return _refused(ctx, "not_paid", {"code": code}, ctx.t("refund.not_paid", code=code, status=status))
+    paid = Money(payment.paid_minor or payment.amount_minor, payment.currency)
+    taken = Money(
+        payment.refunded_minor + await paystack_refunds.in_flight_minor(ctx.session, payment.id), paid.currency
+    )
+    left = paid - taken
+    if left.minor <= 0:
+        body = ctx.t("refund.nothing_left", code=code, paid=paid.format())
+        return _refused(ctx, "nothing_left", {"code": code}, body)
+    if len(words) == 2:
+        try:
+            amount = Money.parse(words[1], paid.currency)
+        except MoneyError:
+            shown = words[1][:20]
+            body = ctx.t("refund.bad_amount", amount=shown, currency=paid.currency, code=code)
+            return _refused(ctx, "bad_amount", {"code": code, "amount": shown}, body)
+    else:
+        amount = left
+    if amount.minor <= 0:
+        return _refused(ctx, "not_positive", {"code": code}, ctx.t("refund.not_positive"))
+    if amount > left:
+        body = ctx.t("refund.too_much", limit=left.format(), code=code, paid=paid.format(), taken=taken.format())
+        return _refused(ctx, "too_much", {"code": code, "amount_minor": amount.minor}, body)
+    now = ctx.clock.now()
+    online = payment.provider == PAYSTACK
+    refund = Refund(
+        tenant_id=ctx.tenant.id,
+        payment_id=payment.id,
+        provider=payment.provider,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        status=paystack_refunds.REQUESTED if online else paystack_refunds.RECORDED,
+        reason=f"/refund by {ctx.actor.tg_user_id}"[:_MAX_REASON],
+        requested_by=ctx.actor.tg_user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(refund)
+    await ctx.session.flush()
+    _audit(ctx, True, code, {"refund_id": refund.id, "amount_minor": amount.minor, "provider": payment.provider})
+    if online:
+        return Reply([Message(ctx.t("refund.requested_paystack", amount=amount.format(), code=code))])
+    event = ProviderEvent(
+        provider=payment.provider,
+        event_key=f"refund:{refund.id}",
+        payment_reference=payment.reference,
+        outcome=Outcome.REFUNDED,
+        amount=amount,
+        reason=text_reason(ctx),
+        raw={"refund_id": refund.id, "by": ctx.actor.tg_user_id},
+    )
+    applied = await apply_event(ctx.session, ctx.tenant.id, event, ctx.clock)
+    if applied.result is not EventResult.APPLIED:  # the payment moved on meanwhile: keep no refund that did not apply
+        await ctx.session.delete(refund)
+        return Reply([Message(ctx.t("refund.not_paid", code=code, status=payment.status))], refused=True)
+    provider = ctx.t(f"provider.{payment.provider}")
+    return Reply([Message(ctx.t("refund.recorded", amount=amount.format(), code=code, provider=provider))])
+
+
+def text_reason(ctx: FlowContext) -> str:
+    return f"refund recorded by the shop ({ctx.actor.tg_user_id})"
+
+
+async def _refundable_payment(ctx: FlowContext, order_id: int) -> Payment | None:
+    """The order's paid attempt, locked (PostgreSQL) so that two /refund at once cannot both take the same money."""
+    statement = (
+        select(Payment)
+        .where(
+            Payment.tenant_id == ctx.tenant.id,
+            Payment.order_id == order_id,
+            Payment.status.in_([status.value for status in CAN_BE_REFUNDED]),
+        )
+        .order_by(Payment.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    return await ctx.session.scalar(statement)
+
+
+def _refused(ctx: FlowContext, why: str, details: dict[str, Any], body: str) -> Reply:
+    _audit(ctx, False, str(details.get("code", ""))[:80] or None, {"refused": why, **details})
+    return Reply([Message(body)], refused=True)
+
+
+def _audit(ctx: FlowContext, allowed: bool, target: str | None, details: dict[str, Any]) -> None:
+    TenantRepository(ctx.session).audit(
+        AuditEntry(
+            tenant_id=ctx.tenant.id,
+            actor_tg_id=ctx.actor.tg_user_id,
+            action="refund",
+            target=target,
+            allowed=allowed,
+            details=details,
+            at=ctx.clock.now(),
+        )
+    )

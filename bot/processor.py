@@ -1,0 +1,124 @@
+"""One Telegram update, processed once: record its id, route it, commit, then answer the chat.
+
+The reply is sent after the commit, so a reply never announces a change that was rolled back. Notifications that a
+change owes (receipts, merchant alerts) are outbox rows committed with the change; the relay is woken right after.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiogram.types import Update
+
+from bot.updates import Incoming, read
+from core.clock import Clock
+from core.db.engine import Database
+from core.db.insert import insert_if_absent
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import ProcessedUpdate
+from core.outbox import owes_messages
+from flows import router
+from flows.context import FlowContext, Reply
+from flows.inbound import Inbound, Upload
+
+log = logging.getLogger(__name__)
+
+
+Route = Callable[[FlowContext, Inbound], Awaitable[tuple[Reply, bool]]]
+
+
+async def _customers_only(ctx: FlowContext, inbound: Inbound) -> tuple[Reply, bool]:
+    return await router.handle(ctx, inbound), False
+
+
+class Replier(Protocol):
+    async def deliver(self, tenant_id: int, incoming: Incoming, reply: Reply) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    duplicate: bool = False
+    ignored: bool = False
+    refused: bool = False
+
+    @property
+    def outcome(self) -> str:
+        return (
+            "duplicate" if self.duplicate else "ignored" if self.ignored else "refused" if self.refused else "handled"
+        )
+
+
+class UpdateProcessor:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        replier: Replier,
+        on_commit: Callable[[], None] | None = None,
+        *,
+        start_payment: Callable[[int], Awaitable[object]] | None = None,
+        methods: frozenset[str] = frozenset({"manual"}),
+        fingerprint: Callable[[int, Upload], Awaitable[object]] | None = None,
+        observe: Callable[[str], None] | None = None,
+        route: Route | None = None,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.replier = replier
+        self.on_commit = on_commit or (lambda: None)
+        self.start_payment = start_payment
+        self.methods = methods | {"manual"}
+        self.fingerprint = fingerprint  # hashes an uploaded proof's file after commit (bot.proof_files)
+        self.observe = observe or (lambda outcome: None)  # counts outcomes (metrics), whether webhook or polling
+        # Where an input goes: the composition root passes the merchant side's gate (admin.gate.route); alone, the
+        # bot serves the customer's conversation only.
+        self.route = route or _customers_only
+
+    async def process(self, tenant_id: int, update: Update) -> Processed:
+        processed = await self._process(tenant_id, update)
+        self.observe(processed.outcome)
+        return processed
+
+    async def _process(self, tenant_id: int, update: Update) -> Processed:
+        incoming = read(update)
+        async with self.database.uow() as uow:
+            first_time = await insert_if_absent(
+                uow.session,
+                ProcessedUpdate.__table__,  # type: ignore[arg-type]
+                {"tenant_id": tenant_id, "update_id": update.update_id, "received_at": self.clock.now()},
+            )
+            if first_time is None:
+                return Processed(duplicate=True)
+            tenant = await TenantRepository(uow.session).by_id(tenant_id)
+            if incoming is None or tenant is None:
+                await uow.commit()
+                return Processed(ignored=True)
+            ctx = await router.open_context(uow.session, tenant, incoming.actor, self.clock, self.methods)
+            reply, refused = await self.route(ctx, incoming.inbound)
+            owed = owes_messages(uow.session)
+            await uow.commit()
+        await self._after_commit(tenant_id, incoming, reply, wake_relay=owed)
+        return Processed(refused=refused)
+
+    async def _after_commit(self, tenant_id: int, incoming: Incoming, reply: Reply, *, wake_relay: bool) -> None:
+        """Answer the chat, then the slow follow-ups: none of them may undo or repeat the committed change."""
+        if wake_relay:  # most updates owe no notification; waking the relay for nothing costs a transaction
+            self.on_commit()
+        try:
+            await self.replier.deliver(tenant_id, incoming, reply)
+        except Exception:  # the change is committed; a lost reply must not make Telegram redeliver the update
+            log.exception("reply to chat %s of tenant %s failed", incoming.actor.chat_id, tenant_id)
+        if incoming.inbound.upload is not None and self.fingerprint is not None:
+            try:
+                await self.fingerprint(tenant_id, incoming.inbound.upload)
+            except Exception as error:  # a missing fingerprint only weakens a fraud signal
+                log.warning("tenant %s: proof file not fingerprinted: %s", tenant_id, type(error).__name__)
+        if reply.start_payment is not None and self.start_payment is not None:
+            try:
+                await self.start_payment(reply.start_payment)
+            except Exception:  # the payment stays "created" and expires; the customer can try again
+                log.exception("payment %s of tenant %s could not be started", reply.start_payment, tenant_id)
+            self.on_commit()

@@ -1,0 +1,56 @@
+"""Fingerprints of uploaded proofs: after a proof is stored, the bot downloads the file from Telegram and records its
+SHA-256, so the merchant is warned when the same image comes back as proof of another payment.
+
+Runs after the update's transaction has committed (a slow download never holds a transaction open); a failure only
+leaves the fingerprint empty, and the file's Telegram ``file_unique_id`` still catches the plain re-send."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from sqlalchemy import select, update
+
+from bot.bots import TenantBots
+from core.db.engine import Database
+from core.db.tables import Proof
+from flows.context import MAX_PROOF_BYTES
+from flows.inbound import Upload
+
+log = logging.getLogger(__name__)
+
+
+class ProofFingerprints:
+    def __init__(self, database: Database, bots: TenantBots) -> None:
+        self.database = database
+        self.bots = bots
+
+    async def __call__(self, tenant_id: int, upload: Upload) -> None:
+        if upload.size is not None and upload.size > MAX_PROOF_BYTES:
+            return
+        async with self.database.uow() as uow:
+            ids = list(
+                await uow.session.scalars(
+                    select(Proof.id).where(
+                        Proof.tenant_id == tenant_id,
+                        Proof.file_unique_id == upload.file_unique_id,
+                        Proof.content_sha256.is_(None),
+                    )
+                )
+            )
+        if not ids:
+            return  # the upload did not become a proof (wrong step, refused...)
+        bot = await self.bots.bot_for(tenant_id)
+        found = await bot.get_file(upload.file_id)
+        if found.file_path is None:
+            return
+        content = await bot.download_file(found.file_path)
+        if content is None:
+            return
+        digest = hashlib.sha256(content.read()).hexdigest()
+        async with self.database.uow() as uow:
+            await uow.session.execute(
+                update(Proof).where(Proof.tenant_id == tenant_id, Proof.id.in_(ids)).values(content_sha256=digest)
+            )
+            await uow.commit()
+        log.info("tenant %s: proof %s fingerprinted", tenant_id, ids[-1], extra={"tenant": tenant_id})

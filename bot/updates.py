@@ -1,0 +1,73 @@
+"""From a Telegram update to a flow input: who is speaking, in which chat, and what they did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram.types import CallbackQuery, Message, Update, User
+
+from flows.inbound import Actor, Inbound, Kind, Upload, UploadKind
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    actor: Actor
+    inbound: Inbound
+    callback_query_id: str | None = None
+    message_id: int | None = None  # the bot's message whose button was pressed, for edits
+
+
+def read(update: Update) -> Incoming | None:
+    """None for updates dukabot does not act on (edited messages, channel posts, chat member changes...)."""
+    if update.message is not None and update.message.from_user is not None:
+        return Incoming(_actor(update.message.from_user, update.message.chat.id), _from_message(update.message))
+    if update.callback_query is not None:
+        return _from_callback(update.callback_query)
+    return None
+
+
+def _actor(user: User, chat_id: int) -> Actor:
+    name = " ".join(part for part in (user.first_name, user.last_name) if part) or (user.username or "")
+    return Actor(tg_user_id=user.id, chat_id=chat_id, display_name=name[:120], language=_language(user))
+
+
+def _language(user: User) -> str:
+    code = (user.language_code or "en").split("-")[0].lower()
+    return code if code in {"en", "sw"} else "en"
+
+
+def _from_callback(query: CallbackQuery) -> Incoming:
+    message = query.message
+    chat_id = message.chat.id if message is not None else query.from_user.id
+    message_id = message.message_id if message is not None else None
+    return Incoming(_actor(query.from_user, chat_id), Inbound.pressed(query.data or ""), query.id, message_id)
+
+
+def _from_message(message: Message) -> Inbound:
+    caption = message.caption or ""
+    if message.text is not None:
+        words = message.text.strip()
+        if words.startswith("/"):
+            head, _, args = words.partition(" ")
+            command = head[1:].split("@", 1)[0].lower()
+            return Inbound.cmd(command, args.strip())
+        return Inbound.said(message.text)
+    if message.contact is not None:
+        return Inbound(Kind.CONTACT, contact_phone=message.contact.phone_number)
+    if message.photo:
+        largest = max(message.photo, key=lambda size: size.width * size.height)
+        upload = Upload(UploadKind.PHOTO, largest.file_id, largest.file_unique_id, largest.file_size, "image/jpeg")
+        return Inbound(Kind.UPLOAD, text=caption, upload=upload)
+    if message.document is not None:
+        doc = message.document
+        upload = Upload(UploadKind.DOCUMENT, doc.file_id, doc.file_unique_id, doc.file_size, doc.mime_type)
+        return Inbound(Kind.UPLOAD, text=caption, upload=upload)
+    for kind, media in (
+        (UploadKind.STICKER, message.sticker),
+        (UploadKind.VOICE, message.voice),
+        (UploadKind.VIDEO, message.video),
+    ):
+        if media is not None:
+            upload = Upload(kind, media.file_id, media.file_unique_id, getattr(media, "file_size", None))
+            return Inbound(Kind.UPLOAD, text=caption, upload=upload)
+    return Inbound(Kind.OTHER)

@@ -1,0 +1,1 @@
+"""Tenant-scoped queries. Repositories flush when they must but never commit: the unit of work does."""

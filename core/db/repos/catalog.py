@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.tables import Product
+
+
+class CatalogRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def categories(self, tenant_id: int) -> list[str]:
+        rows = await self.session.scalars(
+            select(Product.category)
+            .where(Product.tenant_id == tenant_id, Product.active.is_(True))
+            .group_by(Product.category)
+            .order_by(Product.category)
+        )
+        return list(rows)
+
+    async def page(self, tenant_id: int, category: str, offset: int, limit: int) -> tuple[list[Product], int]:
+        scope = (Product.tenant_id == tenant_id, Product.category == category, Product.active.is_(True))
+        total = await self.session.scalar(select(func.count()).select_from(Product).where(*scope))
+        rows = await self.session.scalars(
+            select(Product).where(*scope).order_by(Product.name, Product.id).offset(offset).limit(limit)
+        )
+        return list(rows), int(total or 0)
+
+    async def get(self, tenant_id: int, product_id: int) -> Product | None:
+        return await self.session.scalar(
+            select(Product).where(Product.tenant_id == tenant_id, Product.id == product_id)
+        )
+
+    async def by_sku(self, tenant_id: int, sku: str) -> Product | None:
+        return await self.session.scalar(select(Product).where(Product.tenant_id == tenant_id, Product.sku == sku))
+
+    async def by_ids(self, tenant_id: int, ids: list[int]) -> dict[int, Product]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(Product).where(Product.tenant_id == tenant_id, Product.id.in_(ids)))
+        return {product.id: product for product in rows}

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.tables import AuditEntry, ProviderConfig, Tenant, TenantAdmin
+
+
+class TenantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_slug(self, slug: str) -> Tenant | None:
+        return await self.session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+    async def by_id(self, tenant_id: int) -> Tenant | None:
+        return await self.session.get(Tenant, tenant_id)
+
+    async def all(self) -> list[Tenant]:
+        return list(await self.session.scalars(select(Tenant).order_by(Tenant.slug)))
+
+    async def admin_ids(self, tenant_id: int) -> list[int]:
+        rows = await self.session.scalars(
+            select(TenantAdmin.tg_user_id).where(TenantAdmin.tenant_id == tenant_id).order_by(TenantAdmin.id)
+        )
+        return list(rows)
+
+    async def alert_chats(self, tenant: Tenant) -> list[int]:
+        """Where merchant alerts go: the tenant's alert group when one is set, else every admin's private chat."""
+        if tenant.alert_chat_id is not None:
+            return [tenant.alert_chat_id]
+        return await self.admin_ids(tenant.id)
+
+    async def is_admin(self, tenant_id: int, tg_user_id: int) -> bool:
+        found = await self.session.scalar(
+            select(TenantAdmin.id).where(TenantAdmin.tenant_id == tenant_id, TenantAdmin.tg_user_id == tg_user_id)
+        )
+        return found is not None
+
+    async def remove_admin(self, tenant_id: int, tg_user_id: int) -> bool:
+        result = await self.session.execute(
+            delete(TenantAdmin).where(TenantAdmin.tenant_id == tenant_id, TenantAdmin.tg_user_id == tg_user_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def count_admins(self, tenant_id: int) -> int:
+        count = await self.session.scalar(
+            select(func.count()).select_from(TenantAdmin).where(TenantAdmin.tenant_id == tenant_id)
+        )
+        return int(count or 0)
+
+    async def provider_configs(self, tenant_id: int, *, enabled_only: bool = True) -> list[ProviderConfig]:
+        query = select(ProviderConfig).where(ProviderConfig.tenant_id == tenant_id)
+        if enabled_only:
+            query = query.where(ProviderConfig.enabled.is_(True))
+        return list(await self.session.scalars(query.order_by(ProviderConfig.id)))
+
+    async def provider_config(self, tenant_id: int, provider: str) -> ProviderConfig | None:
+        return await self.session.scalar(
+            select(ProviderConfig).where(ProviderConfig.tenant_id == tenant_id, ProviderConfig.provider == provider)
+        )
+
+    def audit(self, entry: AuditEntry) -> None:
+        self.session.add(entry)

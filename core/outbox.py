@@ -1,0 +1,209 @@
+"""The transactional outbox: messages owed because of a state change, written in the change's own transaction.
+
+A row is unique on its dedupe key (one transition, one message). The relay claims due rows, sends them through a
+``Notifier`` and records the result, with the Telegram message id of what it sent; a crash between commit and send
+leaves the row due, so nothing is lost.
+
+A row whose message ``replaces`` an earlier row's dedupe key (same tenant, same chat) takes that row's place in the
+chat: when the earlier row was sent, its Telegram message is edited into the new one; when it is still owed, it is
+superseded (never sent) and the new one goes out as a new message; when it is unknown or ended otherwise, the new one
+goes out as new. See ``replacing``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import utc
+from core.db.insert import insert_if_absent
+from core.db.tables import OutboxMessage
+from core.messages import Message
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    UNDELIVERABLE = "undeliverable"  # the user blocked the bot: never retried
+    DEAD = "dead"  # gave up after the bounded number of tries
+    SUPERSEDED = "superseded"  # a later row replaced it before it was sent: its news was stale, never sent
+
+
+async def enqueue(
+    session: AsyncSession, *, tenant_id: int, chat_id: int, dedupe_key: str, message: Message, now: datetime
+) -> bool:
+    """Owe ``message`` to ``chat_id``. False when a message with this dedupe key is already owed or sent."""
+    new_id = await insert_if_absent(
+        session,
+        OutboxMessage.__table__,  # type: ignore[arg-type]
+        {
+            "tenant_id": tenant_id,
+            "dedupe_key": dedupe_key,
+            "chat_id": chat_id,
+            "payload": message.to_payload(),
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+    )
+    if new_id is not None:
+        session.info[_OWED] = True
+    return new_id is not None
+
+
+_OWED = "dukabot.outbox.owed"
+
+
+def owes_messages(session: AsyncSession) -> bool:
+    """Whether this session's transaction wrote outbox rows: only then is the relay worth waking after commit."""
+    return bool(session.info.get(_OWED))
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    tenant_id: int
+    chat_id: int
+    message: Message
+    attempts: int
+    created_at: datetime
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+    """Claim up to ``limit`` due rows for ``lease``. On PostgreSQL, SKIP LOCKED lets several relays share the table;
+    the lease means a relay that died mid-send gives its rows back when the lease runs out."""
+    due = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed: list[Claimed] = []
+    for row in await session.scalars(due):
+        try:
+            message = Message.from_payload(row.payload)
+        except (KeyError, TypeError, ValueError) as error:
+            # A row that cannot be read would be claimed and fail forever, holding up the rows behind it.
+            row.status = OutboxStatus.DEAD.value
+            row.last_error = f"unreadable payload: {type(error).__name__}"
+            continue
+        row.claimed_until = now + lease
+        claimed.append(
+            Claimed(
+                id=row.id,
+                tenant_id=row.tenant_id,
+                chat_id=row.chat_id,
+                message=message,
+                attempts=row.attempts,
+                created_at=row.created_at,
+            )
+        )
+    return claimed
+
+
+async def mark_sent(session: AsyncSession, row_id: int, now: datetime, message_id: int | None = None) -> None:
+    """``message_id``: the Telegram message that now shows the row (the one sent, or the one edited into it)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            status=OutboxStatus.SENT.value,
+            sent_at=now,
+            claimed_until=None,
+            attempts=OutboxMessage.attempts + 1,
+            sent_message_id=message_id,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Replacing:
+    """How to deliver a row that replaces an earlier one: edit ``message_id`` (None: send as a new message), unless
+    ``wait_until`` is set: the earlier row may be in flight at another relay, so the row waits and keeps its place."""
+
+    message_id: int | None = None
+    wait_until: datetime | None = None
+
+
+_IN_FLIGHT_RECHECK = timedelta(seconds=1)
+
+
+async def replacing(session: AsyncSession, row: Claimed, now: datetime) -> Replacing:
+    """Resolve ``row.message.replaces`` right before the row is sent (rows of a chat go in order, so an earlier row
+    of the same batch has been recorded by then). An earlier row still owed and free is superseded here, in the
+    caller's unit of work, so it can never arrive after its replacement; one held by a relay's lease is waited for."""
+    key = row.message.replaces
+    if key is None:
+        return Replacing()
+    earlier = await session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == key,
+            OutboxMessage.tenant_id == row.tenant_id,
+            OutboxMessage.chat_id == row.chat_id,
+            OutboxMessage.id != row.id,
+        )
+    )
+    if earlier is None:
+        return Replacing()
+    if earlier.status == OutboxStatus.SENT.value:
+        return Replacing(message_id=earlier.sent_message_id)
+    if earlier.status != OutboxStatus.PENDING.value:
+        return Replacing()  # undeliverable, dead or superseded: nothing in the chat to edit
+    held = earlier.claimed_until
+    superseded = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == earlier.id,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+        )
+        .values(status=OutboxStatus.SUPERSEDED.value, claimed_until=None, last_error=f"replaced by row {row.id}")
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(superseded, "rowcount", 0):
+        return Replacing()
+    until = utc(held) if held is not None else now
+    return Replacing(wait_until=max(until, now + _IN_FLIGHT_RECHECK))
+
+
+async def mark_retry(session: AsyncSession, row_id: int, next_attempt_at: datetime, error: str, *, count: bool) -> None:
+    """Put a row back for later. ``count`` is false for a rate limit: waiting out a 429 is not a failed try."""
+    values: dict[str, object] = {
+        "next_attempt_at": next_attempt_at,
+        "claimed_until": None,
+        "last_error": error[:500],
+    }
+    if count:
+        values["attempts"] = OutboxMessage.attempts + 1
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+
+async def mark_final(session: AsyncSession, row_id: int, status: OutboxStatus, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            status=status.value,
+            claimed_until=None,
+            last_error=error[:500],
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+async def depth(session: AsyncSession) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING.value)
+    )
+    return int(count or 0)

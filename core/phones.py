@@ -1,0 +1,59 @@
+"""Phone numbers, always through ``phonenumbers``: parsed against the tenant's region, stored in E.164."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+
+class PhoneError(ValueError):
+    """A number that does not parse, is not valid, or is not a mobile number. ``key`` names the catalog text."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    e164: str  # "+254712345678"
+    region: str  # "KE"
+
+    @property
+    def digits(self) -> str:
+        """Country code and number without "+", the form M-Pesa wants (2547XXXXXXXX)."""
+        return self.e164.lstrip("+")
+
+    def display(self) -> str:
+        parsed = phonenumbers.parse(self.e164)
+        return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def parse_mobile(text: str, default_region: str) -> Phone:
+    """Parse what a customer typed (``0712 345 678``, ``+254712345678``, ``254712345678``) into a mobile number."""
+    cleaned = text.strip()
+    if cleaned.isdigit() and len(cleaned) > 10 and not cleaned.startswith("0"):
+        cleaned = "+" + cleaned  # "2547..." typed without the plus
+    try:
+        parsed = phonenumbers.parse(cleaned, default_region)
+    except NumberParseException:
+        raise PhoneError("phone.unparseable") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise PhoneError("phone.invalid")
+    if phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
+        raise PhoneError("phone.not_mobile")
+    region = phonenumbers.region_code_for_number(parsed) or default_region
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return Phone(e164=str(e164), region=str(region))
+
+
+def mask(e164: str) -> str:
+    """``+254712345678`` → ``+2547••••5678``: enough for a merchant to recognise, not enough to leak."""
+    if len(e164) < 8:
+        return "•" * len(e164)
+    return e164[:5] + "•" * (len(e164) - 9) + e164[-4:]

@@ -1,0 +1,576 @@
+"""The outbox relay: delivers owed chat messages through a ``Notifier`` and records what happened.
+
+One pass (``run_once``):
+
+1. claim a batch of due rows in one short unit of work and commit the claim (a lease: ``claimed_until``). On PostgreSQL
+   the claim uses ``FOR UPDATE SKIP LOCKED``, so several relays share the table; on SQLite run one relay per process;
+2. send each row outside any transaction, rows of one chat in order and one after the other, different chats side by
+   side. Sends are paced per chat (about 1/s, 1 per 3 s for groups) and per tenant bot (about 30/s);
+3. record each result in its own short unit of work.
+
+What a result does to its row:
+
+=====================  ==========================================================================================
+sent                   SENT, with the Telegram message id the notifier returned
+``RetryAfter`` (429)   back to due at now + retry_after, the try is not counted; the chat and the bot pause until then
+``TransientError``     network, timeout, 5xx: counted, exponential back-off with jitter, DEAD after ``max_attempts``
+``PermanentError``     another 400: counted and retried, DEAD after ``max_permanent_attempts`` (at most max_attempts)
+``Undeliverable``      403 (bot blocked), chat not found or deactivated: UNDELIVERABLE, never retried
+=====================  ==========================================================================================
+
+A row whose message ``replaces`` an earlier row of its chat is resolved right before its send
+(``outbox.replacing``): the notifier edits the earlier row's Telegram message when that row was sent (and sends anew
+when the edit is refused); an earlier row still owed is superseded and never sent; one held by another relay's lease
+is waited for, the replacing row and those after it in its chat given back uncounted. So a replacement never
+overtakes the row it replaces, and the chat shows exactly one of them.
+
+UNDELIVERABLE and DEAD rows are reported to the merchant through the outbox, dedupe key
+``relay:<kind>:<row id>:to:<chat>``, in the same unit of work as the row's final state; except when the failed row was
+itself going to a merchant chat or was itself such a report: an alert about an alert would loop.
+
+A send starts only while the lease still covers ``send_timeout`` and a safety margin, and a send that outlives
+``send_timeout`` is abandoned (retried, counted, like a transient error). So while a lease holds no other relay can
+claim the row, and no relay sends it once the lease may be gone. A relay that dies between claim and send loses
+nothing: the row is due again when its lease runs out. Delivery is at least once: a relay that dies after Telegram
+accepted a message but before SENT was committed sends that message again.
+
+Logs carry row ids, tenant ids, chat ids and error classes; never message text, and never a bot token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox, texts
+from core.clock import Clock
+from core.db.engine import Database
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import OutboxMessage, Tenant
+from core.messages import Message
+from core.outbox import Claimed, OutboxStatus
+
+logger = logging.getLogger(__name__)
+
+ALERT_PREFIX = "relay:"
+DEAD_LETTER_KEY = "merchant.dead_letter"
+# Used only while the catalog lacks DEAD_LETTER_KEY (the catalog entry is the real text).
+_DEAD_LETTER_FALLBACK = "A message to chat {chat_id} could not be delivered ({error}): {preview}"
+_PREVIEW_CHARS = 80
+
+
+# --------------------------------------------------------------------------------------------------- the Notifier port
+
+
+class NotifierError(Exception):
+    """Base of what a ``Notifier`` raises. ``reason`` is short and safe to store and log (no message text, no token)."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryAfter(NotifierError):
+    """Telegram 429: flood control. Wait ``seconds``, then try again; this is not a failed try."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(reason or f"rate limited: retry after {seconds:g}s")
+        self.seconds = max(0.0, float(seconds))
+
+
+class Undeliverable(NotifierError):
+    """The chat cannot receive this bot's messages: 403 (blocked, user deactivated), chat not found. Never retried."""
+
+
+class TransientError(NotifierError):
+    """Network trouble, a timeout, a 5xx: worth trying again later."""
+
+
+class PermanentError(NotifierError):
+    """Telegram refused the request itself (a 400 other than chat not found). Retried a bounded number of times."""
+
+
+class Notifier(Protocol):
+    """Delivers one chat message through a tenant's bot, or raises one of the ``NotifierError`` subclasses above.
+
+    With ``edit_message_id``, the message replaces that earlier message of the chat in place when the chat allows it,
+    and is sent as a new message when the edit is refused (too old, deleted, not a text message...): one or the
+    other, never both. "Not modified" counts as delivered. Returns the Telegram message id that now shows the
+    message (the edited one, or the last one sent), or None when it is not known.
+    """
+
+    async def send(
+        self, tenant_id: int, chat_id: int, message: Message, *, edit_message_id: int | None = None
+    ) -> int | None: ...
+
+
+# --------------------------------------------------------------------------------------------------- statistics
+
+
+@dataclass(slots=True)
+class RelayStats:
+    """Counters since the relay started, for a metrics layer to read (``as_dict`` or the attributes)."""
+
+    claimed: int = 0  # rows claimed
+    sent: int = 0  # rows delivered
+    retried: int = 0  # counted failures put back for later (transient or 400)
+    rate_limited: int = 0  # 429s waited out
+    undeliverable: int = 0  # rows marked UNDELIVERABLE
+    dead: int = 0  # rows given up on
+    deferred: int = 0  # rows given back uncounted because pacing or a pause would have held them too long
+    alerts: int = 0  # merchant alerts enqueued about undeliverable or dead rows
+    errors: int = 0  # the relay's own failures (database), the row stays claimed until its lease ends
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------------------------------- pacing
+
+
+class Pacer:
+    """Per-chat and per-bot send pacing on the injected clock, plus the pauses that 429s impose.
+
+    Per chat: one send per ``per_chat_interval`` (``per_group_interval`` for group chats, whose ids are negative).
+    Per bot (one per tenant): at most ``per_bot_rate`` sends in any sliding window of one second. ``reserve`` books a
+    send slot at once, without awaiting, so concurrent tasks of one event loop cannot book the same slot.
+    The state lives in this process: relays in different processes do not share it.
+    """
+
+    def __init__(self, *, per_chat_interval: float, per_group_interval: float, per_bot_rate: float) -> None:
+        if per_bot_rate <= 0:
+            raise ValueError("per_bot_rate must be positive")
+        self._chat_interval = timedelta(seconds=per_chat_interval)
+        self._group_interval = timedelta(seconds=max(per_chat_interval, per_group_interval))
+        self._bot_limit = max(1, int(per_bot_rate))
+        self._bot_window = timedelta(seconds=self._bot_limit / per_bot_rate)
+        self._chat_next: dict[tuple[int, int], datetime] = {}
+        self._chat_paused: dict[tuple[int, int], datetime] = {}
+        self._bot_paused: dict[int, datetime] = {}
+        self._bot_sends: dict[int, deque[datetime]] = {}
+
+    def ready_at(self, tenant_id: int, chat_id: int, now: datetime) -> datetime:
+        """The earliest time a message to this chat may go out."""
+        key = (tenant_id, chat_id)
+        ready = now
+        for candidate in (
+            self._chat_next.get(key),
+            self._chat_paused.get(key),
+            self._bot_paused.get(tenant_id),
+            self._bot_window_ready(tenant_id, now),
+        ):
+            if candidate is not None and candidate > ready:
+                ready = candidate
+        return ready
+
+    def reserve(self, tenant_id: int, chat_id: int, now: datetime) -> None:
+        interval = self._group_interval if chat_id < 0 else self._chat_interval
+        self._chat_next[(tenant_id, chat_id)] = now + interval
+        sends = self._bot_sends.setdefault(tenant_id, deque())
+        sends.append(now)
+        while len(sends) > self._bot_limit:
+            sends.popleft()
+
+    def pause(self, tenant_id: int, chat_id: int, until: datetime, *, whole_bot: bool) -> None:
+        key = (tenant_id, chat_id)
+        current = self._chat_paused.get(key)
+        if current is None or until > current:
+            self._chat_paused[key] = until
+        current = self._bot_paused.get(tenant_id)
+        if whole_bot and (current is None or until > current):
+            self._bot_paused[tenant_id] = until
+
+    def prune(self, now: datetime) -> None:
+        """Forget what no longer holds anything back, so the maps do not grow with every chat ever served."""
+        for table in (self._chat_next, self._chat_paused):
+            for key in [k for k, at in table.items() if at <= now]:
+                del table[key]
+        for tenant_id in [t for t, at in self._bot_paused.items() if at <= now]:
+            del self._bot_paused[tenant_id]
+        horizon = now - self._bot_window
+        for tenant_id in [t for t, sends in self._bot_sends.items() if not sends or sends[-1] <= horizon]:
+            del self._bot_sends[tenant_id]
+
+    def _bot_window_ready(self, tenant_id: int, now: datetime) -> datetime | None:
+        sends = self._bot_sends.get(tenant_id)
+        if not sends:
+            return None
+        while sends and sends[0] <= now - self._bot_window:
+            sends.popleft()
+        if len(sends) < self._bot_limit:
+            return None
+        return sends[0] + self._bot_window
+
+
+# --------------------------------------------------------------------------------------------------- merchant chats
+
+
+async def merchant_chats(session: AsyncSession, tenant: Tenant) -> list[int]:
+    return await TenantRepository(session).alert_chats(tenant)
+
+
+MerchantChats = Callable[[AsyncSession, Tenant], Awaitable[list[int]]]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def dead_letter_message(chat_id: int, error: str, preview: str) -> Message:
+    """The merchant's alert about a message that could not be delivered (text key ``merchant.dead_letter``)."""
+    values = {"chat_id": chat_id, "error": error, "preview": preview}
+    if texts.has(DEAD_LETTER_KEY):
+        return Message(texts.text(DEAD_LETTER_KEY, **values))
+    return Message(_DEAD_LETTER_FALLBACK.format_map(values))
+
+
+def preview_of(message: Message) -> str:
+    """A short one-line glimpse of a message, for the merchant's alert (never for logs)."""
+    flat = " ".join(message.text.split())
+    if not flat:
+        flat = "[photo]" if message.photo else "[document]" if message.document else ""
+    return flat if len(flat) <= _PREVIEW_CHARS else flat[: _PREVIEW_CHARS - 1] + "…"
+
+
+_TOKENISH = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
+
+
+def scrub(reason: str) -> str:
+    """An error text made safe to store and log: anything shaped like a bot token is masked."""
+    return _TOKENISH.sub("<token>", reason)
+
+
+# --------------------------------------------------------------------------------------------------- the relay
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    kind: str  # "sent" | "retry_after" | "transient" | "permanent" | "undeliverable"
+    reason: str = ""
+    retry_after: float = 0.0
+    message_id: int | None = None  # "sent": the Telegram message that shows the row
+
+
+class OutboxRelay:
+    """Claims due outbox rows, sends them through ``notifier`` and records the results. See the module docstring.
+
+    ``sleep`` is how the relay waits for pacing (``asyncio.sleep`` by default); tests pass one that moves a fake clock.
+    ``rng`` supplies the back-off jitter. ``merchant_chats`` says where merchant alerts go.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        notifier: Notifier,
+        clock: Clock,
+        *,
+        batch: int = 50,
+        max_attempts: int = 8,
+        max_permanent_attempts: int = 3,
+        per_chat_interval: float = 1.0,
+        per_group_interval: float = 3.0,
+        per_bot_rate: float = 30.0,
+        lease: float = 60.0,
+        send_timeout: float = 20.0,
+        max_hold: float = 5.0,
+        backoff_base: float = 5.0,
+        backoff_cap: float = 1800.0,
+        poll_interval: float = 1.0,
+        concurrency: int = 4,
+        pause_bot_on_rate_limit: bool = True,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+        merchant_chats: MerchantChats = merchant_chats,
+    ) -> None:
+        if batch < 1 or max_attempts < 1 or concurrency < 1:
+            raise ValueError("batch, max_attempts and concurrency must be at least 1")
+        if lease <= send_timeout:
+            raise ValueError("the lease must outlast a send: lease > send_timeout")
+        self._db = database
+        self._notifier = notifier
+        self._clock = clock
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.max_permanent_attempts = max(1, min(max_attempts, max_permanent_attempts))
+        self.lease = timedelta(seconds=lease)
+        self.send_timeout = send_timeout
+        # A send starts only if the lease still covers the send's timeout and this margin.
+        self._lease_margin = timedelta(seconds=send_timeout + max(1.0, (lease - send_timeout) * 0.1))
+        self.max_hold = timedelta(seconds=max_hold)
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.poll_interval = poll_interval
+        self.pause_bot_on_rate_limit = pause_bot_on_rate_limit
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._rng = rng or random.Random()
+        self._merchant_chats = merchant_chats
+        self._concurrency = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self.pacer = Pacer(
+            per_chat_interval=per_chat_interval, per_group_interval=per_group_interval, per_bot_rate=per_bot_rate
+        )
+        self.stats = RelayStats()
+
+    # ------------------------------------------------------------------------------------------- loop
+
+    def wake(self) -> None:
+        """Ask the running loop for a pass now (call it right after committing new outbox rows)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set: a pass, then wait for ``wake()``, ``stop`` or ``poll_interval`` seconds.
+        A full batch is followed by another pass at once."""
+        logger.info("outbox relay started")
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                claimed = await self.run_once()
+            except Exception as exc:  # keep the loop alive through a database outage
+                self.stats.errors += 1
+                logger.error("outbox relay pass failed: %s", type(exc).__name__)
+                claimed = 0
+            if stop.is_set():
+                break
+            if claimed < self.batch:
+                await self._idle(stop)
+        logger.info("outbox relay stopped")
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
+        try:
+            await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def run_once(self) -> int:
+        """One pass: claim a batch, deliver it, record every result. Returns how many rows were claimed."""
+        claim_time = self._clock.now()
+        async with self._db.uow() as uow:
+            rows = await outbox.claim_due(uow.session, claim_time, self.batch, self.lease)
+            await uow.commit()
+        if not rows:
+            return 0
+        self.stats.claimed += len(rows)
+        lease_end = claim_time + self.lease
+        self.pacer.prune(claim_time)
+
+        groups: dict[tuple[int, int], list[Claimed]] = {}
+        for row in rows:  # claimed oldest first: each chat's rows keep their order
+            groups.setdefault((row.tenant_id, row.chat_id), []).append(row)
+        results = await asyncio.gather(
+            *(self._deliver_chat(group, lease_end) for group in groups.values()), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                self.stats.errors += 1
+                logger.error("outbox relay: delivering a chat's rows failed: %s", type(result).__name__)
+        return len(rows)
+
+    # ------------------------------------------------------------------------------------------- one chat
+
+    async def _deliver_chat(self, rows: Sequence[Claimed], lease_end: datetime) -> None:
+        """A chat's rows, in order, one after the other. Chats run side by side; only their units of work queue up
+        (``concurrency`` at a time), so a chat waiting on its pacing holds nothing back."""
+        deferred_to: datetime | None = None
+        blocked: str | None = None
+        for row in rows:
+            try:
+                if blocked is not None:  # the chat refused the previous row: do not knock again this pass
+                    async with self._concurrency:
+                        await self._finish(row, OutboxStatus.UNDELIVERABLE, blocked)
+                    continue
+                if deferred_to is None:
+                    deferred_to = await self._wait_for_slot(row, lease_end)
+                if deferred_to is None and row.message.replaces is not None:
+                    async with self._concurrency:
+                        target = await self._replacing(row)
+                    deferred_to = target.wait_until
+                    edit_message_id = target.message_id
+                else:
+                    edit_message_id = None
+                if deferred_to is not None:  # keep the chat's order: every later row waits too
+                    async with self._concurrency:
+                        await self._defer(row, deferred_to)
+                    continue
+                outcome = await self._send(row, edit_message_id)
+                async with self._concurrency:
+                    await self._record(row, outcome)
+                if outcome.kind == "undeliverable":
+                    blocked = outcome.reason
+            except Exception as exc:  # a database failure: the row stays claimed and comes back after the lease
+                self.stats.errors += 1
+                logger.error(
+                    "outbox row %s: recording the result failed (%s); due again after its lease",
+                    row.id,
+                    type(exc).__name__,
+                )
+
+    async def _wait_for_slot(self, row: Claimed, lease_end: datetime) -> datetime | None:
+        """Wait until pacing lets this row go and book the slot (None), or say until when to give the row back."""
+        while True:
+            now = self._clock.now()
+            ready = self.pacer.ready_at(row.tenant_id, row.chat_id, now)
+            if ready <= now:
+                if now + self._lease_margin > lease_end:
+                    return now  # too late in the lease to start a send safely: due again at once, uncounted
+                self.pacer.reserve(row.tenant_id, row.chat_id, now)
+                return None
+            if ready - now > self.max_hold or ready + self._lease_margin > lease_end:
+                return ready
+            await self._sleep((ready - now).total_seconds())
+
+    async def _replacing(self, row: Claimed) -> outbox.Replacing:
+        """Which message a replacing row edits; an earlier row still owed is superseded in the same unit of work."""
+        async with self._db.uow() as uow:
+            target = await outbox.replacing(uow.session, row, self._clock.now())
+            await uow.commit()
+        if target.wait_until is not None:
+            logger.debug("outbox row %s waits for the row it replaces (chat %s)", row.id, row.chat_id)
+        return target
+
+    async def _send(self, row: Claimed, edit_message_id: int | None = None) -> _Outcome:
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                message_id = await self._notifier.send(
+                    row.tenant_id, row.chat_id, row.message, edit_message_id=edit_message_id
+                )
+        except RetryAfter as exc:
+            return _Outcome("retry_after", scrub(exc.reason), exc.seconds)
+        except Undeliverable as exc:
+            return _Outcome("undeliverable", scrub(exc.reason) or "undeliverable")
+        except PermanentError as exc:
+            return _Outcome("permanent", scrub(exc.reason) or "bad request")
+        except TransientError as exc:
+            return _Outcome("transient", scrub(exc.reason) or "transient error")
+        except TimeoutError:
+            return _Outcome("transient", f"no answer within {self.send_timeout:g}s")
+        except Exception as exc:  # a notifier bug or a failing bot lookup: retried, bounded like a transient error
+            return _Outcome("transient", f"unexpected {type(exc).__name__}")
+        return _Outcome("sent", message_id=message_id)
+
+    # ------------------------------------------------------------------------------------------- results
+
+    async def _record(self, row: Claimed, outcome: _Outcome) -> None:
+        if outcome.kind == "sent":
+            async with self._db.uow() as uow:
+                await outbox.mark_sent(uow.session, row.id, self._clock.now(), outcome.message_id)
+                await uow.commit()
+            self.stats.sent += 1
+            logger.debug("outbox row %s sent to chat %s (tenant %s)", row.id, row.chat_id, row.tenant_id)
+        elif outcome.kind == "retry_after":
+            now = self._clock.now()
+            until = now + timedelta(seconds=outcome.retry_after)
+            self.pacer.pause(row.tenant_id, row.chat_id, until, whole_bot=self.pause_bot_on_rate_limit)
+            async with self._db.uow() as uow:
+                await outbox.mark_retry(uow.session, row.id, until, outcome.reason, count=False)
+                await uow.commit()
+            self.stats.rate_limited += 1
+            logger.warning(
+                "outbox row %s: rate limited in chat %s (tenant %s), retry in %gs",
+                row.id,
+                row.chat_id,
+                row.tenant_id,
+                outcome.retry_after,
+            )
+        elif outcome.kind == "undeliverable":
+            await self._finish(row, OutboxStatus.UNDELIVERABLE, outcome.reason)
+        else:
+            limit = self.max_permanent_attempts if outcome.kind == "permanent" else self.max_attempts
+            failures = row.attempts + 1
+            if failures >= limit:
+                await self._finish(row, OutboxStatus.DEAD, outcome.reason)
+                return
+            delay = self.backoff(failures)
+            async with self._db.uow() as uow:
+                await outbox.mark_retry(
+                    uow.session, row.id, self._clock.now() + timedelta(seconds=delay), outcome.reason, count=True
+                )
+                await uow.commit()
+            self.stats.retried += 1
+            logger.warning(
+                "outbox row %s to chat %s (tenant %s): %s failure %d/%d (%s), retry in %.1fs",
+                row.id,
+                row.chat_id,
+                row.tenant_id,
+                outcome.kind,
+                failures,
+                limit,
+                outcome.reason,
+                delay,
+            )
+
+    def backoff(self, failures: int) -> float:
+        """Seconds before the next try after ``failures`` counted failures: exponential, capped, with equal jitter."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** min(failures - 1, 32))
+        return ceiling / 2 + self._rng.random() * ceiling / 2
+
+    async def _finish(self, row: Claimed, status: OutboxStatus, reason: str) -> None:
+        """A final state for the row and, in the same unit of work, the merchant's alert about it."""
+        async with self._db.uow() as uow:
+            await outbox.mark_final(uow.session, row.id, status, reason)
+            alerted = await self._alert_merchant(uow.session, row, status, reason)
+            await uow.commit()
+        if status is OutboxStatus.DEAD:
+            self.stats.dead += 1
+        else:
+            self.stats.undeliverable += 1
+        self.stats.alerts += alerted
+        logger.warning(
+            "outbox row %s to chat %s (tenant %s) is %s (%s); %d merchant alert(s) queued",
+            row.id,
+            row.chat_id,
+            row.tenant_id,
+            status.value,
+            reason,
+            alerted,
+        )
+        if alerted:
+            self.wake()
+
+    async def _alert_merchant(self, session: AsyncSession, row: Claimed, status: OutboxStatus, reason: str) -> int:
+        dedupe_key = await session.scalar(select(OutboxMessage.dedupe_key).where(OutboxMessage.id == row.id))
+        if dedupe_key is None or dedupe_key.startswith(ALERT_PREFIX):
+            return 0  # an alert about an alert would loop
+        tenant = await session.get(Tenant, row.tenant_id)
+        if tenant is None:
+            return 0
+        chats = await self._merchant_chats(session, tenant)
+        if row.chat_id in chats:
+            return 0  # the merchant's own chat failed: telling it again through the same chat would loop
+        message = dead_letter_message(row.chat_id, reason, preview_of(row.message))
+        now = self._clock.now()
+        kind = "dead" if status is OutboxStatus.DEAD else "undeliverable"
+        queued = 0
+        for chat_id in chats:
+            queued += await outbox.enqueue(
+                session,
+                tenant_id=row.tenant_id,
+                chat_id=chat_id,
+                dedupe_key=f"{ALERT_PREFIX}{kind}:{row.id}:to:{chat_id}",
+                message=message,
+                now=now,
+            )
+        return queued
+
+    async def _defer(self, row: Claimed, until: datetime) -> None:
+        """Give a claimed row back, uncounted and with its last error kept, due again at ``until``."""
+        async with self._db.uow() as uow:
+            await uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.PENDING.value)
+                .values(next_attempt_at=until, claimed_until=None)
+            )
+            await uow.commit()
+        self.stats.deferred += 1
+        logger.debug("outbox row %s to chat %s deferred by pacing", row.id, row.chat_id)

@@ -1,0 +1,95 @@
+"""The cart: add, change quantities (by button or typed), remove, see the total."""
+
+from __future__ import annotations
+
+from core.callbacks import action
+from core.db.repos.catalog import CatalogRepository
+from core.db.repos.customers import CustomerRepository
+from core.db.tables import Product
+from core.messages import Button, Message, keyboard
+from core.money import Money
+from flows.context import FlowContext, Reply
+
+MAX_QUANTITY = 99
+
+
+async def cart_lines(ctx: FlowContext) -> list[tuple[Product, int]]:
+    items = await CustomerRepository(ctx.session).cart(ctx.customer.id)
+    products = await CatalogRepository(ctx.session).by_ids(ctx.tenant.id, [item.product_id for item in items])
+    return [
+        (products[i.product_id], i.quantity)
+        for i in items
+        if i.product_id in products and products[i.product_id].active
+    ]
+
+
+def total(lines: list[tuple[Product, int]], currency: str) -> Money:
+    amount = Money.zero(currency)
+    for product, quantity in lines:
+        amount += Money(product.price_minor, product.currency) * quantity
+    return amount
+
+
+async def show_cart(ctx: FlowContext, *, edit: bool = False) -> Message:
+    lines = await cart_lines(ctx)
+    if not lines:
+        return Message(ctx.t("cart.empty"), keyboard([Button(ctx.t("button.shop"), data=action("shop"))]), edit=edit)
+    body = [ctx.t("cart.title")]
+    rows: list[list[Button]] = []
+    for product, quantity in lines:
+        subtotal = Money(product.price_minor, product.currency) * quantity
+        body.append(ctx.t("cart.line", name=product.name, quantity=quantity, subtotal=subtotal.format()))
+        rows.append(
+            [
+                Button("−", data=action("dec", product.id)),
+                Button(f"{product.name[:18]} ×{quantity}", data=action("qty", product.id)),
+                Button("+", data=action("inc", product.id)),
+                Button("✕", data=action("rm", product.id)),
+            ]
+        )
+    body.append(ctx.t("cart.total", total=total(lines, ctx.tenant.currency).format()))
+    rows.append([Button(ctx.t("button.checkout"), data=action("checkout"))])
+    rows.append([Button(ctx.t("button.shop"), data=action("shop"))])
+    return Message("\n".join(body), keyboard(*rows), edit=edit)
+
+
+async def change_quantity(ctx: FlowContext, product_id: int, delta: int | None, absolute: int | None = None) -> Reply:
+    """Add ``delta`` to the quantity, or set it to ``absolute``. Refuses what the stock or the limits forbid."""
+    product = await CatalogRepository(ctx.session).get(ctx.tenant.id, product_id)
+    customers = CustomerRepository(ctx.session)
+    if product is None or not product.active:
+        return Reply([Message(ctx.t("error.stale_button"))])
+    current = await customers.cart_quantity(ctx.customer.id, product.id)
+    wanted = absolute if absolute is not None else current + (delta or 0)
+    limit = MAX_QUANTITY if product.stock is None else min(MAX_QUANTITY, product.stock)
+    if wanted > limit:
+        key = "cart.only_in_stock" if product.stock is not None and product.stock < MAX_QUANTITY else "cart.too_many"
+        refusal = ctx.t(key, count=limit)
+        # A button press gets a short notice; a typed number gets a message, and the question stays open.
+        return Reply(notice=refusal, refused=True) if delta else Reply([Message(refusal)], refused=True)
+    await customers.set_cart_quantity(ctx.tenant.id, ctx.customer.id, product.id, max(wanted, 0))
+    await ctx.session.flush()
+    if delta is not None and delta > 0 and current == 0:
+        return Reply([], notice=ctx.t("cart.added", name=product.name))
+    return Reply([await show_cart(ctx, edit=absolute is None)])
+
+
+async def ask_quantity(ctx: FlowContext, product_id: int) -> Reply:
+    product = await CatalogRepository(ctx.session).get(ctx.tenant.id, product_id)
+    if product is None:
+        return Reply([Message(ctx.t("error.stale_button"))])
+    ctx.go("cart.quantity", product_id=product.id)
+    return Reply([Message(ctx.t("cart.ask_quantity", name=product.name, max=MAX_QUANTITY))])
+
+
+async def typed_quantity(ctx: FlowContext, words: str) -> Reply:
+    """A typed quantity. Anything but a whole number from 1 to the limit is refused, and nothing changes; taking a
+    product out is the cart's ✕ button, so a stray 0 can never empty a line by accident."""
+    cleaned = words.strip()
+    # isdecimal, not isdigit: "²" is a digit that int() refuses, and it would crash the update handler.
+    if not cleaned.isdecimal() or len(cleaned) > 3 or int(cleaned) == 0:
+        return Reply([Message(ctx.t("cart.bad_quantity", max=MAX_QUANTITY))], refused=True)
+    reply = await change_quantity(ctx, int(ctx.recall("product_id", 0)), None, absolute=int(cleaned))
+    if not reply.refused:
+        ctx.go("idle")
+    return reply

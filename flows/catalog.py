@@ -1,0 +1,79 @@
+"""Browsing: categories, a page of products, one product."""
+
+from __future__ import annotations
+
+from core.callbacks import action
+from core.db.repos.catalog import CatalogRepository
+from core.db.repos.customers import CustomerRepository
+from core.db.tables import Product
+from core.messages import Button, Message, keyboard
+from core.money import Money
+from flows.context import FlowContext
+
+PAGE_SIZE = 8
+
+
+def price(product: Product) -> str:
+    return Money(product.price_minor, product.currency).format()
+
+
+async def show_categories(ctx: FlowContext, *, edit: bool = False) -> Message:
+    categories = await CatalogRepository(ctx.session).categories(ctx.tenant.id)
+    if not categories:
+        return Message(ctx.t("shop.empty"), edit=edit)
+    rows = [[Button(name, data=action("cat", index, 0))] for index, name in enumerate(categories)]
+    rows.append([Button(ctx.t("button.cart"), data=action("cart"))])
+    return Message(ctx.t("shop.categories", shop=ctx.tenant.name), keyboard(*rows), edit=edit)
+
+
+async def show_category(ctx: FlowContext, index: int, page: int) -> Message | None:
+    catalog = CatalogRepository(ctx.session)
+    categories = await catalog.categories(ctx.tenant.id)
+    if not 0 <= index < len(categories) or page < 0:
+        return None
+    category = categories[index]
+    products, total = await catalog.page(ctx.tenant.id, category, page * PAGE_SIZE, PAGE_SIZE)
+    if not products:
+        return None
+    rows = [[Button(f"{p.name} · {price(p)}", data=action("prod", p.id))] for p in products]
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    nav = []
+    if page > 0:
+        nav.append(Button(ctx.t("button.previous"), data=action("cat", index, page - 1)))
+    if page + 1 < pages:
+        nav.append(Button(ctx.t("button.next"), data=action("cat", index, page + 1)))
+    rows.append(nav)
+    rows.append(
+        [
+            Button(ctx.t("button.categories"), data=action("shop")),
+            Button(ctx.t("button.cart"), data=action("cart")),
+        ]
+    )
+    title = ctx.t("shop.category", category=category, page=page + 1, pages=pages)
+    return Message(title, keyboard(*rows), edit=True)
+
+
+async def show_product(ctx: FlowContext, product_id: int) -> Message | None:
+    product = await CatalogRepository(ctx.session).get(ctx.tenant.id, product_id)
+    if product is None or not product.active:
+        return None
+    in_cart = await CustomerRepository(ctx.session).cart_quantity(ctx.customer.id, product.id)
+    lines = [product.name, price(product)]
+    if product.description:
+        lines.append(product.description)
+    if product.stock is not None:
+        lines.append(ctx.t("product.stock", count=product.stock) if product.stock > 0 else ctx.t("product.sold_out"))
+    if in_cart:
+        lines.append(ctx.t("product.in_cart", count=in_cart))
+    categories = await CatalogRepository(ctx.session).categories(ctx.tenant.id)
+    back = categories.index(product.category) if product.category in categories else 0
+    rows = []
+    if product.stock is None or product.stock > 0:
+        rows.append([Button(ctx.t("button.add_to_cart"), data=action("add", product.id))])
+    rows.append(
+        [
+            Button(ctx.t("button.back"), data=action("cat", back, 0)),
+            Button(ctx.t("button.cart"), data=action("cart")),
+        ]
+    )
+    return Message("\n".join(lines), keyboard(*rows), photo=product.photo_url or None)

@@ -1,0 +1,329 @@
+"""The M-Pesa checkout in the chat.
+
+1. The customer chooses M-Pesa: the bot proposes the order's phone (when it can receive M-Pesa) and lets the
+   customer type another; numbers are normalised, and invalid or non-Safaricom ones get a clear message.
+2. A push: a new attempt, handed to the provider after commit. The reply says "check your phone" with the amount and
+   the order code and a status button that shows the attempt's state in place; the receipt or the failure (in plain
+   words, with "Try again" and "Pay by Paybill") arrives through the outbox when M-Pesa answers.
+3. "Try again" pushes again, but never while an attempt is still open (a push that timed out on our side is settled
+   by its callback or its expiry, never re-sent blindly) nor sooner than Daraja allows for that phone.
+4. "Pay by Paybill" (Paybills only; tills have no account number): the business number, the order code as the
+   account number and the exact amount. The C2B confirmation is matched by ``payments.mpesa.c2b``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from core.callbacks import Action, action
+from core.clock import utc
+from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.tables import Order, Payment, PaymentEvent, ProviderConfig
+from core.messages import Button, Message, keyboard
+from core.money import Money
+from flows.context import FlowContext, Handler, Reply
+from flows.inbound import Inbound, Kind
+from flows.online import open_online_payment
+from payments.attempts import open_payment
+from payments.mpesa import messages
+from payments.mpesa.codes import SUBSCRIBER_LOCK, NextStep, result_info
+from payments.mpesa.phones import MpesaPhone, MpesaPhoneError, mpesa_phone
+from payments.mpesa.provider import NAME, amount_allowed
+from payments.states import OrderStatus, PaymentStatus
+
+STEP_PHONE = "mpesa.phone"
+OPEN = (PaymentStatus.CREATED.value, PaymentStatus.PENDING.value)
+
+
+def _money(order: Order) -> Money:
+    return Money(order.total_minor, order.currency)
+
+
+async def can_pay(ctx: FlowContext, order: Order) -> bool:
+    """M-Pesa takes whole shillings from KES 1 to 250,000."""
+    return amount_allowed(_money(order))
+
+
+def _phone_or_none(e164: str | None) -> MpesaPhone | None:
+    if not e164:
+        return None
+    try:
+        return mpesa_phone(e164, "KE")
+    except MpesaPhoneError:
+        return None
+
+
+async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply:
+    if not await can_pay(ctx, order):
+        return Reply([Message(ctx.t("mpesa.unavailable", code=order.code))])
+    waiting = await _open_attempt(ctx, order)
+    if waiting is not None:
+        return Reply([await _status(ctx, order, waiting, edit=False)])
+    return _propose(ctx, order)
+
+
+def _propose(ctx: FlowContext, order: Order) -> Reply:
+    phone = _phone_or_none(ctx.customer.phone) or _phone_or_none(order.contact_phone)
+    ctx.go(STEP_PHONE, order_id=order.id)
+    lead = ctx.t("mpesa.test_mode") + "\n" if ctx.tenant.test_mode else ""
+    other = [Button(ctx.t("mpesa.button.other_method"), data=action(messages.OTHER_METHOD, order.id))]
+    if phone is None:
+        return Reply([Message(lead + ctx.t("mpesa.ask_phone"), keyboard(other))])
+    body = ctx.t("mpesa.confirm_phone", amount=_money(order).format(), code=order.code, phone=phone.local)
+    return Reply(
+        [
+            Message(
+                lead + body,
+                keyboard(
+                    [Button(ctx.t("mpesa.button.send_to", phone=phone.local), data=action(messages.SEND, order.id))],
+                    [Button(ctx.t("mpesa.button.other_number"), data=action(messages.OTHER_PHONE, order.id))],
+                    other,
+                ),
+            )
+        ]
+    )
+
+
+async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
+    if ctx.conversation.step != STEP_PHONE:
+        return None
+    if inbound.kind is Kind.CONTACT and inbound.contact_phone:
+        typed = inbound.contact_phone
+    elif inbound.kind is Kind.TEXT:
+        typed = inbound.text
+    else:
+        return None
+    try:
+        phone = mpesa_phone(typed, ctx.tenant.region)
+    except MpesaPhoneError as refused:
+        shown = typed.strip()[:20]
+        return Reply([Message(ctx.t(refused.key, phone=shown, carrier=refused.carrier))], refused=True)
+    order = await _order(ctx, int(ctx.recall("order_id", 0)))
+    if order is None:
+        ctx.go("idle")
+        return Reply([Message(ctx.t("error.stale_button"))])
+    ctx.customer.phone = phone.phone.e164  # the starter pushes to the customer's phone; they just chose this one
+    return await _push(ctx, order, phone)
+
+
+async def _order(ctx: FlowContext, order_id: int) -> Order | None:
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, order_id)
+    if order is None or order.customer_id != ctx.customer.id:
+        return None
+    return order
+
+
+def _not_payable(ctx: FlowContext, order: Order) -> Reply:
+    status = ctx.t(f"order.status.{order.status}")
+    return Reply([Message(ctx.t("order.not_payable", code=order.code, status=status))])
+
+
+async def _open_attempt(ctx: FlowContext, order: Order) -> Payment | None:
+    return await ctx.session.scalar(
+        select(Payment)
+        .where(
+            Payment.tenant_id == ctx.tenant.id,
+            Payment.order_id == order.id,
+            Payment.provider == NAME,
+            Payment.status.in_(OPEN),
+            Payment.callback_token.is_not(None),
+        )
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
+
+
+def _result_code(raw: dict[str, Any]) -> str | None:
+    body = raw.get("Body")
+    callback = body.get("stkCallback") if isinstance(body, dict) else None
+    code = callback.get("ResultCode") if isinstance(callback, dict) else raw.get("ResultCode")
+    return None if code is None else str(code).strip()
+
+
+async def _earliest_push(ctx: FlowContext) -> datetime | None:
+    """Not before: Daraja refuses a new push to a subscriber within about a minute of the last one (longer after
+    "subscriber busy" or "rule limited")."""
+    last = await ctx.session.scalar(
+        select(Payment)
+        .join(Order, Order.id == Payment.order_id)
+        .where(
+            Payment.tenant_id == ctx.tenant.id,
+            Order.customer_id == ctx.customer.id,
+            Payment.provider == NAME,
+            Payment.callback_token.is_not(None),
+        )
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        return None
+    wait = SUBSCRIBER_LOCK
+    raw = await ctx.session.scalar(
+        select(PaymentEvent.raw)
+        .where(PaymentEvent.payment_id == last.id, PaymentEvent.outcome != "pending")
+        .order_by(PaymentEvent.id.desc())
+        .limit(1)
+    )
+    code = _result_code(dict(raw)) if isinstance(raw, dict) else None
+    if code is not None:
+        wait = max(wait, result_info(code).wait)
+    return utc(last.created_at) + wait
+
+
+async def _push(ctx: FlowContext, order: Order, phone: MpesaPhone) -> Reply:
+    if order.status != OrderStatus.AWAITING_PAYMENT:
+        ctx.go("idle")
+        return _not_payable(ctx, order)
+    waiting = await _open_attempt(ctx, order)
+    if waiting is not None:
+        ctx.go("idle")
+        return Reply([await _status(ctx, order, waiting, edit=False)])
+    earliest = await _earliest_push(ctx)
+    now = ctx.clock.now()
+    if earliest is not None and now < earliest:
+        seconds = max(1, int((earliest - now) / timedelta(seconds=1)) + 1)
+        retry = keyboard([Button(ctx.t("mpesa.button.try_again"), data=action(messages.RETRY, order.id))])
+        return Reply([Message(ctx.t("mpesa.wait_before_retry", seconds=seconds), retry)], refused=True)
+    payment = await open_online_payment(ctx, order, NAME)
+    ctx.go("idle")
+    body = ctx.t(
+        "mpesa.check_phone",
+        phone=phone.local,
+        amount=_money(order).format(),
+        code=order.code,
+        status=ctx.t("mpesa.status.sending"),
+    )
+    status = keyboard([Button(ctx.t("mpesa.button.status"), data=action(messages.STATUS, order.id))])
+    return Reply([Message(body, status)], start_payment=payment.id)
+
+
+async def _status(ctx: FlowContext, order: Order, payment: Payment, *, edit: bool) -> Message:
+    """Where the order's latest M-Pesa attempt stands, with the buttons that fit."""
+    status = PaymentStatus(payment.status)
+    amount, code = _money(order).format(), order.code
+    refresh = keyboard([Button(ctx.t("mpesa.button.status"), data=action(messages.STATUS, order.id))])
+    phone = _phone_or_none(ctx.customer.phone)
+    local = phone.local if phone else "—"
+    if status is PaymentStatus.CREATED:
+        line = ctx.t("mpesa.status.sending")
+    elif status is PaymentStatus.PENDING and payment.callback_token and payment.provider_ref is None:
+        line = ctx.t("mpesa.status.unconfirmed")
+    elif status is PaymentStatus.PENDING:
+        line = ctx.t("mpesa.status.waiting")
+    elif status in (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
+        line = ctx.t("mpesa.status.paid")
+        return Message(ctx.t("mpesa.check_phone", phone=local, amount=amount, code=code, status=line), edit=edit)
+    elif status is PaymentStatus.NEEDS_REVIEW:
+        return Message(ctx.t("mpesa.status.review"), edit=edit)
+    else:
+        line = ctx.t("mpesa.status.ended", why=payment.reason or ctx.t("mpesa.why.unknown"))
+        if order.status != OrderStatus.AWAITING_PAYMENT:
+            return Message(ctx.t("mpesa.status.other", status=ctx.t(f"order.status.{order.status}")), edit=edit)
+        paybill = await messages.paybill_number(ctx.session, ctx.tenant.id, ctx.tenant.test_mode) is not None
+        body = ctx.t("mpesa.check_phone", phone=local, amount=amount, code=code, status=line)
+        buttons = messages.next_buttons(ctx.lang, order.id, NextStep.RETRY, paybill)
+        return Message(body, buttons, edit=edit)
+    if payment.callback_token is None:  # a Paybill attempt: the instructions again
+        business = await messages.paybill_number(ctx.session, ctx.tenant.id, ctx.tenant.test_mode) or "—"
+        return messages.paybill_instructions(ctx.lang, business, code, _money(order))
+    return Message(ctx.t("mpesa.check_phone", phone=local, amount=amount, code=code, status=line), refresh, edit=edit)
+
+
+def _needs_order(handler: Any) -> Handler:
+    async def checked(ctx: FlowContext, parsed: Action) -> Reply:
+        if len(parsed.args) != 1 or parsed.args[0] < 0:
+            return Reply(notice=ctx.t("error.stale_button"))
+        order = await _order(ctx, parsed.args[0])
+        if order is None:
+            return Reply(notice=ctx.t("error.stale_button"))
+        reply: Reply = await handler(ctx, order)
+        return reply
+
+    return checked
+
+
+@_needs_order
+async def _send(ctx: FlowContext, order: Order) -> Reply:
+    phone = _phone_or_none(ctx.customer.phone) or _phone_or_none(order.contact_phone)
+    if phone is None:
+        return _ask_phone(ctx, order)
+    ctx.customer.phone = phone.phone.e164
+    return await _push(ctx, order, phone)
+
+
+def _ask_phone(ctx: FlowContext, order: Order) -> Reply:
+    ctx.go(STEP_PHONE, order_id=order.id)
+    return Reply([Message(ctx.t("mpesa.ask_phone"))])
+
+
+@_needs_order
+async def _other_phone(ctx: FlowContext, order: Order) -> Reply:
+    if order.status != OrderStatus.AWAITING_PAYMENT:
+        return _not_payable(ctx, order)
+    return _ask_phone(ctx, order)
+
+
+@_needs_order
+async def _retry(ctx: FlowContext, order: Order) -> Reply:
+    if order.status != OrderStatus.AWAITING_PAYMENT:
+        return _not_payable(ctx, order)
+    phone = _phone_or_none(ctx.customer.phone)
+    if phone is None:
+        return _ask_phone(ctx, order)
+    return await _push(ctx, order, phone)
+
+
+@_needs_order
+async def _show_status(ctx: FlowContext, order: Order) -> Reply:
+    latest = await ctx.session.scalar(
+        select(Payment)
+        .where(Payment.tenant_id == ctx.tenant.id, Payment.order_id == order.id, Payment.provider == NAME)
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return _not_payable(ctx, order) if order.status != OrderStatus.AWAITING_PAYMENT else _propose(ctx, order)
+    return Reply([await _status(ctx, order, latest, edit=True)])
+
+
+@_needs_order
+async def _paybill(ctx: FlowContext, order: Order) -> Reply:
+    if order.status != OrderStatus.AWAITING_PAYMENT:
+        return _not_payable(ctx, order)
+    business = await messages.paybill_number(ctx.session, ctx.tenant.id, ctx.tenant.test_mode)
+    if business is None:
+        other = keyboard([Button(ctx.t("mpesa.button.other_method"), data=action(messages.OTHER_METHOD, order.id))])
+        return Reply([Message(ctx.t("mpesa.paybill_unavailable"), other)])
+    if not amount_allowed(_money(order)):
+        return Reply([Message(ctx.t("mpesa.unavailable", code=order.code))])
+    payments = PaymentRepository(ctx.session)
+    latest = await payments.latest_for_order(ctx.tenant.id, order.id)
+    already = latest is not None and latest.provider == NAME and latest.status in OPEN
+    if not already:
+        # An attempt to wait on: it expires like any other, and a payment arriving later is still matched and paid.
+        now = ctx.clock.now()
+        await open_payment(
+            ctx.session,
+            order,
+            NAME,
+            PaymentStatus.PENDING,
+            now,
+            expires_at=now + timedelta(minutes=ctx.tenant.payment_timeout_minutes),
+        )
+    ctx.go("idle")
+    message = messages.paybill_instructions(ctx.lang, business, order.code, _money(order))
+    status = keyboard([Button(ctx.t("mpesa.button.status"), data=action(messages.STATUS, order.id))])
+    return Reply([Message(message.text, status)])
+
+
+# Buttons of this method, by callback verb; the router adds them to its own.
+BUTTONS: dict[str, Handler] = {
+    messages.SEND: _send,
+    messages.OTHER_PHONE: _other_phone,
+    messages.RETRY: _retry,
+    messages.STATUS: _show_status,
+    messages.PAYBILL: _paybill,
+}

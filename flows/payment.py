@@ -1,0 +1,172 @@
+"""Choosing how to pay, and the manual method: instructions, proof upload, payment reference."""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from core.callbacks import action
+from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import Order, Proof, ProviderConfig
+from core.messages import Button, Message, keyboard
+from core.money import Money
+from core.texts import has
+from flows import mpesa, paystack
+from flows.context import MAX_PROOF_BYTES, FlowContext, Reply
+from flows.inbound import Inbound, Kind, UploadKind
+from payments.attempts import open_payment
+from payments.manual import provider as manual
+from payments.service import EventResult, apply_event
+from payments.states import OrderStatus, PaymentStatus
+
+# Button codes for the methods: callback data carries small integers only.
+METHOD_CODES = {"manual": 1, "mpesa": 2, "paystack": 3}
+METHODS_BY_CODE = {code: name for name, code in METHOD_CODES.items()}
+# How each online method begins in the chat (a phone to confirm, an email to ask...). Manual is handled here.
+ONLINE: dict[str, OnlineMethod] = {"mpesa": mpesa, "paystack": paystack}
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./#:_-]{2,59}$")
+
+
+class OnlineMethod(Protocol):
+    async def begin(self, ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply: ...
+
+    async def can_pay(self, ctx: FlowContext, order: Order) -> bool: ...
+
+
+async def _can_pay(ctx: FlowContext, method: str, order: Order) -> bool:
+    """Offer a method only when the order can be paid that way (M-Pesa's limits, Paystack's currencies...)."""
+    return method not in ONLINE or await ONLINE[method].can_pay(ctx, order)
+
+
+async def offer_methods(ctx: FlowContext, order: Order) -> Message:
+    configs = await TenantRepository(ctx.session).provider_configs(ctx.tenant.id)
+    names = [c.provider for c in configs if c.provider in ctx.methods and await _can_pay(ctx, c.provider, order)]
+    amount = Money(order.total_minor, order.currency).format()
+    header = ctx.t("order.placed", code=order.code, amount=amount)
+    if ctx.tenant.test_mode:  # the banner, and how to pay in each provider's sandbox
+        hints = [ctx.t(f"testmode.hint.{name}") for name in names if has(f"testmode.hint.{name}")]
+        header = "\n".join([ctx.t("testmode.banner"), *hints, header])
+    if not names:
+        return Message(header + "\n" + ctx.t("payment.no_methods"))
+    rows = [[Button(ctx.t(f"method.{name}"), data=action("pm", order.id, METHOD_CODES[name]))] for name in names]
+    rows.append([Button(ctx.t("button.cancel_order"), data=action("cxl", order.id))])
+    return Message(header + "\n" + ctx.t("payment.choose"), keyboard(*rows))
+
+
+async def retry(ctx: FlowContext, order_id: int) -> Reply:
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, order_id)
+    if order is None or order.customer_id != ctx.customer.id:
+        return Reply([Message(ctx.t("error.stale_button"))])
+    if order.status != OrderStatus.AWAITING_PAYMENT:
+        return Reply(
+            [Message(ctx.t("order.not_payable", code=order.code, status=ctx.t(f"order.status.{order.status}")))]
+        )
+    return Reply([await offer_methods(ctx, order)])
+
+
+async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, order_id)
+    method = METHODS_BY_CODE.get(method_code)
+    if order is None or order.customer_id != ctx.customer.id or method not in ctx.methods:
+        return Reply([Message(ctx.t("error.stale_button"))])
+    if order.status != OrderStatus.AWAITING_PAYMENT:
+        return Reply(
+            [Message(ctx.t("order.not_payable", code=order.code, status=ctx.t(f"order.status.{order.status}")))]
+        )
+    config = await TenantRepository(ctx.session).provider_config(ctx.tenant.id, method)
+    if config is None or not config.enabled:
+        return Reply([Message(ctx.t("error.stale_button"))])
+    payments = PaymentRepository(ctx.session)
+    if any(p.status == PaymentStatus.UNDER_REVIEW for p in await payments.for_order(ctx.tenant.id, order.id)):
+        # A proof is with the merchant: a second attempt now could only mean paying twice.
+        return Reply([Message(ctx.t("proof.being_checked", code=order.code))], refused=True)
+    if method in ONLINE:
+        return await ONLINE[method].begin(ctx, order, config)
+    payment = await payments.latest_for_order(ctx.tenant.id, order.id)
+    if payment is None or payment.provider != method or payment.status != PaymentStatus.AWAITING_PROOF:
+        payment = await open_payment(ctx.session, order, method, PaymentStatus.AWAITING_PROOF, ctx.clock.now())
+    ctx.go("pay.proof", payment_id=payment.id)
+    instructions = str(config.options.get("instructions") or ctx.t("manual.default_instructions"))
+    amount = Money(order.total_minor, order.currency).format()
+    return Reply([Message(ctx.t("manual.instructions", instructions=instructions, amount=amount, code=order.code))])
+
+
+async def upload_again(ctx: FlowContext, payment_id: int) -> Reply:
+    payment = await PaymentRepository(ctx.session).by_id(ctx.tenant.id, payment_id)
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, payment.order_id) if payment else None
+    if payment is None or order is None or order.customer_id != ctx.customer.id:
+        return Reply([Message(ctx.t("error.stale_button"))])
+    if payment.status != PaymentStatus.AWAITING_PROOF:
+        return Reply([Message(ctx.t("proof.not_expected"))])
+    ctx.go("pay.proof", payment_id=payment.id)
+    return Reply([Message(ctx.t("proof.ask_upload"))])
+
+
+async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
+    step = ctx.conversation.step
+    if step == "pay.proof":
+        return await _take_proof(ctx, inbound)
+    if step == "pay.reference" and inbound.kind is Kind.TEXT:
+        return await _take_reference(ctx, inbound.text)
+    return None
+
+
+async def _take_proof(ctx: FlowContext, inbound: Inbound) -> Reply:
+    upload = inbound.upload
+    if inbound.kind is not Kind.UPLOAD or upload is None:
+        return Reply([Message(ctx.t("proof.need_file"))], refused=True)
+    if upload.kind not in (UploadKind.PHOTO, UploadKind.DOCUMENT):
+        return Reply([Message(ctx.t("proof.wrong_kind"))], refused=True)
+    if upload.size is not None and upload.size > MAX_PROOF_BYTES:
+        return Reply([Message(ctx.t("proof.too_large", limit_mb=MAX_PROOF_BYTES // (1024 * 1024)))], refused=True)
+    ctx.remember(
+        file_kind=upload.kind.value,
+        file_id=upload.file_id,
+        file_unique_id=upload.file_unique_id,
+        file_size=upload.size,
+    )
+    caption = inbound.text.strip()
+    if caption and _REFERENCE.match(caption):
+        return await _take_reference(ctx, caption)
+    ctx.conversation.step = "pay.reference"
+    return Reply([Message(ctx.t("proof.ask_reference"))])
+
+
+async def _take_reference(ctx: FlowContext, typed: str) -> Reply:
+    reference = " ".join(typed.split())
+    if not _REFERENCE.match(reference):
+        return Reply([Message(ctx.t("proof.bad_reference"))], refused=True)
+    payment = await PaymentRepository(ctx.session).by_id(ctx.tenant.id, int(ctx.recall("payment_id", 0)))
+    if payment is None or payment.status != PaymentStatus.AWAITING_PROOF:
+        ctx.go("idle")
+        return Reply([Message(ctx.t("proof.not_expected"))])
+    now = ctx.clock.now()
+    proof = Proof(
+        tenant_id=ctx.tenant.id,
+        payment_id=payment.id,
+        file_kind=ctx.recall("file_kind"),
+        file_id=ctx.recall("file_id"),
+        file_unique_id=ctx.recall("file_unique_id"),
+        file_size=ctx.recall("file_size"),
+        reference_text=reference,
+        status="submitted",
+        created_at=now,
+    )
+    ctx.session.add(proof)
+    await ctx.session.flush()
+    applied = await apply_event(ctx.session, ctx.tenant.id, manual.submitted(payment, proof), ctx.clock)
+    ctx.go("idle")
+    if applied.result is not EventResult.APPLIED:
+        await ctx.session.delete(proof)  # the payment moved on meanwhile: keep no orphan proof
+        return Reply([Message(ctx.t("proof.not_expected"))])
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, payment.order_id)
+    assert order is not None
+    return Reply(
+        [
+            Message(
+                ctx.t("proof.received", code=order.code),
+                keyboard([Button(ctx.t("button.my_orders"), data=action("orders"))]),
+            )
+        ]
+    )

@@ -1,0 +1,70 @@
+"""Paying online with Paystack in the chat.
+
+"Pay online" checks the amount against Paystack's limits (a clear message and another method when it does not fit),
+asks for an email first when the shop wants real addresses (otherwise the provider uses a stable synthetic one), and
+opens a new attempt; the provider is called after the commit, and its checkout link arrives as a URL button.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.callbacks import action
+from core.db.repos.orders import OrderRepository
+from core.db.tables import Order, ProviderConfig
+from core.messages import Button, Message, keyboard
+from core.money import Money
+from flows.context import FlowContext, Handler, Reply
+from flows.inbound import Inbound, Kind
+from flows.online import open_online_payment
+from payments.paystack.limits import SUPPORTED_CURRENCIES, AmountNotAllowed, check_amount
+from payments.paystack.options import asks_email
+from payments.states import OrderStatus
+
+# Buttons of this method, by callback verb; the router adds them to its own.
+BUTTONS: dict[str, Handler] = {}
+EMAIL_STEP = "paystack.email"
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+async def can_pay(ctx: FlowContext, order: Order) -> bool:
+    """Offered for the currencies Paystack takes; an amount outside its limits is explained when chosen."""
+    return order.currency in SUPPORTED_CURRENCIES
+
+
+async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply:
+    amount = Money(order.total_minor, order.currency)
+    try:
+        check_amount(amount)
+    except AmountNotAllowed as refused:
+        limit = refused.limit.format() if refused.limit is not None else ""
+        body = ctx.t(
+            f"paystack.{refused.code}", code=order.code, amount=amount.format(), limit=limit, currency=order.currency
+        )
+        other = Button(ctx.t("paystack.button_other_method"), data=action("retry", order.id))
+        return Reply([Message(body, keyboard([other]))])
+    if asks_email(config.options or {}) and not ctx.customer.email:
+        ctx.go(EMAIL_STEP, order_id=order.id)
+        return Reply([Message(ctx.t("paystack.ask_email"))])
+    return await _start(ctx, order)
+
+
+async def _start(ctx: FlowContext, order: Order) -> Reply:
+    payment = await open_online_payment(ctx, order, "paystack")
+    return Reply([Message(ctx.t("payment.starting"))], start_payment=payment.id)
+
+
+async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
+    if ctx.conversation.step != EMAIL_STEP or inbound.kind is not Kind.TEXT:
+        return None
+    typed = inbound.text.strip()
+    if not _EMAIL.match(typed) or len(typed) > 200:
+        return Reply([Message(ctx.t("paystack.bad_email"))], refused=True)
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, int(ctx.recall("order_id", 0)))
+    ctx.go("idle")
+    if order is None or order.customer_id != ctx.customer.id:
+        return Reply([Message(ctx.t("error.stale_button"))])
+    ctx.customer.email = typed
+    if order.status != OrderStatus.AWAITING_PAYMENT:
+        return Reply([Message(ctx.t("paystack.email_order_gone", code=order.code))])
+    return await _start(ctx, order)

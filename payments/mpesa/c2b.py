@@ -1,0 +1,206 @@
+"""The Paybill fallback: matching a C2B confirmation to an order by its account number.
+
+The customer types the order code as the account number. It is normalised (case, spaces, dashes, stray symbols) and
+looked up among the tenant's orders:
+
+* exact match: the money goes to the order's open M-Pesa attempt (or a new one), through ``apply_event``; a partial
+  or over payment, or one for an order that is no longer awaiting payment, lands in ``needs_review`` there;
+* one near match (one character off, or the code inside extra words): parked as ``needs_review`` on that order,
+  never paid automatically;
+* nothing: recorded as an unmatched event (``payment_events`` with no payment) and the merchant is alerted.
+
+A confirmation whose receipt number was already reported (the STK callback of the same payment) is a duplicate.
+The URL token of the C2B routes is derived from the tenant's own (never rotated) webhook secret, so it survives
+``provider set`` and needs no storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.db.repos.orders import OrderRepository
+from core.db.tables import Order, Payment, PaymentEvent, Tenant
+from core.messages import Message
+from core.money import Money
+from core.texts import text
+from payments import notices
+from payments.attempts import open_payment
+from payments.base import Outcome, ProviderEvent
+from payments.mpesa.codes import C2BRejectCode
+from payments.mpesa.provider import NAME, jsonable, receipt_key
+from payments.mpesa.wire import C2BPayment, c2b_accept, c2b_reject
+from payments.service import Applied, EventResult, apply_event
+from payments.states import OrderStatus, PaymentStatus
+
+_NOT_CODE = re.compile(r"[^A-Z0-9]")
+NEAR_MATCH_WINDOW = 500  # how many recent orders awaiting payment a mistyped account number is compared with
+
+
+def c2b_token(tenant_secret: str, slug: str) -> str:
+    """The secret path segment of a tenant's C2B URLs (40 hex characters: no word Daraja refuses)."""
+    return hmac.new(tenant_secret.encode(), f"mpesa-c2b:{slug}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def c2b_urls(public_url: str, slug: str, tenant_secret: str) -> tuple[str, str]:
+    """The confirmation and validation URLs of a tenant (``POST /pay/c2b/{tenant}/{token}/confirm|validate``)."""
+    base = f"{public_url.rstrip('/')}/pay/c2b/{slug}/{c2b_token(tenant_secret, slug)}"
+    return f"{base}/confirm", f"{base}/validate"
+
+
+def token_matches(given: str, tenant_secret: str, slug: str) -> bool:
+    return hmac.compare_digest(given.encode(), c2b_token(tenant_secret, slug).encode())
+
+
+def account_code(bill_ref: str) -> str:
+    """What the customer typed, as an order code: upper case, letters and digits only."""
+    return _NOT_CODE.sub("", bill_ref.upper())
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One character substituted, added, dropped, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    order: Order
+    exact: bool
+
+
+async def find_order(session: AsyncSession, tenant_id: int, bill_ref: str) -> Match | None:
+    code = account_code(bill_ref)
+    if not code:
+        return None
+    orders = OrderRepository(session)
+    exact = await orders.by_code(tenant_id, code)
+    if exact is not None:
+        return Match(exact, True)
+    waiting = list(
+        await session.scalars(
+            select(Order)
+            .where(Order.tenant_id == tenant_id, Order.status == OrderStatus.AWAITING_PAYMENT.value)
+            .order_by(Order.id.desc())
+            .limit(NEAR_MATCH_WINDOW)
+        )
+    )
+    near = [o for o in waiting if _one_edit_apart(code, o.code) or (len(o.code) >= 5 and o.code in code)]
+    return Match(near[0], False) if len(near) == 1 else None
+
+
+async def _target_payment(session: AsyncSession, order: Order, tenant: Tenant, now_clock: Clock) -> Payment:
+    """The order's open M-Pesa attempt, or a new one for this Paybill payment."""
+    open_attempt = await session.scalar(
+        select(Payment)
+        .where(
+            Payment.tenant_id == order.tenant_id,
+            Payment.order_id == order.id,
+            Payment.provider == NAME,
+            Payment.status.in_([PaymentStatus.CREATED.value, PaymentStatus.PENDING.value]),
+        )
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
+    if open_attempt is not None:
+        return open_attempt
+    now = now_clock.now()
+    return await open_payment(
+        session,
+        order,
+        NAME,
+        PaymentStatus.PENDING,
+        now,
+        expires_at=now + timedelta(minutes=tenant.payment_timeout_minutes),
+    )
+
+
+async def _seen(session: AsyncSession, key: str) -> bool:
+    found = await session.scalar(
+        select(PaymentEvent.id).where(PaymentEvent.provider == NAME, PaymentEvent.event_key == key).limit(1)
+    )
+    return found is not None
+
+
+async def confirm(session: AsyncSession, tenant: Tenant, payment: C2BPayment, clock: Clock) -> Applied:
+    """Apply one C2B confirmation (in the caller's transaction)."""
+    key = receipt_key(tenant.id, payment.trans_id)
+    if await _seen(session, key):  # the STK callback (or an earlier delivery) already reported this receipt
+        return Applied(EventResult.DUPLICATE)
+    amount = payment.amount_money()
+    raw = jsonable(payment.raw)
+    match = await find_order(session, tenant.id, payment.bill_ref_number)
+    if match is None:
+        event = ProviderEvent(
+            provider=NAME,
+            event_key=key,
+            payment_reference=f"c2b:{payment.trans_id}",  # no payment has it: recorded unmatched
+            outcome=Outcome.PAID,
+            amount=amount,
+            provider_txn_id=payment.trans_id,
+            occurred_at=payment.trans_time,
+            raw=raw,
+        )
+        applied = await apply_event(session, tenant.id, event, clock)
+        if applied.result is EventResult.UNMATCHED:
+            await notices.to_merchant(
+                session, tenant, f"c2b-unmatched:{key}", unmatched_alert(payment, amount), clock.now()
+            )
+        return applied
+    target = await _target_payment(session, match.order, tenant, clock)
+    review = (
+        None
+        if match.exact
+        else text("mpesa.review.account_mismatch", account=payment.bill_ref_number.strip(), code=match.order.code)
+    )
+    event = ProviderEvent(
+        provider=NAME,
+        event_key=key,
+        payment_reference=target.reference,
+        outcome=Outcome.PAID,
+        amount=amount,
+        provider_txn_id=payment.trans_id,
+        reason_code="c2b",
+        occurred_at=payment.trans_time,
+        raw=raw,
+        review=review,
+    )
+    return await apply_event(session, tenant.id, event, clock)
+
+
+def unmatched_alert(payment: C2BPayment, amount: Money) -> Message:
+    payer = " ".join(part for part in (payment.first_name, payment.last_name) if part) or "?"
+    return Message(
+        text(
+            "mpesa.merchant.unmatched",
+            amount=amount.format(),
+            account=payment.bill_ref_number.strip() or "—",
+            receipt=payment.trans_id,
+            payer=payer,
+        )
+    )
+
+
+async def validate(session: AsyncSession, tenant: Tenant, payment: C2BPayment, *, strict: bool) -> dict[str, str]:
+    """The validation answer: with ``strict`` (the tenant enabled it), an account number that is no order of the
+    shop awaiting payment is refused with C2B00012; otherwise every payment is let through."""
+    if not strict:
+        return c2b_accept()
+    order = await OrderRepository(session).by_code(tenant.id, account_code(payment.bill_ref_number) or "-")
+    if order is None or order.status != OrderStatus.AWAITING_PAYMENT:
+        return c2b_reject(C2BRejectCode.INVALID_ACCOUNT)
+    return c2b_accept(order.code)

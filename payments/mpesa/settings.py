@@ -1,0 +1,128 @@
+"""What one tenant's M-Pesa set-up is, read from its stored provider configuration.
+
+Options (plain, per tenant) and secrets (encrypted bundle), as ``dukabot provider set SLUG mpesa`` stores them:
+
+* secrets ``consumer_key``, ``consumer_secret``, ``passkey``; optional ``test_consumer_key``,
+  ``test_consumer_secret``, ``test_passkey`` used in test mode;
+* options ``shortcode`` (the Paybill, or the store number of a till), ``till`` (Buy Goods), ``base_url``,
+  ``c2b_version`` (``v1``/``v2``, default ``v2``); optional ``test_shortcode``, ``c2b_validation`` (reject unknown
+  account numbers at the C2B validation URL), ``ip_allowlist`` (``safaricom`` or a comma-separated list of
+  addresses; off when absent) and ``trusted_proxies`` (addresses whose ``X-Forwarded-For`` is believed).
+
+Test mode: the sandbox host (unless ``base_url`` says otherwise) and, unless the tenant stored test credentials of its
+own, the public sandbox Paybill ``174379`` with its published passkey (reference §A.2.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from payments.registry import TenantProviderConfig
+
+SANDBOX_URL = "https://sandbox.safaricom.co.ke"
+PRODUCTION_URL = "https://api.safaricom.co.ke"
+SANDBOX_SHORTCODE = "174379"
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"  # the published sandbox passkey
+# Safaricom's published callback addresses (reference §A.3.5).
+SAFARICOM_IPS = frozenset(
+    {
+        "196.201.214.200",
+        "196.201.214.206",
+        "196.201.213.114",
+        "196.201.214.207",
+        "196.201.214.208",
+        "196.201.213.44",
+        "196.201.212.127",
+        "196.201.212.138",
+        "196.201.212.129",
+        "196.201.212.136",
+        "196.201.212.74",
+        "196.201.212.69",
+    }
+)
+
+
+def _addresses(value: Any) -> frozenset[str]:
+    if value is None or value is False or value == "":
+        return frozenset()
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    found: set[str] = set()
+    for item in items:
+        text = str(item).strip()
+        if text.lower() == "safaricom":
+            found |= SAFARICOM_IPS
+        elif text:
+            found.add(text)
+    return frozenset(found)
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class MpesaSettings:
+    base_url: str
+    consumer_key: str
+    consumer_secret: str = field(repr=False)
+    shortcode: str
+    passkey: str = field(repr=False)
+    till: str | None
+    c2b_version: Literal["v1", "v2"]
+    test_mode: bool
+    c2b_validation: bool = False
+    allowlist: frozenset[str] = frozenset()
+    trusted_proxies: frozenset[str] = frozenset()
+
+    @property
+    def paybill(self) -> str | None:
+        """The business number customers can pay by Paybill with an account number; None for a till."""
+        return None if self.till else self.shortcode
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.consumer_key and self.consumer_secret and self.shortcode and self.passkey)
+
+    @classmethod
+    def from_config(cls, config: TenantProviderConfig) -> MpesaSettings:
+        return cls.read(config.secrets, config.options, test_mode=config.test_mode)
+
+    @classmethod
+    def read(cls, secrets: Mapping[str, str], options: Mapping[str, Any], *, test_mode: bool) -> MpesaSettings:
+        def opt(name: str) -> str:
+            value = options.get(name)
+            return "" if value is None else str(value).strip()
+
+        def secret(name: str) -> str:
+            return str(secrets.get(name) or "").strip()
+
+        version: Literal["v1", "v2"] = "v1" if opt("c2b_version").lower() == "v1" else "v2"
+        common: dict[str, Any] = {
+            "c2b_version": version,
+            "test_mode": test_mode,
+            "c2b_validation": _flag(options.get("c2b_validation")),
+            "allowlist": _addresses(options.get("ip_allowlist")),
+            "trusted_proxies": _addresses(options.get("trusted_proxies")),
+        }
+        if test_mode:
+            own = bool(secret("test_passkey") and opt("test_shortcode"))
+            return cls(
+                base_url=(opt("base_url") or SANDBOX_URL).rstrip("/"),
+                consumer_key=secret("test_consumer_key") or secret("consumer_key"),
+                consumer_secret=secret("test_consumer_secret") or secret("consumer_secret"),
+                shortcode=opt("test_shortcode") if own else SANDBOX_SHORTCODE,
+                passkey=secret("test_passkey") if own else SANDBOX_PASSKEY,
+                till=(opt("test_till") or None) if own else None,
+                **common,
+            )
+        return cls(
+            base_url=(opt("base_url") or PRODUCTION_URL).rstrip("/"),
+            consumer_key=secret("consumer_key"),
+            consumer_secret=secret("consumer_secret"),
+            shortcode=opt("shortcode"),
+            passkey=secret("passkey"),
+            till=opt("till") or None,
+            **common,
+        )

@@ -1,0 +1,186 @@
+"""The messages a payment transition owes, and to whom. Each goes through the outbox with its own dedupe key.
+
+An online attempt (M-Pesa STK push, Paystack link) tells the customer what to do under ``started_key``; its result
+(the receipt, or the failure, cancellation or expiry) takes that message's place in the chat (``in_place_of_start``),
+so the chat does not keep saying "check your phone" or offering a spent link once the answer is in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox
+from core.callbacks import action
+from core.db.repos.customers import CustomerRepository
+from core.db.repos.orders import OrderRepository
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import Customer, Order, Payment, Proof, Tenant
+from core.messages import Button, Message, keyboard
+from core.money import Money
+from core.texts import has, text
+from payments.base import ProviderEvent
+from payments.mpesa import messages as mpesa_messages
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    tenant: Tenant
+    order: Order
+    payment: Payment
+    customer: Customer
+
+    @property
+    def lang(self) -> str:
+        return self.customer.language
+
+    def amount(self) -> str:
+        return Money(self.payment.amount_minor, self.payment.currency).format()
+
+
+async def context_for(session: AsyncSession, payment: Payment) -> Context:
+    tenant = await TenantRepository(session).by_id(payment.tenant_id)
+    order = await OrderRepository(session).by_id(payment.tenant_id, payment.order_id)
+    assert tenant is not None and order is not None
+    customer = await CustomerRepository(session).by_id(payment.tenant_id, order.customer_id)
+    assert customer is not None
+    return Context(tenant, order, payment, customer)
+
+
+# Providers whose attempts start with a message of their own (``payments.starter``); manual proofs have none.
+ONLINE_PROVIDERS = frozenset({"mpesa", "paystack"})
+
+
+def started_key(payment: Payment) -> str:
+    """The dedupe key of the "check your phone" / "pay online" message of an online attempt."""
+    return f"started:{payment.id}"
+
+
+def in_place_of_start(ctx: Context, message: Message) -> Message:
+    """``message`` as the result of the attempt: it replaces the attempt's start message when there is one."""
+    if ctx.payment.provider not in ONLINE_PROVIDERS:
+        return message
+    return dataclasses.replace(message, replaces=started_key(ctx.payment))
+
+
+async def to_customer(session: AsyncSession, ctx: Context, key: str, message: Message, now: datetime) -> None:
+    await outbox.enqueue(
+        session,
+        tenant_id=ctx.tenant.id,
+        chat_id=ctx.customer.chat_id,
+        dedupe_key=key,
+        message=message,
+        now=now,
+    )
+
+
+async def to_merchant(session: AsyncSession, tenant: Tenant, key: str, message: Message, now: datetime) -> None:
+    for chat_id in await TenantRepository(session).alert_chats(tenant):
+        await outbox.enqueue(
+            session,
+            tenant_id=tenant.id,
+            chat_id=chat_id,
+            dedupe_key=f"{key}:to:{chat_id}",
+            message=message,
+            now=now,
+        )
+
+
+def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: datetime | None = None) -> Message:
+    if ctx.payment.provider == "mpesa" and at is not None:  # the M-Pesa receipt number, amount and time
+        return mpesa_messages.receipt(ctx, paid, at)
+    provider = text(f"provider.{ctx.payment.provider}", ctx.lang)
+    if channel:  # "Paystack (card)": the provider's own word for the channel, translated when the catalog has it
+        key = f"{ctx.payment.provider}.channel.{channel}"
+        provider += f" ({text(key, ctx.lang) if has(key) else channel.replace('_', ' ')})"
+    body = text(
+        "receipt.paid",
+        ctx.lang,
+        code=ctx.order.code,
+        amount=paid.format(),
+        provider=provider,
+        txn=ctx.payment.provider_txn_id or ctx.payment.reference,
+    )
+    return Message(body)
+
+
+def paid_alert(ctx: Context, paid: Money, *, late: bool) -> Message:
+    key = "merchant.paid_late" if late else "merchant.paid"
+    return Message(
+        text(
+            key,
+            code=ctx.order.code,
+            amount=paid.format(),
+            provider=text(f"provider.{ctx.payment.provider}"),
+            customer=ctx.order.contact_name,
+        ),
+        keyboard([Button(text("button.view_order"), data=action("mo", ctx.order.id))]),
+    )
+
+
+def needs_review_alert(ctx: Context, reason: str) -> Message:
+    return Message(
+        text(
+            "merchant.needs_review",
+            code=ctx.order.code,
+            reason=reason,
+            provider=text(f"provider.{ctx.payment.provider}"),
+        ),
+        keyboard([Button(text("button.view_order"), data=action("mo", ctx.order.id))]),
+    )
+
+
+async def attempt_ended(session: AsyncSession, ctx: Context, status: str, event: ProviderEvent) -> Message:
+    """An attempt ended without money (failed, cancelled, expired). M-Pesa names each result code in plain words
+    and offers its own next steps (try again, Paybill)."""
+    if ctx.payment.provider == "mpesa":
+        return await mpesa_messages.ended(session, ctx, status, event)
+    return payment_ended(ctx, f"payment.{status}", event.reason)
+
+
+def payment_ended(ctx: Context, status_key: str, reason: str | None) -> Message:
+    body = text(status_key, ctx.lang, code=ctx.order.code, amount=ctx.amount())
+    if reason:
+        body += "\n" + text("payment.reason", ctx.lang, reason=reason)
+    return Message(
+        body,
+        keyboard(
+            [Button(text("button.pay_again", ctx.lang), data=action("retry", ctx.order.id))],
+            [Button(text("button.my_orders", ctx.lang), data=action("orders"))],
+        ),
+    )
+
+
+def proof_for_review(ctx: Context, proof: Proof, signals: list[str]) -> Message:
+    """The proof itself (photo or document) with the order summary and Approve / Reject buttons."""
+    items = "\n".join(f"• {item.name} ×{item.quantity}" for item in ctx.order.items)
+    caption = text(
+        "merchant.proof_to_review",
+        code=ctx.order.code,
+        amount=ctx.amount(),
+        customer=ctx.order.contact_name,
+        phone=ctx.order.contact_phone,
+        items=items,
+        reference=proof.reference_text or "—",
+    )
+    if signals:
+        caption += "\n" + "\n".join(f"⚠️ {signal}" for signal in signals)
+    buttons = keyboard(
+        [
+            Button(text("button.approve"), data=action("ap", proof.id)),
+            Button(text("button.reject"), data=action("rj", proof.id)),
+        ]
+    )
+    if proof.file_kind == "photo":
+        return Message(caption, buttons, photo=proof.file_id)
+    return Message(caption, buttons, document=proof.file_id)
+
+
+def proof_rejected(ctx: Context, reason: str | None) -> Message:
+    return Message(
+        text("payment.proof_rejected", ctx.lang, code=ctx.order.code, reason=reason or "—"),
+        keyboard([Button(text("button.upload_again", ctx.lang), data=action("proof", ctx.payment.id))]),
+    )

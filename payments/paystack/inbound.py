@@ -1,0 +1,208 @@
+"""What Paystack sends us, handled without any web framework: signed webhooks, and the customer's return.
+
+Webhook answers: 401 for a missing, forged or stale signature and 404 for a shop that does not take Paystack (nothing
+changed either way); 400 for a signed body that cannot be read; 503 when Verify could not be asked (Paystack delivers
+again later, for up to 72 hours); 200 for everything else, duplicates and events we do not act on included (those
+are recorded). Every event is idempotent on its key, so a redelivery changes nothing and sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.db.engine import Database
+from core.db.repos.customers import CustomerRepository
+from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import Payment, PaymentEvent, Tenant
+from payments.base import Callback, InvalidCallback, ProviderError
+from payments.paystack import refunds
+from payments.paystack.facts import unknown_event_key, webhook_facts
+from payments.paystack.provider import NAME, PaystackProvider
+from payments.paystack.wire import ChargeEvent, RefundEvent, UnknownEvent
+from payments.registry import ProviderRegistry
+from payments.service import EventResult, apply_event
+from payments.states import PaymentStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    outcome: str  # for metrics and logs: applied, duplicate, recorded, refused, ...
+    changed: bool = False  # something was committed that may owe messages (wake the relay)
+
+
+async def handle_webhook(
+    database: Database, registry: ProviderRegistry, clock: Clock, slug: str, request: Callback
+) -> Answer:
+    async with database.uow() as uow:
+        tenant = await TenantRepository(uow.session).by_slug(slug)
+        provider = await registry.for_tenant(uow.session, tenant, NAME) if tenant is not None else None
+    if tenant is None or not isinstance(provider, PaystackProvider):
+        return Answer(404, "unknown_shop")
+    try:
+        event = provider.read_webhook(request)
+    except InvalidCallback as error:
+        log.warning("paystack webhook for %s refused: %s", slug, error.reason)
+        return Answer(error.status, "refused" if error.status == 401 else "malformed")
+    if isinstance(event, ChargeEvent):
+        return await _charge(database, clock, tenant, provider, event)
+    if isinstance(event, RefundEvent):
+        return await _refund(database, clock, tenant, event)
+    return await _unknown(database, clock, tenant, event)
+
+
+async def _seen(database: Database, key: str) -> bool:
+    async with database.uow() as uow:
+        found = await uow.session.scalar(
+            select(PaymentEvent.id).where(PaymentEvent.provider == NAME, PaymentEvent.event_key == key)
+        )
+    return found is not None
+
+
+async def _payment(database: Database, tenant: Tenant, reference: str) -> Payment | None:
+    async with database.uow() as uow:
+        payment = await PaymentRepository(uow.session).by_reference(reference)
+    return payment if payment is not None and payment.tenant_id == tenant.id else None
+
+
+async def _charge(
+    database: Database, clock: Clock, tenant: Tenant, provider: PaystackProvider, event: ChargeEvent
+) -> Answer:
+    try:
+        facts = webhook_facts(event)
+    except InvalidCallback:
+        return Answer(400, "malformed")
+    assert facts is not None
+    if await _seen(database, facts.event_key):
+        return Answer(200, "duplicate")  # a redelivery: no second Verify
+    if await _payment(database, tenant, facts.reference) is None:
+        provider_event = provider.event(facts)  # not ours: recorded as unmatched, never verified
+    else:
+        try:
+            provider_event = await provider.confirm(facts)
+        except ProviderError as error:
+            log.warning(
+                "paystack verify of %s not answered (%s): Paystack will deliver again", facts.reference, error.code
+            )
+            return Answer(503, "verify_unavailable")
+    async with database.uow() as uow:
+        applied = await apply_event(uow.session, tenant.id, provider_event, clock)
+        await uow.commit()
+    return Answer(200, applied.result.value, changed=applied.result is not EventResult.DUPLICATE)
+
+
+async def _refund(database: Database, clock: Clock, tenant: Tenant, event: RefundEvent) -> Answer:
+    try:
+        facts = webhook_facts(event)
+    except InvalidCallback:
+        return Answer(400, "malformed")
+    assert facts is not None
+    async with database.uow() as uow:
+        payment = await PaymentRepository(uow.session).by_reference(facts.reference)
+        if payment is None or payment.tenant_id != tenant.id:
+            fresh = await refunds.record_fact(
+                uow.session, tenant.id, None, facts.event_key, "refund", "unmatched", dict(event.raw), clock.now()
+            )
+            await uow.commit()
+            return Answer(200, "unmatched" if fresh else "duplicate")
+        applied = await refunds.apply_refund_facts(uow.session, tenant, payment, facts, clock)
+        await uow.commit()
+    if applied.duplicate:
+        return Answer(200, "duplicate")
+    return Answer(200, "applied" if applied.moved else "recorded", changed=True)
+
+
+async def _unknown(database: Database, clock: Clock, tenant: Tenant, event: UnknownEvent) -> Answer:
+    async with database.uow() as uow:
+        fresh = await refunds.record_fact(
+            uow.session,
+            tenant.id,
+            None,
+            unknown_event_key(event),
+            "unhandled",
+            f"event {event.event[:60]} is not acted on",
+            dict(event.raw),
+            clock.now(),
+        )
+        await uow.commit()
+    return Answer(200, "recorded" if fresh else "duplicate")
+
+
+# --- the customer's return from the checkout --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnView:
+    """What the return page shows. ``state`` picks its words: paid, confirming, failed, review, refunded, unknown."""
+
+    shop_name: str
+    state: str
+    language: str = "en"
+    order_code: str | None = None
+    amount_minor: int | None = None
+    currency: str | None = None
+    bot_username: str | None = None
+    test: bool = False
+
+
+_STATES = {
+    PaymentStatus.PAID: "paid",
+    PaymentStatus.PENDING: "confirming",
+    PaymentStatus.CREATED: "confirming",
+    PaymentStatus.FAILED: "failed",
+    PaymentStatus.CANCELLED: "failed",
+    PaymentStatus.EXPIRED: "failed",
+    PaymentStatus.NEEDS_REVIEW: "review",
+    PaymentStatus.REFUNDED: "refunded",
+    PaymentStatus.PARTIALLY_REFUNDED: "paid",
+}
+
+
+async def return_view(database: Database, clock: Clock, slug: str, reference: str | None) -> ReturnView | None:
+    """The page for ``reference`` of shop ``slug``; None when there is no such shop. It marks nothing paid: an open
+    payment is only brought forward in the reconciler's queue, so Verify is asked about it at once."""
+    async with database.uow() as uow:
+        tenant = await TenantRepository(uow.session).by_slug(slug)
+        if tenant is None:
+            return None
+        payment = await PaymentRepository(uow.session).by_reference(reference) if reference else None
+        if payment is None or payment.tenant_id != tenant.id or payment.provider != NAME:
+            return ReturnView(tenant.name, "unknown", bot_username=tenant.bot_username, test=tenant.test_mode)
+        order = await OrderRepository(uow.session).by_id(tenant.id, payment.order_id)
+        customer = await CustomerRepository(uow.session).by_id(tenant.id, order.customer_id) if order else None
+        state = _STATES.get(PaymentStatus(payment.status), "unknown")
+        if payment.status == PaymentStatus.PENDING:
+            await _check_soon(uow.session, payment.id, clock.now())
+            await uow.commit()
+        return ReturnView(
+            shop_name=tenant.name,
+            state=state,
+            language=customer.language if customer else "en",
+            order_code=order.code if order else None,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            bot_username=tenant.bot_username,
+            test=payment.is_test or tenant.test_mode,
+        )
+
+
+async def _check_soon(session: AsyncSession, payment_id: int, now: datetime) -> None:
+    await session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment_id,
+            Payment.status == PaymentStatus.PENDING.value,
+            (Payment.next_check_at.is_(None)) | (Payment.next_check_at > now),
+        )
+        .values(next_check_at=now)
+        .execution_options(synchronize_session=False)
+    )

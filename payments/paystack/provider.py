@@ -1,0 +1,192 @@
+"""The Paystack provider: what ``payments.registry`` builds for a tenant from its stored configuration.
+
+- ``start``: Initialize a transaction for one payment attempt (its own reference, amount in subunits, the
+  tenant's channels, a callback URL to our return page, metadata naming tenant, order and chat) and hand the
+  customer the single-use checkout link.
+- ``parse_callback`` / ``read_webhook``: the webhook's HMAC-SHA512 signature over the raw body, then its facts.
+- ``confirm``: a ``charge.success`` is believed only after Verify agrees on status, reference, amount and currency;
+  a disagreement is sent to the merchant's review, never paid automatically.
+- ``query``: Verify, for the reconciler (Paystack sends no webhook for failed or abandoned payments).
+- ``refund``: POST /refund for the merchant's ``/refund``.
+
+Tenant options: see ``payments.paystack.options``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from core.money import Money
+from payments.base import Callback, LinkButton, Outcome, ProviderEvent, Started, StartRequest
+from payments.paystack.client import DEFAULT_BASE_URL, PaystackClient, PaystackError
+from payments.paystack.facts import PaystackFacts, transaction_facts, webhook_facts
+from payments.paystack.limits import check_amount
+from payments.paystack.options import DEFAULT_EMAIL_DOMAIN, channels_option, synthetic_email
+from payments.paystack.signature import header_value, is_valid, require_valid
+from payments.paystack.wire import Refund, TransactionStatus, WebhookEvent, parse_webhook
+from payments.registry import ProviderDeps, ProviderFactory, TenantProviderConfig
+
+NAME = "paystack"
+# When the reconciler asks Verify about an open link, counted from the start: 1, 3, 8 minutes, then every 5 minutes
+# for the first hour and every 15 minutes after that (until the payment expires).
+_FIRST_CHECKS = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5))
+_TEST_CARD = "4084 0840 8408 4081"
+
+
+def return_path(tenant_slug: str) -> str:
+    return f"/pay/paystack/{tenant_slug}/return"
+
+
+def webhook_path(tenant_slug: str) -> str:
+    return f"/pay/paystack/{tenant_slug}"
+
+
+class PaystackProvider:
+    name: ClassVar[str] = NAME
+
+    def __init__(self, config: TenantProviderConfig, deps: ProviderDeps) -> None:
+        options = dict(config.options)
+        live_key = str(config.secrets.get("secret_key", "")).strip()
+        test_key = str(config.secrets.get("test_secret_key", "")).strip()
+        # Test mode uses the shop's test key when it has one. Webhooks signed with either key are accepted: a
+        # payment started before the switch is still reported with the key it was started with.
+        key = test_key if config.test_mode and test_key else live_key
+        self.client = PaystackClient(
+            deps.http, base_url=str(options.get("base_url") or DEFAULT_BASE_URL), secret_key=key
+        )
+        self._secret = key
+        self._webhook_keys = tuple(dict.fromkeys(k for k in (key, live_key, test_key) if k))
+        self.tenant_slug = config.tenant_slug
+        self.test_mode = config.test_mode or self.client.mode == "test"
+        self.channels = channels_option(options)
+        self.email_domain = str(options.get("email_domain") or DEFAULT_EMAIL_DOMAIN)
+        self.callback_base = deps.callback_base.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"PaystackProvider({self.tenant_slug!r}, mode={self.client.mode!r})"
+
+    @property
+    def return_url(self) -> str:
+        return self.callback_base + return_path(self.tenant_slug)
+
+    # --- starting -------------------------------------------------------------------------------------------
+
+    async def start(self, start: StartRequest) -> Started:
+        check_amount(start.amount)  # AmountNotAllowed (a ProviderError) before any call
+        chat = start.metadata.get("chat", "")
+        email = start.customer_email or synthetic_email(chat, self.email_domain)
+        metadata: dict[str, Any] = {
+            "tenant": start.tenant_slug,
+            "order": start.order_code,
+            "chat": chat,
+            "cancel_action": f"{self.return_url}?reference={start.payment_reference}",
+            "custom_fields": [
+                {"display_name": "Order", "variable_name": "order", "value": start.order_code},
+                {"display_name": "Shop", "variable_name": "shop", "value": start.shop_name},
+            ],
+        }
+        result = await self.client.initialize(
+            amount=start.amount,
+            email=email,
+            reference=start.payment_reference,
+            callback_url=self.return_url,
+            metadata=metadata,
+            channels=self.channels or None,
+        )
+        values = {"card": _TEST_CARD}
+        key = "paystack.started_test" if self.test_mode else "paystack.started"
+        return Started(
+            text_key=key,
+            values=values,
+            link=LinkButton("paystack.button_pay", result.authorization_url),
+            provider_ref=result.access_code,
+        )
+
+    def next_check(self, checks_done: int) -> timedelta | None:
+        if checks_done < len(_FIRST_CHECKS):
+            return _FIRST_CHECKS[checks_done]
+        return timedelta(minutes=5) if checks_done < 14 else timedelta(minutes=15)
+
+    def lifetime(self, tenant_timeout: timedelta) -> timedelta:
+        return tenant_timeout
+
+    async def check(self) -> str:
+        mode = await self.client.check_key()
+        return f"Paystack accepted the {mode} secret key ({self.client.base_url})"
+
+    # --- webhooks -------------------------------------------------------------------------------------------
+
+    def read_webhook(self, request: Callback) -> WebhookEvent:
+        """Signature over the raw bytes first (InvalidCallback 401), then the body (InvalidCallback 400)."""
+        for key in self._webhook_keys[1:]:
+            if is_valid(request.body, header_value(request.headers), key):
+                return parse_webhook(request.body)
+        require_valid(request.body, request.headers, self._webhook_keys[0] if self._webhook_keys else "")
+        return parse_webhook(request.body)
+
+    def parse_callback(self, request: Callback) -> list[ProviderEvent]:
+        facts = webhook_facts(self.read_webhook(request))
+        return [] if facts is None else [self.event(facts)]
+
+    @staticmethod
+    def event(facts: PaystackFacts) -> ProviderEvent:
+        return replace(facts.to_provider_event(), channel=facts.channel)
+
+    async def confirm(self, reported: PaystackFacts) -> ProviderEvent:
+        """A ``charge.success`` as Verify tells it. Raises PaystackError when Verify cannot be asked now (the
+        webhook is then answered with an error, so Paystack delivers it again later)."""
+        try:
+            txn = await self.client.verify(reported.reference)
+        except PaystackError as error:
+            if error.retryable:
+                raise
+            verified = None
+            problem = f"Paystack's Verify refused the reference ({error.code})"
+        else:
+            verified = transaction_facts(txn)
+            problems = []
+            if txn.reference != reported.reference:
+                problems.append(f"Verify answered for another reference ({txn.reference})")
+            if txn.status != TransactionStatus.SUCCESS:
+                problems.append(f"Verify says the payment is {txn.status}")
+            if verified.amount != reported.amount:
+                problems.append(
+                    f"the webhook said {reported.amount.format()} but Verify says {verified.amount.format()}"
+                )
+            problem = "; ".join(problems)
+        chosen = verified if verified is not None and verified.outcome is Outcome.PAID else reported
+        raw = {"webhook": dict(reported.raw), "verify": dict(verified.raw) if verified is not None else {}}
+        event = replace(self.event(chosen), event_key=reported.event_key, raw=raw, outcome=Outcome.PAID)
+        if verified is not None and verified.channel:
+            event = replace(event, channel=verified.channel)
+        return replace(event, review=problem) if problem else event
+
+    # --- reconciliation and refunds -------------------------------------------------------------------------
+
+    async def query(self, payment_reference: str, provider_ref: str | None) -> ProviderEvent | None:
+        """Verify's word on an open link: paid or failed; None while it can still be paid (abandoned, ongoing,
+        pending: the tenant's timeout decides) or when the reference is unknown to Paystack."""
+        try:
+            txn = await self.client.verify(payment_reference)
+        except PaystackError as error:
+            if error.code == "not_found":
+                return None
+            raise
+        if txn.reference != payment_reference:
+            return None
+        facts = transaction_facts(txn)
+        if facts.outcome is Outcome.PAID or (facts.outcome is Outcome.FAILED and facts.final):
+            return self.event(facts)
+        return None
+
+    async def refund(self, payment_reference: str, amount: Money, *, note: str | None = None) -> Refund:
+        return await self.client.refund(payment_reference, amount, merchant_note=note)
+
+
+def _factory(config: TenantProviderConfig, deps: ProviderDeps) -> PaystackProvider:
+    return PaystackProvider(config, deps)
+
+
+FACTORY: ProviderFactory | None = _factory

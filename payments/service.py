@@ -1,0 +1,250 @@
+"""``apply_event``: the one way a payment changes state, whatever the source (callback, webhook, reconciler,
+merchant decision).
+
+One call is one transaction, owned by the caller's unit of work: record the event (unique on provider and event key),
+move the payment with a conditional update, move the order, and write the outbox rows the move owes. A duplicate
+event changes nothing and sends nothing; the caller still answers the provider 200.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.db.insert import insert_if_absent
+from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.tables import Payment, PaymentEvent
+from core.messages import Message
+from core.money import Money
+from core.texts import text
+from payments import notices
+from payments.base import Outcome, ProviderEvent
+from payments.manual.signals import signals
+from payments.states import (
+    CAN_BE_PAID,
+    CAN_BE_REFUNDED,
+    ENDINGS,
+    LATE_SUCCESS,
+    ORDER_CAN_BE_PAID,
+    OrderStatus,
+    PaymentStatus,
+)
+
+
+class EventResult(enum.StrEnum):
+    APPLIED = "applied"  # the payment moved
+    DUPLICATE = "duplicate"  # this event was seen before: nothing done
+    IGNORED = "ignored"  # recorded, but it cannot move the payment (a late failure after a success)
+    NEEDS_REVIEW = "needs_review"  # money arrived that does not fit: the merchant decides
+    UNMATCHED = "unmatched"  # no payment of this tenant has that reference
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    result: EventResult
+    payment: Payment | None = None
+    status: PaymentStatus | None = None
+
+    @property
+    def moved(self) -> bool:
+        return self.result is EventResult.APPLIED
+
+
+async def apply_event(session: AsyncSession, tenant_id: int, event: ProviderEvent, clock: Clock) -> Applied:
+    now = clock.now()
+    payments = PaymentRepository(session)
+    payment = await payments.by_reference(event.payment_reference)
+    if payment is not None and payment.tenant_id != tenant_id:
+        payment = None  # another tenant's reference is as good as unknown here
+    event_id = await insert_if_absent(
+        session,
+        PaymentEvent.__table__,  # type: ignore[arg-type]
+        {
+            "tenant_id": tenant_id,
+            "payment_id": payment.id if payment else None,
+            "provider": event.provider,
+            "event_key": event.event_key,
+            "outcome": event.outcome.value,
+            "amount_minor": event.amount.minor if event.amount else None,
+            "currency": event.amount.currency if event.amount else None,
+            "provider_txn_id": event.provider_txn_id,
+            "reason": event.reason,
+            "result": "received",
+            "raw": dict(event.raw),
+            "received_at": now,
+        },
+    )
+    if event_id is None:
+        return Applied(EventResult.DUPLICATE, payment)
+    if payment is None:
+        applied = Applied(EventResult.UNMATCHED)
+    else:
+        await session.refresh(payment)
+        applied = await _apply(session, payment, event, clock)
+    await session.execute(update(PaymentEvent).where(PaymentEvent.id == event_id).values(result=applied.result.value))
+    return applied
+
+
+async def _apply(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
+    if event.outcome is Outcome.PAID:
+        return await _paid(session, payment, event, clock)
+    if event.outcome is Outcome.REFUNDED:
+        return await _refunded(session, payment, event, clock)
+    allowed, target = ENDINGS[event.outcome]
+    moved = await PaymentRepository(session).move(
+        payment.id, allowed, target, clock.now(), reason=event.reason or payment.reason
+    )
+    if not moved:
+        return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
+    await session.refresh(payment)
+    await _announce(session, payment, event, target, clock)
+    return Applied(EventResult.APPLIED, payment, target)
+
+
+async def _announce(
+    session: AsyncSession, payment: Payment, event: ProviderEvent, target: PaymentStatus, clock: Clock
+) -> None:
+    now = clock.now()
+    ctx = await notices.context_for(session, payment)
+    if target in (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
+        if ctx.order.status != OrderStatus.AWAITING_PAYMENT:
+            return  # an older attempt of an order paid (or cancelled) meanwhile: nothing to tell the customer
+        ended = await notices.attempt_ended(session, ctx, target.value, event)
+        await notices.to_customer(
+            session, ctx, f"payment:{payment.id}:{target.value}", notices.in_place_of_start(ctx, ended), now
+        )
+    elif event.outcome is Outcome.PROOF_SUBMITTED:
+        proof = await PaymentRepository(session).latest_proof(payment.id)
+        assert proof is not None
+        await notices.to_merchant(
+            session,
+            ctx.tenant,
+            f"proof:{proof.id}",
+            notices.proof_for_review(ctx, proof, await signals(session, ctx.tenant.id, proof, payment)),
+            now,
+        )
+    elif event.outcome is Outcome.REJECTED:
+        await notices.to_customer(
+            session, ctx, f"{event.event_key}:customer", notices.proof_rejected(ctx, event.reason), now
+        )
+
+
+async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
+    now = clock.now()
+    expected = Money(payment.amount_minor, payment.currency)
+    received = event.amount or expected
+    payments = PaymentRepository(session)
+    ctx = await notices.context_for(session, payment)
+
+    if payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
+        if event.provider_txn_id and event.provider_txn_id == payment.provider_txn_id:
+            return Applied(EventResult.DUPLICATE, payment)  # the same money reported a second way (STK and C2B)
+        if event.provider_ref and event.provider_ref == payment.provider_ref:
+            # The same attempt reported twice (M-Pesa: a query's "paid", then the callback with the receipt).
+            if event.provider_txn_id and payment.provider_txn_id is None:
+                payment.provider_txn_id = event.provider_txn_id
+            return Applied(EventResult.DUPLICATE, payment)
+        await notices.to_merchant(
+            session,
+            ctx.tenant,
+            f"review:{payment.id}:{event.event_key}",
+            notices.needs_review_alert(ctx, text("review.second_receipt", txn=event.provider_txn_id or "?")),
+            now,
+        )
+        return Applied(EventResult.NEEDS_REVIEW, payment, PaymentStatus(payment.status))
+
+    mismatch = received != expected
+    order_taken = ctx.order.status not in ORDER_CAN_BE_PAID
+    if mismatch or order_taken or event.review:
+        if mismatch:
+            reason = text("review.amount_mismatch", expected=expected.format(), received=received.format())
+        elif order_taken:
+            reason = text("review.order_already_paid", code=ctx.order.code)
+        else:
+            reason = event.review or ""
+        moved = await payments.move(
+            payment.id,
+            CAN_BE_PAID,
+            PaymentStatus.NEEDS_REVIEW,
+            now,
+            paid_minor=received.minor if received.currency == payment.currency else None,
+            provider_txn_id=event.provider_txn_id,
+            reason=reason,
+        )
+        if not moved:
+            return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
+        if not order_taken:
+            await OrderRepository(session).move(
+                payment.tenant_id, payment.order_id, ORDER_CAN_BE_PAID, OrderStatus.NEEDS_REVIEW, now
+            )
+        await session.refresh(payment)
+        await notices.to_merchant(
+            session, ctx.tenant, f"review:{payment.id}", notices.needs_review_alert(ctx, reason), now
+        )
+        await notices.to_customer(
+            session,
+            ctx,
+            f"payment:{payment.id}:review",
+            Message(text("payment.under_review", ctx.lang, code=ctx.order.code)),
+            now,
+        )
+        return Applied(EventResult.NEEDS_REVIEW, payment, PaymentStatus.NEEDS_REVIEW)
+
+    late = payment.status in LATE_SUCCESS
+    moved = await payments.move(
+        payment.id,
+        CAN_BE_PAID,
+        PaymentStatus.PAID,
+        now,
+        paid_minor=received.minor,
+        provider_txn_id=event.provider_txn_id or payment.provider_txn_id,
+    )
+    if not moved:
+        return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
+    await OrderRepository(session).move(payment.tenant_id, payment.order_id, ORDER_CAN_BE_PAID, OrderStatus.PAID, now)
+    await session.refresh(payment)
+    await session.refresh(ctx.order)
+    receipt = notices.receipt(ctx, received, channel=event.channel, at=event.occurred_at or now)
+    if not late:
+        # In time: the receipt takes the place of "check your phone" / "pay online". A late success (after the
+        # customer was told the attempt ended) comes as a new message, which notifies; an edit would not.
+        receipt = notices.in_place_of_start(ctx, receipt)
+    await notices.to_customer(session, ctx, f"receipt:{payment.id}", receipt, now)
+    await notices.to_merchant(
+        session, ctx.tenant, f"paid:{payment.id}", notices.paid_alert(ctx, received, late=late), now
+    )
+    return Applied(EventResult.APPLIED, payment, PaymentStatus.PAID)
+
+
+async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
+    now = clock.now()
+    paid = payment.paid_minor or payment.amount_minor
+    amount = event.amount.minor if event.amount else paid - payment.refunded_minor
+    total = min(paid, payment.refunded_minor + amount)
+    target = PaymentStatus.REFUNDED if total >= paid else PaymentStatus.PARTIALLY_REFUNDED
+    moved = await PaymentRepository(session).move(payment.id, CAN_BE_REFUNDED, target, now, refunded_minor=total)
+    if not moved:
+        return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
+    if target is PaymentStatus.REFUNDED:
+        await OrderRepository(session).move(
+            payment.tenant_id,
+            payment.order_id,
+            [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.NEEDS_REVIEW],
+            OrderStatus.REFUNDED,
+            now,
+        )
+    await session.refresh(payment)
+    ctx = await notices.context_for(session, payment)
+    refunded = Money(amount, payment.currency)
+    await notices.to_customer(
+        session,
+        ctx,
+        f"refund:{payment.id}:{event.event_key}",
+        Message(text("refund.on_its_way", ctx.lang, code=ctx.order.code, amount=refunded.format())),
+        now,
+    )
+    return Applied(EventResult.APPLIED, payment, target)

@@ -1,0 +1,86 @@
+"""Shared fixtures. Every test that takes ``database`` runs on SQLite, and on PostgreSQL too when
+``TEST_DATABASE_URL`` is set (CI sets it). The schema is built by the real migrations, once per backend."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core.clock import FakeClock
+from core.db.engine import Database
+from core.db.migrate import upgrade
+from core.db.tables import Base
+from core.vault import Vault
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _migrate(url: str, *, reset_postgres: bool = False) -> None:
+    async def run() -> None:
+        database = Database(url)
+        try:
+            if reset_postgres:
+                async with database.engine.begin() as connection:
+                    await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                    await connection.execute(text("CREATE SCHEMA public"))
+            await upgrade(database.engine)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    _migrate(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL suites skipped")
+    _migrate(PG_URL, reset_postgres=True)
+    return PG_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "dukabot.sqlite3"
+        shutil.copy(template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+    else:
+        yield request.getfixturevalue("postgres_migrated")
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    if database.dialect == "postgresql":
+        names = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        async with database.engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return Vault(["YOKMvaqZ3xJ0pN1C6tyYl1vX6mW0Tr0t9n8zk0SxQ2E="])

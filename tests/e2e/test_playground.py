@@ -1,0 +1,131 @@
+"""``dukabot playground`` as a person runs it, in its own process: a script piped to its stdin walks the demo shop
+from /start to a paid order by hand (the customer uploads a receipt photo, the merchant approves it), then pays a
+second order by M-Pesa and a third by Paystack against the local simulators, and what the terminal printed shows
+every step, the receipts included."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+# Each line is one thing typed in the terminal; a number presses that button of the bot's latest message.
+SCRIPT = [
+    "1",  # Groceries
+    "1",  # the first product (Fresh Milk 500ml)
+    "1",  # Add to cart
+    "/cart",
+    "5",  # Checkout
+    "1",  # the name Telegram knows ("Wanjiru")
+    "0712345678",  # digits, but not a button number: sent as the phone number
+    "2",  # Pickup
+    "1",  # Confirm order
+    "1",  # Pay by hand and upload proof
+    ":photo QK7ABC1234",  # the receipt, the M-Pesa code as its caption
+    ":m",
+    "1",  # the merchant approves the proof
+    ":c",
+    "/orders",
+    "²",  # a digit, but no button number: sent as text
+    # A second order, paid by M-Pesa: the simulated phone accepts the prompt.
+    "/shop",
+    "1",  # Groceries
+    "2",  # the second product (Kenyan Black Tea 250g)
+    "1",  # Add to cart
+    "/cart",
+    "5",  # Checkout
+    "1",  # the name given last time
+    "1",  # the phone number given last time
+    "2",  # Pickup
+    "1",  # Confirm order
+    "2",  # M-Pesa
+    "1",  # yes, send the request to that number
+    ":wait 8",  # Daraja's callback comes a little later
+    # A third order, paid online through Paystack's simulated checkout page.
+    "/shop",
+    "1",
+    "2",
+    "1",
+    "/cart",
+    "5",
+    "1",
+    "1",
+    "2",
+    "1",
+    "3",  # Pay online
+    ":paystack success",
+    ":wait 5",
+    "/orders",
+]
+TIMEOUT = 120  # seconds: a generous bound, so a stuck playground fails the test instead of hanging it
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def dukabot() -> list[str]:
+    """The installed ``dukabot`` command next to this interpreter, or the same entry point through it."""
+    installed = shutil.which("dukabot", path=str(Path(sys.executable).parent))
+    return [installed] if installed else [sys.executable, "-c", "from webhooks.cli import main; main()"]
+
+
+def test_the_playground_runs_a_whole_manual_payment_journey(tmp_path: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("DUKABOT_")}
+    env["DUKABOT_DATA_DIR"] = str(tmp_path / "var")
+    env["PYTHONUNBUFFERED"] = "1"
+    done = subprocess.run(  # noqa: S603 (our own command, no shell)
+        [*dukabot(), "playground", "--port", str(free_port())],
+        input="\n".join(SCRIPT) + "\n",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=tmp_path,  # no stray .env file
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    out = done.stdout
+    assert done.returncode == 0, f"exit {done.returncode}\n{out[-3000:]}\n{done.stderr[-3000:]}"
+
+    assert "Karibu, Wanjiru! Welcome to Demo Duka." in out
+    placed = re.search(r"Order ([A-Z0-9]{6}) is placed\. Amount to pay: KES 65\.", out)
+    assert placed, out[-3000:]
+    code = placed.group(1)
+    assert "Send the amount to Till 555 555 (Demo Duka)" in out
+    assert f"Thank you! Your proof for order {code} was sent to the shop." in out
+    # The merchant's chat: the proof as a photo with the summary and the buttons, then the approval.
+    assert f"── bot → merchant ──\n[photo]\n🧾 Proof of payment for order {code}\n" in out
+    assert "Reference given: QK7ABC1234\n[1] ✅ Approve  [2] ❌ Reject" in out
+    assert f"✅ Approved. Order {code} is paid and the customer has been sent a receipt." in out
+    # The customer's receipt, once.
+    receipt = f"── bot → customer ──\n✅ Payment received. Thank you!\nOrder: {code}\nAmount: KES 65\n"
+    assert out.count(receipt) == 1, out[-3000:]
+    assert "Reference: QK7ABC1234" in out
+    assert f"• {code} – KES 65 – paid" in out
+    assert "Sorry, I did not understand that." in out
+    assert "Traceback" not in out + done.stderr
+    # M-Pesa and Paystack, through the simulators: each order paid once, with its receipt.
+    codes = re.findall(r"Order ([A-Z0-9]{6}) is placed\. Amount to pay: KES 160\.", out)
+    assert len(codes) == 2, out[-4000:]
+    mpesa_code, paystack_code = codes
+    assert re.search(rf"Order: {mpesa_code}\nAmount: KES 160\nM-Pesa receipt: [A-Z0-9]{{10}}\n", out), out[-4000:]
+    assert f"Order: {paystack_code}\nAmount: KES 160\nPaid by: Paystack (card)" in out, out[-4000:]
+    for paid in (code, mpesa_code, paystack_code):
+        assert f"• {paid} – KES " in out.rsplit("Your orders:", 1)[1] and f"• {paid} – KES 65 – waiting" not in out
+
+    # The playground's own database holds the same story.
+    database = tmp_path / "var" / "playground" / "playground.sqlite3"
+    with sqlite3.connect(database) as connection:
+        orders = connection.execute("SELECT code, status, total_minor FROM orders").fetchall()
+        payments = connection.execute("SELECT provider, status, provider_txn_id FROM payments").fetchall()
+    assert sorted(orders) == sorted([(code, "paid", 6500), (mpesa_code, "paid", 16000), (paystack_code, "paid", 16000)])
+    assert sorted(provider for provider, status, _ in payments if status == "paid") == ["manual", "mpesa", "paystack"]
+    assert ("manual", "paid", "QK7ABC1234") in payments

@@ -1,0 +1,130 @@
+"""The M-Pesa happy path end to end: the real server (``tests.support.app``), the fake Telegram Bot API, and the
+Daraja simulator as a real server calling the real callback route."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from admin import shops
+from core.clock import SystemClock
+from core.db.engine import Database
+from core.vault import Vault
+from payments.mpesa.sim_models import HOLD
+from payments.mpesa.sim_server import SimulatorServer
+from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
+from tests.support.app import Person, ShopServer, place_order, shop_server
+
+PHONE = "254708374149"  # 0708 374 149, the sandbox test number
+
+
+@pytest.fixture
+async def server(database: Database, vault: Vault, tmp_path: Path) -> AsyncIterator[ShopServer]:
+    async with shop_server(database, vault, tmp_path, webhooks=True) as running:
+        yield running
+
+
+async def test_a_customer_pays_by_mpesa_through_the_real_app(server: ShopServer, database: Database) -> None:
+    sim = DarajaSimulator(seed=3)
+    sim.add_app("app-key", "app-secret")
+    async with SimulatorServer(sim) as daraja:
+        shop = await server.add_shop()
+        async with database.uow() as uow:
+            await shops.set_provider(
+                uow.session,
+                server.vault,
+                shop.slug,
+                "mpesa",
+                {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
+                {"shortcode": "174379", "base_url": daraja.url},
+                SystemClock().now(),
+            )
+            await uow.commit()
+        await server.start()
+        merchant = server.person(shop, 9001, "Mama")
+        customer = server.person(shop, 5001, "Wanjiru")
+        await merchant.send("/start")
+        await customer.send("/start")
+        await customer.tap("Groceries")
+        await customer.tap("Pishori Rice 2kg · KES 420")
+        await customer.tap("➕ Add to cart")
+        await customer.send("/cart")
+        await customer.tap("✅ Checkout")
+        await customer.send("Wanjiru Kamau")
+        await customer.send("0708 374 149")
+        await customer.tap("🏪 Pickup")
+        placed = await customer.tap("✅ Confirm order")
+        assert "📱 M-Pesa" in [text for row in placed.last.buttons for text, _ in row]
+        proposal = await customer.tap("📱 M-Pesa")
+        assert "We will send the payment request to 0708 374 149" in proposal
+        wrong = await customer.send("0733 123 456")
+        assert "0733 123 456 is on the Airtel network. M-Pesa works with Safaricom lines only" in wrong
+        await customer.tap("✅ Yes, send to 0708 374 149")
+        await sim.settle()
+        await server.settle()
+        (txn,) = sim.transactions.values()
+        assert txn.callback is not None and txn.callback.status == 200
+        assert customer.count("Check your phone 0708 374 149") == 1
+        receipt = customer.find("Payment received")
+        assert f"M-Pesa receipt: {txn.receipt}" in receipt.content and "Amount: KES 420" in receipt.content
+        assert merchant.count("is paid: KES 420 by M-Pesa") == 1
+        orders = await customer.send("/orders")
+        assert "paid" in orders.text
+
+
+async def _mpesa_shop(server: ShopServer, database: Database, daraja_url: str) -> Person:
+    """A shop with M-Pesa (and its merchant), served; its customer, with a placed order of KES 420."""
+    shop = await server.add_shop()
+    async with database.uow() as uow:
+        await shops.set_provider(
+            uow.session,
+            server.vault,
+            shop.slug,
+            "mpesa",
+            {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
+            {"shortcode": "174379", "base_url": daraja_url},
+            SystemClock().now(),
+        )
+        await uow.commit()
+    await server.start()
+    await server.person(shop, 9001, "Mama").send("/start")
+    customer = server.person(shop, 5001, "Wanjiru")
+    await place_order(customer, phone="0708 374 149")
+    return customer
+
+
+@pytest.mark.parametrize(
+    ("result", "shown"),
+    [(0, "✅ Payment received"), (1032, "❌ The M-Pesa payment for order")],
+    ids=["paid", "cancelled"],
+)
+async def test_the_answer_takes_the_place_of_the_request_on_the_phone(
+    server: ShopServer, database: Database, result: int, shown: str
+) -> None:
+    sim = DarajaSimulator(seed=3)
+    sim.add_app("app-key", "app-secret")
+    sim.set_outcome(PHONE, HOLD)  # the customer has the request on the phone and has not answered yet
+    async with SimulatorServer(sim) as daraja:
+        customer = await _mpesa_shop(server, database, daraja.url)
+        await customer.tap("📱 M-Pesa")
+        await customer.tap("✅ Yes, send to 0708 374 149")
+        await server.settle()
+        waiting = customer.find("The M-Pesa request for KES 420")
+        assert "Enter your M-Pesa PIN to pay" in waiting.content
+
+        (txn,) = sim.transactions.values()
+        await sim.complete(txn.checkout_request_id, result)
+        await sim.settle()
+        await server.settle()
+
+        answer = customer.find(shown)
+        assert answer.message_id == waiting.message_id and answer.edit_date is not None  # the same message, edited
+        assert customer.count("The M-Pesa request for KES 420") == 0  # no stale "enter your PIN" left in the chat
+        assert customer.count(shown) == 1
+        if result == 0:
+            assert f"M-Pesa receipt: {txn.receipt}" in answer.content and answer.buttons == []
+        else:
+            assert "🔁 Try again" in [text for row in answer.buttons for text, _ in row]
+        assert not server.errors.messages()

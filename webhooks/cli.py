@@ -1,0 +1,218 @@
+"""The ``dukabot`` command: the operator's tools (from admin.cli) plus the commands that run the server."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+
+import click
+from aiogram.exceptions import TelegramAPIError
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin import cli as admin_cli
+from core import logs
+from core.db.migrate import current_revisions, head_revisions
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import Tenant
+from core.logs import redact
+from core.settings import Settings
+from payments.base import ProviderError
+from webhooks.app import build_app
+from webhooks.runtime import Runtime, build_runtime
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """dukabot: a Telegram shop for every merchant, with M-Pesa, Paystack and manual payments.
+
+    Settings come from DUKABOT_* environment variables or a .env file; see the README.
+    """
+
+
+admin_cli.register(main)
+
+
+@main.command()
+def serve() -> None:
+    """Run the server: Telegram updates for every tenant, provider callbacks, health, metrics, outbox relay."""
+    settings = Settings()
+    logs.configure(settings.log_format)
+    runtime = build_runtime(settings)
+    mode = "webhooks at " + settings.public_url if settings.public_url else "long polling (no DUKABOT_PUBLIC_URL)"
+    click.echo(f"dukabot serving on http://{settings.host}:{settings.port}, Telegram by {mode}")
+
+    async def app() -> web.Application:
+        application = build_app(runtime)
+        application.on_cleanup.append(lambda _: runtime.close())
+        return application
+
+    web.run_app(app(), host=settings.host, port=settings.port, print=None)
+
+
+@main.group()
+def webhook() -> None:
+    """Telegram webhooks of tenant bots."""
+
+
+@webhook.command("set")
+@click.argument("slug")
+def webhook_set(slug: str) -> None:
+    """Register SLUG's webhook at DUKABOT_PUBLIC_URL/tg/SLUG, with the tenant's secret token."""
+    settings = Settings()
+    if not settings.public_url:
+        raise click.ClickException("DUKABOT_PUBLIC_URL is not set: without it tenants run by long polling")
+    url = f"{settings.public_url}/tg/{slug}"
+
+    async def run() -> None:
+        runtime = build_runtime(settings)
+        try:
+            async with runtime.database.uow() as uow:
+                tenant = await TenantRepository(uow.session).by_slug(slug)
+                if tenant is None:
+                    raise click.ClickException(f"no tenant {slug!r}")
+                secret = runtime.vault.decrypt(tenant.webhook_secret_enc)
+                tenant_id = tenant.id
+            bot = await runtime.bots.bot_for(tenant_id)
+            try:
+                await bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"])
+            except TelegramAPIError as error:
+                raise click.ClickException(f"Telegram refused the webhook: {error.message}") from None
+        finally:
+            await runtime.close()
+
+    asyncio.run(run())
+    click.secho(f"webhook set: {url}", fg="green")
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port of the shop server (default: DUKABOT_PORT).")
+@click.option("--keep", is_flag=True, help="Keep the playground's data from the last run instead of starting fresh.")
+def playground(port: int | None, keep: bool) -> None:
+    """Run a whole shop offline: a fake Telegram, a seeded demo shop, and a terminal chat as customer or merchant."""
+    from webhooks.playground import run_playground
+
+    settings = Settings()
+    logs.configure(settings.log_format, level=30)
+    try:
+        asyncio.run(run_playground(settings, port=port, keep=keep))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+@main.command()
+@click.argument("slug", required=False)
+def doctor(slug: str | None) -> None:
+    """Check that everything works: settings, secret keys, the database and its migrations, and for every tenant (or
+    only SLUG) Telegram getMe and each payment provider's credentials. Exits with 1 when anything is wrong."""
+    settings, first = _load_settings()
+    checks = [first]
+    if settings is not None:
+        checks += asyncio.run(_doctor(settings, slug))
+    width = max(len(check.what) for check in checks)
+    for check in checks:
+        mark = click.style(" ok ", fg="green", bold=True) if check.ok else click.style("FAIL", fg="red", bold=True)
+        click.echo(f"{mark}  {check.what.ljust(width)}  {check.detail}")
+    failed = [check for check in checks if not check.ok]
+    if failed:
+        click.secho(f"{len(failed)} problem(s) found", fg="red", err=True)
+        sys.exit(1)
+    click.secho("all good", fg="green")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of `dukabot doctor`."""
+
+    what: str
+    ok: bool
+    detail: str
+
+
+def _safe(error: BaseException) -> str:
+    words = " ".join(str(error).split())[:160]
+    return redact(f"{type(error).__name__}: {words}" if words else type(error).__name__)
+
+
+def _load_settings() -> tuple[Settings | None, Check]:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        name = "DUKABOT_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        return None, Check("settings", False, f"{name}: {first['msg']}")
+    mode = f"webhooks at {settings.public_url}" if settings.public_url else "long polling"
+    return settings, Check("settings", True, f"Telegram by {mode}; logs as {settings.log_format}")
+
+
+async def _doctor(settings: Settings, slug: str | None) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        runtime = build_runtime(settings)
+    except Exception as error:  # the vault or the data dir: nothing else can be checked
+        return [Check("secret keys", False, _safe(error))]
+    checks.append(Check("secret keys", True, "loaded (DUKABOT_SECRET_KEYS or the key file)"))
+    try:
+        checks += await _database_and_tenants(runtime, settings, slug)
+    finally:
+        await runtime.close()
+    return checks
+
+
+async def _database_and_tenants(runtime: Runtime, settings: Settings, slug: str | None) -> list[Check]:
+    url = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
+    try:
+        current, head = await current_revisions(runtime.database.engine), head_revisions()
+    except Exception as error:
+        return [Check("database", False, f"{url}: {_safe(error)}")]
+    checks = [Check("database", True, url)]
+    if current != head:
+        found = ", ".join(sorted(current)) or "none"
+        problem = f"at {found}, head is {', '.join(sorted(head))}: run `dukabot db upgrade`"
+        return [*checks, Check("migrations", False, problem)]
+    checks.append(Check("migrations", True, f"current ({', '.join(sorted(head))})"))
+    async with runtime.database.uow() as uow:  # read what to check, then check outside any transaction
+        tenants = TenantRepository(uow.session)
+        chosen = [await tenants.by_slug(slug)] if slug else await tenants.all()
+        if slug and chosen == [None]:
+            return [*checks, Check(f"tenant {slug}", False, "no such tenant")]
+        plan = [
+            (tenant.id, tenant.slug, tenant.test_mode, [c.provider for c in await tenants.provider_configs(tenant.id)])
+            for tenant in chosen
+            if tenant is not None
+        ]
+    for tenant_id, tenant_slug, test_mode, providers in plan:
+        mode = "test mode" if test_mode else "live"
+        try:
+            me = await (await runtime.bots.bot_for(tenant_id)).get_me()
+            checks.append(Check(f"{tenant_slug}: telegram", True, f"@{me.username} ({mode})"))
+        except TelegramAPIError as error:
+            checks.append(Check(f"{tenant_slug}: telegram", False, redact(f"getMe refused: {error.message}")))
+        except Exception as error:
+            checks.append(Check(f"{tenant_slug}: telegram", False, _safe(error)))
+        for name in providers:
+            async with runtime.database.uow() as uow:
+                tenant = await TenantRepository(uow.session).by_id(tenant_id)
+                assert tenant is not None
+                checks.append(await _provider(runtime, uow.session, tenant, name))
+    return checks
+
+
+async def _provider(runtime: Runtime, session: AsyncSession, tenant: Tenant, name: str) -> Check:
+    what = f"{tenant.slug}: {name}"
+    if name == "manual":
+        return Check(what, True, "instructions set")
+    if not runtime.registry.supports(name):
+        return Check(what, False, "this build cannot start it yet")
+    try:
+        provider = await runtime.registry.for_tenant(session, tenant, name)
+        if provider is None:
+            return Check(what, False, "not configured")
+        return Check(what, True, redact(await provider.check()))
+    except ProviderError as error:
+        return Check(what, False, redact(f"credentials refused: {error}"))
+    except Exception as error:
+        return Check(what, False, _safe(error))

@@ -1,0 +1,85 @@
+"""The composition root: every real object is built here, once, from the settings, and closed here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from admin import gate
+from bot.bots import TenantBots
+from bot.notifier import TelegramNotifier
+from bot.processor import UpdateProcessor
+from bot.proof_files import ProofFingerprints
+from bot.replies import TelegramReplier
+from core.clock import Clock, SystemClock
+from core.db.engine import Database
+from core.relay import OutboxRelay
+from core.settings import Settings
+from core.vault import Vault
+from payments.providers import provider_factories
+from payments.reconciler import Reconciler
+from payments.registry import ProviderDeps, ProviderRegistry
+from payments.starter import PaymentStarter
+from webhooks.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    vault: Vault
+    clock: Clock
+    bots: TenantBots
+    processor: UpdateProcessor
+    relay: OutboxRelay
+    http: httpx.AsyncClient
+    metrics: Metrics
+    registry: ProviderRegistry
+    starter: PaymentStarter
+    reconciler: Reconciler
+
+    @property
+    def polling(self) -> bool:
+        """Without a public URL Telegram cannot call us: every tenant bot long-polls instead."""
+        return not self.settings.public_url
+
+    async def close(self) -> None:
+        await self.bots.close()
+        await self.http.aclose()
+        await self.database.dispose()
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None, chat_interval: float = 1.0) -> Runtime:
+    """``chat_interval`` paces messages to one chat (Telegram allows about one a second); tests shorten it."""
+    clock = clock or SystemClock()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url())
+    vault = Vault.from_settings(
+        settings.secret_keys.get_secret_value() if settings.secret_keys else None, settings.key_file
+    )
+    bots = TenantBots(database, vault, settings.telegram_api)
+    relay = OutboxRelay(database, TelegramNotifier(bots), clock, per_chat_interval=chat_interval)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    callback_base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    registry = ProviderRegistry(vault, ProviderDeps(http, clock, callback_base), provider_factories())
+    starter = PaymentStarter(database, registry, clock)
+    metrics = Metrics()
+    processor = UpdateProcessor(
+        database,
+        clock,
+        TelegramReplier(bots),
+        on_commit=relay.wake,
+        start_payment=starter,
+        methods=registry.names,
+        fingerprint=ProofFingerprints(database, bots),
+        observe=lambda outcome: metrics.updates.labels(outcome).inc(),
+        route=gate.route,
+    )
+    reconciler = Reconciler(database, registry, clock)
+    return Runtime(
+        settings, database, vault, clock, bots, processor, relay, http, metrics, registry, starter, reconciler
+    )
