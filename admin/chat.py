@@ -6,7 +6,7 @@ Two inputs come here before that check: ``/join CODE`` (someone invited becomes 
 
 from __future__ import annotations
 
-from admin import alerts, invites, menu, orders, proofs, sales, testmode
+from admin import alerts, invites, menu, orders, proofs, review, sales, testmode
 from admin.refunds import refund_command
 from core.callbacks import Action, parse
 from core.db.repos.customers import CustomerRepository
@@ -27,6 +27,7 @@ ADMIN_COMMANDS = frozenset(
         "order",
         "ship",
         "refund",
+        "accept",
         "testmode",
         "sales",
         "invite",
@@ -39,7 +40,7 @@ ADMIN_COMMANDS = frozenset(
 SHARED_COMMANDS = frozenset({"orders"})
 # Commands for people who are not admins (yet).
 OPEN_COMMANDS = frozenset({"join"})
-ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl"})
+ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl", "acc"})
 
 
 def is_admin_input(inbound: Inbound, step: str) -> bool:
@@ -106,6 +107,8 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
         return await orders.ship(ctx, await orders.find(ctx, ident), note, ident)
     if command == "refund":
         return await refund_command(ctx, args)
+    if command == "accept":
+        return await review.accept_command(ctx, args)
     if command == "testmode":
         return await testmode.command(ctx, args)
     if command == "sales":
@@ -160,6 +163,8 @@ async def _button(ctx: FlowContext, parsed: Action) -> Reply:
         return orders.ask_cancel(ctx, await repo.by_id(ctx.tenant.id, target))
     if verb == "ocy":
         return await orders.cancel(ctx, await repo.by_id(ctx.tenant.id, target))
+    if verb == "acc":
+        return await review.accept_button(ctx, target)
     found = await proofs.find(ctx.session, ctx.tenant, str(target))
     if found is None:
         return Reply(notice=ctx.t("error.stale_button"))

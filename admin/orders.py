@@ -19,7 +19,7 @@ from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.texts import text
 from flows.context import FlowContext, Reply
-from payments.states import ORDER_CAN_BE_CANCELLED, ORDER_CAN_BE_SHIPPED, OrderStatus
+from payments.states import ORDER_CAN_BE_CANCELLED, ORDER_CAN_BE_SHIPPED, OrderStatus, PaymentStatus
 
 PAGE = 8
 # Status filters by small number, for buttons (callback data carries integers only). 0 is "all".
@@ -128,7 +128,9 @@ async def card(ctx: FlowContext, order: Order | None, ident: str = "?") -> Messa
         lines += history
     rows: list[list[Button]] = []
     for payment in payments:
-        if payment.status != "under_review":
+        if payment.status == PaymentStatus.NEEDS_REVIEW and order.status == OrderStatus.NEEDS_REVIEW:
+            rows.append([Button(ctx.t("admin.button.accept_payment"), data=action("acc", payment.id))])
+        if payment.status != PaymentStatus.UNDER_REVIEW:
             continue
         proof = await payments_repo.latest_proof(payment.id)
         if proof is not None:

@@ -15,10 +15,11 @@ from core.texts import has
 from flows import mpesa, paystack
 from flows.context import MAX_PROOF_BYTES, FlowContext, Reply
 from flows.inbound import Inbound, Kind, UploadKind
+from payments import stock
 from payments.attempts import open_payment
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
-from payments.states import OrderStatus, PaymentStatus
+from payments.states import ORDER_CAN_BE_CANCELLED, OrderStatus, PaymentStatus
 
 # Button codes for the methods: callback data carries small integers only.
 METHOD_CODES = {"manual": 1, "mpesa": 2, "paystack": 3}
@@ -77,6 +78,13 @@ async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
     config = await TenantRepository(ctx.session).provider_config(ctx.tenant.id, method)
     if config is None or not config.enabled:
         return Reply([Message(ctx.t("error.stale_button"))])
+    gone = await stock.sold_out(ctx.session, order)
+    if gone:
+        # Checked again here because stock leaves the shelf only at payment: others may have paid for it since.
+        await OrderRepository(ctx.session).move(
+            ctx.tenant.id, order.id, ORDER_CAN_BE_CANCELLED, OrderStatus.CANCELLED, ctx.clock.now()
+        )
+        return Reply([Message(ctx.t("payment.sold_out", names=", ".join(gone), code=order.code))])
     payments = PaymentRepository(ctx.session)
     if any(p.status == PaymentStatus.UNDER_REVIEW for p in await payments.for_order(ctx.tenant.id, order.id)):
         # A proof is with the merchant: a second attempt now could only mean paying twice.

@@ -20,6 +20,7 @@ class Outcome(enum.StrEnum):
     REFUNDED = "refunded"
     PROOF_SUBMITTED = "proof_submitted"
     REJECTED = "rejected"
+    ACCEPTED = "accepted"  # the merchant accepts money that was held for review, as it arrived
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ so the chat does not keep saying "check your phone" or offering a spent link onc
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,21 +108,27 @@ def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: dateti
     return Message(body)
 
 
-def paid_alert(ctx: Context, paid: Money, *, late: bool) -> Message:
+def paid_alert(ctx: Context, paid: Money, *, late: bool, short: Sequence[str] = ()) -> Message:
+    """The merchant's "order paid" alert; ``short`` names the lines the stock did not cover."""
     key = "merchant.paid_late" if late else "merchant.paid"
-    return Message(
-        text(
-            key,
-            code=ctx.order.code,
-            amount=paid.format(),
-            provider=text(f"provider.{ctx.payment.provider}"),
-            customer=ctx.order.contact_name,
-        ),
-        keyboard([Button(text("button.view_order"), data=action("mo", ctx.order.id))]),
+    body = text(
+        key,
+        code=ctx.order.code,
+        amount=paid.format(),
+        provider=text(f"provider.{ctx.payment.provider}"),
+        customer=ctx.order.contact_name,
     )
+    if short:
+        body += "\n" + text("merchant.stock_short", names=", ".join(short))
+    return Message(body, keyboard([Button(text("button.view_order"), data=action("mo", ctx.order.id))]))
 
 
-def needs_review_alert(ctx: Context, reason: str) -> Message:
+def needs_review_alert(ctx: Context, reason: str, *, acceptable: bool = False) -> Message:
+    """Money that does not fit, for the merchant to decide. ``acceptable``: the order waits on this payment alone,
+    so the merchant may accept it as it arrived (``/accept``); otherwise the way out is a refund."""
+    rows = [[Button(text("button.view_order"), data=action("mo", ctx.order.id))]]
+    if acceptable:
+        rows.append([Button(text("admin.button.accept_payment"), data=action("acc", ctx.payment.id))])
     return Message(
         text(
             "merchant.needs_review",
@@ -129,7 +136,7 @@ def needs_review_alert(ctx: Context, reason: str) -> Message:
             reason=reason,
             provider=text(f"provider.{ctx.payment.provider}"),
         ),
-        keyboard([Button(text("button.view_order"), data=action("mo", ctx.order.id))]),
+        keyboard(*rows),
     )
 
 

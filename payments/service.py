@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,7 @@ from core.db.tables import Payment, PaymentEvent
 from core.messages import Message
 from core.money import Money
 from core.texts import text
-from payments import notices
+from payments import notices, stock
 from payments.base import Outcome, ProviderEvent
 from payments.manual.signals import signals
 from payments.states import (
@@ -94,6 +95,8 @@ async def _apply(session: AsyncSession, payment: Payment, event: ProviderEvent, 
         return await _paid(session, payment, event, clock)
     if event.outcome is Outcome.REFUNDED:
         return await _refunded(session, payment, event, clock)
+    if event.outcome is Outcome.ACCEPTED:
+        return await _accepted(session, payment, event, clock)
     allowed, target = ENDINGS[event.outcome]
     moved = await PaymentRepository(session).move(
         payment.id, allowed, target, clock.now(), reason=event.reason or payment.reason
@@ -183,7 +186,11 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
             )
         await session.refresh(payment)
         await notices.to_merchant(
-            session, ctx.tenant, f"review:{payment.id}", notices.needs_review_alert(ctx, reason), now
+            session,
+            ctx.tenant,
+            f"review:{payment.id}",
+            notices.needs_review_alert(ctx, reason, acceptable=not order_taken),
+            now,
         )
         await notices.to_customer(
             session,
@@ -213,11 +220,51 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
         # In time: the receipt takes the place of "check your phone" / "pay online". A late success (after the
         # customer was told the attempt ended) comes as a new message, which notifies; an edit would not.
         receipt = notices.in_place_of_start(ctx, receipt)
-    await notices.to_customer(session, ctx, f"receipt:{payment.id}", receipt, now)
-    await notices.to_merchant(
-        session, ctx.tenant, f"paid:{payment.id}", notices.paid_alert(ctx, received, late=late), now
-    )
+    await _order_paid(session, ctx, receipt, received, late=late, now=now)
     return Applied(EventResult.APPLIED, payment, PaymentStatus.PAID)
+
+
+async def _accepted(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
+    """The merchant accepts money held for review as it arrived: the order it was for becomes paid. Only when that
+    order waits on this payment alone; money for an order paid another way can only be refunded."""
+    now = clock.now()
+    ctx = await notices.context_for(session, payment)
+    if ctx.order.status != OrderStatus.NEEDS_REVIEW:
+        return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
+    moved = await PaymentRepository(session).move(payment.id, [PaymentStatus.NEEDS_REVIEW], PaymentStatus.PAID, now)
+    if not moved:
+        return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
+    if not await OrderRepository(session).move(
+        payment.tenant_id, payment.order_id, [OrderStatus.NEEDS_REVIEW], OrderStatus.PAID, now
+    ):
+        # Read as needs_review a moment ago; another transaction moved it since. Undo the payment's move with
+        # the whole transaction rather than leave a paid payment on an order that is not.
+        raise RuntimeError(f"order {ctx.order.id} left needs_review while payment {payment.id} was accepted")
+    await session.refresh(payment)
+    await session.refresh(ctx.order)
+    received = Money(payment.paid_minor or payment.amount_minor, payment.currency)
+    receipt = notices.receipt(ctx, received, channel=None, at=now)
+    await _order_paid(session, ctx, receipt, received, late=False, now=now, alert_merchant=False)
+    return Applied(EventResult.APPLIED, payment, PaymentStatus.PAID)
+
+
+async def _order_paid(
+    session: AsyncSession,
+    ctx: notices.Context,
+    receipt: Message,
+    received: Money,
+    *,
+    late: bool,
+    now: datetime,
+    alert_merchant: bool = True,
+) -> None:
+    """What an order's becoming paid owes: its stock taken, the customer's receipt, the merchant's alert (which
+    also says when the stock fell short, so the merchant restocks or refunds)."""
+    short = await stock.take_for_order(session, ctx.order)
+    await notices.to_customer(session, ctx, f"receipt:{ctx.payment.id}", receipt, now)
+    if alert_merchant or short:
+        alert = notices.paid_alert(ctx, received, late=late, short=short)
+        await notices.to_merchant(session, ctx.tenant, f"paid:{ctx.payment.id}", alert, now)
 
 
 async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:

@@ -47,6 +47,7 @@ COMMANDS = [
     "/order ABC123",
     "/ship ABC123",
     "/refund ABC123",
+    "/accept ABC123",
     "/testmode on",
     "/sales week",
     "/invite",
@@ -74,7 +75,8 @@ async def test_every_merchant_command_is_for_this_shops_admins_only(server: Shop
         answered = await admin.send(command)
         assert NOT_ADMIN not in answered, (command, answered)
     # Buttons of the merchant's side are refused the same way.
-    for data in ("am:0", "ol:0:0", "sl:1", "tm:1", "sh:1", "oc:1", "ocy:1", "mo:1", "ap:1"):
+    buttons = ("am:0", "ol:0:0", "sl:1", "tm:1", "sh:1", "oc:1", "ocy:1", "mo:1", "ap:1", "acc:1")
+    for data in buttons:
         pressed = await customer.tap(message=customer.messages[-1], data=data)
         assert pressed.notice == NOT_ADMIN, data
 
@@ -85,7 +87,7 @@ async def test_every_merchant_command_is_for_this_shops_admins_only(server: Shop
     audit = await audit_of(database, mama)
     refusals = [entry for entry in audit if not entry[3] and entry[1] == "refused"]
     assert {actor for actor, *_ in refusals} == {5001, 9002}
-    assert len(refusals) == 2 * len(COMMANDS) + 9
+    assert len(refusals) == 2 * len(COMMANDS) + len(buttons)
     # Nothing changed in the shop for the refused /testmode and /alerts; the admin's own actions are audited.
     async with database.uow() as uow:
         tenant = await uow.session.get(Tenant, mama.tenant_id)

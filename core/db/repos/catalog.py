@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.tables import Product
@@ -40,3 +40,16 @@ class CatalogRepository:
             return {}
         rows = await self.session.scalars(select(Product).where(Product.tenant_id == tenant_id, Product.id.in_(ids)))
         return {product.id: product for product in rows}
+
+    async def take_stock(self, tenant_id: int, product_id: int, quantity: int) -> bool:
+        """Take ``quantity`` off a counted stock. False when there was not enough: the stock is then left at 0.
+        Products without a count (``stock`` NULL) are unlimited and untouched. Conditional updates, not
+        read-then-write, so two payments landing at once cannot both take the last unit."""
+        counted = (Product.tenant_id == tenant_id, Product.id == product_id, Product.stock.is_not(None))
+        taken = await self.session.execute(
+            update(Product).where(*counted, Product.stock >= quantity).values(stock=Product.stock - quantity)
+        )
+        if getattr(taken, "rowcount", 0):
+            return True
+        emptied = await self.session.execute(update(Product).where(*counted, Product.stock < quantity).values(stock=0))
+        return not getattr(emptied, "rowcount", 0)

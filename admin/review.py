@@ -1,0 +1,85 @@
+"""``/accept ID``: the merchant accepts a payment held for review, as it arrived.
+
+Money that did not fit (a different amount, a Paybill account number one character off, a currency the order was not
+in) is parked as ``needs_review`` and the merchant is alerted. Accepting it makes the order paid and sends the
+customer a receipt; refusing it is a refund (``/refund``). Accepting is an event like any other, keyed per payment, so
+a double tap or two admins at once accept once and send one receipt.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from admin import audit
+from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.tables import Order, Payment, PaymentEvent
+from core.messages import Message
+from core.money import Money
+from flows.context import FlowContext, Reply
+from payments.base import Outcome, ProviderEvent
+from payments.service import apply_event
+from payments.states import OrderStatus, PaymentStatus
+
+
+def accepted_event(payment: Payment, admin_id: int) -> ProviderEvent:
+    return ProviderEvent(
+        provider=payment.provider,
+        event_key=f"review:{payment.id}:accepted",
+        payment_reference=payment.reference,
+        outcome=Outcome.ACCEPTED,
+        raw={"admin": admin_id},
+    )
+
+
+async def accept_command(ctx: FlowContext, args: str) -> Reply:
+    ident = args.split()[0].lstrip("#").upper()[:20] if args.split() else ""
+    if not ident:
+        return Reply([Message(ctx.t("admin.usage.accept"))], refused=True)
+    order = await OrderRepository(ctx.session).by_code(ctx.tenant.id, ident)  # another tenant's order is not found
+    if order is None:
+        audit.record(ctx, "payment.accept", ident, allowed=False, why="no_such_order")
+        return Reply([Message(ctx.t("admin.no_such_order", code=ident))], refused=True)
+    payments = await PaymentRepository(ctx.session).for_order(ctx.tenant.id, order.id)
+    held = [p for p in payments if p.status == PaymentStatus.NEEDS_REVIEW]
+    if held:
+        return await _accept(ctx, order, held[-1])
+    for payment in reversed(payments):
+        if await _was_accepted(ctx, payment):
+            return await _accept(ctx, order, payment)  # says it is done already
+    return await _accept(ctx, order, None)
+
+
+async def accept_button(ctx: FlowContext, payment_id: int) -> Reply:
+    payment = await PaymentRepository(ctx.session).by_id(ctx.tenant.id, payment_id)
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, payment.order_id) if payment else None
+    if payment is None or order is None:
+        return Reply(notice=ctx.t("error.stale_button"))
+    reply = await _accept(ctx, order, payment)
+    return Reply(reply.messages, refused=reply.refused, notice=reply.messages[0].text[:190])
+
+
+async def _was_accepted(ctx: FlowContext, payment: Payment) -> bool:
+    key = accepted_event(payment, 0).event_key
+    found = await ctx.session.scalar(
+        select(PaymentEvent.id).where(PaymentEvent.provider == payment.provider, PaymentEvent.event_key == key)
+    )
+    return found is not None
+
+
+async def _accept(ctx: FlowContext, order: Order, payment: Payment | None) -> Reply:
+    if payment is None or payment.status != PaymentStatus.NEEDS_REVIEW:
+        if payment is not None and await _was_accepted(ctx, payment):
+            return Reply([Message(ctx.t("admin.accept.already", code=order.code))])
+        audit.record(ctx, "payment.accept", order.code, allowed=False, why="nothing_held")
+        status = ctx.t(f"order.status.{order.status}")
+        return Reply([Message(ctx.t("admin.accept.nothing_held", code=order.code, status=status))], refused=True)
+    if order.status != OrderStatus.NEEDS_REVIEW:
+        # This money came for an order that another payment has paid: keeping both would charge the customer twice.
+        audit.record(ctx, "payment.accept", order.code, allowed=False, why="order_paid_otherwise")
+        return Reply([Message(ctx.t("admin.accept.paid_otherwise", code=order.code))], refused=True)
+    applied = await apply_event(ctx.session, ctx.tenant.id, accepted_event(payment, ctx.actor.tg_user_id), ctx.clock)
+    if not applied.moved:  # a double tap, or another admin first
+        return Reply([Message(ctx.t("admin.accept.already", code=order.code))])
+    amount = Money(payment.paid_minor or payment.amount_minor, payment.currency)
+    audit.record(ctx, "payment.accepted", order.code, payment=payment.id, amount_minor=amount.minor)
+    return Reply([Message(ctx.t("admin.accept.done", code=order.code, amount=amount.format()))])

@@ -1,0 +1,39 @@
+"""Stock leaves the shelf when an order is paid, not when it is placed.
+
+An unpaid order holds nothing, so an abandoned checkout never blocks a sale. Checkout and the choice of a payment
+method check the stock first; two customers paying for the last unit at the same moment can still both pay (the money
+is real either way), and then the merchant is told in the paid alert — restock or refund — never silently.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.repos.catalog import CatalogRepository
+from core.db.tables import Order
+
+
+async def take_for_order(session: AsyncSession, order: Order) -> list[str]:
+    """Take each line's quantity off its product's stock. Returns the names of the lines there was not enough
+    stock for (their stock is left at 0)."""
+    catalog = CatalogRepository(session)
+    return [
+        item.name
+        for item in order.items
+        # A product deleted since the order has nothing left to count.
+        if item.product_id is not None and not await catalog.take_stock(order.tenant_id, item.product_id, item.quantity)
+    ]
+
+
+async def sold_out(session: AsyncSession, order: Order) -> list[str]:
+    """The names of the order's lines the shop no longer has enough of (or no longer sells)."""
+    ids = [item.product_id for item in order.items if item.product_id is not None]
+    products = await CatalogRepository(session).by_ids(order.tenant_id, ids)
+    gone: list[str] = []
+    for item in order.items:
+        product = products.get(item.product_id) if item.product_id is not None else None
+        if product is None:
+            continue  # deleted since the order: the merchant still has the order's copy of the line
+        if not product.active or (product.stock is not None and product.stock < item.quantity):
+            gone.append(item.name)
+    return gone
