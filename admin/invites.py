@@ -98,6 +98,12 @@ async def remove(ctx: FlowContext, args: str) -> Reply:
         return Reply([Message(ctx.t("admin.admins.remove_usage"))], refused=True)
     tg_id = int(target)
     tenants = TenantRepository(ctx.session)
+    # Two admins removing each other at the same moment would each see two admins and leave none: take the
+    # tenant's lock first, then look again at who is an admin, the one asking included.
+    await tenants.lock_admins(ctx.tenant.id)
+    if not await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id):
+        audit.record(ctx, "admin.remove", target, allowed=False, reason="no longer an admin")
+        return Reply([Message(ctx.t("admin.not_admin"))], refused=True)
     if not await tenants.is_admin(ctx.tenant.id, tg_id):
         return Reply([Message(ctx.t("admin.admins.not_admin", id=tg_id))], refused=True)
     if await tenants.count_admins(ctx.tenant.id) <= 1:

@@ -37,6 +37,11 @@ class TenantRepository:
         )
         return found is not None
 
+    async def lock_admins(self, tenant_id: int) -> None:
+        """Hold the tenant's row until the transaction ends, so changes to its admins happen one at a time.
+        (PostgreSQL: a row lock; SQLite's write transactions are one at a time already.)"""
+        await self.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+
     async def remove_admin(self, tenant_id: int, tg_user_id: int) -> bool:
         result = await self.session.execute(
             delete(TenantAdmin).where(TenantAdmin.tenant_id == tenant_id, TenantAdmin.tg_user_id == tg_user_id)
