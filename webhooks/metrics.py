@@ -70,6 +70,12 @@ class Metrics:
         self.dead_letters = Gauge(
             "dukabot_outbox_dead_letters", "Outbox messages given up on (all time)", registry=self.registry
         )
+        self.outbox_messages = Gauge(
+            "dukabot_outbox_messages",
+            "Outbox messages by status (pending, sent, undeliverable, dead, superseded), all time",
+            ["status"],
+            registry=self.registry,
+        )
         self._relay = _RelayCollector()
         self.registry.register(self._relay)
 
@@ -94,10 +100,13 @@ class Metrics:
             ).one()
             self.outbox_depth.set(pending[0] or 0)
             self.outbox_lag.set(max(0.0, (now - utc(pending[1])).total_seconds()) if pending[1] else 0.0)
-            dead = await uow.session.scalar(
-                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD.value)
+            counted = await uow.session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
             )
-            self.dead_letters.set(dead or 0)
+            by_status = {status: count for status, count in counted}
+            for status in OutboxStatus:  # every status, zeros included, so a dashboard's series never vanish
+                self.outbox_messages.labels(status.value).set(by_status.get(status.value, 0))
+            self.dead_letters.set(by_status.get(OutboxStatus.DEAD.value, 0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
