@@ -5,7 +5,8 @@ One pass (``run_once``):
 1. claim a batch of due rows in one short unit of work and commit the claim (a lease: ``claimed_until``). On PostgreSQL
    the claim uses ``FOR UPDATE SKIP LOCKED``, so several relays share the table; on SQLite run one relay per process;
 2. send each row outside any transaction, rows of one chat in order and one after the other, different chats side by
-   side. Sends are paced per chat (about 1/s, 1 per 3 s for groups) and per tenant bot (about 30/s);
+   side. Sends are paced per chat (about 1/s, 1 per 3 s for groups) and per tenant bot (about 30/s), by
+   ``core.pacing`` (in this process) or ``core.redis_pacing`` (shared by the processes of one Redis);
 3. record each result in its own short unit of work.
 
 What a result does to its row:
@@ -42,76 +43,45 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import update
 
-from core import outbox, texts
+from core import outbox
 from core.clock import Clock
 from core.db.engine import Database
-from core.db.repos.tenants import TenantRepository
-from core.db.tables import OutboxMessage, Tenant
-from core.messages import Message
+from core.db.tables import OutboxMessage
+from core.dead_letters import MerchantChats, alert_merchant, merchant_chats
+from core.notify import (
+    Notifier,
+    NotifierError,
+    PermanentError,
+    RetryAfter,
+    TransientError,
+    Undeliverable,
+    scrub,
+)
 from core.outbox import Claimed, OutboxStatus
+from core.pacing import Pacer, Pacing, PacingLimits
+
+# The Notifier port lives in core.notify; it is re-exported here for the modules that import it from the relay.
+__all__ = [
+    "Notifier",
+    "NotifierError",
+    "OutboxRelay",
+    "PermanentError",
+    "RelayStats",
+    "RetryAfter",
+    "TransientError",
+    "Undeliverable",
+    "scrub",
+]
 
 logger = logging.getLogger(__name__)
 
-ALERT_PREFIX = "relay:"
-DEAD_LETTER_KEY = "merchant.dead_letter"
-# Used only while the catalog lacks DEAD_LETTER_KEY (the catalog entry is the real text).
-_DEAD_LETTER_FALLBACK = "A message to chat {chat_id} could not be delivered ({error}): {preview}"
-_PREVIEW_CHARS = 80
-
-
-# --------------------------------------------------------------------------------------------------- the Notifier port
-
-
-class NotifierError(Exception):
-    """Base of what a ``Notifier`` raises. ``reason`` is short and safe to store and log (no message text, no token)."""
-
-    def __init__(self, reason: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class RetryAfter(NotifierError):
-    """Telegram 429: flood control. Wait ``seconds``, then try again; this is not a failed try."""
-
-    def __init__(self, seconds: float, reason: str = "") -> None:
-        super().__init__(reason or f"rate limited: retry after {seconds:g}s")
-        self.seconds = max(0.0, float(seconds))
-
-
-class Undeliverable(NotifierError):
-    """The chat cannot receive this bot's messages: 403 (blocked, user deactivated), chat not found. Never retried."""
-
-
-class TransientError(NotifierError):
-    """Network trouble, a timeout, a 5xx: worth trying again later."""
-
-
-class PermanentError(NotifierError):
-    """Telegram refused the request itself (a 400 other than chat not found). Retried a bounded number of times."""
-
-
-class Notifier(Protocol):
-    """Delivers one chat message through a tenant's bot, or raises one of the ``NotifierError`` subclasses above.
-
-    With ``edit_message_id``, the message replaces that earlier message of the chat in place when the chat allows it,
-    and is sent as a new message when the edit is refused (too old, deleted, not a text message...): one or the
-    other, never both. "Not modified" counts as delivered. Returns the Telegram message id that now shows the
-    message (the edited one, or the last one sent), or None when it is not known.
-    """
-
-    async def send(
-        self, tenant_id: int, chat_id: int, message: Message, *, edit_message_id: int | None = None
-    ) -> int | None: ...
+Sleep = Callable[[float], Awaitable[None]]
 
 
 # --------------------------------------------------------------------------------------------------- statistics
@@ -135,118 +105,6 @@ class RelayStats:
         return asdict(self)
 
 
-# --------------------------------------------------------------------------------------------------- pacing
-
-
-class Pacer:
-    """Per-chat and per-bot send pacing on the injected clock, plus the pauses that 429s impose.
-
-    Per chat: one send per ``per_chat_interval`` (``per_group_interval`` for group chats, whose ids are negative).
-    Per bot (one per tenant): at most ``per_bot_rate`` sends in any sliding window of one second. ``reserve`` books a
-    send slot at once, without awaiting, so concurrent tasks of one event loop cannot book the same slot.
-    The state lives in this process: relays in different processes do not share it.
-    """
-
-    def __init__(self, *, per_chat_interval: float, per_group_interval: float, per_bot_rate: float) -> None:
-        if per_bot_rate <= 0:
-            raise ValueError("per_bot_rate must be positive")
-        self._chat_interval = timedelta(seconds=per_chat_interval)
-        self._group_interval = timedelta(seconds=max(per_chat_interval, per_group_interval))
-        self._bot_limit = max(1, int(per_bot_rate))
-        self._bot_window = timedelta(seconds=self._bot_limit / per_bot_rate)
-        self._chat_next: dict[tuple[int, int], datetime] = {}
-        self._chat_paused: dict[tuple[int, int], datetime] = {}
-        self._bot_paused: dict[int, datetime] = {}
-        self._bot_sends: dict[int, deque[datetime]] = {}
-
-    def ready_at(self, tenant_id: int, chat_id: int, now: datetime) -> datetime:
-        """The earliest time a message to this chat may go out."""
-        key = (tenant_id, chat_id)
-        ready = now
-        for candidate in (
-            self._chat_next.get(key),
-            self._chat_paused.get(key),
-            self._bot_paused.get(tenant_id),
-            self._bot_window_ready(tenant_id, now),
-        ):
-            if candidate is not None and candidate > ready:
-                ready = candidate
-        return ready
-
-    def reserve(self, tenant_id: int, chat_id: int, now: datetime) -> None:
-        interval = self._group_interval if chat_id < 0 else self._chat_interval
-        self._chat_next[(tenant_id, chat_id)] = now + interval
-        sends = self._bot_sends.setdefault(tenant_id, deque())
-        sends.append(now)
-        while len(sends) > self._bot_limit:
-            sends.popleft()
-
-    def pause(self, tenant_id: int, chat_id: int, until: datetime, *, whole_bot: bool) -> None:
-        key = (tenant_id, chat_id)
-        current = self._chat_paused.get(key)
-        if current is None or until > current:
-            self._chat_paused[key] = until
-        current = self._bot_paused.get(tenant_id)
-        if whole_bot and (current is None or until > current):
-            self._bot_paused[tenant_id] = until
-
-    def prune(self, now: datetime) -> None:
-        """Forget what no longer holds anything back, so the maps do not grow with every chat ever served."""
-        for table in (self._chat_next, self._chat_paused):
-            for key in [k for k, at in table.items() if at <= now]:
-                del table[key]
-        for tenant_id in [t for t, at in self._bot_paused.items() if at <= now]:
-            del self._bot_paused[tenant_id]
-        horizon = now - self._bot_window
-        for tenant_id in [t for t, sends in self._bot_sends.items() if not sends or sends[-1] <= horizon]:
-            del self._bot_sends[tenant_id]
-
-    def _bot_window_ready(self, tenant_id: int, now: datetime) -> datetime | None:
-        sends = self._bot_sends.get(tenant_id)
-        if not sends:
-            return None
-        while sends and sends[0] <= now - self._bot_window:
-            sends.popleft()
-        if len(sends) < self._bot_limit:
-            return None
-        return sends[0] + self._bot_window
-
-
-# --------------------------------------------------------------------------------------------------- merchant chats
-
-
-async def merchant_chats(session: AsyncSession, tenant: Tenant) -> list[int]:
-    return await TenantRepository(session).alert_chats(tenant)
-
-
-MerchantChats = Callable[[AsyncSession, Tenant], Awaitable[list[int]]]
-Sleep = Callable[[float], Awaitable[None]]
-
-
-def dead_letter_message(chat_id: int, error: str, preview: str) -> Message:
-    """The merchant's alert about a message that could not be delivered (text key ``merchant.dead_letter``)."""
-    values = {"chat_id": chat_id, "error": error, "preview": preview}
-    if texts.has(DEAD_LETTER_KEY):
-        return Message(texts.text(DEAD_LETTER_KEY, **values))
-    return Message(_DEAD_LETTER_FALLBACK.format_map(values))
-
-
-def preview_of(message: Message) -> str:
-    """A short one-line glimpse of a message, for the merchant's alert (never for logs)."""
-    flat = " ".join(message.text.split())
-    if not flat:
-        flat = "[photo]" if message.photo else "[document]" if message.document else ""
-    return flat if len(flat) <= _PREVIEW_CHARS else flat[: _PREVIEW_CHARS - 1] + "…"
-
-
-_TOKENISH = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
-
-
-def scrub(reason: str) -> str:
-    """An error text made safe to store and log: anything shaped like a bot token is masked."""
-    return _TOKENISH.sub("<token>", reason)
-
-
 # --------------------------------------------------------------------------------------------------- the relay
 
 
@@ -262,7 +120,9 @@ class OutboxRelay:
     """Claims due outbox rows, sends them through ``notifier`` and records the results. See the module docstring.
 
     ``sleep`` is how the relay waits for pacing (``asyncio.sleep`` by default); tests pass one that moves a fake clock.
-    ``rng`` supplies the back-off jitter. ``merchant_chats`` says where merchant alerts go.
+    ``rng`` supplies the back-off jitter. ``merchant_chats`` says where merchant alerts go. ``pacing`` builds the pacing
+    from the ``per_*`` limits: ``Pacer`` keeps it in this process, ``core.redis_pacing.RedisPacer`` shares it through
+    Redis with the relays of other processes.
     """
 
     def __init__(
@@ -288,6 +148,7 @@ class OutboxRelay:
         sleep: Sleep | None = None,
         rng: random.Random | None = None,
         merchant_chats: MerchantChats = merchant_chats,
+        pacing: Callable[[PacingLimits], Pacing] = Pacer,
     ) -> None:
         if batch < 1 or max_attempts < 1 or concurrency < 1:
             raise ValueError("batch, max_attempts and concurrency must be at least 1")
@@ -313,8 +174,10 @@ class OutboxRelay:
         self._merchant_chats = merchant_chats
         self._concurrency = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
-        self.pacer = Pacer(
-            per_chat_interval=per_chat_interval, per_group_interval=per_group_interval, per_bot_rate=per_bot_rate
+        self.pacer = pacing(
+            PacingLimits(
+                per_chat_interval=per_chat_interval, per_group_interval=per_group_interval, per_bot_rate=per_bot_rate
+            )
         )
         self.stats = RelayStats()
 
@@ -420,11 +283,10 @@ class OutboxRelay:
         """Wait until pacing lets this row go and book the slot (None), or say until when to give the row back."""
         while True:
             now = self._clock.now()
-            ready = self.pacer.ready_at(row.tenant_id, row.chat_id, now)
-            if ready <= now:
-                if now + self._lease_margin > lease_end:
-                    return now  # too late in the lease to start a send safely: due again at once, uncounted
-                self.pacer.reserve(row.tenant_id, row.chat_id, now)
+            if now + self._lease_margin > lease_end:  # too late in the lease to start a send safely: give it back,
+                return max(now, await self.pacer.ready_at(row.tenant_id, row.chat_id, now))  # uncounted
+            ready = await self.pacer.try_reserve(row.tenant_id, row.chat_id, now)
+            if ready is None:
                 return None
             if ready - now > self.max_hold or ready + self._lease_margin > lease_end:
                 return ready
@@ -471,7 +333,9 @@ class OutboxRelay:
         elif outcome.kind == "retry_after":
             now = self._clock.now()
             until = now + timedelta(seconds=outcome.retry_after)
-            self.pacer.pause(row.tenant_id, row.chat_id, until, whole_bot=self.pause_bot_on_rate_limit)
+            await self.pacer.pause(
+                row.tenant_id, row.chat_id, now=now, until=until, whole_bot=self.pause_bot_on_rate_limit
+            )
             async with self._db.uow() as uow:
                 await outbox.mark_retry(uow.session, row.id, until, outcome.reason, count=False)
                 await uow.commit()
@@ -519,7 +383,9 @@ class OutboxRelay:
         """A final state for the row and, in the same unit of work, the merchant's alert about it."""
         async with self._db.uow() as uow:
             await outbox.mark_final(uow.session, row.id, status, reason)
-            alerted = await self._alert_merchant(uow.session, row, status, reason)
+            alerted = await alert_merchant(
+                uow.session, row, status, reason, chats_of=self._merchant_chats, now=self._clock.now()
+            )
             await uow.commit()
         if status is OutboxStatus.DEAD:
             self.stats.dead += 1
@@ -537,31 +403,6 @@ class OutboxRelay:
         )
         if alerted:
             self.wake()
-
-    async def _alert_merchant(self, session: AsyncSession, row: Claimed, status: OutboxStatus, reason: str) -> int:
-        dedupe_key = await session.scalar(select(OutboxMessage.dedupe_key).where(OutboxMessage.id == row.id))
-        if dedupe_key is None or dedupe_key.startswith(ALERT_PREFIX):
-            return 0  # an alert about an alert would loop
-        tenant = await session.get(Tenant, row.tenant_id)
-        if tenant is None:
-            return 0
-        chats = await self._merchant_chats(session, tenant)
-        if row.chat_id in chats:
-            return 0  # the merchant's own chat failed: telling it again through the same chat would loop
-        message = dead_letter_message(row.chat_id, reason, preview_of(row.message))
-        now = self._clock.now()
-        kind = "dead" if status is OutboxStatus.DEAD else "undeliverable"
-        queued = 0
-        for chat_id in chats:
-            queued += await outbox.enqueue(
-                session,
-                tenant_id=row.tenant_id,
-                chat_id=chat_id,
-                dedupe_key=f"{ALERT_PREFIX}{kind}:{row.id}:to:{chat_id}",
-                message=message,
-                now=now,
-            )
-        return queued
 
     async def _defer(self, row: Claimed, until: datetime) -> None:
         """Give a claimed row back, uncounted and with its last error kept, due again at ``until``."""

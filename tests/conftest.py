@@ -1,15 +1,18 @@
 """Shared fixtures. Every test that takes ``database`` runs on SQLite, and on PostgreSQL too when
-``TEST_DATABASE_URL`` is set (CI sets it). The schema is built by the real migrations, once per backend."""
+``TEST_DATABASE_URL`` is set (CI sets it). The schema is built by the real migrations, once per backend.
+Tests that take ``redis`` run against the Redis of ``TEST_REDIS_URL`` (CI sets it) and are skipped without it."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from core.clock import FakeClock
@@ -19,6 +22,7 @@ from core.db.tables import Base
 from core.vault import Vault
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -84,3 +88,24 @@ def clock() -> FakeClock:
 @pytest.fixture
 def vault() -> Vault:
     return Vault(["YOKMvaqZ3xJ0pN1C6tyYl1vX6mW0Tr0t9n8zk0SxQ2E="])
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of this test's own, so tests (and CI runs) sharing one Redis never see each other's keys."""
+    return f"dukabot:test:{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture
+async def redis(redis_prefix: str) -> AsyncIterator[Redis]:
+    """A client of the Redis at ``TEST_REDIS_URL``; every key under ``redis_prefix`` is deleted afterwards."""
+    if not REDIS_URL:
+        pytest.skip("TEST_REDIS_URL is not set: Redis suites skipped")
+    client = Redis.from_url(REDIS_URL)
+    try:
+        yield client
+    finally:
+        leftovers = [key async for key in client.scan_iter(match=f"{redis_prefix}*")]
+        if leftovers:
+            await client.delete(*leftovers)
+        await client.aclose()

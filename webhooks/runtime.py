@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
+from redis.asyncio import Redis
 
 from admin import gate
 from bot.bots import TenantBots
@@ -13,11 +16,16 @@ from bot.notifier import TelegramNotifier
 from bot.processor import UpdateProcessor
 from bot.proof_files import ProofFingerprints
 from bot.replies import TelegramReplier
+from core import shared_state
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
+from core.pacing import Pacer, Pacing, PacingLimits
+from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
 from core.settings import Settings
 from core.vault import Vault
+from payments.mpesa.provider import TOKEN_CACHE
+from payments.mpesa.tokens import RedisTokenStore, TokenCache
 from payments.providers import provider_factories
 from payments.reconciler import Reconciler
 from payments.registry import ProviderDeps, ProviderRegistry
@@ -41,6 +49,7 @@ class Runtime:
     registry: ProviderRegistry
     starter: PaymentStarter
     reconciler: Reconciler
+    redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and Daraja tokens shared with other processes
 
     @property
     def polling(self) -> bool:
@@ -51,6 +60,8 @@ class Runtime:
         await self.bots.close()
         await self.http.aclose()
         await self.database.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None, chat_interval: float = 1.0) -> Runtime:
@@ -62,10 +73,17 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, chat_interv
         settings.secret_keys.get_secret_value() if settings.secret_keys else None, settings.key_file
     )
     bots = TenantBots(database, vault, settings.telegram_api)
-    relay = OutboxRelay(database, TelegramNotifier(bots), clock, per_chat_interval=chat_interval)
+    redis = shared_state.connect(settings.redis_url) if settings.redis_url else None
+    pacing: Callable[[PacingLimits], Pacing] = Pacer
+    if redis is not None:
+        pacing = partial(RedisPacer, redis)
+    relay = OutboxRelay(database, TelegramNotifier(bots), clock, per_chat_interval=chat_interval, pacing=pacing)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     callback_base = settings.public_url or f"http://{settings.host}:{settings.port}"
-    registry = ProviderRegistry(vault, ProviderDeps(http, clock, callback_base), provider_factories())
+    deps = ProviderDeps(http, clock, callback_base)
+    if redis is not None:  # without it, the M-Pesa provider makes its own per-process cache
+        deps.shared[TOKEN_CACHE] = TokenCache(clock, shared=RedisTokenStore(redis, vault, clock))
+    registry = ProviderRegistry(vault, deps, provider_factories())
     starter = PaymentStarter(database, registry, clock)
     metrics = Metrics()
     processor = UpdateProcessor(
@@ -81,5 +99,5 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, chat_interv
     )
     reconciler = Reconciler(database, registry, clock)
     return Runtime(
-        settings, database, vault, clock, bots, processor, relay, http, metrics, registry, starter, reconciler
+        settings, database, vault, clock, bots, processor, relay, http, metrics, registry, starter, reconciler, redis
     )

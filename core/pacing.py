@@ -1,0 +1,141 @@
+"""Send pacing for the outbox relay: how often one chat and one bot may be written to, and the pauses 429s impose.
+
+Telegram allows a bot about one message a second per chat, one every few seconds per group, and about thirty a second
+in all; past that it answers 429 with ``retry_after``. ``Pacing`` is the port the relay asks before each send;
+``Pacer`` (here) keeps the state in this process, ``core.redis_pacing.RedisPacer`` shares it between the processes
+that use one Redis. Times are the relay's own clock, passed in as ``now``, so tests drive pacing with a fake clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class PacingLimits:
+    """Per chat: one send per ``per_chat_interval`` seconds (``per_group_interval`` for group chats, whose ids are
+    negative). Per bot (one per tenant): at most ``per_bot_rate`` sends in any sliding window of one second (of
+    ``bot_window`` when the rate is below one a second)."""
+
+    per_chat_interval: float = 1.0
+    per_group_interval: float = 3.0
+    per_bot_rate: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.per_bot_rate <= 0:
+            raise ValueError("per_bot_rate must be positive")
+
+    def chat_interval(self, chat_id: int) -> timedelta:
+        seconds = max(self.per_chat_interval, self.per_group_interval) if chat_id < 0 else self.per_chat_interval
+        return timedelta(seconds=seconds)
+
+    @property
+    def bot_limit(self) -> int:
+        """How many sends the window holds."""
+        return max(1, int(self.per_bot_rate))
+
+    @property
+    def bot_window(self) -> timedelta:
+        return timedelta(seconds=self.bot_limit / self.per_bot_rate)
+
+
+class Pacing(Protocol):
+    """What the relay asks before a send and tells after a 429."""
+
+    async def try_reserve(self, tenant_id: int, chat_id: int, now: datetime) -> datetime | None:
+        """Book a send to this chat at ``now`` and return None when pacing allows it; otherwise book nothing and
+        return the earliest time the send may go. Checking and booking are one step, so two callers (two tasks, or
+        two processes sharing the state) never book the same slot."""
+        ...
+
+    async def ready_at(self, tenant_id: int, chat_id: int, now: datetime) -> datetime:
+        """The earliest time a message to this chat may go out (``now`` or later); books nothing."""
+        ...
+
+    async def pause(self, tenant_id: int, chat_id: int, *, now: datetime, until: datetime, whole_bot: bool) -> None:
+        """Hold this chat, and with ``whole_bot`` every chat of the tenant's bot, until ``until`` (a 429)."""
+        ...
+
+    def prune(self, now: datetime) -> None:
+        """Forget local state that no longer holds anything back (called once per relay pass)."""
+        ...
+
+
+class Pacer:
+    """``Pacing`` with the state in this process: relays in other processes do not see it.
+
+    Every method runs without awaiting anything, so concurrent tasks of one event loop cannot book the same slot.
+    """
+
+    def __init__(self, limits: PacingLimits) -> None:
+        self.limits = limits
+        self._chat_next: dict[tuple[int, int], datetime] = {}
+        self._chat_paused: dict[tuple[int, int], datetime] = {}
+        self._bot_paused: dict[int, datetime] = {}
+        self._bot_sends: dict[int, deque[datetime]] = {}
+
+    async def try_reserve(self, tenant_id: int, chat_id: int, now: datetime) -> datetime | None:
+        ready = self._ready_at(tenant_id, chat_id, now)
+        if ready > now:
+            return ready
+        self.book(tenant_id, chat_id, now)
+        return None
+
+    async def ready_at(self, tenant_id: int, chat_id: int, now: datetime) -> datetime:
+        return self._ready_at(tenant_id, chat_id, now)
+
+    async def pause(self, tenant_id: int, chat_id: int, *, now: datetime, until: datetime, whole_bot: bool) -> None:
+        key = (tenant_id, chat_id)
+        current = self._chat_paused.get(key)
+        if current is None or until > current:
+            self._chat_paused[key] = until
+        current = self._bot_paused.get(tenant_id)
+        if whole_bot and (current is None or until > current):
+            self._bot_paused[tenant_id] = until
+
+    def book(self, tenant_id: int, chat_id: int, now: datetime) -> None:
+        """Record a send at ``now`` whatever the limits say (``RedisPacer`` mirrors the sends Redis booked here, so
+        this process still paces its own sends if Redis goes away)."""
+        self._chat_next[(tenant_id, chat_id)] = now + self.limits.chat_interval(chat_id)
+        sends = self._bot_sends.setdefault(tenant_id, deque())
+        sends.append(now)
+        while len(sends) > self.limits.bot_limit:
+            sends.popleft()
+
+    def prune(self, now: datetime) -> None:
+        """Forget what no longer holds anything back, so the maps do not grow with every chat ever served."""
+        for table in (self._chat_next, self._chat_paused):
+            for key in [k for k, at in table.items() if at <= now]:
+                del table[key]
+        for tenant_id in [t for t, at in self._bot_paused.items() if at <= now]:
+            del self._bot_paused[tenant_id]
+        horizon = now - self.limits.bot_window
+        for tenant_id in [t for t, sends in self._bot_sends.items() if not sends or sends[-1] <= horizon]:
+            del self._bot_sends[tenant_id]
+
+    def _ready_at(self, tenant_id: int, chat_id: int, now: datetime) -> datetime:
+        key = (tenant_id, chat_id)
+        ready = now
+        for candidate in (
+            self._chat_next.get(key),
+            self._chat_paused.get(key),
+            self._bot_paused.get(tenant_id),
+            self._bot_window_ready(tenant_id, now),
+        ):
+            if candidate is not None and candidate > ready:
+                ready = candidate
+        return ready
+
+    def _bot_window_ready(self, tenant_id: int, now: datetime) -> datetime | None:
+        sends = self._bot_sends.get(tenant_id)
+        if not sends:
+            return None
+        window = self.limits.bot_window
+        while sends and sends[0] <= now - window:
+            sends.popleft()
+        if len(sends) < self.limits.bot_limit:
+            return None
+        return sends[0] + window

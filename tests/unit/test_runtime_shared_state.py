@@ -1,0 +1,40 @@
+"""The composition root builds shared pacing and a shared Daraja token cache only when DUKABOT_REDIS_URL is set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.pacing import Pacer
+from core.redis_pacing import RedisPacer
+from core.settings import Settings
+from payments.mpesa.provider import TOKEN_CACHE
+from payments.mpesa.tokens import TokenCache
+from webhooks.runtime import build_runtime
+
+KEY = "YOKMvaqZ3xJ0pN1C6tyYl1vX6mW0Tr0t9n8zk0SxQ2E="
+
+
+def settings(tmp_path: Path, redis_url: str | None) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, secret_keys=KEY, redis_url=redis_url)
+
+
+async def test_without_redis_everything_stays_in_the_process(tmp_path: Path) -> None:
+    runtime = build_runtime(settings(tmp_path, None))
+    try:
+        assert runtime.redis is None
+        assert type(runtime.relay.pacer) is Pacer
+        assert TOKEN_CACHE not in runtime.registry.deps.shared  # the M-Pesa provider makes its own
+    finally:
+        await runtime.close()
+
+
+async def test_with_redis_pacing_and_tokens_are_shared(tmp_path: Path) -> None:
+    # Connecting is lazy: building (and closing) the runtime needs no Redis at all.
+    runtime = build_runtime(settings(tmp_path, "unix:///nonexistent/dukabot-test-redis.sock"))
+    try:
+        assert runtime.redis is not None
+        assert isinstance(runtime.relay.pacer, RedisPacer)
+        cache = runtime.registry.deps.shared[TOKEN_CACHE]
+        assert isinstance(cache, TokenCache) and "shared=True" in repr(cache)
+    finally:
+        await runtime.close()
