@@ -2,7 +2,9 @@
 
 Providers do not always call back (Daraja's sandbox often does not; Paystack sends nothing for abandoned links), so
 every open online payment is queried on the provider's own schedule. Answers go through ``apply_event`` exactly like
-callbacks, with the same event keys, so a query and a callback reporting the same fact apply once.
+callbacks, with the same event keys, so a query and a callback reporting the same fact apply once. Paystack refunds
+are sent from here too, and fetched while on their way (``payments.paystack.refund_checks``), through the same path
+as their webhooks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment
 from payments.base import Outcome, ProviderError, ProviderEvent
+from payments.paystack.refund_checks import RefundChecks
 from payments.paystack.refunds import PaystackRefunds
 from payments.registry import ProviderRegistry
 from payments.service import apply_event
@@ -41,6 +44,7 @@ class Reconciler:
         self.interval = interval
         self.batch = batch
         self.refunds = PaystackRefunds(database, registry, clock)  # refunds asked for in the chat, sent from here
+        self.refund_checks = RefundChecks(database, registry, clock)  # and followed up, in case a webhook is lost
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -52,11 +56,13 @@ class Reconciler:
                 await asyncio.wait_for(stop.wait(), timeout=self.interval)
 
     async def run_once(self) -> int:
-        """One pass: query what is due, then expire what is overdue. Returns how many payments were looked at."""
+        """One pass: query what is due, expire what is overdue, send requested refunds and fetch refunds still on
+        their way. Returns how many payments and refunds were looked at."""
         due = await self._due()
         for payment_id in due:
             await self._check(payment_id)
-        return len(due) + await self._expire_overdue() + await self.refunds.submit_due()
+        looked_at = len(due) + await self._expire_overdue()
+        return looked_at + await self.refunds.submit_due() + await self.refund_checks.check_due()
 
     async def _due(self) -> list[int]:
         now = self.clock.now()

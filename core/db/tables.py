@@ -271,6 +271,7 @@ class Refund(Base):
     """Money going back to a customer: through the provider's API (Paystack) or recorded as made outside."""
 
     __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_status_check", "status", "next_check_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -282,6 +283,10 @@ class Refund(Base):
     provider_refund_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[int | None] = mapped_column(TgId)
+    # The reconciler's schedule for a refund still on its way (Paystack: fetch its state in case a webhook is lost):
+    # when to ask next (None: not asking), and how often it has asked.
+    next_check_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 

@@ -7,7 +7,8 @@
 - ``confirm``: a ``charge.success`` is believed only after Verify agrees on status, reference, amount and currency;
   a disagreement is sent to the merchant's review, never paid automatically.
 - ``query``: Verify, for the reconciler (Paystack sends no webhook for failed or abandoned payments).
-- ``refund``: POST /refund for the merchant's ``/refund``.
+- ``refund``: POST /refund for the merchant's ``/refund``; ``fetch_refund``: GET /refund/{id}, for the reconciler
+  (``refund_next_check`` and ``REFUND_HORIZON`` are its schedule).
 
 Tenant options: see ``payments.paystack.options``.
 """
@@ -33,6 +34,26 @@ NAME = "paystack"
 # for the first hour and every 15 minutes after that (until the payment expires).
 _FIRST_CHECKS = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5))
 _TEST_CARD = "4084 0840 8408 4081"
+# When the reconciler fetches a refund still on its way (in case its webhooks are lost), counted from when Paystack
+# took it: 2 and 10 minutes, half an hour, then doubling from one hour up to every 6 hours. Refunds take days (the
+# documented refund answer expects one 9 days later), so asking often after the first hours only costs calls.
+_REFUND_CHECKS = (
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+    timedelta(hours=2),
+    timedelta(hours=4),
+)
+_REFUND_CHECK_CAP = timedelta(hours=6)
+# How long after the merchant's /refund we keep asking; a refund still unfinished then is the merchant's to chase
+# (they are told once). Past the 9 days of the documented ``expected_at``, with a day to spare.
+REFUND_HORIZON = timedelta(days=10)
+
+
+def refund_next_check(checks_done: int) -> timedelta:
+    """How long to wait before the next fetch of a refund, after ``checks_done`` fetches."""
+    return _REFUND_CHECKS[checks_done] if checks_done < len(_REFUND_CHECKS) else _REFUND_CHECK_CAP
 
 
 def return_path(tenant_slug: str) -> str:
@@ -183,6 +204,10 @@ class PaystackProvider:
 
     async def refund(self, payment_reference: str, amount: Money, *, note: str | None = None) -> Refund:
         return await self.client.refund(payment_reference, amount, merchant_note=note)
+
+    async def fetch_refund(self, refund_id: str) -> Refund:
+        """A refund's state as Paystack knows it now, for the reconciler (GET /refund/{id})."""
+        return await self.client.fetch_refund(refund_id)
 
 
 def _factory(config: TenantProviderConfig, deps: ProviderDeps) -> PaystackProvider:

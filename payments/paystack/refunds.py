@@ -7,8 +7,10 @@ A row's status only moves forward::
 ``requested`` is what the merchant's ``/refund`` writes (in the chat's transaction, no network); the reconciler's
 pass claims it (``submitting``) and calls POST /refund outside any transaction. A call whose answer was lost stays
 ``submitting`` and is never sent again (a second refund could be paid twice): the refund webhooks settle it, and the
-merchant is told to look at the dashboard. ``processed`` applies a REFUNDED event to the payment (one per refund,
-idempotent on its event key), which tells the customer the money is on its way back.
+merchant is told to look at the dashboard. Once Paystack has it, its steps arrive by webhook, or, when a webhook is
+lost, by the reconciler's fetch of the refund (``refund_checks``); both go through ``apply_refund_facts``.
+``processed`` applies a REFUNDED event to the payment (one per refund row), which tells the customer the money is on
+its way back; ``failed`` tells the merchant and refunds nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.db.engine import Database
 from core.db.insert import insert_if_absent
+from core.db.repos.orders import PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment, PaymentEvent, Refund, Tenant
 from core.messages import Message
@@ -33,9 +36,9 @@ from payments import notices
 from payments.base import Outcome
 from payments.paystack.client import PaystackError
 from payments.paystack.facts import PaystackFacts, refund_facts
-from payments.paystack.provider import NAME, PaystackProvider
+from payments.paystack.provider import NAME, PaystackProvider, refund_next_check
 from payments.registry import ProviderRegistry
-from payments.service import EventResult, apply_event
+from payments.service import apply_event
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,9 @@ RECORDED = "recorded"  # a refund made outside any API (M-Pesa reversal, cash), 
 _RANK = {REQUESTED: 0, SUBMITTING: 1, PENDING: 2, PROCESSING: 3, NEEDS_ATTENTION: 4, PROCESSED: 5, FAILED: 5}
 FINAL = frozenset({PROCESSED, FAILED, RECORDED})
 IN_FLIGHT = frozenset({REQUESTED, SUBMITTING, PENDING, PROCESSING, NEEDS_ATTENTION})
+# Sent and known to Paystack but not finished: the reconciler fetches these (``refund_checks``) in case a webhook
+# is lost. ``submitting`` is not among them: without Paystack's answer we have no id to fetch it by.
+POLLED = frozenset({PENDING, PROCESSING, NEEDS_ATTENTION})
 
 
 def _earlier(status: str) -> list[str]:
@@ -120,38 +126,51 @@ class RefundApplied:
 async def apply_refund_facts(
     session: AsyncSession, tenant: Tenant, payment: Payment, facts: PaystackFacts, clock: Clock
 ) -> RefundApplied:
-    """One ``refund.*`` fact (a webhook, or Paystack's answer to our POST /refund): claim its key, find the refund it
-    speaks of (or record one made on Paystack's dashboard), move it forward, and say what the move owes."""
+    """One refund fact, however it reached us: a ``refund.*`` webhook, Paystack's answer to our POST /refund, or the
+    reconciler's fetch of the refund. Every source goes through here, so they agree with each other.
+
+    Two keys make it idempotent. The report's own key (``facts.event_key``) stops a redelivered webhook or a repeated
+    poll before any work. But a webhook and a poll may name the same step differently (a webhook may carry only
+    Paystack's ``refund_reference``, a fetch only its ``id``), so what makes a step happen once is the refund row's
+    conditional move: the second report of a step finds the row there already and changes nothing, says nothing.
+    ``processed`` then applies one REFUNDED event per refund row (key ``refund:<row id>``), which tells the customer.
+    """
     now = clock.now()
-    if facts.status == PROCESSED:
-        applied = await apply_event(
-            session,
-            tenant.id,
-            # A refund's facts name Paystack's transaction; the event moves our payment.
-            replace(facts.to_provider_event(), payment_reference=payment.reference, outcome=Outcome.REFUNDED),
-            clock,
-        )
-        if applied.result is EventResult.DUPLICATE:
-            return RefundApplied(None, False, duplicate=True)
-    elif not await record_fact(
-        session, tenant.id, payment.id, facts.event_key, "refund", facts.reason or facts.status, dict(facts.raw), now
-    ):
+    await PaymentRepository(session).lock(payment.id)
+    reason = facts.reason or facts.status
+    if not await record_fact(session, tenant.id, payment.id, facts.event_key, "refund", reason, dict(facts.raw), now):
         return RefundApplied(None, False, duplicate=True)
     row = await _match(session, tenant, payment, facts, now)
     values: dict[str, object] = {}
     if row.provider_refund_id is None and facts.refund_id:
         values["provider_refund_id"] = facts.refund_id[:64]
+    if facts.status not in POLLED:
+        values["next_check_at"] = None  # finished: no more looks (this only lands if the row moves)
+    elif row.next_check_at is None and row.checks == 0:
+        values["next_check_at"] = now + refund_next_check(0)  # the first look, in case no webhook comes
     moved = await move(session, row.id, facts.status, now, **values)
-    if not moved and values:
-        await session.execute(update(Refund).where(Refund.id == row.id).values(**values))
-    if moved:
-        await _tell_merchant(session, tenant, payment, row, facts.status, facts.reason, now)
-    return RefundApplied(row.id, moved)
+    if not moved:
+        if "provider_refund_id" in values:
+            await session.execute(
+                update(Refund).where(Refund.id == row.id).values(provider_refund_id=values["provider_refund_id"])
+            )
+        return RefundApplied(row.id, False)
+    if facts.status == PROCESSED:
+        refunded = replace(
+            facts.to_provider_event(),
+            event_key=f"refund:{row.id}",
+            payment_reference=payment.reference,  # a refund's facts name Paystack's transaction; this moves our payment
+            outcome=Outcome.REFUNDED,
+        )
+        await apply_event(session, tenant.id, refunded, clock)
+    await _tell_merchant(session, tenant, payment, row, facts.status, facts.reason, now)
+    return RefundApplied(row.id, True)
 
 
 async def _match(
     session: AsyncSession, tenant: Tenant, payment: Payment, facts: PaystackFacts, now: datetime
 ) -> Refund:
+    """The refund row a fact speaks of: by Paystack's id or refund_reference, else by amount, else a new row."""
     rows = list(
         await session.scalars(
             select(Refund)
@@ -165,10 +184,18 @@ async def _match(
     for row in rows:
         if row.provider_refund_id is not None and row.provider_refund_id in idents:
             return row
-    # Paystack's answer to POST /refund carries the refund's id; its webhooks may carry only a refund_reference:
-    # the oldest refund of that amount still on its way is the one.
-    for row in rows:
-        if row.status in IN_FLIGHT and row.amount_minor == facts.amount.minor:
+    # Paystack's answer to POST /refund carries the refund's id; its webhooks may carry only a refund_reference.
+    # Such a fact is matched by amount (a fact naming Paystack's id never takes a row that holds another id: that is
+    # another refund): first the oldest refund of that amount still on its way, then one that already reached this
+    # step or beyond (the fact is old news, learnt first by a poll), so that a late webhook never becomes a new refund.
+    named = data.get("id") is not None
+    same = [row for row in rows if row.amount_minor == facts.amount.minor and not (named and row.provider_refund_id)]
+    rank = _RANK.get(facts.status)
+    for row in same:
+        if row.status in IN_FLIGHT:
+            return row
+    for row in same:
+        if rank is not None and _RANK.get(row.status, -1) >= rank:
             return row
     # A refund made on Paystack's dashboard: recorded, so that the payment and the customer hear of it too.
     row = Refund(
@@ -259,6 +286,7 @@ class PaystackRefunds:
             payment = await uow.session.get(Payment, row.payment_id)
             assert payment is not None
             facts = refund_facts(answer, payment_reference=reference)
+            await PaymentRepository(uow.session).lock(payment.id)  # before the refund's row: see PaymentRepository.lock
             await uow.session.execute(
                 update(Refund)
                 .where(Refund.id == refund_id, Refund.provider_refund_id.is_(None))

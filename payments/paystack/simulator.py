@@ -78,12 +78,17 @@ class PaystackSimulator:
         refund_outcome: str | None = "processed",
         refund_delay: float = 0.01,
         refund_amount_as_string: bool = True,
+        refund_webhooks: bool = True,
+        refund_webhook_ids: bool = True,
         not_found_status: int = 400,
     ) -> None:
         """``sender`` delivers webhooks (default: real HTTP to 127.0.0.1/localhost only). ``retry``: Paystack's
         test-mode schedule, one hour lasting 50 ms. ``duplicate_deliveries``: copies of every event (half of
         them at once). ``refund_outcome``: where a new refund goes by itself after ``refund_delay`` seconds
-        (None: it stays pending until ``settle_refund``). ``not_found_status``: 400 (what integrators see) or
+        (None: it stays pending until ``settle_refund``). ``refund_webhooks=False``: ``refund.*`` events are
+        recorded in ``events`` but not delivered (a lost webhook; ``webhooks.resend`` delivers one later), so only
+        fetching the refund finds its state. ``refund_webhook_ids=False``: refund events carry no ``id``, exactly
+        as the reference sample (only ``refund_reference``). ``not_found_status``: 400 (what integrators see) or
         404 (the spec) for verify of an unknown reference."""
         self.clock: Clock = clock or SystemClock()
         self.webhooks = WebhookDispatcher(
@@ -96,6 +101,8 @@ class PaystackSimulator:
         self.refund_outcome = refund_outcome
         self.refund_delay = refund_delay
         self.refund_amount_as_string = refund_amount_as_string
+        self.refund_webhooks = refund_webhooks
+        self.refund_webhook_ids = refund_webhook_ids
         self.not_found_status = not_found_status
         self.ledger = Ledger()
         self._sleep = sleep
@@ -241,7 +248,7 @@ class PaystackSimulator:
             txn.refunded += refund.amount
             if txn.refunded >= txn.amount:
                 txn.status = "reversed"
-        self._emit(txn.merchant, f"refund.{outcome}", refund.webhook_data(amount_as_string=self._as_text))
+        self._emit_refund(refund)
         return refund
 
     async def drain(self, limit: float = 10.0) -> None:
@@ -258,12 +265,14 @@ class PaystackSimulator:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.webhooks.close()
 
-    @property
-    def _as_text(self) -> bool:
-        return self.refund_amount_as_string
+    def _emit(self, merchant: Merchant, event: str, data: Mapping[str, Any], *, deliver: bool = True) -> None:
+        self.webhooks.emit(event, data, secret_key=merchant.secret_key, url=merchant.webhook_url, deliver=deliver)
 
-    def _emit(self, merchant: Merchant, event: str, data: Mapping[str, Any]) -> None:
-        self.webhooks.emit(event, data, secret_key=merchant.secret_key, url=merchant.webhook_url)
+    def _emit_refund(self, refund: SimRefund) -> None:
+        """``refund.<status>`` for the refund's current status."""
+        data = refund.webhook_data(amount_as_string=self.refund_amount_as_string, with_id=self.refund_webhook_ids)
+        merchant = refund.transaction.merchant
+        self._emit(merchant, f"refund.{refund.status}", data, deliver=self.refund_webhooks)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -318,7 +327,7 @@ class PaystackSimulator:
     def _refund(self, merchant: Merchant, request: SimRequest) -> SimResponse:
         answer, refund = api.create_refund(self.ledger, merchant, request, self.clock.now())
         if refund is not None:
-            self._emit(merchant, "refund.pending", refund.webhook_data(amount_as_string=self._as_text))
+            self._emit_refund(refund)
             if self.refund_outcome is not None:
                 self._spawn(self._auto_settle(refund.id, self.refund_outcome))
         return answer

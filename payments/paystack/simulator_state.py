@@ -259,10 +259,11 @@ class SimRefund:
             "updatedAt": iso(self.updated_at),
         }
 
-    def webhook_data(self, *, amount_as_string: bool) -> dict[str, Any]:
-        """``data`` of a ``refund.*`` event (reference B.4 sample), plus the refund ``id``."""
+    def webhook_data(self, *, amount_as_string: bool, with_id: bool = True) -> dict[str, Any]:
+        """``data`` of a ``refund.*`` event (reference B.4 sample); ``with_id`` adds the refund ``id``, which the
+        sample does not show (without it, the refund is named only by ``refund_reference``)."""
         txn = self.transaction
-        return {
+        data: dict[str, Any] = {
             "status": self.status,
             "transaction_reference": txn.reference,
             "refund_reference": self.refund_reference,
@@ -272,8 +273,10 @@ class SimRefund:
             "customer": {"first_name": None, "last_name": None, "email": txn.email},
             "integration": txn.merchant.integration,
             "domain": txn.domain,
-            "id": self.id,
         }
+        if with_id:
+            data["id"] = self.id
+        return data
 
 
 # --- helpers for the API handlers -------------------------------------------------------------------------

@@ -155,9 +155,17 @@ class WebhookDispatcher:
         self.deliveries: list[Delivery] = []
 
     def emit(
-        self, event: str, data: Mapping[str, Any], *, secret_key: str, url: str | None, copies: int | None = None
+        self,
+        event: str,
+        data: Mapping[str, Any],
+        *,
+        secret_key: str,
+        url: str | None,
+        copies: int | None = None,
+        deliver: bool = True,
     ) -> OutgoingEvent:
-        """Serialise, sign and record an event, and start delivering it in the background."""
+        """Serialise, sign and record an event, and start delivering it in the background. With ``deliver=False``
+        it is only recorded, as a webhook Paystack never got through; ``resend`` can deliver it later."""
         body = json.dumps({"event": event, "data": data}, separators=(",", ":")).encode()
         outgoing = OutgoingEvent(
             id=next(self._ids),
@@ -168,7 +176,7 @@ class WebhookDispatcher:
             emitted_at=self._clock.now(),
         )
         self.events.append(outgoing)
-        if url is not None:
+        if url is not None and deliver:
             self._spawn(self._deliver_copies(outgoing, copies if copies is not None else self.copies))
         return outgoing
 

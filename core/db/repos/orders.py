@@ -59,6 +59,12 @@ class PaymentRepository:
             select(Payment).where(Payment.tenant_id == tenant_id, Payment.id == payment_id)
         )
 
+    async def lock(self, payment_id: int) -> None:
+        """Hold the payment's row until the transaction ends. Work that touches a payment's refunds takes this lock
+        first, so two such transactions always lock in the same order (PostgreSQL would otherwise find a deadlock
+        between one that updated a refund and then recorded an event, and one that did the two the other way)."""
+        await self.session.execute(select(Payment.id).where(Payment.id == payment_id).with_for_update())
+
     async def by_callback_token(self, token: str) -> Payment | None:
         return await self.session.scalar(select(Payment).where(Payment.callback_token == token))
 
