@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from core.db.repos.orders import OrderRepository
 from core.db.repos.tenants import TenantRepository
@@ -28,7 +28,7 @@ from payments.base import Outcome, ProviderEvent
 from payments.paystack import refunds as paystack_refunds
 from payments.paystack.provider import NAME as PAYSTACK
 from payments.service import EventResult, apply_event
-from payments.states import CAN_BE_REFUNDED, OrderStatus
+from payments.states import CAN_BE_REFUNDED, OrderStatus, PaymentStatus
 
 _MAX_REASON = 200
 
@@ -49,6 +49,10 @@ async def refund_command(ctx: FlowContext, args: str) -> Reply:
     if payment is None:
         status = ctx.t(f"order.status.{order.status}")
         return _refused(ctx, "not_paid", {"code": code}, ctx.t("refund.not_paid", code=code, status=status))
+    held = payment.status == PaymentStatus.NEEDS_REVIEW
+    if held and payment.paid_minor is None:  # it came in another currency than the order's: we cannot tell how much
+        body = ctx.t("refund.held_amount_unknown", code=code)
+        return _refused(ctx, "held_amount_unknown", {"code": code}, body)
     paid = Money(payment.paid_minor or payment.amount_minor, payment.currency)
     taken = Money(
         payment.refunded_minor + await paystack_refunds.in_flight_minor(ctx.session, payment.id), paid.currency
@@ -71,6 +75,10 @@ async def refund_command(ctx: FlowContext, args: str) -> Reply:
     if amount > left:
         body = ctx.t("refund.too_much", limit=left.format(), code=code, paid=paid.format(), taken=taken.format())
         return _refused(ctx, "too_much", {"code": code, "amount_minor": amount.minor}, body)
+    if held and amount != left:
+        # A partial refund would leave the rest held with no way forward: accept it first, then refund the difference.
+        body = ctx.t("refund.held_is_whole", code=code, amount=left.format())
+        return _refused(ctx, "held_is_whole", {"code": code, "amount_minor": amount.minor}, body)
     now = ctx.clock.now()
     online = payment.provider == PAYSTACK
     refund = Refund(
@@ -112,7 +120,8 @@ def text_reason(ctx: FlowContext) -> str:
 
 
 async def _refundable_payment(ctx: FlowContext, order_id: int) -> Payment | None:
-    """The order's paid attempt, locked (PostgreSQL) so that two /refund at once cannot both take the same money."""
+    """The order's attempt that holds money, locked (PostgreSQL) so that two /refund at once cannot both take the
+    same money."""
     statement = (
         select(Payment)
         .where(
@@ -120,7 +129,11 @@ async def _refundable_payment(ctx: FlowContext, order_id: int) -> Payment | None
             Payment.order_id == order_id,
             Payment.status.in_([status.value for status in CAN_BE_REFUNDED]),
         )
-        .order_by(Payment.id.desc())
+        .order_by(
+            # Money held for review first: when a customer paid twice, the second payment is the one to send back.
+            case((Payment.status == PaymentStatus.NEEDS_REVIEW.value, 0), else_=1),
+            Payment.id.desc(),
+        )
         .limit(1)
         .with_for_update()
     )

@@ -29,6 +29,7 @@ from payments.states import (
     CAN_BE_PAID,
     CAN_BE_REFUNDED,
     ENDINGS,
+    HOLDS_MONEY,
     LATE_SUCCESS,
     ORDER_CAN_BE_PAID,
     OrderStatus,
@@ -276,7 +277,7 @@ async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEven
     moved = await PaymentRepository(session).move(payment.id, CAN_BE_REFUNDED, target, now, refunded_minor=total)
     if not moved:
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
-    if target is PaymentStatus.REFUNDED:
+    if target is PaymentStatus.REFUNDED and not await _order_holds_other_money(session, payment):
         await OrderRepository(session).move(
             payment.tenant_id,
             payment.order_id,
@@ -295,3 +296,10 @@ async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEven
         now,
     )
     return Applied(EventResult.APPLIED, payment, target)
+
+
+async def _order_holds_other_money(session: AsyncSession, payment: Payment) -> bool:
+    """Whether another payment of the order still holds money: refunding a second payment of an order (the customer
+    paid twice) leaves the order paid by the first."""
+    others = await PaymentRepository(session).for_order(payment.tenant_id, payment.order_id)
+    return any(other.id != payment.id and other.status in HOLDS_MONEY for other in others)

@@ -41,7 +41,9 @@ OPEN_PAYMENT = frozenset({P.CREATED, P.PENDING, P.AWAITING_PROOF, P.UNDER_REVIEW
 # merchant is told. Nothing moves a payment out of paid except a refund.
 CAN_BE_PAID = OPEN_PAYMENT | {P.EXPIRED, P.FAILED, P.CANCELLED}
 LATE_SUCCESS = frozenset({P.EXPIRED, P.FAILED, P.CANCELLED})
-CAN_BE_REFUNDED = frozenset({P.PAID, P.PARTIALLY_REFUNDED})
+# Money held for review can be sent back too (whole: to keep part of it, the merchant accepts it first).
+CAN_BE_REFUNDED = frozenset({P.PAID, P.PARTIALLY_REFUNDED, P.NEEDS_REVIEW})
+HOLDS_MONEY = CAN_BE_REFUNDED
 
 # outcome -> (states it may leave from, state it lands in)
 ENDINGS: dict[Outcome, tuple[frozenset[PaymentStatus], PaymentStatus]] = {

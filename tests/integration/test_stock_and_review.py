@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from admin import review
+from admin.refunds import refund_command
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import AuditEntry, Customer, Order, OrderItem, OutboxMessage, Payment, Product, Tenant
@@ -120,13 +121,16 @@ class Shelf:
             return list(rows)
 
     async def as_admin(self, action: str, argument: str | int, *, admin: int | None = None) -> Reply:
-        """An admin's ``/accept CODE`` (a str) or press of the Accept button (a payment id)."""
+        """An admin's ``/accept CODE`` ("command"), press of the Accept button ("button", a payment id), or
+        ``/refund CODE [AMOUNT]`` ("refund")."""
         async with self.database.uow() as uow:
             tenant = await uow.session.get(Tenant, self.shop.tenant_id)
             assert tenant is not None
             who = admin or self.shop.admin_id
             ctx = await router.open_context(uow.session, tenant, Actor(who, who, "Mama"), self.clock)
-            if action == "command":
+            if action == "refund":
+                reply = await refund_command(ctx, str(argument))
+            elif action == "command":
                 reply = await review.accept_command(ctx, str(argument))
             else:
                 reply = await review.accept_button(ctx, int(argument))
@@ -272,3 +276,45 @@ async def test_accept_with_nothing_held_or_another_shops_order_changes_nothing(
 def accept_buttons(alert: OutboxMessage) -> list[str]:
     message = Message.from_payload(alert.payload)
     return [b.data or "" for row in message.buttons for b in row if "Accept" in b.text]
+
+
+async def test_a_second_payment_for_a_paid_order_is_the_one_refunded(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await shelf(database, vault, clock)
+    first = await shop.order({TEA: 1})
+    async with database.uow() as uow:
+        order = await uow.session.get(Order, first.order_id)
+        assert order is not None
+        second = await open_payment(uow.session, order, "manual", PaymentStatus.AWAITING_PROOF, clock.now())
+        await uow.commit()
+    await shop.pay(first)
+    await shop.pay(second)  # the customer paid twice: the second is held for review
+
+    refunded = await shop.as_admin("refund", "ST0001")
+    assert not refunded.refused and "Recorded a refund of KES 350 for order ST0001" in said(refunded)
+    (kept, order_after), (sent_back, _) = await shop.payment(first.id), await shop.payment(second.id)
+    assert (kept.status, sent_back.status) == (PaymentStatus.PAID, PaymentStatus.REFUNDED)
+    assert order_after.status == OrderStatus.PAID  # still paid, by the first payment
+    assert any("A refund of KES 350 for order ST0001" in t for t in await shop.texts(CUSTOMER.chat_id))
+
+
+async def test_money_held_for_review_is_refunded_whole(database: Database, vault: Vault, clock: FakeClock) -> None:
+    shop = await shelf(database, vault, clock)
+    held = await shop.order({SUGAR: 1})
+    await shop.pay(held, minor=18000)
+    partial = await shop.as_admin("refund", "ST0001 50")
+    assert partial.refused and "refunded whole (KES 180)" in said(partial) and "/accept ST0001" in said(partial)
+    payment, order = await shop.payment(held.id)
+    assert (payment.status, order.status) == (PaymentStatus.NEEDS_REVIEW, OrderStatus.NEEDS_REVIEW)
+
+    whole = await shop.as_admin("refund", "ST0001")
+    assert "Recorded a refund of KES 180 for order ST0001" in said(whole)
+    payment, order = await shop.payment(held.id)
+    assert (payment.status, payment.refunded_minor, order.status) == (
+        PaymentStatus.REFUNDED,
+        18000,
+        OrderStatus.REFUNDED,
+    )
+    assert (await shop.as_admin("command", "ST0001")).refused  # nothing left to accept
+    assert await shop.stock(SUGAR) == 3  # never taken
