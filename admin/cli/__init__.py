@@ -1,0 +1,28 @@
+"""The operator's commands: ``dukabot db``, ``tenant``, ``provider``, ``catalog`` and ``keys``.
+
+The root ``dukabot`` group lives in ``webhooks.cli`` and attaches these groups with :func:`register`. Each command reads
+:class:`~core.settings.Settings` (``DUKABOT_*``), builds the database and the vault, runs one operation of
+:mod:`admin.shops` in one unit of work, commits once and disposes of the engine (:mod:`.plumbing`). Each group has a
+module of its own.
+
+Expected failures print one line on stderr and exit with 1 (Click's usage errors exit with 2); no traceback, and never
+a secret: secrets are read from options, environment variables or a hidden prompt, and only ever shown masked.
+"""
+
+from __future__ import annotations
+
+import click
+
+from admin.cli.catalog_commands import catalog
+from admin.cli.db_commands import db
+from admin.cli.keys_commands import keys
+from admin.cli.provider_commands import provider
+from admin.cli.tenant_commands import tenant
+
+__all__ = ["catalog", "db", "keys", "provider", "register", "tenant"]
+
+
+def register(root: click.Group) -> None:
+    """Attach the operator groups to the root ``dukabot`` group."""
+    for group in (db, tenant, provider, catalog, keys):
+        root.add_command(group)

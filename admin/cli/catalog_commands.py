@@ -1,0 +1,51 @@
+"""``dukabot catalog``: importing a shop's products from CSV."""
+
+from __future__ import annotations
+
+from typing import IO
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin import shops
+from admin.cli.plumbing import CliError, echo_ok, in_unit_of_work, load_settings
+from core.clock import SystemClock
+
+__all__ = ["catalog"]
+
+
+@click.group()
+def catalog() -> None:
+    """Products of a shop."""
+
+
+@catalog.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def catalog_import(slug: str, file: IO[str]) -> None:
+    """Add or update the products of shop SLUG from a CSV FILE ('-' reads standard input).
+
+    \b
+    Columns: sku,name,price,category,description,photo_url,stock
+      price      in major units of the shop's currency: 1250 or 12.50
+      photo_url  empty, or an https:// URL
+      stock      empty for no limit, or a whole number
+
+    Products are matched by sku: known ones are updated, new ones added, others left alone. A file with any bad
+    row is refused as a whole, naming each bad line.
+    """
+    try:
+        text = file.read()
+    except UnicodeDecodeError:
+        raise CliError(f"{file.name} is not UTF-8 text: save it as 'CSV UTF-8'") from None
+    settings = load_settings()
+
+    async def work(session: AsyncSession) -> shops.ImportReport:
+        return await shops.import_catalog(session, slug, text, now=SystemClock().now())
+
+    report = in_unit_of_work(settings, work)
+    echo_ok(
+        f"Imported {report.total} products into {slug!r}: {report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged."
+    )
+    click.echo(f"  categories: {', '.join(report.categories)}")

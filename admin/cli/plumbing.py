@@ -1,0 +1,132 @@
+"""What every operator command shares: reading the settings and the vault, running one operation in one unit of
+work, turning expected failures into one red line (:class:`CliError`), and the colours of the output."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import IO, Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin.shops import ShopError
+from core.db.engine import Database
+from core.db.migrate import current_revisions, head_revisions
+from core.settings import Settings
+from core.vault import Vault, VaultError
+
+T = TypeVar("T")
+
+__all__ = [
+    "CliError",
+    "echo_hint",
+    "echo_ok",
+    "echo_warning",
+    "format_revisions",
+    "in_unit_of_work",
+    "load_settings",
+    "load_vault",
+    "run_action",
+    "safe_database_url",
+]
+
+
+class CliError(click.ClickException):
+    """One red line on stderr, exit status 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.secho(f"Error: {self.format_message()}", fg="red", err=True)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Without the input values: a bad setting may hold a secret.
+        first = exc.errors(include_input=False, include_url=False)[0]
+        name = "DUKABOT_" + str(first["loc"][0]).upper() if first["loc"] else "a DUKABOT_ setting"
+        raise CliError(f"bad setting {name}: {first['msg']}") from None
+
+
+def load_vault(settings: Settings) -> Vault:
+    keys = settings.secret_keys.get_secret_value() if settings.secret_keys else None
+    try:
+        return Vault.from_settings(keys, settings.key_file)
+    except VaultError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot read or create the key file {settings.key_file}: {exc.strerror or exc}") from None
+
+
+def safe_database_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "(unparsable DUKABOT_DATABASE_URL)"
+
+
+def _database_problem(url: str, exc: BaseException) -> str:
+    detail: BaseException = exc
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        detail = exc.orig  # the driver's own words, without SQLAlchemy's statement and parameters
+    lines = str(detail).strip().splitlines()
+    return f"database {safe_database_url(url)}: {lines[0] if lines else type(detail).__name__}"
+
+
+def run_action(settings: Settings, action: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    url = settings.resolved_database_url()
+    try:
+        return asyncio.run(action())
+    except ShopError as exc:
+        raise CliError(str(exc)) from None
+    except VaultError as exc:
+        raise CliError(str(exc)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise CliError(_database_problem(url, exc)) from None
+
+
+def in_unit_of_work(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one unit of work on an up-to-date schema, commit once, dispose of the engine."""
+
+    async def action() -> T:
+        database = Database(settings.resolved_database_url())
+        try:
+            current, head = await current_revisions(database.engine), head_revisions()
+            if not current:
+                raise CliError("the database has no tables yet: run `dukabot db upgrade` first")
+            if current != head:
+                raise CliError(
+                    f"the database is at revision {format_revisions(current)}, not {format_revisions(head)}: "
+                    "run `dukabot db upgrade` first"
+                )
+            async with database.uow() as uow:
+                result = await work(uow.session)
+                await uow.commit()
+                return result
+        finally:
+            await database.dispose()
+
+    return run_action(settings, action)
+
+
+def format_revisions(revisions: set[str]) -> str:
+    return ", ".join(sorted(revisions)) or "none"
+
+
+def echo_ok(message: str) -> None:
+    click.secho(message, fg="green")
+
+
+def echo_warning(message: str) -> None:
+    click.secho(message, fg="yellow", err=True)
+
+
+def echo_hint(message: str) -> None:
+    click.secho(message, dim=True)

@@ -1,0 +1,165 @@
+"""``dukabot tenant``: creating, listing and showing shops."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin import shops
+from admin.cli.plumbing import echo_hint, echo_ok, echo_warning, in_unit_of_work, load_settings, load_vault
+from core.clock import SystemClock
+
+__all__ = ["tenant"]
+
+
+@click.group()
+def tenant() -> None:
+    """Shops (tenants): create, list, show."""
+
+
+@tenant.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="The shop's name, as customers see it.")
+@click.option(
+    "--bot-token",
+    metavar="TOKEN",
+    envvar="DUKABOT_BOT_TOKEN",
+    show_envvar=True,
+    prompt="Bot token from @BotFather",
+    hide_input=True,
+    help="The shop's own Telegram bot token. Leave it out to be asked for it (hidden), so it stays out of your "
+    "shell history.",
+)
+@click.option(
+    "--admin",
+    "admins",
+    multiple=True,
+    type=click.IntRange(min=1),
+    metavar="TG_USER_ID",
+    help="Telegram user id of a merchant who may run /admin in the chat. Repeat for several.",
+)
+@click.option("--currency", default="KES", show_default=True, help="ISO currency of the shop's prices.")
+@click.option("--region", default="KE", show_default=True, help="Country whose phone numbers customers type.")
+def tenant_add(slug: str, name: str, bot_token: str, admins: tuple[int, ...], currency: str, region: str) -> None:
+    """Create the shop SLUG (a-z, 0-9 and '-', used in its webhook path /tg/SLUG).
+
+    The bot token is stored encrypted, with a new webhook secret.
+
+    \b
+    Example:
+      dukabot tenant add mama-mboga --name "Mama Mboga" --admin 123456789
+    """
+    settings = load_settings()
+    vault = load_vault(settings)
+
+    async def work(session: AsyncSession) -> None:
+        await shops.create_tenant(
+            session,
+            vault,
+            slug=slug,
+            name=name,
+            bot_token=bot_token,
+            admins=list(admins),
+            currency=currency,
+            region=region,
+            now=SystemClock().now(),
+        )
+
+    in_unit_of_work(settings, work)
+    echo_ok(f"Shop {slug!r} created: {name.strip()} ({currency.upper()}, {region.upper()}).")
+    if not admins:
+        echo_warning("No --admin given: nobody can run /admin in this shop's chat.")
+    echo_hint(
+        "Next:\n"
+        f"  dukabot provider set {slug} mpesa|paystack|manual ...\n"
+        f"  dukabot catalog import {slug} products.csv\n"
+        f"  dukabot tenant show {slug}"
+    )
+
+
+@tenant.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def tenant_list(as_json: bool) -> None:
+    """List the shops (no secrets)."""
+    settings = load_settings()
+
+    async def work(session: AsyncSession) -> list[shops.TenantSummary]:
+        return await shops.list_tenants(session)
+
+    summaries = in_unit_of_work(settings, work)
+    if as_json:
+        click.echo(json.dumps([summary.as_dict() for summary in summaries], indent=2, ensure_ascii=False))
+        return
+    if not summaries:
+        click.echo("No shops yet. Create one: dukabot tenant add SLUG --name NAME --admin TG_USER_ID")
+        return
+    headers = ("SLUG", "NAME", "CURRENCY", "REGION", "MODE", "ADMINS", "PRODUCTS", "PAYMENTS")
+    rows = [
+        (
+            summary.slug,
+            summary.name,
+            summary.currency,
+            summary.region,
+            "test" if summary.test_mode else "live",
+            str(summary.admins),
+            str(summary.products),
+            ",".join(summary.providers) or "-",
+        )
+        for summary in summaries
+    ]
+    widths = [max(len(header), *(len(row[index]) for row in rows)) for index, header in enumerate(headers)]
+    click.secho(
+        "  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)).rstrip(), bold=True
+    )
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@tenant.command("show")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def tenant_show(slug: str, as_json: bool) -> None:
+    """Show the shop SLUG: settings, admins, payment methods and catalog size, with every secret masked."""
+    settings = load_settings()
+    vault = load_vault(settings)
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return await shops.describe_tenant(session, vault, slug)
+
+    info = in_unit_of_work(settings, work)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    click.secho(f"{info['name']} ({info['slug']})", bold=True)
+    lines = [
+        ("currency", info["currency"]),
+        ("region", info["region"]),
+        ("mode", "TEST" if info["test_mode"] else "live"),
+        ("bot", f"@{info['bot_username']}" if info["bot_username"] else f"id {info['bot_id'] or '?'}"),
+        ("bot token", info["bot_token"]),
+        ("webhook secret", info["webhook_secret"]),
+        ("admins", ", ".join(str(admin) for admin in info["admins"]) or "(none)"),
+        ("products", f"{info['products']} in {info['categories']} categories"),
+        ("payment timeout", f"{info['payment_timeout_minutes']} minutes"),
+        ("created", info["created_at"]),
+    ]
+    for label, value in lines:
+        click.echo(f"  {label + ':':<17}{value}")
+    click.secho("Payment methods:", bold=True)
+    if not info["providers"]:
+        click.echo(f"  (none) - dukabot provider set {slug} mpesa|paystack|manual ...")
+    for entry in info["providers"]:
+        state = "" if entry["enabled"] else " (disabled)"
+        click.echo(f"  {entry['provider']}{state}")
+        details = [(key, str(value)) for key, value in sorted(entry["options"].items())]
+        details += [(key, str(value)) for key, value in entry["secrets"].items()]
+        if "key_mode" in entry:
+            details.append(("key mode", entry["key_mode"]))
+        for key, value in details:
+            shown = value.replace("\n", " / ")
+            click.echo(f"    {key + ':':<17}{shown}")
+    for problem in info["problems"]:
+        echo_warning(f"Problem: {problem}")

@@ -1,0 +1,63 @@
+"""Re-encrypting every stored secret under the vault's first key (``dukabot keys rotate``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin.shops.errors import ShopError
+from core.clock import SystemClock
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import AuditEntry, ProviderConfig, Tenant
+from core.vault import Vault, VaultError
+
+__all__ = ["rotate_keys"]
+
+
+async def rotate_keys(session: AsyncSession, vault: Vault, *, now: datetime | None = None) -> int:
+    """Re-encrypt every bot token, webhook secret and provider bundle under the vault's first key; the count of
+    values re-encrypted. A value that no configured key opens refuses the whole rotation (nothing is changed)."""
+    count = 0
+    tenants = list(await session.scalars(select(Tenant).order_by(Tenant.id).with_for_update()))
+    slugs = {tenant.id: tenant.slug for tenant in tenants}
+    for tenant in tenants:
+        try:
+            tenant.bot_token_enc = vault.rotate(tenant.bot_token_enc)
+            tenant.webhook_secret_enc = vault.rotate(tenant.webhook_secret_enc)
+        except VaultError:
+            raise ShopError(
+                f"the secrets of shop {tenant.slug!r} cannot be decrypted with the configured keys: "
+                "keep the old key in the list until the rotation has run; nothing was changed"
+            ) from None
+        count += 2
+    configs = await session.scalars(
+        select(ProviderConfig)
+        .where(ProviderConfig.secrets_enc.is_not(None))
+        .order_by(ProviderConfig.id)
+        .with_for_update()
+    )
+    for config in configs:
+        assert config.secrets_enc is not None
+        try:
+            config.secrets_enc = vault.rotate(config.secrets_enc)
+        except VaultError:
+            raise ShopError(
+                f"the {config.provider} secrets of shop {slugs.get(config.tenant_id, '?')!r} cannot be decrypted "
+                "with the configured keys: keep the old key in the list until the rotation has run; nothing was changed"
+            ) from None
+        count += 1
+    TenantRepository(session).audit(
+        AuditEntry(
+            tenant_id=None,
+            actor_tg_id=None,
+            action="keys.rotate",
+            target=None,
+            allowed=True,
+            details={"secrets": count, "shops": len(tenants)},
+            at=now or SystemClock().now(),
+        )
+    )
+    await session.flush()
+    return count
