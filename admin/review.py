@@ -21,10 +21,14 @@ from payments.service import apply_event
 from payments.states import OrderStatus, PaymentStatus
 
 
+def _accepted_key(payment: Payment) -> str:
+    return f"review:{payment.id}:accepted"
+
+
 def accepted_event(payment: Payment, admin_id: int) -> ProviderEvent:
     return ProviderEvent(
         provider=payment.provider,
-        event_key=f"review:{payment.id}:accepted",
+        event_key=_accepted_key(payment),
         payment_reference=payment.reference,
         outcome=Outcome.ACCEPTED,
         raw={"admin": admin_id},
@@ -41,12 +45,10 @@ async def accept_command(ctx: FlowContext, args: str) -> Reply:
         return Reply([Message(ctx.t("admin.no_such_order", code=ident))], refused=True)
     payments = await PaymentRepository(ctx.session).for_order(ctx.tenant.id, order.id)
     held = [p for p in payments if p.status == PaymentStatus.NEEDS_REVIEW]
-    if held:
-        return await _accept(ctx, order, held[-1])
-    for payment in reversed(payments):
-        if await _was_accepted(ctx, payment):
-            return await _accept(ctx, order, payment)  # says it is done already
-    return await _accept(ctx, order, None)
+    # Nothing held: the newest attempt, which is the accepted one when it was accepted (an order leaves
+    # awaiting_payment before review, so no attempt comes after it); _accept tells the two cases apart.
+    newest = payments[-1] if payments else None
+    return await _accept(ctx, order, held[-1] if held else newest)
 
 
 async def accept_button(ctx: FlowContext, payment_id: int) -> Reply:
@@ -59,9 +61,10 @@ async def accept_button(ctx: FlowContext, payment_id: int) -> Reply:
 
 
 async def _was_accepted(ctx: FlowContext, payment: Payment) -> bool:
-    key = accepted_event(payment, 0).event_key
     found = await ctx.session.scalar(
-        select(PaymentEvent.id).where(PaymentEvent.provider == payment.provider, PaymentEvent.event_key == key)
+        select(PaymentEvent.id).where(
+            PaymentEvent.provider == payment.provider, PaymentEvent.event_key == _accepted_key(payment)
+        )
     )
     return found is not None
 

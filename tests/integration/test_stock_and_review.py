@@ -80,6 +80,15 @@ class Shelf:
             await uow.commit()
             return payment
 
+    async def another_attempt(self, payment: Payment) -> Payment:
+        """A second manual attempt on the same order (a customer who will pay twice)."""
+        async with self.database.uow() as uow:
+            order = await uow.session.get(Order, payment.order_id)
+            assert order is not None
+            second = await open_payment(uow.session, order, "manual", PaymentStatus.AWAITING_PROOF, self.clock.now())
+            await uow.commit()
+            return second
+
     async def pay(self, payment: Payment, minor: int | None = None, key: str | None = None) -> EventResult:
         event = ProviderEvent(
             provider="manual",
@@ -235,11 +244,7 @@ async def test_money_for_an_order_paid_another_way_cannot_be_accepted(
 ) -> None:
     shop = await shelf(database, vault, clock)
     first = await shop.order({TEA: 1})
-    async with database.uow() as uow:
-        order = await uow.session.get(Order, first.order_id)
-        assert order is not None
-        second = await open_payment(uow.session, order, "manual", PaymentStatus.AWAITING_PROOF, clock.now())
-        await uow.commit()
+    second = await shop.another_attempt(first)
     await shop.pay(first)
     assert await shop.pay(second) is EventResult.NEEDS_REVIEW  # the customer paid twice
     review_alert = (await shop.alerts())[-1]
@@ -283,11 +288,7 @@ async def test_a_second_payment_for_a_paid_order_is_the_one_refunded(
 ) -> None:
     shop = await shelf(database, vault, clock)
     first = await shop.order({TEA: 1})
-    async with database.uow() as uow:
-        order = await uow.session.get(Order, first.order_id)
-        assert order is not None
-        second = await open_payment(uow.session, order, "manual", PaymentStatus.AWAITING_PROOF, clock.now())
-        await uow.commit()
+    second = await shop.another_attempt(first)
     await shop.pay(first)
     await shop.pay(second)  # the customer paid twice: the second is held for review
 
