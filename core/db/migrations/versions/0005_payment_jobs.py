@@ -1,0 +1,21 @@
+"""payment jobs, and at most one open attempt per order
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-04 14:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+revision: str = '0005'
+down_revision: str | None = '0004'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass  # reserved in the migration chain: filled in by the work that needs it
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,21 @@
+"""a tenant bot that Telegram refused is switched off, with why
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-04 14:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+revision: str = '0006'
+down_revision: str | None = '0005'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass  # reserved in the migration chain: filled in by the work that needs it
+
+
+def downgrade() -> None:
+    pass
