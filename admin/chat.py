@@ -6,7 +6,7 @@ Two inputs come here before that check: ``/join CODE`` (someone invited becomes 
 
 from __future__ import annotations
 
-from admin import alerts, invites, menu, orders, proofs, review, sales, testmode
+from admin import alerts, invites, menu, orders, proofs, refund_tasks, review, sales, testmode
 from admin.refunds import refund_command
 from core.callbacks import Action, parse
 from core.db.repos.customers import CustomerRepository
@@ -40,7 +40,7 @@ ADMIN_COMMANDS = frozenset(
 SHARED_COMMANDS = frozenset({"orders"})
 # Commands for people who are not admins (yet).
 OPEN_COMMANDS = frozenset({"join"})
-ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl", "acc"})
+ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl", "acc", refund_tasks.DONE})
 
 
 def is_admin_input(inbound: Inbound, step: str) -> bool:
@@ -165,6 +165,8 @@ async def _button(ctx: FlowContext, parsed: Action) -> Reply:
         return await orders.cancel(ctx, await repo.by_id(ctx.tenant.id, target))
     if verb == "acc":
         return await review.accept_button(ctx, target)
+    if verb == refund_tasks.DONE:
+        return await refund_tasks.done_button(ctx, target)
     found = await proofs.find(ctx.session, ctx.tenant, str(target))
     if found is None:
         return Reply(notice=ctx.t("error.stale_button"))
@@ -186,6 +188,8 @@ async def _section(ctx: FlowContext, section: int) -> Reply:
         return await alerts.command(ctx, "")
     if section == menu.INVITE:
         return await invites.invite(ctx)
+    if section == menu.REFUNDS:
+        return await refund_tasks.list_tasks(ctx)
     return Reply([await menu.menu(ctx)])
 
 
