@@ -7,6 +7,9 @@ lock that ``/refund`` and the Paystack path take."""
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text, update
@@ -19,8 +22,10 @@ from core.money import Money
 from core.vault import Vault
 from payments.attempts import open_payment
 from payments.base import Outcome, ProviderEvent
+from payments.paystack.signature import sign
 from payments.service import EventResult, apply_event
 from payments.states import PaymentStatus
+from tests.integration.test_paystack_checkout import KEY, Rig, paystack_rig
 from tests.support.seed import Shop, seed_shop
 
 CHAT = 5001
@@ -169,3 +174,37 @@ async def test_the_database_refuses_a_refunded_total_beyond_what_was_paid(
         with pytest.raises(IntegrityError):
             await uow.session.execute(update(Payment).where(Payment.id == payment.id).values(refunded_minor=-1))
     assert (await reload(database, payment.id)).refunded_minor == 0
+
+
+@pytest.fixture
+async def rig(database: Database, vault: Vault, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Rig]:
+    async with paystack_rig(database, vault, clock, tmp_path) as running:
+        yield running
+
+
+async def test_a_paystack_refund_beyond_what_was_paid_is_refused_and_the_merchant_told(rig: Rig) -> None:
+    payment = await rig.start(42000)
+    await rig.pay(payment)
+    order = await rig.order(await rig.payment(payment.id))
+    body = {
+        "event": "refund.processed",
+        "data": {
+            "status": "processed",
+            "transaction_reference": payment.reference,
+            "refund_reference": "RR-990001",
+            "amount": "50000",
+            "currency": "KES",
+            "domain": "test",
+            "id": 990001,
+        },
+    }
+    raw = json.dumps(body).encode()
+    assert (await rig.post(raw, sign(raw, KEY)))[0] == 200  # signed by the shop's key: believed, then checked
+
+    after = await rig.payment(payment.id)
+    assert (after.status, after.refunded_minor) == (PaymentStatus.PAID, 0)
+    assert [t for t in await rig.texts() if "refund" in t.lower()] == []
+    assert [t for t in await rig.texts(rig.shop.admin_id) if "refund" in t.lower()] == [
+        f"⚠️ A refund of KES 500 for order {order.code} was not applied: KES 500 more would refund more than was paid "
+        "(KES 420, of which KES 0 is refunded already). Nothing was changed."
+    ]
