@@ -6,7 +6,7 @@ Two inputs come here before that check: ``/join CODE`` (someone invited becomes 
 
 from __future__ import annotations
 
-from admin import alerts, invites, menu, orders, proofs, review, sales, testmode
+from admin import alerts, invites, menu, orders, proofs, refund_tasks, review, sales, testmode
 from admin.refunds import refund_command
 from core.callbacks import Action, parse
 from core.db.repos.customers import CustomerRepository
@@ -17,6 +17,7 @@ from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
 from payments import notices
 from payments.manual.signals import signals
+from payments.registry import ProviderRegistry
 
 ADMIN_COMMANDS = frozenset(
     {
@@ -40,7 +41,7 @@ ADMIN_COMMANDS = frozenset(
 SHARED_COMMANDS = frozenset({"orders"})
 # Commands for people who are not admins (yet).
 OPEN_COMMANDS = frozenset({"join"})
-ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl", "acc"})
+ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl", "acc", refund_tasks.DONE})
 
 
 def is_admin_input(inbound: Inbound, step: str) -> bool:
@@ -66,16 +67,17 @@ async def handle_open(ctx: FlowContext, inbound: Inbound) -> Reply:
     return await invites.join(ctx, inbound.text)
 
 
-async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
+async def handle(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry | None = None) -> Reply:
+    """``registry``: the tenants' providers, for the merchant actions that must ask one (accepting Paystack money)."""
     if inbound.kind is Kind.COMMAND:
         if ctx.conversation.step.startswith("admin."):
             ctx.go("idle")
-        return await _command(ctx, inbound.command or "", inbound.text.strip())
+        return await _command(ctx, inbound.command or "", inbound.text.strip(), registry)
     if inbound.kind is Kind.BUTTON:
         parsed = parse(inbound.data)
         if parsed is None or not parsed.args or any(arg < 0 for arg in parsed.args):
             return Reply(notice=ctx.t("error.stale_button"))
-        return await _button(ctx, parsed)
+        return await _button(ctx, parsed, registry)
     if ctx.conversation.step == "admin.reject_reason" and inbound.kind is Kind.TEXT:
         found = await proofs.find(ctx.session, ctx.tenant, str(ctx.recall("proof_id", "")))
         ctx.go("idle")
@@ -87,7 +89,7 @@ async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
     return Reply([Message(ctx.t("admin.help"))])
 
 
-async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
+async def _command(ctx: FlowContext, command: str, args: str, registry: ProviderRegistry | None) -> Reply:
     if command == "admin":
         return Reply([await menu.menu(ctx)])
     if command == "pending":
@@ -108,7 +110,7 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
     if command == "refund":
         return await refund_command(ctx, args)
     if command == "accept":
-        return await review.accept_command(ctx, args)
+        return await review.accept_command(ctx, args, registry)
     if command == "testmode":
         return await testmode.command(ctx, args)
     if command == "sales":
@@ -142,7 +144,7 @@ async def _decide(ctx: FlowContext, command: str, args: str) -> Reply:
     return Reply([Message(result)])
 
 
-async def _button(ctx: FlowContext, parsed: Action) -> Reply:
+async def _button(ctx: FlowContext, parsed: Action, registry: ProviderRegistry | None) -> Reply:
     verb, args = parsed.verb, parsed.args
     target = args[0]
     repo = OrderRepository(ctx.session)
@@ -164,7 +166,9 @@ async def _button(ctx: FlowContext, parsed: Action) -> Reply:
     if verb == "ocy":
         return await orders.cancel(ctx, await repo.by_id(ctx.tenant.id, target))
     if verb == "acc":
-        return await review.accept_button(ctx, target)
+        return await review.accept_button(ctx, target, registry)
+    if verb == refund_tasks.DONE:
+        return await refund_tasks.done_button(ctx, target)
     found = await proofs.find(ctx.session, ctx.tenant, str(target))
     if found is None:
         return Reply(notice=ctx.t("error.stale_button"))
@@ -186,6 +190,8 @@ async def _section(ctx: FlowContext, section: int) -> Reply:
         return await alerts.command(ctx, "")
     if section == menu.INVITE:
         return await invites.invite(ctx)
+    if section == menu.REFUNDS:
+        return await refund_tasks.list_tasks(ctx)
     return Reply([await menu.menu(ctx)])
 
 

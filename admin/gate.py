@@ -13,11 +13,13 @@ from core.messages import Message
 from flows import router
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound
+from payments.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
 
 
-async def route(ctx: FlowContext, inbound: Inbound) -> tuple[Reply, bool]:
+async def route(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry | None = None) -> tuple[Reply, bool]:
+    """``registry``: the tenants' providers (the composition root binds it), for merchant actions that ask one."""
     tenants = TenantRepository(ctx.session)
     if chat.is_open_input(inbound):  # /join CODE: for people who are not admins yet
         reply = await chat.handle_open(ctx, inbound)
@@ -25,14 +27,14 @@ async def route(ctx: FlowContext, inbound: Inbound) -> tuple[Reply, bool]:
     if chat.is_shared_input(inbound) and await tenants.is_admin(
         ctx.tenant.id, ctx.actor.tg_user_id
     ):  # /orders: the shop's orders for an admin, one's own for a customer
-        return await chat.handle(ctx, inbound), False
+        return await chat.handle(ctx, inbound, registry), False
     if not chat.is_admin_input(inbound, ctx.conversation.step):
         reply = await router.handle(ctx, inbound)
         if inbound.command == "start" and await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id):
             reply.messages.append(Message(ctx.t("admin.welcome") + "\n\n" + ctx.t("admin.help")))
         return reply, False
     if await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id):
-        return await chat.handle(ctx, inbound), False
+        return await chat.handle(ctx, inbound, registry), False
     what = inbound.command or inbound.data or ctx.conversation.step
     log.warning(
         "refused merchant action %r from non-admin user %s of tenant %s", what, ctx.actor.tg_user_id, ctx.tenant.id

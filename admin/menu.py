@@ -11,10 +11,11 @@ from core.callbacks import action
 from core.db.tables import Order, Proof
 from core.messages import Button, Message, keyboard
 from flows.context import FlowContext
+from payments import merchant_refunds
 from payments.states import OrderStatus
 
 # Sections of the menu opened by the "am" button.
-MENU, PROOFS, TESTMODE, ADMINS, ALERTS, INVITE = range(6)
+MENU, PROOFS, TESTMODE, ADMINS, ALERTS, INVITE, REFUNDS = range(7)
 SALES_PERIODS = ("today", "week", "month")
 
 
@@ -36,6 +37,7 @@ async def counts(ctx: FlowContext) -> tuple[int, int, int]:
 
 async def menu(ctx: FlowContext, *, edit: bool = False) -> Message:
     pending, to_ship, review = await counts(ctx)
+    refunds = await merchant_refunds.count_open(ctx.session, ctx.tenant.id)
     body = ctx.t(
         "admin.menu.body",
         shop=ctx.tenant.name,
@@ -50,6 +52,7 @@ async def menu(ctx: FlowContext, *, edit: bool = False) -> Message:
             Button(ctx.t("admin.menu.to_ship", count=to_ship), data=action("ol", STATUSES.index("paid"), 0)),
             Button(ctx.t("admin.menu.review", count=review), data=action("ol", STATUSES.index("needs_review"), 0)),
         ],
+        [Button(ctx.t("refund.menu.to_send", count=refunds), data=action("am", REFUNDS))],
         [Button(ctx.t("admin.menu.orders"), data=action("ol", 0, 0))],
         [
             Button(ctx.t(f"admin.menu.sales_{period}"), data=action("sl", index))

@@ -6,8 +6,9 @@ amount when left out. Never more than was paid, less what is refunded already or
 - Paystack: a ``requested`` refund row, sent to Paystack by the reconciler's pass after this transaction commits
   (no network inside the chat's transaction); Paystack's ``refund.*`` webhooks move it, and ``processed`` moves the
   payment (apply_event REFUNDED) and tells the customer.
-- M-Pesa and manual payments: the money goes back outside dukabot (an M-Pesa reversal, cash); the refund is
-  recorded and applied at once, and the customer is told.
+- M-Pesa and manual payments: dukabot cannot send that money back, the merchant does (``payments.merchant_refunds``).
+  The refund is the merchant's task ("send KES 1,500 to 0712 345 678, then press Done"), listed in ``/admin`` until
+  done; the customer reads that the shop will send it, and only on Done that it was sent.
 
 Every refund, and every refusal of one, leaves an audit entry.
 """
@@ -18,16 +19,16 @@ from typing import Any
 
 from sqlalchemy import case, select
 
+from admin import refund_tasks
 from core.db.repos.orders import OrderRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry, Payment, Refund
 from core.messages import Message
 from core.money import Money, MoneyError
 from flows.context import FlowContext, Reply
-from payments.base import Outcome, ProviderEvent
+from payments import merchant_refunds
 from payments.paystack import refunds as paystack_refunds
 from payments.paystack.provider import NAME as PAYSTACK
-from payments.service import EventResult, apply_event
 from payments.states import CAN_BE_REFUNDED, OrderStatus, PaymentStatus
 
 _MAX_REASON = 200
@@ -54,9 +55,9 @@ async def refund_command(ctx: FlowContext, args: str) -> Reply:
         body = ctx.t("refund.held_amount_unknown", code=code)
         return _refused(ctx, "held_amount_unknown", {"code": code}, body)
     paid = Money(payment.paid_minor or payment.amount_minor, payment.currency)
-    taken = Money(
-        payment.refunded_minor + await paystack_refunds.in_flight_minor(ctx.session, payment.id), paid.currency
-    )
+    on_its_way = await paystack_refunds.in_flight_minor(ctx.session, payment.id)
+    promised = await merchant_refunds.promised_minor(ctx.session, payment.id)
+    taken = Money(payment.refunded_minor + on_its_way + promised, paid.currency)
     left = paid - taken
     if left.minor <= 0:
         body = ctx.t("refund.nothing_left", code=code, paid=paid.format())
@@ -80,15 +81,20 @@ async def refund_command(ctx: FlowContext, args: str) -> Reply:
         body = ctx.t("refund.held_is_whole", code=code, amount=left.format())
         return _refused(ctx, "held_is_whole", {"code": code, "amount_minor": amount.minor}, body)
     now = ctx.clock.now()
-    online = payment.provider == PAYSTACK
+    reason = f"/refund by {ctx.actor.tg_user_id}"[:_MAX_REASON]
+    if payment.provider != PAYSTACK:
+        task = await merchant_refunds.open_task(ctx.session, payment, amount, ctx.actor.tg_user_id, reason, now)
+        details = {"refund_id": task.refund.id, "amount_minor": amount.minor, "provider": payment.provider}
+        _audit(ctx, True, code, details)
+        return Reply([refund_tasks.opened(ctx, task)])
     refund = Refund(
         tenant_id=ctx.tenant.id,
         payment_id=payment.id,
         provider=payment.provider,
         amount_minor=amount.minor,
         currency=amount.currency,
-        status=paystack_refunds.REQUESTED if online else paystack_refunds.RECORDED,
-        reason=f"/refund by {ctx.actor.tg_user_id}"[:_MAX_REASON],
+        status=paystack_refunds.REQUESTED,
+        reason=reason,
         requested_by=ctx.actor.tg_user_id,
         created_at=now,
         updated_at=now,
@@ -96,27 +102,7 @@ async def refund_command(ctx: FlowContext, args: str) -> Reply:
     ctx.session.add(refund)
     await ctx.session.flush()
     _audit(ctx, True, code, {"refund_id": refund.id, "amount_minor": amount.minor, "provider": payment.provider})
-    if online:
-        return Reply([Message(ctx.t("refund.requested_paystack", amount=amount.format(), code=code))])
-    event = ProviderEvent(
-        provider=payment.provider,
-        event_key=f"refund:{refund.id}",
-        payment_reference=payment.reference,
-        outcome=Outcome.REFUNDED,
-        amount=amount,
-        reason=text_reason(ctx),
-        raw={"refund_id": refund.id, "by": ctx.actor.tg_user_id},
-    )
-    applied = await apply_event(ctx.session, ctx.tenant.id, event, ctx.clock)
-    if applied.result is not EventResult.APPLIED:  # the payment moved on meanwhile: keep no refund that did not apply
-        await ctx.session.delete(refund)
-        return Reply([Message(ctx.t("refund.not_paid", code=code, status=payment.status))], refused=True)
-    provider = ctx.t(f"provider.{payment.provider}")
-    return Reply([Message(ctx.t("refund.recorded", amount=amount.format(), code=code, provider=provider))])
-
-
-def text_reason(ctx: FlowContext) -> str:
-    return f"refund recorded by the shop ({ctx.actor.tg_user_id})"
+    return Reply([Message(ctx.t("refund.requested_paystack", amount=amount.format(), code=code))])
 
 
 async def _refundable_payment(ctx: FlowContext, order_id: int) -> Payment | None:

@@ -4,9 +4,16 @@ Money that did not fit (a different amount, a Paybill account number one charact
 in) is parked as ``needs_review`` and the merchant is alerted. Accepting it makes the order paid and sends the
 customer a receipt; refusing it is a refund (``/refund``). Accepting is an event like any other, keyed per payment, so
 a double tap or two admins at once accept once and send one receipt.
+
+Money is accepted "as received" only when the provider says it was received. A Paystack payment is held when Verify
+contradicted its signed ``charge.success`` (the transaction was abandoned, say), so accepting one asks Verify again,
+at that moment: unless Verify now says success for the amount held, in that currency, the acceptance is refused,
+the merchant reads what Verify said, and nothing changes.
 """
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy import select
 
@@ -16,9 +23,16 @@ from core.db.tables import Order, Payment, PaymentEvent
 from core.messages import Message
 from core.money import Money
 from flows.context import FlowContext, Reply
-from payments.base import Outcome, ProviderEvent
-from payments.service import apply_event
+from payments import merchant_refunds
+from payments.base import Outcome, ProviderError, ProviderEvent
+from payments.paystack import refunds as paystack_refunds
+from payments.paystack.provider import NAME as PAYSTACK
+from payments.paystack.provider import PaystackProvider, VerifyWord
+from payments.registry import ProviderRegistry
+from payments.service import EventResult, apply_event
 from payments.states import OrderStatus, PaymentStatus
+
+log = logging.getLogger(__name__)
 
 
 def _accepted_key(payment: Payment) -> str:
@@ -35,7 +49,7 @@ def accepted_event(payment: Payment, admin_id: int) -> ProviderEvent:
     )
 
 
-async def accept_command(ctx: FlowContext, args: str) -> Reply:
+async def accept_command(ctx: FlowContext, args: str, registry: ProviderRegistry | None = None) -> Reply:
     ident = args.split()[0].lstrip("#").upper()[:20] if args.split() else ""
     if not ident:
         return Reply([Message(ctx.t("admin.usage.accept"))], refused=True)
@@ -48,15 +62,15 @@ async def accept_command(ctx: FlowContext, args: str) -> Reply:
     # Nothing held: the newest attempt, which is the accepted one when it was accepted (an order leaves
     # awaiting_payment before review, so no attempt comes after it); _accept tells the two cases apart.
     newest = payments[-1] if payments else None
-    return await _accept(ctx, order, held[-1] if held else newest)
+    return await _accept(ctx, order, held[-1] if held else newest, registry)
 
 
-async def accept_button(ctx: FlowContext, payment_id: int) -> Reply:
+async def accept_button(ctx: FlowContext, payment_id: int, registry: ProviderRegistry | None = None) -> Reply:
     payment = await PaymentRepository(ctx.session).by_id(ctx.tenant.id, payment_id)
     order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, payment.order_id) if payment else None
     if payment is None or order is None:
         return Reply(notice=ctx.t("error.stale_button"))
-    reply = await _accept(ctx, order, payment)
+    reply = await _accept(ctx, order, payment, registry)
     return Reply(reply.messages, refused=reply.refused, notice=reply.messages[0].text[:190])
 
 
@@ -69,7 +83,7 @@ async def _was_accepted(ctx: FlowContext, payment: Payment) -> bool:
     return found is not None
 
 
-async def _accept(ctx: FlowContext, order: Order, payment: Payment | None) -> Reply:
+async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, registry: ProviderRegistry | None) -> Reply:
     if payment is None or payment.status != PaymentStatus.NEEDS_REVIEW:
         if payment is not None and await _was_accepted(ctx, payment):
             return Reply([Message(ctx.t("admin.accept.already", code=order.code))])
@@ -80,9 +94,69 @@ async def _accept(ctx: FlowContext, order: Order, payment: Payment | None) -> Re
         # This money came for an order that another payment has paid: keeping both would charge the customer twice.
         audit.record(ctx, "payment.accept", order.code, allowed=False, why="order_paid_otherwise")
         return Reply([Message(ctx.t("admin.accept.paid_otherwise", code=order.code))], refused=True)
+    if await merchant_refunds.promised_minor(ctx.session, payment.id) or await paystack_refunds.in_flight_minor(
+        ctx.session, payment.id
+    ):
+        # The merchant chose to send this money back: keeping it too would take it twice.
+        audit.record(ctx, "payment.accept", order.code, allowed=False, why="refund_open")
+        return Reply([Message(ctx.t("review.accept.refund_open", code=order.code))], refused=True)
+    if payment.provider == PAYSTACK:
+        refusal = await _unconfirmed_by_paystack(ctx, order, payment, registry)
+        if refusal is not None:
+            return refusal
     applied = await apply_event(ctx.session, ctx.tenant.id, accepted_event(payment, ctx.actor.tg_user_id), ctx.clock)
     if not applied.moved:  # a double tap, or another admin first
         return Reply([Message(ctx.t("admin.accept.already", code=order.code))])
     amount = Money(payment.paid_minor or payment.amount_minor, payment.currency)
     audit.record(ctx, "payment.accepted", order.code, payment=payment.id, amount_minor=amount.minor)
     return Reply([Message(ctx.t("admin.accept.done", code=order.code, amount=amount.format()))])
+
+
+async def _unconfirmed_by_paystack(
+    ctx: FlowContext, order: Order, payment: Payment, registry: ProviderRegistry | None
+) -> Reply | None:
+    """None when Paystack's Verify, asked now, says the money held arrived; otherwise the refusal (audited)."""
+    provider = await registry.for_tenant(ctx.session, ctx.tenant, PAYSTACK) if registry is not None else None
+    if not isinstance(provider, PaystackProvider):
+        audit.record(ctx, "payment.accept", order.code, allowed=False, why="paystack_not_configured")
+        return Reply([Message(ctx.t("review.accept.paystack_missing", code=order.code))], refused=True)
+    held = await _held_amount(ctx, payment)
+    try:
+        word = await provider.verify_for_accept(payment.reference)
+    except ProviderError as error:
+        log.info("payment %s: Verify not answered for an acceptance (%s)", payment.id, error.code)
+        audit.record(ctx, "payment.accept", order.code, allowed=False, why="verify_unavailable")
+        return Reply([Message(ctx.t("review.accept.verify_unavailable", code=order.code))], refused=True)
+    if word.confirms(held):
+        return None
+    said = _what_verify_said(ctx, word)
+    audit.record(ctx, "payment.accept", order.code, allowed=False, why="verify_disagrees", verify=word.status)
+    body = ctx.t("review.accept.verify_disagrees", code=order.code, held=held.format(), said=said)
+    return Reply([Message(body)], refused=True)
+
+
+def _what_verify_said(ctx: FlowContext, word: VerifyWord) -> str:
+    if word.status == "not_found":
+        return ctx.t("review.verify.not_found")
+    if word.amount is None:
+        return ctx.t("review.verify.status", status=word.status)
+    return ctx.t("review.verify.status_amount", status=word.status, amount=word.amount.format())
+
+
+async def _held_amount(ctx: FlowContext, payment: Payment) -> Money:
+    """The money held, as the event that held it reported it: what accepting it would take as received."""
+    reported = (
+        await ctx.session.execute(
+            select(PaymentEvent.amount_minor, PaymentEvent.currency)
+            .where(
+                PaymentEvent.payment_id == payment.id,
+                PaymentEvent.outcome == Outcome.PAID.value,
+                PaymentEvent.result == EventResult.NEEDS_REVIEW.value,
+            )
+            .order_by(PaymentEvent.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if reported is not None and reported.amount_minor is not None and reported.currency:
+        return Money(reported.amount_minor, reported.currency)
+    return Money(payment.amount_minor if payment.paid_minor is None else payment.paid_minor, payment.currency)

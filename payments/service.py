@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
@@ -36,6 +36,10 @@ from payments.states import (
     PaymentStatus,
 )
 
+# A refund event's ``reason_code`` when the merchant sent the money themselves (M-Pesa, cash) and pressed Done: the
+# customer reads that the shop has sent it, rather than that it is on its way.
+SENT_BY_MERCHANT = "sent_by_merchant"
+
 
 class EventResult(enum.StrEnum):
     APPLIED = "applied"  # the payment moved
@@ -43,6 +47,7 @@ class EventResult(enum.StrEnum):
     IGNORED = "ignored"  # recorded, but it cannot move the payment (a late failure after a success)
     NEEDS_REVIEW = "needs_review"  # money arrived that does not fit: the merchant decides
     UNMATCHED = "unmatched"  # no payment of this tenant has that reference
+    REFUSED = "refused"  # recorded, not applied: a refund that does not fit what the payment holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,7 @@ class Applied:
     result: EventResult
     payment: Payment | None = None
     status: PaymentStatus | None = None
+    why: str | None = None  # for a refusal: what the merchant is told
 
     @property
     def moved(self) -> bool:
@@ -269,14 +275,40 @@ async def _order_paid(
 
 
 async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
+    """Money sent back. The refunded total is the database's invariant, not the caller's: one conditional UPDATE
+    adds the amount only while the payment holds money, in the refund's currency, and the sum stays within what was
+    paid (a CHECK on the table says the same). Two refunds at once, locked or not, cannot both take the same money.
+    A refund that does not fit is recorded with its event, changes nothing, and the merchant is told why."""
     now = clock.now()
-    paid = payment.paid_minor or payment.amount_minor
-    amount = event.amount.minor if event.amount else paid - payment.refunded_minor
-    total = min(paid, payment.refunded_minor + amount)
-    target = PaymentStatus.REFUNDED if total >= paid else PaymentStatus.PARTIALLY_REFUNDED
-    moved = await PaymentRepository(session).move(payment.id, CAN_BE_REFUNDED, target, now, refunded_minor=total)
-    if not moved:
-        return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
+    paid_then = payment.amount_minor if payment.paid_minor is None else payment.paid_minor
+    # No amount means "all of it": what is left as read. Should another refund land first, it no longer fits.
+    amount = event.amount or Money(paid_then - payment.refunded_minor, payment.currency)
+    paid = func.coalesce(Payment.paid_minor, Payment.amount_minor)
+    total = Payment.refunded_minor + amount.minor
+    landed = None
+    if amount.minor > 0:
+        landed = await session.scalar(
+            update(Payment)
+            .where(
+                Payment.id == payment.id,
+                Payment.status.in_(list(CAN_BE_REFUNDED)),
+                Payment.currency == amount.currency,
+                total <= paid,
+            )
+            .values(
+                refunded_minor=total,
+                status=case(
+                    (total >= paid, PaymentStatus.REFUNDED.value), else_=PaymentStatus.PARTIALLY_REFUNDED.value
+                ),
+                updated_at=now,
+            )
+            .returning(Payment.status)
+            .execution_options(synchronize_session=False)
+        )
+    await session.refresh(payment)
+    if landed is None:
+        return await _refund_refused(session, payment, event, amount, now)
+    target = PaymentStatus(landed)
     if target is PaymentStatus.REFUNDED and not await _order_holds_other_money(session, payment):
         await OrderRepository(session).move(
             payment.tenant_id,
@@ -285,17 +317,35 @@ async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEven
             OrderStatus.REFUNDED,
             now,
         )
-    await session.refresh(payment)
     ctx = await notices.context_for(session, payment)
-    refunded = Money(amount, payment.currency)
+    told = "refund.sent_by_merchant" if event.reason_code == SENT_BY_MERCHANT else "refund.on_its_way"
     await notices.to_customer(
         session,
         ctx,
         f"refund:{payment.id}:{event.event_key}",
-        Message(text("refund.on_its_way", ctx.lang, code=ctx.order.code, amount=refunded.format())),
+        Message(text(told, ctx.lang, code=ctx.order.code, amount=amount.format())),
         now,
     )
     return Applied(EventResult.APPLIED, payment, target)
+
+
+async def _refund_refused(
+    session: AsyncSession, payment: Payment, event: ProviderEvent, amount: Money, now: datetime
+) -> Applied:
+    if payment.status not in HOLDS_MONEY and payment.status != PaymentStatus.REFUNDED:
+        return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))  # never paid: nothing to send back
+    ctx = await notices.context_for(session, payment)
+    paid = Money(payment.amount_minor if payment.paid_minor is None else payment.paid_minor, payment.currency)
+    if amount.currency != payment.currency:
+        why = text("refund.refused.currency", amount=amount.format(), currency=payment.currency)
+    elif amount.minor <= 0:
+        why = text("refund.refused.not_positive", amount=amount.format())
+    else:
+        refunded = Money(payment.refunded_minor, payment.currency)
+        why = text("refund.refused.too_much", amount=amount.format(), paid=paid.format(), refunded=refunded.format())
+    body = text("refund.merchant.refused", code=ctx.order.code, amount=amount.format(), why=why)
+    await notices.to_merchant(session, ctx.tenant, f"refund:{payment.id}:{event.event_key}:refused", Message(body), now)
+    return Applied(EventResult.REFUSED, payment, PaymentStatus(payment.status), why=why)
 
 
 async def _order_holds_other_money(session: AsyncSession, payment: Payment) -> bool:

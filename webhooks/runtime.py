@@ -95,7 +95,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, chat_interv
         methods=registry.names,
         fingerprint=ProofFingerprints(database, bots),
         observe=lambda outcome: metrics.updates.labels(outcome).inc(),
-        route=gate.route,
+        route=partial(gate.route, registry=registry),
     )
     reconciler = Reconciler(database, registry, clock)
     return Runtime(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -26,9 +27,48 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+def _downgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    cursor.close()
+
+
+def _foreign_keys_hold(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"a migration broke {len(broken)} foreign key reference(s); nothing was changed")
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision)
+    await _migrate(engine, _upgrade, revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    await _migrate(engine, _downgrade, revision)
+
+
+async def _migrate(engine: AsyncEngine, step: Callable[[Connection, str], None], revision: str) -> None:
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(step, revision)
+        return
+    # SQLite alters a table by copying it (Alembic's batch mode), and dropping the old copy of a table that other rows
+    # point at fails while foreign keys are enforced. Enforcement can only be switched outside a transaction: off
+    # for the migration, every reference checked before it commits, and on again for whoever uses the connection next.
+    async with engine.connect() as connection:
+        await connection.run_sync(_sqlite_foreign_keys, False)
+        try:
+            async with connection.begin():
+                await connection.run_sync(step, revision)
+                await connection.run_sync(_foreign_keys_hold)
+        finally:
+            await connection.run_sync(_sqlite_foreign_keys, True)
 
 
 def head_revisions() -> set[str]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -197,6 +198,10 @@ class Payment(Base):
     __table_args__ = (
         Index("ix_payments_tenant_status", "tenant_id", "status"),
         Index("ix_payments_status_check", "status", "next_check_at"),
+        # Never more refunded than was paid, whatever path wrote it (payments.service adds refunds conditionally).
+        CheckConstraint(
+            "refunded_minor >= 0 AND refunded_minor <= COALESCE(paid_minor, amount_minor)", name="refunded_within_paid"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -271,7 +276,10 @@ class Refund(Base):
     """Money going back to a customer: through the provider's API (Paystack) or recorded as made outside."""
 
     __tablename__ = "refunds"
-    __table_args__ = (Index("ix_refunds_status_check", "status", "next_check_at"),)
+    __table_args__ = (
+        Index("ix_refunds_status_check", "status", "next_check_at"),
+        Index("ix_refunds_tenant_status", "tenant_id", "status"),  # the merchant's open refund tasks
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -287,6 +295,9 @@ class Refund(Base):
     # when to ask next (None: not asking), and how often it has asked.
     next_check_at: Mapped[datetime | None] = mapped_column(Timestamp)
     checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A refund the merchant sends by hand (``payments.merchant_refunds``): the admin who pressed Done, and when.
+    done_by: Mapped[int | None] = mapped_column(TgId)
+    done_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 

@@ -7,6 +7,8 @@
 - ``confirm``: a ``charge.success`` is believed only after Verify agrees on status, reference, amount and currency;
   a disagreement is sent to the merchant's review, never paid automatically.
 - ``query``: Verify, for the reconciler (Paystack sends no webhook for failed or abandoned payments).
+- ``verify_for_accept``: Verify afresh when the merchant accepts money held for review (``admin.review``): only
+  Paystack's own "success", for the amount held, lets it be accepted as received.
 - ``refund``: POST /refund for the merchant's ``/refund``; ``fetch_refund``: GET /refund/{id}, for the reconciler
   (``refund_next_check`` and ``REFUND_HORIZON`` are its schedule).
 
@@ -15,12 +17,12 @@ Tenant options: see ``payments.paystack.options``.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from core.money import Money
-from payments.base import Callback, LinkButton, Outcome, ProviderEvent, Started, StartRequest
+from payments.base import Callback, InvalidCallback, LinkButton, Outcome, ProviderEvent, Started, StartRequest
 from payments.paystack.client import DEFAULT_BASE_URL, PaystackClient, PaystackError
 from payments.paystack.facts import PaystackFacts, transaction_facts, webhook_facts
 from payments.paystack.limits import check_amount
@@ -54,6 +56,17 @@ REFUND_HORIZON = timedelta(days=10)
 def refund_next_check(checks_done: int) -> timedelta:
     """How long to wait before the next fetch of a refund, after ``checks_done`` fetches."""
     return _REFUND_CHECKS[checks_done] if checks_done < len(_REFUND_CHECKS) else _REFUND_CHECK_CAP
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyWord:
+    """What Verify says of a transaction, asked at the moment a merchant would accept its money as received."""
+
+    status: str  # Paystack's word (success, abandoned, failed...), or "not_found" when it does not know the reference
+    amount: Money | None = None
+
+    def confirms(self, expected: Money) -> bool:
+        return self.status == TransactionStatus.SUCCESS and self.amount == expected
 
 
 def return_path(tenant_slug: str) -> str:
@@ -201,6 +214,23 @@ class PaystackProvider:
         if facts.outcome is Outcome.PAID or (facts.outcome is Outcome.FAILED and facts.final):
             return self.event(facts)
         return None
+
+    async def verify_for_accept(self, payment_reference: str) -> VerifyWord:
+        """Verify asked afresh, for a merchant about to accept money held for review. Raises PaystackError when
+        Paystack cannot be asked now (the acceptance then waits: nothing is accepted on a guess)."""
+        try:
+            txn = await self.client.verify(payment_reference)
+        except PaystackError as error:
+            if error.code == "not_found":
+                return VerifyWord("not_found")
+            raise
+        if txn.reference != payment_reference:
+            return VerifyWord("not_found")
+        try:
+            amount = transaction_facts(txn).amount
+        except InvalidCallback:  # a currency dukabot does not know cannot be the amount held
+            amount = None
+        return VerifyWord(txn.status, amount)
 
     async def refund(self, payment_reference: str, amount: Money, *, note: str | None = None) -> Refund:
         return await self.client.refund(payment_reference, amount, merchant_note=note)

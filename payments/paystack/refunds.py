@@ -38,7 +38,7 @@ from payments.paystack.client import PaystackError
 from payments.paystack.facts import PaystackFacts, refund_facts
 from payments.paystack.provider import NAME, PaystackProvider, refund_next_check
 from payments.registry import ProviderRegistry
-from payments.service import apply_event
+from payments.service import EventResult, apply_event
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,9 @@ async def apply_refund_facts(
             payment_reference=payment.reference,  # a refund's facts name Paystack's transaction; this moves our payment
             outcome=Outcome.REFUNDED,
         )
-        await apply_event(session, tenant.id, refunded, clock)
+        applied = await apply_event(session, tenant.id, refunded, clock)
+        if applied.result is EventResult.REFUSED:
+            return RefundApplied(row.id, True)  # it did not fit the payment: the merchant was told why, not "done"
     await _tell_merchant(session, tenant, payment, row, facts.status, facts.reason, now)
     return RefundApplied(row.id, True)
 

@@ -1,5 +1,5 @@
 """``/refund ID [AMOUNT]``: Paystack refunds through the API and its webhooks (the simulator as a real server, the app's
-real webhook route), refunds made outside for M-Pesa and manual payments, and every refusal."""
+real webhook route), and every refusal. Refunds the merchant sends by hand (M-Pesa, manual): ``test_refund_tasks``."""
 
 from __future__ import annotations
 
@@ -14,13 +14,10 @@ from admin.refunds import refund_command
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import AuditEntry, Order, Payment, Refund, Tenant
-from core.money import Money
 from core.vault import Vault
 from flows import router
 from flows.context import Reply
 from flows.inbound import Actor
-from payments.base import Outcome, ProviderEvent
-from payments.service import apply_event
 from payments.states import PaymentStatus
 from tests.integration.test_paystack_checkout import KEY, Rig, paystack_rig
 from tests.support.seed import seed_shop
@@ -152,37 +149,6 @@ async def test_a_refund_made_on_paystacks_dashboard_moves_the_payment_too(rig: R
     assert (refund.status, refund.amount_minor, refund.requested_by) == ("processed", 5000, None)
     assert (await rig.payment(payment.id)).refunded_minor == 5000
     assert f"A refund of KES 50 for order {order.code} is on its way back to you." in await rig.texts()
-
-
-async def test_refunds_of_manual_and_mpesa_payments_are_recorded(rig: Rig) -> None:
-    for provider in ("manual", "mpesa"):
-        payment_id = await rig.open(42000)
-        async with rig.database.uow() as uow:
-            payment = await uow.session.get(Payment, payment_id)
-            assert payment is not None
-            payment.provider = provider
-            await apply_event(
-                uow.session,
-                rig.shop.tenant_id,
-                ProviderEvent(
-                    provider, f"paid:{payment.reference}", payment.reference, Outcome.PAID, Money(42000, "KES")
-                ),
-                rig.clock,
-            )
-            await uow.commit()
-        order = await rig.order(await rig.payment(payment_id))
-        reply = await command(rig, f"{order.code} 1,000")
-        assert "at most KES 420" in said(reply) and reply.refused
-        reply = await command(rig, f"{order.code} 20.50")
-        assert f"Recorded a refund of KES 20.50 for order {order.code}" in said(reply)
-        (refund,) = await refunds_of(rig, await rig.payment(payment_id))
-        assert (refund.status, refund.provider, refund.amount_minor) == ("recorded", provider, 2050)
-        moved = await rig.payment(payment_id)
-        assert moved.status == PaymentStatus.PARTIALLY_REFUNDED and moved.refunded_minor == 2050
-        assert f"A refund of KES 20.50 for order {order.code} is on its way back to you." in await rig.texts()
-        await command(rig, order.code)
-        assert (await rig.payment(payment_id)).status == PaymentStatus.REFUNDED
-    assert rig.sim.refunds == {}
 
 
 async def test_refusals_say_why_and_change_nothing(rig: Rig, database: Database, vault: Vault) -> None:

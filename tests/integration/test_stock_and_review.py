@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from admin import review
+from admin import chat, review
 from admin.refunds import refund_command
 from core.clock import FakeClock
 from core.db.engine import Database
@@ -17,7 +17,7 @@ from core.vault import Vault
 from flows import payment as payment_flow
 from flows import router
 from flows.context import Reply
-from flows.inbound import Actor
+from flows.inbound import Actor, Inbound
 from payments.attempts import open_payment
 from payments.base import Outcome, ProviderEvent
 from payments.service import EventResult, apply_event
@@ -130,8 +130,8 @@ class Shelf:
             return list(rows)
 
     async def as_admin(self, action: str, argument: str | int, *, admin: int | None = None) -> Reply:
-        """An admin's ``/accept CODE`` ("command"), press of the Accept button ("button", a payment id), or
-        ``/refund CODE [AMOUNT]`` ("refund")."""
+        """An admin's ``/accept CODE`` ("command"), press of the Accept button ("button", a payment id),
+        ``/refund CODE [AMOUNT]`` ("refund"), or press of a refund task's Done button ("done", its callback data)."""
         async with self.database.uow() as uow:
             tenant = await uow.session.get(Tenant, self.shop.tenant_id)
             assert tenant is not None
@@ -139,6 +139,8 @@ class Shelf:
             ctx = await router.open_context(uow.session, tenant, Actor(who, who, "Mama"), self.clock)
             if action == "refund":
                 reply = await refund_command(ctx, str(argument))
+            elif action == "done":
+                reply = await chat.handle(ctx, Inbound.pressed(str(argument)))
             elif action == "command":
                 reply = await review.accept_command(ctx, str(argument))
             else:
@@ -293,11 +295,12 @@ async def test_a_second_payment_for_a_paid_order_is_the_one_refunded(
     await shop.pay(second)  # the customer paid twice: the second is held for review
 
     refunded = await shop.as_admin("refund", "ST0001")
-    assert not refunded.refused and "Recorded a refund of KES 350 for order ST0001" in said(refunded)
+    assert not refunded.refused and "send KES 350 to Wanjiru Kamau, 0712 345 678 for order ST0001" in said(refunded)
+    await shop.as_admin("done", refunded.messages[0].buttons[0][0].data or "")
     (kept, order_after), (sent_back, _) = await shop.payment(first.id), await shop.payment(second.id)
     assert (kept.status, sent_back.status) == (PaymentStatus.PAID, PaymentStatus.REFUNDED)
     assert order_after.status == OrderStatus.PAID  # still paid, by the first payment
-    assert any("A refund of KES 350 for order ST0001" in t for t in await shop.texts(CUSTOMER.chat_id))
+    assert "The shop has sent you KES 350 back for order ST0001." in await shop.texts(CUSTOMER.chat_id)
 
 
 async def test_money_held_for_review_is_refunded_whole(database: Database, vault: Vault, clock: FakeClock) -> None:
@@ -310,7 +313,9 @@ async def test_money_held_for_review_is_refunded_whole(database: Database, vault
     assert (payment.status, order.status) == (PaymentStatus.NEEDS_REVIEW, OrderStatus.NEEDS_REVIEW)
 
     whole = await shop.as_admin("refund", "ST0001")
-    assert "Recorded a refund of KES 180 for order ST0001" in said(whole)
+    assert "send KES 180 to Wanjiru Kamau, 0712 345 678 for order ST0001" in said(whole)
+    assert (await shop.as_admin("command", "ST0001")).refused  # money promised back cannot be accepted meanwhile
+    await shop.as_admin("done", whole.messages[0].buttons[0][0].data or "")
     payment, order = await shop.payment(held.id)
     assert (payment.status, payment.refunded_minor, order.status) == (
         PaymentStatus.REFUNDED,
