@@ -176,7 +176,7 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
             CAN_BE_PAID,
             PaymentStatus.NEEDS_REVIEW,
             now,
-            paid_minor=received.minor if received and received.currency == payment.currency else None,
+            paid_minor=received.minor if received is not None and received.currency == payment.currency else None,
             provider_txn_id=event.provider_txn_id,
             reason=reason,
         )
