@@ -77,7 +77,9 @@ async def accept_button(ctx: FlowContext, payment_id: int, registry: ProviderReg
 async def _was_accepted(ctx: FlowContext, payment: Payment) -> bool:
     found = await ctx.session.scalar(
         select(PaymentEvent.id).where(
-            PaymentEvent.provider == payment.provider, PaymentEvent.event_key == _accepted_key(payment)
+            PaymentEvent.tenant_id == payment.tenant_id,
+            PaymentEvent.provider == payment.provider,
+            PaymentEvent.event_key == _accepted_key(payment),
         )
     )
     return found is not None

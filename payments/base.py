@@ -47,6 +47,10 @@ class ProviderEvent:
     # Why money that otherwise fits must still be checked by the merchant (a mistyped Paybill account number).
     review: str | None = None
     channel: str | None = None  # how the customer paid, when the provider says (Paystack: card, mobile_money...)
+    # A paid event without an amount is money of unknown size, held for review, unless the event vouches that it is
+    # the attempt's own amount: only M-Pesa's STK Query answer does, for a push whose amount was fixed when it was
+    # requested and which the query names by its CheckoutRequestID.
+    amount_is_attempts: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,7 +146,7 @@ async def _announce(
 async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
     now = clock.now()
     expected = Money(payment.amount_minor, payment.currency)
-    received = event.amount or expected
+    received = _received(event, expected)
     payments = PaymentRepository(session)
     ctx = await notices.context_for(session, payment)
 
@@ -167,10 +167,11 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
         )
         return Applied(EventResult.NEEDS_REVIEW, payment, PaymentStatus(payment.status))
 
-    mismatch = received != expected
     order_taken = ctx.order.status not in ORDER_CAN_BE_PAID
-    if mismatch or order_taken or event.review:
-        if mismatch:
+    if received is None or received != expected or order_taken or event.review:
+        if received is None:
+            reason = text("review.amount_unknown", expected=expected.format())
+        elif received != expected:
             reason = text("review.amount_mismatch", expected=expected.format(), received=received.format())
         elif order_taken:
             reason = text("review.order_already_paid", code=ctx.order.code)
@@ -181,7 +182,7 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
             CAN_BE_PAID,
             PaymentStatus.NEEDS_REVIEW,
             now,
-            paid_minor=received.minor if received.currency == payment.currency else None,
+            paid_minor=received.minor if received is not None and received.currency == payment.currency else None,
             provider_txn_id=event.provider_txn_id,
             reason=reason,
         )
@@ -229,6 +230,14 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
         receipt = notices.in_place_of_start(ctx, receipt)
     await _order_paid(session, ctx, receipt, received, late=late, now=now)
     return Applied(EventResult.APPLIED, payment, PaymentStatus.PAID)
+
+
+def _received(event: ProviderEvent, expected: Money) -> Money | None:
+    """The money a paid event reports; None when it does not say. Only an event that vouches for it (an STK Query's
+    answer about the attempt) is taken to carry the attempt's amount."""
+    if event.amount is not None:
+        return event.amount
+    return expected if event.amount_is_attempts else None
 
 
 async def _accepted(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:

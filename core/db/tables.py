@@ -228,10 +228,11 @@ class Payment(Base):
 
 
 class PaymentEvent(Base):
-    """Every fact received about a payment, applied or not. The unique key is what makes events idempotent."""
+    """Every fact received about a payment, applied or not. The unique key is what makes events idempotent; it is the
+    tenant's own, since two tenants' provider accounts may well report the same reference or event id."""
 
     __tablename__ = "payment_events"
-    __table_args__ = (UniqueConstraint("provider", "event_key"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "provider", "event_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -318,14 +319,18 @@ class AdminInvite(Base):
 
 
 class OutboxMessage(Base):
-    """A chat message owed because of a state change, written in the same transaction as the change."""
+    """A chat message owed because of a state change, written in the same transaction as the change. One message per
+    dedupe key and tenant."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        UniqueConstraint("tenant_id", "dedupe_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200))
     chat_id: Mapped[int] = mapped_column(TgId)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -129,9 +129,11 @@ async def _target_payment(session: AsyncSession, order: Order, tenant: Tenant, n
     )
 
 
-async def _seen(session: AsyncSession, key: str) -> bool:
+async def _seen(session: AsyncSession, tenant_id: int, key: str) -> bool:
     found = await session.scalar(
-        select(PaymentEvent.id).where(PaymentEvent.provider == NAME, PaymentEvent.event_key == key).limit(1)
+        select(PaymentEvent.id)
+        .where(PaymentEvent.tenant_id == tenant_id, PaymentEvent.provider == NAME, PaymentEvent.event_key == key)
+        .limit(1)
     )
     return found is not None
 
@@ -139,7 +141,7 @@ async def _seen(session: AsyncSession, key: str) -> bool:
 async def confirm(session: AsyncSession, tenant: Tenant, payment: C2BPayment, clock: Clock) -> Applied:
     """Apply one C2B confirmation (in the caller's transaction)."""
     key = receipt_key(tenant.id, payment.trans_id)
-    if await _seen(session, key):  # the STK callback (or an earlier delivery) already reported this receipt
+    if await _seen(session, tenant.id, key):  # the STK callback (or an earlier delivery) reported this receipt
         return Applied(EventResult.DUPLICATE)
     amount = payment.amount_money()
     raw = jsonable(payment.raw)

@@ -7,7 +7,8 @@
 * ``next_check`` / ``lifetime``: ask from about 20 s after the push, backing off, for about 3 minutes; then expire.
 * ``check``: a real OAuth call with the tenant's credentials (``dukabot doctor``).
 
-Event keys (unique per provider, so they carry the tenant): a paid callback or a C2B confirmation is
+Event keys (unique per tenant and provider; they still name the tenant, as they did when the key was unique per
+provider only, so events recorded then stay duplicates): a paid callback or a C2B confirmation is
 ``receipt:{tenant}:{receipt}`` (one receipt pays once, whichever way it is reported); any other final answer about a
 push, from its callback or from a query, is ``stk:{tenant}:{CheckoutRequestID}`` (one push ends once).
 """
@@ -67,9 +68,16 @@ def push_key(tenant_id: int, checkout_request_id: str) -> str:
 
 
 def result_event(
-    tenant_id: int, reference: str, checkout_request_id: str, info: ResultInfo, raw: dict[str, Any]
+    tenant_id: int,
+    reference: str,
+    checkout_request_id: str,
+    info: ResultInfo,
+    raw: dict[str, Any],
+    *,
+    from_query: bool = False,
 ) -> ProviderEvent:
-    """A final, non-receipt answer about one push (a failure, or a query's "paid" without its receipt)."""
+    """A final, non-receipt answer about one push (a failure, or a query's "paid" without its receipt). A query's
+    "paid" carries no amount and vouches that the amount is the attempt's: the push asked for exactly that."""
     return ProviderEvent(
         provider=NAME,
         event_key=push_key(tenant_id, checkout_request_id),
@@ -79,6 +87,7 @@ def result_event(
         reason_code=info.code,
         raw=raw,
         provider_ref=checkout_request_id,
+        amount_is_attempts=from_query and info.outcome is Outcome.PAID,
     )
 
 
@@ -207,7 +216,9 @@ class MpesaProvider:
         )
         if answer.pending or answer.result_code is None:
             return None
-        return result_event(self.tenant_id, payment_reference, provider_ref, answer.result, jsonable(answer.raw))
+        return result_event(
+            self.tenant_id, payment_reference, provider_ref, answer.result, jsonable(answer.raw), from_query=True
+        )
 
     def next_check(self, checks_done: int) -> timedelta | None:
         return CHECK_WAITS[checks_done] if 0 <= checks_done < len(CHECK_WAITS) else None

@@ -3,7 +3,8 @@
 Webhook answers: 401 for a missing, forged or stale signature and 404 for a shop that does not take Paystack (nothing
 changed either way); 400 for a signed body that cannot be read; 503 when Verify could not be asked (Paystack delivers
 again later, for up to 72 hours); 200 for everything else, duplicates and events we do not act on included (those
-are recorded). Every event is idempotent on its key, so a redelivery changes nothing and sends nothing.
+are recorded). Every event is idempotent on its key within the tenant, so a redelivery changes nothing and sends
+nothing, and another tenant's Paystack account reporting the same reference or event id blocks nothing here.
 """
 
 from __future__ import annotations
@@ -60,10 +61,13 @@ async def handle_webhook(
     return await _unknown(database, clock, tenant, event)
 
 
-async def _seen(database: Database, key: str) -> bool:
+async def _seen(database: Database, tenant: Tenant, key: str) -> bool:
+    """Whether this tenant recorded the event: another tenant's account may report the same reference."""
     async with database.uow() as uow:
         found = await uow.session.scalar(
-            select(PaymentEvent.id).where(PaymentEvent.provider == NAME, PaymentEvent.event_key == key)
+            select(PaymentEvent.id).where(
+                PaymentEvent.tenant_id == tenant.id, PaymentEvent.provider == NAME, PaymentEvent.event_key == key
+            )
         )
     return found is not None
 
@@ -82,7 +86,7 @@ async def _charge(
     except InvalidCallback:
         return Answer(400, "malformed")
     assert facts is not None
-    if await _seen(database, facts.event_key):
+    if await _seen(database, tenant, facts.event_key):
         return Answer(200, "duplicate")  # a redelivery: no second Verify
     if await _payment(database, tenant, facts.reference) is None:
         provider_event = provider.event(facts)  # not ours: recorded as unmatched, never verified
