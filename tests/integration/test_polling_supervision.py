@@ -271,6 +271,11 @@ async def test_a_refused_token_disables_that_bot_only_until_a_new_token(
         for secret in (mama_shop.token, mama_shop.token.split(":")[1], VAULT_KEY):
             assert secret not in doctor.output
         assert await disabled_row(database, "mama-mboga") == (run.clock.now(), DISABLED_REASON)
+        show = await asyncio.to_thread(cli, run.settings, "tenant", "show", "mama-mboga")
+        assert (
+            f"Problem: the bot is disabled since {SINCE} ({DISABLED_REASON}): set a new token with "
+            "`dukabot tenant set-token mama-mboga`" in " ".join(show.output.split())
+        ), show.output
 
         # A new bot for the shop (the old token was revoked at @BotFather): the poller takes it up again.
         new_token = new_bot_token()
