@@ -95,7 +95,8 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
     """Give the shop SLUG a new bot token, e.g. after revoking the old one at @BotFather.
 
     A bot that was disabled because Telegram refused its token is enabled again; a polling server picks it up
-    within its rescan interval. With webhooks, run `dukabot webhook set SLUG` afterwards.
+    within its rescan interval. A server that was using the old token (webhooks, or a bot that was not disabled)
+    keeps it until restarted; with webhooks, also run `dukabot webhook set SLUG` again.
     """
     settings = load_settings()
     vault = load_vault(settings)
