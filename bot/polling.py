@@ -142,14 +142,18 @@ class Poller:
                 await self._poll(lane, stop)
                 return
             except TelegramUnauthorizedError:
-                if await self.bots.token_changed(tenant_id):
-                    log.info("tenant %s: the bot token was replaced; polling with the new one", tenant_id)
-                    self.bots.forget(tenant_id)
-                    lane = _Lane(tenant_id)
-                    continue
-                if await self.bots.disable(tenant_id, DISABLED_REASON, self.clock.now()):
-                    log.error("tenant %s: Telegram refused the bot token; the bot is disabled", tenant_id)
-                return
+                try:
+                    if await self.bots.token_changed(tenant_id):
+                        log.info("tenant %s: the bot token was replaced; polling with the new one", tenant_id)
+                        self.bots.forget(tenant_id)
+                        lane = _Lane(tenant_id)
+                        continue
+                    if await self.bots.disable(tenant_id, DISABLED_REASON, self.clock.now()):
+                        log.error("tenant %s: Telegram refused the bot token; the bot is disabled", tenant_id)
+                    return
+                except Exception as error:  # the database is away: the next getUpdates says 401 again
+                    lane.failures += 1
+                    self._log_failure(lane, error)
             except TelegramRetryAfter as error:  # Telegram says how long: no failure, no guess
                 await self._sleep(float(error.retry_after))
                 continue
