@@ -1,15 +1,19 @@
-"""One aiogram Bot per tenant, built on demand from the tenant's encrypted token and kept for the process."""
+"""One aiogram Bot per tenant, built on demand from the tenant's encrypted token and kept for the process; and the
+switch that takes a bot out of service when Telegram refuses its token."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import update
 
 from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
+from core.db.tables import Tenant
 from core.vault import Vault
 
 
@@ -22,27 +26,71 @@ class TenantBots:
         self.database = database
         self.vault = vault
         self.api = TelegramAPIServer.from_base(api_base)
-        self._bots: dict[int, Bot] = {}
+        self._bots: dict[int, tuple[Bot, str]] = {}  # tenant id: the bot and the encrypted token it was built from
+        self._retired: list[Bot] = []
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"TenantBots({len(self._bots)} bots)"
 
     async def bot_for(self, tenant_id: int) -> Bot:
-        bot = self._bots.get(tenant_id)
-        if bot is not None:
-            return bot
+        cached = self._bots.get(tenant_id)
+        if cached is not None:
+            return cached[0]
         async with self._lock:
             if tenant_id not in self._bots:
                 async with self.database.uow() as uow:
                     tenant = await TenantRepository(uow.session).by_id(tenant_id)
                     if tenant is None:
                         raise UnknownTenant(tenant_id)
-                    token = self.vault.decrypt(tenant.bot_token_enc)
-                self._bots[tenant_id] = Bot(token, session=AiohttpSession(api=self.api))
-            return self._bots[tenant_id]
+                    token_enc = tenant.bot_token_enc
+                bot = Bot(self.vault.decrypt(token_enc), session=AiohttpSession(api=self.api))
+                self._bots[tenant_id] = (bot, token_enc)
+            return self._bots[tenant_id][0]
+
+    async def token_changed(self, tenant_id: int) -> bool:
+        """Whether the tenant's token in the database is not the one its cached bot uses (the operator set a new one
+        while this process held the old)."""
+        cached = self._bots.get(tenant_id)
+        if cached is None:
+            return False
+        async with self.database.uow() as uow:
+            tenant = await TenantRepository(uow.session).by_id(tenant_id)
+            return tenant is not None and tenant.bot_token_enc != cached[1]
+
+    def forget(self, tenant_id: int) -> None:
+        """Drops the cached bot, so that the next ``bot_for`` reads the token again. Its session is closed with the
+        others at ``close``: a message on its way through it (the relay's) is not cut off."""
+        cached = self._bots.pop(tenant_id, None)
+        if cached is not None:
+            self._retired.append(cached[0])
+
+    async def disable(self, tenant_id: int, reason: str, now: datetime) -> bool:
+        """Takes the tenant's bot out of service; False when it already was (so the caller tells it once).
+        ``reason`` is shown to the operator: our own words, never a token or Telegram's text."""
+        async with self.database.uow() as uow:
+            result = await uow.session.execute(
+                update(Tenant)
+                .where(Tenant.id == tenant_id, Tenant.bot_disabled_at.is_(None))
+                .values(bot_disabled_at=now, bot_disabled_reason=reason[:200])
+            )
+            await uow.commit()
+        self.forget(tenant_id)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def enable(self, tenant_id: int) -> bool:
+        """Puts a disabled bot back in service (its token works again); False when it was not disabled."""
+        async with self.database.uow() as uow:
+            result = await uow.session.execute(
+                update(Tenant)
+                .where(Tenant.id == tenant_id, Tenant.bot_disabled_at.is_not(None))
+                .values(bot_disabled_at=None, bot_disabled_reason=None)
+            )
+            await uow.commit()
+        return bool(getattr(result, "rowcount", 0))
 
     async def close(self) -> None:
-        bots, self._bots = list(self._bots.values()), {}
+        bots, self._bots = [bot for bot, _ in self._bots.values()], {}
+        bots, self._retired = bots + self._retired, []
         for bot in bots:
             await bot.session.close()

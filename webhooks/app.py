@@ -9,10 +9,12 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.polling import Poller
+from core.clock import utc
 from core.db.migrate import is_current
+from core.db.tables import Tenant
 from webhooks import routes_mpesa, routes_paystack
 from webhooks.keys import RUNTIME
 from webhooks.runtime import Runtime
@@ -44,7 +46,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(runtime.reconciler.run(stop), name="reconciler"),
     ]
     if runtime.polling:
-        poller = Poller(runtime.database, runtime.bots, runtime.processor)
+        poller = Poller(runtime.database, runtime.bots, runtime.processor, clock=runtime.clock)
         tasks.append(asyncio.create_task(poller.run(stop), name="telegram-polling"))
     yield
     stop.set()
@@ -65,12 +67,32 @@ async def readyz(request: web.Request) -> web.Response:
         async with runtime.database.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         current = await is_current(runtime.database.engine)
+        disabled = await _disabled_bots(runtime) if current else []
     except Exception as error:  # any failure to reach the database means not ready
         log.warning("readiness: database unreachable: %s", type(error).__name__)
         return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
     if not current:
         return web.json_response({"status": "unavailable", "database": "migrations pending"}, status=503)
-    return web.json_response({"status": "ready"})
+    body: dict[str, object] = {"status": "ready"}
+    # A bot whose token Telegram refused is told here, yet the process stays ready: readiness decides whether this
+    # process gets traffic, and neither a restart nor another replica mends a revoked token, while every other shop
+    # and every payment callback still needs this process. Unready for one shop's token would stop all of them.
+    if disabled:
+        body["disabled_bots"] = disabled
+    return web.json_response(body)
+
+
+async def _disabled_bots(runtime: Runtime) -> list[dict[str, str | None]]:
+    async with runtime.database.uow() as uow:
+        rows = await uow.session.execute(
+            select(Tenant.slug, Tenant.bot_disabled_at, Tenant.bot_disabled_reason)
+            .where(Tenant.bot_disabled_at.is_not(None))
+            .order_by(Tenant.slug)
+        )
+        return [
+            {"tenant": slug, "since": utc(since).isoformat() if since else None, "reason": reason}
+            for slug, since, reason in rows
+        ]
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import cli as admin_cli
 from core import logs
+from core.clock import utc
 from core.db.migrate import current_revisions, head_revisions
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
@@ -74,6 +75,12 @@ def webhook_set(slug: str) -> None:
                 tenant = await TenantRepository(uow.session).by_slug(slug)
                 if tenant is None:
                     raise click.ClickException(f"no tenant {slug!r}")
+                disabled = _disabled_note(tenant)
+                if disabled is not None:  # Telegram refused this token: mend it first
+                    raise click.ClickException(
+                        f"{disabled}. Set a new token (dukabot tenant set-token {slug}), or run `dukabot doctor "
+                        f"{slug}` if the token works again; then set the webhook."
+                    )
                 secret = runtime.vault.decrypt(tenant.webhook_secret_enc)
                 tenant_id = tenant.id
             bot = await runtime.bots.bot_for(tenant_id)
@@ -180,25 +187,50 @@ async def _database_and_tenants(runtime: Runtime, settings: Settings, slug: str 
         if slug and chosen == [None]:
             return [*checks, Check(f"tenant {slug}", False, "no such tenant")]
         plan = [
-            (tenant.id, tenant.slug, tenant.test_mode, [c.provider for c in await tenants.provider_configs(tenant.id)])
+            (
+                tenant.id,
+                tenant.slug,
+                tenant.test_mode,
+                _disabled_note(tenant),
+                [c.provider for c in await tenants.provider_configs(tenant.id)],
+            )
             for tenant in chosen
             if tenant is not None
         ]
-    for tenant_id, tenant_slug, test_mode, providers in plan:
-        mode = "test mode" if test_mode else "live"
-        try:
-            me = await (await runtime.bots.bot_for(tenant_id)).get_me()
-            checks.append(Check(f"{tenant_slug}: telegram", True, f"@{me.username} ({mode})"))
-        except TelegramAPIError as error:
-            checks.append(Check(f"{tenant_slug}: telegram", False, redact(f"getMe refused: {error.message}")))
-        except Exception as error:
-            checks.append(Check(f"{tenant_slug}: telegram", False, _safe(error)))
+    for tenant_id, tenant_slug, test_mode, disabled, providers in plan:
+        checks.append(await _telegram(runtime, tenant_id, tenant_slug, "test mode" if test_mode else "live", disabled))
         for name in providers:
             async with runtime.database.uow() as uow:
                 tenant = await TenantRepository(uow.session).by_id(tenant_id)
                 assert tenant is not None
                 checks.append(await _provider(runtime, uow.session, tenant, name))
     return checks
+
+
+def _disabled_note(tenant: Tenant) -> str | None:
+    """Why the tenant's bot is disabled (see bot/polling.py), or None while it is in service."""
+    if tenant.bot_disabled_at is None:
+        return None
+    return f"bot disabled since {utc(tenant.bot_disabled_at):%Y-%m-%d %H:%M} UTC: {tenant.bot_disabled_reason}"
+
+
+async def _telegram(runtime: Runtime, tenant_id: int, slug: str, mode: str, disabled: str | None) -> Check:
+    """getMe with the tenant's token. A disabled bot whose token answers again is enabled (the poller takes it up
+    at its next scan); one still refused says how to mend it."""
+    what = f"{slug}: telegram"
+    try:
+        me = await (await runtime.bots.bot_for(tenant_id)).get_me()
+    except TelegramAPIError as error:
+        problem = redact(f"getMe refused: {error.message}")
+    except Exception as error:
+        problem = _safe(error)
+    else:
+        if disabled is not None and await runtime.bots.enable(tenant_id):
+            return Check(what, True, f"@{me.username} ({mode}); the token works again: bot enabled")
+        return Check(what, True, f"@{me.username} ({mode})")
+    if disabled is not None:
+        problem = f"{disabled}; {problem}; set a new one: dukabot tenant set-token {slug}"
+    return Check(what, False, problem)
 
 
 async def _provider(runtime: Runtime, session: AsyncSession, tenant: Tenant, name: str) -> Check:

@@ -17,7 +17,7 @@ __all__ = ["tenant"]
 
 @click.group()
 def tenant() -> None:
-    """Shops (tenants): create, list, show."""
+    """Shops (tenants): create, list, show, set a new bot token."""
 
 
 @tenant.command("add")
@@ -78,6 +78,35 @@ def tenant_add(slug: str, name: str, bot_token: str, admins: tuple[int, ...], cu
         f"  dukabot catalog import {slug} products.csv\n"
         f"  dukabot tenant show {slug}"
     )
+
+
+@tenant.command("set-token")
+@click.argument("slug")
+@click.option(
+    "--bot-token",
+    metavar="TOKEN",
+    envvar="DUKABOT_BOT_TOKEN",
+    show_envvar=True,
+    prompt="New bot token from @BotFather",
+    hide_input=True,
+    help="The shop's new Telegram bot token. Leave it out to be asked for it (hidden).",
+)
+def tenant_set_token(slug: str, bot_token: str) -> None:
+    """Give the shop SLUG a new bot token, e.g. after revoking the old one at @BotFather.
+
+    A bot that was disabled because Telegram refused its token is enabled again; a polling server picks it up
+    within its rescan interval. A server that was using the old token (webhooks, or a bot that was not disabled)
+    keeps it until restarted; with webhooks, also run `dukabot webhook set SLUG` again.
+    """
+    settings = load_settings()
+    vault = load_vault(settings)
+
+    async def work(session: AsyncSession) -> bool:
+        return await shops.set_bot_token(session, vault, slug, bot_token, now=SystemClock().now())
+
+    was_disabled = in_unit_of_work(settings, work)
+    echo_ok(f"Shop {slug!r} has a new bot token" + (": its bot is enabled again." if was_disabled else "."))
+    echo_hint(f"Check it: dukabot doctor {slug}")
 
 
 @tenant.command("list")

@@ -18,7 +18,13 @@ from admin.shops.errors import ShopError
 from admin.shops.key_rotation import rotate_keys
 from admin.shops.overview import TenantSummary, describe_tenant, list_tenants
 from admin.shops.providers import PROVIDERS, ProviderSpec, decrypt_provider_secrets, set_provider
-from admin.shops.tenants import create_tenant, decrypt_bot_token, decrypt_webhook_secret, require_tenant
+from admin.shops.tenants import (
+    create_tenant,
+    decrypt_bot_token,
+    decrypt_webhook_secret,
+    require_tenant,
+    set_bot_token,
+)
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -36,5 +42,6 @@ __all__ = [
     "list_tenants",
     "require_tenant",
     "rotate_keys",
+    "set_bot_token",
     "set_provider",
 ]

@@ -100,6 +100,11 @@ async def describe_tenant(session: AsyncSession, vault: Vault, slug: str) -> dic
     except VaultError:
         webhook_secret = _UNREADABLE
         problems.append("the webhook secret cannot be decrypted with the configured keys")
+    if tenant.bot_disabled_at is not None:
+        problems.append(
+            f"the bot is disabled since {utc(tenant.bot_disabled_at):%Y-%m-%d %H:%M} UTC "
+            f"({tenant.bot_disabled_reason}): set a new token with `dukabot tenant set-token {tenant.slug}`"
+        )
 
     providers: list[dict[str, Any]] = []
     for config in await repo.provider_configs(tenant.id, enabled_only=False):

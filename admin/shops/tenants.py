@@ -17,7 +17,15 @@ from core.db.tables import AuditEntry, Tenant, TenantAdmin
 from core.money import MoneyError, exponent
 from core.vault import Vault, VaultError
 
-__all__ = ["NAME_MAX", "bot_id_of", "create_tenant", "decrypt_bot_token", "decrypt_webhook_secret", "require_tenant"]
+__all__ = [
+    "NAME_MAX",
+    "bot_id_of",
+    "create_tenant",
+    "decrypt_bot_token",
+    "decrypt_webhook_secret",
+    "require_tenant",
+    "set_bot_token",
+]
 
 SLUG_PATTERN: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 # "123456789:AAH..." as @BotFather hands it out: the bot's numeric id, a colon, about 35 url-safe characters.
@@ -90,13 +98,7 @@ async def create_tenant(
     repo = TenantRepository(session)
     if await repo.by_slug(slug) is not None:
         raise ShopError(f"a shop with slug {slug!r} already exists")
-    for other in await repo.all():
-        try:
-            other_token = vault.decrypt(other.bot_token_enc)
-        except VaultError:
-            continue  # `keys rotate` and `tenant show` report unreadable secrets; they do not block a new shop
-        if bot_id_of(other_token) == bot_id_of(token):
-            raise ShopError(f"this bot already serves shop {other.slug!r}: each shop needs its own bot")
+    await _refuse_bot_of_another_shop(repo, vault, token, slug)
 
     tenant = Tenant(
         slug=slug,
@@ -130,6 +132,54 @@ async def create_tenant(
     )
     await session.flush()
     return tenant
+
+
+async def _refuse_bot_of_another_shop(repo: TenantRepository, vault: Vault, token: str, slug: str) -> None:
+    for other in await repo.all():
+        if other.slug == slug:
+            continue
+        try:
+            other_token = vault.decrypt(other.bot_token_enc)
+        except VaultError:
+            continue  # `keys rotate` and `tenant show` report unreadable secrets; they do not block a shop's bot
+        if bot_id_of(other_token) == bot_id_of(token):
+            raise ShopError(f"this bot already serves shop {other.slug!r}: each shop needs its own bot")
+
+
+async def set_bot_token(session: AsyncSession, vault: Vault, slug: str, bot_token: str, *, now: datetime) -> bool:
+    """Give the shop a new bot token (a revoked one replaced at @BotFather, or another bot). A bot disabled because
+    Telegram refused its token is enabled again: the pollers pick it up. True when it had been disabled."""
+    tenant = await require_tenant(session, slug)
+    token = _check_bot_token(bot_token)
+    repo = TenantRepository(session)
+    await _refuse_bot_of_another_shop(repo, vault, token, tenant.slug)
+    was_disabled = tenant.bot_disabled_at is not None
+    previous_bot = _bot_id_or_none(vault, tenant)
+    tenant.bot_token_enc = vault.encrypt(token)
+    tenant.bot_disabled_at = tenant.bot_disabled_reason = None
+    if previous_bot != bot_id_of(token):
+        tenant.bot_username = None  # another bot: its name is learnt again
+    repo.audit(
+        AuditEntry(
+            tenant_id=tenant.id,
+            actor_tg_id=None,
+            action="tenant.bot_token",
+            target=tenant.slug,
+            allowed=True,
+            # The bot's id is public (it is in every message the bot sends); the token is not.
+            details={"bot_id": bot_id_of(token), "was_disabled": was_disabled},
+            at=now,
+        )
+    )
+    await session.flush()
+    return was_disabled
+
+
+def _bot_id_or_none(vault: Vault, tenant: Tenant) -> str | None:
+    try:
+        return bot_id_of(vault.decrypt(tenant.bot_token_enc))
+    except VaultError:
+        return None
 
 
 def decrypt_bot_token(vault: Vault, tenant: Tenant) -> str:

@@ -63,6 +63,7 @@ class FakeTelegram:
         self._groups: dict[tuple[str, int], FakeGroup] = {}
         self._failures: list[FailureRule] = []
         self._user_ids = itertools.count(FIRST_USER_ID)
+        self._revoked: set[str] = set()
 
     # Bots
 
@@ -84,9 +85,16 @@ class FakeTelegram:
 
     def authenticate(self, token: str) -> BotAccount:
         account = self._bots.get(token)
-        if account is None:
+        if account is None or token in self._revoked:
             raise unauthorized()
         return account
+
+    def revoke(self, token: str) -> None:
+        """The merchant revoked the token at @BotFather: every call with it answers 401 Unauthorized, and a waiting
+        getUpdates returns. The bot's state stays readable for the test (``bot(token)``)."""
+        account = self.bot(token)
+        self._revoked.add(token)
+        account.end_poll(None)
 
     # People and chats
 

@@ -58,6 +58,10 @@ class Tenant(Base):
     payment_timeout_minutes: Mapped[int] = mapped_column(Integer, default=30)
     alert_chat_id: Mapped[int | None] = mapped_column(TgId)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Set when Telegram refused the bot token (401): the bot is not polled until the operator sets a new token or
+    # `dukabot doctor` finds the token working again. The reason is our own wording, never Telegram's text.
+    bot_disabled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    bot_disabled_reason: Mapped[str | None] = mapped_column(String(200))
 
     admins: Mapped[list[TenantAdmin]] = relationship(back_populates="tenant", lazy="raise")
 
