@@ -122,7 +122,8 @@ class OutboxRelay:
     ``sleep`` is how the relay waits for pacing (``asyncio.sleep`` by default); tests pass one that moves a fake clock.
     ``rng`` supplies the back-off jitter. ``merchant_chats`` says where merchant alerts go. ``pacing`` builds the pacing
     from the ``per_*`` limits: ``Pacer`` keeps it in this process, ``core.redis_pacing.RedisPacer`` shares it through
-    Redis with the relays of other processes.
+    Redis with the relays of other processes. ``pacer``, when given, is used as it is instead (its own limits apply):
+    the composition root builds one and shares it with the direct replies, so a bot's sends are paced together.
     """
 
     def __init__(
@@ -149,6 +150,7 @@ class OutboxRelay:
         rng: random.Random | None = None,
         merchant_chats: MerchantChats = merchant_chats,
         pacing: Callable[[PacingLimits], Pacing] = Pacer,
+        pacer: Pacing | None = None,
     ) -> None:
         if batch < 1 or max_attempts < 1 or concurrency < 1:
             raise ValueError("batch, max_attempts and concurrency must be at least 1")
@@ -174,7 +176,7 @@ class OutboxRelay:
         self._merchant_chats = merchant_chats
         self._concurrency = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
-        self.pacer = pacing(
+        self.pacer = pacer or pacing(
             PacingLimits(
                 per_chat_interval=per_chat_interval, per_group_interval=per_group_interval, per_bot_rate=per_bot_rate
             )

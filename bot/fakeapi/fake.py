@@ -14,6 +14,7 @@ from core.clock import Clock, SystemClock
 from .account import BotAccount, bot_id_from_token
 from .delivery import WebhookDispatcher, WebhookPolicy
 from .errors import ApiError, not_found, unauthorized
+from .flood import FloodControl
 from .methods import Call, find_method
 from .models import ApiCall, ChatInfo, ChatType, UserInfo
 from .params import Params
@@ -63,6 +64,8 @@ class FakeTelegram:
         self._groups: dict[tuple[str, int], FakeGroup] = {}
         self._failures: list[FailureRule] = []
         self._user_ids = itertools.count(FIRST_USER_ID)
+        # Telegram's per-bot message limit, and a record of every message sent: off unless a test sets it.
+        self.flood: FloodControl | None = None
 
     # Bots
 
@@ -221,6 +224,8 @@ class FakeTelegram:
         self.requests.append(record)
         try:
             self._raise_scripted_failure(account, spec.name, params)
+            if self.flood is not None:
+                self.flood.check(account.id, str(params.raw("chat_id")), spec.name)
             return await spec.handler(Call(self, account, params))
         except ApiError as error:
             record.error_code = error.error_code
