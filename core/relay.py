@@ -54,6 +54,7 @@ from core.clock import Clock
 from core.db.engine import Database
 from core.db.tables import OutboxMessage
 from core.dead_letters import MerchantChats, alert_merchant, merchant_chats
+from core.messages import Message
 from core.notify import (
     Notifier,
     NotifierError,
@@ -114,6 +115,7 @@ class _Outcome:
     reason: str = ""
     retry_after: float = 0.0
     message_id: int | None = None  # "sent": the Telegram message that shows the row
+    unknown: bool = False  # the send may have reached the chat all the same (no answer in time)
 
 
 class OutboxRelay:
@@ -304,10 +306,17 @@ class OutboxRelay:
         return target
 
     async def _send(self, row: Claimed, edit_message_id: int | None = None) -> _Outcome:
+        message = row.message
+        repeat: dict[str, Message] = {}
+        if row.unknown:  # it may be in the chat already: edit it in place again, or mark the new copy as a repeat
+            if edit_message_id is None:
+                message = outbox.as_repeat(message)
+            else:
+                repeat["anew"] = outbox.as_repeat(message)
         try:
             async with asyncio.timeout(self.send_timeout):
                 message_id = await self._notifier.send(
-                    row.tenant_id, row.chat_id, row.message, edit_message_id=edit_message_id
+                    row.tenant_id, row.chat_id, message, edit_message_id=edit_message_id, **repeat
                 )
         except RetryAfter as exc:
             return _Outcome("retry_after", scrub(exc.reason), exc.seconds)
@@ -316,9 +325,11 @@ class OutboxRelay:
         except PermanentError as exc:
             return _Outcome("permanent", scrub(exc.reason) or "bad request")
         except TransientError as exc:
-            return _Outcome("transient", scrub(exc.reason) or "transient error")
+            reason = scrub(exc.reason) or "transient error"
+            # A request that timed out may have been carried out: Telegram does not say.
+            return _Outcome("transient", reason, unknown="timeout" in reason.lower() or "timed out" in reason)
         except TimeoutError:
-            return _Outcome("transient", f"no answer within {self.send_timeout:g}s")
+            return _Outcome("transient", f"no answer within {self.send_timeout:g}s", unknown=True)
         except Exception as exc:  # a notifier bug or a failing bot lookup: retried, bounded like a transient error
             return _Outcome("transient", f"unexpected {type(exc).__name__}")
         return _Outcome("sent", message_id=message_id)
@@ -339,7 +350,8 @@ class OutboxRelay:
                 row.tenant_id, row.chat_id, now=now, until=until, whole_bot=self.pause_bot_on_rate_limit
             )
             async with self._db.uow() as uow:
-                await outbox.mark_retry(uow.session, row.id, until, outcome.reason, count=False)
+                reason = outbox.noted(outcome.reason, unknown=row.unknown)
+                await outbox.mark_retry(uow.session, row.id, until, reason, count=False)
                 await uow.commit()
             self.stats.rate_limited += 1
             logger.warning(
@@ -359,8 +371,9 @@ class OutboxRelay:
                 return
             delay = self.backoff(failures)
             async with self._db.uow() as uow:
+                reason = outbox.noted(outcome.reason, unknown=row.unknown or outcome.unknown)
                 await outbox.mark_retry(
-                    uow.session, row.id, self._clock.now() + timedelta(seconds=delay), outcome.reason, count=True
+                    uow.session, row.id, self._clock.now() + timedelta(seconds=delay), reason, count=True
                 )
                 await uow.commit()
             self.stats.retried += 1
