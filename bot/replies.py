@@ -19,8 +19,7 @@ from datetime import timedelta
 
 from aiogram.exceptions import TelegramBadRequest
 
-from bot.bots import TenantBots
-from bot.notifier import TelegramNotifier
+from bot.notifier import BotDirectory, TelegramNotifier
 from bot.updates import Incoming
 from core import outbox
 from core.clock import Clock, SystemClock
@@ -67,7 +66,7 @@ class TelegramReplier:
 
     def __init__(
         self,
-        bots: TenantBots,
+        bots: BotDirectory,
         *,
         pacing: Pacing | None = None,
         clock: Clock | None = None,
