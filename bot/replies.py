@@ -26,7 +26,7 @@ from core.clock import Clock, SystemClock
 from core.db.engine import Database
 from core.messages import Message
 from core.notify import NotifierError, RetryAfter, Undeliverable
-from core.pacing import Pacer, Pacing, PacingLimits
+from core.pacing import Pacer, Pacing, PacingLimits, hold_chat_after_send
 from flows.context import Reply
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,7 @@ class TelegramReplier:
                     "chat %s (tenant %s): reply failed (%s), owed by the outbox", chat_id, tenant_id, error.reason
                 )
                 return False
+            await hold_chat_after_send(self.pacing, tenant_id, chat_id, self.clock.now())
             return True
 
     async def _late(self, tenant_id: int, chat_id: int, message: Message) -> None:

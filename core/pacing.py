@@ -49,7 +49,9 @@ class PacingLimits:
 
 
 class Pacing(Protocol):
-    """What the relay asks before a send and tells after a 429."""
+    """What the relay and the direct replies ask before a send and tell after one (and after a 429)."""
+
+    limits: PacingLimits
 
     async def try_reserve(self, tenant_id: int, chat_id: int, now: datetime) -> datetime | None:
         """Book a send to this chat at ``now`` and return None when pacing allows it; otherwise book nothing and
@@ -68,6 +70,13 @@ class Pacing(Protocol):
     def prune(self, now: datetime) -> None:
         """Forget local state that no longer holds anything back (called once per relay pass)."""
         ...
+
+
+async def hold_chat_after_send(pacing: Pacing, tenant_id: int, chat_id: int, done: datetime) -> None:
+    """Count the chat's interval from when a send was answered, not only from when it was booked: a send that took
+    long to reach Telegram must not arrive right before the next one."""
+    until = done + pacing.limits.chat_interval(chat_id)
+    await pacing.pause(tenant_id, chat_id, now=done, until=until, whole_bot=False)
 
 
 class Pacer:

@@ -33,7 +33,12 @@ A send starts only while the lease still covers ``send_timeout`` and a safety ma
 ``send_timeout`` is abandoned (retried, counted, like a transient error). So while a lease holds no other relay can
 claim the row, and no relay sends it once the lease may be gone. A relay that dies between claim and send loses
 nothing: the row is due again when its lease runs out. Delivery is at least once: a relay that dies after Telegram
-accepted a message but before SENT was committed sends that message again.
+accepted a message but before SENT was committed leaves a row whose outcome is unknown (``Claimed.unknown``: claimed
+again after its lease ran out with no result recorded; a send that timed out is noted so too). Telegram has no
+idempotency key, so such a row is delivered so that a second copy is harmless: a row that replaces a sent row edits
+that message again (an edit is idempotent: "not modified" counts as sent), and anything else, including a refused
+edit, goes out marked as a repeat (``outbox.as_repeat``). Direct replies share this relay's ``Pacing``
+(``bot.replies``) and hand the replies they cannot send in time to the outbox.
 
 Logs carry row ids, tenant ids, chat ids and error classes; never message text, and never a bot token.
 """
@@ -65,7 +70,7 @@ from core.notify import (
     scrub,
 )
 from core.outbox import Claimed, OutboxStatus
-from core.pacing import Pacer, Pacing, PacingLimits
+from core.pacing import Pacer, Pacing, PacingLimits, hold_chat_after_send
 
 # The Notifier port lives in core.notify; it is re-exported here for the modules that import it from the relay.
 __all__ = [
@@ -272,7 +277,9 @@ class OutboxRelay:
                     continue
                 outcome = await self._send(row, edit_message_id)
                 async with self._concurrency:
-                    await self._record(row, outcome)
+                    await self._record(row, outcome)  # first: until SENT is committed, a crash repeats the message
+                if outcome.kind == "sent":
+                    await hold_chat_after_send(self.pacer, row.tenant_id, row.chat_id, self._clock.now())
                 if outcome.kind == "undeliverable":
                     blocked = outcome.reason
             except Exception as exc:  # a database failure: the row stays claimed and comes back after the lease

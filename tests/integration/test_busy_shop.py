@@ -28,8 +28,6 @@ PER_BOT = 30  # messages a bot may send in a second
 # send booked in time can reach the fake late, next to the ones booked after it (a 429 then, waited out).
 PACED = 25
 CUSTOMERS = 200
-# Sends to one chat are booked SECOND apart; Telegram sees them after an HTTP hop whose time varies a little.
-CHAT_JITTER = 0.25 * SECOND
 
 
 @pytest.fixture
@@ -50,7 +48,8 @@ async def browse(user: FakeUser) -> None:
 
 async def test_every_customer_of_a_busy_shop_gets_every_reply_within_telegrams_limits(server: ShopServer) -> None:
     shop = await server.add_shop()
-    server.fake.webhooks.policy = WebhookPolicy(parallel=True)
+    # Parallel deliveries, as Telegram makes them; on a shared, busy test machine an answer may take a while.
+    server.fake.webhooks.policy = WebhookPolicy(parallel=True, timeout=60.0)
     flood = server.fake.flood = FloodControl(per_bot=PER_BOT, window=SECOND)
     server.pacing_limits = PacingLimits(
         per_chat_interval=SECOND, per_group_interval=3 * SECOND, per_bot_rate=PACED / SECOND, bot_burst=PACED
@@ -72,4 +71,4 @@ async def test_every_customer_of_a_busy_shop_gets_every_reply_within_telegrams_l
         assert len(user.callback_answers) == 2
     assert len(flood.accepted(bot_id)) == CUSTOMERS * 4
     assert flood.busiest_window(bot_id) <= PER_BOT
-    assert flood.busiest_chat_window(bot_id, SECOND - CHAT_JITTER) == 1
+    assert flood.busiest_chat_window(bot_id, SECOND) == 1
