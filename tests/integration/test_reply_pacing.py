@@ -27,6 +27,7 @@ from core.db.tables import OutboxMessage
 from core.messages import Button, Message, keyboard
 from core.outbox import OutboxStatus
 from core.pacing import Pacer, PacingLimits
+from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
 from core.settings import Settings
 from core.vault import Vault
@@ -171,3 +172,19 @@ async def _menu(replier: TelegramReplier, user: FakeUser, tenant_id: int) -> Sen
         tenant_id, said(user), Reply([Message("Choose a category", keyboard([Button("Groceries", data="cat:1")]))])
     )
     return user.messages[-1]
+
+
+async def test_with_redis_replies_and_relay_share_the_redis_pacing(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        secret_keys="YOKMvaqZ3xJ0pN1C6tyYl1vX6mW0Tr0t9n8zk0SxQ2E=",
+        redis_url="unix:///nonexistent/dukabot-test-redis.sock",  # connecting is lazy: building needs no Redis
+    )
+    runtime = build_runtime(settings)
+    try:
+        replier = runtime.processor.replier
+        assert isinstance(replier, TelegramReplier) and isinstance(runtime.relay.pacer, RedisPacer)
+        assert replier.pacing is runtime.relay.pacer
+    finally:
+        await runtime.close()
