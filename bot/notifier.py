@@ -13,7 +13,7 @@ editMessageText, a photo or document message with editMessageCaption (the pictur
 with the new message's keyboard (none removes the old one). A message that does not fit in one message is not edited.
 Any 400 on the edit (too old, deleted, text versus media...) falls back to sending the message anew; "message is not
 modified" means it already shows this, so it counts as delivered. ``send`` returns the id of the message that shows
-the message: the edited one, or the last one sent.
+the message: the edited one, or the last one sent. ``anew`` is sent instead of the message when it goes out as new.
 
 Limits are measured in UTF-16 code units, as Telegram counts them (an emoji outside the BMP counts two).
 A multi-part message that fails half-way is retried whole by the relay: its first parts may then arrive twice.
@@ -77,13 +77,19 @@ class TelegramNotifier:
         self._request_timeout = request_timeout
 
     async def send(
-        self, tenant_id: int, chat_id: int, message: Message, *, edit_message_id: int | None = None
+        self,
+        tenant_id: int,
+        chat_id: int,
+        message: Message,
+        *,
+        edit_message_id: int | None = None,
+        anew: Message | None = None,
     ) -> int | None:
         bot = await self._bots.bot_for(tenant_id)
         try:
             if edit_message_id is not None and await self._edit(bot, chat_id, edit_message_id, message):
                 return edit_message_id
-            return await self._render(bot, chat_id, message)
+            return await self._render(bot, chat_id, anew or message)
         except NotifierError:
             raise
         except (AiogramError, aiohttp.ClientError, TimeoutError) as exc:

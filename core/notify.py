@@ -46,12 +46,20 @@ class Notifier(Protocol):
 
     With ``edit_message_id``, the message replaces that earlier message of the chat in place when the chat allows it,
     and is sent as a new message when the edit is refused (too old, deleted, not a text message...): one or the
-    other, never both. "Not modified" counts as delivered. Returns the Telegram message id that now shows the
-    message (the edited one, or the last one sent), or None when it is not known.
+    other, never both. "Not modified" counts as delivered. ``anew``, when given, is what goes out as a new message
+    instead of ``message`` (a copy marked as a repeat, for a message whose earlier send may have arrived). Returns the
+    Telegram message id that now shows the message (the edited one, or the last one sent), or None when it is not
+    known.
     """
 
     async def send(
-        self, tenant_id: int, chat_id: int, message: Message, *, edit_message_id: int | None = None
+        self,
+        tenant_id: int,
+        chat_id: int,
+        message: Message,
+        *,
+        edit_message_id: int | None = None,
+        anew: Message | None = None,
     ) -> int | None: ...
 
 

@@ -8,10 +8,17 @@ A row whose message ``replaces`` an earlier row's dedupe key (same tenant, same 
 chat: when the earlier row was sent, its Telegram message is edited into the new one; when it is still owed, it is
 superseded (never sent) and the new one goes out as a new message; when it is unknown or ended otherwise, the new one
 goes out as new. See ``replacing``.
+
+A row whose earlier send has an unknown outcome (``Claimed.unknown``) may already be in the chat: Telegram may have
+accepted it just before the relay died, or just after the relay stopped waiting for the answer. Such a row is
+recognised without a column of its own: a claim that finds the lease of an earlier claim run out, with no result
+recorded (every result clears ``claimed_until``), notes ``OUTCOME_UNKNOWN`` in ``last_error``, and the note stays on
+the row until it is sent or given up. The relay then delivers it so that a second copy is harmless.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +30,7 @@ from core.clock import utc
 from core.db.insert import insert_if_absent
 from core.db.tables import OutboxMessage
 from core.messages import Message
+from core.texts import text
 
 
 class OutboxStatus(enum.StrEnum):
@@ -72,6 +80,23 @@ class Claimed:
     message: Message
     attempts: int
     created_at: datetime
+    unknown: bool = False  # an earlier send may have reached the chat (see the module docstring)
+
+
+# The start of ``last_error`` on a row an earlier send of which may have reached the chat.
+OUTCOME_UNKNOWN = "outcome unknown: "
+
+
+def as_repeat(message: Message) -> Message:
+    """``message`` marked as a repeat of an earlier one, for a row whose earlier send may have reached the chat."""
+    return dataclasses.replace(message, text=text("outbox.repeated", message=message.text))
+
+
+def noted(reason: str, *, unknown: bool) -> str:
+    """``reason`` as stored in ``last_error``: prefixed with ``OUTCOME_UNKNOWN`` for a row whose outcome is unknown."""
+    if unknown and not reason.startswith(OUTCOME_UNKNOWN):
+        return OUTCOME_UNKNOWN + reason
+    return reason
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
@@ -98,6 +123,11 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: tim
             row.status = OutboxStatus.DEAD.value
             row.last_error = f"unreadable payload: {type(error).__name__}"
             continue
+        # An earlier claim whose lease ran out with no result recorded: that relay died, maybe after Telegram
+        # accepted the message. Noted on the row, so the doubt survives until the row is sent.
+        unknown = row.claimed_until is not None or (row.last_error or "").startswith(OUTCOME_UNKNOWN)
+        if row.claimed_until is not None:
+            row.last_error = noted(row.last_error or "a relay stopped before recording its send", unknown=True)[:500]
         row.claimed_until = now + lease
         claimed.append(
             Claimed(
@@ -107,6 +137,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: tim
                 message=message,
                 attempts=row.attempts,
                 created_at=row.created_at,
+                unknown=unknown,
             )
         )
     return claimed

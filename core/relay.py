@@ -33,7 +33,12 @@ A send starts only while the lease still covers ``send_timeout`` and a safety ma
 ``send_timeout`` is abandoned (retried, counted, like a transient error). So while a lease holds no other relay can
 claim the row, and no relay sends it once the lease may be gone. A relay that dies between claim and send loses
 nothing: the row is due again when its lease runs out. Delivery is at least once: a relay that dies after Telegram
-accepted a message but before SENT was committed sends that message again.
+accepted a message but before SENT was committed leaves a row whose outcome is unknown (``Claimed.unknown``: claimed
+again after its lease ran out with no result recorded; a send that timed out is noted so too). Telegram has no
+idempotency key, so such a row is delivered so that a second copy is harmless: a row that replaces a sent row edits
+that message again (an edit is idempotent: "not modified" counts as sent), and anything else, including a refused
+edit, goes out marked as a repeat (``outbox.as_repeat``). Direct replies share this relay's ``Pacing``
+(``bot.replies``) and hand the replies they cannot send in time to the outbox.
 
 Logs carry row ids, tenant ids, chat ids and error classes; never message text, and never a bot token.
 """
@@ -54,6 +59,7 @@ from core.clock import Clock
 from core.db.engine import Database
 from core.db.tables import OutboxMessage
 from core.dead_letters import MerchantChats, alert_merchant, merchant_chats
+from core.messages import Message
 from core.notify import (
     Notifier,
     NotifierError,
@@ -64,7 +70,7 @@ from core.notify import (
     scrub,
 )
 from core.outbox import Claimed, OutboxStatus
-from core.pacing import Pacer, Pacing, PacingLimits
+from core.pacing import Pacer, Pacing, PacingLimits, hold_chat_after_send
 
 # The Notifier port lives in core.notify; it is re-exported here for the modules that import it from the relay.
 __all__ = [
@@ -114,6 +120,7 @@ class _Outcome:
     reason: str = ""
     retry_after: float = 0.0
     message_id: int | None = None  # "sent": the Telegram message that shows the row
+    unknown: bool = False  # the send may have reached the chat all the same (no answer in time)
 
 
 class OutboxRelay:
@@ -122,7 +129,8 @@ class OutboxRelay:
     ``sleep`` is how the relay waits for pacing (``asyncio.sleep`` by default); tests pass one that moves a fake clock.
     ``rng`` supplies the back-off jitter. ``merchant_chats`` says where merchant alerts go. ``pacing`` builds the pacing
     from the ``per_*`` limits: ``Pacer`` keeps it in this process, ``core.redis_pacing.RedisPacer`` shares it through
-    Redis with the relays of other processes.
+    Redis with the relays of other processes. ``pacer``, when given, is used as it is instead (its own limits apply):
+    the composition root builds one and shares it with the direct replies, so a bot's sends are paced together.
     """
 
     def __init__(
@@ -149,6 +157,7 @@ class OutboxRelay:
         rng: random.Random | None = None,
         merchant_chats: MerchantChats = merchant_chats,
         pacing: Callable[[PacingLimits], Pacing] = Pacer,
+        pacer: Pacing | None = None,
     ) -> None:
         if batch < 1 or max_attempts < 1 or concurrency < 1:
             raise ValueError("batch, max_attempts and concurrency must be at least 1")
@@ -174,7 +183,7 @@ class OutboxRelay:
         self._merchant_chats = merchant_chats
         self._concurrency = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
-        self.pacer = pacing(
+        self.pacer = pacer or pacing(
             PacingLimits(
                 per_chat_interval=per_chat_interval, per_group_interval=per_group_interval, per_bot_rate=per_bot_rate
             )
@@ -268,7 +277,9 @@ class OutboxRelay:
                     continue
                 outcome = await self._send(row, edit_message_id)
                 async with self._concurrency:
-                    await self._record(row, outcome)
+                    await self._record(row, outcome)  # first: until SENT is committed, a crash repeats the message
+                if outcome.kind == "sent":
+                    await hold_chat_after_send(self.pacer, row.tenant_id, row.chat_id, self._clock.now())
                 if outcome.kind == "undeliverable":
                     blocked = outcome.reason
             except Exception as exc:  # a database failure: the row stays claimed and comes back after the lease
@@ -302,10 +313,17 @@ class OutboxRelay:
         return target
 
     async def _send(self, row: Claimed, edit_message_id: int | None = None) -> _Outcome:
+        message = row.message
+        repeat: dict[str, Message] = {}
+        if row.unknown:  # it may be in the chat already: edit it in place again, or mark the new copy as a repeat
+            if edit_message_id is None:
+                message = outbox.as_repeat(message)
+            else:
+                repeat["anew"] = outbox.as_repeat(message)
         try:
             async with asyncio.timeout(self.send_timeout):
                 message_id = await self._notifier.send(
-                    row.tenant_id, row.chat_id, row.message, edit_message_id=edit_message_id
+                    row.tenant_id, row.chat_id, message, edit_message_id=edit_message_id, **repeat
                 )
         except RetryAfter as exc:
             return _Outcome("retry_after", scrub(exc.reason), exc.seconds)
@@ -314,9 +332,11 @@ class OutboxRelay:
         except PermanentError as exc:
             return _Outcome("permanent", scrub(exc.reason) or "bad request")
         except TransientError as exc:
-            return _Outcome("transient", scrub(exc.reason) or "transient error")
+            reason = scrub(exc.reason) or "transient error"
+            # A request that timed out may have been carried out: Telegram does not say.
+            return _Outcome("transient", reason, unknown="timeout" in reason.lower() or "timed out" in reason)
         except TimeoutError:
-            return _Outcome("transient", f"no answer within {self.send_timeout:g}s")
+            return _Outcome("transient", f"no answer within {self.send_timeout:g}s", unknown=True)
         except Exception as exc:  # a notifier bug or a failing bot lookup: retried, bounded like a transient error
             return _Outcome("transient", f"unexpected {type(exc).__name__}")
         return _Outcome("sent", message_id=message_id)
@@ -337,7 +357,8 @@ class OutboxRelay:
                 row.tenant_id, row.chat_id, now=now, until=until, whole_bot=self.pause_bot_on_rate_limit
             )
             async with self._db.uow() as uow:
-                await outbox.mark_retry(uow.session, row.id, until, outcome.reason, count=False)
+                reason = outbox.noted(outcome.reason, unknown=row.unknown)
+                await outbox.mark_retry(uow.session, row.id, until, reason, count=False)
                 await uow.commit()
             self.stats.rate_limited += 1
             logger.warning(
@@ -357,8 +378,9 @@ class OutboxRelay:
                 return
             delay = self.backoff(failures)
             async with self._db.uow() as uow:
+                reason = outbox.noted(outcome.reason, unknown=row.unknown or outcome.unknown)
                 await outbox.mark_retry(
-                    uow.session, row.id, self._clock.now() + timedelta(seconds=delay), outcome.reason, count=True
+                    uow.session, row.id, self._clock.now() + timedelta(seconds=delay), reason, count=True
                 )
                 await uow.commit()
             self.stats.retried += 1

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 import httpx
 from redis.asyncio import Redis
@@ -15,7 +13,7 @@ from bot.bots import TenantBots
 from bot.notifier import TelegramNotifier
 from bot.processor import UpdateProcessor
 from bot.proof_files import ProofFingerprints
-from bot.replies import TelegramReplier
+from bot.replies import OutboxFallback, TelegramReplier
 from core import shared_state
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
@@ -64,8 +62,15 @@ class Runtime:
             await self.redis.aclose()
 
 
-def build_runtime(settings: Settings, *, clock: Clock | None = None, chat_interval: float = 1.0) -> Runtime:
-    """``chat_interval`` paces messages to one chat (Telegram allows about one a second); tests shorten it."""
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    chat_interval: float = 1.0,
+    pacing_limits: PacingLimits | None = None,
+) -> Runtime:
+    """``chat_interval`` paces messages to one chat (Telegram allows about one a second); tests shorten it, or give
+    every limit in ``pacing_limits``. One pacing serves the relay and the direct replies: a bot's sends share it."""
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.resolved_database_url())
@@ -74,10 +79,9 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, chat_interv
     )
     bots = TenantBots(database, vault, settings.telegram_api)
     redis = shared_state.connect(settings.redis_url) if settings.redis_url else None
-    pacing: Callable[[PacingLimits], Pacing] = Pacer
-    if redis is not None:
-        pacing = partial(RedisPacer, redis)
-    relay = OutboxRelay(database, TelegramNotifier(bots), clock, per_chat_interval=chat_interval, pacing=pacing)
+    limits = pacing_limits or PacingLimits(per_chat_interval=chat_interval)
+    pacer: Pacing = RedisPacer(redis, limits) if redis is not None else Pacer(limits)
+    relay = OutboxRelay(database, TelegramNotifier(bots), clock, pacer=pacer)
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     callback_base = settings.public_url or f"http://{settings.host}:{settings.port}"
     deps = ProviderDeps(http, clock, callback_base)
@@ -89,7 +93,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None, chat_interv
     processor = UpdateProcessor(
         database,
         clock,
-        TelegramReplier(bots),
+        TelegramReplier(bots, pacing=pacer, clock=clock, fallback=OutboxFallback(database, clock, relay.wake)),
         on_commit=relay.wake,
         start_payment=starter,
         methods=registry.names,

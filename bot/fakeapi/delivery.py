@@ -31,13 +31,16 @@ class WebhookPolicy:
     attempts: int = 3
     retry_delay: float = 0.05
     timeout: float = 10.0
+    # Off by default, so tests see updates in order: deliver up to the webhook's max_connections updates at once,
+    # as Telegram does (busy-shop tests).
+    parallel: bool = False
 
 
 class WebhookDispatcher:
     """One worker task per bot with a webhook, delivering updates in order, one at a time.
 
     Telegram may open up to max_connections parallel deliveries; the fake stays sequential so that tests see
-    updates in a deterministic order.
+    updates in a deterministic order, unless the policy says ``parallel``.
     """
 
     def __init__(self, policy: WebhookPolicy, execute: Executor) -> None:
@@ -72,14 +75,47 @@ class WebhookDispatcher:
             self._session = None
 
     async def _run(self, bot: BotAccount) -> None:
+        if self.policy.parallel:
+            await self._run_parallel(bot)
+            return
         while True:
             update = await bot.changed.wait_until(lambda: _next_update(bot))
-            try:
-                await self._deliver(bot, update)
-            except Exception:
-                # A bug in the fake must not silently stop all deliveries for this bot, nor loop on one update.
-                log.exception("fake webhook delivery of update %s for bot %s crashed", update["update_id"], bot.id)
-                bot.finish_delivery(update)
+            await self._deliver_safely(bot, update)
+
+    async def _deliver_safely(self, bot: BotAccount, update: dict[str, Any]) -> None:
+        try:
+            await self._deliver(bot, update)
+        except Exception:
+            # A bug in the fake must not silently stop all deliveries for this bot, nor loop on one update.
+            log.exception("fake webhook delivery of update %s for bot %s crashed", update["update_id"], bot.id)
+            bot.finish_delivery(update)
+
+    async def _run_parallel(self, bot: BotAccount) -> None:
+        in_flight: dict[int, asyncio.Task[None]] = {}
+
+        def next_free() -> dict[str, Any] | None:
+            webhook = bot.webhook
+            if webhook is None or len(in_flight) >= max(1, webhook.max_connections):
+                return None
+            return next((u for u in bot.pending if u["update_id"] not in in_flight), None)
+
+        def done(task: asyncio.Task[None]) -> None:
+            for update_id, running in list(in_flight.items()):
+                if running is task:
+                    del in_flight[update_id]
+            bot.notify()
+
+        try:
+            while True:
+                update = await bot.changed.wait_until(next_free)
+                update_id = update["update_id"]
+                task = asyncio.create_task(self._deliver_safely(bot, update))
+                in_flight[update_id] = task
+                task.add_done_callback(done)
+        finally:
+            for task in list(in_flight.values()):
+                task.cancel()
+            await asyncio.gather(*in_flight.values(), return_exceptions=True)
 
     async def _deliver(self, bot: BotAccount, update: dict[str, Any]) -> None:
         delivery: WebhookDelivery | None = None

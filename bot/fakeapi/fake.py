@@ -14,6 +14,7 @@ from core.clock import Clock, SystemClock
 from .account import BotAccount, bot_id_from_token
 from .delivery import WebhookDispatcher, WebhookPolicy
 from .errors import ApiError, not_found, unauthorized
+from .flood import MESSAGE_METHODS, FloodControl
 from .methods import Call, find_method
 from .models import ApiCall, ChatInfo, ChatType, UserInfo
 from .params import Params
@@ -64,6 +65,10 @@ class FakeTelegram:
         self._failures: list[FailureRule] = []
         self._user_ids = itertools.count(FIRST_USER_ID)
         self._revoked: set[str] = set()
+        # Telegram's per-bot message limit, and a record of every message sent: off unless a test sets it.
+        self.flood: FloodControl | None = None
+        # A slow Bot API: while set and not released, message methods are carried out but not answered.
+        self._answers_held: asyncio.Event | None = None
 
     # Bots
 
@@ -184,6 +189,16 @@ class FakeTelegram:
         error = ApiError.scripted(error_code, description, retry_after)
         self._failures.append(FailureRule(spec.name, error, chat_id, token, times))
 
+    def hold_answers(self) -> None:
+        """A slow Bot API: from now on, sends and edits take effect in the chat at once, but their answers wait until
+        `release_answers` (a bot that dies meanwhile never learns that Telegram accepted them)."""
+        self._answers_held = asyncio.Event()
+
+    def release_answers(self) -> None:
+        if self._answers_held is not None:
+            self._answers_held.set()
+            self._answers_held = None
+
     @property
     def pending_failures(self) -> list[FailureRule]:
         return list(self._failures)
@@ -229,7 +244,12 @@ class FakeTelegram:
         self.requests.append(record)
         try:
             self._raise_scripted_failure(account, spec.name, params)
-            return await spec.handler(Call(self, account, params))
+            if self.flood is not None:
+                self.flood.check(account.id, str(params.raw("chat_id")), spec.name)
+            result = await spec.handler(Call(self, account, params))
+            if self._answers_held is not None and spec.name in MESSAGE_METHODS:
+                await self._answers_held.wait()  # done in the chat, but the bot does not hear of it yet
+            return result
         except ApiError as error:
             record.error_code = error.error_code
             raise

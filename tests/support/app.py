@@ -36,6 +36,7 @@ from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.tables import Base, OutboxMessage
 from core.outbox import OutboxStatus
+from core.pacing import PacingLimits
 from core.settings import Settings
 from core.vault import Vault, VaultError
 from webhooks.app import build_app
@@ -156,6 +157,7 @@ class ShopServer:
         self.runtime: Runtime | None = None
         self.port = 0
         self.errors = ErrorLog()
+        self.pacing_limits: PacingLimits | None = None  # Telegram's limits as the server paces them (None: default)
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         try:  # the server gets VAULT_KEY; the shops are seeded with the fixture's vault
@@ -241,7 +243,7 @@ class ShopServer:
         )
         # Telegram's one message a second per chat is the relay's own business (tests/unit/test_relay.py); here it
         # would only make every journey wait.
-        runtime = build_runtime(settings, chat_interval=0.05)
+        runtime = build_runtime(settings, chat_interval=0.05, pacing_limits=self.pacing_limits)
         assert runtime.polling is not self.webhooks
         runner = web.AppRunner(build_app(runtime), shutdown_timeout=2.0)
         await runner.setup()

@@ -88,7 +88,15 @@ class RecordingNotifier:
         """What the chat shows now, oldest message first, edits applied."""
         return list(self.chats.get(chat_id, {}).values())
 
-    async def send(self, tenant_id: int, chat_id: int, message: Message, *, edit_message_id: int | None = None) -> int:
+    async def send(
+        self,
+        tenant_id: int,
+        chat_id: int,
+        message: Message,
+        *,
+        edit_message_id: int | None = None,
+        anew: Message | None = None,
+    ) -> int:
         self.calls.append((tenant_id, chat_id, message.text))
         self.entered.set()
         if self.gate is not None:
@@ -107,6 +115,7 @@ class RecordingNotifier:
             chat[edit_message_id] = message.text
             self.edits.append((chat_id, edit_message_id, message.text))
             return edit_message_id
+        message = anew or message
         self.delivered.append(Delivered(tenant_id, chat_id, message.text, self.clock.now()))
         message_id = next(self._message_ids)
         chat[message_id] = message.text
@@ -271,7 +280,8 @@ async def test_a_crash_after_claim_before_send_still_delivers_exactly_once(
     clock.advance(seconds=120)
     assert await relay.run_once() == 0
 
-    assert notifier.texts_to(CUSTOMER) == ["paid"]
+    # Once, marked as a repeat: no result was recorded, so the relay cannot tell it from a send that went through.
+    assert notifier.texts_to(CUSTOMER) == [outbox.as_repeat(Message("paid")).text]
     assert (await row(database, "receipt:1")).status == OutboxStatus.SENT
 
 
@@ -654,7 +664,13 @@ async def test_an_unexpected_notifier_exception_is_retried_like_a_transient_erro
 ) -> None:
     class Broken:
         async def send(
-            self, tenant_id: int, chat_id: int, message: Message, *, edit_message_id: int | None = None
+            self,
+            tenant_id: int,
+            chat_id: int,
+            message: Message,
+            *,
+            edit_message_id: int | None = None,
+            anew: Message | None = None,
         ) -> int:
             raise KeyError("no bot for this tenant")
 
@@ -822,7 +838,8 @@ async def test_a_replacement_waits_while_another_relay_holds_the_row_it_replaces
     clock.advance(seconds=61)  # the dead relay's lease runs out: both go, in order
     assert await relay.run_once() == 2
 
-    assert [text for _, _, text in notifier.calls] == [CHECK_PHONE, PAID]
+    # "check your phone" goes marked as a repeat: the dead relay recorded no result for it.
+    assert [text for _, _, text in notifier.calls] == [outbox.as_repeat(Message(CHECK_PHONE)).text, PAID]
     assert notifier.shown(CUSTOMER) == [PAID]
 
 
