@@ -224,10 +224,10 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
     await session.refresh(payment)
     await session.refresh(ctx.order)
     receipt = notices.receipt(ctx, received, channel=event.channel, at=event.occurred_at or now)
-    if not late:
-        # In time: the receipt takes the place of "check your phone" / "pay online". A late success (after the
-        # customer was told the attempt ended) comes as a new message, which notifies; an edit would not.
-        receipt = notices.in_place_of_start(ctx, receipt)
+    # In time or late, the receipt takes the place of the attempt's message ("check your phone", or the failure that
+    # replaced it): an edit is idempotent, so a relay that dies mid-send can never show the receipt twice. A late
+    # receipt is silent (an edit does not notify); the merchant's "paid late" alert still goes out.
+    receipt = notices.in_place_of_start(ctx, receipt)
     await _order_paid(session, ctx, receipt, received, late=late, now=now)
     return Applied(EventResult.APPLIED, payment, PaymentStatus.PAID)
 
