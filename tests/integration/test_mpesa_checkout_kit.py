@@ -5,6 +5,7 @@ from the outbox, where every message a payment change owes is written."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.callbacks import parse
 from core.clock import FakeClock
@@ -88,15 +89,31 @@ class Rig:
     # --- the customer's chat ---
 
     async def send(self, inbound: Inbound, actor: Actor | None = None) -> Reply:
+        """One input, handled as the bot layer does, then the payment job it owed run by the job worker. The reply
+        carries what the chat reads because of it: the step's own messages, then the ones owed through the outbox
+        ("sending the request…" and what took its place once the provider answered)."""
+        actor = actor or self.actor
+        seen = await self._last_outbox_id()
         async with self.database.uow() as uow:
             tenant = await TenantRepository(uow.session).by_id(self.tenant_id)
             assert tenant is not None
-            ctx = await open_context(uow.session, tenant, actor or self.actor, self.clock, METHODS)
+            ctx = await open_context(uow.session, tenant, actor, self.clock, METHODS)
             reply = await handle(ctx, inbound)
             await uow.commit()
-        if reply.start_payment is not None:  # what the bot layer does after the commit
-            await self.runtime.starter.start(reply.start_payment)
-        return reply
+        if reply.start_payment is not None:
+            await self.runtime.jobs.run_once()
+        async with self.database.uow() as uow:
+            rows = await uow.session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id > seen, OutboxMessage.chat_id == actor.chat_id)
+                .order_by(OutboxMessage.id)
+            )
+            owed = [Message.from_payload(row.payload) for row in rows]
+        return dataclasses.replace(reply, messages=[*reply.messages, *owed])
+
+    async def _last_outbox_id(self) -> int:
+        async with self.database.uow() as uow:
+            return int(await uow.session.scalar(select(func.max(OutboxMessage.id))) or 0)
 
     async def say(self, words: str) -> Reply:
         return await self.send(Inbound.said(words))

@@ -34,7 +34,7 @@ from bot.fakeapi import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
 from bot.fakeapi.delivery import SECRET_HEADER
 from core.clock import SystemClock
 from core.db.engine import Database
-from core.db.tables import Base, OutboxMessage
+from core.db.tables import Base, OutboxMessage, PaymentJob
 from core.outbox import OutboxStatus
 from core.settings import Settings
 from core.vault import Vault, VaultError
@@ -301,17 +301,27 @@ class ShopServer:
         await _until(lambda: all(not account.pending for account in accounts), "updates to be handled")
 
     async def settle(self) -> None:
-        """``idle``, and the outbox relay has sent every message owed so far (receipts, proofs, alerts)."""
+        """``idle``, the payment jobs due have run, and the outbox relay has sent every message owed so far
+        (receipts, proofs, alerts)."""
         await self.idle()
 
         async def drained() -> bool:
             async with self.database.uow() as uow:
+                # Payment jobs due or running first: their results are messages owed in turn.
+                jobs = await uow.session.scalar(
+                    select(func.count())
+                    .select_from(PaymentJob)
+                    .where(
+                        PaymentJob.status.in_(["pending", "running"]),
+                        PaymentJob.next_attempt_at <= SystemClock().now(),
+                    )
+                )
                 due = await uow.session.scalar(
                     select(func.count())
                     .select_from(OutboxMessage)
                     .where(OutboxMessage.status == OutboxStatus.PENDING.value)
                 )
-            return not due
+            return not jobs and not due
 
         await _until_async(drained, "the outbox to be delivered")
 
