@@ -217,7 +217,8 @@ class PaymentStarter:
         misconfigured: bool = False,
     ) -> None:
         # The provider's own words for its refusals first (``paystack.start_failed.amount_below_minimum``).
-        keys = [f"{provider}.start_failed.{code}", f"start_failed.{code}", "start_failed.other"]
+        bare = code.removeprefix(f"{provider}.")
+        keys = [f"{provider}.start_failed.{bare}", f"start_failed.{bare}", "start_failed.other"]
         reason = text(next(key for key in keys if has(key)))
         event = ProviderEvent(
             provider=provider,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiohttp import web
 from sqlalchemy import func, select
 
@@ -63,6 +64,7 @@ class Rig:
         self.base_url = ""
         self.sim_url = ""
         self.actor = CUSTOMER
+        self.run_jobs = True  # run the payment job a step owes right after it (False: as if the process died there)
 
     # --- set-up ---
 
@@ -100,7 +102,7 @@ class Rig:
             ctx = await open_context(uow.session, tenant, actor, self.clock, METHODS)
             reply = await handle(ctx, inbound)
             await uow.commit()
-        if reply.start_payment is not None:
+        if reply.start_payment is not None and self.run_jobs:
             await self.runtime.jobs.run_once()
         async with self.database.uow() as uow:
             rows = await uow.session.scalars(
@@ -210,7 +212,10 @@ def free_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def mpesa_rig(database: Database, vault: Vault, clock: FakeClock, data_dir: Path) -> AsyncIterator[Rig]:
+async def mpesa_rig(
+    database: Database, vault: Vault, clock: FakeClock, data_dir: Path, *, http: httpx.AsyncClient | None = None
+) -> AsyncIterator[Rig]:
+    """``http``: the client the server calls Daraja with (a network that fails the way a test needs)."""
     sim = DarajaSimulator(clock=clock, seed=7)
     sim.add_app(KEY, SECRET)
     listener = free_socket()
@@ -224,7 +229,7 @@ async def mpesa_rig(database: Database, vault: Vault, clock: FakeClock, data_dir
         host="127.0.0.1",
         port=port,
     )
-    runtime = build_runtime(settings, clock=clock)
+    runtime = build_runtime(settings, clock=clock, http=http)
     runner = web.AppRunner(build_app(runtime, workers=False))
     await runner.setup()
     await web.SockSite(runner, listener).start()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 from aiogram import Bot
 from aiohttp import web
 from sqlalchemy import func, select
@@ -153,6 +154,7 @@ class ShopServer:
         self.data_dir = data_dir
         self.webhooks = webhooks
         self.shops: list[Shop] = []
+        self.provider_http: httpx.AsyncClient | None = None  # how the server reaches providers (None: the network)
         self.runtime: Runtime | None = None
         self.port = 0
         self.errors = ErrorLog()
@@ -241,7 +243,7 @@ class ShopServer:
         )
         # Telegram's one message a second per chat is the relay's own business (tests/unit/test_relay.py); here it
         # would only make every journey wait.
-        runtime = build_runtime(settings, chat_interval=0.05)
+        runtime = build_runtime(settings, chat_interval=0.05, http=self.provider_http)
         assert runtime.polling is not self.webhooks
         runner = web.AppRunner(build_app(runtime), shutdown_timeout=2.0)
         await runner.setup()
