@@ -325,3 +325,34 @@ async def test_twenty_presses_at_once_from_outside_the_chat_push_once(rig: Rig, 
     (txn,) = rig.sim.transactions.values()  # exactly one STK push reached Daraja
     assert (await rig.payment()).provider_ref == txn.checkout_request_id
     assert await jobs(database) == [("payment.start", JobStatus.DONE, 1)]
+
+
+async def test_choosing_again_supersedes_an_open_paybill_wait_but_never_an_open_push(rig: Rig) -> None:
+    rig.sim.set_outcome(PHONE, HOLD)
+    placed = await rig.place_order()
+    proposal = await rig.press(placed, "M-Pesa")
+    order = await rig.order()
+    paybill = await rig.tap(f"mppb:{order.id}")
+    assert "174379" in texts(paybill)
+    (waiting,) = await rig.payments()
+    assert (waiting.status, waiting.callback_token) == (PaymentStatus.PENDING, None)
+
+    # The customer changes their mind: the push replaces the Paybill wait (one open attempt per order).
+    sent = await rig.press(proposal, "Yes, send to")
+    assert "Sending the M-Pesa payment prompt to 0708 374 149" in texts(sent)
+    cancelled, push = await rig.payments()
+    assert (cancelled.status, cancelled.reason) == (PaymentStatus.CANCELLED, "you chose another way to pay")
+    assert push.status == PaymentStatus.PENDING and len(rig.sim.transactions) == 1
+
+    # With the prompt on the phone, no other way to pay is opened on top of it.
+    manual = await rig.tap(f"pm:{order.id}:1")
+    assert texts(manual) == (
+        f"📲 An M-Pesa request for order {order.code} is still open on your phone. Enter your PIN to pay, or cancel "
+        "it on the phone; once it has ended you can choose another way to pay."
+    )
+    assert manual.refused and [p.status for p in await rig.payments()] == ["cancelled", "pending"]
+
+    # The customer enters the PIN: the push pays the order.
+    (txn,) = rig.sim.transactions.values()
+    await rig.sim.complete(txn.checkout_request_id, 0)
+    assert [p.status for p in await rig.payments()] == ["cancelled", "paid"]
