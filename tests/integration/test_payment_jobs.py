@@ -358,3 +358,34 @@ async def test_choosing_again_supersedes_an_open_paybill_wait_but_never_an_open_
     (txn,) = rig.sim.transactions.values()
     await rig.sim.complete(txn.checkout_request_id, 0)
     assert [p.status for p in await rig.payments()] == ["cancelled", "paid"]
+
+
+async def test_a_push_daraja_refused_as_busy_is_tried_again_then_given_up_in_plain_words(
+    rig: Rig, database: Database
+) -> None:
+    rig.sim.set_outcome(PHONE, HOLD)
+    rig.sim.inject_error("stk_push", times=1)  # Spike Arrest: Daraja answered, and took nothing
+    await rig.checkout()
+    assert (await rig.payment()).status == PaymentStatus.CREATED  # still "sending…": the job waits, then again
+    assert await rig.runtime.jobs.run_once() == 0
+    rig.clock.advance(seconds=5)
+    assert await rig.runtime.jobs.run_once() == 1
+    (txn,) = rig.sim.transactions.values()
+    assert (await rig.payment()).provider_ref == txn.checkout_request_id
+    assert await jobs(database) == [("payment.start", JobStatus.DONE, 2)]
+
+    await rig.sim.complete(txn.checkout_request_id, 1032)
+    rig.clock.advance(minutes=3)  # past Daraja's per-subscriber pause
+    rig.sim.inject_error("stk_push", times=3)  # busy, busy, busy: the customer is not kept waiting for ever
+    order = await rig.order()
+    await rig.tap(f"mpretry:{order.id}")
+    for wait in (5, 15):
+        rig.clock.advance(seconds=wait)
+        assert await rig.runtime.jobs.run_once() == 1
+    payment = await rig.payment()
+    assert (payment.status, payment.reason) == (PaymentStatus.FAILED, "the payment provider refused the request")
+    told = (await rig.to_customer())[-1]
+    assert "did not go through: M-Pesa was busy." in told.text and told.key == f"payment:{payment.id}:failed"
+    assert [text for text, _ in told.buttons] == ["🔁 Try again", "🏦 Pay by Paybill", "💳 Other ways to pay"]
+    assert len(rig.sim.transactions) == 1
+    assert [status for _, status, _ in await jobs(database)] == [JobStatus.DONE, JobStatus.FAILED]
