@@ -107,6 +107,7 @@ async def supersede_open(session: AsyncSession, order: Order, clock: Clock) -> P
         payment_reference=current.reference,
         outcome=Outcome.CANCELLED,
         reason=catalog_text("jobs.superseded"),
+        reason_code=f"{current.provider}.superseded",  # in the provider's own words ("mpesa.why.superseded")
     )
     await apply_event(session, order.tenant_id, event, clock)
     return None

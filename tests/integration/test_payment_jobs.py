@@ -344,6 +344,10 @@ async def test_choosing_again_supersedes_an_open_paybill_wait_but_never_an_open_
     assert "Sending the M-Pesa payment prompt to 0708 374 149" in texts(sent)
     cancelled, push = await rig.payments()
     assert (cancelled.status, cancelled.reason) == (PaymentStatus.CANCELLED, "you chose another way to pay")
+    told = next(m for m in await rig.to_customer() if m.key == f"payment:{cancelled.id}:cancelled")
+    assert told.text.startswith(
+        f"❌ The M-Pesa payment for order {order.code} (KES 420) was cancelled: you chose another way to pay."
+    )
     assert push.status == PaymentStatus.PENDING and len(rig.sim.transactions) == 1
 
     # With the prompt on the phone, no other way to pay is opened on top of it.
