@@ -25,9 +25,9 @@ handler's ``abandon``, which must end the work in a way the customer hears of.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -159,8 +159,9 @@ class JobHandler(Protocol):
 
 
 class JobWorker:
-    """Claims due jobs and runs their handlers; started and stopped with the app, woken after a commit that owed
-    jobs (``wake``), and polling every ``poll_interval`` seconds for retries and leases run out."""
+    """Claims due jobs and runs their handlers, up to ``concurrency`` at a time, each as soon as a slot is free (one
+    slow provider call holds one slot, not the others); started and stopped with the app, woken after a commit that
+    owed jobs (``wake``), and looking every ``poll_interval`` seconds for retries and leases that ran out."""
 
     def __init__(
         self,
@@ -168,48 +169,67 @@ class JobWorker:
         clock: Clock,
         handlers: Mapping[str, JobHandler],
         *,
-        batch: int = 20,
+        concurrency: int = 20,
         lease: float = 120.0,
         poll_interval: float = 1.0,
         on_done: Callable[[], None] | None = None,
     ) -> None:
         self.database = database
-        self.on_done = on_done or (lambda: None)  # wakes the outbox relay: a job's result owes the chat a message
         self.clock = clock
         self.handlers = dict(handlers)
-        self.batch = batch
-        self.lease = timedelta(seconds=lease)  # longer than any provider call's timeout, or a call runs twice
+        self.concurrency = concurrency
+        self.lease = timedelta(seconds=lease)  # longer than any provider call's timeouts, or a call could run twice
         self.poll_interval = poll_interval
+        self.on_done = on_done or (lambda: None)  # wakes the outbox relay: a job's result owes the chat a message
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
-        """Ask for a pass now (after committing new jobs, and to stop)."""
+        """Ask for a look now (after committing new jobs, and to stop)."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        running: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             self._wake.clear()
+            free = self.concurrency - len(running)
+            claimed: list[Job] = []
+            if free > 0:
+                try:
+                    claimed = await self._claim(free)
+                except Exception:  # a database outage must not end the worker; the next look tries again
+                    log.exception("payment jobs could not be claimed")
+            for job in claimed:
+                task = asyncio.create_task(self._run(job), name=f"payment-job-{job.id}")
+                running.add(task)
+                task.add_done_callback(running.discard)
+            if claimed and len(claimed) == free:
+                continue  # more may be due
+            woken = asyncio.ensure_future(self._wake.wait())
             try:
-                claimed = await self.run_once()
-            except Exception:  # a database outage must not end the worker; the next pass tries again
-                log.exception("payment job pass failed")
-                claimed = 0
-            if claimed >= self.batch:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                await asyncio.wait({woken, *running}, timeout=self.poll_interval, return_when=FIRST_COMPLETED)
+            finally:
+                woken.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def run_once(self) -> int:
-        """Claim a batch and run it, jobs side by side. Returns how many were claimed."""
-        async with self.database.uow() as uow:
-            jobs = await claim_due(uow.session, self.clock.now(), self.batch, self.lease)
-            await uow.commit()
+        """Claim what is due (up to ``concurrency``) and run it, side by side, to the end. How many were claimed."""
+        jobs = await self._claim(self.concurrency)
         await asyncio.gather(*(self._run(job) for job in jobs))
-        if jobs:
-            self.on_done()
         return len(jobs)
 
+    async def _claim(self, limit: int) -> list[Job]:
+        async with self.database.uow() as uow:
+            jobs = await claim_due(uow.session, self.clock.now(), limit, self.lease)
+            await uow.commit()
+        return jobs
+
     async def _run(self, job: Job) -> None:
+        try:
+            await self._handle(job)
+        finally:
+            self.on_done()
+
+    async def _handle(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)
         if handler is None:
             log.error("payment job %s: no handler for kind %s", job.id, job.kind)
