@@ -23,6 +23,7 @@ from core.outbox import owes_messages
 from flows import router
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Upload
+from payments.jobs import owes_jobs
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class UpdateProcessor:
         replier: Replier,
         on_commit: Callable[[], None] | None = None,
         *,
-        start_payment: Callable[[int], Awaitable[object]] | None = None,
+        wake_jobs: Callable[[], None] | None = None,
         methods: frozenset[str] = frozenset({"manual"}),
         fingerprint: Callable[[int, Upload], Awaitable[object]] | None = None,
         observe: Callable[[str], None] | None = None,
@@ -69,7 +70,7 @@ class UpdateProcessor:
         self.clock = clock
         self.replier = replier
         self.on_commit = on_commit or (lambda: None)
-        self.start_payment = start_payment
+        self.wake_jobs = wake_jobs or (lambda: None)  # the payment job worker: it calls providers, never an update
         self.methods = methods | {"manual"}
         self.fingerprint = fingerprint  # hashes an uploaded proof's file after commit (bot.proof_files)
         self.observe = observe or (lambda outcome: None)  # counts outcomes (metrics), whether webhook or polling
@@ -99,7 +100,10 @@ class UpdateProcessor:
             ctx = await router.open_context(uow.session, tenant, incoming.actor, self.clock, self.methods)
             reply, refused = await self.route(ctx, incoming.inbound)
             owed = owes_messages(uow.session)
+            jobs_owed = owes_jobs(uow.session)
             await uow.commit()
+        if jobs_owed:  # "Pay" was pressed: the worker starts the payment while the chat is answered
+            self.wake_jobs()
         await self._after_commit(tenant_id, incoming, reply, wake_relay=owed)
         return Processed(refused=refused)
 
@@ -116,9 +120,3 @@ class UpdateProcessor:
                 await self.fingerprint(tenant_id, incoming.inbound.upload)
             except Exception as error:  # a missing fingerprint only weakens a fraud signal
                 log.warning("tenant %s: proof file not fingerprinted: %s", tenant_id, type(error).__name__)
-        if reply.start_payment is not None and self.start_payment is not None:
-            try:
-                await self.start_payment(reply.start_payment)
-            except Exception:  # the payment stays "created" and expires; the customer can try again
-                log.exception("payment %s of tenant %s could not be started", reply.start_payment, tenant_id)
-            self.on_commit()

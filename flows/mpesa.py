@@ -2,9 +2,10 @@
 
 1. The customer chooses M-Pesa: the bot proposes the order's phone (when it can receive M-Pesa) and lets the
    customer type another; numbers are normalised, and invalid or non-Safaricom ones get a clear message.
-2. A push: a new attempt, handed to the provider after commit. The reply says "check your phone" with the amount and
-   the order code and a status button that shows the attempt's state in place; the receipt or the failure (in plain
-   words, with "Try again" and "Pay by Paybill") arrives through the outbox when M-Pesa answers.
+2. A push: a new attempt and its start job, in the update's transaction (``flows.online``). The customer reads
+   "sending the payment prompt to 07XX…" at once, with a status button; the job worker sends the push and its answer
+   ("check your phone") takes that message's place, as later the receipt or the failure (in plain words, with
+   "Try again" and "Pay by Paybill") does.
 3. "Try again" pushes again, but never while an attempt is still open (a push that timed out on our side is settled
    by its callback or its expiry, never re-sent blindly) nor sooner than Daraja allows for that phone.
 4. "Pay by Paybill" (Paybills only; tills have no account number): the business number, the order code as the
@@ -20,14 +21,14 @@ from sqlalchemy import select
 
 from core.callbacks import Action, action
 from core.clock import utc
-from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.repos.orders import OrderRepository
 from core.db.tables import Order, Payment, PaymentEvent, ProviderConfig
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from flows.context import FlowContext, Handler, Reply
 from flows.inbound import Inbound, Kind
-from flows.online import open_online_payment
-from payments.attempts import open_payment
+from flows.online import start_online_payment
+from payments.attempts import open_attempt, open_payment, supersede_open
 from payments.mpesa import messages
 from payments.mpesa.codes import SUBSCRIBER_LOCK, NextStep, result_info
 from payments.mpesa.phones import MpesaPhone, MpesaPhoneError, mpesa_phone
@@ -187,17 +188,17 @@ async def _push(ctx: FlowContext, order: Order, phone: MpesaPhone) -> Reply:
         seconds = max(1, int((earliest - now) / timedelta(seconds=1)) + 1)
         retry = keyboard([Button(ctx.t("mpesa.button.try_again"), data=action(messages.RETRY, order.id))])
         return Reply([Message(ctx.t("mpesa.wait_before_retry", seconds=seconds), retry)], refused=True)
-    payment = await open_online_payment(ctx, order, NAME)
-    ctx.go("idle")
-    body = ctx.t(
-        "mpesa.check_phone",
-        phone=phone.local,
-        amount=_money(order).format(),
-        code=order.code,
-        status=ctx.t("mpesa.status.sending"),
-    )
+    amount = _money(order).format()
     status = keyboard([Button(ctx.t("mpesa.button.status"), data=action(messages.STATUS, order.id))])
-    return Reply([Message(body, status)], start_payment=payment.id)
+    sending = Message(ctx.t("jobs.mpesa.sending", phone=phone.local, amount=amount, code=order.code), status)
+    payment = await start_online_payment(ctx, order, NAME, sending)
+    ctx.go("idle")
+    if payment is None:  # a push is open (perhaps started by a press a moment ago): where it stands
+        current = await open_attempt(ctx.session, order)
+        if current is not None and current.provider == NAME:
+            return Reply([await _status(ctx, order, current, edit=False)])
+        return Reply([Message(ctx.t("jobs.attempt_open", code=order.code))])
+    return Reply(start_payment=payment.id)
 
 
 async def _status(ctx: FlowContext, order: Order, payment: Payment, *, edit: bool) -> Message:
@@ -299,11 +300,12 @@ async def _paybill(ctx: FlowContext, order: Order) -> Reply:
         return Reply([Message(ctx.t("mpesa.paybill_unavailable"), other)])
     if not amount_allowed(_money(order)):
         return Reply([Message(ctx.t("mpesa.unavailable", code=order.code))])
-    payments = PaymentRepository(ctx.session)
-    latest = await payments.latest_for_order(ctx.tenant.id, order.id)
-    already = latest is not None and latest.provider == NAME and latest.status in OPEN
-    if not already:
+    # An open M-Pesa attempt (a push, or an earlier Paybill wait) is what a Paybill payment will be matched to;
+    # another method's open attempt (a Paystack link) is superseded: the customer chose to pay by Paybill.
+    current = await open_attempt(ctx.session, order)
+    if (current is None or current.provider != NAME) and await supersede_open(ctx.session, order, ctx.clock) is None:
         # An attempt to wait on: it expires like any other, and a payment arriving later is still matched and paid.
+        # None: a concurrent start opened one, which the payment will be matched to instead.
         now = ctx.clock.now()
         await open_payment(
             ctx.session,

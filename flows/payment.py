@@ -16,7 +16,7 @@ from flows import mpesa, paystack
 from flows.context import MAX_PROOF_BYTES, FlowContext, Reply
 from flows.inbound import Inbound, Kind, UploadKind
 from payments import stock
-from payments.attempts import open_payment
+from payments.attempts import open_payment, supersede_open
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
 from payments.states import ORDER_CAN_BE_CANCELLED, OrderStatus, PaymentStatus
@@ -91,9 +91,13 @@ async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
         return Reply([Message(ctx.t("proof.being_checked", code=order.code))], refused=True)
     if method in ONLINE:
         return await ONLINE[method].begin(ctx, order, config)
+    if await supersede_open(ctx.session, order, ctx.clock) is not None:
+        # An STK push is open: its prompt may be on the phone, and a proof on top of it would pay twice.
+        return Reply([Message(ctx.t("jobs.push_open", code=order.code))], refused=True)
     payment = await payments.latest_for_order(ctx.tenant.id, order.id)
     if payment is None or payment.provider != method or payment.status != PaymentStatus.AWAITING_PROOF:
         payment = await open_payment(ctx.session, order, method, PaymentStatus.AWAITING_PROOF, ctx.clock.now())
+        assert payment is not None  # awaiting_proof is not an open attempt of the one-per-order index
     ctx.go("pay.proof", payment_id=payment.id)
     instructions = str(config.options.get("instructions") or ctx.t("manual.default_instructions"))
     amount = Money(order.total_minor, order.currency).format()

@@ -2,7 +2,8 @@
 
 "Pay online" checks the amount against Paystack's limits (a clear message and another method when it does not fit),
 asks for an email first when the shop wants real addresses (otherwise the provider uses a stable synthetic one), and
-opens a new attempt; the provider is called after the commit, and its checkout link arrives as a URL button.
+opens a new attempt (superseding an earlier open link) with its start job; the job worker calls Paystack after the
+commit, and the checkout link takes the place of "preparing your link…" as a URL button.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from core.messages import Button, Message, keyboard
 from core.money import Money
 from flows.context import FlowContext, Handler, Reply
 from flows.inbound import Inbound, Kind
-from flows.online import open_online_payment
+from flows.online import start_online_payment
+from payments.attempts import is_push, open_attempt
 from payments.paystack.limits import SUPPORTED_CURRENCIES, AmountNotAllowed, check_amount
 from payments.paystack.options import asks_email
 from payments.states import OrderStatus
@@ -50,8 +52,15 @@ async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply
 
 
 async def _start(ctx: FlowContext, order: Order) -> Reply:
-    payment = await open_online_payment(ctx, order, "paystack")
-    return Reply([Message(ctx.t("payment.starting"))], start_payment=payment.id)
+    current = await open_attempt(ctx.session, order)
+    if current is not None and is_push(current):  # its prompt may be on the phone: paying twice is one tap away
+        return Reply([Message(ctx.t("jobs.push_open", code=order.code))], refused=True)
+    amount = Money(order.total_minor, order.currency).format()
+    sending = Message(ctx.t("jobs.paystack.sending", amount=amount, code=order.code))
+    payment = await start_online_payment(ctx, order, "paystack", sending)
+    if payment is None:  # a concurrent start opened one a moment ago
+        return Reply([Message(ctx.t("jobs.attempt_open", code=order.code))], refused=True)
+    return Reply(start_payment=payment.id)
 
 
 async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:

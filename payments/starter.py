@@ -1,17 +1,33 @@
-"""Starting an online payment, after the conversation's transaction has committed.
+"""Starting an online payment: a payment job, run by the job worker, never inside a Telegram update.
 
-The flow opens the payment (``created``) in its own transaction; the provider is called afterwards, outside any
-transaction, so no database lock waits on the network. The outcome is applied like any other event: ``pending`` with
-what the customer must do next (check the phone, open the link), or ``failed`` with the reason. A process that dies
-between the two leaves a ``created`` payment, which the reconciler expires; it is never started twice.
+Pressing "Pay" opens the attempt (``created``), owes a ``payment.start`` job and owes the customer "sending the
+request…" under the attempt's ``started_key``, all in the update's transaction (``queue_start``); the update is
+answered at once. The worker then calls the provider (``PaymentStarter.run``) and records the outcome like any other
+event, in the unit of work that ends the job: ``pending`` with what the customer must do next (check the phone, open
+the link), which takes the place of "sending…" in the chat; or ``failed`` with the reason and a way forward.
+
+One attempt, one prompt on the customer's phone, ever. What is retried, and what is not:
+
+* a failure before the call, or a refusal the provider answered with and calls temporary (busy, throttled): the
+  request was not taken, so the job tries again later, a bounded number of times; then the attempt fails;
+* no answer (a timeout, a dropped connection) or a job whose earlier run died mid-call (``in_doubt``): the request may
+  have reached the provider, so it is never sent again. The attempt waits as ``pending`` (unconfirmed) and is settled
+  by the provider's callback or the reconciler's query (STK Query once its CheckoutRequestID is known, Paystack Verify
+  by reference), or it expires;
+* anything unexpected: the attempt fails at once and the customer is told in plain words, with "try again" and the
+  other ways to pay.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox
+from core.callbacks import action
 from core.clock import Clock
 from core.db.engine import Database
 from core.db.repos.customers import CustomerRepository
@@ -21,13 +37,21 @@ from core.db.tables import Payment
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.texts import has, text
-from payments import notices
-from payments.base import Outcome, ProviderError, ProviderEvent, Started, StartRequest
+from payments import jobs, notices
+from payments.base import Outcome, PaymentProvider, ProviderError, ProviderEvent, Started, StartRequest
+from payments.mpesa import messages as mpesa_messages
 from payments.registry import ProviderRegistry
 from payments.service import apply_event
 from payments.states import PaymentStatus
 
 log = logging.getLogger(__name__)
+
+START = "payment.start"  # the job kind
+# Errors that say nothing about whether the provider took the request: never sent again.
+NO_ANSWER = frozenset({"timeout", "network", "mpesa.network"})
+# The reason code of an unexpected failure, in each provider's own vocabulary (the customer's message reads it).
+UNEXPECTED = {"mpesa": "mpesa.unexpected"}
+RETRY_WAITS = (timedelta(seconds=5), timedelta(seconds=15))  # then the attempt fails: the customer is waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +60,95 @@ class Schedule:
     lifetime: timedelta
 
 
+async def queue_start(session: AsyncSession, payment: Payment, chat_id: int, sending: Message, now: datetime) -> None:
+    """Owe the start of ``payment`` (a job) and the customer's "sending…" message, in the caller's transaction."""
+    await jobs.enqueue(
+        session,
+        tenant_id=payment.tenant_id,
+        kind=START,
+        dedupe_key=f"start:{payment.id}",
+        payment_id=payment.id,
+        now=now,
+    )
+    await outbox.enqueue(
+        session,
+        tenant_id=payment.tenant_id,
+        chat_id=chat_id,
+        dedupe_key=notices.started_key(payment),
+        message=sending,
+        now=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    request: StartRequest
+    provider: PaymentProvider | None
+    tenant_id: int
+    reference: str
+    provider_name: str
+    tenant_timeout: timedelta
+
+
 @dataclass
 class PaymentStarter:
+    """The handler of ``payment.start`` jobs."""
+
     database: Database
     registry: ProviderRegistry
     clock: Clock
 
-    async def __call__(self, payment_id: int) -> None:
-        await self.start(payment_id)
+    async def run(self, job: jobs.Job) -> None:
+        assert job.payment_id is not None
+        loaded = await self._load(job.payment_id)
+        if loaded is None:  # no longer waiting to start (expired, superseded): nothing to do
+            await self._finish(job)
+            return
+        if loaded.provider is None:
+            await self._failed(job, loaded, "provider.not_configured", None)
+            return
+        schedule = Schedule(loaded.provider.next_check(0), loaded.provider.lifetime(loaded.tenant_timeout))
+        if job.in_doubt:
+            # An earlier run died during the call: it may have reached the provider. Never call it again.
+            log.warning("payment %s: an earlier start may have reached %s", job.payment_id, loaded.provider_name)
+            await self._pending(job, loaded, None, schedule)
+            return
+        try:
+            started = await loaded.provider.start(loaded.request)
+        except ProviderError as error:
+            await self._refused(job, loaded, error, schedule)
+            return
+        await self._pending(job, loaded, started, schedule)
 
-    async def start(self, payment_id: int) -> PaymentStatus | None:
+    async def abandon(self, job: jobs.Job, error: BaseException) -> None:
+        """Something unexpected: the attempt fails now and the customer is told, rather than waiting for expiry."""
+        assert job.payment_id is not None
+        async with self.database.uow() as uow:
+            payment = await uow.session.get(Payment, job.payment_id)
+            assert payment is not None
+            tenant_id, reference, provider = payment.tenant_id, payment.reference, payment.provider
+        code = UNEXPECTED.get(provider, "unexpected")
+        await self._fail(job, tenant_id, reference, provider, code, type(error).__name__)
+
+    async def _refused(self, job: jobs.Job, loaded: _Loaded, error: ProviderError, schedule: Schedule) -> None:
+        if error.code in NO_ANSWER:
+            # The provider may have accepted it: never send it again; the callback, a query or expiry settles it.
+            log.warning("payment %s: no answer to the start (%s)", job.payment_id, error.code)
+            await self._pending(job, loaded, None, schedule)
+            return
+        if error.retryable and job.attempts <= len(RETRY_WAITS):
+            # The provider answered and did not take the request (busy, throttled): asking again sends one prompt.
+            wait = RETRY_WAITS[job.attempts - 1]
+            log.info("payment %s: provider busy (%s), trying again in %s", job.payment_id, error.code, wait)
+            async with self.database.uow() as uow:
+                now = self.clock.now()
+                await jobs.retry_later(uow.session, job.id, now + wait, error.code or "error", now)
+                await uow.commit()
+            return
+        log.warning("payment %s: %s refused the start (%s)", job.payment_id, loaded.provider_name, error.code)
+        await self._failed(job, loaded, error.code or "error", str(error), misconfigured=error.misconfigured)
+
+    async def _load(self, payment_id: int) -> _Loaded | None:
         async with self.database.uow() as uow:
             payment = await uow.session.get(Payment, payment_id)
             if payment is None or payment.status != PaymentStatus.CREATED or payment.callback_token is None:
@@ -67,61 +170,55 @@ class PaymentStarter:
                 shop_name=tenant.name,
                 metadata={"tenant": tenant.slug, "order": order.code, "chat": str(customer.chat_id)},
             )
-            tenant_id, reference, provider_name = tenant.id, payment.reference, payment.provider
-            tenant_timeout = timedelta(minutes=tenant.payment_timeout_minutes)
-        if provider is None:
-            return await self._failed(tenant_id, reference, provider_name, "provider.not_configured", None)
-        # When to ask the provider first and when the attempt expires, both counted from the start.
-        schedule = Schedule(provider.next_check(0), provider.lifetime(tenant_timeout))
-        try:
-            started = await provider.start(request)
-        except ProviderError as error:
-            if error.retryable and error.code == "timeout":
-                # The provider may have accepted it: never send it again; the callback or expiry settles it.
-                return await self._pending(tenant_id, reference, provider_name, None, schedule)
-            log.warning("payment %s: %s refused the start (%s)", payment_id, provider_name, error.code)
-            return await self._failed(
-                tenant_id,
-                reference,
-                provider_name,
-                error.code or "error",
-                str(error),
-                misconfigured=error.misconfigured,
-            )
-        return await self._pending(tenant_id, reference, provider_name, started, schedule)
+            timeout = timedelta(minutes=tenant.payment_timeout_minutes)
+            return _Loaded(request, provider, tenant.id, payment.reference, payment.provider, timeout)
 
-    async def _pending(
-        self, tenant_id: int, reference: str, provider: str, started: Started | None, schedule: Schedule
-    ) -> PaymentStatus | None:
+    async def _finish(self, job: jobs.Job) -> None:
+        async with self.database.uow() as uow:
+            await jobs.finish(uow.session, job.id, self.clock.now())
+            await uow.commit()
+
+    async def _pending(self, job: jobs.Job, loaded: _Loaded, started: Started | None, schedule: Schedule) -> None:
+        reference = loaded.reference
         event = ProviderEvent(
-            provider=provider, event_key=f"started:{reference}", payment_reference=reference, outcome=Outcome.PENDING
+            provider=loaded.provider_name,
+            event_key=f"started:{reference}",
+            payment_reference=reference,
+            outcome=Outcome.PENDING,
         )
         async with self.database.uow() as uow:
-            applied = await apply_event(uow.session, tenant_id, event, self.clock)
+            applied = await apply_event(uow.session, loaded.tenant_id, event, self.clock)
             payment = applied.payment
             if applied.moved and payment is not None:
                 now = self.clock.now()
                 payment.provider_ref = started.provider_ref if started is not None else None
+                # An unconfirmed push has no CheckoutRequestID to query with; its callback or expiry settles it.
                 payment.next_check_at = now + schedule.first_check if schedule.first_check is not None else None
                 payment.expires_at = now + schedule.lifetime
                 context = await notices.context_for(uow.session, payment)
-                message = started_message(context, started)
-                await notices.to_customer(uow.session, context, notices.started_key(payment), message, now)
+                message = notices.in_place_of_start(context, started_message(context, started))
+                await notices.to_customer(uow.session, context, f"{notices.started_key(payment)}:answer", message, now)
+            await jobs.finish(uow.session, job.id, self.clock.now())
             await uow.commit()
-            return applied.status
 
     async def _failed(
+        self, job: jobs.Job, loaded: _Loaded, code: str, detail: str | None, *, misconfigured: bool = False
+    ) -> None:
+        await self._fail(job, loaded.tenant_id, loaded.reference, loaded.provider_name, code, detail, misconfigured)
+
+    async def _fail(
         self,
+        job: jobs.Job,
         tenant_id: int,
         reference: str,
         provider: str,
         code: str,
         detail: str | None,
-        *,
         misconfigured: bool = False,
-    ) -> PaymentStatus | None:
+    ) -> None:
         # The provider's own words for its refusals first (``paystack.start_failed.amount_below_minimum``).
-        keys = [f"{provider}.start_failed.{code}", f"start_failed.{code}", "start_failed.other"]
+        bare = code.removeprefix(f"{provider}.")
+        keys = [f"{provider}.start_failed.{bare}", f"start_failed.{bare}", "start_failed.other"]
         reason = text(next(key for key in keys if has(key)))
         event = ProviderEvent(
             provider=provider,
@@ -148,15 +245,18 @@ class PaymentStarter:
                 await notices.to_merchant(
                     uow.session, context.tenant, f"provider-error:{applied.payment.id}", alert, self.clock.now()
                 )
+            await jobs.give_up(uow.session, job.id, code, self.clock.now())
             await uow.commit()
-            return applied.status
 
 
 def started_message(ctx: notices.Context, started: Started | None) -> Message:
-    if started is None:
-        return Message(text("payment.started_unconfirmed", ctx.lang, code=ctx.order.code, amount=ctx.amount()))
-    body = text(started.text_key, ctx.lang, code=ctx.order.code, amount=ctx.amount(), **started.values)
     rows = []
+    if ctx.payment.provider == "mpesa":  # the status button of "sending…" stays on the message it turns into
+        rows.append([Button(text("mpesa.button.status", ctx.lang), data=action(mpesa_messages.STATUS, ctx.order.id))])
+    if started is None:
+        body = text("payment.started_unconfirmed", ctx.lang, code=ctx.order.code, amount=ctx.amount())
+        return Message(body, keyboard(*rows))
+    body = text(started.text_key, ctx.lang, code=ctx.order.code, amount=ctx.amount(), **started.values)
     if started.link is not None:
         rows.append([Button(text(started.link.text_key, ctx.lang), url=started.link.url)])
     return Message(body, keyboard(*rows))

@@ -1,5 +1,5 @@
 """The aiohttp application, built by a function: routes, health, metrics, and the background workers that live
-and die with it (the outbox relay, and long polling when there is no public URL)."""
+and die with it (the outbox relay, the payment jobs, the reconciler, and long polling when there is no public URL)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(runtime.relay.run(stop), name="outbox-relay"),
         asyncio.create_task(runtime.reconciler.run(stop), name="reconciler"),
+        asyncio.create_task(runtime.jobs.run(stop), name="payment-jobs"),
     ]
     if runtime.polling:
         poller = Poller(runtime.database, runtime.bots, runtime.processor, clock=runtime.clock)
@@ -51,6 +52,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     yield
     stop.set()
     runtime.relay.wake()
+    runtime.jobs.wake()
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
     for task in tasks:

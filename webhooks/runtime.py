@@ -23,12 +23,13 @@ from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
 from core.settings import Settings
 from core.vault import Vault
+from payments.jobs import JobWorker
 from payments.mpesa.provider import TOKEN_CACHE
 from payments.mpesa.tokens import RedisTokenStore, TokenCache
 from payments.providers import provider_factories
 from payments.reconciler import Reconciler
 from payments.registry import ProviderDeps, ProviderRegistry
-from payments.starter import PaymentStarter
+from payments.starter import START, PaymentStarter
 from webhooks.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Runtime:
     registry: ProviderRegistry
     starter: PaymentStarter
     reconciler: Reconciler
+    jobs: JobWorker  # payment jobs: provider calls that never run inside an update (starting a payment)
     redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and Daraja tokens shared with other processes
 
     @property
@@ -69,9 +71,11 @@ def build_runtime(
     clock: Clock | None = None,
     chat_interval: float = 1.0,
     pacing_limits: PacingLimits | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> Runtime:
     """``chat_interval`` paces messages to one chat (Telegram allows about one a second); tests shorten it, or give
-    every limit in ``pacing_limits``. One pacing serves the relay and the direct replies: a bot's sends share it."""
+    every limit in ``pacing_limits``. One pacing serves the relay and the direct replies: a bot's sends share it.
+    ``http``: the client providers call out with (tests pass one whose network fails the way they need)."""
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.resolved_database_url())
@@ -83,20 +87,21 @@ def build_runtime(
     limits = pacing_limits or PacingLimits(per_chat_interval=chat_interval)
     pacer: Pacing = RedisPacer(redis, limits) if redis is not None else Pacer(limits)
     relay = OutboxRelay(database, TelegramNotifier(bots), clock, pacer=pacer)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     callback_base = settings.public_url or f"http://{settings.host}:{settings.port}"
     deps = ProviderDeps(http, clock, callback_base)
     if redis is not None:  # without it, the M-Pesa provider makes its own per-process cache
         deps.shared[TOKEN_CACHE] = TokenCache(clock, shared=RedisTokenStore(redis, vault, clock))
     registry = ProviderRegistry(vault, deps, provider_factories())
     starter = PaymentStarter(database, registry, clock)
+    jobs = JobWorker(database, clock, {START: starter}, on_done=relay.wake)
     metrics = Metrics()
     processor = UpdateProcessor(
         database,
         clock,
         TelegramReplier(bots, pacing=pacer, clock=clock, fallback=OutboxFallback(database, clock, relay.wake)),
         on_commit=relay.wake,
-        start_payment=starter,
+        wake_jobs=jobs.wake,
         methods=registry.names,
         fingerprint=ProofFingerprints(database, bots),
         observe=lambda outcome: metrics.updates.labels(outcome).inc(),
@@ -104,5 +109,18 @@ def build_runtime(
     )
     reconciler = Reconciler(database, registry, clock)
     return Runtime(
-        settings, database, vault, clock, bots, processor, relay, http, metrics, registry, starter, reconciler, redis
+        settings,
+        database,
+        vault,
+        clock,
+        bots,
+        processor,
+        relay,
+        http,
+        metrics,
+        registry,
+        starter,
+        reconciler,
+        jobs,
+        redis,
     )

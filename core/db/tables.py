@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -195,6 +196,10 @@ class OrderItem(Base):
     order: Mapped[Order] = relationship(back_populates="items", lazy="raise")
 
 
+# The statuses of an attempt still open (``payments.states``: created, pending), as SQL for the partial index.
+OPEN_ATTEMPT = "status IN ('created', 'pending')"
+
+
 class Payment(Base):
     """One attempt to collect an order's money. A new attempt is a new payment of the same order."""
 
@@ -205,6 +210,15 @@ class Payment(Base):
         # Never more refunded than was paid, whatever path wrote it (payments.service adds refunds conditionally).
         CheckConstraint(
             "refunded_minor >= 0 AND refunded_minor <= COALESCE(paid_minor, amount_minor)", name="refunded_within_paid"
+        ),
+        # At most one open attempt per order: two starts at once (a double tap, a payment job, a Paybill
+        # confirmation) cannot both open one. ``payments.attempts.open_payment`` inserts against it.
+        Index(
+            "uq_payments_one_open_per_order",
+            "order_id",
+            unique=True,
+            sqlite_where=text(OPEN_ATTEMPT),
+            postgresql_where=text(OPEN_ATTEMPT),
         ),
     )
 
@@ -227,6 +241,31 @@ class Payment(Base):
     # The reconciler's schedule: when to ask the provider next, and how often it has asked.
     next_check_at: Mapped[datetime | None] = mapped_column(Timestamp)
     checks: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class PaymentJob(Base):
+    """Work for a provider that must not run inside a Telegram update and must survive a crash (starting an
+    attempt, and whatever else a ``kind`` names): claimed by the job worker as the relay claims outbox rows."""
+
+    __tablename__ = "payment_jobs"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "dedupe_key"),
+        Index("ix_payment_jobs_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp)
+    claimed_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 

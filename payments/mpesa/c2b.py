@@ -31,7 +31,7 @@ from core.db.tables import Order, Payment, PaymentEvent, Tenant
 from core.messages import Message
 from core.money import Money
 from core.texts import text
-from payments import notices
+from payments import attempts, notices
 from payments.attempts import open_payment
 from payments.base import Outcome, ProviderEvent
 from payments.mpesa.codes import C2BRejectCode
@@ -119,7 +119,8 @@ async def _target_payment(session: AsyncSession, order: Order, tenant: Tenant, n
     if open_attempt is not None:
         return open_attempt
     now = now_clock.now()
-    return await open_payment(
+    await attempts.supersede_open(session, order, now_clock)  # paid by Paybill: an open Paystack link gives way
+    opened = await open_payment(
         session,
         order,
         NAME,
@@ -127,6 +128,10 @@ async def _target_payment(session: AsyncSession, order: Order, tenant: Tenant, n
         now,
         expires_at=now + timedelta(minutes=tenant.payment_timeout_minutes),
     )
+    if opened is None:  # one was opened meanwhile (one open attempt per order): the money goes to it
+        opened = await attempts.open_attempt(session, order)
+        assert opened is not None
+    return opened
 
 
 async def _seen(session: AsyncSession, tenant_id: int, key: str) -> bool:

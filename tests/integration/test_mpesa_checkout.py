@@ -40,7 +40,8 @@ async def test_the_customer_pays_with_an_stk_push(rig: Rig) -> None:
     rig.sim.set_outcome(PHONE, HOLD)  # the customer has not entered the PIN yet
     sent = await rig.press(proposal, "Yes, send to")
     order = await rig.order()
-    assert f"Check your phone 0708 374 149: an M-Pesa request for KES 420 (order {order.code})" in texts(sent)
+    assert f"Sending the M-Pesa payment prompt to 0708 374 149 for KES 420 (order {order.code})" in texts(sent)
+    assert f"The M-Pesa request for KES 420 (order {order.code}) is on your phone" in texts(sent)
 
     # Daraja got the push as the reference describes it.
     (txn,) = rig.sim.transactions.values()
@@ -87,7 +88,7 @@ async def test_every_result_code_is_told_in_plain_words_with_its_next_step(rig: 
         rig.clock.advance(minutes=3)  # past Daraja's per-subscriber pause
         rig.sim.set_outcome(PHONE, SimOutcome(code))
         sent = await rig.press(proposal, "Yes, send to")
-        assert "Check your phone" in texts(sent), code
+        assert "Sending the M-Pesa payment prompt" in texts(sent), code
         await rig.settle()
         payment = await rig.payment()
         seen += 1
@@ -120,7 +121,7 @@ async def test_try_again_waits_for_daraja_then_pushes_again_and_a_success_follow
     rig.clock.advance(seconds=61)
     rig.sim.set_outcome(PHONE, None)
     again = await rig.tap(retry)
-    assert "Check your phone" in texts(again)
+    assert "Sending the M-Pesa payment prompt" in texts(again)
     await rig.settle()
     first, second = await rig.payments()
     assert (first.status, second.status) == (PaymentStatus.FAILED, PaymentStatus.PAID)

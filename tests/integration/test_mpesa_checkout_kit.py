@@ -5,6 +5,7 @@ from the outbox, where every message a payment change owes is written."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.callbacks import parse
 from core.clock import FakeClock
@@ -62,6 +64,7 @@ class Rig:
         self.base_url = ""
         self.sim_url = ""
         self.actor = CUSTOMER
+        self.run_jobs = True  # run the payment job a step owes right after it (False: as if the process died there)
 
     # --- set-up ---
 
@@ -88,15 +91,31 @@ class Rig:
     # --- the customer's chat ---
 
     async def send(self, inbound: Inbound, actor: Actor | None = None) -> Reply:
+        """One input, handled as the bot layer does, then the payment job it owed run by the job worker. The reply
+        carries what the chat reads because of it: the step's own messages, then the ones owed through the outbox
+        ("sending the request…" and what took its place once the provider answered)."""
+        actor = actor or self.actor
+        seen = await self._last_outbox_id()
         async with self.database.uow() as uow:
             tenant = await TenantRepository(uow.session).by_id(self.tenant_id)
             assert tenant is not None
-            ctx = await open_context(uow.session, tenant, actor or self.actor, self.clock, METHODS)
+            ctx = await open_context(uow.session, tenant, actor, self.clock, METHODS)
             reply = await handle(ctx, inbound)
             await uow.commit()
-        if reply.start_payment is not None:  # what the bot layer does after the commit
-            await self.runtime.starter.start(reply.start_payment)
-        return reply
+        if reply.start_payment is not None and self.run_jobs:
+            await self.runtime.jobs.run_once()
+        async with self.database.uow() as uow:
+            rows = await uow.session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id > seen, OutboxMessage.chat_id == actor.chat_id)
+                .order_by(OutboxMessage.id)
+            )
+            owed = [Message.from_payload(row.payload) for row in rows]
+        return dataclasses.replace(reply, messages=[*reply.messages, *owed])
+
+    async def _last_outbox_id(self) -> int:
+        async with self.database.uow() as uow:
+            return int(await uow.session.scalar(select(func.max(OutboxMessage.id))) or 0)
 
     async def say(self, words: str) -> Reply:
         return await self.send(Inbound.said(words))
@@ -193,7 +212,10 @@ def free_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def mpesa_rig(database: Database, vault: Vault, clock: FakeClock, data_dir: Path) -> AsyncIterator[Rig]:
+async def mpesa_rig(
+    database: Database, vault: Vault, clock: FakeClock, data_dir: Path, *, http: httpx.AsyncClient | None = None
+) -> AsyncIterator[Rig]:
+    """``http``: the client the server calls Daraja with (a network that fails the way a test needs)."""
     sim = DarajaSimulator(clock=clock, seed=7)
     sim.add_app(KEY, SECRET)
     listener = free_socket()
@@ -207,7 +229,7 @@ async def mpesa_rig(database: Database, vault: Vault, clock: FakeClock, data_dir
         host="127.0.0.1",
         port=port,
     )
-    runtime = build_runtime(settings, clock=clock)
+    runtime = build_runtime(settings, clock=clock, http=http)
     runner = web.AppRunner(build_app(runtime, workers=False))
     await runner.setup()
     await web.SockSite(runner, listener).start()

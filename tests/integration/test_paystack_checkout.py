@@ -23,11 +23,13 @@ from admin import shops
 from core.clock import FakeClock, utc
 from core.db.engine import Database
 from core.db.tables import Customer, Order, OutboxMessage, Payment, PaymentEvent, ProviderConfig, Tenant
+from core.messages import Message
 from core.settings import Settings
 from core.vault import Vault
 from payments.attempts import open_payment
 from payments.paystack.signature import SIGNATURE_HEADER, sign
 from payments.paystack.simulator import PaystackSimulator, RetryPolicy, serve
+from payments.starter import queue_start
 from payments.states import PaymentStatus
 from tests.support.app import VAULT_KEY, Person, place_order, shop_server
 from tests.support.seed import Shop, seed_shop
@@ -137,12 +139,14 @@ class Rig:
                 expires_at=now + timedelta(minutes=30),
                 callback_token=f"tok{order.id:037d}",
             )
+            assert payment is not None
+            await queue_start(uow.session, payment, CHAT, Message("⏳"), now)  # as pressing "Pay" does
             await uow.commit()
             return payment.id
 
     async def start(self, minor: int = 42000, currency: str = "KES", email: str | None = None) -> Payment:
         payment_id = await self.open(minor, currency, email)
-        await self.runtime.starter.start(payment_id)
+        await self.runtime.jobs.run_once()  # the payment job worker starts it
         return await self.payment(payment_id)
 
     async def payment(self, payment_id: int) -> Payment:
@@ -256,7 +260,8 @@ async def test_a_link_is_a_new_transaction_with_the_payments_reference(rig: Rig)
     assert payment.status == PaymentStatus.PENDING and payment.provider_ref == txn.access_code
     assert payment.expires_at is not None and payment.next_check_at is not None
 
-    (started,) = await rig.messages()
+    sending, started = await rig.messages()
+    assert sending["text"] == "⏳" and started["replaces"] == f"started:{payment.id}"  # the link takes its place
     assert f"To pay KES 420 for order {order.code}" in started["text"]
     assert "TEST MODE" in started["text"] and "4084 0840 8408 4081" in started["text"]  # an sk_test_ key
     assert started["buttons"] == [[{"text": "💳 Pay now", "url": f"{rig.sim_url}/checkout/{txn.access_code}"}]]
@@ -310,7 +315,7 @@ async def test_the_documented_charge_success_sample_is_accepted_when_signed(rig:
     async with rig.database.uow() as uow:  # the sample's reference is this payment's
         await uow.session.execute(update(Payment).where(Payment.id == payment_id).values(reference="qTPrJoy9Bx"))
         await uow.commit()
-    await rig.runtime.starter.start(payment_id)
+    await rig.runtime.jobs.run_once()
     rig.sim.set_webhook_url(KEY, None)  # the simulator's own webhook stays home: the documented body comes instead
     await rig.pay(await rig.payment(payment_id))
 

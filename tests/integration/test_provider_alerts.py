@@ -14,10 +14,12 @@ from core.db.engine import Database
 from core.db.repos.customers import CustomerRepository
 from core.db.tables import Order, OutboxMessage, Payment
 from core.vault import Vault
+from payments import jobs
+from payments.jobs import JobWorker
 from payments.paystack.simulator import PaystackSimulator
 from payments.providers import provider_factories
 from payments.registry import ProviderDeps, ProviderRegistry
-from payments.starter import PaymentStarter
+from payments.starter import START, PaymentStarter
 from tests.support.seed import seed_shop
 
 UNKNOWN_KEY = "sk_test_0000000000000000000000000000000000000000"
@@ -61,15 +63,26 @@ async def test_a_refused_key_fails_the_attempt_and_alerts_the_merchant(
             updated_at=clock.now(),
         )
         uow.session.add(payment)
+        await uow.session.flush()
+        await jobs.enqueue(
+            uow.session,
+            tenant_id=shop.tenant_id,
+            kind=START,
+            dedupe_key="start",
+            payment_id=payment.id,
+            now=clock.now(),
+        )
         await uow.commit()
         payment_id = payment.id
 
     simulator = PaystackSimulator(clock=clock)  # it knows no merchant: every key is refused with 401
     async with httpx.AsyncClient(transport=simulator.mock_transport()) as http:
         registry = ProviderRegistry(vault, ProviderDeps(http, clock, "http://127.0.0.1:8080"), provider_factories())
-        starter = PaymentStarter(database, registry, clock)
-        assert await starter.start(payment_id) == "failed"
-        assert await starter.start(payment_id) is None  # a failed attempt is never started again
+        worker = JobWorker(database, clock, {START: PaymentStarter(database, registry, clock)})
+        assert await worker.run_once() == 1
+        assert await worker.run_once() == 0  # a refused start is not tried again
+        async with database.uow() as uow:
+            assert (await uow.session.get(Payment, payment_id)).status == "failed"  # type: ignore[union-attr]
 
     async with database.uow() as uow:
         rows = list(await uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))

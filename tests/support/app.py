@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 from aiogram import Bot
 from aiohttp import web
 from sqlalchemy import func, select
@@ -34,7 +35,7 @@ from bot.fakeapi import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
 from bot.fakeapi.delivery import SECRET_HEADER
 from core.clock import SystemClock
 from core.db.engine import Database
-from core.db.tables import Base, OutboxMessage
+from core.db.tables import Base, OutboxMessage, PaymentJob
 from core.outbox import OutboxStatus
 from core.pacing import PacingLimits
 from core.settings import Settings
@@ -154,6 +155,7 @@ class ShopServer:
         self.data_dir = data_dir
         self.webhooks = webhooks
         self.shops: list[Shop] = []
+        self.provider_http: httpx.AsyncClient | None = None  # how the server reaches providers (None: the network)
         self.runtime: Runtime | None = None
         self.port = 0
         self.errors = ErrorLog()
@@ -243,7 +245,7 @@ class ShopServer:
         )
         # Telegram's one message a second per chat is the relay's own business (tests/unit/test_relay.py); here it
         # would only make every journey wait.
-        runtime = build_runtime(settings, chat_interval=0.05, pacing_limits=self.pacing_limits)
+        runtime = build_runtime(settings, chat_interval=0.05, pacing_limits=self.pacing_limits, http=self.provider_http)
         assert runtime.polling is not self.webhooks
         runner = web.AppRunner(build_app(runtime), shutdown_timeout=2.0)
         await runner.setup()
@@ -303,17 +305,27 @@ class ShopServer:
         await _until(lambda: all(not account.pending for account in accounts), "updates to be handled")
 
     async def settle(self) -> None:
-        """``idle``, and the outbox relay has sent every message owed so far (receipts, proofs, alerts)."""
+        """``idle``, the payment jobs due have run, and the outbox relay has sent every message owed so far
+        (receipts, proofs, alerts)."""
         await self.idle()
 
         async def drained() -> bool:
             async with self.database.uow() as uow:
+                # Payment jobs due or running first: their results are messages owed in turn.
+                jobs = await uow.session.scalar(
+                    select(func.count())
+                    .select_from(PaymentJob)
+                    .where(
+                        PaymentJob.status.in_(["pending", "running"]),
+                        PaymentJob.next_attempt_at <= SystemClock().now(),
+                    )
+                )
                 due = await uow.session.scalar(
                     select(func.count())
                     .select_from(OutboxMessage)
                     .where(OutboxMessage.status == OutboxStatus.PENDING.value)
                 )
-            return not due
+            return not jobs and not due
 
         await _until_async(drained, "the outbox to be delivered")
 
