@@ -126,16 +126,27 @@ def client_ip(settings: MpesaSettings, request: Callback) -> str | None:
 
 
 def check_source(settings: MpesaSettings, request: Callback) -> None:
-    """With an allowlist set, only its addresses may call back (403 otherwise)."""
+    """With an allowlist (a live shop has one unless it opted out), only its addresses may call back (403)."""
     if not settings.allowlist:
         return
     address = client_ip(settings, request)
-    try:
-        normalised = str(ipaddress.ip_address(address or ""))
-    except ValueError:
-        normalised = ""
-    if normalised not in settings.allowlist:
+    if not address_allowed(address, settings.allowlist):
         raise InvalidCallback(f"callback from {address or 'an unknown address'}, not in the allowlist", 403)
+
+
+def address_allowed(address: str | None, allowlist: frozenset[str]) -> bool:
+    """Whether ``address`` is one of the allowlist's addresses or inside one of its networks."""
+    try:
+        caller = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    for entry in allowlist:
+        try:
+            if caller in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 class MpesaProvider:
