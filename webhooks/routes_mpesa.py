@@ -27,7 +27,9 @@ from payments.mpesa.provider import NAME, MpesaProvider, check_source, parse_stk
 from payments.mpesa.settings import MpesaSettings
 from payments.mpesa.wire import c2b_confirmation_ack, parse_c2b, stk_callback_ack
 from payments.service import EventResult, apply_event
+from webhooks import routes_mpesa_checks as c2b_checks
 from webhooks.keys import RUNTIME
+from webhooks.routes_mpesa_checks import tenant_settings
 from webhooks.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/pay/stk/{token}", stk_callback)
     app.router.add_post("/pay/c2b/{tenant}/{token}/confirm", c2b_confirm)
     app.router.add_post("/pay/c2b/{tenant}/{token}/validate", c2b_validate)
+    app.router.add_post("/pay/c2b/result/{token}", c2b_checks.result)
+    app.router.add_post("/pay/c2b/timeout/{token}", c2b_checks.timeout)
 
 
 def _callback(request: web.Request, body: bytes, params: dict[str, str]) -> Callback:
@@ -99,9 +103,7 @@ async def _c2b_tenant(
         config = None if tenant is None else await TenantRepository(uow.session).provider_config(tenant.id, NAME)
     if tenant is None or config is None:
         return None
-    secrets = runtime.vault.decrypt_json(config.secrets_enc) if config.secrets_enc else {}
-    # Still read when M-Pesa was switched off: money paid to the Paybill counts all the same.
-    settings = MpesaSettings.read(secrets, dict(config.options or {}), test_mode=tenant.test_mode)
+    settings = tenant_settings(tenant, config, runtime.vault)
     if not c2b.token_matches(token, settings.c2b_secret):
         return None
     try:
@@ -123,18 +125,22 @@ async def c2b_confirm(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         runtime.metrics.callbacks.labels(NAME, "c2b_refused").inc()
         return found
-    tenant, _ = found
+    tenant, settings = found
     try:
         payment = parse_c2b(body)
     except InvalidCallback as refused:
         log.warning("c2b confirmation for %s refused: %s", tenant.slug, refused.reason)
         return _refuse(runtime, refused.status, "invalid", started)
-    async with runtime.database.uow() as uow:
-        applied = await c2b.confirm(uow.session, tenant, payment, runtime.clock)
-        if applied.result is not EventResult.DUPLICATE:
-            await uow.commit()  # a duplicate is rolled back: no payment opened for it stays behind
+    if settings.confirms_receipts:
+        outcome = await c2b_checks.hold_and_ask(runtime, tenant, payment)
+    else:
+        async with runtime.database.uow() as uow:
+            applied = await c2b.confirm(uow.session, tenant, payment, runtime.clock)
+            if applied.result is not EventResult.DUPLICATE:
+                await uow.commit()  # a duplicate is rolled back: no payment opened for it stays behind
+        outcome = applied.result.value
     runtime.relay.wake()
-    runtime.metrics.callbacks.labels(NAME, f"c2b_{applied.result.value}").inc()
+    runtime.metrics.callbacks.labels(NAME, f"c2b_{outcome}").inc()
     runtime.metrics.callback_seconds.labels(NAME).observe(time.perf_counter() - started)
     return web.json_response(c2b_confirmation_ack())
 

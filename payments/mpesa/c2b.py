@@ -155,13 +155,24 @@ async def _seen(session: AsyncSession, key: str) -> bool:
     return found is not None
 
 
+async def first_report(session: AsyncSession, tenant_id: int, payment: C2BPayment, now: datetime, **claim: Any) -> bool:
+    """Claim the receipt of a confirmation; False when it was claimed before or already reported by an STK callback
+    (the caller then rolls back, so a duplicate leaves nothing behind)."""
+    if not await claim_receipt(session, tenant_id, payment.trans_id, now, **claim):
+        return False
+    return not await _seen(session, receipt_key(tenant_id, payment.trans_id))
+
+
 async def confirm(session: AsyncSession, tenant: Tenant, payment: C2BPayment, clock: Clock) -> Applied:
     """Apply one C2B confirmation (in the caller's transaction; a DUPLICATE result must be rolled back)."""
+    if not await first_report(session, tenant.id, payment, clock.now()):
+        return Applied(EventResult.DUPLICATE)
+    return await apply_confirmation(session, tenant, payment, clock)
+
+
+async def apply_confirmation(session: AsyncSession, tenant: Tenant, payment: C2BPayment, clock: Clock) -> Applied:
+    """The money of a claimed (and, where the shop asks for it, confirmed) receipt, applied to its order."""
     key = receipt_key(tenant.id, payment.trans_id)
-    if not await claim_receipt(session, tenant.id, payment.trans_id, clock.now()):
-        return Applied(EventResult.DUPLICATE)
-    if await _seen(session, key):  # the STK callback (or an earlier delivery) already reported this receipt
-        return Applied(EventResult.DUPLICATE)
     amount = payment.amount_money()
     raw = jsonable(payment.raw)
     match = await find_order(session, tenant.id, payment.bill_ref_number)
