@@ -155,12 +155,17 @@ async def _seen(session: AsyncSession, key: str) -> bool:
     return found is not None
 
 
+async def already_reported(session: AsyncSession, tenant_id: int, receipt: str) -> bool:
+    """Whether a payment event of the tenant already carries this receipt (an STK callback, or an applied C2B)."""
+    return await _seen(session, receipt_key(tenant_id, receipt))
+
+
 async def first_report(session: AsyncSession, tenant_id: int, payment: C2BPayment, now: datetime, **claim: Any) -> bool:
     """Claim the receipt of a confirmation; False when it was claimed before or already reported by an STK callback
     (the caller then rolls back, so a duplicate leaves nothing behind)."""
     if not await claim_receipt(session, tenant_id, payment.trans_id, now, **claim):
         return False
-    return not await _seen(session, receipt_key(tenant_id, payment.trans_id))
+    return not await already_reported(session, tenant_id, payment.trans_id)
 
 
 async def confirm(session: AsyncSession, tenant: Tenant, payment: C2BPayment, clock: Clock) -> Applied:

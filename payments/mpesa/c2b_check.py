@@ -93,6 +93,8 @@ async def settle(
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         return None
     if why is None:
+        if await c2b.already_reported(session, tenant.id, claimed.trans_id):
+            return None  # the STK callback of the same money came while this one waited: it is paid once
         return await c2b.apply_confirmation(session, tenant, claimed, clock)
     await notices.to_merchant(session, tenant, f"c2b-refused:{receipt.id}", _alert("not_confirmed", claimed, why), now)
     match = await c2b.find_order(session, tenant.id, claimed.bill_ref_number)

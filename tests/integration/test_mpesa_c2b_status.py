@@ -17,7 +17,7 @@ from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import C2BReceipt
 from core.vault import Vault
-from payments.mpesa.sim_models import StatusRequest, dumps
+from payments.mpesa.sim_models import HOLD, SimOutcome, StatusRequest, dumps
 from payments.mpesa.sim_status import result_body
 from payments.mpesa.status import parse_result
 from payments.states import PaymentStatus
@@ -220,3 +220,25 @@ def test_the_documented_result_sample_parses() -> None:
         "300",
     )
     assert parsed.parameters["DebitPartyName"] == "600310 - Safaricom333" and parsed.credit_party == ""
+
+
+async def test_an_stk_callback_arriving_while_its_c2b_copy_waits_pays_once(rig: Rig) -> None:
+    confirm, _ = await register(rig)
+    rig.sim.set_outcome("254708374149", HOLD)
+    await rig.checkout()
+    (txn,) = rig.sim.transactions.values()
+    await rig.sim.complete(txn.checkout_request_id, SimOutcome(0, send_callback=False))
+    assert txn.receipt is not None
+    order = await rig.order()
+    async with httpx.AsyncClient() as http:
+        held = await http.post(confirm, content=confirmation(order.code, receipt=txn.receipt))
+        assert held.status_code == 200
+        assert await receipts(rig) == [(txn.receipt, "waiting", None)]
+        stk = await http.post(txn.callback_url, content=dumps(rig.sim.stk_body(txn.checkout_request_id, SimOutcome(0))))
+        assert stk.status_code == 200
+    assert (await rig.order()).status == "paid"
+    assert (await rig.sim.answer_status(only_request(rig).conversation_id)).status == 200
+    assert await receipts(rig) == [(txn.receipt, "confirmed", None)]
+    payments = await rig.payments()
+    assert [(p.status, p.provider_txn_id) for p in payments] == [(PaymentStatus.PAID, txn.receipt)]
+    assert len([a for a in await rig.to_merchant() if "is paid" in a.text]) == 1
