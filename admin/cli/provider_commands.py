@@ -7,13 +7,16 @@ from typing import Any
 import click
 import httpx
 from click.core import ParameterSource
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import shops
 from admin.cli.plumbing import CliError, echo_ok, in_unit_of_work, load_settings, load_vault
 from admin.shops import PROVIDERS
 from core.clock import SystemClock
+from core.db.tables import C2BReceipt
 from payments.base import ProviderError
+from payments.mpesa import c2b_check
 from payments.mpesa.c2b import c2b_urls
 from payments.mpesa.provider import MpesaProvider
 from payments.providers import provider_factories
@@ -223,3 +226,52 @@ def _register_c2b(slug: str, public_url: str | None, *, rotate: bool) -> None:
     echo_ok(f"C2B URLs {'rotated and ' if rotate else ''}registered for {slug!r}, shortcode {what}: {answer}")
     click.echo(f"  confirmation: {base}/pay/c2b/{slug}/…/confirm")
     click.echo(f"  validation:   {base}/pay/c2b/{slug}/…/validate")
+
+
+@provider.command("recheck-c2b")
+@click.argument("slug")
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="Where Daraja should send its answers (default: DUKABOT_PUBLIC_URL).",
+)
+def provider_recheck_c2b(slug: str, public_url: str | None) -> None:
+    """Ask Daraja again about shop SLUG's Paybill payments still waiting for Transaction Status.
+
+    Daraja does not resend a lost answer: run this when a payment stays "being confirmed". Each answer settles its
+    payment once, however many times it is asked.
+    """
+    settings = load_settings()
+    vault = load_vault(settings)
+    base = (public_url or settings.public_url or "").rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise CliError("Daraja needs a public URL to answer: set DUKABOT_PUBLIC_URL or give --public-url")
+
+    async def work(session: AsyncSession) -> tuple[int, list[str]]:
+        tenant = await shops.require_tenant(session, slug)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
+            registry = ProviderRegistry(vault, ProviderDeps(http, SystemClock(), base), provider_factories())
+            provider = await registry.for_tenant(session, tenant, "mpesa")
+            if not isinstance(provider, MpesaProvider) or not provider.settings.confirms_receipts:
+                raise CliError(
+                    f"{slug!r} has no M-Pesa initiator credentials: nothing is confirmed by Transaction Status"
+                )
+            waiting = list(
+                await session.scalars(
+                    select(C2BReceipt)
+                    .where(C2BReceipt.tenant_id == tenant.id, C2BReceipt.status == c2b_check.WAITING)
+                    .order_by(C2BReceipt.id)
+                )
+            )
+            refused = []
+            for receipt in waiting:
+                try:
+                    await provider.check_receipt(receipt.receipt, receipt.check_token or "")
+                except ProviderError as exc:
+                    refused.append(f"{receipt.receipt}: {exc.code}")
+            return len(waiting) - len(refused), refused
+
+    asked, refused = in_unit_of_work(settings, work)
+    echo_ok(f"Asked Daraja about {asked} waiting Paybill payment(s) of {slug!r}; the answers settle them.")
+    for line in refused:
+        click.echo(f"  not asked: {line}")

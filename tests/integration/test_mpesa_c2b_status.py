@@ -4,6 +4,7 @@ confirm (unknown, another amount, another business number, wrong credentials) pa
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from payments.mpesa.sim_status import result_body
 from payments.mpesa.status import parse_result
 from payments.states import PaymentStatus
 from tests.integration.test_mpesa_c2b import failed_push, register
-from tests.integration.test_mpesa_c2b_secret import confirmation, snapshot
+from tests.integration.test_mpesa_c2b_secret import confirmation, run_cli, snapshot
 from tests.integration.test_mpesa_checkout_kit import Rig, mpesa_rig
 
 INITIATOR, CREDENTIAL = "apiop", "Q2VydGlmaWNhdGUtZW5jcnlwdGVkLXBhc3N3b3Jk"
@@ -242,3 +243,30 @@ async def test_an_stk_callback_arriving_while_its_c2b_copy_waits_pays_once(rig: 
     payments = await rig.payments()
     assert [(p.status, p.provider_txn_id) for p in payments] == [(PaymentStatus.PAID, txn.receipt)]
     assert len([a for a in await rig.to_merchant() if "is paid" in a.text]) == 1
+
+
+async def test_a_lost_answer_is_asked_again_from_the_cli(rig: Rig, tmp_path: Path) -> None:
+    await register(rig)
+    await failed_push(rig)
+    order = await rig.order()
+    paid = await rig.sim.c2b_pay("174379", order.code, 420)
+    lost = only_request(rig)  # Daraja's answer to it never comes
+    asked = await asyncio.to_thread(
+        run_cli,
+        "provider",
+        "recheck-c2b",
+        "mama-mboga",
+        "--public-url",
+        rig.base_url,
+        database=rig.database,
+        data_dir=tmp_path,
+    )
+    assert asked.exit_code == 0, asked.output
+    assert "Asked Daraja about 1 waiting Paybill payment(s) of 'mama-mboga'" in asked.output
+    again = [r for r in rig.sim.status_requests.values() if r is not lost]
+    assert [(r.receipt, r.result_url) for r in again] == [(paid.trans_id, lost.result_url)]
+    assert (await rig.sim.answer_status(again[0].conversation_id)).status == 200
+    assert (await rig.order()).status == "paid"
+    assert await receipts(rig) == [(paid.trans_id, "confirmed", None)]
+    late = await rig.sim.answer_status(lost.conversation_id)  # the first answer turns up after all: nothing more
+    assert late.status == 200 and [p.status for p in await rig.payments()] == [PaymentStatus.FAILED, PaymentStatus.PAID]
