@@ -54,7 +54,8 @@ class PaymentSimulators:
             (
                 "mpesa",
                 {"consumer_key": MPESA_KEY, "consumer_secret": MPESA_SECRET, "passkey": SANDBOX_PASSKEY},
-                {"shortcode": SANDBOX_SHORTCODE, "base_url": self.daraja_url},
+                # The demo shop is live; its Daraja (the simulator) calls back from loopback, not Safaricom.
+                {"shortcode": SANDBOX_SHORTCODE, "base_url": self.daraja_url, "ip_allowlist": "127.0.0.1"},
             ),
             ("paystack", {"secret_key": PAYSTACK_KEY}, {"base_url": self.paystack_url}),
         ]

@@ -2,9 +2,11 @@
 ``/validate`` (Paybill payments). No provider name in the paths: Daraja refuses URLs that contain it.
 
 Callbacks are unsigned, so: the STK token is random and per payment (an unknown one gets 404 and changes nothing);
-the C2B token is per tenant; an optional source-IP allowlist (per tenant) can be switched on; and the amount must
-match, else the payment is parked for the merchant. The work is one short transaction (find, ``apply_event``,
-commit), then the answer Daraja expects; the relay is woken to send the messages the change owes.
+the C2B token is the tenant's own random C2B secret (a tenant without one gets 404); the source-IP allowlist is on for
+live tenants (Safaricom's addresses unless the tenant says otherwise); and the amount must match, else the payment is
+parked for the merchant. The work is one short transaction (find, ``apply_event``, commit), then the answer Daraja
+expects; the relay is woken to send the messages the change owes. A duplicate C2B confirmation is rolled back whole,
+so it leaves no row behind.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from payments.mpesa import c2b
 from payments.mpesa.provider import NAME, MpesaProvider, check_source, parse_stk
 from payments.mpesa.settings import MpesaSettings
 from payments.mpesa.wire import c2b_confirmation_ack, parse_c2b, stk_callback_ack
-from payments.service import apply_event
+from payments.service import EventResult, apply_event
+from webhooks import routes_mpesa_checks as c2b_checks
 from webhooks.keys import RUNTIME
+from webhooks.routes_mpesa_checks import tenant_settings
 from webhooks.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/pay/stk/{token}", stk_callback)
     app.router.add_post("/pay/c2b/{tenant}/{token}/confirm", c2b_confirm)
     app.router.add_post("/pay/c2b/{tenant}/{token}/validate", c2b_validate)
+    app.router.add_post("/pay/c2b/result/{token}", c2b_checks.result)
+    app.router.add_post("/pay/c2b/timeout/{token}", c2b_checks.timeout)
 
 
 def _callback(request: web.Request, body: bytes, params: dict[str, str]) -> Callback:
@@ -90,16 +96,16 @@ async def _c2b_tenant(
 ) -> tuple[Tenant, MpesaSettings] | web.Response | None:
     """The tenant a C2B URL belongs to, when its token is right and the caller allowed; None: unknown (404)."""
     slug, token = request.match_info["tenant"], request.match_info["token"]
+    if not _TOKEN.match(token):
+        return None
     async with runtime.database.uow() as uow:
         tenant = await TenantRepository(uow.session).by_slug(slug)
-        if tenant is None or not c2b.token_matches(token, runtime.vault.decrypt(tenant.webhook_secret_enc), slug):
-            return None
-        provider = await runtime.registry.for_tenant(uow.session, tenant, NAME)
-        config = await TenantRepository(uow.session).provider_config(tenant.id, NAME)
-    if isinstance(provider, MpesaProvider):
-        settings = provider.settings
-    else:
-        settings = MpesaSettings.read({}, dict(config.options or {}) if config else {}, test_mode=tenant.test_mode)
+        config = None if tenant is None else await TenantRepository(uow.session).provider_config(tenant.id, NAME)
+    if tenant is None or config is None:
+        return None
+    settings = tenant_settings(tenant, config, runtime.vault)
+    if not c2b.token_matches(token, settings.c2b_secret):
+        return None
     try:
         check_source(settings, _callback(request, body, {"tenant": slug}))
     except InvalidCallback as refused:
@@ -119,17 +125,22 @@ async def c2b_confirm(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         runtime.metrics.callbacks.labels(NAME, "c2b_refused").inc()
         return found
-    tenant, _ = found
+    tenant, settings = found
     try:
         payment = parse_c2b(body)
     except InvalidCallback as refused:
         log.warning("c2b confirmation for %s refused: %s", tenant.slug, refused.reason)
         return _refuse(runtime, refused.status, "invalid", started)
-    async with runtime.database.uow() as uow:
-        applied = await c2b.confirm(uow.session, tenant, payment, runtime.clock)
-        await uow.commit()
+    if settings.confirms_receipts:
+        outcome = await c2b_checks.hold_and_ask(runtime, tenant, payment)
+    else:
+        async with runtime.database.uow() as uow:
+            applied = await c2b.confirm(uow.session, tenant, payment, runtime.clock)
+            if applied.result is not EventResult.DUPLICATE:
+                await uow.commit()  # a duplicate is rolled back: no payment opened for it stays behind
+        outcome = applied.result.value
     runtime.relay.wake()
-    runtime.metrics.callbacks.labels(NAME, f"c2b_{applied.result.value}").inc()
+    runtime.metrics.callbacks.labels(NAME, f"c2b_{outcome}").inc()
     runtime.metrics.callback_seconds.labels(NAME).observe(time.perf_counter() - started)
     return web.json_response(c2b_confirmation_ack())
 

@@ -7,13 +7,16 @@ from typing import Any
 import click
 import httpx
 from click.core import ParameterSource
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import shops
 from admin.cli.plumbing import CliError, echo_ok, in_unit_of_work, load_settings, load_vault
 from admin.shops import PROVIDERS
 from core.clock import SystemClock
+from core.db.tables import C2BReceipt
 from payments.base import ProviderError
+from payments.mpesa import c2b_check
 from payments.mpesa.c2b import c2b_urls
 from payments.mpesa.provider import MpesaProvider
 from payments.providers import provider_factories
@@ -82,12 +85,21 @@ def provider() -> None:
 @click.option("--test-passkey", metavar="P", help="mpesa: the sandbox passkey of --option test_shortcode=N.")
 @click.option("--test-secret-key", metavar="K", help="paystack: an sk_test_ key, used while the shop is in test mode.")
 @click.option(
+    "--security-credential",
+    metavar="C",
+    envvar="DUKABOT_MPESA_SECURITY_CREDENTIAL",
+    show_envvar=True,
+    help="mpesa: the initiator's encrypted password (with --option initiator_name=NAME): each C2B receipt is "
+    "then confirmed with Daraja's Transaction Status before its order is paid.",
+)
+@click.option(
     "--option",
     "extra",
     metavar="KEY=VALUE",
     multiple=True,
-    help="Further settings, repeatable. mpesa: c2b_validation=on|off, ip_allowlist=safaricom|IP,..., "
-    "trusted_proxies=IP,..., test_shortcode=N, test_till=N. paystack: channels=card,mobile_money,..., "
+    help="Further settings, repeatable. mpesa: c2b_validation=on|off, ip_allowlist=safaricom|off|IP[/N],... "
+    "(default for a live shop: safaricom), trusted_proxies=IP,..., test_shortcode=N, test_till=N, "
+    "initiator_name=NAME (with --security-credential). paystack: channels=card,mobile_money,..., "
     "ask_email=on|off, email_domain=DOMAIN.",
 )
 @click.pass_context
@@ -163,9 +175,30 @@ def provider_register_c2b(slug: str, public_url: str | None) -> None:
     """Register the M-Pesa C2B URLs of shop SLUG with Daraja (the Paybill fallback).
 
     Customers who pay the shop's Paybill with the order code as the account number are then matched to their
-    orders. Uses the shop's C2B version (--c2b-version of `provider set`, v2 by default). In production Daraja
-    registers URLs once: to change them, delete them in the M-Pesa portal first.
+    orders. The URLs carry a random secret of the shop's own, made now if it has none. Uses the shop's C2B version
+    (--c2b-version of `provider set`, v2 by default). In production Daraja registers URLs once: to change them,
+    delete them in the M-Pesa portal first.
     """
+    _register_c2b(slug, public_url, rotate=False)
+
+
+@provider.command("rotate-c2b")
+@click.argument("slug")
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="Where Daraja should send the payments (default: DUKABOT_PUBLIC_URL).",
+)
+def provider_rotate_c2b(slug: str, public_url: str | None) -> None:
+    """Give shop SLUG a new C2B URL secret and register the new URLs with Daraja.
+
+    The old URLs stop working at once (404). If Daraja refuses the new URLs, nothing changes and the old ones stay.
+    In production Daraja registers URLs once: delete the shop's URLs in the M-Pesa portal first.
+    """
+    _register_c2b(slug, public_url, rotate=True)
+
+
+def _register_c2b(slug: str, public_url: str | None, *, rotate: bool) -> None:
     settings = load_settings()
     vault = load_vault(settings)
     base = (public_url or settings.public_url or "").rstrip("/")
@@ -181,14 +214,64 @@ def provider_register_c2b(slug: str, public_url: str | None) -> None:
                 raise CliError(f"M-Pesa is not set for {slug!r}: dukabot provider set {slug} mpesa ...")
             if provider.settings.paybill is None:
                 raise CliError("this shop takes M-Pesa to a till; the Paybill fallback needs a Paybill")
-            confirmation, validation = c2b_urls(base, slug, shops.decrypt_webhook_secret(vault, tenant))
+            secret = await shops.c2b_secret(session, vault, slug, SystemClock().now(), rotate=rotate)
+            confirmation, validation = c2b_urls(base, slug, secret)
             try:
                 answer = await provider.register_c2b(confirmation, validation)
-            except ProviderError as exc:
+            except ProviderError as exc:  # the unit of work is not committed: a new secret is not kept
                 raise CliError(str(exc)) from None
             return answer, f"{provider.settings.shortcode} (C2B {provider.settings.c2b_version})"
 
     answer, what = in_unit_of_work(settings, work)
-    echo_ok(f"C2B URLs registered for {slug!r}, shortcode {what}: {answer}")
+    echo_ok(f"C2B URLs {'rotated and ' if rotate else ''}registered for {slug!r}, shortcode {what}: {answer}")
     click.echo(f"  confirmation: {base}/pay/c2b/{slug}/…/confirm")
     click.echo(f"  validation:   {base}/pay/c2b/{slug}/…/validate")
+
+
+@provider.command("recheck-c2b")
+@click.argument("slug")
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="Where Daraja should send its answers (default: DUKABOT_PUBLIC_URL).",
+)
+def provider_recheck_c2b(slug: str, public_url: str | None) -> None:
+    """Ask Daraja again about shop SLUG's Paybill payments still waiting for Transaction Status.
+
+    Daraja does not resend a lost answer: run this when a payment stays "being confirmed". Each answer settles its
+    payment once, however many times it is asked.
+    """
+    settings = load_settings()
+    vault = load_vault(settings)
+    base = (public_url or settings.public_url or "").rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise CliError("Daraja needs a public URL to answer: set DUKABOT_PUBLIC_URL or give --public-url")
+
+    async def work(session: AsyncSession) -> tuple[int, list[str]]:
+        tenant = await shops.require_tenant(session, slug)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
+            registry = ProviderRegistry(vault, ProviderDeps(http, SystemClock(), base), provider_factories())
+            provider = await registry.for_tenant(session, tenant, "mpesa")
+            if not isinstance(provider, MpesaProvider) or not provider.settings.confirms_receipts:
+                raise CliError(
+                    f"{slug!r} has no M-Pesa initiator credentials: nothing is confirmed by Transaction Status"
+                )
+            waiting = list(
+                await session.scalars(
+                    select(C2BReceipt)
+                    .where(C2BReceipt.tenant_id == tenant.id, C2BReceipt.status == c2b_check.WAITING)
+                    .order_by(C2BReceipt.id)
+                )
+            )
+            refused = []
+            for receipt in waiting:
+                try:
+                    await provider.check_receipt(receipt.receipt, receipt.check_token or "")
+                except ProviderError as exc:
+                    refused.append(f"{receipt.receipt}: {exc.code}")
+            return len(waiting) - len(refused), refused
+
+    asked, refused = in_unit_of_work(settings, work)
+    echo_ok(f"Asked Daraja about {asked} waiting Paybill payment(s) of {slug!r}; the answers settle them.")
+    for line in refused:
+        click.echo(f"  not asked: {line}")

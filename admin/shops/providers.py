@@ -19,9 +19,10 @@ from admin.shops.tenants import require_tenant
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry, ProviderConfig
 from core.vault import Vault
+from payments.mpesa.c2b import new_c2b_secret
 from payments.paystack.client import key_mode
 
-__all__ = ["PROVIDERS", "ProviderSpec", "decrypt_provider_secrets", "set_provider"]
+__all__ = ["PROVIDERS", "ProviderSpec", "c2b_secret", "decrypt_provider_secrets", "set_provider"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +60,11 @@ PROVIDERS: Final[Mapping[str, ProviderSpec]] = {
             "trusted_proxies",
             "test_shortcode",
             "test_till",
+            "initiator_name",
         ),
         # A shop's own sandbox app, for test mode; without them test mode uses Daraja's public sandbox values.
-        optional_secrets=("test_consumer_key", "test_consumer_secret", "test_passkey"),
+        # security_credential (with the option initiator_name): Transaction Status confirms each C2B receipt.
+        optional_secrets=("test_consumer_key", "test_consumer_secret", "test_passkey", "security_credential"),
     ),
     "paystack": ProviderSpec(
         name="paystack",
@@ -77,6 +80,8 @@ SECRET_MAX: Final = 512
 INSTRUCTIONS_MAX: Final = 1000
 _SHORTCODE: Final = re.compile(r"\d{5,8}")
 _LOCAL_HOSTS: Final = {"localhost", "127.0.0.1", "::1"}
+_INITIATOR: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+C2B_SECRET: Final = "c2b_secret"  # noqa: S105 - a key in the M-Pesa secrets bundle, made here, never typed in
 
 
 def _check_base_url(value: str) -> str:
@@ -109,11 +114,18 @@ PAYSTACK_CHANNELS: Final = frozenset(
 )
 
 
+def _address(part: str) -> str:
+    return str(ipaddress.ip_network(part, strict=False)) if "/" in part else str(ipaddress.ip_address(part))
+
+
 def _check_addresses(provider: str, key: str, text: str) -> str:
-    """Comma-separated IP addresses, or ``safaricom`` for Safaricom's published callback addresses."""
+    """Comma-separated IP addresses or networks, ``safaricom`` for Safaricom's published callback addresses, or (the
+    allowlist only) ``off``."""
     parts = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if key == "ip_allowlist" and parts == ["off"]:
+        return "off"
     try:
-        cleaned = [part if part == "safaricom" else str(ipaddress.ip_address(part)) for part in parts]
+        cleaned = [part if part == "safaricom" else _address(part) for part in parts]
     except ValueError:
         raise ShopError(f"{provider} {key} is a comma-separated list of IP addresses (or: safaricom)") from None
     if not cleaned:
@@ -149,6 +161,9 @@ def _clean_option(provider: str, key: str, value: Any) -> str:
         text = text.lower()
         if not _DOMAIN.fullmatch(text):
             raise ShopError("paystack email_domain is a domain name such as example.com")
+    elif key == "initiator_name":
+        if not _INITIATOR.fullmatch(text):
+            raise ShopError("mpesa initiator_name is the API operator's user name (letters, digits, . _ -)")
     elif key == "instructions":
         if not text:
             raise ShopError("manual instructions are empty: say how customers pay (bank, till, cash on delivery)")
@@ -208,6 +223,9 @@ async def set_provider(
     tenant = await require_tenant(session, slug)
     repo = TenantRepository(session)
     config = await repo.provider_config(tenant.id, provider)
+    kept = decrypt_provider_secrets(vault, config).get(C2B_SECRET) if config is not None else None
+    if kept:  # the C2B URLs registered with Daraja stay valid when the rest is set again
+        clean_secrets[C2B_SECRET] = kept
     secrets_enc = vault.encrypt_json(clean_secrets) if clean_secrets else None
     created = config is None
     if config is None:
@@ -233,7 +251,11 @@ async def set_provider(
             target=provider,
             allowed=True,
             # Option values are not secret (shortcodes, URLs, instructions); of the secrets only their names.
-            details={"created": created, "options": clean_options, "secrets": sorted(clean_secrets)},
+            details={
+                "created": created,
+                "options": clean_options,
+                "secrets": sorted(key for key in clean_secrets if key != C2B_SECRET),
+            },
             at=now,
         )
     )
@@ -248,3 +270,33 @@ def decrypt_provider_secrets(vault: Vault, config: ProviderConfig) -> dict[str, 
     if not config.secrets_enc:
         return {}
     return {str(key): str(value) for key, value in vault.decrypt_json(config.secrets_enc).items()}
+
+
+async def c2b_secret(session: AsyncSession, vault: Vault, slug: str, now: datetime, *, rotate: bool = False) -> str:
+    """The secret of the shop's C2B URLs: made (random, 160 bits) when there is none or when ``rotate``; stored
+    encrypted in the M-Pesa secrets bundle. The caller registers the URLs with Daraja in the same unit of work, so a
+    refusal there rolls the new secret back and the old URLs keep working."""
+    tenant = await require_tenant(session, slug)
+    repo = TenantRepository(session)
+    config = await repo.provider_config(tenant.id, "mpesa")
+    if config is None:
+        raise ShopError(f"M-Pesa is not set for {slug!r}: dukabot provider set {slug} mpesa ...")
+    stored = decrypt_provider_secrets(vault, config)
+    if stored.get(C2B_SECRET) and not rotate:
+        return stored[C2B_SECRET]
+    stored[C2B_SECRET] = new_c2b_secret()
+    config.secrets_enc = vault.encrypt_json(stored)
+    config.updated_at = now
+    repo.audit(
+        AuditEntry(
+            tenant_id=tenant.id,
+            actor_tg_id=None,
+            action="provider.c2b_secret",
+            target="mpesa",
+            allowed=True,
+            details={"rotated": rotate},
+            at=now,
+        )
+    )
+    await session.flush()
+    return stored[C2B_SECRET]

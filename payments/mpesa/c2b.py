@@ -9,25 +9,30 @@ looked up among the tenant's orders:
   never paid automatically;
 * nothing: recorded as an unmatched event (``payment_events`` with no payment) and the merchant is alerted.
 
-A confirmation whose receipt number was already reported (the STK callback of the same payment) is a duplicate.
-The URL token of the C2B routes is derived from the tenant's own (never rotated) webhook secret, so it survives
-``provider set`` and needs no storage.
+Each receipt is claimed first (``mpesa_c2b_receipts``, unique per tenant): a second copy of a confirmation, even one
+arriving at the same moment, finds the claim and changes nothing. A receipt already reported another way (the STK
+callback of the same payment) is a duplicate too; the route then rolls back, so a duplicate leaves no row behind.
+
+The URL token of the C2B routes is the tenant's own random C2B secret (``c2b_secret`` in the M-Pesa secrets bundle,
+made by ``provider register-c2b``, rotated by ``provider rotate-c2b``), never derived from another secret.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
+from core.db.insert import insert_if_absent
 from core.db.repos.orders import OrderRepository
-from core.db.tables import Order, Payment, PaymentEvent, Tenant
+from core.db.tables import C2BReceipt, Order, Payment, PaymentEvent, Tenant
 from core.messages import Message
 from core.money import Money
 from core.texts import text
@@ -44,19 +49,33 @@ _NOT_CODE = re.compile(r"[^A-Z0-9]")
 NEAR_MATCH_WINDOW = 500  # how many recent orders awaiting payment a mistyped account number is compared with
 
 
-def c2b_token(tenant_secret: str, slug: str) -> str:
-    """The secret path segment of a tenant's C2B URLs (40 hex characters: no word Daraja refuses)."""
-    return hmac.new(tenant_secret.encode(), f"mpesa-c2b:{slug}".encode(), hashlib.sha256).hexdigest()[:40]
+def new_c2b_secret() -> str:
+    """A tenant's C2B URL secret: 160 random bits as 40 hex characters (hex spells no word Daraja refuses)."""
+    return secrets.token_hex(20)
 
 
-def c2b_urls(public_url: str, slug: str, tenant_secret: str) -> tuple[str, str]:
-    """The confirmation and validation URLs of a tenant (``POST /pay/c2b/{tenant}/{token}/confirm|validate``)."""
-    base = f"{public_url.rstrip('/')}/pay/c2b/{slug}/{c2b_token(tenant_secret, slug)}"
+def c2b_urls(public_url: str, slug: str, c2b_secret: str) -> tuple[str, str]:
+    """The confirmation and validation URLs of a tenant (``POST /pay/c2b/{tenant}/{secret}/confirm|validate``)."""
+    base = f"{public_url.rstrip('/')}/pay/c2b/{slug}/{c2b_secret}"
     return f"{base}/confirm", f"{base}/validate"
 
 
-def token_matches(given: str, tenant_secret: str, slug: str) -> bool:
-    return hmac.compare_digest(given.encode(), c2b_token(tenant_secret, slug).encode())
+def token_matches(given: str, c2b_secret: str) -> bool:
+    """Whether a C2B URL carries the tenant's secret; a tenant without one (never registered) matches nothing."""
+    return bool(c2b_secret) and hmac.compare_digest(given.encode(), c2b_secret.encode())
+
+
+async def claim_receipt(
+    session: AsyncSession, tenant_id: int, receipt: str, now: datetime, *, status: str = "applied", **values: Any
+) -> bool:
+    """Claim a receipt before anything is done with it; False when a confirmation of it came before (or is being
+    handled right now: the database makes the second claim wait for the first transaction and then refuse)."""
+    claimed = await insert_if_absent(
+        session,
+        C2BReceipt.__table__,  # type: ignore[arg-type]
+        {"tenant_id": tenant_id, "receipt": receipt.strip().upper(), "status": status, "created_at": now, **values},
+    )
+    return claimed is not None
 
 
 def account_code(bill_ref: str) -> str:
@@ -143,11 +162,29 @@ async def _seen(session: AsyncSession, tenant_id: int, key: str) -> bool:
     return found is not None
 
 
+async def already_reported(session: AsyncSession, tenant_id: int, receipt: str) -> bool:
+    """Whether a payment event of the tenant already carries this receipt (an STK callback, or an applied C2B)."""
+    return await _seen(session, tenant_id, receipt_key(tenant_id, receipt))
+
+
+async def first_report(session: AsyncSession, tenant_id: int, payment: C2BPayment, now: datetime, **claim: Any) -> bool:
+    """Claim the receipt of a confirmation; False when it was claimed before or already reported by an STK callback
+    (the caller then rolls back, so a duplicate leaves nothing behind)."""
+    if not await claim_receipt(session, tenant_id, payment.trans_id, now, **claim):
+        return False
+    return not await already_reported(session, tenant_id, payment.trans_id)
+
+
 async def confirm(session: AsyncSession, tenant: Tenant, payment: C2BPayment, clock: Clock) -> Applied:
-    """Apply one C2B confirmation (in the caller's transaction)."""
-    key = receipt_key(tenant.id, payment.trans_id)
-    if await _seen(session, tenant.id, key):  # the STK callback (or an earlier delivery) reported this receipt
+    """Apply one C2B confirmation (in the caller's transaction; a DUPLICATE result must be rolled back)."""
+    if not await first_report(session, tenant.id, payment, clock.now()):
         return Applied(EventResult.DUPLICATE)
+    return await apply_confirmation(session, tenant, payment, clock)
+
+
+async def apply_confirmation(session: AsyncSession, tenant: Tenant, payment: C2BPayment, clock: Clock) -> Applied:
+    """The money of a claimed (and, where the shop asks for it, confirmed) receipt, applied to its order."""
+    key = receipt_key(tenant.id, payment.trans_id)
     amount = payment.amount_money()
     raw = jsonable(payment.raw)
     match = await find_order(session, tenant.id, payment.bill_ref_number)

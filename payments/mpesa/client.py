@@ -1,4 +1,4 @@
-"""Daraja over HTTP: OAuth (one shared token per app), STK push, STK query, C2B Register URL.
+"""Daraja over HTTP: OAuth (one shared token per app), STK push, STK query, C2B Register URL, Transaction Status.
 
 The client speaks wire values only; mapping a payment row to these calls is the provider adapter's job.
 Every failure is a :class:`DarajaError` (a :class:`~payments.base.ProviderError`) whose message never holds the
@@ -22,6 +22,7 @@ from core.clock import Clock
 from core.money import Money
 from core.vault import Secret
 from payments.base import InvalidCallback, ProviderError
+from payments.mpesa import status
 from payments.mpesa.codes import MISCONFIGURED, Call, ErrorKind, classify_error
 from payments.mpesa.fields import has_forbidden_word, is_msisdn, load_json, password, timestamp
 from payments.mpesa.tokens import TokenCache, TokenKey
@@ -273,6 +274,37 @@ class DarajaClient:
             return parse_register_url_response(content)
         except InvalidCallback as exc:
             raise self._bad_response("register_urls", status, exc, retryable=True) from None
+
+    async def transaction_status(
+        self,
+        *,
+        initiator: str,
+        security_credential: str,
+        receipt: str,
+        shortcode: str,
+        result_url: str,
+        timeout_url: str,
+    ) -> status.StatusAccepted:
+        """Ask Daraja about one receipt (Transaction Status); the answer comes later, POSTed to ``result_url``."""
+        body = status.request_body(
+            initiator=initiator,
+            security_credential=security_credential,
+            receipt=receipt,
+            shortcode=str(_digits(shortcode, _TILL, "shortcode")),
+            result_url=_check_url(result_url, "result_url"),
+            timeout_url=_check_url(timeout_url, "timeout_url"),
+        )
+        code, content, token = await self._post("transaction_status", status.PATH, body)
+        hidden = (security_credential, token)
+        if code != 200:
+            raise self._error("transaction_status", code, content, hidden)
+        try:
+            accepted = status.parse_accepted(content)
+        except InvalidCallback as exc:
+            raise self._bad_response("transaction_status", code, exc, retryable=True) from None
+        if accepted.response_code != "0":
+            raise self._error("transaction_status", code, content, hidden)
+        return accepted
 
     async def c2b_simulate(
         self, *, shortcode: str, amount: Money, msisdn: str, bill_ref: str = "", buy_goods: bool = False

@@ -238,7 +238,7 @@ MISCONFIGURED: frozenset[str] = frozenset(
     {"mpesa.bad_credentials", "mpesa.no_api_product", "mpesa.wrong_credentials", "mpesa.unknown_merchant"}
 )
 
-Call = Literal["oauth", "stk_push", "stk_query", "register_urls", "c2b_simulate"]
+Call = Literal["oauth", "stk_push", "stk_query", "register_urls", "c2b_simulate", "transaction_status"]
 
 # 500.001.1001, 500.003.02 and 500.003.1001 have several meanings, told apart by the message.
 _MESSAGE_RULES: tuple[tuple[str, str, ErrorInfo], ...] = tuple(

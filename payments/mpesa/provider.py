@@ -35,6 +35,7 @@ from payments.registry import ProviderDeps, ProviderFactory, TenantProviderConfi
 NAME = "mpesa"
 TOKEN_CACHE = "mpesa.token_cache"  # noqa: S105 - the key of the shared TokenCache in ProviderDeps.shared
 STK_PATH = "/pay/stk/"
+C2B_CHECK_PATH = "/pay/c2b/"  # + result/{token} or timeout/{token}: Transaction Status answers about a C2B receipt
 # When to query a push that has not been answered: waits after 0, 1, 2... queries (about 3 minutes in all).
 CHECK_WAITS = tuple(timedelta(seconds=s) for s in (20, 10, 15, 15, 30, 30, 30, 30))
 # An unanswered push is given up a little after the last query.
@@ -135,16 +136,27 @@ def client_ip(settings: MpesaSettings, request: Callback) -> str | None:
 
 
 def check_source(settings: MpesaSettings, request: Callback) -> None:
-    """With an allowlist set, only its addresses may call back (403 otherwise)."""
+    """With an allowlist (a live shop has one unless it opted out), only its addresses may call back (403)."""
     if not settings.allowlist:
         return
     address = client_ip(settings, request)
-    try:
-        normalised = str(ipaddress.ip_address(address or ""))
-    except ValueError:
-        normalised = ""
-    if normalised not in settings.allowlist:
+    if not address_allowed(address, settings.allowlist):
         raise InvalidCallback(f"callback from {address or 'an unknown address'}, not in the allowlist", 403)
+
+
+def address_allowed(address: str | None, allowlist: frozenset[str]) -> bool:
+    """Whether ``address`` is one of the allowlist's addresses or inside one of its networks."""
+    try:
+        caller = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    for entry in allowlist:
+        try:
+            if caller in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 class MpesaProvider:
@@ -232,6 +244,25 @@ class MpesaProvider:
         mode = "test mode" if self.settings.test_mode else "live"
         kind = f"Till {self.settings.till}" if self.settings.till else f"Paybill {self.settings.shortcode}"
         return f"M-Pesa OAuth OK at {self.settings.base_url} ({mode}, {kind}; token valid {expires_in}s)"
+
+    async def check_receipt(self, receipt: str, check_token: str) -> str:
+        """Ask Transaction Status about a C2B receipt; Daraja posts the answer to ``/pay/c2b/result/{check_token}``
+        (``/pay/c2b/timeout/{check_token}`` if it times out in its queue). Returns the ConversationID."""
+        if not self.settings.confirms_receipts:
+            raise ProviderError("M-Pesa has no initiator credentials for this shop", code="provider.not_configured")
+        base = f"{self.callback_base}{C2B_CHECK_PATH}"
+        try:
+            accepted = await self.client.transaction_status(
+                initiator=self.settings.initiator_name,
+                security_credential=self.settings.security_credential,
+                receipt=receipt,
+                shortcode=self.settings.shortcode,
+                result_url=f"{base}result/{check_token}",
+                timeout_url=f"{base}timeout/{check_token}",
+            )
+        except DarajaError as error:
+            raise ProviderError(str(error), code=error.reason, retryable=error.retryable) from None
+        return accepted.conversation_id
 
     async def register_c2b(self, confirmation_url: str, validation_url: str) -> str:
         """Register the C2B URLs of the shop's shortcode (Paybill fallback); returns Daraja's description."""

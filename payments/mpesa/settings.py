@@ -6,8 +6,15 @@ Options (plain, per tenant) and secrets (encrypted bundle), as ``dukabot provide
   ``test_consumer_secret``, ``test_passkey`` used in test mode;
 * options ``shortcode`` (the Paybill, or the store number of a till), ``till`` (Buy Goods), ``base_url``,
   ``c2b_version`` (``v1``/``v2``, default ``v2``); optional ``test_shortcode``, ``c2b_validation`` (reject unknown
-  account numbers at the C2B validation URL), ``ip_allowlist`` (``safaricom`` or a comma-separated list of
-  addresses; off when absent) and ``trusted_proxies`` (addresses whose ``X-Forwarded-For`` is believed).
+  account numbers at the C2B validation URL), ``ip_allowlist`` (``safaricom``, a comma-separated list of addresses
+  or networks, or ``off``) and ``trusted_proxies`` (addresses whose ``X-Forwarded-For`` is believed);
+* the C2B URL secret ``c2b_secret`` (made by ``provider register-c2b``, never by hand, kept by ``provider set``);
+* for Transaction Status (every C2B receipt confirmed with Daraja before it pays): option ``initiator_name`` and
+  secret ``security_credential`` (the initiator's password encrypted with Safaricom's certificate, as the portal
+  gives it).
+
+The source-IP allowlist is on by default for a live shop (Safaricom's published callback addresses) and off in test
+mode (the sandbox publishes none); ``ip_allowlist`` overrides both.
 
 Test mode: the sandbox host (unless ``base_url`` says otherwise) and, unless the tenant stored test credentials of its
 own, the public sandbox Paybill ``174379`` with its published passkey (reference §A.2.2).
@@ -44,8 +51,12 @@ SAFARICOM_IPS = frozenset(
 )
 
 
+ALLOWLIST_OFF = "off"
+
+
 def _addresses(value: Any) -> frozenset[str]:
-    if value is None or value is False or value == "":
+    """Addresses and networks (``196.201.214.0/24``) as written; ``safaricom`` stands for :data:`SAFARICOM_IPS`."""
+    if value is None or value is False or value == "" or str(value).strip().lower() == ALLOWLIST_OFF:
         return frozenset()
     items = value if isinstance(value, list | tuple) else str(value).split(",")
     found: set[str] = set()
@@ -75,6 +86,14 @@ class MpesaSettings:
     c2b_validation: bool = False
     allowlist: frozenset[str] = frozenset()
     trusted_proxies: frozenset[str] = frozenset()
+    c2b_secret: str = field(default="", repr=False)
+    initiator_name: str = ""
+    security_credential: str = field(default="", repr=False)
+
+    @property
+    def confirms_receipts(self) -> bool:
+        """With initiator credentials, each C2B receipt is confirmed by Transaction Status before it pays."""
+        return bool(self.initiator_name and self.security_credential)
 
     @property
     def paybill(self) -> str | None:
@@ -99,12 +118,18 @@ class MpesaSettings:
             return str(secrets.get(name) or "").strip()
 
         version: Literal["v1", "v2"] = "v1" if opt("c2b_version").lower() == "v1" else "v2"
+        allowlist = options.get("ip_allowlist")
+        if allowlist is None and not test_mode:
+            allowlist = "safaricom"
         common: dict[str, Any] = {
             "c2b_version": version,
             "test_mode": test_mode,
             "c2b_validation": _flag(options.get("c2b_validation")),
-            "allowlist": _addresses(options.get("ip_allowlist")),
+            "allowlist": _addresses(allowlist),
             "trusted_proxies": _addresses(options.get("trusted_proxies")),
+            "c2b_secret": secret("c2b_secret"),
+            "initiator_name": opt("initiator_name"),
+            "security_credential": secret("security_credential"),
         }
         if test_mode:
             own = bool(secret("test_passkey") and opt("test_shortcode"))

@@ -23,8 +23,8 @@ import httpx
 from payments.mpesa.codes import RESULT_DESCRIPTIONS, normalise_code
 
 PhoneFormat = Literal["plain", "string", "masked", "hashed"]
-CallbackKind = Literal["stk", "c2b_validation", "c2b_confirmation"]
-PRODUCTS = frozenset({"stk", "c2b_v1", "c2b_v2"})
+CallbackKind = Literal["stk", "c2b_validation", "c2b_confirmation", "transaction_status"]
+PRODUCTS = frozenset({"stk", "c2b_v1", "c2b_v2", "transaction_status"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +87,7 @@ class SimShortcode:
     external_validation: bool = False
     balance: Decimal = Decimal(0)
     urls: C2BUrls | None = None
+    initiators: dict[str, str] = field(default_factory=dict, repr=False)  # name -> security credential
 
 
 @dataclass(slots=True)
@@ -233,3 +234,31 @@ class HttpxSender:
             raise ConnectionRefusedError(f"simulator sends callbacks to loopback hosts only, not {url}")
         response = await self._client.post(url, content=content, headers=dict(headers), timeout=time_limit)
         return response.status_code, response.content
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """Money M-Pesa moved into a shortcode (an STK payment or a C2B one): what Transaction Status can tell."""
+
+    receipt: str
+    shortcode: str
+    amount: Decimal
+    msisdn: str
+    first_name: str
+    kind: Literal["stk", "c2b"]
+    at: datetime
+
+
+@dataclass(slots=True)
+class StatusRequest:
+    """One accepted Transaction Status request, and the result POSTed for it (None while held)."""
+
+    originator_conversation_id: str
+    conversation_id: str
+    receipt: str
+    shortcode: str
+    initiator_valid: bool
+    result_url: str
+    timeout_url: str
+    occasion: str = ""
+    result: CallbackRecord | None = None

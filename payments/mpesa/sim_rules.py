@@ -17,13 +17,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from payments.mpesa import status
 from payments.mpesa.fields import NAIROBI, TIMESTAMP_FORMAT, has_forbidden_word, password
 from payments.mpesa.sim_models import C2BUrls, SimResponse, StkTransaction
 
 if TYPE_CHECKING:
     from payments.mpesa.simulator import DarajaSimulator
 
-Endpoint = Literal["oauth", "stk_push", "stk_query", "register_urls", "c2b_simulate"]
+Endpoint = Literal["oauth", "stk_push", "stk_query", "register_urls", "c2b_simulate", "transaction_status"]
 
 OAUTH_PATH = "/oauth/v1/generate"
 STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
@@ -37,6 +38,7 @@ ROUTES: Mapping[str, tuple[str, Endpoint]] = {
     "/mpesa/c2b/v2/registerurl": ("POST", "register_urls"),
     "/mpesa/c2b/v1/simulate": ("POST", "c2b_simulate"),
     "/mpesa/c2b/v2/simulate": ("POST", "c2b_simulate"),
+    status.PATH: ("POST", "transaction_status"),
 }
 TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
 SHORTCODE = r"\d{5,7}"
@@ -78,6 +80,11 @@ def route(
             _authorise(sim, headers, f"c2b_{version}", c2b=True)
             data = _json_body(headers, body, "ShortCode", c2b=True)
             return _register(sim, data, version) if endpoint == "register_urls" else _simulate(sim, data)
+        if endpoint == "transaction_status":
+            from payments.mpesa import sim_status  # imported here: it builds on this module's Refusal
+
+            _authorise(sim, headers, "transaction_status", c2b=False)
+            return sim_status.accept(sim, _json_body(headers, body, "Initiator", c2b=False))
         _authorise(sim, headers, "stk", c2b=False)
         data = _json_body(headers, body, "BusinessShortCode", c2b=False)
         return _stk_push(sim, data) if endpoint == "stk_push" else _stk_query(sim, data)

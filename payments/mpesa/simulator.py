@@ -23,6 +23,7 @@ from core.clock import Clock, SystemClock
 from core.money import Money
 from payments.base import InvalidCallback
 from payments.mpesa import sim_rules as rules
+from payments.mpesa import sim_status
 from payments.mpesa.codes import SAME_AMOUNT_WINDOW, SUBSCRIBER_LOCK
 from payments.mpesa.fields import NAIROBI, hash_msisdn, mask_msisdn, timestamp
 from payments.mpesa.sim_models import (
@@ -34,12 +35,14 @@ from payments.mpesa.sim_models import (
     CallbackSender,
     HttpxSender,
     Ids,
+    LedgerEntry,
     PhoneFormat,
     RequestRecord,
     SimApp,
     SimOutcome,
     SimResponse,
     SimShortcode,
+    StatusRequest,
     StkTransaction,
     dumps,
 )
@@ -95,6 +98,9 @@ class DarajaSimulator:
         self.callbacks: list[CallbackRecord] = []
         self.requests: list[RequestRecord] = []
         self.c2b_results: list[C2BResult] = []
+        self.ledger: dict[str, LedgerEntry] = {}  # receipt -> money received, for Transaction Status
+        self.status_requests: dict[str, StatusRequest] = {}  # ConversationID -> request
+        self.hold_status_results = False
         self.tokens: dict[str, tuple[str, datetime]] = {}  # token -> (consumer key, expires at)
         self.injected: dict[str, list[SimResponse]] = {}
         self._outcomes: dict[str, SimOutcome] = {}
@@ -130,6 +136,18 @@ class DarajaSimulator:
         code = SimShortcode(shortcode, passkey, frozenset(tills), external_validation)
         self.shortcodes[shortcode] = code
         return code
+
+    def add_initiator(self, shortcode: str, name: str, security_credential: str) -> None:
+        """An API operator of ``shortcode`` allowed to ask Transaction Status."""
+        self.shortcodes[shortcode].initiators[name] = security_credential
+
+    async def answer_status(self, conversation_id: str, *, timed_out: bool = False) -> CallbackRecord:
+        """Post the result of a Transaction Status request (to ``QueueTimeOutURL`` when ``timed_out``)."""
+        request = self.status_requests[conversation_id]
+        url = request.timeout_url if timed_out else request.result_url
+        body = sim_status.result_body(self, request, timed_out=timed_out)
+        request.result = await self._deliver("transaction_status", url, body, conversation_id)
+        return request.result
 
     def set_outcome(self, phone: str, outcome: SimOutcome | int | str | None) -> None:
         """Script how pushes to ``phone`` end (None: back to ``default_outcome``)."""
@@ -248,6 +266,9 @@ class DarajaSimulator:
         if outcome.paid:
             txn.receipt = self.ids.receipt()
             self._paid.append((txn.phone, txn.amount, now))
+            self.ledger[txn.receipt] = LedgerEntry(
+                txn.receipt, txn.shortcode, Decimal(txn.amount), txn.phone, "JOHN", "stk", now
+            )
             self.shortcodes[txn.shortcode].balance += txn.amount
         if not outcome.send_callback:
             return None
@@ -362,6 +383,7 @@ class DarajaSimulator:
                 body["ThirdPartyTransID"] = answer.third_party_trans_id
         code.balance += value
         body["OrgAccountBalance"] = f"{code.balance:.2f}"
+        self.ledger[trans_id] = LedgerEntry(trans_id, shortcode, value, msisdn, first_name, "c2b", self.clock.now())
         if urls is not None:
             result.confirmation = await self._deliver("c2b_confirmation", urls.confirmation_url, body, trans_id)
         return result

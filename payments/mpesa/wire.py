@@ -21,6 +21,7 @@ from payments.base import InvalidCallback
 from payments.mpesa.codes import (
     C2B_ACCEPT,
     PENDING,
+    RESULT_CODES,
     C2BRejectCode,
     ErrorKind,
     ResultInfo,
@@ -80,6 +81,18 @@ __all__ = [
 ]
 
 Body = bytes | str | Mapping[str, Any]
+_NUMERIC_CODE = re.compile(r"[0-9]{1,10}")
+
+
+def result_code(data: Mapping[str, Any], what: str) -> str:
+    """A ``ResultCode``: an integer (a JSON number or a digit string, both seen, §A.0) or one of the few documented
+    alphanumeric codes (``SFC_IC0003``). Anything else (``"0 OR 1"``) is a malformed body, never a failure."""
+    code = code_field(data, "ResultCode", what)
+    if _NUMERIC_CODE.fullmatch(code):
+        return str(int(code))
+    if not code.isdigit() and code.upper() in RESULT_CODES:
+        return code.upper()
+    raise InvalidCallback(f"{what}: ResultCode is not a result code")
 
 
 def _kes(amount: Decimal) -> Money:
@@ -232,7 +245,7 @@ def parse_stk_callback(body: Body) -> StkCallback:
     callback = get(envelope, "stkCallback") if isinstance(envelope, Mapping) else None
     if not isinstance(callback, Mapping):
         raise InvalidCallback(f"{what}: no Body.stkCallback object")
-    code = code_field(callback, "ResultCode", what)
+    code = result_code(callback, what)
     items = _metadata_items(callback, what)
     amount = optional_amount(items.get("Amount"), f"{what}: Amount")
     receipt = items.get("MpesaReceiptNumber")
@@ -293,7 +306,7 @@ def parse_stk_query(
             checkout_request_id=text_field(data, "CheckoutRequestID", what, required=False)
             or (checkout_request_id or ""),
             pending=False,
-            result_code=code_field(data, "ResultCode", what),
+            result_code=result_code(data, what),
             result_desc=text_field(data, "ResultDesc", what, required=False),
             merchant_request_id=text_field(data, "MerchantRequestID", what, required=False) or None,
             raw=data,

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from admin import shops
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
@@ -20,7 +21,7 @@ from payments.mpesa.sim_models import dumps
 from payments.states import PaymentStatus
 from tests.integration.test_mpesa_checkout_kit import PHONE, Rig, labels, mpesa_rig, texts
 
-SLUG, TENANT_SECRET = "mama-mboga", "secret-mama-mboga"  # tests.support.seed
+SLUG = "mama-mboga"  # tests.support.seed
 
 
 @pytest.fixture
@@ -31,12 +32,15 @@ async def rig(database: Database, vault: Vault, clock: FakeClock, tmp_path: Path
 
 
 async def register(rig: Rig) -> tuple[str, str]:
+    """What `dukabot provider register-c2b` does: the shop's C2B secret (made on first use), its URLs registered."""
     async with rig.database.uow() as uow:
         tenant = await uow.session.get(Tenant, rig.tenant_id)
         assert tenant is not None
         provider = await rig.runtime.registry.for_tenant(uow.session, tenant, "mpesa")
+        secret = await shops.c2b_secret(uow.session, rig.vault, SLUG, rig.clock.now())
+        await uow.commit()
     assert isinstance(provider, MpesaProvider)
-    confirmation, validation = c2b_urls(rig.base_url, SLUG, TENANT_SECRET)
+    confirmation, validation = c2b_urls(rig.base_url, SLUG, secret)
     assert await provider.register_c2b(confirmation, validation) == "Success"
     urls = rig.sim.shortcodes["174379"].urls
     assert urls is not None and (urls.confirmation_url, urls.validation_url, urls.version) == (

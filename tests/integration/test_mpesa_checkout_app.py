@@ -38,7 +38,7 @@ async def test_a_customer_pays_by_mpesa_through_the_real_app(server: ShopServer,
                 shop.slug,
                 "mpesa",
                 {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
-                {"shortcode": "174379", "base_url": daraja.url},
+                {"shortcode": "174379", "base_url": daraja.url, "ip_allowlist": "127.0.0.1"},
                 SystemClock().now(),
             )
             await uow.commit()
@@ -84,7 +84,7 @@ async def _mpesa_shop(server: ShopServer, database: Database, daraja_url: str) -
             shop.slug,
             "mpesa",
             {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
-            {"shortcode": "174379", "base_url": daraja_url},
+            {"shortcode": "174379", "base_url": daraja_url, "ip_allowlist": "127.0.0.1"},
             SystemClock().now(),
         )
         await uow.commit()

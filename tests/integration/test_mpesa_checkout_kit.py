@@ -71,7 +71,8 @@ class Rig:
     async def seed(self, **options: Any) -> int:
         shop = await seed_shop(self.database, self.vault, self.clock)
         self.tenant_id = shop.tenant_id
-        values = {"shortcode": SANDBOX_SHORTCODE, "base_url": self.sim_url, **options}
+        # A live shop accepts callbacks from Safaricom's addresses only; here Daraja is the simulator on loopback.
+        values = {"shortcode": SANDBOX_SHORTCODE, "base_url": self.sim_url, "ip_allowlist": "127.0.0.1", **options}
         async with self.database.uow() as uow:
             uow.session.add(
                 ProviderConfig(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from payments.mpesa.c2b import _one_edit_apart, account_code, c2b_token, c2b_urls
+from payments.mpesa.c2b import _one_edit_apart, account_code, c2b_urls, new_c2b_secret, token_matches
 from payments.mpesa.codes import RESULT_CODES, NextStep
 from payments.mpesa.messages import next_step, why
 from payments.mpesa.phones import MpesaPhoneError, mpesa_phone
@@ -52,12 +52,14 @@ def test_account_numbers_as_customers_type_them() -> None:
     assert not _one_edit_apart("K7Q2XA", "K7Q2XA") and not _one_edit_apart("ABCDEF", "K7Q2XA")
 
 
-def test_the_c2b_urls_carry_a_stable_secret_token() -> None:
-    confirm, validate = c2b_urls("https://shop.example/", "mama", "s3cret")
-    token = c2b_token("s3cret", "mama")
-    assert confirm == f"https://shop.example/pay/c2b/mama/{token}/confirm"
-    assert validate == f"https://shop.example/pay/c2b/mama/{token}/validate"
-    assert len(token) == 40 and token != c2b_token("s3cret", "other") != c2b_token("other", "mama")
+def test_the_c2b_urls_carry_the_shops_own_random_secret() -> None:
+    secret = new_c2b_secret()
+    confirm, validate = c2b_urls("https://shop.example/", "mama", secret)
+    assert confirm == f"https://shop.example/pay/c2b/mama/{secret}/confirm"
+    assert validate == f"https://shop.example/pay/c2b/mama/{secret}/validate"
+    assert len(secret) == 40 and int(secret, 16) >= 0 and secret != new_c2b_secret()  # 160 random bits
+    assert token_matches(secret, secret) and not token_matches(secret.upper(), secret)
+    assert not token_matches("", "") and not token_matches(secret, "")  # a shop without a secret has no URL
     for word in ("mpesa", "safaricom", "query", "sql", "exe", "cmd"):
         assert word not in confirm
 

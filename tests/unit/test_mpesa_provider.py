@@ -41,7 +41,7 @@ def make(
         secrets=secrets
         if secrets is not None
         else {"consumer_key": KEY, "consumer_secret": SECRET, "passkey": SANDBOX_PASSKEY},
-        options={"shortcode": "174379", "base_url": "https://daraja.test", **options},
+        options={"shortcode": "174379", "base_url": "https://daraja.test", "ip_allowlist": "127.0.0.1", **options},
     )
     http = httpx.AsyncClient(transport=transport or sim.mock_transport())
     return MpesaProvider(
@@ -264,4 +264,11 @@ def test_the_allowlist_and_a_trusted_proxy(sim: DarajaSimulator, clock: FakeCloc
         with pytest.raises(InvalidCallback) as error:
             provider.parse_callback(refused)
         assert error.value.status == 403
-    assert make(sim, clock).parse_callback(from_("1.2.3.4"))  # off by default
+    # On by default for a live shop (Safaricom's addresses), off in test mode; "off" turns it off.
+    live = make(sim, clock, ip_allowlist=None)
+    assert live.parse_callback(from_("196.201.212.69"))
+    with pytest.raises(InvalidCallback):
+        live.parse_callback(from_("1.2.3.4"))
+    assert make(sim, clock, ip_allowlist=None, test_mode=True).parse_callback(from_("1.2.3.4"))
+    assert make(sim, clock, ip_allowlist="off").parse_callback(from_("1.2.3.4"))
+    assert make(sim, clock, ip_allowlist="196.201.214.0/24").parse_callback(from_("196.201.214.99"))
