@@ -62,7 +62,8 @@ async def test_a_customer_pays_by_mpesa_through_the_real_app(server: ShopServer,
         wrong = await customer.send("0733 123 456")
         assert "0733 123 456 is on the Airtel network. M-Pesa works with Safaricom lines only" in wrong
         await customer.tap("✅ Yes, send to 0708 374 149")
-        await sim.settle()
+        await server.settle()  # the payment job has pushed (the push is no longer part of the tap)
+        await sim.settle()  # and the simulator's callback has been answered
         await server.settle()
         (txn,) = sim.transactions.values()
         assert txn.callback is not None and txn.callback.status == 200
