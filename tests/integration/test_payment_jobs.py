@@ -103,7 +103,8 @@ async def mpesa_shop(server: ShopServer, database: Database, daraja_url: str, ne
             shop.slug,
             "mpesa",
             {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
-            {"shortcode": "174379", "base_url": daraja_url},
+            # A live shop takes callbacks from Safaricom's addresses only; the simulator calls from this machine.
+            {"shortcode": "174379", "base_url": daraja_url, "ip_allowlist": "127.0.0.1"},
             SystemClock().now(),
         )
         await uow.commit()

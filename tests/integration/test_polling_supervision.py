@@ -25,6 +25,7 @@ from bot.polling import DISABLED_REASON, Backoff, Poller
 from core.clock import FakeClock, utc
 from core.db.engine import Database
 from core.db.tables import AuditEntry, Tenant
+from core.pacing import PacingLimits
 from core.settings import Settings
 from core.vault import Vault
 from tests.support.app import FUNDI_CATALOG, VAULT_KEY, WAIT, Shop, ShopServer, new_bot_token, shop_server
@@ -89,7 +90,9 @@ async def polling_server(
         await seed(server)
         settings = settings_for(server, tmp_path)
         clock = FakeClock()
-        runtime = build_runtime(settings, clock=clock, chat_interval=0.05)
+        # The fake clock stands still, so pacing (measured on it) would hold a chat's second reply for good; the
+        # poller is under test here, not Telegram's per-chat limit (tests/integration/test_reply_pacing.py).
+        runtime = build_runtime(settings, clock=clock, pacing_limits=PacingLimits(per_chat_interval=0.0))
         sleeps = sleeps or Sleeps()
         poller = Poller(runtime.database, runtime.bots, runtime.processor, clock=clock, sleep=sleeps, poll_timeout=5)
         stop = asyncio.Event()

@@ -22,6 +22,7 @@ from payments.base import Callback
 from payments.mpesa.provider import parse_stk
 from payments.paystack.signature import sign
 from payments.service import EventResult, apply_event
+from payments.starter import queue_start
 from payments.states import OrderStatus, PaymentStatus
 from tests.integration.test_paystack_checkout import CHAT, KEY, Rig, paystack_rig
 from tests.support.seed import Shop, seed_shop
@@ -85,6 +86,7 @@ async def open_attempt(
             expires_at=now + timedelta(minutes=30),
             callback_token=secrets.token_hex(20),
         )
+        assert payment is not None  # the order's only attempt
         payment.provider_ref = provider_ref
         await uow.commit()
         return payment
@@ -154,7 +156,12 @@ async def test_two_shops_paystack_accounts_reporting_one_reference_and_event_id_
         await take_paystack(rig, fundi, FUNDI_KEY)
         mama_payment = await rig.start(42000)
         fundi_payment = await open_attempt(database, clock, fundi, FUNDI_CHAT, "paystack", PaymentStatus.CREATED)
-        await rig.runtime.starter.start(fundi_payment.id)
+        async with database.uow() as uow:  # as pressing "Pay" does: a payment job, run by the worker
+            fundi_attempt = await uow.session.get(Payment, fundi_payment.id)
+            assert fundi_attempt is not None
+            await queue_start(uow.session, fundi_attempt, FUNDI_CHAT, Message("⏳"), clock.now())
+            await uow.commit()
+        await rig.runtime.jobs.run_once()
         shared = mama_payment.reference
 
         # Fundi's account is paid for a transaction of its own that bears the reference of Mama's payment: its
