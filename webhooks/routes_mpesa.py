@@ -132,7 +132,7 @@ async def c2b_confirm(request: web.Request) -> web.Response:
         log.warning("c2b confirmation for %s refused: %s", tenant.slug, refused.reason)
         return _refuse(runtime, refused.status, "invalid", started)
     if settings.confirms_receipts:
-        outcome = await c2b_checks.hold_and_ask(runtime, tenant, payment)
+        outcome = await c2b_checks.hold(runtime, tenant, payment)
     else:
         async with runtime.database.uow() as uow:
             applied = await c2b.confirm(uow.session, tenant, payment, runtime.clock)

@@ -1,7 +1,8 @@
 """Transaction Status for C2B receipts (shops with initiator credentials, see :mod:`payments.mpesa.c2b_check`):
-asking Daraja after a confirmation is held, and its answers at ``POST /pay/c2b/result/{token}`` and
-``/pay/c2b/timeout/{token}``. The token is random and per receipt: only Daraja was given it. An unknown token gets
-404, a body that does not parse 400 (Daraja's refusal body), and nothing changes."""
+holding a confirmation (the job worker asks Daraja, :mod:`payments.mpesa.c2b_asker`), and Daraja's answers at
+``POST /pay/c2b/result/{token}`` and ``/pay/c2b/timeout/{token}``. The token is random and per receipt: only Daraja
+was given it. An unknown token gets 404, a body that does not parse 400 (Daraja's refusal body), and nothing
+changes."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from aiohttp import web
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import C2BReceipt, ProviderConfig, Tenant
 from core.vault import Vault
-from payments.base import Callback, InvalidCallback, ProviderError
+from payments.base import Callback, InvalidCallback
 from payments.mpesa import c2b_check
-from payments.mpesa.provider import NAME, MpesaProvider, check_source
+from payments.mpesa.provider import NAME, check_source
 from payments.mpesa.settings import MpesaSettings
 from payments.mpesa.status import parse_result
 from payments.mpesa.wire import C2BPayment, stk_callback_ack
@@ -35,28 +36,15 @@ def tenant_settings(tenant: Tenant, config: ProviderConfig, vault: Vault) -> Mpe
     return MpesaSettings.read(secrets, dict(config.options or {}), test_mode=tenant.test_mode)
 
 
-async def hold_and_ask(runtime: Runtime, tenant: Tenant, payment: C2BPayment) -> str:
-    """Hold the confirmation (committed), then ask Transaction Status about it; the metrics label of what happened."""
+async def hold(runtime: Runtime, tenant: Tenant, payment: C2BPayment) -> str:
+    """Hold the confirmation and owe the job that asks Transaction Status about it (one commit): Daraja's
+    confirmation is answered without waiting for Daraja. The metrics label of what happened."""
     async with runtime.database.uow() as uow:
         token = await c2b_check.hold(uow.session, tenant, payment, runtime.clock)
         if token is None:
             return EventResult.DUPLICATE.value  # rolled back: nothing stays behind
         await uow.commit()
-        provider = await runtime.registry.for_tenant(uow.session, tenant, NAME)
-    # The provider call runs outside any transaction.
-    try:
-        if not isinstance(provider, MpesaProvider):
-            raise ProviderError("M-Pesa is switched off for this shop", code="provider.not_configured")
-        await provider.check_receipt(payment.trans_id, token)
-    except ProviderError as error:
-        log.warning("transaction status for a c2b receipt of %s not asked: %s", tenant.slug, error.code)
-        async with runtime.database.uow() as uow:
-            receipt = await c2b_check.by_token(uow.session, token)
-            assert receipt is not None
-            why = f"M-Pesa did not take the request ({error.code})"
-            await c2b_check.not_asked(uow.session, tenant, receipt, why, runtime.clock.now())
-            await uow.commit()
-        return "unasked"
+    runtime.jobs.wake()
     return "waiting"
 
 

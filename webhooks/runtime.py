@@ -24,6 +24,8 @@ from core.relay import OutboxRelay
 from core.settings import Settings
 from core.vault import Vault
 from payments.jobs import JobWorker
+from payments.mpesa.c2b_asker import ReceiptChecker
+from payments.mpesa.c2b_check import CHECK
 from payments.mpesa.provider import TOKEN_CACHE
 from payments.mpesa.tokens import RedisTokenStore, TokenCache
 from payments.providers import provider_factories
@@ -49,7 +51,7 @@ class Runtime:
     registry: ProviderRegistry
     starter: PaymentStarter
     reconciler: Reconciler
-    jobs: JobWorker  # payment jobs: provider calls that never run inside an update (starting a payment)
+    jobs: JobWorker  # payment jobs: provider calls never made inside an update or callback (start, C2B check)
     redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and Daraja tokens shared with other processes
 
     @property
@@ -94,7 +96,8 @@ def build_runtime(
         deps.shared[TOKEN_CACHE] = TokenCache(clock, shared=RedisTokenStore(redis, vault, clock))
     registry = ProviderRegistry(vault, deps, provider_factories())
     starter = PaymentStarter(database, registry, clock)
-    jobs = JobWorker(database, clock, {START: starter}, on_done=relay.wake)
+    checker = ReceiptChecker(database, registry, clock)
+    jobs = JobWorker(database, clock, {START: starter, CHECK: checker}, on_done=relay.wake)
     metrics = Metrics()
     processor = UpdateProcessor(
         database,

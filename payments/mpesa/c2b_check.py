@@ -2,12 +2,14 @@
 
 C2B confirmations are unsigned; a URL secret and the source-IP allowlist keep strangers out, and this is the third
 guard: the confirmation is claimed and recorded as ``waiting`` (``mpesa_c2b_receipts``, with the body as received and
-a random ``check_token``), the customer is told their payment is being confirmed, and Transaction Status is asked
-about the receipt, its answer to be POSTed to ``/pay/c2b/result/{check_token}``. Only a result that says the receipt
-is ``Completed``, for the amount claimed (and, when it names one, to this shop's business number) lets
-:func:`payments.mpesa.c2b.apply_confirmation` pay the order; any other answer refuses the receipt, pays nothing and
-tells the merchant. A waiting receipt that Daraja could not be asked about (or whose check timed out) stays waiting,
-and the merchant is told to check it in the M-Pesa portal.
+a random ``check_token``), the customer is told their payment is being confirmed, and a payment job is owed in the
+same transaction (``mpesa.c2b_check``, :mod:`payments.mpesa.c2b_asker`) that asks Transaction Status about the
+receipt, its answer to be POSTed to ``/pay/c2b/result/{check_token}``, and asks again while no answer comes.
+Only a result that says the receipt is ``Completed``, for the amount claimed (and, when it names one, to this shop's
+business number) lets :func:`payments.mpesa.c2b.apply_confirmation` pay the order; any other answer refuses the
+receipt, pays nothing and tells the merchant. A waiting receipt that Daraja could not be asked about (or whose
+check timed out, or that got no answer however often it was asked) stays waiting, and the merchant is told to check
+it in the M-Pesa portal.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.tables import C2BReceipt, Order, Tenant
 from core.messages import Message
 from core.texts import text
-from payments import notices
+from payments import jobs, notices
 from payments.mpesa import c2b
 from payments.mpesa.fields import callback_token
 from payments.mpesa.provider import jsonable
@@ -33,15 +35,25 @@ from payments.mpesa.wire import C2BPayment, parse_c2b
 from payments.service import Applied
 
 WAITING, CONFIRMED, REFUSED = "waiting", "confirmed", "refused"
+CHECK = "mpesa.c2b_check"  # the job kind that asks Transaction Status
 
 
 async def hold(session: AsyncSession, tenant: Tenant, payment: C2BPayment, clock: Clock) -> str | None:
-    """Claim the receipt as waiting and tell the customer; the check token, or None for a duplicate (roll back)."""
+    """Claim the receipt as waiting, owe the job that asks Daraja about it, and tell the customer; the check token,
+    or None for a duplicate (roll back)."""
     now = clock.now()
     token = callback_token()
     body = jsonable(payment.raw)
     if not await c2b.first_report(session, tenant.id, payment, now, status=WAITING, body=body, check_token=token):
         return None
+    await jobs.enqueue(
+        session,
+        tenant_id=tenant.id,
+        kind=CHECK,
+        dedupe_key=f"c2b-check:{payment.trans_id}",
+        payload={"check_token": token},
+        now=now,
+    )
     match = await c2b.find_order(session, tenant.id, payment.bill_ref_number)
     if match is not None:
         await _tell_customer(
@@ -121,6 +133,17 @@ async def not_asked(session: AsyncSession, tenant: Tenant, receipt: C2BReceipt, 
         claimed = parse_c2b(receipt.body or {})
         alert = _alert("check_failed", claimed, why)
         await notices.to_merchant(session, tenant, f"c2b-unasked:{receipt.id}", alert, now)
+
+
+async def unanswered(session: AsyncSession, tenant: Tenant, receipt: C2BReceipt, tries: int, now: datetime) -> None:
+    """Daraja was asked ``tries`` times and never answered: the receipt keeps waiting; the merchant is told once."""
+    why = f"no answer from M-Pesa to {tries} checks"
+    moved = await session.execute(
+        update(C2BReceipt).where(C2BReceipt.id == receipt.id, C2BReceipt.status == WAITING).values(reason=why)
+    )
+    if moved.rowcount == 1:  # type: ignore[attr-defined]
+        alert = _alert("check_unanswered", parse_c2b(receipt.body or {}), why)
+        await notices.to_merchant(session, tenant, f"c2b-unanswered:{receipt.id}", alert, now)
 
 
 def _alert(kind: str, claimed: C2BPayment, why: str) -> Message:

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
-from core.db.tables import C2BReceipt
+from core.db.tables import C2BReceipt, PaymentJob
 from core.vault import Vault
+from payments.mpesa.c2b_check import CHECK
 from payments.mpesa.sim_models import HOLD, SimOutcome, StatusRequest, dumps
 from payments.mpesa.sim_status import result_body
 from payments.mpesa.status import parse_result
@@ -55,6 +56,17 @@ async def receipts(rig: Rig) -> list[tuple[str, str, str | None]]:
         return [(r.receipt, r.status, r.reason) for r in rows]
 
 
+async def ask(rig: Rig) -> int:
+    """Run the payment jobs that are due once: the job worker asks Daraja (never the confirmation's route)."""
+    return await rig.runtime.jobs.run_once()
+
+
+async def jobs_of(rig: Rig) -> list[tuple[str, str, int]]:
+    async with rig.database.uow() as uow:
+        rows = await uow.session.scalars(select(PaymentJob).where(PaymentJob.kind == CHECK).order_by(PaymentJob.id))
+        return [(row.kind, row.status, row.attempts) for row in rows]
+
+
 def only_request(rig: Rig) -> StatusRequest:
     (request,) = rig.sim.status_requests.values()
     return request
@@ -75,6 +87,8 @@ async def test_the_order_is_paid_only_after_transaction_status_confirms_the_rece
         f"🔎 We received your M-Pesa payment of KES 420 for order {order.code} (receipt {paid.trans_id}). "
         "We are confirming it with M-Pesa: your receipt follows here as soon as it is confirmed."
     )
+    assert rig.sim.status_requests == {}  # the job worker asks, not the confirmation's route
+    assert await ask(rig) == 1
     request = only_request(rig)
     assert (request.receipt, request.shortcode, request.initiator_valid) == (paid.trans_id, "174379", True)
     token = request.result_url.rsplit("/", 1)[-1]
@@ -108,9 +122,10 @@ async def test_a_receipt_m_pesa_does_not_confirm_pays_nothing(rig: Rig) -> None:
         for receipt in ("QWE1RTY2UI", cheap.trans_id, elsewhere.trans_id):
             answer = await http.post(confirm, content=confirmation(order.code, receipt=receipt))
             assert answer.status_code == 200
+    assert await ask(rig) == 3
     forged = list(rig.sim.status_requests.values())
-    assert [r.receipt for r in forged] == ["QWE1RTY2UI", cheap.trans_id, elsewhere.trans_id]
-    for request in forged:
+    assert sorted(r.receipt for r in forged) == sorted(["QWE1RTY2UI", cheap.trans_id, elsewhere.trans_id])
+    for request in sorted(forged, key=lambda r: r.receipt == elsewhere.trans_id):  # that one's answer comes last
         assert (await rig.sim.answer_status(request.conversation_id)).status == 200
     assert (await rig.order()).status == "awaiting_payment"
     assert [p.status for p in await rig.payments()] == [PaymentStatus.FAILED]
@@ -119,7 +134,8 @@ async def test_a_receipt_m_pesa_does_not_confirm_pays_nothing(rig: Rig) -> None:
     assert settled[cheap.trans_id] == ("refused", "M-Pesa reported another amount")
     assert settled[elsewhere.trans_id] == ("refused", "M-Pesa answered 2032: The transaction does not exist.")
     alerts = [a.text for a in await rig.to_merchant() if "NOT confirmed" in a.text]
-    assert len(alerts) == 3 and "receipt QWE1RTY2UI" in alerts[0] and "Nothing was marked paid" in alerts[0]
+    assert len(alerts) == 3 and "Nothing was marked paid" in alerts[0]
+    assert [sum(f"receipt {r.receipt}" in a for a in alerts) for r in forged] == [1, 1, 1]
     told = (await rig.to_customer())[-1].text
     assert told.startswith(f"⚠️ M-Pesa did not confirm the payment with receipt {elsewhere.trans_id}")
 
@@ -135,6 +151,7 @@ async def test_wrong_initiator_credentials_confirm_nothing(
         await failed_push(rig)
         order = await rig.order()
         paid = await rig.sim.c2b_pay("174379", order.code, 420)
+        await ask(rig)
         await rig.settle()  # the result comes by itself
         assert only_request(rig).initiator_valid is False
         assert await receipts(rig) == [
@@ -148,6 +165,7 @@ async def test_forged_or_malformed_results_change_nothing(rig: Rig) -> None:
     await failed_push(rig)
     order = await rig.order()
     paid = await rig.sim.c2b_pay("174379", order.code, 420)
+    await ask(rig)
     request = only_request(rig)
     good = dumps(result_body(rig.sim, request))
     before = await snapshot(rig)
@@ -171,6 +189,7 @@ async def test_a_check_that_times_out_keeps_the_receipt_waiting_and_tells_the_me
     await failed_push(rig)
     order = await rig.order()
     paid = await rig.sim.c2b_pay("174379", order.code, 420)
+    await ask(rig)
     record = await rig.sim.answer_status(only_request(rig).conversation_id, timed_out=True)
     assert record.status == 200 and record.url.endswith("/pay/c2b/timeout/" + record.url.rsplit("/", 1)[-1])
     assert await receipts(rig) == [(paid.trans_id, "waiting", "the check timed out at M-Pesa")]
@@ -179,16 +198,37 @@ async def test_a_check_that_times_out_keeps_the_receipt_waiting_and_tells_the_me
     assert "is waiting for confirmation" in alert and f"receipt {paid.trans_id}" in alert
 
 
-async def test_when_daraja_refuses_the_check_the_receipt_waits_and_the_merchant_is_told(rig: Rig) -> None:
+async def test_a_check_daraja_fails_with_a_5xx_is_asked_again_later(rig: Rig) -> None:
     await register(rig)
     await failed_push(rig)
     order = await rig.order()
     rig.sim.inject_error("transaction_status", status=500, code="500.003.1001", message="Internal Server Error")
     paid = await rig.sim.c2b_pay("174379", order.code, 420)
     assert paid.confirmation is not None and paid.confirmation.status == 200
+    assert await ask(rig) == 1
     assert rig.sim.status_requests == {}
-    assert await receipts(rig) == [(paid.trans_id, "waiting", "M-Pesa did not take the request (mpesa.internal_error)")]
+    assert await receipts(rig) == [(paid.trans_id, "waiting", None)]
+    assert await ask(rig) == 0  # not before its back-off
+    rig.clock.advance(minutes=2)
+    assert await ask(rig) == 1
+    assert (await rig.sim.answer_status(only_request(rig).conversation_id)).status == 200
+    assert await receipts(rig) == [(paid.trans_id, "confirmed", None)]
+    assert [a.text for a in await rig.to_merchant() if "could not be asked" in a.text] == []
+
+
+async def test_a_refusal_that_will_not_change_gives_up_at_once_and_tells_the_merchant(rig: Rig) -> None:
+    await register(rig)
+    await failed_push(rig)
+    order = await rig.order()
+    paid = await rig.sim.c2b_pay("174379", order.code, 420)
+    await with_initiator(rig, "")  # the initiator credentials were removed meanwhile
+    assert await ask(rig) == 1
+    assert rig.sim.status_requests == {}
+    assert await receipts(rig) == [
+        (paid.trans_id, "waiting", "M-Pesa did not take the request (provider.not_configured)")
+    ]
     assert "could not be asked to confirm it" in (await rig.to_merchant())[-1].text
+    assert await jobs_of(rig) == [("mpesa.c2b_check", "failed", 1)]
 
 
 def test_the_documented_result_sample_parses() -> None:
@@ -235,6 +275,7 @@ async def test_an_stk_callback_arriving_while_its_c2b_copy_waits_pays_once(rig: 
         held = await http.post(confirm, content=confirmation(order.code, receipt=txn.receipt))
         assert held.status_code == 200
         assert await receipts(rig) == [(txn.receipt, "waiting", None)]
+        await ask(rig)
         stk = await http.post(txn.callback_url, content=dumps(rig.sim.stk_body(txn.checkout_request_id, SimOutcome(0))))
         assert stk.status_code == 200
     assert (await rig.order()).status == "paid"
@@ -250,6 +291,7 @@ async def test_a_lost_answer_is_asked_again_from_the_cli(rig: Rig, tmp_path: Pat
     await failed_push(rig)
     order = await rig.order()
     paid = await rig.sim.c2b_pay("174379", order.code, 420)
+    await ask(rig)
     lost = only_request(rig)  # Daraja's answer to it never comes
     asked = await asyncio.to_thread(
         run_cli,
