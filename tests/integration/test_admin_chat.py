@@ -128,6 +128,7 @@ async def test_proof_review_shows_fraud_signals_and_orders_are_fulfilled(
     menu = await admin.send("/admin")
     assert "🟢 LIVE" in menu.text and "Proofs to review: 2" in menu.text and "Orders to ship: 0" in menu.text
     await admin.send(f"/approve {code}")
+    await server.settle()  # the "order paid" alert comes through the outbox; it must not land in a later answer
     assert "Orders to ship: 1" in await admin.send("/admin")
 
     listed = await admin.send("/orders paid")
