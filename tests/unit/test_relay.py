@@ -279,17 +279,17 @@ async def test_run_loop_delivers_when_woken(
     database: Database, clock: FakeClock, notifier: RecordingNotifier, tenant_id: int
 ) -> None:
     relay, _ = relay_for(database, notifier, clock, poll_interval=30)
+    await owe(database, clock, tenant_id, CUSTOMER, "receipt:0", "ordered")
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        await asyncio.sleep(0.02)  # the loop is idle now, waiting up to 30 s
+        await asyncio.wait_for(notifier.entered.wait(), timeout=5)  # the first pass claimed its one row
+        notifier.entered.clear()
+        # Owed after that pass claimed: only a second pass sends it, and without wake() none comes for 30 s.
         await owe(database, clock, tenant_id, CUSTOMER, "receipt:1", "paid")
         relay.wake()
-        for _ in range(200):
-            if notifier.delivered:
-                break
-            await asyncio.sleep(0.01)
-        assert notifier.texts_to(CUSTOMER) == ["paid"]
+        await asyncio.wait_for(notifier.entered.wait(), timeout=5)
+        assert [text for _, _, text in notifier.calls] == ["ordered", "paid"]
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=2)
