@@ -4,12 +4,14 @@ show afterwards, for the paths the journeys pass by (acceptance, refunds in step
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import Customer, Order, OrderItem, OutboxMessage, Payment, Product
+from core.messages import Message
 from core.money import Money
 from core.vault import Vault
 from payments.attempts import open_payment
@@ -80,14 +82,17 @@ class Till:
             await uow.commit()
             return second
 
-    async def event(self, payment: Payment, outcome: Outcome, key: str, minor: int | None = None) -> Applied:
+    async def event(
+        self, payment: Payment, outcome: Outcome, key: str, minor: int | None = None, **fields: Any
+    ) -> Applied:
+        fields.setdefault("provider_txn_id", f"TXN{key.upper().replace(':', '')}" if outcome is Outcome.PAID else None)
         event = ProviderEvent(
             provider=payment.provider,
             event_key=key,
             payment_reference=payment.reference,
             outcome=outcome,
-            amount=None if minor is None else Money(minor, "KES"),
-            provider_txn_id=f"TXN{key.upper().replace(':', '')}" if outcome is Outcome.PAID else None,
+            amount=None if minor is None else Money(minor, fields.pop("currency", "KES")),
+            **fields,
         )
         async with self.database.uow() as uow:
             applied = await apply_event(uow.session, self.shop.tenant_id, event, self.clock)
@@ -109,6 +114,26 @@ class Till:
                 select(OutboxMessage).where(OutboxMessage.chat_id == chat).order_by(OutboxMessage.id)
             )
             return [str(row.payload["text"]) for row in rows]
+
+    async def buttons(self, chat: int) -> list[list[str]]:
+        """The button labels of each message owed to ``chat``."""
+        async with self.database.uow() as uow:
+            rows = await uow.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id == chat).order_by(OutboxMessage.id)
+            )
+            return [[b.text for line in Message.from_payload(r.payload).buttons for b in line] for r in rows]
+
+    async def paid_as(self, payment: Payment) -> tuple[int | None, str | None, str | None]:
+        """What the payment records of the money: amount, provider's transaction id, reason."""
+        async with self.database.uow() as uow:
+            row = await uow.session.get(Payment, payment.id)
+            assert row is not None
+            return row.paid_minor, row.provider_txn_id, row.reason
+
+    async def set_provider_ref(self, payment: Payment, ref: str) -> None:
+        async with self.database.uow() as uow:
+            await uow.session.execute(update(Payment).where(Payment.id == payment.id).values(provider_ref=ref))
+            await uow.commit()
 
 
 async def till(database: Database, vault: Vault, clock: FakeClock) -> Till:
@@ -235,3 +260,124 @@ async def test_refunding_the_only_payment_that_holds_money_refunds_the_order(
 
     assert await shop.state(paid) == ("refunded", 19000, "refunded")
     assert (await shop.state(abandoned))[0] == "cancelled"
+
+
+async def test_the_same_money_reported_again_is_a_duplicate_and_a_second_receipt_goes_to_review(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    paid = await shop.order({SUGAR: 1}, provider="mpesa", status=PaymentStatus.PENDING)
+    await shop.set_provider_ref(paid, "ws_CO_1")
+    await shop.event(paid, Outcome.PAID, "query:1", minor=19000, provider_txn_id=None, provider_ref="ws_CO_1")
+    owed = len(await shop.texts(CHAT)), len(await shop.texts(shop.shop.admin_id))
+
+    # The callback of the same attempt brings the receipt number the query had not: recorded, nothing sent.
+    again = await shop.event(paid, Outcome.PAID, "stk:1", minor=19000, provider_txn_id="QK1", provider_ref="ws_CO_1")
+    assert seen(again) == (EventResult.DUPLICATE, paid.id, None)
+    assert await shop.paid_as(paid) == (19000, "QK1", None)
+    # The same receipt by C2B, then the same attempt with another receipt: both the same money, QK1 stays.
+    assert seen(await shop.event(paid, Outcome.PAID, "c2b:1", minor=19000, provider_txn_id="QK1")) == (
+        EventResult.DUPLICATE,
+        paid.id,
+        None,
+    )
+    same_attempt = await shop.event(
+        paid, Outcome.PAID, "stk:2", minor=19000, provider_txn_id="QK9", provider_ref="ws_CO_1"
+    )
+    assert seen(same_attempt) == (EventResult.DUPLICATE, paid.id, None)
+    assert await shop.paid_as(paid) == (19000, "QK1", None)
+    assert (len(await shop.texts(CHAT)), len(await shop.texts(shop.shop.admin_id))) == owed
+
+    # Another attempt's money for the same order: a second payment, for the merchant to look at.
+    second = await shop.event(paid, Outcome.PAID, "c2b:2", minor=19000, provider_txn_id="QK2", provider_ref="ws_CO_2")
+    assert seen(second) == (EventResult.NEEDS_REVIEW, paid.id, PaymentStatus.PAID)
+    assert (await shop.texts(shop.shop.admin_id))[-1] == (
+        "⚠️ Order SE0001 needs your review (M-Pesa): a second payment (QK2) arrived for an order that is already paid."
+    )
+    assert await shop.state(paid) == ("paid", 0, "paid")
+
+
+async def test_money_that_does_not_fit_is_held_for_review_with_the_reason(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    short = await shop.order({SUGAR: 1})
+    assert seen(await shop.event(short, Outcome.PAID, "paid:1", minor=18000)) == (
+        EventResult.NEEDS_REVIEW,
+        short.id,
+        PaymentStatus.NEEDS_REVIEW,
+    )
+    assert await shop.state(short) == ("needs_review", 0, "needs_review")
+    assert await shop.paid_as(short) == (
+        18000,
+        "TXNPAID1",
+        "the amount received (KES 180) differs from the order total (KES 190)",
+    )
+    assert (await shop.texts(shop.shop.admin_id))[-1] == (
+        "⚠️ Order SE0001 needs your review (manual payment): "
+        "the amount received (KES 180) differs from the order total (KES 190)."
+    )
+    assert (await shop.buttons(shop.shop.admin_id))[-1] == ["📄 View order", "✅ Accept the payment as received"]
+    assert (await shop.texts(CHAT))[-1] == (
+        "We received a payment for order SE0001, but it needs a check by the shop. You will hear from us soon."
+    )
+    # Held already: more money for it waits on the same decision.
+    assert seen(await shop.event(short, Outcome.PAID, "paid:2", minor=1000)) == (
+        EventResult.IGNORED,
+        short.id,
+        PaymentStatus.NEEDS_REVIEW,
+    )
+
+    foreign = await shop.order({SUGAR: 1})
+    await shop.event(foreign, Outcome.PAID, "paid:3", minor=19000, currency="USD")
+    assert await shop.paid_as(foreign) == (
+        None,
+        "TXNPAID3",
+        "the amount received (USD 190) differs from the order total (KES 190)",
+    )
+
+    flagged = await shop.order({SUGAR: 1})
+    await shop.event(flagged, Outcome.PAID, "paid:4", minor=19000, review="account number “RENT” matched no order")
+    assert await shop.paid_as(flagged) == (19000, "TXNPAID4", "account number “RENT” matched no order")
+    assert await shop.state(flagged) == ("needs_review", 0, "needs_review")
+
+
+async def test_money_for_an_order_paid_another_way_is_held_and_the_order_stays_paid(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    first = await shop.order({SUGAR: 1})
+    second = await shop.another_attempt(first)
+    await shop.event(first, Outcome.PAID, "paid:1", minor=19000)
+
+    assert seen(await shop.event(second, Outcome.PAID, "paid:2", minor=19000)) == (
+        EventResult.NEEDS_REVIEW,
+        second.id,
+        PaymentStatus.NEEDS_REVIEW,
+    )
+    assert await shop.state(second) == ("needs_review", 0, "paid")
+    assert (await shop.texts(shop.shop.admin_id))[-1] == (
+        "⚠️ Order SE0001 needs your review (manual payment): order SE0001 was already paid by another payment."
+    )
+    assert (await shop.buttons(shop.shop.admin_id))[-1] == ["📄 View order"]  # refund it; it cannot be accepted
+
+
+async def test_a_success_after_the_attempt_ended_pays_the_order_and_says_it_came_late(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    late = await shop.order({SUGAR: 1})
+    await shop.event(late, Outcome.EXPIRED, "expired:1")
+    clock.advance(minutes=5)
+
+    assert seen(await shop.event(late, Outcome.PAID, "paid:1", minor=19000)) == (
+        EventResult.APPLIED,
+        late.id,
+        PaymentStatus.PAID,
+    )
+    assert await shop.state(late) == ("paid", 0, "paid")
+    assert await shop.paid_as(late) == (19000, "TXNPAID1", None)
+    assert (await shop.texts(shop.shop.admin_id))[-1] == (
+        "💰 Order SE0001 is paid: KES 190 by manual payment from Wanjiru Kamau. Note: the payment arrived after the "
+        "attempt had ended; please check before shipping."
+    )
