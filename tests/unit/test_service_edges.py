@@ -294,6 +294,17 @@ async def test_the_same_money_reported_again_is_a_duplicate_and_a_second_receipt
     assert (await shop.texts(shop.shop.admin_id))[-1] == (
         "⚠️ Order SE0001 needs your review (M-Pesa): a second payment (QK2) arrived for an order that is already paid."
     )
+    await shop.event(paid, Outcome.PAID, "c2b:3", minor=19000, provider_txn_id=None, provider_ref="ws_CO_3")
+    assert (await shop.texts(shop.shop.admin_id))[-1] == (
+        "⚠️ Order SE0001 needs your review (M-Pesa): a second payment (?) arrived for an order that is already paid."
+    )
+    async with database.uow() as uow:
+        keys = await uow.session.scalars(
+            select(OutboxMessage.dedupe_key)
+            .where(OutboxMessage.chat_id == shop.shop.admin_id)
+            .order_by(OutboxMessage.id)
+        )
+        assert list(keys)[-2:] == [f"review:{paid.id}:c2b:2:to:9001", f"review:{paid.id}:c2b:3:to:9001"]
     assert await shop.state(paid) == ("paid", 0, "paid")
 
 
