@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import Customer, Order, OrderItem, OutboxMessage, Payment, Product
+from core.db.tables import Customer, Order, OrderItem, OutboxMessage, Payment, PaymentEvent, Product
 from core.messages import Message
 from core.money import Money
 from core.vault import Vault
@@ -134,6 +134,19 @@ class Till:
         async with self.database.uow() as uow:
             await uow.session.execute(update(Payment).where(Payment.id == payment.id).values(provider_ref=ref))
             await uow.commit()
+
+    async def events(self) -> list[tuple[str, int | None, int | None, str | None, str]]:
+        """Each recorded event: key, payment, amount, currency, result."""
+        async with self.database.uow() as uow:
+            rows = await uow.session.scalars(select(PaymentEvent).order_by(PaymentEvent.id))
+            return [(r.event_key, r.payment_id, r.amount_minor, r.currency, r.result) for r in rows]
+
+    async def keys(self, chat: int) -> list[str]:
+        async with self.database.uow() as uow:
+            rows = await uow.session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.chat_id == chat).order_by(OutboxMessage.id)
+            )
+            return list(rows)
 
 
 async def till(database: Database, vault: Vault, clock: FakeClock) -> Till:
@@ -329,6 +342,7 @@ async def test_money_that_does_not_fit_is_held_for_review_with_the_reason(
         "the amount received (KES 180) differs from the order total (KES 190)."
     )
     assert (await shop.buttons(shop.shop.admin_id))[-1] == ["📄 View order", "✅ Accept the payment as received"]
+    assert await shop.keys(shop.shop.admin_id) == [f"review:{short.id}:to:9001"]
     assert (await shop.texts(CHAT))[-1] == (
         "We received a payment for order SE0001, but it needs a check by the shop. You will hear from us soon."
     )
@@ -392,3 +406,75 @@ async def test_a_success_after_the_attempt_ended_pays_the_order_and_says_it_came
         "💰 Order SE0001 is paid: KES 190 by manual payment from Wanjiru Kamau. Note: the payment arrived after the "
         "attempt had ended; please check before shipping."
     )
+
+
+async def test_every_event_is_recorded_with_what_it_said_and_what_came_of_it(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    other = Till(
+        database,
+        clock,
+        await seed_shop(database, vault, clock, slug="fundi", name="Fundi", bot_token="222222:AAE-fundi-0000000000000"),
+    )
+    payment = await shop.order({SUGAR: 1})
+
+    # Another shop cannot touch this shop's payment, even with its reference.
+    assert seen(await other.event(payment, Outcome.PAID, "paid:elsewhere", minor=19000)) == (
+        EventResult.UNMATCHED,
+        None,
+        None,
+    )
+    assert await shop.state(payment) == ("awaiting_proof", 0, "awaiting_payment")
+    assert seen(await shop.event(payment, Outcome.PAID, "paid:1", minor=19000)) == (
+        EventResult.APPLIED,
+        payment.id,
+        PaymentStatus.PAID,
+    )
+    assert seen(await shop.event(payment, Outcome.PAID, "paid:1", minor=19000)) == (
+        EventResult.DUPLICATE,
+        payment.id,
+        None,
+    )
+    assert seen(await shop.event(payment, Outcome.FAILED, "failed:1")) == (
+        EventResult.IGNORED,
+        payment.id,
+        PaymentStatus.PAID,
+    )
+    assert await shop.events() == [
+        ("paid:elsewhere", None, 19000, "KES", "unmatched"),
+        ("paid:1", payment.id, 19000, "KES", "applied"),
+        ("failed:1", payment.id, None, None, "ignored"),
+    ]
+
+
+async def test_an_ending_moves_the_attempt_and_says_where_it_landed(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    payment = await shop.order({SUGAR: 1})
+
+    assert seen(await shop.event(payment, Outcome.CANCELLED, "cancel:1")) == (
+        EventResult.APPLIED,
+        payment.id,
+        PaymentStatus.CANCELLED,
+    )
+    assert await shop.state(payment) == ("cancelled", 0, "awaiting_payment")
+
+
+async def test_money_for_a_payment_another_worker_just_held_for_review_is_ignored(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    payment = await shop.order({SUGAR: 1})
+    async with database.uow() as uow:  # moved by another transaction, the order not yet
+        await uow.session.execute(update(Payment).where(Payment.id == payment.id).values(status="needs_review"))
+        await uow.commit()
+
+    assert seen(await shop.event(payment, Outcome.PAID, "paid:1", minor=19000)) == (
+        EventResult.IGNORED,
+        payment.id,
+        PaymentStatus.NEEDS_REVIEW,
+    )
+    assert await shop.state(payment) == ("needs_review", 0, "awaiting_payment")
+    assert await shop.texts(CHAT) == []
