@@ -175,6 +175,8 @@ async def test_a_retry_and_a_final_failure_free_the_row_and_keep_500_characters_
 async def test_depth_counts_only_the_messages_still_owed(database: Database, vault: Vault, clock: FakeClock) -> None:
     shop = await seed_shop(database, vault, clock)
     now = clock.now()
+    async with database.uow() as uow:
+        assert await outbox.depth(uow.session) == 0
     for key in ("a", "b", "c"):
         await owe(database, shop.tenant_id, key, Message(key), now)
     sent = await owe(database, shop.tenant_id, "d", Message("d"), now)
