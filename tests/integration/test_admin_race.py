@@ -29,7 +29,9 @@ async def held_by_a_lock_or_done(database: Database, task: asyncio.Task[Reply]) 
     )
     async with asyncio.timeout(5), database.engine.connect() as connection:
         while not task.done():  # each query is a turn for the task, and paces the loop
-            if await connection.scalar(waiting):
+            held = await connection.scalar(waiting)
+            await connection.rollback()  # pg_stat_activity is read once per transaction: a new one for each look
+            if held:
                 return
 
 
