@@ -28,3 +28,12 @@ bench: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Mutation testing of the money state machine and the outbox (`[tool.mutmut]` in pyproject.toml says which files and
+# which tests). Slow, so not part of .ci/run. One worker at low priority, on SQLite whatever the environment says;
+# results are kept in mutants/, so a second run only checks what changed. `$(BIN)/mutmut results` lists survivors.
+.PHONY: mutate
+mutate: $(BIN)/.installed
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL -u CI nice -n 10 $(BIN)/mutmut run --max-children 1
+	$(BIN)/mutmut export-cicd-stats
+	cat mutants/mutmut-cicd-stats.json

@@ -1,6 +1,8 @@
 """Shared fixtures. Every test that takes ``database`` runs on SQLite, and on PostgreSQL too when
 ``TEST_DATABASE_URL`` is set (CI sets it). The schema is built by the real migrations, once per backend.
-Tests that take ``redis`` run against the Redis of ``TEST_REDIS_URL`` (CI sets it) and are skipped without it."""
+Tests that take ``redis`` run against the Redis of ``TEST_REDIS_URL`` (CI sets it) and are skipped without it.
+Under ``CI=true`` nothing may skip for want of them: the race tests only mean something on PostgreSQL, so a CI run
+without both variables fails at once instead of passing on SQLite alone."""
 
 from __future__ import annotations
 
@@ -24,6 +26,22 @@ from core.vault import Vault
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    missing = [name for name, value in (("TEST_DATABASE_URL", PG_URL), ("TEST_REDIS_URL", REDIS_URL)) if not value]
+    if IN_CI and missing:
+        raise pytest.UsageError(
+            f"CI=true but {' and '.join(missing)} unset: the PostgreSQL and Redis suites would be skipped"
+        )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under mutmut (``make mutate``) a mutant dies at its first failing test (``-x``): run the quick, focused tests
+    first rather than in the arbitrary order mutmut passes them."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        items.sort(key=lambda item: 0 if "_edges.py" in item.nodeid else 1 if "tests/unit/" in item.nodeid else 2)
 
 
 def _migrate(url: str, *, reset_postgres: bool = False) -> None:

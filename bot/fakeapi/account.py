@@ -256,6 +256,7 @@ class BotAccount:
     def start_poll(self) -> PollTicket:
         self.end_poll("terminated by other getUpdates request; make sure that only one bot instance is running")
         self.poll = PollTicket()
+        self.changed.notify()  # lets a test wait until the long poll is waiting, rather than sleep
         return self.poll
 
     def end_poll(self, conflict: str | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from admin import invites
 from core.clock import FakeClock
@@ -17,6 +17,22 @@ from flows.inbound import Actor
 from tests.support.seed import seed_shop
 
 MAMA, BABA = 9001, 9002
+
+
+async def held_by_a_lock_or_done(database: Database, task: asyncio.Task[Reply]) -> None:
+    """On PostgreSQL, until a transaction of this database waits on a lock, or ``task`` ended. On SQLite there is
+    nothing to wait for: BEGIN IMMEDIATE keeps a second writer from starting before the first commits."""
+    if database.dialect != "postgresql":
+        return
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with asyncio.timeout(5), database.engine.connect() as connection:
+        while not task.done():  # each query is a turn for the task, and paces the loop
+            held = await connection.scalar(waiting)
+            await connection.rollback()  # pg_stat_activity is read once per transaction: a new one for each look
+            if held:
+                return
 
 
 async def test_two_admins_removing_each_other_at_once_leave_one(
@@ -45,9 +61,8 @@ async def test_two_admins_removing_each_other_at_once_leave_one(
     mama = asyncio.create_task(remove(MAMA, BABA, hold=True))
     await first_in.wait()
     baba = asyncio.create_task(remove(BABA, MAMA, hold=False))
-    # Give Baba's removal every chance to run to its end before Mama commits. With the tenant's lock it cannot:
-    # it waits for Mama's transaction, whatever the timing, so this wait decides nothing when the code is right.
-    await asyncio.wait({baba}, timeout=0.5)
+    # Baba's removal runs until the database holds it behind Mama's transaction (or to its end, had nothing held it).
+    await held_by_a_lock_or_done(database, baba)
     let_go.set()
     mama_reply, baba_reply = await asyncio.gather(mama, baba)
 

@@ -40,6 +40,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.fakeapi import SECRET_HEADER, FakeTelegram, FakeTelegramServer, FakeUser, create_app
+from bot.fakeapi.account import BotAccount, PollTicket
 from bot.fakeapi.formatting import parse_formatted
 
 # One server, one loop and one aiogram HTTP session for the module: AiohttpSession.close() sleeps 250 ms, so a
@@ -117,6 +118,12 @@ async def start_site(app: web.Application) -> tuple[web.AppRunner, str]:
     await site.start()
     host, port = runner.addresses[0][:2]
     return runner, f"http://{host}:{port}"
+
+
+async def long_poll_waiting(account: BotAccount) -> PollTicket:
+    """Until a getUpdates call of this bot is waiting for updates (the fake wakes its waiters when one starts)."""
+    async with asyncio.timeout(5):
+        return await account.changed.wait_until(lambda: account.poll)
 
 
 def inline_keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
@@ -283,7 +290,7 @@ async def test_photo_upload_can_be_downloaded_and_resent_by_file_id(bot: Bot, us
     by_url = await bot.send_photo(user.id, "https://cdn.duka.example/mango.jpg")
 
     assert again.photo is not None and again.photo[-1].file_unique_id == first.photo[-1].file_unique_id
-    assert by_url.photo is not None
+    assert [(size.width, size.height) for size in by_url.photo or []] == [(1280, 960)]
     file = await bot.get_file(file_id)
     assert file.file_path is not None and file.file_size == len(PNG)
     downloaded = await bot.download_file(file.file_path)
@@ -390,18 +397,16 @@ async def test_edit_caption(bot: Bot, user: FakeUser) -> None:
 # Receiving updates
 
 
-async def test_get_updates_long_polls_and_confirms_with_offset(bot: Bot, user: FakeUser) -> None:
+async def test_get_updates_long_polls_and_confirms_with_offset(bot: Bot, user: FakeUser, fake: FakeTelegram) -> None:
     [start] = await bot.get_updates()
     assert start.message is not None and start.message.text == "/start"
     assert start.message.entities is not None and start.message.entities[0].type == "bot_command"
 
-    started = time.monotonic()
     poll = asyncio.create_task(bot.get_updates(offset=start.update_id + 1, timeout=5))
-    await asyncio.sleep(0.05)
+    await long_poll_waiting(fake.bot(bot.token))
     await user.send_text("Do you deliver to Kisumu?")
-    [question] = await poll
+    [question] = await poll  # answered by the update: a poll that ran out would answer []
 
-    assert time.monotonic() - started < 1
     assert question.message is not None and question.message.text == "Do you deliver to Kisumu?"
     assert await bot.get_updates(offset=question.update_id + 1) == []
 
@@ -413,9 +418,9 @@ async def test_get_updates_returns_empty_after_timeout(bot: Bot) -> None:
     assert 0.9 < time.monotonic() - started < 2
 
 
-async def test_polling_conflicts_with_webhooks(bot: Bot) -> None:
+async def test_polling_conflicts_with_webhooks(bot: Bot, fake: FakeTelegram) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await long_poll_waiting(fake.bot(bot.token))
 
     await bot.set_webhook("http://127.0.0.1:9/never-called")
     with pytest.raises(TelegramConflictError, match="terminated by setWebhook request"):
@@ -425,9 +430,9 @@ async def test_polling_conflicts_with_webhooks(bot: Bot) -> None:
     await bot.delete_webhook()
 
 
-async def test_newer_get_updates_terminates_the_older(bot: Bot) -> None:
+async def test_newer_get_updates_terminates_the_older(bot: Bot, fake: FakeTelegram) -> None:
     older = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await long_poll_waiting(fake.bot(bot.token))
 
     newer = asyncio.create_task(bot.get_updates(timeout=0))
 
@@ -703,11 +708,10 @@ async def test_shutdown_releases_a_waiting_long_poll(http: aiohttp.ClientSession
     server = FakeTelegramServer(fake)
     await server.start()
     poll = asyncio.create_task(http.post(f"{server.base_url}/bot88:shutdown/getUpdates", json={"timeout": 30}))
-    await asyncio.sleep(0.05)
-    started = time.monotonic()
+    ticket = await long_poll_waiting(fake.bot("88:shutdown"))
 
     await server.stop()
     response = await poll
 
     assert await response.json() == {"ok": True, "result": []}
-    assert time.monotonic() - started < 1
+    assert ticket.released  # let go by the shutdown, not by its 30 s running out

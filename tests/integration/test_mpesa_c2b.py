@@ -169,7 +169,8 @@ async def test_validation_refuses_unknown_account_numbers_when_the_shop_enables_
     refused = await rig.sim.c2b_pay("174379", "NOSUCH", 420)
     assert (refused.accepted, refused.result_code, refused.confirmation) == (False, "C2B00012", None)
     accepted = await rig.sim.c2b_pay("174379", order.code, 420)
-    assert accepted.accepted and accepted.confirmation is not None
+    assert (accepted.accepted, accepted.result_code) == (True, "0")
+    assert accepted.confirmation and accepted.confirmation.status == 200
     assert (await rig.order()).status == "paid"
 
 

@@ -258,7 +258,10 @@ async def test_a_link_is_a_new_transaction_with_the_payments_reference(rig: Rig)
         "chat": str(CHAT),
     }
     assert payment.status == PaymentStatus.PENDING and payment.provider_ref == txn.access_code
-    assert payment.expires_at is not None and payment.next_check_at is not None
+    assert (utc(payment.expires_at), utc(payment.next_check_at)) == (
+        rig.clock.now() + timedelta(minutes=30),
+        rig.clock.now() + timedelta(minutes=1),
+    )
 
     sending, started = await rig.messages()
     assert sending["text"] == "⏳" and started["replaces"] == f"started:{payment.id}"  # the link takes its place

@@ -151,7 +151,7 @@ async def test_query_pending_final_and_throttled(sim: DarajaSimulator, clock: Fa
     provider = make(sim, clock)
     started = await provider.start(request())
     checkout = started.provider_ref
-    assert checkout is not None
+    assert checkout == "ws_CO_15012026120000000743915000"
     assert await provider.query("dkref", checkout) is None  # "The transaction is being processed"
     sim.inject_error("stk_query", code="500.003.03", message="Quota Violation")
     with pytest.raises(ProviderError) as throttled:

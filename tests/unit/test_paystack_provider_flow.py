@@ -93,4 +93,4 @@ async def test_the_shop_that_asks_for_an_email_gets_one_first(
     assert payment is not None and (payment.provider, payment.status) == ("paystack", "created")
     # Once known, the email is not asked again.
     reply, _ = await _step(database, clock, order_id)
-    assert reply.start_payment is not None
+    assert reply.start_payment == payment.id + 1  # the next attempt starts at once

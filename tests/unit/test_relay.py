@@ -289,17 +289,17 @@ async def test_run_loop_delivers_when_woken(
     database: Database, clock: FakeClock, notifier: RecordingNotifier, tenant_id: int
 ) -> None:
     relay, _ = relay_for(database, notifier, clock, poll_interval=30)
+    await owe(database, clock, tenant_id, CUSTOMER, "receipt:0", "ordered")
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        await asyncio.sleep(0.02)  # the loop is idle now, waiting up to 30 s
+        await asyncio.wait_for(notifier.entered.wait(), timeout=5)  # the first pass claimed its one row
+        notifier.entered.clear()
+        # Owed after that pass claimed: only a second pass sends it, and without wake() none comes for 30 s.
         await owe(database, clock, tenant_id, CUSTOMER, "receipt:1", "paid")
         relay.wake()
-        for _ in range(200):
-            if notifier.delivered:
-                break
-            await asyncio.sleep(0.01)
-        assert notifier.texts_to(CUSTOMER) == ["paid"]
+        await asyncio.wait_for(notifier.entered.wait(), timeout=5)
+        assert [text for _, _, text in notifier.calls] == ["ordered", "paid"]
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=2)
@@ -721,7 +721,7 @@ async def test_a_replacement_edits_the_message_it_replaces(
     relay, _ = relay_for(database, notifier, clock)
     await relay.run_once()
     started = await row(database, "started:1")
-    assert started.sent_message_id is not None
+    assert started.sent_message_id == 1
 
     clock.advance(seconds=30)
     await owe(database, clock, tenant_id, CUSTOMER, "receipt:1", result_replacing())
@@ -801,7 +801,7 @@ async def test_a_refused_edit_is_sent_as_new_exactly_once(
     relay, _ = relay_for(database, notifier, clock)
     await relay.run_once()
     started = await row(database, "started:1")
-    assert started.sent_message_id is not None
+    assert started.sent_message_id == 1
     notifier.uneditable.add(started.sent_message_id)  # too old to edit, or deleted by the customer
     clock.advance(seconds=30)
     await owe(database, clock, tenant_id, CUSTOMER, "receipt:1", result_replacing())

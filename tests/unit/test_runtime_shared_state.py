@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from core.pacing import Pacer
 from core.redis_pacing import RedisPacer
 from core.settings import Settings
@@ -32,7 +34,7 @@ async def test_with_redis_pacing_and_tokens_are_shared(tmp_path: Path) -> None:
     # Connecting is lazy: building (and closing) the runtime needs no Redis at all.
     runtime = build_runtime(settings(tmp_path, "unix:///nonexistent/dukabot-test-redis.sock"))
     try:
-        assert runtime.redis is not None
+        assert isinstance(runtime.redis, Redis)
         assert isinstance(runtime.relay.pacer, RedisPacer)
         cache = runtime.registry.deps.shared[TOKEN_CACHE]
         assert isinstance(cache, TokenCache) and "shared=True" in repr(cache)
