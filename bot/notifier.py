@@ -22,6 +22,7 @@ A multi-part message that fails half-way is retried whole by the relay: its firs
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -43,6 +44,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.types import Message as SentMessage
 
+from bot.updates import clean_text
 from core.messages import Button, Message
 from core.relay import NotifierError, PermanentError, RetryAfter, TransientError, Undeliverable, scrub
 
@@ -80,6 +82,8 @@ class TelegramNotifier:
         self, tenant_id: int, chat_id: int, message: Message, *, edit_message_id: int | None = None
     ) -> int | None:
         bot = await self._bots.bot_for(tenant_id)
+        # A lone surrogate cannot be encoded for the Bot API: without this the whole message would be lost.
+        message = dataclasses.replace(message, text=clean_text(message.text))
         try:
             if edit_message_id is not None and await self._edit(bot, chat_id, edit_message_id, message):
                 return edit_message_id

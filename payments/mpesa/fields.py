@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.money import Money, MoneyError
 from payments.base import InvalidCallback
 
 
@@ -138,7 +139,7 @@ def load_json(body: bytes | str | Mapping[str, Any], what: str) -> dict[str, Any
         return dict(body)
     try:
         data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than any Daraja body
         raise InvalidCallback(f"{what}: body is not JSON") from None
     if not isinstance(data, dict):
         raise InvalidCallback(f"{what}: body is not a JSON object")
@@ -161,12 +162,16 @@ def integral_text(value: object) -> str | None:
         return str(value)
     if isinstance(value, Decimal | float):
         dec = Decimal(str(value))
-        if dec.is_finite() and dec == dec.to_integral_value():
+        # A code, time or phone has a few digits; int() of 1E+999999999 would run for ages.
+        if dec.is_finite() and dec.adjusted() < _MAX_DIGITS and dec == dec.to_integral_value():
             return str(int(dec))
         return None
     if isinstance(value, str) and value.strip().isdecimal():
         return value.strip()
     return None
+
+
+_MAX_DIGITS = 40
 
 
 def text_field(data: Mapping[str, Any], name: str, what: str, *, required: bool = True) -> str:
@@ -200,9 +205,13 @@ def parse_amount(value: object, what: str) -> Decimal:
     try:
         amount = Decimal(value.replace(",", "").strip()) if isinstance(value, str) else Decimal(str(value))
     except (InvalidOperation, TypeError, ValueError):
-        raise InvalidCallback(f"{what}: {value!r} is not an amount") from None
+        raise InvalidCallback(f"{what}: {value!r:.40} is not an amount") from None
     if not amount.is_finite() or amount < 0:
-        raise InvalidCallback(f"{what}: {value!r} is not an amount")
+        raise InvalidCallback(f"{what}: {value!r:.40} is not an amount")
+    try:
+        Money.from_major(amount, "KES")  # "1e999999" is a finite Decimal, but no amount of money
+    except MoneyError:
+        raise InvalidCallback(f"{what}: {value!r:.40} is out of range") from None
     return amount
 
 

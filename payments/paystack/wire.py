@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from core.money import MAX_MINOR
 from payments.base import InvalidCallback
 
 _UINT64_MAX = 2**64 - 1
-_AMOUNT_TEXT = re.compile(r"^\s*(\d+)(?:\.0*)?\s*$")
+_AMOUNT_TEXT = re.compile(r"^\s*([0-9]{1,20})(?:\.0*)?\s*$")  # ASCII digits, no more than a uint64 has
 
 
 class TransactionStatus(enum.StrEnum):
@@ -85,6 +86,8 @@ def parse_amount(value: Any, where: str) -> int:
         raise InvalidCallback(f"{where} is missing or not a whole number of subunits")
     if amount < 0:
         raise InvalidCallback(f"{where} is negative")
+    if amount > MAX_MINOR:
+        raise InvalidCallback(f"{where} is out of range")
     return amount
 
 
@@ -98,7 +101,7 @@ def _id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 20:
         number = int(value.strip())
     else:
         return None
@@ -127,7 +130,7 @@ def parse_metadata(value: Any) -> Mapping[str, Any]:
     if isinstance(value, str) and value.strip():
         try:
             decoded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
         return decoded if isinstance(decoded, Mapping) else {}
     return {}
