@@ -44,9 +44,9 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.types import Message as SentMessage
 
-from bot.updates import clean_text
 from core.messages import Button, Message
 from core.relay import NotifierError, PermanentError, RetryAfter, TransientError, Undeliverable, scrub
+from core.unicode import clean_text
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024

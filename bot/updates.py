@@ -9,6 +9,7 @@ from typing import Any
 from aiogram.types import CallbackQuery, Message, Update, User
 from pydantic import ValidationError
 
+from core.unicode import clean_text
 from flows.inbound import Actor, Inbound, Kind, Upload, UploadKind
 
 
@@ -23,16 +24,6 @@ class Incoming:
 # Every integer of the Bot API fits in a signed 64-bit column; Telegram's updates nest a dozen levels at most.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 64
-
-
-def clean_text(text: str) -> str:
-    """``text`` with every lone UTF-16 surrogate (which no database, JSON encoder or Telegram accepts) replaced by
-    U+FFFD; a surrogate pair that stands for one character becomes that character."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
 
 
 def parse_update(body: bytes) -> Update | None:

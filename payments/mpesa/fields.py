@@ -19,6 +19,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.money import Money, MoneyError
+from core.unicode import holds_lone_surrogate
 from payments.base import InvalidCallback
 
 
@@ -143,6 +144,8 @@ def load_json(body: bytes | str | Mapping[str, Any], what: str) -> dict[str, Any
         raise InvalidCallback(f"{what}: body is not JSON") from None
     if not isinstance(data, dict):
         raise InvalidCallback(f"{what}: body is not a JSON object")
+    if holds_lone_surrogate(data):  # no Daraja body does; it could be neither stored nor logged
+        raise InvalidCallback(f"{what}: body holds text that is not Unicode")
     return data
 
 

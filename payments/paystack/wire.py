@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.money import MAX_MINOR
+from core.unicode import holds_lone_surrogate
 from payments.base import InvalidCallback
 
 _UINT64_MAX = 2**64 - 1
@@ -153,6 +154,8 @@ def load_json(body: bytes | str, where: str = "body") -> Mapping[str, Any]:
         raise InvalidCallback(f"{where} is not JSON ({exc.msg} at position {exc.pos})") from None
     except (ValueError, RecursionError):
         raise InvalidCallback(f"{where} is not JSON") from None
+    if holds_lone_surrogate(decoded):  # no Paystack body does; it could be neither stored nor logged
+        raise InvalidCallback(f"{where} holds text that is not Unicode")
     return _object(decoded, where)
 
 

@@ -211,3 +211,20 @@ def test_money_refuses_what_is_no_amount(amount: str) -> None:
         Money.parse(amount, "KES")
     with pytest.raises(MoneyError):
         Money.from_major(amount, "KES")
+
+
+# --- found by make fuzz ---
+
+
+async def test_a_c2b_notification_with_a_lone_surrogate_gets_darajas_refusal(stage: Stage) -> None:
+    body = b'{"TransID": "\\ud800", "TransAmount": "7", "BusinessShortCode": "174379", "BillRefNumber": "FUZZ01"}'
+    path = f"/pay/c2b/{stage.shop.slug}/{stage.c2b_token}/confirm"
+    status, answer = await post(stage, Request("POST", path, body))
+    assert (status, json.loads(answer)) == (400, REFUSED)
+
+
+async def test_a_signed_paystack_event_with_a_lone_surrogate_is_refused(stage: Stage) -> None:
+    data = b'{"reference": "\\udfff", "status": "success", "amount": 1, "currency": "KES"}'
+    body = b'{"event": "charge.success", "data": ' + data + b"}"
+    request = Request("POST", f"/pay/paystack/{stage.shop.slug}", body, {SIGNATURE_HEADER: sign(body, PAYSTACK_KEY)})
+    assert await post(stage, request) == (400, b'{"status": "malformed"}')
