@@ -20,7 +20,7 @@ _SHARED = {
     "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
     "print_blob": True,
 }
-settings.register_profile("default", max_examples=150, database=None, **_SHARED)  # type: ignore[arg-type]
+settings.register_profile("default", max_examples=300, database=None, **_SHARED)  # type: ignore[arg-type]
 settings.register_profile(
     "fuzz",
     max_examples=int(os.environ.get("DUKABOT_FUZZ_EXAMPLES", "100000")),

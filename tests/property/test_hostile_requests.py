@@ -89,20 +89,19 @@ def _unauthenticated(stage: Stage) -> st.SearchStrategy[hs.Request]:
 
 @given(data=st.data())
 async def test_no_request_without_a_credential_gets_a_5xx_or_changes_a_row(stage: Stage, data: st.DataObject) -> None:
-    if stage.spent():
-        return
     request = data.draw(_unauthenticated(stage))
-    await unchanged(stage, request)
+    if not stage.spent():
+        await unchanged(stage, request)
 
 
 @given(data=st.data())
 async def test_telegram_updates_with_the_right_secret(stage: Stage, data: st.DataObject) -> None:
-    if stage.spent():
-        return
     path = f"/tg/{stage.shop.slug}"
     secret = {SECRET_HEADER: stage.shop.webhook_secret}
     body = data.draw(st.one_of(hs.telegram_updates(CHAT), hs.bodies()))
     request = data.draw(hs.requests(st.just(path), st.just(body), secret))
+    if stage.spent():
+        return
     encoded = request.headers.get("Content-Encoding", "identity") != "identity"
     if _outside_64_bits(body) or request.method != "POST" or encoded:
         status, _ = await unchanged(stage, request)
@@ -114,22 +113,20 @@ async def test_telegram_updates_with_the_right_secret(stage: Stage, data: st.Dat
 
 @given(data=st.data())
 async def test_mpesa_callbacks_with_a_valid_token(stage: Stage, data: st.DataObject) -> None:
-    if stage.spent():
-        return
     base = f"/pay/c2b/{stage.shop.slug}/{stage.c2b_token}"
     paths = st.sampled_from([f"/pay/stk/{stage.stk_token}", f"{base}/confirm", f"{base}/validate"])
-    body = hs.bodies(hs.stk_callbacks(), hs.c2b_notifications())
-    await answered(stage, data.draw(hs.requests(paths, body)))
+    request = data.draw(hs.requests(paths, hs.bodies(hs.stk_callbacks(), hs.c2b_notifications())))
+    if not stage.spent():
+        await answered(stage, request)
 
 
 @given(data=st.data())
 async def test_paystack_webhooks_with_a_valid_signature(stage: Stage, data: st.DataObject) -> None:
-    if stage.spent():
-        return
     body = data.draw(hs.bodies(hs.paystack_events()))
     signed = {SIGNATURE_HEADER: sign(body, PAYSTACK_KEY)}
     request = data.draw(hs.requests(st.just(f"/pay/paystack/{stage.shop.slug}"), st.just(body), signed))
-    await answered(stage, request)
+    if not stage.spent():
+        await answered(stage, request)
 
 
 def _outside_64_bits(body: bytes) -> bool:
