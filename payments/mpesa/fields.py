@@ -57,11 +57,11 @@ def parse_time(value: object, what: str = "time") -> datetime:
     """A Daraja ``YYYYMMDDHHmmss`` (integer or string, Nairobi local time) as an aware UTC datetime."""
     text = integral_text(value)
     if text is None or len(text) != 14:
-        raise InvalidCallback(f"{what}: {value!r} is not YYYYMMDDHHmmss")
+        raise InvalidCallback(f"{what}: {value!r:.40} is not YYYYMMDDHHmmss")
     try:
         local = datetime.strptime(text, TIMESTAMP_FORMAT)
     except ValueError:
-        raise InvalidCallback(f"{what}: {value!r} is not a valid date and time") from None
+        raise InvalidCallback(f"{what}: {value!r:.40} is not a valid date and time") from None
     return local.replace(tzinfo=NAIROBI).astimezone(UTC)
 
 
@@ -197,7 +197,7 @@ def code_field(data: Mapping[str, Any], name: str, what: str) -> str:
         return value.strip()
     text = integral_text(value)
     if text is None:
-        raise InvalidCallback(f"{what}: {name} is missing or not a code: {value!r}")
+        raise InvalidCallback(f"{what}: {name} is missing or not a code: {value!r:.40}")
     return text
 
 
