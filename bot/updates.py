@@ -30,10 +30,14 @@ def parse_update(body: bytes) -> Update | None:
     """The update in a webhook body, with its texts cleaned; None for a body Telegram could not have sent (not JSON,
     nested too deep, an integer outside 64 bits, not an update)."""
     try:
-        data = _screened(json.loads(body), 0)
+        data = _screened(json.loads(body, parse_constant=_no_constant), 0)
         return Update.model_validate(data)
     except (ValueError, ValidationError, RecursionError, _Refused):
         return None
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused  # NaN and Infinity are not JSON
 
 
 class _Refused(Exception):

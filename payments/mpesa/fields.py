@@ -134,12 +134,17 @@ class Payer:
 # --- lenient JSON reads ---
 
 
+def _no_constant(name: str) -> Any:
+    """Python's json reads ``NaN`` and ``Infinity``, which are not JSON (and no JSON column takes): refused."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def load_json(body: bytes | str | Mapping[str, Any], what: str) -> dict[str, Any]:
     """A JSON object from raw bytes (numbers with a fraction become Decimal), or InvalidCallback."""
     if isinstance(body, Mapping):
         return dict(body)
     try:
-        data = json.loads(body, parse_float=Decimal)
+        data = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
     except (ValueError, RecursionError):  # RecursionError: nested deeper than any Daraja body
         raise InvalidCallback(f"{what}: body is not JSON") from None
     if not isinstance(data, dict):

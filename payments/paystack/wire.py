@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -130,11 +131,24 @@ def parse_metadata(value: Any) -> Mapping[str, Any]:
         return value
     if isinstance(value, str) and value.strip():
         try:
-            decoded = json.loads(value)
+            decoded = json.loads(value, parse_float=_finite_float, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             return {}
         return decoded if isinstance(decoded, Mapping) else {}
     return {}
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number with a fraction or exponent; ``1e310`` (infinity to Python) is refused: no JSON column takes it."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    """Python's json reads ``NaN`` and ``Infinity``, which are not JSON: refused."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def load_json(body: bytes | str, where: str = "body") -> Mapping[str, Any]:
@@ -149,7 +163,7 @@ def load_json(body: bytes | str, where: str = "body") -> Mapping[str, Any]:
     if not text.strip():
         raise InvalidCallback(f"{where} is empty")
     try:
-        decoded = json.loads(text)
+        decoded = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InvalidCallback(f"{where} is not JSON ({exc.msg} at position {exc.pos})") from None
     except (ValueError, RecursionError):

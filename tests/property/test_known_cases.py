@@ -228,3 +228,21 @@ async def test_a_signed_paystack_event_with_a_lone_surrogate_is_refused(stage: S
     body = b'{"event": "charge.success", "data": ' + data + b"}"
     request = Request("POST", f"/pay/paystack/{stage.shop.slug}", body, {SIGNATURE_HEADER: sign(body, PAYSTACK_KEY)})
     assert await post(stage, request) == (400, b'{"status": "malformed"}')
+
+
+@pytest.mark.parametrize("number", ["1e310", "-1e310", "NaN", "Infinity"])
+async def test_a_signed_paystack_event_with_a_number_no_json_column_takes_is_refused(stage: Stage, number: str) -> None:
+    # Found by make fuzz on PostgreSQL: 1e310 became float infinity, recorded raw, and PostgreSQL refused the JSON.
+    body = ('{"event": "transfer.success", "data": {"id": 1, "fee": ' + number + "}}").encode()
+    request = Request("POST", f"/pay/paystack/{stage.shop.slug}", body, {SIGNATURE_HEADER: sign(body, PAYSTACK_KEY)})
+    assert await post(stage, request) == (400, b'{"status": "malformed"}')
+
+
+@pytest.mark.parametrize("number", ["NaN", "-Infinity"])
+async def test_daraja_and_telegram_bodies_with_nan_are_refused(stage: Stage, number: str) -> None:
+    c2b = f'{{"TransID": "TX9", "TransAmount": "7", "BusinessShortCode": "174379", "Fee": {number}}}'.encode()
+    path = f"/pay/c2b/{stage.shop.slug}/{stage.c2b_token}/confirm"
+    status, answer = await post(stage, Request("POST", path, c2b))
+    assert (status, json.loads(answer)) == (400, REFUSED)
+    telegram = json.dumps(update(update_id=502)).replace('"date": 1700000000', f'"x": {number}, "date": 1').encode()
+    assert await post(stage, to_telegram(stage, telegram)) == (400, b"not a Telegram update")
