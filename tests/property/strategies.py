@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 NASTY_NUMBERS = [
+    "1e310",
     "1e999999",
     "1e999",
     "-1e999",
@@ -109,7 +110,9 @@ def bodies(*shapes: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
         st.binary(max_size=512),
         json_values().map(dumps),
         deep_json(),
-        st.sampled_from([b"{}", b"[]", b"null", b"1", b'"x"', b"{", b"\xff\xfe", b'{"a": 1e999}', b'"\\ud800"']),
+        st.sampled_from(
+            [b"{}", b"[]", b"null", b"1", b'"x"', b"{", b"\xff\xfe", b'{"a": 1e999}', b'{"a": NaN}', b'"\\ud800"']
+        ),
         *shapes,
     )
 
