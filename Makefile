@@ -37,3 +37,11 @@ mutate: $(BIN)/.installed
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL -u CI nice -n 10 $(BIN)/mutmut run --max-children 1
 	$(BIN)/mutmut export-cicd-stats
 	cat mutants/mutmut-cicd-stats.json
+
+# make fuzz: the hostile-input property suite (tests/property), long: 100,000 examples per test and backend
+# (DUKABOT_FUZZ_EXAMPLES to change it; FUZZ_ARGS for pytest, e.g. FUZZ_ARGS='-k sqlite'). Failures found are kept
+# in var/hypothesis and replayed first next time.
+.PHONY: fuzz
+fuzz: $(BIN)/.installed
+	DUKABOT_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider --hypothesis-show-statistics \
+		tests/property $(FUZZ_ARGS)

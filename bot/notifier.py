@@ -22,6 +22,7 @@ A multi-part message that fails half-way is retried whole by the relay: its firs
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -45,6 +46,7 @@ from aiogram.types import Message as SentMessage
 
 from core.messages import Button, Message
 from core.relay import NotifierError, PermanentError, RetryAfter, TransientError, Undeliverable, scrub
+from core.unicode import clean_text
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -86,6 +88,8 @@ class TelegramNotifier:
         anew: Message | None = None,
     ) -> int | None:
         bot = await self._bots.bot_for(tenant_id)
+        # A lone surrogate cannot be encoded for the Bot API: without this the whole message would be lost.
+        message = dataclasses.replace(message, text=clean_text(message.text))
         try:
             if edit_message_id is not None and await self._edit(bot, chat_id, edit_message_id, message):
                 return edit_message_id

@@ -7,7 +7,7 @@ happen at that provider's edge, using the helpers here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 # Minor units per major unit. Every currency dukabot sells in today has 2 decimals; others can be added here.
 _EXPONENTS: dict[str, int] = {
@@ -23,6 +23,10 @@ _EXPONENTS: dict[str, int] = {
 }
 
 
+# Amounts are stored in BIGINT columns; anything bigger is no amount anybody pays (and would not fit).
+MAX_MINOR = 2**63 - 1
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be money."""
 
@@ -34,6 +38,24 @@ def exponent(currency: str) -> int:
         raise MoneyError(f"unsupported currency {currency!r}") from None
 
 
+def _scaled(raw: str, currency: str) -> Decimal:
+    """``raw`` major units as a Decimal count of minor units; MoneyError for anything that is not a finite amount
+    that fits (``"1e999999"`` would overflow the decimal context, or take ages to turn into an int)."""
+    digits = exponent(currency)
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:  # decimal.InvalidOperation
+        raise MoneyError(f"not an amount: {raw[:40]!r}") from None
+    if not value.is_finite():
+        raise MoneyError(f"not an amount: {raw[:40]!r}")
+    if value and value.adjusted() + digits > len(str(MAX_MINOR)):
+        raise MoneyError("amount out of range")
+    try:
+        return value.scaleb(digits)
+    except ArithmeticError:
+        raise MoneyError(f"not an amount: {raw[:40]!r}") from None
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Money:
     minor: int
@@ -42,6 +64,8 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.minor, int) or isinstance(self.minor, bool):
             raise MoneyError("money is an integer count of minor units")
+        if not -MAX_MINOR <= self.minor <= MAX_MINOR:
+            raise MoneyError("amount out of range")
         exponent(self.currency)
 
     @classmethod
@@ -52,13 +76,7 @@ class Money:
     def parse(cls, text: str | int | Decimal, currency: str) -> Money:
         """Parse a major-unit amount such as ``"1250"``, ``"12.50"`` or ``"1,250.00"``; refuse extra precision."""
         raw = str(text).strip().replace(",", "").replace("_", "")
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise MoneyError(f"not an amount: {text!r}") from None
-        if not value.is_finite():
-            raise MoneyError(f"not an amount: {text!r}")
-        scaled = value.scaleb(exponent(currency))
+        scaled = _scaled(raw, currency)
         if scaled != scaled.to_integral_value():
             raise MoneyError(f"{text!r} has more decimals than {currency} allows")
         return cls(int(scaled), currency)
@@ -66,8 +84,8 @@ class Money:
     @classmethod
     def from_major(cls, value: Decimal | int | float | str, currency: str) -> Money:
         """Round a provider's major-unit figure (e.g. Daraja's ``1.00``) to minor units."""
-        scaled = Decimal(str(value)).scaleb(exponent(currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return cls(int(scaled), currency)
+        scaled = _scaled(str(value), currency)
+        return cls(int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP)), currency)
 
     def major(self) -> Decimal:
         return Decimal(self.minor).scaleb(-exponent(self.currency))

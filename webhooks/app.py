@@ -16,6 +16,7 @@ from core.clock import utc
 from core.db.migrate import is_current
 from core.db.tables import Tenant
 from webhooks import routes_mpesa, routes_paystack
+from webhooks.edge import HANDLER_ARGS, screen_requests
 from webhooks.keys import RUNTIME
 from webhooks.runtime import Runtime
 from webhooks.telegram import telegram_update
@@ -25,7 +26,8 @@ MAX_BODY = 1024 * 1024  # Telegram updates and provider callbacks are small; ref
 
 
 def build_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, handler_args=HANDLER_ARGS)
+    app.middlewares.append(screen_requests)
     app[RUNTIME] = runtime
     app.router.add_post("/tg/{tenant}", telegram_update)
     app.router.add_get("/healthz", healthz)

@@ -18,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.money import Money, MoneyError
+from core.unicode import holds_lone_surrogate
 from payments.base import InvalidCallback
 
 
@@ -55,11 +57,11 @@ def parse_time(value: object, what: str = "time") -> datetime:
     """A Daraja ``YYYYMMDDHHmmss`` (integer or string, Nairobi local time) as an aware UTC datetime."""
     text = integral_text(value)
     if text is None or len(text) != 14:
-        raise InvalidCallback(f"{what}: {value!r} is not YYYYMMDDHHmmss")
+        raise InvalidCallback(f"{what}: {value!r:.40} is not YYYYMMDDHHmmss")
     try:
         local = datetime.strptime(text, TIMESTAMP_FORMAT)
     except ValueError:
-        raise InvalidCallback(f"{what}: {value!r} is not a valid date and time") from None
+        raise InvalidCallback(f"{what}: {value!r:.40} is not a valid date and time") from None
     return local.replace(tzinfo=NAIROBI).astimezone(UTC)
 
 
@@ -132,16 +134,23 @@ class Payer:
 # --- lenient JSON reads ---
 
 
+def _no_constant(name: str) -> Any:
+    """Python's json reads ``NaN`` and ``Infinity``, which are not JSON (and no JSON column takes): refused."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def load_json(body: bytes | str | Mapping[str, Any], what: str) -> dict[str, Any]:
     """A JSON object from raw bytes (numbers with a fraction become Decimal), or InvalidCallback."""
     if isinstance(body, Mapping):
         return dict(body)
     try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than any Daraja body
         raise InvalidCallback(f"{what}: body is not JSON") from None
     if not isinstance(data, dict):
         raise InvalidCallback(f"{what}: body is not a JSON object")
+    if holds_lone_surrogate(data):  # no Daraja body does; it could be neither stored nor logged
+        raise InvalidCallback(f"{what}: body holds text that is not Unicode")
     return data
 
 
@@ -161,12 +170,16 @@ def integral_text(value: object) -> str | None:
         return str(value)
     if isinstance(value, Decimal | float):
         dec = Decimal(str(value))
-        if dec.is_finite() and dec == dec.to_integral_value():
+        # A code, time or phone has a few digits; int() of 1E+999999999 would run for ages.
+        if dec.is_finite() and dec.adjusted() < _MAX_DIGITS and dec == dec.to_integral_value():
             return str(int(dec))
         return None
     if isinstance(value, str) and value.strip().isdecimal():
         return value.strip()
     return None
+
+
+_MAX_DIGITS = 40
 
 
 def text_field(data: Mapping[str, Any], name: str, what: str, *, required: bool = True) -> str:
@@ -189,7 +202,7 @@ def code_field(data: Mapping[str, Any], name: str, what: str) -> str:
         return value.strip()
     text = integral_text(value)
     if text is None:
-        raise InvalidCallback(f"{what}: {name} is missing or not a code: {value!r}")
+        raise InvalidCallback(f"{what}: {name} is missing or not a code: {value!r:.40}")
     return text
 
 
@@ -200,9 +213,13 @@ def parse_amount(value: object, what: str) -> Decimal:
     try:
         amount = Decimal(value.replace(",", "").strip()) if isinstance(value, str) else Decimal(str(value))
     except (InvalidOperation, TypeError, ValueError):
-        raise InvalidCallback(f"{what}: {value!r} is not an amount") from None
+        raise InvalidCallback(f"{what}: {value!r:.40} is not an amount") from None
     if not amount.is_finite() or amount < 0:
-        raise InvalidCallback(f"{what}: {value!r} is not an amount")
+        raise InvalidCallback(f"{what}: {value!r:.40} is not an amount")
+    try:
+        Money.from_major(amount, "KES")  # "1e999999" is a finite Decimal, but no amount of money
+    except MoneyError:
+        raise InvalidCallback(f"{what}: {value!r:.40} is out of range") from None
     return amount
 
 

@@ -232,7 +232,7 @@ def _metadata_items(callback: Mapping[str, Any], what: str) -> dict[str, Any]:
     for item in items:
         name = get(item, "Name") if isinstance(item, Mapping) else None
         if not isinstance(name, str):
-            raise InvalidCallback(f"{what}: CallbackMetadata item without a Name: {item!r}")
+            raise InvalidCallback(f"{what}: CallbackMetadata item without a Name: {item!r:.60}")
         out[name] = get(item, "Value")
     return out
 

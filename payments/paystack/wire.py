@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from core.money import MAX_MINOR
+from core.unicode import holds_lone_surrogate
 from payments.base import InvalidCallback
 
 _UINT64_MAX = 2**64 - 1
-_AMOUNT_TEXT = re.compile(r"^\s*(\d+)(?:\.0*)?\s*$")
+_AMOUNT_TEXT = re.compile(r"^\s*([0-9]{1,20})(?:\.0*)?\s*$")  # ASCII digits, no more than a uint64 has
 
 
 class TransactionStatus(enum.StrEnum):
@@ -85,6 +88,8 @@ def parse_amount(value: Any, where: str) -> int:
         raise InvalidCallback(f"{where} is missing or not a whole number of subunits")
     if amount < 0:
         raise InvalidCallback(f"{where} is negative")
+    if amount > MAX_MINOR:
+        raise InvalidCallback(f"{where} is out of range")
     return amount
 
 
@@ -98,7 +103,7 @@ def _id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 20:
         number = int(value.strip())
     else:
         return None
@@ -126,11 +131,24 @@ def parse_metadata(value: Any) -> Mapping[str, Any]:
         return value
     if isinstance(value, str) and value.strip():
         try:
-            decoded = json.loads(value)
-        except ValueError:
+            decoded = json.loads(value, parse_float=_finite_float, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
             return {}
         return decoded if isinstance(decoded, Mapping) else {}
     return {}
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number with a fraction or exponent; ``1e310`` (infinity to Python) is refused: no JSON column takes it."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    """Python's json reads ``NaN`` and ``Infinity``, which are not JSON: refused."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def load_json(body: bytes | str, where: str = "body") -> Mapping[str, Any]:
@@ -145,11 +163,13 @@ def load_json(body: bytes | str, where: str = "body") -> Mapping[str, Any]:
     if not text.strip():
         raise InvalidCallback(f"{where} is empty")
     try:
-        decoded = json.loads(text)
+        decoded = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InvalidCallback(f"{where} is not JSON ({exc.msg} at position {exc.pos})") from None
     except (ValueError, RecursionError):
         raise InvalidCallback(f"{where} is not JSON") from None
+    if holds_lone_surrogate(decoded):  # no Paystack body does; it could be neither stored nor logged
+        raise InvalidCallback(f"{where} holds text that is not Unicode")
     return _object(decoded, where)
 
 

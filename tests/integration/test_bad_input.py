@@ -401,10 +401,13 @@ async def test_an_update_the_server_cannot_handle_does_not_block_the_shop(
         await broken.user.send_command("/start")
         assert "Welcome to Mama Mboga Store" in await customer.send("/start")
         errors = server.errors.take()
-        assert errors and all("update" in error or "Error handling request" in error for error in errors), errors
         assert broken.messages == []
-        if webhooks:  # Telegram tried a few times, then dropped it
-            assert server.fake.bot(shop.token).deliveries[0].statuses == [500, 500, 500]
-        else:  # the poller did the same, instead of trying it forever ahead of everybody else's
+        if (
+            webhooks
+        ):  # refused at the edge, unread (ids past 64 bits are no Telegram update): tried a few times, dropped
+            assert server.fake.bot(shop.token).deliveries[0].statuses == [400, 400, 400]
+            assert errors == []
+        else:  # the poller tried it a few times too, instead of trying it forever ahead of everybody else's
+            assert errors and all("update" in error for error in errors), errors
             assert len(errors) == 4 and "skipped after 3 tries" in errors[-1]
         assert await count(database, ProcessedUpdate) == 1
