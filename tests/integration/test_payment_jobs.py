@@ -9,7 +9,7 @@ customer told at once, with a way forward."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from payments.starter import START
 from payments.states import PaymentStatus
 from tests.integration.test_mpesa_checkout_kit import CUSTOMER, METHODS, PHONE, Rig, mpesa_rig, texts
-from tests.support.app import WAIT, Person, ShopServer, place_order, shop_server
+from tests.support.app import WAIT, Person, ShopServer, place_order, shop_server, until
 
 PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
 
@@ -69,13 +69,6 @@ class Network(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-async def until(check: Callable[[], bool], what: str) -> None:
-    """A bounded wait for something the server does in the background (the relay sending a message)."""
-    async with asyncio.timeout(WAIT):
-        while not check():  # noqa: ASYNC110 (the fake Telegram signals nothing to wait on)
-            await asyncio.sleep(0.005)
 
 
 @pytest.fixture

@@ -28,7 +28,16 @@ from core.db.tables import AuditEntry, Tenant
 from core.pacing import PacingLimits
 from core.settings import Settings
 from core.vault import Vault
-from tests.support.app import FUNDI_CATALOG, VAULT_KEY, WAIT, Shop, ShopServer, new_bot_token, shop_server
+from tests.support.app import (
+    FUNDI_CATALOG,
+    VAULT_KEY,
+    WAIT,
+    Shop,
+    ShopServer,
+    eventually,
+    new_bot_token,
+    shop_server,
+)
 from webhooks.app import build_app
 from webhooks.cli import main
 from webhooks.runtime import Runtime, build_runtime
@@ -113,14 +122,6 @@ async def mama(server: ShopServer) -> None:
 async def mama_and_fundi(server: ShopServer) -> None:
     await server.add_shop()
     await server.add_shop("fundi", "Fundi Electronics", admins=(9002,), catalog=FUNDI_CATALOG)
-
-
-async def eventually(check: Callable[[], Coroutine[Any, Any, bool]], what: str) -> None:
-    """A bounded wait for something the poller does on its own (disabling a bot): nothing signals it."""
-    async with asyncio.timeout(WAIT):
-        while not await check():  # noqa: ASYNC110 (a row the poller writes signals nothing to wait on)
-            await asyncio.sleep(0.005)
-    assert await check(), what
 
 
 async def disabled_row(database: Database, slug: str) -> tuple[Any, str | None]:

@@ -302,7 +302,7 @@ class ShopServer:
         update leaves when the next getUpdates confirms it, which the poller sends only after handling the batch.
         """
         accounts = [self.fake.bot(shop.token) for shop in self.shops]
-        await _until(lambda: all(not account.pending for account in accounts), "updates to be handled")
+        await until(lambda: all(not account.pending for account in accounts), "updates to be handled")
 
     async def settle(self) -> None:
         """``idle``, the payment jobs due have run, and the outbox relay has sent every message owed so far
@@ -327,7 +327,7 @@ class ShopServer:
                 )
             return not jobs and not due
 
-        await _until_async(drained, "the outbox to be delivered")
+        await eventually(drained, "the outbox to be delivered")
 
     # Raw HTTP, as Telegram (or an attacker) would call the server
 
@@ -464,7 +464,7 @@ def _listen(port: int) -> socket.socket:
     return listener
 
 
-async def _until(check: Callable[[], bool], what: str) -> None:
+async def until(check: Callable[[], bool], what: str) -> None:
     """Looks every couple of milliseconds: a look is cheap (no I/O), and a late look costs every action its delay."""
     try:
         async with asyncio.timeout(WAIT):
@@ -474,7 +474,7 @@ async def _until(check: Callable[[], bool], what: str) -> None:
         raise TimeoutError(f"gave up waiting for {what} after {WAIT}s") from None
 
 
-async def _until_async(check: Callable[[], Awaitable[bool]], what: str) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     """Quick looks first (most waits end within milliseconds), then slower ones: each look is a query, and a long
     wait (the relay pacing a chat at one message a second) should leave the CPU to the server."""
     pause = POLL
