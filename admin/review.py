@@ -114,8 +114,15 @@ async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, regis
         refusal = await _unconfirmed_by_paystack(ctx, order, payment, registry)
         if refusal is not None:
             return refusal
-    applied = await apply_event(ctx.session, ctx.tenant.id, accepted_event(payment, ctx.actor.tg_user_id), ctx.clock)
-    if not applied.moved:  # a double tap, another admin first, or something changed since the checks above
+    async with ctx.session.begin_nested() as savepoint:
+        applied = await apply_event(
+            ctx.session, ctx.tenant.id, accepted_event(payment, ctx.actor.tg_user_id), ctx.clock
+        )
+        if not applied.moved:  # a double tap, another admin first, or something changed since the checks above
+            # Leave no event behind: its key is once per payment, and an acceptance refused now (a refund opened
+            # meanwhile, which may yet fail) must not stand in for one made later. The audit keeps the refusal.
+            await savepoint.rollback()
+    if not applied.moved:
         return await _not_accepted(ctx, order, payment)
     amount = Money(payment.paid_minor or payment.amount_minor, payment.currency)
     audit.record(ctx, "payment.accepted", order.code, payment=payment.id, amount_minor=amount.minor)

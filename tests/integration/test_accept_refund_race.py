@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import Payment, Refund
+from core.db.tables import Payment, PaymentEvent, Refund
 from core.vault import Vault
 from flows.inbound import Inbound
 from payments import merchant_refunds
@@ -66,6 +66,15 @@ async def open_refunds(database: Database, payment_id: int) -> list[tuple[int, s
         return [(row.amount_minor, row.status) for row in rows]
 
 
+async def acceptances(database: Database, payment_id: int) -> list[str]:
+    """The results of the acceptance events recorded for the payment."""
+    async with database.uow() as uow:
+        rows = await uow.session.scalars(
+            select(PaymentEvent.result).where(PaymentEvent.event_key == f"review:{payment_id}:accepted")
+        )
+        return list(rows)
+
+
 def test_open_refund_statuses_are_paystacks_in_flight_and_the_merchants_open_tasks() -> None:
     assert paystack_refunds.IN_FLIGHT | {merchant_refunds.AWAITING_MERCHANT} == OPEN_REFUND_STATUSES
 
@@ -94,12 +103,15 @@ async def test_accept_and_refund_of_the_same_held_money_at_once_apply_exactly_on
             assert (order.status, promised) == (OrderStatus.PAID, [])
             assert said(accepted) == "✅ " + ACCEPTED.format(code=order.code)
             assert (refunded.refused, said(refunded)) == (True, CHANGED.format(code=order.code))
+            assert await acceptances(database, held.id) == ["applied"]
             outcomes.append("accepted")
         else:
             assert (payment.status, order.status) == (PaymentStatus.NEEDS_REVIEW, OrderStatus.NEEDS_REVIEW)
             assert promised == [(18000, merchant_refunds.AWAITING_MERCHANT)]
             assert (accepted.refused, said(accepted)) == (True, REFUND_OPEN.format(code=order.code))
             assert refunded.refused is False
+            # The refused acceptance left no event: should this refund fail, the money can still be accepted.
+            assert await acceptances(database, held.id) == []
             outcomes.append("refunded")
     assert len(outcomes) == 20  # every round ended with exactly one of the two applied
 
