@@ -48,12 +48,22 @@ WAITING_ON_A_LOCK = text(
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
 )
 
+SESSIONS = text(
+    "SELECT state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
 
 async def waiting_on_a_lock(database: Database, count: int) -> None:
     """Until ``count`` sessions of this database wait on a lock (a bounded wait: the test fails after WAIT)."""
-    async with asyncio.timeout(WAIT), database.engine.connect() as watcher:
-        while (await watcher.scalar(WAITING_ON_A_LOCK)) != count:  # noqa: ASYNC110 (a lock wait signals nothing)
-            await asyncio.sleep(0.005)
+    async with database.engine.connect() as watcher:
+        try:
+            async with asyncio.timeout(WAIT):
+                while (await watcher.scalar(WAITING_ON_A_LOCK)) < count:  # noqa: ASYNC110 (nothing to await)
+                    await asyncio.sleep(0.005)
+        except TimeoutError:
+            sessions = (await watcher.execute(SESSIONS)).all()
+            raise AssertionError(f"not {count} waiting on a lock: {[tuple(row) for row in sessions]}") from None
 
 
 async def open_refunds(database: Database, payment_id: int) -> list[tuple[int, str]]:
