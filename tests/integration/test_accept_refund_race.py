@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import Payment, PaymentEvent, Refund
+from core.db.tables import Order, Payment, PaymentEvent, Refund
 from core.vault import Vault
 from flows.inbound import Inbound
 from payments import merchant_refunds
@@ -27,7 +27,7 @@ from payments.service import OPEN_REFUND_STATUSES
 from payments.states import OrderStatus, PaymentStatus
 from tests.integration.test_accept_confirmed import REFUSED, as_admin, forged_success
 from tests.integration.test_paystack_checkout import Rig, paystack_rig
-from tests.integration.test_stock_and_review import SUGAR, said, shelf
+from tests.integration.test_stock_and_review import SUGAR, Shelf, said, shelf
 from tests.support.app import WAIT
 
 ON_POSTGRES = pytest.mark.parametrize(
@@ -40,9 +40,9 @@ REFUND_OPEN = (
     "Nothing was changed."
 )
 CHANGED = (
-    "Order {code} changed while you asked: its payment held for review was just accepted as received. Nothing was "
-    "refunded. Look at the order again (/order {code}) and send /refund {code} once more if you still want to give "
-    "the money back."
+    "Order {code} changed while you asked: its payment is no longer held for review (another admin has just decided "
+    "it). Nothing was refunded. Look at the order again (/order {code}) and send /refund {code} once more if you "
+    "still want to give the money back."
 )
 WAITING_ON_A_LOCK = text(
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -85,6 +85,12 @@ async def acceptances(database: Database, payment_id: int) -> list[str]:
         return list(rows)
 
 
+async def known_admins(shop: Shelf) -> None:
+    """Both admins have written before, so the commands raced below only read their chat's rows."""
+    for admin in (shop.shop.admin_id, OTHER_ADMIN):
+        assert (await shop.as_admin("command", "", admin=admin)).refused is True  # /accept alone: its usage
+
+
 def test_open_refund_statuses_are_paystacks_in_flight_and_the_merchants_open_tasks() -> None:
     assert paystack_refunds.IN_FLIGHT | {merchant_refunds.AWAITING_MERCHANT} == OPEN_REFUND_STATUSES
 
@@ -94,6 +100,7 @@ async def test_accept_and_refund_of_the_same_held_money_at_once_apply_exactly_on
     database: Database, vault: Vault, clock: FakeClock
 ) -> None:
     shop = await shelf(database, vault, clock)
+    await known_admins(shop)
     outcomes: list[str] = []
     for _ in range(20):
         held = await shop.order({SUGAR: 1})
@@ -124,6 +131,29 @@ async def test_accept_and_refund_of_the_same_held_money_at_once_apply_exactly_on
             assert await acceptances(database, held.id) == []
             outcomes.append("refunded")
     assert len(outcomes) == 20  # every round ended with exactly one of the two applied
+
+
+@ON_POSTGRES
+async def test_a_refund_waiting_while_the_held_money_is_accepted_refunds_nothing(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    """The acceptance's side of the race, made certain: it holds the payment's lock and lands while /refund waits."""
+    shop = await shelf(database, vault, clock)
+    await known_admins(shop)
+    held = await shop.order({SUGAR: 1})
+    await shop.pay(held, minor=18000)
+    _, order = await shop.payment(held.id)
+    async with database.engine.connect() as acceptance:
+        transaction = await acceptance.begin()
+        await acceptance.execute(select(Payment.id).where(Payment.id == held.id).with_for_update())
+        refund = asyncio.create_task(shop.as_admin("refund", order.code, admin=OTHER_ADMIN))
+        await waiting_on_a_lock(database, 1)  # /refund read the order as held and waits for the payment
+        await acceptance.execute(update(Payment).where(Payment.id == held.id).values(status="paid"))
+        await acceptance.execute(update(Order).where(Order.id == order.id).values(status="paid"))
+        await transaction.commit()
+        refunded = await refund
+    assert (refunded.refused, said(refunded)) == (True, CHANGED.format(code=order.code))
+    assert await open_refunds(database, held.id) == []
 
 
 # --- Paystack: Verify outside the transaction --------------------------------------------------------------
