@@ -43,7 +43,13 @@ async def refund_command(ctx: FlowContext, args: str) -> Reply:
     order = await OrderRepository(ctx.session).by_code(ctx.tenant.id, code)  # another tenant's order is not found
     if order is None:
         return _refused(ctx, "no_such_order", {"code": code}, ctx.t("refund.no_such_order", code=code))
-    payment = await _refundable_payment(ctx, order.id)
+    # Money held for review is refunded only while it is still held: an acceptance that lands first (another admin,
+    # at the same moment) makes it the order's payment, and refunding that is a new decision, not this one.
+    held_only = order.status == OrderStatus.NEEDS_REVIEW
+    payment = await _refundable_payment(ctx, order.id, held_only=held_only)
+    if payment is None and held_only:
+        body = ctx.t("refund.changed_meanwhile", code=code)
+        return _refused(ctx, "changed_meanwhile", {"code": code}, body)
     if payment is None and order.status == OrderStatus.REFUNDED:
         total = Money(order.total_minor, order.currency).format()
         return _refused(ctx, "nothing_left", {"code": code}, ctx.t("refund.nothing_left", code=code, paid=total))
@@ -105,15 +111,18 @@ async def refund_command(ctx: FlowContext, args: str) -> Reply:
     return Reply([Message(ctx.t("refund.requested_paystack", amount=amount.format(), code=code))])
 
 
-async def _refundable_payment(ctx: FlowContext, order_id: int) -> Payment | None:
+async def _refundable_payment(ctx: FlowContext, order_id: int, *, held_only: bool) -> Payment | None:
     """The order's attempt that holds money, locked (PostgreSQL) so that two /refund at once cannot both take the
-    same money."""
+    same money, and so that an acceptance of held money (which takes the same lock) and this refund are decided one
+    after the other. ``held_only``: only money still held for review; PostgreSQL re-checks the status of a row it
+    waited for, so money accepted meanwhile is not found."""
+    statuses = [PaymentStatus.NEEDS_REVIEW] if held_only else CAN_BE_REFUNDED
     statement = (
         select(Payment)
         .where(
             Payment.tenant_id == ctx.tenant.id,
             Payment.order_id == order_id,
-            Payment.status.in_([status.value for status in CAN_BE_REFUNDED]),
+            Payment.status.in_([status.value for status in statuses]),
         )
         .order_by(
             # Money held for review first: when a customer paid twice, the second payment is the one to send back.

@@ -80,12 +80,22 @@ async def _was_accepted(ctx: FlowContext, payment: Payment) -> bool:
             PaymentEvent.tenant_id == payment.tenant_id,
             PaymentEvent.provider == payment.provider,
             PaymentEvent.event_key == _accepted_key(payment),
+            PaymentEvent.result == EventResult.APPLIED.value,  # an acceptance refused (a refund was open) is not one
         )
     )
     return found is not None
 
 
+async def _refund_open(ctx: FlowContext, payment: Payment) -> bool:
+    return bool(
+        await merchant_refunds.promised_minor(ctx.session, payment.id)
+        or await paystack_refunds.in_flight_minor(ctx.session, payment.id)
+    )
+
+
 async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, registry: ProviderRegistry | None) -> Reply:
+    # The checks before the acceptance choose what the merchant reads; the acceptance itself (payments.service) asks
+    # the database again, under the payment's lock, so nothing that changed meanwhile is overridden.
     if payment is None or payment.status != PaymentStatus.NEEDS_REVIEW:
         if payment is not None and await _was_accepted(ctx, payment):
             return Reply([Message(ctx.t("admin.accept.already", code=order.code))])
@@ -96,9 +106,7 @@ async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, regis
         # This money came for an order that another payment has paid: keeping both would charge the customer twice.
         audit.record(ctx, "payment.accept", order.code, allowed=False, why="order_paid_otherwise")
         return Reply([Message(ctx.t("admin.accept.paid_otherwise", code=order.code))], refused=True)
-    if await merchant_refunds.promised_minor(ctx.session, payment.id) or await paystack_refunds.in_flight_minor(
-        ctx.session, payment.id
-    ):
+    if await _refund_open(ctx, payment):
         # The merchant chose to send this money back: keeping it too would take it twice.
         audit.record(ctx, "payment.accept", order.code, allowed=False, why="refund_open")
         return Reply([Message(ctx.t("review.accept.refund_open", code=order.code))], refused=True)
@@ -106,23 +114,49 @@ async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, regis
         refusal = await _unconfirmed_by_paystack(ctx, order, payment, registry)
         if refusal is not None:
             return refusal
-    applied = await apply_event(ctx.session, ctx.tenant.id, accepted_event(payment, ctx.actor.tg_user_id), ctx.clock)
-    if not applied.moved:  # a double tap, or another admin first
-        return Reply([Message(ctx.t("admin.accept.already", code=order.code))])
+    async with ctx.session.begin_nested() as savepoint:
+        applied = await apply_event(
+            ctx.session, ctx.tenant.id, accepted_event(payment, ctx.actor.tg_user_id), ctx.clock
+        )
+        if not applied.moved:  # a double tap, another admin first, or something changed since the checks above
+            # Leave no event behind: its key is once per payment, and an acceptance refused now (a refund opened
+            # meanwhile, which may yet fail) must not stand in for one made later. The audit keeps the refusal.
+            await savepoint.rollback()
+    if not applied.moved:
+        return await _not_accepted(ctx, order, payment)
     amount = Money(payment.paid_minor or payment.amount_minor, payment.currency)
     audit.record(ctx, "payment.accepted", order.code, payment=payment.id, amount_minor=amount.minor)
     return Reply([Message(ctx.t("admin.accept.done", code=order.code, amount=amount.format()))])
 
 
+async def _not_accepted(ctx: FlowContext, order: Order, payment: Payment) -> Reply:
+    """What the merchant reads when the acceptance did not move the payment, told from the state that stopped it."""
+    await ctx.session.refresh(payment)
+    await ctx.session.refresh(order)
+    if payment.status != PaymentStatus.NEEDS_REVIEW or order.status != OrderStatus.NEEDS_REVIEW:
+        return await _accept(ctx, order, payment, None)  # accepted by another, paid otherwise, or nothing held now
+    if await _refund_open(ctx, payment):
+        audit.record(ctx, "payment.accept", order.code, allowed=False, why="refund_open")
+        return Reply([Message(ctx.t("review.accept.refund_open", code=order.code))], refused=True)
+    return Reply([Message(ctx.t("admin.accept.already", code=order.code))])
+
+
 async def _unconfirmed_by_paystack(
     ctx: FlowContext, order: Order, payment: Payment, registry: ProviderRegistry | None
 ) -> Reply | None:
-    """None when Paystack's Verify, asked now, says the money held arrived; otherwise the refusal (audited)."""
+    """None when Paystack's Verify, asked now, says the money held arrived; otherwise the refusal (audited).
+
+    Verify is a network call (up to the client's timeout), so it is not made inside a transaction: the update's
+    transaction (its processed-update row, the chat's conversation lock, on SQLite the database's write lock) is
+    committed first, with everything read that the question needs. The acceptance that follows runs in a new,
+    short transaction, and its conditional update re-checks the payment, so what changed during the call (another
+    admin's acceptance, a refund) is never overridden. A crash during the call loses only this command's reply."""
     provider = await registry.for_tenant(ctx.session, ctx.tenant, PAYSTACK) if registry is not None else None
     if not isinstance(provider, PaystackProvider):
         audit.record(ctx, "payment.accept", order.code, allowed=False, why="paystack_not_configured")
         return Reply([Message(ctx.t("review.accept.paystack_missing", code=order.code))], refused=True)
     held = await _held_amount(ctx, payment)
+    await ctx.session.commit()
     try:
         word = await provider.verify_for_accept(payment.reference)
     except ProviderError as error:

@@ -75,7 +75,11 @@ async def promised_minor(session: AsyncSession, payment_id: int) -> int:
 async def open_task(
     session: AsyncSession, payment: Payment, amount: Money, requested_by: int, reason: str, now: datetime
 ) -> Task:
-    """Record the refund as the merchant's task and tell the customer that the shop will send the money back."""
+    """Record the refund as the merchant's task and tell the customer that the shop will send the money back. The
+    caller decided on the payment under its row lock (``/refund`` does); it is taken here too, for any caller that
+    did not: an acceptance of held money (payments.service ``_accepted``) decides under the same lock, so it either
+    sees this task and refuses, or finished before this task was opened."""
+    await PaymentRepository(session).lock(payment.id)
     refund = Refund(
         tenant_id=payment.tenant_id,
         payment_id=payment.id,

@@ -12,13 +12,13 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.db.insert import insert_if_absent
 from core.db.repos.orders import OrderRepository, PaymentRepository
-from core.db.tables import Payment, PaymentEvent
+from core.db.tables import Payment, PaymentEvent, Refund
 from core.messages import Message
 from core.money import Money
 from core.texts import text
@@ -240,15 +240,38 @@ def _received(event: ProviderEvent, expected: Money) -> Money | None:
     return expected if event.amount_is_attempts else None
 
 
+# Refunds still open, in any of their forms: Paystack's on their way (payments.paystack.refunds.IN_FLIGHT) and the
+# merchant's tasks not yet marked Done (payments.merchant_refunds.AWAITING_MERCHANT). Spelled out here because both
+# modules import this one; a unit test keeps the three in step.
+OPEN_REFUND_STATUSES = frozenset(
+    {"requested", "submitting", "pending", "processing", "needs-attention", "awaiting_merchant"}
+)
+
+
 async def _accepted(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
     """The merchant accepts money held for review as it arrived: the order it was for becomes paid. Only when that
-    order waits on this payment alone; money for an order paid another way can only be refunded."""
+    order waits on this payment alone, and only while no refund of it is open: money the merchant chose to send back
+    cannot also be kept. The database decides both, not a read before: the payment's row lock first (the one every
+    refund's creation takes, so the statement below sees any refund committed before it), then one conditional
+    update that moves the payment only while it is held and no open refund of it exists."""
     now = clock.now()
     ctx = await notices.context_for(session, payment)
     if ctx.order.status != OrderStatus.NEEDS_REVIEW:
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
-    moved = await PaymentRepository(session).move(payment.id, [PaymentStatus.NEEDS_REVIEW], PaymentStatus.PAID, now)
-    if not moved:
+    await PaymentRepository(session).lock(payment.id)
+    open_refund = (
+        select(Refund.id)
+        .where(Refund.payment_id == payment.id, Refund.status.in_(sorted(OPEN_REFUND_STATUSES)))
+        .exists()
+    )
+    moved = await session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == PaymentStatus.NEEDS_REVIEW.value, ~open_refund)
+        .values(status=PaymentStatus.PAID.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(moved, "rowcount", 0):
+        await session.refresh(payment)
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
     if not await OrderRepository(session).move(
         payment.tenant_id, payment.order_id, [OrderStatus.NEEDS_REVIEW], OrderStatus.PAID, now
