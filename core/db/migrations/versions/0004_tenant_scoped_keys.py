@@ -1,4 +1,4 @@
-"""idempotency and dedupe keys scoped by tenant; refunds bounded by what was paid
+"""idempotency and dedupe keys scoped by tenant
 
 payment_events: unique on (tenant_id, provider, event_key) instead of (provider, event_key); outbox: unique on
 (tenant_id, dedupe_key) instead of dedupe_key. Rows already stored satisfy the wider keys, and their keys are built
