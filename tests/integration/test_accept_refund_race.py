@@ -28,7 +28,7 @@ from payments.states import OrderStatus, PaymentStatus
 from tests.integration.test_accept_confirmed import REFUSED, as_admin, forged_success
 from tests.integration.test_paystack_checkout import Rig, paystack_rig
 from tests.integration.test_stock_and_review import SUGAR, Shelf, said, shelf
-from tests.support.app import WAIT
+from tests.support.locks import waiting_on_a_lock
 
 ON_POSTGRES = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
@@ -44,26 +44,6 @@ CHANGED = (
     "it). Nothing was refunded. Look at the order again (/order {code}) and send /refund {code} once more if you "
     "still want to give the money back."
 )
-WAITING_ON_A_LOCK = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-)
-
-SESSIONS = text(
-    "SELECT state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-)
-
-
-async def waiting_on_a_lock(database: Database, count: int) -> None:
-    """Until ``count`` sessions of this database wait on a lock (a bounded wait: the test fails after WAIT)."""
-    async with database.engine.connect() as watcher:
-        try:
-            async with asyncio.timeout(WAIT):
-                while (await watcher.scalar(WAITING_ON_A_LOCK)) < count:  # noqa: ASYNC110 (nothing to await)
-                    await asyncio.sleep(0.005)
-        except TimeoutError:
-            sessions = (await watcher.execute(SESSIONS)).all()
-            raise AssertionError(f"not {count} waiting on a lock: {[tuple(row) for row in sessions]}") from None
 
 
 async def open_refunds(database: Database, payment_id: int) -> list[tuple[int, str]]:

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.tables import Conversation, Customer
 from core.vault import Vault
-from tests.support.app import WAIT, Person, Shop, ShopServer, shop_server
+from tests.support.app import Person, Shop, ShopServer, shop_server
+from tests.support.locks import waiting_on_a_lock
 
 ON_POSTGRES = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
@@ -47,16 +48,6 @@ def start_update(update_id: int, user_id: int) -> dict[str, Any]:
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
         },
     }
-
-
-async def waiting_on_a_lock(database: Database, count: int) -> None:
-    """Until ``count`` sessions of this database wait on a lock (a bounded wait: the test fails after WAIT)."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    async with asyncio.timeout(WAIT), database.engine.connect() as watcher:
-        while (await watcher.scalar(query)) != count:  # noqa: ASYNC110 (a lock wait signals nothing to await)
-            await asyncio.sleep(0.005)
 
 
 async def two_starts_meeting_at(server: ShopServer, shop: Shop, user: Person, held: Any) -> list[tuple[int, str]]:
