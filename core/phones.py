@@ -27,8 +27,7 @@ class Phone:
         return self.e164.lstrip("+")
 
     def display(self) -> str:
-        parsed = phonenumbers.parse(self.e164)
-        return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+        return display(self.e164)
 
 
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -50,6 +49,20 @@ def parse_mobile(text: str, default_region: str) -> Phone:
     region = phonenumbers.region_code_for_number(parsed) or default_region
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return Phone(e164=str(e164), region=str(region))
+
+
+def display(e164: str) -> str:
+    """How a person reads a number, the same everywhere: ``+254712345678`` → ``0712 345 678`` (the national form of
+    its own country); anything that is not E.164 is shown as it is."""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except NumberParseException:
+        return e164
+    national = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    # Kenya's own format keeps six digits together ("0712 345678"); people read and dictate them in threes.
+    return " ".join(
+        f"{group[:3]} {group[3:]}" if len(group) == 6 and group.isdigit() else group for group in national.split(" ")
+    )
 
 
 def mask(e164: str) -> str:

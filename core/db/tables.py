@@ -52,6 +52,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(120))
     currency: Mapped[str] = mapped_column(String(3))
     region: Mapped[str] = mapped_column(String(2))
+    # An IANA zone ("Africa/Nairobi"); None means the region's usual zone (core/shoptime.py).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     bot_token_enc: Mapped[str] = mapped_column(Text)
     webhook_secret_enc: Mapped[str] = mapped_column(Text)
     bot_username: Mapped[str | None] = mapped_column(String(64))

@@ -55,9 +55,12 @@ async def refunded(database: Database, payment_id: int) -> int:
 async def test_0008_upgrades_a_database_with_rows_and_goes_down_again(
     empty: Database, vault: Vault, clock: FakeClock
 ) -> None:
-    await upgrade(empty.engine, "0007")
+    # Seeded through today's tables, then taken back to 0007: seeding an old schema through the ORM breaks as soon
+    # as a later migration adds a column.
+    await upgrade(empty.engine)
     shop = await seed_shop(empty, vault, clock)
     payment = await paid_order(empty, shop, clock)
+    await downgrade(empty.engine, "0007")
     async with empty.engine.begin() as connection:  # an old row beyond what was paid must not stop the upgrade
         await connection.execute(
             text("UPDATE payments SET refunded_minor = :too_much WHERE id = :id"),
