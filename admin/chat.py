@@ -83,8 +83,7 @@ async def handle(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry 
         ctx.go("idle")
         if found is None:
             return Reply([Message(ctx.t("admin.no_such_proof", ident="?"))])
-        result = await proofs.reject(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, inbound.text, ctx.clock)
-        return Reply([Message(result)])
+        return Reply([Message(await proofs.reject(ctx, found, inbound.text))])
     ctx.go("idle")
     return Reply([Message(ctx.t("admin.help"))])
 
@@ -137,11 +136,10 @@ async def _decide(ctx: FlowContext, command: str, args: str) -> Reply:
     if found is None:
         return Reply([Message(ctx.t("admin.no_such_proof", ident=ident[:20]))], refused=True)
     if command == "approve":
-        return Reply([Message(await proofs.approve(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, ctx.clock))])
+        return Reply([Message(await proofs.approve(ctx, found))])
     if not reason.strip():
         return Reply([Message(ctx.t("admin.usage.reject"))], refused=True)
-    result = await proofs.reject(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, reason, ctx.clock)
-    return Reply([Message(result)])
+    return Reply([Message(await proofs.reject(ctx, found, reason))])
 
 
 async def _button(ctx: FlowContext, parsed: Action, registry: ProviderRegistry | None) -> Reply:
@@ -173,8 +171,11 @@ async def _button(ctx: FlowContext, parsed: Action, registry: ProviderRegistry |
     if found is None:
         return Reply(notice=ctx.t("error.stale_button"))
     if verb == "ap":
-        result = await proofs.approve(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, ctx.clock)
-        return Reply([Message(result)], notice=result[:190])
+        # The press is answered once, by its notice; the proof message itself is edited to show the decision.
+        return Reply(notice=(await proofs.approve(ctx, found))[:190])
+    refusal = await proofs.not_decidable(ctx, found)
+    if refusal:  # no reason asked for a proof that is decided already
+        return Reply(notice=refusal[:190])
     ctx.go("admin.reject_reason", proof_id=found.proof.id)
     return Reply([Message(ctx.t("admin.ask_reject_reason", code=found.order.code))])
 
