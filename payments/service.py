@@ -230,9 +230,9 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
     # receipt is silent (an edit does not notify); the merchant's "paid late" alert still goes out.
     receipt = notices.in_place_of_start(ctx, receipt)
     # A manual payment is paid by an admin's approval, which the admins see on the proof message itself (edited by
-    # admin.proofs): an "order paid" alert would only repeat it, unless the stock fell short.
-    approved = payment.provider == MANUAL
-    await _order_paid(session, ctx, receipt, received, late=late, now=now, alert_merchant=not approved)
+    # admin.proofs): an "order paid" alert would only repeat it, unless it is late or the stock fell short.
+    alert = late or payment.provider != MANUAL
+    await _order_paid(session, ctx, receipt, received, late=late, now=now, alert_merchant=alert)
     return Applied(EventResult.APPLIED, payment, PaymentStatus.PAID)
 
 
