@@ -83,15 +83,14 @@ async def handle(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry 
         ctx.go("idle")
         if found is None:
             return Reply([Message(ctx.t("admin.no_such_proof", ident="?"))])
-        result = await proofs.reject(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, inbound.text, ctx.clock)
-        return Reply([Message(result)])
+        return Reply([Message(await proofs.reject(ctx, found, inbound.text))])
     ctx.go("idle")
     return Reply([Message(ctx.t("admin.help"))])
 
 
 async def _command(ctx: FlowContext, command: str, args: str, registry: ProviderRegistry | None) -> Reply:
     if command == "admin":
-        return Reply([await menu.menu(ctx)])
+        return Reply([await menu.menu(ctx, registry)])
     if command == "pending":
         return Reply(await _pending(ctx))
     if command == "orders":
@@ -112,7 +111,7 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
     if command == "accept":
         return await review.accept_command(ctx, args, registry)
     if command == "testmode":
-        return await testmode.command(ctx, args)
+        return await testmode.command(ctx, args, registry)
     if command == "sales":
         period = (args.split()[0] if args else "today").lower()
         if period not in sales.PERIODS:
@@ -137,11 +136,10 @@ async def _decide(ctx: FlowContext, command: str, args: str) -> Reply:
     if found is None:
         return Reply([Message(ctx.t("admin.no_such_proof", ident=ident[:20]))], refused=True)
     if command == "approve":
-        return Reply([Message(await proofs.approve(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, ctx.clock))])
+        return Reply([Message(await proofs.approve(ctx, found))])
     if not reason.strip():
         return Reply([Message(ctx.t("admin.usage.reject"))], refused=True)
-    result = await proofs.reject(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, reason, ctx.clock)
-    return Reply([Message(result)])
+    return Reply([Message(await proofs.reject(ctx, found, reason))])
 
 
 async def _button(ctx: FlowContext, parsed: Action, registry: ProviderRegistry | None) -> Reply:
@@ -149,13 +147,13 @@ async def _button(ctx: FlowContext, parsed: Action, registry: ProviderRegistry |
     target = args[0]
     repo = OrderRepository(ctx.session)
     if verb == "am":
-        return await _section(ctx, target)
+        return await _section(ctx, target, registry)
     if verb == "ol":
         return Reply([await orders.list_orders(ctx, target, args[1] if len(args) > 1 else 0, edit=True)])
     if verb == "sl":
         return await _sales(ctx, sales.PERIODS[target] if target < len(sales.PERIODS) else "today")
     if verb == "tm":
-        return await testmode.confirm(ctx, bool(target))
+        return await testmode.confirm(ctx, bool(target), registry)
     if verb == "mo":
         order = await repo.by_id(ctx.tenant.id, target)
         return Reply([await orders.card(ctx, order)])
@@ -173,17 +171,20 @@ async def _button(ctx: FlowContext, parsed: Action, registry: ProviderRegistry |
     if found is None:
         return Reply(notice=ctx.t("error.stale_button"))
     if verb == "ap":
-        result = await proofs.approve(ctx.session, ctx.tenant, ctx.actor.tg_user_id, found, ctx.clock)
-        return Reply([Message(result)], notice=result[:190])
+        # The press is answered once, by its notice; the proof message itself is edited to show the decision.
+        return Reply(notice=(await proofs.approve(ctx, found))[:190])
+    refusal = await proofs.not_decidable(ctx, found)
+    if refusal:  # no reason asked for a proof that is decided already
+        return Reply(notice=refusal[:190])
     ctx.go("admin.reject_reason", proof_id=found.proof.id)
     return Reply([Message(ctx.t("admin.ask_reject_reason", code=found.order.code))])
 
 
-async def _section(ctx: FlowContext, section: int) -> Reply:
+async def _section(ctx: FlowContext, section: int, registry: ProviderRegistry | None) -> Reply:
     if section == menu.PROOFS:
         return Reply(await _pending(ctx))
     if section == menu.TESTMODE:
-        return Reply([testmode.ask(ctx, not ctx.tenant.test_mode)])
+        return Reply([await testmode.ask(ctx, not ctx.tenant.test_mode, registry)])
     if section == menu.ADMINS:
         return await invites.list_admins(ctx)
     if section == menu.ALERTS:
@@ -192,7 +193,7 @@ async def _section(ctx: FlowContext, section: int) -> Reply:
         return await invites.invite(ctx)
     if section == menu.REFUNDS:
         return await refund_tasks.list_tasks(ctx)
-    return Reply([await menu.menu(ctx)])
+    return Reply([await menu.menu(ctx, registry)])
 
 
 async def _sales(ctx: FlowContext, period: str) -> Reply:

@@ -1,5 +1,6 @@
-"""``/admin``: the merchant's menu: the shop's mode at a glance, what needs attention (proofs to review, orders to
-ship, orders that need review), and a button for everything else."""
+"""``/admin``: the merchant's menu: the shop's mode at a glance (and, in a live shop, any provider that still takes
+no real money: ``admin.testmode.warnings``), what needs attention (proofs to review, orders to ship, orders that need
+review), and a button for everything else."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from core.db.tables import Order, Proof
 from core.messages import Button, Message, keyboard
 from flows.context import FlowContext
 from payments import merchant_refunds
+from payments.registry import ProviderRegistry
 from payments.states import OrderStatus
 
 # Sections of the menu opened by the "am" button.
@@ -35,13 +37,13 @@ async def counts(ctx: FlowContext) -> tuple[int, int, int]:
     return int(pending or 0), int(by_status.get(OrderStatus.PAID, 0)), int(by_status.get(OrderStatus.NEEDS_REVIEW, 0))
 
 
-async def menu(ctx: FlowContext, *, edit: bool = False) -> Message:
+async def menu(ctx: FlowContext, registry: ProviderRegistry | None = None, *, edit: bool = False) -> Message:
     pending, to_ship, review = await counts(ctx)
     refunds = await merchant_refunds.count_open(ctx.session, ctx.tenant.id)
     body = ctx.t(
         "admin.menu.body",
         shop=ctx.tenant.name,
-        mode=testmode.mode_label(ctx),
+        mode="\n".join([testmode.mode_label(ctx), *await testmode.warnings(ctx, registry)]),
         pending=pending,
         to_ship=to_ship,
         review=review,

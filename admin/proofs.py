@@ -2,24 +2,33 @@
 
 Both decisions are events of the manual provider with one shared event key per proof, so the first decision wins:
 a double tap, or two admins deciding at once, changes nothing the second time and sends nothing twice.
+
+A decision is shown where the proof was shown: the proof message in every chat it was posted to (each admin's
+private chat, or the alert group) is edited through the outbox to say who decided and when, without its Approve /
+Reject buttons. A press on a button left from before (a copy listed by /pending, a chat the edit has not reached)
+is answered with the same words ("Already approved by Jane at 16:17 EAT") and changes nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clock import Clock
+from core import outbox, shoptime
 from core.db.repos.orders import OrderRepository, PaymentRepository
-from core.db.tables import AuditEntry, Order, Payment, Proof, Tenant
-from core.texts import text
+from core.db.tables import AuditEntry, Order, OutboxMessage, Payment, Proof, Tenant
+from core.messages import Message
+from flows.context import FlowContext
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
 from payments.states import PaymentStatus
 
 MAX_REASON = 200
-# An amount the customer typed beside the reference: "KES 1500", "Ksh1500.00", "sh 1500".
+DECIDED = ("approved", "rejected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,58 +61,126 @@ async def find(session: AsyncSession, tenant: Tenant, ident: str) -> Found | Non
     return Found(proof, owner, order)
 
 
-async def approve(session: AsyncSession, tenant: Tenant, admin_id: int, found: Found, clock: Clock) -> str:
-    refusal = _not_decidable(found)
+async def approve(ctx: FlowContext, found: Found) -> str:
+    refusal = await not_decidable(ctx, found)
     if refusal:
         return refusal
-    applied = await apply_event(session, tenant.id, manual.approved(found.payment, found.proof, admin_id), clock)
+    event = manual.approved(found.payment, found.proof, ctx.actor.tg_user_id)
+    applied = await apply_event(ctx.session, ctx.tenant.id, event, ctx.clock)
     if applied.result is EventResult.DUPLICATE:
-        return text("admin.proof_already_decided", code=found.order.code)
-    _decide(session, tenant, admin_id, found, "approved", None, clock)
+        return await _decided_meanwhile(ctx, found)
+    await _decide(ctx, found, "approved", None)
     if applied.result is EventResult.NEEDS_REVIEW:
-        return text("admin.proof_approved_needs_review", code=found.order.code)
-    return text("admin.proof_approved", code=found.order.code)
+        return ctx.t("admin.proof_approved_needs_review", code=found.order.code)
+    return ctx.t("admin.proof_approved", code=found.order.code)
 
 
-async def reject(session: AsyncSession, tenant: Tenant, admin_id: int, found: Found, reason: str, clock: Clock) -> str:
+async def reject(ctx: FlowContext, found: Found, reason: str) -> str:
     reason = " ".join(reason.split())[:MAX_REASON]
     if not reason:
-        return text("admin.reject_needs_reason")
-    refusal = _not_decidable(found)
+        return ctx.t("admin.reject_needs_reason")
+    refusal = await not_decidable(ctx, found)
     if refusal:
         return refusal
-    event = manual.rejected(found.payment, found.proof, admin_id, reason)
-    applied = await apply_event(session, tenant.id, event, clock)
+    event = manual.rejected(found.payment, found.proof, ctx.actor.tg_user_id, reason)
+    applied = await apply_event(ctx.session, ctx.tenant.id, event, ctx.clock)
     if applied.result is EventResult.DUPLICATE:
-        return text("admin.proof_already_decided", code=found.order.code)
-    _decide(session, tenant, admin_id, found, "rejected", reason, clock)
-    return text("admin.proof_rejected", code=found.order.code)
+        return await _decided_meanwhile(ctx, found)
+    await _decide(ctx, found, "rejected", reason)
+    return ctx.t("admin.proof_rejected", code=found.order.code)
 
 
-def _not_decidable(found: Found) -> str | None:
+async def not_decidable(ctx: FlowContext, found: Found) -> str | None:
+    """Why this proof cannot be decided now (in the words a stale button gets), or None when it can."""
+    if found.proof.status in DECIDED and found.proof.decided_at is not None:
+        who = await _decider_name(ctx, found)
+        when = _moment(ctx, found.proof.decided_at)
+        return ctx.t(f"admin.proof.already_{found.proof.status}", who=who, when=when, code=found.order.code)
     if found.payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
-        return text("admin.already_paid", code=found.order.code)
+        return ctx.t("admin.already_paid", code=found.order.code)
     if found.proof.status != "submitted" or found.payment.status != PaymentStatus.UNDER_REVIEW:
-        return text("admin.proof_already_decided", code=found.order.code)
+        return ctx.t("admin.proof_already_decided", code=found.order.code)
     return None
 
 
-def _decide(
-    session: AsyncSession, tenant: Tenant, admin_id: int, found: Found, status: str, reason: str | None, clock: Clock
-) -> None:
-    now = clock.now()
+async def _decided_meanwhile(ctx: FlowContext, found: Found) -> str:
+    """Another admin's decision landed between this one's checks and its event (their event key came first)."""
+    await ctx.session.refresh(found.proof)
+    await ctx.session.refresh(found.payment)
+    return await not_decidable(ctx, found) or ctx.t("admin.proof_already_decided", code=found.order.code)
+
+
+async def _decide(ctx: FlowContext, found: Found, status: str, reason: str | None) -> None:
+    now = ctx.clock.now()
     found.proof.status = status
-    found.proof.decided_by = admin_id
+    found.proof.decided_by = ctx.actor.tg_user_id
     found.proof.decided_at = now
     found.proof.decision_reason = reason
-    session.add(
+    # The decider's name is kept with the audit entry: a later press on a stale button names who decided.
+    ctx.session.add(
         AuditEntry(
-            tenant_id=tenant.id,
-            actor_tg_id=admin_id,
+            tenant_id=ctx.tenant.id,
+            actor_tg_id=ctx.actor.tg_user_id,
             action=f"proof.{status}",
             target=found.order.code,
             allowed=True,
-            details={"proof": found.proof.id},
+            details={"proof": found.proof.id, "by": ctx.actor.display_name},
             at=now,
         )
     )
+    line = ctx.t(
+        f"admin.proof.decided_{status}",
+        who=ctx.actor.display_name or ctx.t("admin.proof.unnamed", id=ctx.actor.tg_user_id),
+        when=shoptime.when(now, ctx.tenant),
+        reason=reason or "",
+    )
+    await _show_decision(ctx.session, ctx.tenant, found.proof, line, now)
+
+
+async def _show_decision(session: AsyncSession, tenant: Tenant, proof: Proof, line: str, now: datetime) -> None:
+    """Edit the proof message, in each chat it was posted to, into the decision: the same proof and caption with
+    ``line`` below and no buttons. Through the outbox (``Message.replaces``): a posted message is edited in place; one
+    still owed is never sent, and the decided one goes out instead."""
+    posted = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.tenant_id == tenant.id,
+            OutboxMessage.dedupe_key.like(f"proof:{proof.id}:to:%"),  # payments.notices.to_merchant's keys
+            OutboxMessage.status.in_([outbox.OutboxStatus.SENT.value, outbox.OutboxStatus.PENDING.value]),
+        )
+    )
+    for row in list(posted):
+        shown = Message.from_payload(row.payload)
+        decided = dataclasses.replace(shown, text=f"{shown.text}\n\n{line}", buttons=(), replaces=row.dedupe_key)
+        await outbox.enqueue(
+            session,
+            tenant_id=tenant.id,
+            chat_id=row.chat_id,
+            dedupe_key=f"proof:{proof.id}:decided:to:{row.chat_id}",
+            message=decided,
+            now=now,
+        )
+
+
+async def _decider_name(ctx: FlowContext, found: Found) -> str:
+    entries = await ctx.session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.tenant_id == ctx.tenant.id,
+            AuditEntry.action == f"proof.{found.proof.status}",
+            AuditEntry.target == found.order.code,
+            AuditEntry.actor_tg_id == found.proof.decided_by,
+        )
+        .order_by(AuditEntry.id.desc())
+    )
+    for entry in entries:
+        if (entry.details or {}).get("proof") == found.proof.id and (entry.details or {}).get("by"):
+            return str(entry.details["by"])
+    return ctx.t("admin.proof.unnamed", id=found.proof.decided_by)
+
+
+def _moment(ctx: FlowContext, at: datetime) -> str:
+    """The time of day for a decision made today (in the shop's zone), the date and time for an older one."""
+    today = shoptime.local(ctx.clock.now(), ctx.tenant).date()
+    if shoptime.local(at, ctx.tenant).date() == today:
+        return shoptime.clock_time(at, ctx.tenant)
+    return shoptime.when(at, ctx.tenant)

@@ -2,38 +2,84 @@
 
 In test mode the tenant's providers are built with sandbox hosts and test credentials (``payments.registry`` passes
 ``tenant.test_mode`` to every factory), checkout shows the TEST MODE banner, new orders are test orders and sales
-leave them out."""
+leave them out.
+
+A live shop can still take no real money through a provider whose configured credentials are sandbox ones: Paystack
+with a test key (``sk_test_…``) shows its customers TEST MODE whatever the shop's mode. The merchant is told so
+wherever the mode is shown (/admin, /testmode), so "LIVE" never hides it."""
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from admin import audit
 from core.callbacks import action
+from core.db.repos.tenants import TenantRepository
 from core.messages import Button, Message, keyboard
+from core.vault import VaultError
 from flows.context import FlowContext, Reply
+from payments.base import PaymentProvider
+from payments.mpesa.provider import MpesaProvider
+from payments.mpesa.settings import SANDBOX_SHORTCODE, SANDBOX_URL
+from payments.paystack.provider import PaystackProvider
+from payments.registry import ProviderRegistry
 
 
 def mode_label(ctx: FlowContext) -> str:
     return ctx.t("admin.testmode.label_on" if ctx.tenant.test_mode else "admin.testmode.label_off")
 
 
-async def command(ctx: FlowContext, args: str) -> Reply:
+async def sandboxed(ctx: FlowContext, registry: ProviderRegistry | None) -> list[str]:
+    """The providers of a live shop whose configured credentials are sandbox ones, so that their customers pay
+    nothing real; none in test mode (there every provider is meant to be a sandbox), nor without the registry."""
+    if registry is None or ctx.tenant.test_mode:
+        return []
+    names: list[str] = []
+    for config in await TenantRepository(ctx.session).provider_configs(ctx.tenant.id):
+        try:
+            provider = await registry.for_tenant(ctx.session, ctx.tenant, config.provider)
+        except (ValueError, VaultError):  # secrets unreadable or invalid: `dukabot doctor` is where that is told
+            continue
+        if provider is not None and _takes_no_real_money(provider):
+            names.append(config.provider)
+    return names
+
+
+def _takes_no_real_money(provider: PaymentProvider) -> bool:
+    if isinstance(provider, PaystackProvider):
+        # The provider's own flag: true in a live shop exactly when its key is an sk_test_ one
+        # (payments.paystack.client.key_mode), and what makes Paystack's messages say TEST MODE.
+        return provider.test_mode
+    if isinstance(provider, MpesaProvider):
+        settings = provider.settings
+        sandbox_host = urlparse(SANDBOX_URL).hostname
+        return urlparse(settings.base_url).hostname == sandbox_host or settings.shortcode == SANDBOX_SHORTCODE
+    return False
+
+
+async def warnings(ctx: FlowContext, registry: ProviderRegistry | None) -> list[str]:
+    """One line per provider of a live shop that takes no real money, in the merchant's words."""
+    return [ctx.t(f"admin.sandbox.{name}") for name in await sandboxed(ctx, registry)]
+
+
+async def command(ctx: FlowContext, args: str, registry: ProviderRegistry | None = None) -> Reply:
     wanted = args.strip().lower()
     if wanted not in ("", "on", "off"):
         return Reply([Message(ctx.t("admin.testmode.usage"))], refused=True)
     if not wanted:
         wanted = "off" if ctx.tenant.test_mode else "on"
-    return Reply([ask(ctx, wanted == "on")])
+    return Reply([await ask(ctx, wanted == "on", registry)])
 
 
-def ask(ctx: FlowContext, turn_on: bool) -> Message:
-    """Where the mode is now, and one button to confirm the change."""
-    current = ctx.t("admin.testmode.now", mode=mode_label(ctx))
+async def ask(ctx: FlowContext, turn_on: bool, registry: ProviderRegistry | None = None) -> Message:
+    """Where the mode is now and what the button does; only the state when there is nothing to change."""
     if turn_on == ctx.tenant.test_mode:
-        return Message(current + "\n" + ctx.t("admin.testmode.unchanged"))
+        return Message(await _already(ctx, registry))
+    now = ctx.t("admin.testmode.now_test" if ctx.tenant.test_mode else "admin.testmode.now_live")
     question = ctx.t("admin.testmode.confirm_on" if turn_on else "admin.testmode.confirm_off")
     button = ctx.t("admin.testmode.button_on" if turn_on else "admin.testmode.button_off")
     return Message(
-        current + "\n" + question,
+        "\n".join([now, *await warnings(ctx, registry), question]),
         keyboard(
             [Button(button, data=action("tm", 1 if turn_on else 0))],
             [Button(ctx.t("admin.button.menu"), data=action("am", 0))],
@@ -41,12 +87,17 @@ def ask(ctx: FlowContext, turn_on: bool) -> Message:
     )
 
 
-async def confirm(ctx: FlowContext, turn_on: bool) -> Reply:
+async def confirm(ctx: FlowContext, turn_on: bool, registry: ProviderRegistry | None = None) -> Reply:
+    """The question's button: the question is edited into the outcome, so the chat keeps no button to press again
+    and the press gets no second confirmation."""
     if ctx.tenant.test_mode == turn_on:
-        return Reply(
-            [Message(ctx.t("admin.testmode.now", mode=mode_label(ctx)))], notice=ctx.t("admin.nothing_changed")
-        )
+        return Reply([Message(await _already(ctx, registry), edit=True)])
     ctx.tenant.test_mode = turn_on
     audit.record(ctx, "testmode.on" if turn_on else "testmode.off", ctx.tenant.slug)
     done = ctx.t("admin.testmode.turned_on" if turn_on else "admin.testmode.turned_off")
-    return Reply([Message(done)], notice=mode_label(ctx))
+    return Reply([Message("\n".join([done, *await warnings(ctx, registry)]), edit=True)])
+
+
+async def _already(ctx: FlowContext, registry: ProviderRegistry | None) -> str:
+    already = ctx.t("admin.testmode.already_on" if ctx.tenant.test_mode else "admin.testmode.already_off")
+    return "\n".join([already, *await warnings(ctx, registry)])

@@ -24,6 +24,7 @@ from core.money import Money
 from core.texts import text
 from payments import notices, stock
 from payments.base import Outcome, ProviderEvent
+from payments.manual.provider import NAME as MANUAL
 from payments.manual.signals import signals
 from payments.states import (
     CAN_BE_PAID,
@@ -228,7 +229,10 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
     # replaced it): an edit is idempotent, so a relay that dies mid-send can never show the receipt twice. A late
     # receipt is silent (an edit does not notify); the merchant's "paid late" alert still goes out.
     receipt = notices.in_place_of_start(ctx, receipt)
-    await _order_paid(session, ctx, receipt, received, late=late, now=now)
+    # An admin's own approval of a proof (payments.manual.provider.approved, which names the admin) is shown on the
+    # proof message itself (admin.proofs): an "order paid" alert would only repeat it, unless late or short of stock.
+    alert = late or payment.provider != MANUAL or "admin" not in event.raw
+    await _order_paid(session, ctx, receipt, received, late=late, now=now, alert_merchant=alert)
     return Applied(EventResult.APPLIED, payment, PaymentStatus.PAID)
 
 

@@ -117,7 +117,7 @@ async def test_proof_review_shows_fraud_signals_and_orders_are_fulfilled(
     assert hashes[0] == hashes[1]
 
     pending = await admin.send("/pending")
-    assert "2 proof(s) waiting for review:" in pending
+    assert "🧾 Proofs waiting for review: 2" in pending
     first_card = admin.find(f"Proof of payment for order {code}")
     assert "⚠️ The customer typed KES 100, but the order total is KES 65." in first_card.content
     assert "⚠️ Reference QK7ABC1234 was already used in this shop (1×)." in first_card.content
@@ -203,7 +203,8 @@ async def test_test_mode_banner_test_orders_and_sales(server: ShopServer, databa
     assert chart.photo is not None and chart.photo.data.startswith(b"\x89PNG")
 
     assert "Turn test mode off?" in await admin.send("/testmode off")
-    assert "the shop is live" in await admin.tap("🟢 Yes, go live")
+    gone_live = await admin.tap("🟢 Yes, go live")
+    assert gone_live.text == "✅ Test mode is off: the shop is now 🟢 LIVE and payments are real."
     assert "TEST MODE" not in (await tester.send("/start")).messages[0].content
     audit = await audit_of(database, shop)
     assert [a for _, a, _, _ in audit if a.startswith("testmode")] == ["testmode.on", "testmode.off"]

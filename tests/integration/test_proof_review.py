@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from core.clock import utc
 from core.db.engine import Database
 from core.db.tables import AuditEntry, Order, OutboxMessage, Payment, PaymentEvent, Proof
 from core.vault import Vault
@@ -34,6 +36,27 @@ async def payment_state(database: Database, code: str) -> tuple[str, list[tuple[
             .order_by(Proof.id)
         )
         return order.status, [(payment, proof) for payment, proof in rows]
+
+
+async def newest_proof(database: Database, code: str) -> Proof:
+    async with database.uow() as uow:
+        proof = await uow.session.scalar(
+            select(Proof)
+            .join(Payment, Payment.id == Proof.payment_id)
+            .join(Order, Order.id == Payment.order_id)
+            .where(Order.code == code)
+            .order_by(Proof.id.desc())
+            .limit(1)
+        )
+    assert proof is not None
+    return proof
+
+
+async def decided_at(database: Database, code: str, form: str = "%H:%M") -> str:
+    """When the newest proof of the order was decided, as a merchant in Nairobi reads it (the time of day)."""
+    at = (await newest_proof(database, code)).decided_at
+    assert at is not None
+    return f"{utc(at).astimezone(ZoneInfo('Africa/Nairobi')):{form}} EAT"
 
 
 async def decisions(database: Database) -> dict[str, int]:
@@ -75,7 +98,7 @@ async def test_pending_approve_and_reject_by_command(server: ShopServer, databas
     await server.settle()  # the proofs reached the merchant's chat as they came in
 
     pending = await merchant.send("/pending")
-    assert pending.messages[0].content == "2 proof(s) waiting for review:"
+    assert pending.messages[0].content == "🧾 Proofs waiting for review: 2"
     first, second = pending.messages[1:]
     assert first.photo is not None and second.document is not None
     assert f"Proof of payment for order {amina_code}" in first.content and "AMN1111111" in first.content
@@ -83,7 +106,6 @@ async def test_pending_approve_and_reject_by_command(server: ShopServer, databas
     assert f"Proof of payment for order {baraka_code}" in second.content and "BRK2222222" in second.content
     assert [text for row in second.buttons for text, _ in row] == ["✅ Approve", "❌ Reject"]
 
-    # (The merchant's "order is paid" alert may come in between: these answers are looked for, not taken as all.)
     approved = await merchant.send(f"/approve {amina_code.lower()}")  # codes are read in any case
     assert f"✅ Approved. Order {amina_code} is paid and the customer has been sent a receipt." in approved
     async with database.uow() as uow:  # a proof can also be named by its number
@@ -116,14 +138,13 @@ async def test_pending_approve_and_reject_by_command(server: ShopServer, databas
         reasons = list(await uow.session.scalars(select(Proof.decision_reason).order_by(Proof.id)))
     assert reasons == [None, "the amount does not match", None]
 
-    # Approving an order that is already paid says so, and changes nothing.
+    # Deciding a proof that is decided already says who decided it and when, and changes nothing.
     await server.settle()
     before = await server.snapshot()
     again = await merchant.send(f"/approve {amina_code}")
-    assert again.text == f"Order {amina_code} is already paid; nothing changed."
-    assert f"Order {baraka_code} is already paid; nothing changed." in await merchant.send(
-        f"/reject {baraka_code} changed my mind"
-    )
+    assert again.text == f"Already approved by Mama at {await decided_at(database, amina_code)} (order {amina_code})."
+    late = await merchant.send(f"/reject {baraka_code} changed my mind")
+    assert late.text == f"Already approved by Mama at {await decided_at(database, baraka_code)} (order {baraka_code})."
     await server.settle()
     assert await server.snapshot() == before
     assert amina.count("Payment received") == 1 and baraka.count("Payment received") == 1
@@ -170,9 +191,10 @@ async def test_reject_by_button_then_upload_again_and_approve_by_button(server: 
     told = customer.find("could not accept your proof")
     assert "Reason: blurry photo, the code is unreadable" in told.content
 
-    # The first proof's buttons are from a proof that has been decided.
-    stale = await merchant.tap("✅ Approve", message=first)
-    assert stale.notice == f"The proof for order {code} was already decided; nothing changed."
+    # The first proof's message no longer offers Approve / Reject; a press left from before changes nothing.
+    assert first.buttons == []
+    stale = await merchant.tap(message=first, data=f"ap:{(await newest_proof(database, code)).id}")
+    assert stale.notice == f"Already rejected by Wanjiru at {await decided_at(database, code)} (order {code})."
     assert await payment_state(database, code) == ("awaiting_payment", [("awaiting_proof", "rejected")])
 
     await customer.tap("📎 Upload a new proof", message=told)
@@ -205,9 +227,10 @@ async def test_a_double_tap_approves_once(server: ShopServer, database: Database
     answers = [await merchant.user.wait_for_answer(press) for press in presses]
     await server.settle()
     assert answers[0].text == f"✅ Approved. Order {code} is paid and the customer has been sent a receipt."
-    assert answers[1].text == f"Order {code} is already paid; nothing changed."
+    assert answers[1].text == f"Already approved by Wanjiru at {await decided_at(database, code)} (order {code})."
     assert customer.count("Payment received") == 1
-    assert merchant.count(f"Order {code} is paid:") == 1
+    # One confirmation: the press's answer, and the proof message showing the decision; no "order paid" alert on top.
+    assert merchant.count(f"Order {code} is paid:") == 0 and merchant.count("✅ Approved by Wanjiru") == 1
     assert await decisions(database) == {
         "paid events": 1,
         "decision events": 1,
@@ -247,17 +270,20 @@ async def test_two_admins_approving_at_once_approve_once(server: ShopServer, dat
     winners = [answer for answer in answers if answer.startswith(f"✅ Approved. Order {code} is paid")]
     losers = [answer for answer in answers if answer not in winners]
     assert len(winners) == 1, answers
-    assert losers[0] in (
-        f"Order {code} is already paid; nothing changed.",
-        f"The proof for order {code} was already decided; nothing changed.",
-    )
+    at = await decided_at(database, code)
+    assert losers[0] in [f"Already approved by {name} at {at} (order {code})." for name in ("Mama", "Baba")]
     # Telegram then redelivers both (say the answers were lost): handled once already, so nothing happens again.
     await bot.set_webhook(f"{server.base_url}/tg/{shop.slug}", secret_token=shop.webhook_secret)
     await server.settle()
     assert [delivery.statuses for delivery in server.fake.bot(shop.token).deliveries[-2:]] == [[200], [200]]
 
     assert customer.count("Payment received") == 1
-    assert first.count(f"Order {code} is paid:") == 1 and second.count(f"Order {code} is paid:") == 1
+    assert first.count(f"Order {code} is paid:") == 0 and second.count(f"Order {code} is paid:") == 0
+    # Both admins' copies of the proof say who approved it, without buttons.
+    winner = "Mama" if answers[0] in winners else "Baba"
+    day = await decided_at(database, code, "%d %b %H:%M")
+    for review in reviews:
+        assert review.content.endswith(f"✅ Approved by {winner}, {day}.") and review.buttons == []
     assert await decisions(database) == {
         "paid events": 1,
         "decision events": 1,
@@ -292,9 +318,11 @@ async def test_an_approval_and_a_rejection_at_once_decide_once(server: ShopServe
         message.content
         for admin in (first, second)
         for message in admin.messages
-        if message.content.startswith(("✅ Approved.", "❌ Rejected.")) or "nothing changed" in message.content
+        if message.content.startswith(("✅ Approved.", "❌ Rejected.", "Already "))
+        or message.content.endswith("nothing changed.")
     ]
-    assert len(said) == 2 and sum("nothing changed" in answer for answer in said) == 1, said
+    lost = [answer for answer in said if answer.startswith("Already ") or answer.endswith("nothing changed.")]
+    assert len(said) == 2 and len(lost) == 1, said
     status, proofs = await payment_state(database, code)
     if any(answer.startswith("✅ Approved.") for answer in said):
         assert (status, proofs) == ("paid", [("paid", "approved")])

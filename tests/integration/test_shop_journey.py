@@ -171,9 +171,10 @@ async def test_a_customer_buys_and_the_merchant_approves_the_proof(server: ShopS
         f"✅ Payment received. Thank you!\nOrder: {code}\nAmount: KES 1,260\nPaid by: manual payment\n"
         "Reference: QK7ABC1234"
     )
-    assert merchant.find(f"💰 Order {code} is paid:").content == (
-        f"💰 Order {code} is paid: KES 1,260 by manual payment from Wanjiru Kamau."
-    )
+    # The proof message now shows the decision instead of its buttons; no "order paid" alert repeats it.
+    assert proof.content.startswith(f"🧾 Proof of payment for order {code}\n")
+    assert "\n\n✅ Approved by Mama, " in proof.content and proof.buttons == []
+    assert merchant.count(f"💰 Order {code} is paid:") == 0
     assert (await customer.send("/orders")).text == f"Your orders:\n• {code} – KES 1,260 – paid"
 
     # What the database holds.
