@@ -19,9 +19,10 @@ from webhooks.playground_payments import PaymentSimulators
 HELP = """\
 You are chatting with the demo shop's Telegram bot. Type as in Telegram:
   /start, /shop, /cart, /orders, /help, /cancel      customer commands
-  /admin, /pending, /approve CODE, /sales ...         merchant commands (switch with :m; /help lists them)
-  1, 2, 3 ...        press that button of the bot's latest message that has buttons; when the bot answered your
-                     last line without buttons (it asks you to type), the number is sent as text
+  /admin, /pending, /approve CODE, /sales ...        merchant commands (switch with :m; /help lists them)
+  1, 2, 3 ...        press that button of the bot's latest message that has buttons; when the bot answered
+                     your last line without buttons (it asks you to type: a quantity, a phone number), the
+                     number is sent as text
   :press MSG N       press button N of message #MSG (the number in its header), an older one too
   :c  :m             type as the customer / as the merchant
   :photo [CAPTION]   send a photo (a receipt)   :doc NAME   send a document
