@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import mimetypes
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
@@ -133,6 +133,14 @@ class BotAccount:
         """Wakes everything waiting on this bot (pollers, the webhook worker, tests)."""
         self.revision += 1
         self.changed.notify()
+
+    def continue_history(self, last_update_id: int, last_message_ids: Mapping[int, int]) -> None:
+        """A bot with a past (a kept playground shop): new update ids follow ``last_update_id`` and each chat's new
+        message ids follow its entry in ``last_message_ids``, as Telegram's never go back. Without this a restarted
+        fake would hand out update ids the bot has already processed, and message ids of messages it once edited."""
+        self._last_update_id = max(self._last_update_id, last_update_id)
+        for chat_id, message_id in last_message_ids.items():
+            self._last_message_id[chat_id] = max(self._last_message_id[chat_id], message_id)
 
     # Chats and messages
 
