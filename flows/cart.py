@@ -91,6 +91,8 @@ def short_name(name: str, room: int) -> str:
     cut = name[: room - 1]
     if name[room - 1] != " " and " " in cut:
         cut = cut.rsplit(" ", 1)[0]
+    if cut.count("(") > cut.count(")") and cut.rindex("(") > 0:  # "Matchboxes (10…" reads as a count: drop it
+        cut = cut[: cut.rindex("(")]
     return cut.rstrip(" ,;:-–·(/&") + "…"
 
 

@@ -21,6 +21,7 @@ import unicodedata
 
 from core.callbacks import parse
 from core.messages import Button, Message
+from core.texts import text
 from flows.context import FlowContext, Reply
 from payments.mpesa import messages as mpesa_buttons
 
@@ -77,9 +78,10 @@ def asked(ctx: FlowContext) -> Message | None:
         return None
 
 
-def choose(ctx: FlowContext, question: Message, typed: str, *, loose: bool) -> str | None:
-    """The callback data of the button ``typed`` chooses, or None. ``loose``: also a unique label found within the
-    words, or the words within a label (only where the step itself takes no free text)."""
+def choose(question: Message, typed: str, language: str, *, loose: bool) -> str | None:
+    """The callback data of the button ``typed`` chooses, or None. ``language``: whose yes and no words count.
+    ``loose``: also a unique label found within the words, or the words within a label (only where the step itself
+    takes no free text)."""
     said = normalise(typed)
     buttons = _choices(question)
     if not said or not buttons:
@@ -94,7 +96,7 @@ def choose(ctx: FlowContext, question: Message, typed: str, *, loose: bool) -> s
         return exact[0].data
     words = set(said.split())
     for key, verbs in (("answer.yes", _YES), ("answer.no", _NO)):
-        accepted = {normalise(word) for word in ctx.t(key).split("|")}
+        accepted = {normalise(word) for word in text(key, language).split("|")}
         if said in accepted or (loose and words & accepted):
             meant = [b for b in buttons if _verb(b) in verbs]
             if len(meant) == 1:

@@ -50,7 +50,7 @@ async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
 def _typed_choice(ctx: FlowContext, question: Message | None, inbound: Inbound, *, loose: bool) -> str | None:
     if question is None or inbound.kind is not Kind.TEXT:
         return None
-    return choices.choose(ctx, question, inbound.text, loose=loose)
+    return choices.choose(question, inbound.text, ctx.lang, loose=loose)
 
 
 async def _route(ctx: FlowContext, inbound: Inbound) -> Reply | None:

@@ -120,9 +120,9 @@ async def test_bad_quantities(server: ShopServer, shop: Shop, database: Database
     await customer.tap_in_row("Sugar", "Sugar 1kg · 1 × KES 190")
     for typed in ["0", "00", "-1", "10" + "0" * 8, "abc", "2.5", "1e3", "²", "3²"]:
         refused = await unchanged(server, customer.send(typed))
-        assert (
-            refused.text
-            == "Please type a whole number from 1 to 3 (only 3 in stock), for example 2. To take it out of the cart, press ✕."
+        assert refused.text == (
+            "Please type a whole number from 1 to 3 (only 3 in stock), for example 2. "
+            "To take it out of the cart, press ✕."
         ), typed
         assert await step_of(database, shop, customer) == "cart.quantity", typed
     assert "Sorry, only 3 left in stock." in await unchanged(server, customer.send("4"))
