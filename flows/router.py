@@ -1,7 +1,8 @@
 """The customer's conversation: one inbound event in, a reply out, state kept in the database.
 
 Commands work from any step (``/cancel`` leaves any step). Buttons carry their own intent and are checked again
-against the tenant's data. Typed text and uploads are read according to the step the conversation is in.
+against the tenant's data. Typed text and uploads are read according to the step the conversation is in; text may
+also press a button of the question last asked (``flows.choices``), and input nothing takes asks that question again.
 """
 
 from __future__ import annotations
