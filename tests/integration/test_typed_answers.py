@@ -10,9 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from admin import shops
+from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.tables import CartItem, Customer, Order, Payment, Product
 from core.vault import Vault
+from payments.mpesa.sim_server import SimulatorServer
+from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from tests.integration.test_bad_input import count, step_of, unchanged
 from tests.support.app import Person, Replies, ShopServer, order_code, shop_server
 
@@ -163,6 +167,44 @@ async def test_typing_numbers_and_no(server: ShopServer, database: Database) -> 
     assert await step_of(database, shop, customer) == "idle"
     assert await count(database, Order) == 1
     assert await cart_of(database, customer) == {"Bar Soap 800g": 1}
+
+
+async def test_typing_a_way_to_pay_and_yes_to_mpesa(server: ShopServer, database: Database) -> None:
+    sim = DarajaSimulator(seed=3)
+    sim.add_app("app-key", "app-secret")
+    async with SimulatorServer(sim) as daraja:
+        shop = await server.add_shop()
+        async with database.uow() as uow:
+            await shops.set_provider(
+                uow.session,
+                server.vault,
+                shop.slug,
+                "mpesa",
+                {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
+                {"shortcode": "174379", "base_url": daraja.url, "ip_allowlist": "127.0.0.1"},
+                SystemClock().now(),
+            )
+            await uow.commit()
+        await server.start()
+        customer = server.person(shop, 7106)
+        await to_delivery(customer, phone="0708 374 149")
+        await customer.send("pickup")
+        await customer.send("yes")
+        await asked_again(server, customer, "mobile money", "How would you like to pay?")
+        proposal = new_message(await customer.send("M-PESA"))
+        assert "We will send the payment request to 0708 374 149" in proposal
+        assert await count(database, Payment) == 0
+        await customer.send("yes")  # the proposed number
+        await server.settle()  # the job has pushed,
+        await sim.settle()  # Daraja has called back,
+        await server.settle()  # and the receipt is in the chat
+        assert "Payment received" in customer.messages[-1].content
+        async with database.uow() as uow:
+            providers = list(await uow.session.scalars(select(Payment.provider)))
+        assert providers == ["mpesa"]
+        # The payment's own messages follow: the menu is no longer the question, and is not asked again.
+        lost = await unchanged(server, customer.send("thanks"))
+        assert lost.text.startswith("Sorry, I did not understand that.\n\nMama Mboga Store\n/shop")
 
 
 TEA_SHOP = """\
