@@ -65,7 +65,7 @@ async def change_quantity(ctx: FlowContext, product_id: int, delta: int | None, 
     wanted = absolute if absolute is not None else current + (delta or 0)
     limit = _limit(product)
     if wanted > limit:
-        key = "cart.only_in_stock" if product.stock is not None and product.stock < MAX_QUANTITY else "cart.too_many"
+        key = "cart.only_in_stock" if _short_of_stock(product) else "cart.too_many"
         refusal = ctx.t(key, count=limit)
         # A button press gets a short notice; a typed number gets a message, and the question stays open.
         return Reply(notice=refusal, refused=True) if delta else Reply([Message(refusal)], refused=True)

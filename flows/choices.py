@@ -26,9 +26,11 @@ from flows.context import FlowContext, Reply
 from payments.mpesa import messages as mpesa_buttons
 
 _KEY = "question"  # in the conversation's step data
-# Buttons that answer yes, and no, by their callback verb.
-_YES = frozenset({"confirm", "usename", "usephone", mpesa_buttons.SEND})
-_NO = frozenset({"cancel"})
+# The buttons that a yes, and a no, of the catalog's words press, by their callback verb.
+_YES_NO = (
+    ("answer.yes", frozenset({"confirm", "usename", "usephone", mpesa_buttons.SEND})),
+    ("answer.no", frozenset({"cancel"})),
+)
 # A message whose buttons only lead to the shop, the cart or the orders asks nothing (the help, "your cart is
 # empty", "proof received"): its buttons can be typed, but other text there gets the help, not the message again.
 _SIGNPOSTS = frozenset({"shop", "cart", "orders"})
@@ -94,13 +96,14 @@ def choose(question: Message, typed: str, language: str, *, loose: bool) -> str 
     exact = [b for b, label in zip(buttons, labels, strict=True) if compact == label.replace(" ", "")]
     if len(exact) == 1:
         return exact[0].data
+    answers = [(verbs, {normalise(word) for word in text(key, language).split("|")}) for key, verbs in _YES_NO]
     words = set(said.split())
-    for key, verbs in (("answer.yes", _YES), ("answer.no", _NO)):
-        accepted = {normalise(word) for word in text(key, language).split("|")}
-        if said in accepted or (loose and words & accepted):
-            meant = [b for b in buttons if _verb(b) in verbs]
-            if len(meant) == 1:
-                return meant[0].data
+    # Loose, a yes or no word among others counts ("yes please, go ahead"), unless both are there.
+    meant = [verbs for verbs, accepted in answers if said in accepted or (loose and words & accepted)]
+    if len(meant) == 1:
+        answering = [b for b in buttons if _verb(b) in meant[0]]
+        if len(answering) == 1:
+            return answering[0].data
     if not loose or len(said) < _LOOSE_MIN:
         return None
     within = [b for b, label in zip(buttons, labels, strict=True) if _within(label, said) or _within(said, label)]

@@ -52,6 +52,7 @@ def test_words_lose_case_accents_emoji_and_punctuation(words: str, normal: str) 
         (SUMMARY, "ok", False, "confirm"),
         (SUMMARY, "yes please, go ahead", True, "confirm"),
         (SUMMARY, "no", False, "cancel"),
+        (SUMMARY, "no, not yes", True, None),  # both: neither
         (SUMMARY, "edit", True, "cart"),
         (SUMMARY, "ca", True, None),  # too short to be part of a label
         (CART, "1", False, "qty:1"),  # "−" and "+" have no words, and so no number
