@@ -10,7 +10,9 @@ from core.messages import Button, Message, keyboard
 from core.money import Money
 from flows.context import FlowContext, Reply
 
-MAX_QUANTITY = 99
+MAX_QUANTITY = 99  # of one product in one cart line
+# A cart row holds four buttons: the product's gets this many characters of its name before it is cut.
+BUTTON_NAME = 18
 
 
 async def cart_lines(ctx: FlowContext) -> list[tuple[Product, int]]:
@@ -42,7 +44,7 @@ async def show_cart(ctx: FlowContext, *, edit: bool = False) -> Message:
         rows.append(
             [
                 Button("−", data=action("dec", product.id)),
-                Button(f"{product.name[:18]} ×{quantity}", data=action("qty", product.id)),
+                Button(_line_label(ctx, product, quantity), data=action("qty", product.id)),
                 Button("+", data=action("inc", product.id)),
                 Button("✕", data=action("rm", product.id)),
             ]
@@ -61,9 +63,9 @@ async def change_quantity(ctx: FlowContext, product_id: int, delta: int | None, 
         return Reply([Message(ctx.t("error.stale_button"))])
     current = await customers.cart_quantity(ctx.customer.id, product.id)
     wanted = absolute if absolute is not None else current + (delta or 0)
-    limit = MAX_QUANTITY if product.stock is None else min(MAX_QUANTITY, product.stock)
+    limit = _limit(product)
     if wanted > limit:
-        key = "cart.only_in_stock" if product.stock is not None and product.stock < MAX_QUANTITY else "cart.too_many"
+        key = "cart.only_in_stock" if _short_of_stock(product) else "cart.too_many"
         refusal = ctx.t(key, count=limit)
         # A button press gets a short notice; a typed number gets a message, and the question stays open.
         return Reply(notice=refusal, refused=True) if delta else Reply([Message(refusal)], refused=True)
@@ -74,22 +76,65 @@ async def change_quantity(ctx: FlowContext, product_id: int, delta: int | None, 
     return Reply([await show_cart(ctx, edit=absolute is None)])
 
 
+def _line_label(ctx: FlowContext, product: Product, quantity: int) -> str:
+    """The cart line's button, "Kenyan Black Tea… · 2 × KES 160": a cut name never runs into the quantity."""
+    unit = Money(product.price_minor, product.currency).format()
+    return ctx.t("cart.line_button", name=short_name(product.name, BUTTON_NAME), quantity=quantity, price=unit)
+
+
+def short_name(name: str, room: int) -> str:
+    """``name`` in at most ``room`` characters: whole, or cut at a word boundary (mid-word only for a single long
+    word) and ended with "…"."""
+    name = " ".join(name.split())
+    if len(name) <= room:
+        return name
+    cut = name[: room - 1]
+    if name[room - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    if cut.count("(") > cut.count(")") and cut.rindex("(") > 0:  # "Matchboxes (10…" reads as a count: drop it
+        cut = cut[: cut.rindex("(")]
+    return cut.rstrip(" ,;:-–·(/&") + "…"
+
+
+def _limit(product: Product) -> int:
+    """The most of ``product`` one cart line may hold: the per-line maximum, or the stock when there is less."""
+    return MAX_QUANTITY if product.stock is None else max(0, min(MAX_QUANTITY, product.stock))
+
+
+def _short_of_stock(product: Product) -> bool:
+    """Whether the stock, not the per-line maximum, bounds the quantity (and so the customer is told the stock)."""
+    return product.stock is not None and product.stock < MAX_QUANTITY
+
+
 async def ask_quantity(ctx: FlowContext, product_id: int) -> Reply:
     product = await CatalogRepository(ctx.session).get(ctx.tenant.id, product_id)
     if product is None:
         return Reply([Message(ctx.t("error.stale_button"))])
+    limit = _limit(product)
+    if limit == 0:
+        return Reply([Message(ctx.t("cart.sold_out", name=product.name))])
     ctx.go("cart.quantity", product_id=product.id)
-    return Reply([Message(ctx.t("cart.ask_quantity", name=product.name, max=MAX_QUANTITY))])
+    key = "cart.ask_quantity_stock" if _short_of_stock(product) else "cart.ask_quantity"
+    return Reply([Message(ctx.t(key, name=product.name, max=limit))])
 
 
 async def typed_quantity(ctx: FlowContext, words: str) -> Reply:
     """A typed quantity. Anything but a whole number from 1 to the limit is refused, and nothing changes; taking a
     product out is the cart's ✕ button, so a stray 0 can never empty a line by accident."""
+    product = await CatalogRepository(ctx.session).get(ctx.tenant.id, int(ctx.recall("product_id", 0)))
+    if product is None or not product.active:
+        ctx.go("idle")
+        return Reply([Message(ctx.t("error.stale_button"))])
+    if _limit(product) == 0:  # sold out since the question
+        ctx.go("idle")
+        return Reply([Message(ctx.t("cart.sold_out", name=product.name))])
     cleaned = words.strip()
     # isdecimal, not isdigit: "²" is a digit that int() refuses, and it would crash the update handler.
     if not cleaned.isdecimal() or len(cleaned) > 3 or int(cleaned) == 0:
-        return Reply([Message(ctx.t("cart.bad_quantity", max=MAX_QUANTITY))], refused=True)
-    reply = await change_quantity(ctx, int(ctx.recall("product_id", 0)), None, absolute=int(cleaned))
+        limit = _limit(product)
+        key = "cart.bad_quantity_stock" if _short_of_stock(product) else "cart.bad_quantity"
+        return Reply([Message(ctx.t(key, max=limit, example=min(2, limit)))], refused=True)
+    reply = await change_quantity(ctx, product.id, None, absolute=int(cleaned))
     if not reply.refused:
         ctx.go("idle")
     return reply

@@ -1,7 +1,8 @@
 """The customer's conversation: one inbound event in, a reply out, state kept in the database.
 
 Commands work from any step (``/cancel`` leaves any step). Buttons carry their own intent and are checked again
-against the tenant's data. Typed text and uploads are read according to the step the conversation is in.
+against the tenant's data. Typed text and uploads are read according to the step the conversation is in; text may
+also press a button of the question last asked (``flows.choices``), and input nothing takes asks that question again.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.callbacks import Action, action, parse
 from core.clock import Clock
 from core.db.repos.customers import CustomerRepository
+from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
-from flows import cart, catalog, checkout, mpesa, orders, payment, paystack
+from flows import cart, catalog, checkout, choices, mpesa, orders, payment, paystack
 from flows.context import FlowContext, Handler, Reply
 from flows.inbound import Actor, Inbound, Kind
 
@@ -31,27 +33,77 @@ async def open_context(
 
 
 async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
+    question = choices.asked(ctx) if inbound.kind is not Kind.BUTTON else None
+    # A button's own words (its label, its number, yes or no) press it even where the step also takes free text:
+    # "1", or the suggested name itself, at "What name...?" mean the button.
+    chosen = _typed_choice(ctx, question, inbound, loose=False)
+    reply = None if chosen else await _route(ctx, inbound)
+    if reply is None and chosen is None:  # no step took the words: part of a label will do ("pickup please")
+        chosen = _typed_choice(ctx, question, inbound, loose=True)
+    if chosen is not None:
+        reply = await _press(ctx, chosen)
+    if reply is None:
+        reply = await _not_taken(ctx, inbound, question)
+    choices.remember(ctx, reply)
+    return choices.as_typed(reply) if chosen else reply
+
+
+def _typed_choice(ctx: FlowContext, question: Message | None, inbound: Inbound, *, loose: bool) -> str | None:
+    if question is None or inbound.kind is not Kind.TEXT:
+        return None
+    return choices.choose(question, inbound.text, ctx.lang, loose=loose)
+
+
+async def _route(ctx: FlowContext, inbound: Inbound) -> Reply | None:
+    """Commands, buttons, and what the current step takes; None when nothing took the input."""
     if inbound.kind is Kind.COMMAND:
         return await _command(ctx, inbound.command or "", inbound.text)
     if inbound.kind is Kind.BUTTON:
-        parsed = parse(inbound.data)
-        handler = _BUTTONS.get(parsed.verb) if parsed else None
-        if parsed is None or handler is None:
-            return Reply(notice=ctx.t("error.stale_button"))
-        return await handler(ctx, parsed)
+        return await _press(ctx, inbound.data)
     for step_input in (checkout.on_input, payment.on_input, mpesa.on_input, paystack.on_input, _quantity_input):
         reply = await step_input(ctx, inbound)
         if reply is not None:
             return reply
+    return None
+
+
+async def _not_taken(ctx: FlowContext, inbound: Inbound, question: Message | None) -> Reply:
+    """Input nothing took: the open question again with its buttons, or the help. Nothing changes."""
+    asks_again = question is not None and choices.repeats(question)
+    if asks_again and ctx.conversation.step == "idle" and await _is_admin(ctx):
+        asks_again = False  # an admin typing at the shop's menus more likely meant a command: the merchant help
     if inbound.kind is Kind.OTHER or inbound.kind is Kind.UPLOAD:
-        return Reply([Message(ctx.t("error.unexpected_media"))], refused=True)
-    return Reply([_help(ctx, ctx.t("error.not_understood"))], refused=True)
+        lead = ctx.t("error.unexpected_media")
+        message = choices.again(ctx, question, lead) if question and asks_again else Message(lead)
+        return Reply([message], refused=True)
+    if question is not None and asks_again:
+        return Reply([choices.again(ctx, question)], refused=True)
+    return Reply([await _help_for(ctx, ctx.t("error.not_understood"))], refused=True)
 
 
 async def _quantity_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
     if ctx.conversation.step == "cart.quantity" and inbound.kind is Kind.TEXT:
         return await cart.typed_quantity(ctx, inbound.text)
     return None
+
+
+async def _press(ctx: FlowContext, data: str | None) -> Reply:
+    parsed = parse(data)
+    handler = _BUTTONS.get(parsed.verb) if parsed else None
+    if parsed is None or handler is None:
+        return Reply(notice=ctx.t("error.stale_button"))
+    return await handler(ctx, parsed)
+
+
+async def _help_for(ctx: FlowContext, lead: str | None = None) -> Message:
+    """The help for whoever asks: an admin of the shop reads the merchant's commands first (they shop here too)."""
+    if not await _is_admin(ctx):
+        return _help(ctx, lead)
+    return _help(ctx, "\n\n".join(part for part in (lead, ctx.t("admin.help")) if part))
+
+
+async def _is_admin(ctx: FlowContext) -> bool:
+    return await TenantRepository(ctx.session).is_admin(ctx.tenant.id, ctx.actor.tg_user_id)
 
 
 def _help(ctx: FlowContext, lead: str | None = None) -> Message:
@@ -80,12 +132,12 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
     if command == "orders":
         return Reply([await orders.show_orders(ctx)])
     if command == "help":
-        return Reply([_help(ctx)])
+        return Reply([await _help_for(ctx)])
     if command == "cancel":
         was_busy = ctx.conversation.step != "idle"
         ctx.go("idle")
         return Reply([_help(ctx, ctx.t("cancel.done" if was_busy else "cancel.nothing"))])
-    return Reply([_help(ctx, ctx.t("error.unknown_command", command=command[:32]))], refused=True)
+    return Reply([await _help_for(ctx, ctx.t("error.unknown_command", command=command[:32]))], refused=True)
 
 
 def _needs(count: int) -> Callable[[Handler], Handler]:

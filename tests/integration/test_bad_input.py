@@ -19,6 +19,7 @@ from core.vault import Vault
 from tests.support.app import Person, Replies, Shop, ShopServer, place_order, send_proof, shop_server
 
 STALE = "That button is no longer valid."
+AGAIN = "Please choose one of the buttons below, or type its name."
 
 
 @pytest.fixture
@@ -78,9 +79,12 @@ async def test_an_unknown_command(server: ShopServer, shop: Shop, database: Data
 
 
 async def test_text_where_a_button_is_expected(server: ShopServer, shop: Shop, database: Database) -> None:
+    """Text that chooses no button asks the open question again, with its buttons (every step of it is in
+    test_typed_answers.py); where nothing is asked, the help."""
     customer = server.person(shop, 6002)
-    await customer.send("/start")
+    await customer.send("/help")
     assert "Sorry, I did not understand that." in await unchanged(server, customer.send("hello?"))
+    await customer.send("/shop")
     await customer.tap("Household")
     await customer.tap("Bar Soap 800g · KES 120")
     await customer.tap("➕ Add to cart")
@@ -88,17 +92,21 @@ async def test_text_where_a_button_is_expected(server: ShopServer, shop: Shop, d
     await customer.tap("✅ Checkout")
     await customer.send("Halima Yusuf")
     await customer.send("0722 111 222")
-    typed = await unchanged(server, customer.send("delivery please"))
-    assert typed.text.startswith("Sorry, I did not understand that.")
+    typed = await unchanged(server, customer.send("tomorrow maybe"))
+    assert typed.text == f"{AGAIN}\n\nDelivery or pickup?"
+    assert typed.last.buttons == [[("🚚 Delivery", "deliv:1"), ("🏪 Pickup", "deliv:0")]]
     assert await step_of(database, shop, customer) == "checkout.delivery"
     await customer.tap("🏪 Pickup")
-    assert "Sorry, I did not understand that." in await unchanged(server, customer.send("yes"))
+    assert (await unchanged(server, customer.send("hmm"))).text.startswith(f"{AGAIN}\n\nPlease check your order:")
     assert await step_of(database, shop, customer) == "checkout.confirm"
     await customer.tap("✅ Confirm order")
-    assert "Sorry, I did not understand that." in await unchanged(server, customer.send("pay by hand"))
+    again = await unchanged(server, customer.send("pay later"))
+    assert again.text.startswith(f"{AGAIN}\n\nOrder ") and again.text.endswith("How would you like to pay?")
     assert await count(database, Payment) == 0
-    # A sticker where nothing is expected is refused too.
-    assert "I can't use that here." in await unchanged(server, customer.sticker())
+    # A sticker is refused the same way: what was asked, again.
+    sticker = await unchanged(server, customer.sticker())
+    assert sticker.text.startswith("I can't use that here. Use the buttons, or type /help.\n\nOrder ")
+    assert sticker.last.buttons == again.last.buttons
 
 
 async def test_bad_quantities(server: ShopServer, shop: Shop, database: Database) -> None:
@@ -109,12 +117,12 @@ async def test_bad_quantities(server: ShopServer, shop: Shop, database: Database
     await customer.tap("Sugar 1kg · KES 190")  # 3 in stock
     await customer.tap("➕ Add to cart")
     await customer.send("/cart")
-    await customer.tap_in_row("Sugar", "Sugar 1kg ×1")
+    await customer.tap_in_row("Sugar", "Sugar 1kg · 1 × KES 190")
     for typed in ["0", "00", "-1", "10" + "0" * 8, "abc", "2.5", "1e3", "²", "3²"]:
         refused = await unchanged(server, customer.send(typed))
-        assert (
-            refused.text
-            == "Please type a whole number from 1 to 99, for example 2. To take it out of the cart, press ✕."
+        assert refused.text == (
+            "Please type a whole number from 1 to 3 (only 3 in stock), for example 2. "
+            "To take it out of the cart, press ✕."
         ), typed
         assert await step_of(database, shop, customer) == "cart.quantity", typed
     assert "Sorry, only 3 left in stock." in await unchanged(server, customer.send("4"))
@@ -128,7 +136,7 @@ async def test_bad_quantities(server: ShopServer, shop: Shop, database: Database
     await customer.tap("Kericho Tea 500g · KES 350")
     await customer.tap("➕ Add to cart")
     await customer.send("/cart")
-    await customer.tap_in_row("Kericho", "Kericho Tea 500g ×1")
+    await customer.tap_in_row("Kericho", "Kericho Tea 500g · 1 × KES 350")
     assert "You can order at most 99 of one product." in await unchanged(server, customer.send("100"))
     async with database.uow() as uow:
         quantities = dict((await uow.session.execute(select(Product.name, CartItem.quantity).join(Product))).all())

@@ -114,7 +114,7 @@ async def test_a_customer_buys_and_the_merchant_approves_the_proof(server: ShopS
     assert "Total: KES 1,190" in await customer.tap_in_row("Pishori", "+")
     removed = await customer.tap_in_row("Kericho", "✕")
     assert removed.text == "🛒 Your cart:\n• Pishori Rice 2kg × 2 = KES 840\nTotal: KES 840"
-    assert "How many Pishori Rice 2kg" in await customer.tap_in_row("Pishori", "Pishori Rice 2kg ×2")
+    assert "How many Pishori Rice 2kg" in await customer.tap_in_row("Pishori", "Pishori Rice 2kg · 2 × KES 420")
     assert "Total: KES 1,260" in await customer.send("3")
     assert "Total: KES 840" in await customer.tap_in_row("Pishori", "−")
     assert "Total: KES 1,260" in await customer.tap_in_row("Pishori", "+")
@@ -258,7 +258,7 @@ async def test_cancel_leaves_any_step(server: ShopServer, database: Database) ->
         assert await step_of(database, shop, customer) == "idle"
 
     await customer.send("/cart")
-    await customer.tap_in_row("Salt", "Salt 1kg ×1")
+    await customer.tap_in_row("Salt", "Salt 1kg · 1 × KES 55")
     await cancel_at("cart.quantity")
     await customer.send("/cart")
     await customer.tap("✅ Checkout")
