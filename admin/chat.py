@@ -6,8 +6,7 @@ Two inputs come here before that check: ``/join CODE`` (someone invited becomes 
 
 from __future__ import annotations
 
-from admin import alerts, invites, menu, orders, proofs, refund_tasks, review, sales, testmode
-from admin.refunds import refund_command
+from admin import alerts, invites, menu, orders, proofs, refund_tasks, refunds, review, sales, testmode
 from core.callbacks import Action, parse
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository, PaymentRepository
@@ -42,6 +41,7 @@ SHARED_COMMANDS = frozenset({"orders"})
 # Commands for people who are not admins (yet).
 OPEN_COMMANDS = frozenset({"join"})
 ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl", "acc", refund_tasks.DONE})
+ADMIN_BUTTONS |= refunds.BUTTONS  # the refund question's Confirm and Cancel
 
 
 def is_admin_input(inbound: Inbound, step: str) -> bool:
@@ -108,7 +108,7 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
             return Reply([Message(ctx.t("admin.ship.usage"))], refused=True)
         return await orders.ship(ctx, await orders.find(ctx, ident), note, ident)
     if command == "refund":
-        return await refund_command(ctx, args)
+        return await refunds.refund_command(ctx, args)
     if command == "accept":
         return await review.accept_command(ctx, args, registry)
     if command == "testmode":
@@ -169,6 +169,8 @@ async def _button(ctx: FlowContext, parsed: Action, registry: ProviderRegistry |
         return await review.accept_button(ctx, target, registry)
     if verb == refund_tasks.DONE:
         return await refund_tasks.done_button(ctx, target)
+    if verb in (refunds.CONFIRM, refunds.CANCEL):
+        return await refunds.pressed(ctx, verb, target)
     found = await proofs.find(ctx.session, ctx.tenant, str(target))
     if found is None:
         return Reply(notice=ctx.t("error.stale_button"))
