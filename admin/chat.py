@@ -198,35 +198,7 @@ async def _section(ctx: FlowContext, section: int) -> Reply:
 
 
 async def _sales(ctx: FlowContext, period: str) -> Reply:
-    report = await sales.compute(ctx.session, ctx.tenant, period, ctx.clock.now())
-    label = ctx.t(f"admin.sales.period_{period}")
-    lines = [
-        ctx.t(
-            "admin.sales.title",
-            period=label,
-            paid=report.money(report.paid),
-            paid_orders=report.paid_orders,
-            pending=report.money(report.pending),
-            pending_orders=report.pending_orders,
-        )
-    ]
-    if report.refunded:
-        lines.append(ctx.t("admin.sales.refunded", amount=report.money(report.refunded)))
-    if report.by_provider:
-        lines.append(ctx.t("admin.sales.by_provider"))
-        lines += [
-            f"• {ctx.t(f'provider.{name}')}: {report.money(amount)}"
-            for name, amount in report.by_provider.most_common()
-        ]
-    if report.by_product:
-        lines.append(ctx.t("admin.sales.by_product"))
-        lines += [f"• {name}: {report.money(amount)}" for name, amount in report.by_product.most_common(10)]
-    lines.append(ctx.t("admin.sales.test_excluded"))
-    if ctx.tenant.test_mode:
-        lines.append(ctx.t("admin.sales.in_test_mode"))
-    chart = sales.chart(report, ctx.t("admin.sales.chart_title", period=label, currency=report.currency))
-    picture = Message(ctx.t("admin.sales.chart_caption", period=label), image=chart)
-    return Reply([Message("\n".join(lines)), picture])
+    return await sales.report(ctx, period)
 
 
 async def _pending(ctx: FlowContext) -> list[Message]:

@@ -196,7 +196,10 @@ async def test_test_mode_banner_test_orders_and_sales(server: ShopServer, databa
 
     await server.settle()  # the approvals' alerts reach the merchant first, so the report is the last reply
     report = await admin.send("/sales today")
-    assert "Paid: KES 65 (1 orders)" in report.text
+    assert report.messages[0].content.startswith(
+        "📊 Sales today\nGross sales: KES 65 (orders paid: 1)\nRefunds: KES 0\nNet: KES 65\n"
+        "Waiting for payment: KES 0 (orders: 0)\n"
+    )
     assert "KES 380" not in report.text and "Test orders are not counted." in report.text
     assert "• Fresh Milk 500ml: KES 65" in report.text and "• manual payment: KES 65" in report.text
     chart = report.last
