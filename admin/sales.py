@@ -59,7 +59,9 @@ class Sales:
         return self.gross - self.refunds
 
     def money(self, minor: int) -> str:
-        return Money(minor, self.currency).format()
+        """``KES 200``, and ``-KES 200`` for a day that gave back more than it took."""
+        sign = "-" if minor < 0 else ""
+        return sign + Money(abs(minor), self.currency).format()
 
 
 @dataclass(frozen=True, slots=True)
