@@ -75,7 +75,7 @@ async def test_every_merchant_command_is_for_this_shops_admins_only(server: Shop
         answered = await admin.send(command)
         assert NOT_ADMIN not in answered, (command, answered)
     # Buttons of the merchant's side are refused the same way.
-    buttons = ("am:0", "ol:0:0", "sl:1", "tm:1", "sh:1", "oc:1", "ocy:1", "mo:1", "ap:1", "acc:1")
+    buttons = ("am:0", "ol:0:0", "sl:1", "tm:1", "sh:1", "oc:1", "ocy:1", "mo:1", "ap:1", "acc:1", "rfy:1", "rfn:1")
     for data in buttons:
         pressed = await customer.tap(message=customer.messages[-1], data=data)
         assert pressed.notice == NOT_ADMIN, data
