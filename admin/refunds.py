@@ -34,6 +34,7 @@ CANCEL = "rfn"
 BUTTONS = frozenset({CONFIRM, CANCEL})
 CONFIRM_WITHIN = timedelta(minutes=5)
 ASKED, CONFIRMED, CANCELLED = "asked", "confirmed", "cancelled"
+NOT_STARTED = "not_started"  # confirmed, but the order had moved meanwhile and the refund no longer fitted
 
 
 async def refund_command(ctx: FlowContext, args: str) -> Reply:
@@ -94,16 +95,22 @@ async def pressed(ctx: FlowContext, verb: str, confirmation_id: int) -> Reply:
         return Reply([Message(body, edit=True)], notice=body[:190])
     amount = Money(question.amount_minor, question.currency)
     planned = await plan(ctx, code, amount, lock=True)
-    if isinstance(planned, Reply):
-        return Reply([_edited(message) for message in planned.messages], refused=True)
-    if planned.payment.id != question.payment_id or planned.held != question.held:
-        if question.held:
-            body = ctx.t("refund.changed_meanwhile", code=code)
-        else:
-            body = ctx.t("refund.confirm.changed", code=code)
-        return refused(ctx, "changed_meanwhile", {"code": code}, body)
+    refusal = planned if isinstance(planned, Reply) else _changed(ctx, question, planned, code)
+    if refusal is not None:
+        question.status = NOT_STARTED
+        return Reply([_edited(message) for message in refusal.messages], refused=True)
+    assert isinstance(planned, Plan)
     started = await start(ctx, planned)
     return Reply([_edited(started)], notice=started.text[:190])
+
+
+def _changed(ctx: FlowContext, question: RefundConfirmation, planned: Plan, code: str) -> Reply | None:
+    """A refusal when the payment to refund is not the one the merchant was shown (another payment now, or held money
+    accepted meanwhile): what they confirmed is not what would happen."""
+    if planned.payment.id == question.payment_id and planned.held == question.held:
+        return None
+    body = ctx.t("refund.changed_meanwhile" if question.held else "refund.confirm.changed", code=code)
+    return refused(ctx, "changed_meanwhile", {"code": code}, body)
 
 
 def _not_consumed(ctx: FlowContext, question: RefundConfirmation, code: str, wanted: str) -> Reply:
@@ -114,6 +121,8 @@ def _not_consumed(ctx: FlowContext, question: RefundConfirmation, code: str, wan
         why, body = "confirmed_already", ctx.t("refund.confirm.already_confirmed", code=code)
     elif question.status == CANCELLED:
         why, body = "cancelled_already", ctx.t("refund.confirm.already_cancelled", code=code)
+    elif question.status == NOT_STARTED:
+        why, body = "not_started", ctx.t("refund.confirm.not_started", code=code)
     else:
         minutes = int(CONFIRM_WITHIN.total_seconds() // 60)
         why, body = "expired", ctx.t("refund.confirm.expired", code=code, minutes=minutes)

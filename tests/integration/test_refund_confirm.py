@@ -192,6 +192,11 @@ async def test_confirm_checks_the_order_again(database: Database, vault: Vault, 
         "Order ST0001 has nothing left to refund: KES 350 was paid and all of it is refunded or on its way."
     )
     assert refused.messages[0].edit  # the question itself turns into the answer
+    again = await press(database, clock, tenant, admin, confirm_data(second))
+    assert again.refused and said(again) == (
+        "This refund for order ST0001 was confirmed, but the order had changed and nothing was refunded. Look at the "
+        "order again (/order ST0001) and send /refund ST0001 once more if you still want to."
+    )
     assert await refunds(database) == [(35000, "awaiting_merchant")]
 
 
