@@ -6,8 +6,7 @@ Two inputs come here before that check: ``/join CODE`` (someone invited becomes 
 
 from __future__ import annotations
 
-from admin import alerts, invites, menu, orders, proofs, refund_tasks, review, sales, testmode
-from admin.refunds import refund_command
+from admin import alerts, invites, menu, orders, proofs, refund_tasks, refunds, review, sales, testmode
 from core.callbacks import Action, parse
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository, PaymentRepository
@@ -42,6 +41,7 @@ SHARED_COMMANDS = frozenset({"orders"})
 # Commands for people who are not admins (yet).
 OPEN_COMMANDS = frozenset({"join"})
 ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl", "acc", refund_tasks.DONE})
+ADMIN_BUTTONS |= refunds.BUTTONS  # the refund question's Confirm and Cancel
 
 
 def is_admin_input(inbound: Inbound, step: str) -> bool:
@@ -107,7 +107,7 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
             return Reply([Message(ctx.t("admin.ship.usage"))], refused=True)
         return await orders.ship(ctx, await orders.find(ctx, ident), note, ident)
     if command == "refund":
-        return await refund_command(ctx, args)
+        return await refunds.refund_command(ctx, args)
     if command == "accept":
         return await review.accept_command(ctx, args, registry)
     if command == "testmode":
@@ -167,6 +167,8 @@ async def _button(ctx: FlowContext, parsed: Action, registry: ProviderRegistry |
         return await review.accept_button(ctx, target, registry)
     if verb == refund_tasks.DONE:
         return await refund_tasks.done_button(ctx, target)
+    if verb in (refunds.CONFIRM, refunds.CANCEL):
+        return await refunds.pressed(ctx, verb, target)
     found = await proofs.find(ctx.session, ctx.tenant, str(target))
     if found is None:
         return Reply(notice=ctx.t("error.stale_button"))
@@ -197,35 +199,7 @@ async def _section(ctx: FlowContext, section: int, registry: ProviderRegistry | 
 
 
 async def _sales(ctx: FlowContext, period: str) -> Reply:
-    report = await sales.compute(ctx.session, ctx.tenant, period, ctx.clock.now())
-    label = ctx.t(f"admin.sales.period_{period}")
-    lines = [
-        ctx.t(
-            "admin.sales.title",
-            period=label,
-            paid=report.money(report.paid),
-            paid_orders=report.paid_orders,
-            pending=report.money(report.pending),
-            pending_orders=report.pending_orders,
-        )
-    ]
-    if report.refunded:
-        lines.append(ctx.t("admin.sales.refunded", amount=report.money(report.refunded)))
-    if report.by_provider:
-        lines.append(ctx.t("admin.sales.by_provider"))
-        lines += [
-            f"• {ctx.t(f'provider.{name}')}: {report.money(amount)}"
-            for name, amount in report.by_provider.most_common()
-        ]
-    if report.by_product:
-        lines.append(ctx.t("admin.sales.by_product"))
-        lines += [f"• {name}: {report.money(amount)}" for name, amount in report.by_product.most_common(10)]
-    lines.append(ctx.t("admin.sales.test_excluded"))
-    if ctx.tenant.test_mode:
-        lines.append(ctx.t("admin.sales.in_test_mode"))
-    chart = sales.chart(report, ctx.t("admin.sales.chart_title", period=label, currency=report.currency))
-    picture = Message(ctx.t("admin.sales.chart_caption", period=label), image=chart)
-    return Reply([Message("\n".join(lines)), picture])
+    return await sales.report(ctx, period)
 
 
 async def _pending(ctx: FlowContext) -> list[Message]:

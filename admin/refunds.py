@@ -1,154 +1,178 @@
-"""``/refund ID [AMOUNT]``: refunds from the merchant's chat (tenant admins only; the bot layer checks that).
+"""``/refund CODE [AMOUNT]``: refunds from the merchant's chat (tenant admins only; the bot layer checks that), always
+with a confirmation step.
 
-ID is the order code; AMOUNT is in major units of the order's currency (``150`` or ``150.50``), the whole refundable
-amount when left out. Never more than was paid, less what is refunded already or on its way.
+CODE is the order code; AMOUNT is in major units of the order's currency (``150`` or ``150.50``), the whole refundable
+amount when left out. Never more than was paid, less what is refunded already or on its way (``admin.refund_plan``).
 
-- Paystack: a ``requested`` refund row, sent to Paystack by the reconciler's pass after this transaction commits
-  (no network inside the chat's transaction); Paystack's ``refund.*`` webhooks move it, and ``processed`` moves the
-  payment (apply_event REFUNDED) and tells the customer.
-- M-Pesa and manual payments: dukabot cannot send that money back, the merchant does (``payments.merchant_refunds``).
-  The refund is the merchant's task ("send KES 1,500 to 0712 345 678, then press Done"), listed in ``/admin`` until
-  done; the customer reads that the shop will send it, and only on Done that it was sent.
-
-Every refund, and every refusal of one, leaves an audit entry.
+``/refund`` itself changes no money: it shows the order (customer, items, paid, refunded already) and the amount about
+to go back, with Confirm and Cancel. Only Confirm, pressed by the admin who asked within ``CONFIRM_WITHIN``, starts
+the refund, and only once: the question is a ``refund_confirmations`` row that Confirm consumes with one conditional
+UPDATE (its admin, still asked, not expired), so a double press or two admins at once start one refund at most. The
+rules are checked again on Confirm, under the payment's lock: the order may have moved meanwhile.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
 
-from sqlalchemy import case, select
+from sqlalchemy import update
 
-from admin import refund_tasks
+from admin import audit
+from admin.refund_plan import Plan, plan, refused, start
+from core import shoptime
+from core.callbacks import action
 from core.db.repos.orders import OrderRepository
-from core.db.repos.tenants import TenantRepository
-from core.db.tables import AuditEntry, Payment, Refund
-from core.messages import Message
-from core.money import Money, MoneyError
+from core.db.tables import RefundConfirmation
+from core.messages import Button, Message, keyboard
+from core.money import Money
+from core.phones import display
 from flows.context import FlowContext, Reply
-from payments import merchant_refunds
-from payments.paystack import refunds as paystack_refunds
 from payments.paystack.provider import NAME as PAYSTACK
-from payments.states import CAN_BE_REFUNDED, OrderStatus, PaymentStatus
 
-_MAX_REASON = 200
+CONFIRM = "rfy"
+CANCEL = "rfn"
+BUTTONS = frozenset({CONFIRM, CANCEL})
+CONFIRM_WITHIN = timedelta(minutes=5)
+ASKED, CONFIRMED, CANCELLED = "asked", "confirmed", "cancelled"
+NOT_STARTED = "not_started"  # confirmed, but the order had moved meanwhile and the refund no longer fitted
 
 
 async def refund_command(ctx: FlowContext, args: str) -> Reply:
-    """Refund an order, in full or by AMOUNT (major units), never more than was paid."""
+    """Show the refund ``/refund CODE [AMOUNT]`` would make, with Confirm / Cancel; nothing is refunded yet."""
     words = args.split()
     if not words or len(words) > 2:
-        return _refused(ctx, "usage", {}, ctx.t("refund.usage"))
+        return refused(ctx, "usage", {}, ctx.t("refund.usage"))
     code = words[0].strip().upper()[:20]
-    order = await OrderRepository(ctx.session).by_code(ctx.tenant.id, code)  # another tenant's order is not found
-    if order is None:
-        return _refused(ctx, "no_such_order", {"code": code}, ctx.t("refund.no_such_order", code=code))
-    # Money held for review is refunded only while it is still held: an acceptance that lands first (another admin,
-    # at the same moment) makes it the order's payment, and refunding that is a new decision, not this one.
-    held_only = order.status == OrderStatus.NEEDS_REVIEW
-    payment = await _refundable_payment(ctx, order.id, held_only=held_only)
-    if payment is None and held_only:
-        body = ctx.t("refund.changed_meanwhile", code=code)
-        return _refused(ctx, "changed_meanwhile", {"code": code}, body)
-    if payment is None and order.status == OrderStatus.REFUNDED:
-        total = Money(order.total_minor, order.currency).format()
-        return _refused(ctx, "nothing_left", {"code": code}, ctx.t("refund.nothing_left", code=code, paid=total))
-    if payment is None:
-        status = ctx.t(f"order.status.{order.status}")
-        return _refused(ctx, "not_paid", {"code": code}, ctx.t("refund.not_paid", code=code, status=status))
-    held = payment.status == PaymentStatus.NEEDS_REVIEW
-    if held and payment.paid_minor is None:  # it came in another currency than the order's: we cannot tell how much
-        body = ctx.t("refund.held_amount_unknown", code=code)
-        return _refused(ctx, "held_amount_unknown", {"code": code}, body)
-    paid = Money(payment.paid_minor or payment.amount_minor, payment.currency)
-    on_its_way = await paystack_refunds.in_flight_minor(ctx.session, payment.id)
-    promised = await merchant_refunds.promised_minor(ctx.session, payment.id)
-    taken = Money(payment.refunded_minor + on_its_way + promised, paid.currency)
-    left = paid - taken
-    if left.minor <= 0:
-        body = ctx.t("refund.nothing_left", code=code, paid=paid.format())
-        return _refused(ctx, "nothing_left", {"code": code}, body)
-    if len(words) == 2:
-        try:
-            amount = Money.parse(words[1], paid.currency)
-        except MoneyError:
-            shown = words[1][:20]
-            body = ctx.t("refund.bad_amount", amount=shown, currency=paid.currency, code=code)
-            return _refused(ctx, "bad_amount", {"code": code, "amount": shown}, body)
-    else:
-        amount = left
-    if amount.minor <= 0:
-        return _refused(ctx, "not_positive", {"code": code}, ctx.t("refund.not_positive"))
-    if amount > left:
-        body = ctx.t("refund.too_much", limit=left.format(), code=code, paid=paid.format(), taken=taken.format())
-        return _refused(ctx, "too_much", {"code": code, "amount_minor": amount.minor}, body)
-    if held and amount != left:
-        # A partial refund would leave the rest held with no way forward: accept it first, then refund the difference.
-        body = ctx.t("refund.held_is_whole", code=code, amount=left.format())
-        return _refused(ctx, "held_is_whole", {"code": code, "amount_minor": amount.minor}, body)
+    planned = await plan(ctx, code, words[1] if len(words) == 2 else None, lock=False)
+    if isinstance(planned, Reply):
+        return planned
     now = ctx.clock.now()
-    reason = f"/refund by {ctx.actor.tg_user_id}"[:_MAX_REASON]
-    if payment.provider != PAYSTACK:
-        task = await merchant_refunds.open_task(ctx.session, payment, amount, ctx.actor.tg_user_id, reason, now)
-        details = {"refund_id": task.refund.id, "amount_minor": amount.minor, "provider": payment.provider}
-        _audit(ctx, True, code, details)
-        return Reply([refund_tasks.opened(ctx, task)])
-    refund = Refund(
+    question = RefundConfirmation(
         tenant_id=ctx.tenant.id,
-        payment_id=payment.id,
-        provider=payment.provider,
-        amount_minor=amount.minor,
-        currency=amount.currency,
-        status=paystack_refunds.REQUESTED,
-        reason=reason,
-        requested_by=ctx.actor.tg_user_id,
+        order_id=planned.order.id,
+        payment_id=planned.payment.id,
+        admin_tg_id=ctx.actor.tg_user_id,
+        amount_minor=planned.amount.minor,
+        currency=planned.amount.currency,
+        held=planned.held,
+        status=ASKED,
+        expires_at=now + CONFIRM_WITHIN,
         created_at=now,
-        updated_at=now,
     )
-    ctx.session.add(refund)
+    ctx.session.add(question)
     await ctx.session.flush()
-    _audit(ctx, True, code, {"refund_id": refund.id, "amount_minor": amount.minor, "provider": payment.provider})
-    return Reply([Message(ctx.t("refund.requested_paystack", amount=amount.format(), code=code))])
+    audit.record(ctx, "refund.asked", code, confirmation=question.id, amount_minor=planned.amount.minor)
+    return Reply([_card(ctx, planned, question)])
 
 
-async def _refundable_payment(ctx: FlowContext, order_id: int, *, held_only: bool) -> Payment | None:
-    """The order's attempt that holds money, locked (PostgreSQL) so that two /refund at once cannot both take the
-    same money, and so that an acceptance of held money (which takes the same lock) and this refund are decided one
-    after the other. ``held_only``: only money still held for review; PostgreSQL re-checks the status of a row it
-    waited for, so money accepted meanwhile is not found."""
-    statuses = [PaymentStatus.NEEDS_REVIEW] if held_only else CAN_BE_REFUNDED
-    statement = (
-        select(Payment)
+async def pressed(ctx: FlowContext, verb: str, confirmation_id: int) -> Reply:
+    """Confirm (``rfy``) or Cancel (``rfn``) of one question, by the admin who asked, before it expires."""
+    wanted = CONFIRMED if verb == CONFIRM else CANCELLED
+    now = ctx.clock.now()
+    consumed = await ctx.session.scalar(
+        update(RefundConfirmation)
         .where(
-            Payment.tenant_id == ctx.tenant.id,
-            Payment.order_id == order_id,
-            Payment.status.in_([status.value for status in statuses]),
+            RefundConfirmation.id == confirmation_id,
+            RefundConfirmation.tenant_id == ctx.tenant.id,
+            RefundConfirmation.admin_tg_id == ctx.actor.tg_user_id,
+            RefundConfirmation.status == ASKED,
+            RefundConfirmation.expires_at > now,
         )
-        .order_by(
-            # Money held for review first: when a customer paid twice, the second payment is the one to send back.
-            case((Payment.status == PaymentStatus.NEEDS_REVIEW.value, 0), else_=1),
-            Payment.id.desc(),
-        )
-        .limit(1)
-        .with_for_update()
+        .values(status=wanted, decided_at=now)
+        .returning(RefundConfirmation.id)
+        .execution_options(synchronize_session=False)
     )
-    return await ctx.session.scalar(statement)
+    question = await ctx.session.get(RefundConfirmation, confirmation_id, populate_existing=True)
+    if question is None or question.tenant_id != ctx.tenant.id:
+        audit.record(ctx, f"refund.{wanted}", str(confirmation_id), allowed=False, why="no_such_question")
+        return Reply(notice=ctx.t("error.stale_button"), refused=True)
+    code = await _code(ctx, question)
+    if consumed is None:
+        return _not_consumed(ctx, question, code, wanted)
+    if wanted == CANCELLED:
+        audit.record(ctx, "refund.cancelled", code, confirmation=question.id)
+        body = ctx.t("refund.confirm.cancelled", code=code)
+        return Reply([Message(body, edit=True)], notice=body[:190])
+    amount = Money(question.amount_minor, question.currency)
+    planned = await plan(ctx, code, amount, lock=True)
+    refusal = planned if isinstance(planned, Reply) else _changed(ctx, question, planned, code)
+    if refusal is not None:
+        question.status = NOT_STARTED
+        return Reply([_edited(message) for message in refusal.messages], refused=True)
+    assert isinstance(planned, Plan)
+    started = await start(ctx, planned)
+    return Reply([_edited(started)], notice=started.text[:190])
 
 
-def _refused(ctx: FlowContext, why: str, details: dict[str, Any], body: str) -> Reply:
-    _audit(ctx, False, str(details.get("code", ""))[:80] or None, {"refused": why, **details})
-    return Reply([Message(body)], refused=True)
+def _changed(ctx: FlowContext, question: RefundConfirmation, planned: Plan, code: str) -> Reply | None:
+    """A refusal when the payment to refund is not the one the merchant was shown (another payment now, or held money
+    accepted meanwhile): what they confirmed is not what would happen."""
+    if planned.payment.id == question.payment_id and planned.held == question.held:
+        return None
+    body = ctx.t("refund.changed_meanwhile" if question.held else "refund.confirm.changed", code=code)
+    return refused(ctx, "changed_meanwhile", {"code": code}, body)
 
 
-def _audit(ctx: FlowContext, allowed: bool, target: str | None, details: dict[str, Any]) -> None:
-    TenantRepository(ctx.session).audit(
-        AuditEntry(
-            tenant_id=ctx.tenant.id,
-            actor_tg_id=ctx.actor.tg_user_id,
-            action="refund",
-            target=target,
-            allowed=allowed,
-            details=details,
-            at=ctx.clock.now(),
+def _not_consumed(ctx: FlowContext, question: RefundConfirmation, code: str, wanted: str) -> Reply:
+    """Why a press changed nothing, in words: someone else's question, decided already, or too late."""
+    if question.admin_tg_id != ctx.actor.tg_user_id:
+        why, body = "another_admin", ctx.t("refund.confirm.not_yours", code=code)
+    elif question.status == CONFIRMED:
+        why, body = "confirmed_already", ctx.t("refund.confirm.already_confirmed", code=code)
+    elif question.status == CANCELLED:
+        why, body = "cancelled_already", ctx.t("refund.confirm.already_cancelled", code=code)
+    elif question.status == NOT_STARTED:
+        why, body = "not_started", ctx.t("refund.confirm.not_started", code=code)
+    else:
+        minutes = int(CONFIRM_WITHIN.total_seconds() // 60)
+        why, body = "expired", ctx.t("refund.confirm.expired", code=code, minutes=minutes)
+    audit.record(ctx, f"refund.{wanted}", code, allowed=False, why=why, confirmation=question.id)
+    # Someone else's question stays as it is in its admin's chat; the asker's own stale one loses its buttons.
+    messages = [] if why == "another_admin" else [Message(body, edit=True)]
+    return Reply(messages, notice=body[:190], refused=True)
+
+
+async def _code(ctx: FlowContext, question: RefundConfirmation) -> str:
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, question.order_id)
+    return order.code if order is not None else "?"
+
+
+def _edited(message: Message) -> Message:
+    return Message(message.text, message.buttons, edit=True)
+
+
+def _card(ctx: FlowContext, planned: Plan, question: RefundConfirmation) -> Message:
+    order, payment = planned.order, planned.payment
+    provider = ctx.t(f"provider.{payment.provider}")
+    items = [
+        ctx.t(
+            "refund.confirm.item",
+            name=item.name,
+            quantity=item.quantity,
+            amount=Money(item.unit_price_minor * item.quantity, order.currency).format(),
         )
+        for item in order.items
+    ]
+    if payment.provider == PAYSTACK:
+        how = ctx.t("refund.confirm.how_paystack")
+    else:
+        how = ctx.t("refund.confirm.how_by_hand", provider=provider)
+    if planned.held:
+        how = ctx.t("refund.confirm.held") + "\n" + how
+    body = ctx.t(
+        "refund.confirm.card",
+        code=order.code,
+        customer=order.contact_name,
+        phone=display(order.contact_phone) if order.contact_phone else "—",
+        items="\n".join(items),
+        paid=planned.paid.format(),
+        provider=provider,
+        taken=planned.taken.format(),
+        amount=planned.amount.format(),
+        how=how,
+        minutes=int(CONFIRM_WITHIN.total_seconds() // 60),
+        until=shoptime.clock_time(question.expires_at, ctx.tenant),
     )
+    yes = Button(ctx.t("refund.confirm.button_yes", amount=planned.amount.format()), data=action(CONFIRM, question.id))
+    no = Button(ctx.t("refund.confirm.button_no"), data=action(CANCEL, question.id))
+    return Message(body, keyboard([yes], [no]))

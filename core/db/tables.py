@@ -367,6 +367,26 @@ class Refund(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class RefundConfirmation(Base):
+    """A ``/refund`` waiting for its admin's Confirm (``admin.refund_confirm``): what was shown, to whom, until when.
+    Confirm consumes it with one conditional UPDATE, so one question starts at most one refund."""
+
+    __tablename__ = "refund_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
+    admin_tg_id: Mapped[int] = mapped_column(TgId)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    held: Mapped[bool] = mapped_column(Boolean)  # the money was held for review when asked
+    status: Mapped[str] = mapped_column(String(12))  # asked, confirmed, cancelled
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
 class AdminInvite(Base):
     """A one-time code with which an admin invites another; only its hash is stored."""
 

@@ -29,6 +29,7 @@ from tests.integration.test_accept_confirmed import REFUSED, as_admin, forged_su
 from tests.integration.test_paystack_checkout import Rig, paystack_rig
 from tests.integration.test_stock_and_review import SUGAR, Shelf, said, shelf
 from tests.support.locks import waiting_on_a_lock
+from tests.support.refunds import confirm_data
 
 ON_POSTGRES = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
@@ -86,12 +87,13 @@ async def test_accept_and_refund_of_the_same_held_money_at_once_apply_exactly_on
         held = await shop.order({SUGAR: 1})
         await shop.pay(held, minor=18000)  # KES 10 short: held for review
         _, order = await shop.payment(held.id)
+        asked = await shop.as_admin("ask", order.code, admin=OTHER_ADMIN)  # the refund's question, confirmed below
         async with database.engine.connect() as gate:
             transaction = await gate.begin()
             await gate.execute(select(Payment.id).where(Payment.id == held.id).with_for_update())
             accept = asyncio.create_task(shop.as_admin("button", held.id))
-            refund = asyncio.create_task(shop.as_admin("refund", order.code, admin=OTHER_ADMIN))
-            await waiting_on_a_lock(database, 2)  # both read the payment as held and wait for its lock
+            refund = asyncio.create_task(shop.as_admin("done", confirm_data(asked), admin=OTHER_ADMIN))
+            await waiting_on_a_lock(database, 2)  # Accept and Confirm read the payment as held and wait for its lock
             await transaction.rollback()
             accepted, refunded = await asyncio.gather(accept, refund)
         payment, order = await shop.payment(held.id)
@@ -117,17 +119,19 @@ async def test_accept_and_refund_of_the_same_held_money_at_once_apply_exactly_on
 async def test_a_refund_waiting_while_the_held_money_is_accepted_refunds_nothing(
     database: Database, vault: Vault, clock: FakeClock
 ) -> None:
-    """The acceptance's side of the race, made certain: it holds the payment's lock and lands while /refund waits."""
+    """The acceptance's side of the race, made certain: it holds the payment's lock and lands while the refund's
+    Confirm waits."""
     shop = await shelf(database, vault, clock)
     await known_admins(shop)
     held = await shop.order({SUGAR: 1})
     await shop.pay(held, minor=18000)
     _, order = await shop.payment(held.id)
+    asked = await shop.as_admin("ask", order.code, admin=OTHER_ADMIN)
     async with database.engine.connect() as acceptance:
         transaction = await acceptance.begin()
         await acceptance.execute(select(Payment.id).where(Payment.id == held.id).with_for_update())
-        refund = asyncio.create_task(shop.as_admin("refund", order.code, admin=OTHER_ADMIN))
-        await waiting_on_a_lock(database, 1)  # /refund read the order as held and waits for the payment
+        refund = asyncio.create_task(shop.as_admin("done", confirm_data(asked), admin=OTHER_ADMIN))
+        await waiting_on_a_lock(database, 1)  # Confirm read the order as held and waits for the payment
         await acceptance.execute(update(Payment).where(Payment.id == held.id).values(status="paid"))
         await acceptance.execute(update(Order).where(Order.id == order.id).values(status="paid"))
         await transaction.commit()

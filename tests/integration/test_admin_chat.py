@@ -75,7 +75,7 @@ async def test_every_merchant_command_is_for_this_shops_admins_only(server: Shop
         answered = await admin.send(command)
         assert NOT_ADMIN not in answered, (command, answered)
     # Buttons of the merchant's side are refused the same way.
-    buttons = ("am:0", "ol:0:0", "sl:1", "tm:1", "sh:1", "oc:1", "ocy:1", "mo:1", "ap:1", "acc:1")
+    buttons = ("am:0", "ol:0:0", "sl:1", "tm:1", "sh:1", "oc:1", "ocy:1", "mo:1", "ap:1", "acc:1", "rfy:1", "rfn:1")
     for data in buttons:
         pressed = await customer.tap(message=customer.messages[-1], data=data)
         assert pressed.notice == NOT_ADMIN, data
@@ -196,7 +196,10 @@ async def test_test_mode_banner_test_orders_and_sales(server: ShopServer, databa
 
     await server.settle()  # the approvals' alerts reach the merchant first, so the report is the last reply
     report = await admin.send("/sales today")
-    assert "Paid: KES 65 (1 orders)" in report.text
+    assert report.messages[0].content.startswith(
+        "📊 Sales today\nGross sales: KES 65 (orders paid: 1)\nRefunds: KES 0\nNet: KES 65\n"
+        "Waiting for payment: KES 0 (orders: 0)\n"
+    )
     assert "KES 380" not in report.text and "Test orders are not counted." in report.text
     assert "• Fresh Milk 500ml: KES 65" in report.text and "• manual payment: KES 65" in report.text
     chart = report.last

@@ -10,16 +10,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from admin.refunds import refund_command
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import AuditEntry, Order, Payment, Refund, Tenant
+from core.db.tables import AuditEntry, Order, Payment, Refund
 from core.vault import Vault
-from flows import router
 from flows.context import Reply
-from flows.inbound import Actor
 from payments.states import PaymentStatus
 from tests.integration.test_paystack_checkout import KEY, Rig, paystack_rig
+from tests.support.refunds import refund_confirmed
 from tests.support.seed import seed_shop
 
 ADMIN = 9001
@@ -32,14 +30,9 @@ async def rig(database: Database, vault: Vault, clock: FakeClock, tmp_path: Path
 
 
 async def command(rig: Rig, args: str, *, tenant_id: int | None = None, admin: int = ADMIN) -> Reply:
-    """The merchant types ``/refund args`` (the bot layer has checked that they are an admin)."""
-    async with rig.database.uow() as uow:
-        tenant = await uow.session.get(Tenant, tenant_id or rig.shop.tenant_id)
-        assert tenant is not None
-        ctx = await router.open_context(uow.session, tenant, Actor(admin, admin, "Mama"), rig.clock)
-        reply = await refund_command(ctx, args)
-        await uow.commit()
-    return reply
+    """The merchant types ``/refund args`` and presses its Confirm (the bot layer has checked that they are an
+    admin): the reply to the Confirm, or the refusal of the command."""
+    return await refund_confirmed(rig.database, rig.clock, tenant_id or rig.shop.tenant_id, admin, args)
 
 
 def said(reply: Reply) -> str:

@@ -22,6 +22,7 @@ from payments.attempts import open_payment
 from payments.base import Outcome, ProviderEvent
 from payments.service import EventResult, apply_event
 from payments.states import OrderStatus, PaymentStatus
+from tests.support.refunds import refund_confirmed
 from tests.support.seed import Shop, seed_shop
 
 CUSTOMER = Actor(tg_user_id=5001, chat_id=5001, display_name="Wanjiru")
@@ -131,13 +132,16 @@ class Shelf:
 
     async def as_admin(self, action: str, argument: str | int, *, admin: int | None = None) -> Reply:
         """An admin's ``/accept CODE`` ("command"), press of the Accept button ("button", a payment id),
-        ``/refund CODE [AMOUNT]`` ("refund"), or press of a refund task's Done button ("done", its callback data)."""
+        ``/refund CODE [AMOUNT]`` and its Confirm ("refund"), ``/refund`` alone ("ask"), or press of a refund's
+        Confirm or a refund task's Done button ("done", its callback data)."""
+        who = admin or self.shop.admin_id
+        if action == "refund":
+            return await refund_confirmed(self.database, self.clock, self.shop.tenant_id, who, str(argument))
         async with self.database.uow() as uow:
             tenant = await uow.session.get(Tenant, self.shop.tenant_id)
             assert tenant is not None
-            who = admin or self.shop.admin_id
             ctx = await router.open_context(uow.session, tenant, Actor(who, who, "Mama"), self.clock)
-            if action == "refund":
+            if action == "ask":
                 reply = await refund_command(ctx, str(argument))
             elif action == "done":
                 reply = await chat.handle(ctx, Inbound.pressed(str(argument)))
