@@ -35,6 +35,8 @@ async def history(
     for event in events:
         if event.outcome in _SAID_BY_AUDIT and event.result == "applied":
             continue
+        if event.outcome == Outcome.PENDING.value and event.result != "applied":
+            continue  # "still waiting", heard again: it says nothing new
         entries.append((utc(event.received_at), 0, _event(ctx, event, providers.get(event.payment_id or 0))))
     audits = list(
         await ctx.session.scalars(
@@ -76,8 +78,8 @@ def _event(ctx: FlowContext, event: PaymentEvent, provider: str | None) -> str:
         said += " " + ctx.t("orders.event.receipt", receipt=event.provider_txn_id)
     if event.reason and event.outcome == Outcome.PROOF_SUBMITTED.value:  # the customer's reference, not a reason
         said += " " + ctx.t("orders.event.reference_given", reference=event.reason)
-    elif event.reason:
-        said += ": " + event.reason
+    elif event.reason and not (event.outcome == Outcome.PAID.value and event.result == "applied"):
+        said += ": " + event.reason  # a paid event's reason is the provider's "Successful", unless it was held
     result = f"orders.event.result.{event.result}"
     if has(result):
         said += " – " + ctx.t(result)

@@ -70,7 +70,10 @@ def _with(told: Evidence, payer: Payer | None, at: datetime | None) -> Evidence:
 
 
 def _paystack(raw: Mapping[str, Any], told: Evidence) -> Evidence:
-    data = raw.get("data") if "event" in raw else raw  # a webhook's body, or Verify's transaction
+    # A webhook confirmed by Verify ({"webhook": body, "verify": transaction}), a webhook's body, or Verify's answer.
+    if "webhook" in raw or "verify" in raw:
+        raw = raw.get("verify") or raw.get("webhook") or {}
+    data = raw.get("data") if "event" in raw else raw
     try:
         transaction = parse_transaction(data)
     except (InvalidCallback, ValueError):

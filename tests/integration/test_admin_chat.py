@@ -179,6 +179,7 @@ async def test_proof_review_shows_fraud_signals_and_orders_are_fulfilled(
     assert f"Order {other} is cancelled" in await admin.tap("Yes, cancel the order")
     await server.settle()
     assert second.find(f"Order {other} was cancelled by the shop")
+    assert (await admin.send(f"/ship {other}")).text == f"Order {other} was cancelled; there is nothing to ship."
 
     async with database.uow() as uow:
         order = await uow.session.scalar(select(Order).where(Order.code == code))
