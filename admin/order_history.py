@@ -21,8 +21,9 @@ HISTORY_LINES = 30
 PREVIEW = 60  # characters of a message shown in the history, cut at a word
 # Events an admin's own decision explains better, said once by the audit line (who decided, and why).
 _SAID_BY_AUDIT = frozenset({Outcome.REJECTED.value, Outcome.ACCEPTED.value})
-_DECISIONS = frozenset({"proof.approved", "proof.rejected", "payment.accepted"})
+_DECISIONS = frozenset({"proof.approved", "proof.rejected", "payment.accepted", "refund.sent"})
 _SAME_STEP = timedelta(seconds=5)
+_TELLS_AMOUNT = frozenset({"refund", "refund.sent"})
 
 
 async def history(
@@ -58,8 +59,8 @@ async def history(
 
 
 def _caused(entry: AuditEntry, events: list[PaymentEvent]) -> tuple[datetime, int]:
-    """Where a decision sits in the history: an approval, rejection or acceptance is applied as an event first and
-    audited right after, in the same transaction; it is placed just before that event."""
+    """Where a decision sits in the history: an approval, rejection, acceptance or refund sent by hand is applied as
+    an event first and audited right after, in the same transaction; it is placed just before that event."""
     at = utc(entry.at)
     if entry.action not in _DECISIONS:
         return at, 0
@@ -99,7 +100,7 @@ def _decision(
     minor = details.get("amount_minor")
     amount = Money(minor, order.currency).format() if isinstance(minor, int) and not isinstance(minor, bool) else ""
     key = f"orders.audit.{entry.action}"
-    if not has(key):
+    if not has(key) or (entry.action in _TELLS_AMOUNT and not amount):
         return ctx.t("orders.audit.other", action=entry.action.replace("_", " ").replace(".", " "), who=who)
     said = ctx.t(key, who=who, amount=amount, note=details.get("note") or "")
     reason = reasons.get(details.get("proof", 0)) if entry.action == "proof.rejected" else None
