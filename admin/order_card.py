@@ -92,7 +92,8 @@ def payment_line(ctx: FlowContext, payment: Payment, events: list[PaymentEvent],
             parts.append(ctx.t("orders.payment.mpesa_receipt", receipt=seen.receipt))
         if seen.amount is not None:
             paid = seen.amount.format()
-            parts.append(ctx.t("orders.payment.from", amount=paid, phone=_phone(seen.phone)) if seen.phone else paid)
+            payer = _payer(seen)
+            parts.append(ctx.t("orders.payment.from", amount=paid, payer=payer) if payer else paid)
         if seen.at is not None:
             parts.append(shoptime.when(seen.at, ctx.tenant))
     if payment.provider == "paystack":
@@ -107,8 +108,14 @@ def payment_line(ctx: FlowContext, payment: Payment, events: list[PaymentEvent],
     return " · ".join([head, *parts])
 
 
-def _phone(phone: str) -> str:
-    return phones.display(phone) if phone.startswith("+") else phone
+def _payer(seen: evidence.Evidence) -> str:
+    """``0708 374 149``, ``JOHN DOE (2547 ***** 149)`` or ``JOHN DOE``: who paid, as the statement names them."""
+    phone = None
+    if seen.phone:
+        phone = phones.display(seen.phone) if seen.phone.startswith("+") else seen.phone
+    if seen.payer and phone:
+        return f"{seen.payer} ({phone})"
+    return seen.payer or phone or ""
 
 
 async def _buttons(ctx: FlowContext, order: Order, payments: list[Payment]) -> list[list[Button]]:

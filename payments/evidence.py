@@ -25,6 +25,7 @@ from payments.paystack.wire import parse_transaction
 class Evidence:
     receipt: str | None = None  # the M-Pesa receipt number, or the provider's transaction id
     phone: str | None = None  # the paying phone, E.164 ("+254708374149") or as masked by Daraja
+    payer: str | None = None  # the payer's name, as a Paybill or Till payment carries it ("JOHN DOE")
     amount: Money | None = None
     at: datetime | None = None  # when the provider says the money moved (UTC); else when we heard of it
     channel: str | None = None  # Paystack's word for how the customer paid ("card", "mobile_money")
@@ -51,22 +52,23 @@ def _mpesa(raw: Mapping[str, Any], told: Evidence) -> Evidence:
     try:
         if "Body" in raw:  # an STK callback
             callback = parse_stk_callback(raw)
-            return _with(told, callback.phone, callback.transaction_date)
+            return _with(told, callback.phone, callback.transaction_date, None)
         if "TransID" in raw:  # a C2B (Paybill, Till) confirmation
             payment = parse_c2b(raw)
-            return _with(told, payment.payer, payment.trans_time)
+            name = " ".join(part for part in (payment.first_name, payment.middle_name, payment.last_name) if part)
+            return _with(told, payment.payer, payment.trans_time, name or None)
     except (InvalidCallback, ValueError):
         pass
     return told  # an STK query's answer: it carries no phone
 
 
-def _with(told: Evidence, payer: Payer | None, at: datetime | None) -> Evidence:
+def _with(told: Evidence, payer: Payer | None, at: datetime | None, name: str | None) -> Evidence:
     phone = None
     if payer is not None and payer.kind == "msisdn":
         phone = "+" + payer.value
     elif payer is not None and payer.kind == "masked":
         phone = payer.value  # a hash tells a person nothing; a mask still tells the last digits
-    return Evidence(told.receipt, phone, told.amount, at or told.at, told.channel)
+    return Evidence(told.receipt, phone, name, told.amount, at or told.at, told.channel)
 
 
 def _paystack(raw: Mapping[str, Any], told: Evidence) -> Evidence:
@@ -78,4 +80,4 @@ def _paystack(raw: Mapping[str, Any], told: Evidence) -> Evidence:
         transaction = parse_transaction(data)
     except (InvalidCallback, ValueError):
         return told
-    return Evidence(told.receipt, None, told.amount, transaction.paid_at or told.at, transaction.channel)
+    return Evidence(told.receipt, None, None, told.amount, transaction.paid_at or told.at, transaction.channel)

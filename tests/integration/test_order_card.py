@@ -14,14 +14,18 @@ import aiohttp
 import pytest
 from sqlalchemy import select, update
 
-from admin import shops
-from core.clock import SystemClock
+from admin import gate, shops
+from core.clock import FakeClock, SystemClock
 from core.db.engine import Database
 from core.db.tables import Payment, Tenant
 from core.vault import Vault
+from flows import router
+from flows.inbound import Actor, Inbound
 from payments.mpesa.sim_server import SimulatorServer
 from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from payments.paystack.simulator import PaystackSimulator, RetryPolicy, serve
+from tests.integration.test_mpesa_c2b import failed_push, register
+from tests.integration.test_mpesa_checkout_kit import Rig, mpesa_rig
 from tests.support import shop_times
 from tests.support.app import Person, ShopServer, place_order, shop_server
 
@@ -210,3 +214,43 @@ async def test_the_order_card_shows_what_the_mpesa_statement_shows(server: ShopS
         assert f"{received} Paid KES 420 by M-Pesa (receipt {txn.receipt})" in lines
         assert "–  –" not in card and " – —" not in card and "None" not in card
         assert history_labels(card) == {"EAT"}
+
+
+@pytest.fixture
+async def rig(database: Database, vault: Vault, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Rig]:
+    async with mpesa_rig(database, vault, clock, tmp_path) as running:
+        await running.seed()
+        yield running
+
+
+async def card_of(rig: Rig, code: str) -> str:
+    """``/order CODE`` typed by the shop's admin, routed as the bot routes it."""
+    async with rig.database.uow() as uow:
+        tenant = await uow.session.get(Tenant, rig.tenant_id)
+        assert tenant is not None
+        ctx = await router.open_context(uow.session, tenant, Actor(9001, 9001, "Mama"), rig.clock)
+        reply, _ = await gate.route(ctx, Inbound.cmd("order", code))
+        await uow.commit()
+    (message,) = reply.messages
+    return message.text
+
+
+async def test_a_paybill_payment_shows_the_payer_as_the_statement_names_them(rig: Rig) -> None:
+    await register(rig)
+    await failed_push(rig)
+    order = await rig.order()
+    # Daraja masks the number of a Paybill payer; the name is what the statement shows beside it.
+    result = await rig.sim.c2b_pay(
+        "174379", order.code, 420, msisdn_format="masked", first_name="JOHN", last_name="DOE"
+    )
+    assert (await rig.order()).status == "paid"
+    card = await card_of(rig, order.code)
+    failed, paybill = [line for line in card.splitlines() if line.startswith("Payment: ")]
+    assert failed == "Payment: M-Pesa – failed"
+    # The time is the confirmation's TransTime: Nairobi time, as the M-Pesa statement writes it.
+    event = await shop_times.paid_event(rig.database, rig.tenant_id, order.code)
+    stamp = datetime.strptime(str(event.raw["TransTime"]), "%Y%m%d%H%M%S")
+    assert paybill == (
+        f"Payment: M-Pesa – paid · M-Pesa receipt {result.trans_id} · KES 420 from JOHN DOE (2547 ***** 149) · "
+        f"{stamp:%d %b %H:%M} EAT"
+    )
