@@ -27,27 +27,17 @@ async def card(ctx: FlowContext, order: Order | None, ident: str = "?") -> Messa
     payments_repo = PaymentRepository(ctx.session)
     payments = await payments_repo.for_order(ctx.tenant.id, order.id)
     payment_ids = [p.id for p in payments]
-    events = (
-        list(
-            await ctx.session.scalars(
-                select(PaymentEvent)
-                .where(PaymentEvent.tenant_id == ctx.tenant.id, PaymentEvent.payment_id.in_(payment_ids))
-                .order_by(PaymentEvent.id)
-            )
+    events = list(
+        await ctx.session.scalars(
+            select(PaymentEvent)
+            .where(PaymentEvent.tenant_id == ctx.tenant.id, PaymentEvent.payment_id.in_(payment_ids))
+            .order_by(PaymentEvent.id)
         )
-        if payment_ids
-        else []
     )
-    proofs = (
-        list(
-            await ctx.session.scalars(
-                select(Proof)
-                .where(Proof.tenant_id == ctx.tenant.id, Proof.payment_id.in_(payment_ids))
-                .order_by(Proof.id)
-            )
+    proofs = list(
+        await ctx.session.scalars(
+            select(Proof).where(Proof.tenant_id == ctx.tenant.id, Proof.payment_id.in_(payment_ids)).order_by(Proof.id)
         )
-        if payment_ids
-        else []
     )
     items = "\n".join(f"• {i.name} × {i.quantity}" for i in order.items)
     lines = [
