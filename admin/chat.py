@@ -100,6 +100,8 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
         return Reply([await orders.list_orders(ctx, code, 0)])
     if command == "order":
         ident = args.split()[0] if args else ""
+        if not ident:
+            return Reply([Message(ctx.t("orders.order.usage"))], refused=True)
         return Reply([await orders.card(ctx, await orders.find(ctx, ident), ident)])
     if command == "ship":
         ident, _, note = args.partition(" ")

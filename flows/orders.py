@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import shoptime
 from core.callbacks import action
 from core.db.repos.orders import OrderRepository
 from core.messages import Button, Message, keyboard
@@ -18,7 +19,9 @@ async def show_orders(ctx: FlowContext) -> Message:
     rows = []
     for order in orders:
         amount = Money(order.total_minor, order.currency).format()
-        lines.append(ctx.t("orders.line", code=order.code, amount=amount, status=ctx.t(f"order.status.{order.status}")))
+        status = ctx.t(f"order.status.{order.status}")
+        placed = shoptime.when(order.created_at, ctx.tenant)
+        lines.append(ctx.t("orders.line", code=order.code, amount=amount, status=status, date=placed))
         if order.status == OrderStatus.AWAITING_PAYMENT:
             rows.append([Button(ctx.t("button.pay_order", code=order.code), data=action("retry", order.id))])
     return Message("\n".join(lines), keyboard(*rows))

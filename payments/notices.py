@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
+from core import outbox, shoptime
 from core.callbacks import action
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
@@ -104,6 +104,7 @@ def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: dateti
         amount=paid.format(),
         provider=provider,
         txn=ctx.payment.provider_txn_id or ctx.payment.reference,
+        time=shoptime.when_long(at or ctx.payment.updated_at, ctx.tenant),
     )
     return Message(body)
 

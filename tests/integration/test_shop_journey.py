@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from core.db.engine import Database
 from core.db.tables import CartItem, Conversation, Customer, Order, OutboxMessage, Payment, Product, Proof
 from core.vault import Vault
+from tests.support import shop_times
 from tests.support.app import (
     FUNDI_CATALOG,
     FUNDI_INSTRUCTIONS,
@@ -151,7 +152,8 @@ async def test_a_customer_buys_and_the_merchant_approves_the_proof(server: ShopS
     assert f"Your proof for order {code} was sent to the shop" in received
 
     orders = await customer.send("/orders")
-    assert orders.text == f"Your orders:\n• {code} – KES 1,260 – waiting for payment"
+    when = await shop_times.placed(database, shop.tenant_id, code)
+    assert orders.text == f"Your orders:\n• {code} – KES 1,260 – waiting for payment – placed {when}"
 
     # The merchant gets the proof itself, with the order summary and the two buttons.
     await server.settle()
@@ -167,15 +169,16 @@ async def test_a_customer_buys_and_the_merchant_approves_the_proof(server: ShopS
     assert approved.notice == f"✅ Approved. Order {code} is paid and the customer has been sent a receipt."
     await server.settle()
     receipt = customer.find("Payment received")
+    paid_at = await shop_times.paid(database, shop.tenant_id, code)
     assert receipt.content == (
         f"✅ Payment received. Thank you!\nOrder: {code}\nAmount: KES 1,260\nPaid by: manual payment\n"
-        "Reference: QK7ABC1234"
+        f"Reference: QK7ABC1234\nTime: {paid_at}"
     )
     # The proof message now shows the decision instead of its buttons; no "order paid" alert repeats it.
     assert proof.content.startswith(f"🧾 Proof of payment for order {code}\n")
     assert "\n\n✅ Approved by Mama, " in proof.content and proof.buttons == []
     assert merchant.count(f"💰 Order {code} is paid:") == 0
-    assert (await customer.send("/orders")).text == f"Your orders:\n• {code} – KES 1,260 – paid"
+    assert (await customer.send("/orders")).text == f"Your orders:\n• {code} – KES 1,260 – paid – placed {when}"
 
     # What the database holds.
     async with database.uow() as uow:
@@ -292,7 +295,8 @@ async def test_cancel_leaves_any_step(server: ShopServer, database: Database) ->
     # The order waits for payment; /orders offers to pay it, and the customer picks up where they left...
     orders = await customer.send("/orders")
     code = orders.text.split("• ", 1)[1].split(" ", 1)[0]
-    assert orders.text == f"Your orders:\n• {code} – KES 55 – waiting for payment"
+    when = await shop_times.placed(database, shop.tenant_id, code)
+    assert orders.text == f"Your orders:\n• {code} – KES 55 – waiting for payment – placed {when}"
     methods = await customer.tap(f"Pay {code}")
     assert f"Order {code} is placed. Amount to pay: KES 55." in methods
     await customer.tap(BY_HAND, message=methods.last)
@@ -301,7 +305,7 @@ async def test_cancel_leaves_any_step(server: ShopServer, database: Database) ->
     assert (await customer.tap("✖ Cancel order", message=methods.last)).text == f"Order {code} is cancelled."
     assert await step_of(database, shop, customer) == "idle"
     orders = await customer.send("/orders")
-    assert orders.text == f"Your orders:\n• {code} – KES 55 – cancelled" and orders.last.buttons == []
+    assert orders.text == f"Your orders:\n• {code} – KES 55 – cancelled – placed {when}" and orders.last.buttons == []
     late = await customer.tap(BY_HAND, message=methods.last)
     assert late.text == f"Order {code} cannot be paid now: it is cancelled."
 
@@ -369,8 +373,12 @@ async def test_two_shops_at_once_share_nothing(server: ShopServer, database: Dat
     # Each merchant got the proof of their own shop only.
     assert mama_boss.count("Proof of payment") == 1 and "MAMA111AAA" in mama_boss.find("Proof of payment").content
     assert fundi_boss.count("Proof of payment") == 1 and "FUNDI222BB" in fundi_boss.find("Proof of payment").content
-    assert (await at_mama.send("/orders")).text == f"Your orders:\n• {mama_code} – KES 420 – paid"
-    assert (await at_fundi.send("/orders")).text == f"Your orders:\n• {fundi_code} – KES 450 – paid"
+    mama_when = await shop_times.placed(database, mama.tenant_id, mama_code)
+    fundi_when = await shop_times.placed(database, fundi.tenant_id, fundi_code)
+    assert (await at_mama.send("/orders")).text == f"Your orders:\n• {mama_code} – KES 420 – paid – placed {mama_when}"
+    assert (await at_fundi.send("/orders")).text == (
+        f"Your orders:\n• {fundi_code} – KES 450 – paid – placed {fundi_when}"
+    )
 
     # A merchant cannot reach the other shop's orders, and a customer cannot reach the other shop's products.
     assert f"No proof found for {fundi_code} in this shop." in await mama_boss.send(f"/approve {fundi_code}")
