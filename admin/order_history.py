@@ -121,7 +121,12 @@ async def _names(ctx: FlowContext, tg_ids: set[int]) -> dict[int, str]:
 
 def _message(ctx: FlowContext, row: OutboxMessage, customer_chat: int | None) -> str:
     to = "customer" if row.chat_id == customer_chat else "shop"
-    key = f"orders.message.{row.status}"
+    # A row that replaces an earlier one edits that message in the chat (a proof marked approved, a push's result).
+    key = (
+        "orders.message.updated"
+        if row.status == "sent" and row.payload.get("replaces")
+        else f"orders.message.{row.status}"
+    )
     said = ctx.t(key if has(key) else "orders.message.pending", to=ctx.t(f"orders.message.to_{to}"))
     return f"{said}: “{preview(str(row.payload.get('text') or row.payload.get('caption') or ''))}”"
 

@@ -156,7 +156,8 @@ async def test_proof_review_shows_fraud_signals_and_orders_are_fulfilled(
         "TIME Proof approved by admin Mama (9001)\n"
         "TIME Paid KES 65 by manual payment\n"
         f"TIME Message sent to the customer: “✅ Payment received. Thank you! Order: {code} Amount: KES 65…”\n"
-        f"TIME Message sent to the shop: “💰 Order {code} is paid: KES 65 by manual payment from…”"
+        # The approval edits the proof message (no separate "order paid" alert since issue 12.8).
+        f"TIME Message to the shop updated: “🧾 Proof of payment for order {code} Amount due: KES 65…”"
     )
 
     shipped = await admin.send(f"/ship {code} G4S parcel 12345")
