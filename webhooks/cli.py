@@ -12,7 +12,7 @@ import sys
 import click
 
 from admin import cli as admin_cli
-from webhooks.ports import free_port, is_free, listen_problem
+from webhooks.ports import ensure_can_listen, free_port, in_use, listen_problem
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,6 +40,7 @@ def serve(port: int | None) -> None:
     settings = load_settings()
     if port is not None:
         settings = settings.model_copy(update={"port": port})
+    ensure_can_listen(settings.host, settings.port)
     logs.configure(settings.log_format)
     runtime = build_runtime(settings)
     mode = "webhooks at " + settings.public_url if settings.public_url else "long polling (no DUKABOT_PUBLIC_URL)"
@@ -129,13 +130,14 @@ def playground(port: int | None, keep: bool) -> None:
 
     settings = load_settings()
     logs.configure(settings.log_format, level=30)
-    if port is None and not is_free(settings.host, settings.port):
+    if port is None and in_use(settings.host, settings.port):
         # A second playground, or a server left running: a toy should not make its user look for a port.
         port = free_port(settings.host)
         click.secho(
             f"Port {settings.port} is in use: the playground takes {port} (choose one with --port N).", fg="yellow"
         )
     chosen = settings.port if port is None else port
+    ensure_can_listen(settings.host, chosen)
     try:
         asyncio.run(run_playground(settings, port=port, keep=keep))
     except KeyboardInterrupt:
