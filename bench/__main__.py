@@ -5,6 +5,9 @@
 - duplicates: re-applying the same N events (each must be recognised and change nothing), against the same baseline.
 - conversation: N customer button presses through the flow router, against the same baseline.
 
+- cli: how long `dukabot --help`, `dukabot tenant --help` and `dukabot tenant list` take, against starting Python,
+  importing Click and importing SQLAlchemy (bench/cli.py).
+
 Ratios, not seconds, are the result: the machine's speed cancels out. Run on SQLite in a temporary directory.
 """
 
@@ -19,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench import cli
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.migrate import upgrade
@@ -152,3 +156,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    cli.main()

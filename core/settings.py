@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     telegram_api: str = "https://api.telegram.org"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    metrics_token: SecretStr | None = None  # who may scrape /metrics from elsewhere: webhooks/metrics_access.py
     redis_url: str | None = None
     log_format: Literal["text", "json"] = "text"
 

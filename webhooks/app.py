@@ -15,7 +15,7 @@ from bot.polling import Poller
 from core.clock import utc
 from core.db.migrate import is_current
 from core.db.tables import Tenant
-from webhooks import routes_mpesa, routes_paystack
+from webhooks import metrics_access, routes_mpesa, routes_paystack
 from webhooks.edge import HANDLER_ARGS, screen_requests
 from webhooks.keys import RUNTIME
 from webhooks.runtime import Runtime
@@ -101,6 +101,9 @@ async def _disabled_bots(runtime: Runtime) -> list[dict[str, str | None]]:
 
 async def metrics(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
+    refused = metrics_access.refusal(request, runtime.settings.metrics_token)
+    if refused is not None:
+        return refused
     try:
         await runtime.metrics.refresh(runtime.database, runtime.relay.stats, runtime.clock.now())
     except Exception as error:  # the process metrics are still worth serving when the database is away

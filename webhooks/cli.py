@@ -1,29 +1,18 @@
-"""The ``dukabot`` command: the operator's tools (from admin.cli) plus the commands that run the server."""
+"""The ``dukabot`` command: the operator's tools (from admin.cli) plus the commands that run the server.
+
+Only Click is imported up front, here and in every command module: each command imports what it needs when it runs.
+aiogram, aiohttp and SQLAlchemy take seconds to import, and `dukabot --help` or `dukabot tenant list` should not wait
+for code they never run (tests/unit/test_cli_imports.py keeps it so; `make bench` times it).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from dataclasses import dataclass
 
 import click
-from aiogram.exceptions import TelegramAPIError
-from aiohttp import web
-from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import cli as admin_cli
-from core import logs
-from core.clock import utc
-from core.db.migrate import current_revisions, head_revisions
-from core.db.repos.tenants import TenantRepository
-from core.db.tables import Tenant
-from core.logs import redact
-from core.settings import Settings
-from payments.base import ProviderError
-from webhooks.app import build_app
-from webhooks.runtime import Runtime, build_runtime
+from webhooks.ports import ensure_can_listen, free_port, in_use, listen_problem
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,20 +27,39 @@ admin_cli.register(main)
 
 
 @main.command()
-def serve() -> None:
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port to listen on (default: DUKABOT_PORT).")
+def serve(port: int | None) -> None:
     """Run the server: Telegram updates for every tenant, provider callbacks, health, metrics, outbox relay."""
-    settings = Settings()
+    from aiohttp import web
+
+    from admin.cli.plumbing import load_settings
+    from core import logs
+    from webhooks.app import build_app
+    from webhooks.runtime import build_runtime
+
+    settings = load_settings()
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    ensure_can_listen(settings.host, settings.port)
     logs.configure(settings.log_format)
     runtime = build_runtime(settings)
     mode = "webhooks at " + settings.public_url if settings.public_url else "long polling (no DUKABOT_PUBLIC_URL)"
-    click.echo(f"dukabot serving on http://{settings.host}:{settings.port}, Telegram by {mode}")
 
     async def app() -> web.Application:
         application = build_app(runtime)
         application.on_cleanup.append(lambda _: runtime.close())
         return application
 
-    web.run_app(app(), host=settings.host, port=settings.port, print=None)
+    def listening(_: str) -> None:  # said once the port is ours, not before: binding it may fail
+        click.echo(f"dukabot serving on http://{settings.host}:{settings.port}, Telegram by {mode}")
+
+    try:
+        web.run_app(app(), host=settings.host, port=settings.port, print=listening)
+    except OSError as error:
+        problem = listen_problem(error, settings.host, settings.port)
+        if problem is None:
+            raise
+        raise problem from None
 
 
 @main.group()
@@ -63,7 +71,16 @@ def webhook() -> None:
 @click.argument("slug")
 def webhook_set(slug: str) -> None:
     """Register SLUG's webhook at DUKABOT_PUBLIC_URL/tg/SLUG, with the tenant's secret token."""
-    settings = Settings()
+    import asyncio
+
+    from aiogram.exceptions import TelegramAPIError
+
+    from admin.cli.plumbing import load_settings
+    from core.db.repos.tenants import TenantRepository
+    from webhooks.doctor import disabled_note
+    from webhooks.runtime import build_runtime
+
+    settings = load_settings()
     if not settings.public_url:
         raise click.ClickException("DUKABOT_PUBLIC_URL is not set: without it tenants run by long polling")
     url = f"{settings.public_url}/tg/{slug}"
@@ -75,7 +92,7 @@ def webhook_set(slug: str) -> None:
                 tenant = await TenantRepository(uow.session).by_slug(slug)
                 if tenant is None:
                     raise click.ClickException(f"no tenant {slug!r}")
-                disabled = _disabled_note(tenant)
+                disabled = disabled_note(tenant)
                 if disabled is not None:  # Telegram refused this token: mend it first
                     raise click.ClickException(
                         f"{disabled}. Set a new token (dukabot tenant set-token {slug}), or run `dukabot doctor "
@@ -96,18 +113,40 @@ def webhook_set(slug: str) -> None:
 
 
 @main.command()
-@click.option("--port", type=int, default=None, help="Port of the shop server (default: DUKABOT_PORT).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of the shop server (default: DUKABOT_PORT, or a free one when that is in use).",
+)
 @click.option("--keep", is_flag=True, help="Keep the playground's data from the last run instead of starting fresh.")
 def playground(port: int | None, keep: bool) -> None:
     """Run a whole shop offline: a fake Telegram, a seeded demo shop, and a terminal chat as customer or merchant."""
+    import asyncio
+
+    from admin.cli.plumbing import load_settings
+    from core import logs
     from webhooks.playground import run_playground
 
-    settings = Settings()
+    settings = load_settings()
     logs.configure(settings.log_format, level=30)
+    if port is None and in_use(settings.host, settings.port):
+        # A second playground, or a server left running: a toy should not make its user look for a port.
+        port = free_port(settings.host)
+        click.secho(
+            f"Port {settings.port} is in use: the playground takes {port} (choose one with --port N).", fg="yellow"
+        )
+    chosen = settings.port if port is None else port
+    ensure_can_listen(settings.host, chosen)
     try:
         asyncio.run(run_playground(settings, port=port, keep=keep))
     except KeyboardInterrupt:
         sys.exit(0)
+    except OSError as error:
+        problem = listen_problem(error, settings.host, chosen)
+        if problem is None:
+            raise
+        raise problem from None
 
 
 @main.command()
@@ -115,136 +154,6 @@ def playground(port: int | None, keep: bool) -> None:
 def doctor(slug: str | None) -> None:
     """Check that everything works: settings, secret keys, the database and its migrations, and for every tenant (or
     only SLUG) Telegram getMe and each payment provider's credentials. Exits with 1 when anything is wrong."""
-    settings, first = _load_settings()
-    checks = [first]
-    if settings is not None:
-        checks += asyncio.run(_doctor(settings, slug))
-    width = max(len(check.what) for check in checks)
-    for check in checks:
-        mark = click.style(" ok ", fg="green", bold=True) if check.ok else click.style("FAIL", fg="red", bold=True)
-        click.echo(f"{mark}  {check.what.ljust(width)}  {check.detail}")
-    failed = [check for check in checks if not check.ok]
-    if failed:
-        click.secho(f"{len(failed)} problem(s) found", fg="red", err=True)
-        sys.exit(1)
-    click.secho("all good", fg="green")
+    from webhooks import doctor
 
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One line of `dukabot doctor`."""
-
-    what: str
-    ok: bool
-    detail: str
-
-
-def _safe(error: BaseException) -> str:
-    words = " ".join(str(error).split())[:160]
-    return redact(f"{type(error).__name__}: {words}" if words else type(error).__name__)
-
-
-def _load_settings() -> tuple[Settings | None, Check]:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        name = "DUKABOT_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
-        return None, Check("settings", False, f"{name}: {first['msg']}")
-    mode = f"webhooks at {settings.public_url}" if settings.public_url else "long polling"
-    return settings, Check("settings", True, f"Telegram by {mode}; logs as {settings.log_format}")
-
-
-async def _doctor(settings: Settings, slug: str | None) -> list[Check]:
-    checks: list[Check] = []
-    try:
-        runtime = build_runtime(settings)
-    except Exception as error:  # the vault or the data dir: nothing else can be checked
-        return [Check("secret keys", False, _safe(error))]
-    checks.append(Check("secret keys", True, "loaded (DUKABOT_SECRET_KEYS or the key file)"))
-    try:
-        checks += await _database_and_tenants(runtime, settings, slug)
-    finally:
-        await runtime.close()
-    return checks
-
-
-async def _database_and_tenants(runtime: Runtime, settings: Settings, slug: str | None) -> list[Check]:
-    url = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
-    try:
-        current, head = await current_revisions(runtime.database.engine), head_revisions()
-    except Exception as error:
-        return [Check("database", False, f"{url}: {_safe(error)}")]
-    checks = [Check("database", True, url)]
-    if current != head:
-        found = ", ".join(sorted(current)) or "none"
-        problem = f"at {found}, head is {', '.join(sorted(head))}: run `dukabot db upgrade`"
-        return [*checks, Check("migrations", False, problem)]
-    checks.append(Check("migrations", True, f"current ({', '.join(sorted(head))})"))
-    async with runtime.database.uow() as uow:  # read what to check, then check outside any transaction
-        tenants = TenantRepository(uow.session)
-        chosen = [await tenants.by_slug(slug)] if slug else await tenants.all()
-        if slug and chosen == [None]:
-            return [*checks, Check(f"tenant {slug}", False, "no such tenant")]
-        plan = [
-            (
-                tenant.id,
-                tenant.slug,
-                tenant.test_mode,
-                _disabled_note(tenant),
-                [c.provider for c in await tenants.provider_configs(tenant.id)],
-            )
-            for tenant in chosen
-            if tenant is not None
-        ]
-    for tenant_id, tenant_slug, test_mode, disabled, providers in plan:
-        checks.append(await _telegram(runtime, tenant_id, tenant_slug, "test mode" if test_mode else "live", disabled))
-        for name in providers:
-            async with runtime.database.uow() as uow:
-                tenant = await TenantRepository(uow.session).by_id(tenant_id)
-                assert tenant is not None
-                checks.append(await _provider(runtime, uow.session, tenant, name))
-    return checks
-
-
-def _disabled_note(tenant: Tenant) -> str | None:
-    """Why the tenant's bot is disabled (see bot/polling.py), or None while it is in service."""
-    if tenant.bot_disabled_at is None:
-        return None
-    return f"bot disabled since {utc(tenant.bot_disabled_at):%Y-%m-%d %H:%M} UTC: {tenant.bot_disabled_reason}"
-
-
-async def _telegram(runtime: Runtime, tenant_id: int, slug: str, mode: str, disabled: str | None) -> Check:
-    """getMe with the tenant's token. A disabled bot whose token answers again is enabled (the poller takes it up
-    at its next scan); one still refused says how to mend it."""
-    what = f"{slug}: telegram"
-    try:
-        me = await (await runtime.bots.bot_for(tenant_id)).get_me()
-    except TelegramAPIError as error:
-        problem = redact(f"getMe refused: {error.message}")
-    except Exception as error:
-        problem = _safe(error)
-    else:
-        if disabled is not None and await runtime.bots.enable(tenant_id):
-            return Check(what, True, f"@{me.username} ({mode}); the token works again: bot enabled")
-        return Check(what, True, f"@{me.username} ({mode})")
-    if disabled is not None:
-        problem = f"{disabled}; {problem}; set a new one: dukabot tenant set-token {slug}"
-    return Check(what, False, problem)
-
-
-async def _provider(runtime: Runtime, session: AsyncSession, tenant: Tenant, name: str) -> Check:
-    what = f"{tenant.slug}: {name}"
-    if name == "manual":
-        return Check(what, True, "instructions set")
-    if not runtime.registry.supports(name):
-        return Check(what, False, "this build cannot start it yet")
-    try:
-        provider = await runtime.registry.for_tenant(session, tenant, name)
-        if provider is None:
-            return Check(what, False, "not configured")
-        return Check(what, True, redact(await provider.check()))
-    except ProviderError as error:
-        return Check(what, False, redact(f"credentials refused: {error}"))
-    except Exception as error:
-        return Check(what, False, _safe(error))
+    doctor.run(slug)

@@ -3,7 +3,8 @@
 The root ``dukabot`` group lives in ``webhooks.cli`` and attaches these groups with :func:`register`. Each command reads
 :class:`~core.settings.Settings` (``DUKABOT_*``), builds the database and the vault, runs one operation of
 :mod:`admin.shops` in one unit of work, commits once and disposes of the engine (:mod:`.plumbing`). Each group has a
-module of its own.
+module of its own, which imports only Click (and the light :mod:`.plumbing`) at the top; a command imports the
+shop operations, the database and the payment code when it runs, so that `--help` answers at once.
 
 Expected failures print one line on stderr and exit with 1 (Click's usage errors exit with 2); no traceback, and never
 a secret: secrets are read from options, environment variables or a hidden prompt, and only ever shown masked.

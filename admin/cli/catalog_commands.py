@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin import shops
 from admin.cli.plumbing import CliError, echo_ok, in_unit_of_work, load_settings
 from core.clock import SystemClock
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["catalog"]
 
@@ -34,6 +35,8 @@ def catalog_import(slug: str, file: IO[str]) -> None:
     Products are matched by sku: known ones are updated, new ones added, others left alone. A file with any bad
     row is refused as a whole, naming each bad line.
     """
+    from admin import shops
+
     try:
         text = file.read()
     except UnicodeDecodeError:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from admin.cli.plumbing import echo_ok, format_revisions, load_settings, run_action, safe_database_url
-from core.db.engine import Database
-from core.db.migrate import current_revisions, upgrade
 
 __all__ = ["db"]
 
@@ -22,6 +20,9 @@ def db_upgrade() -> None:
 
     The database is DUKABOT_DATABASE_URL, or a SQLite file in DUKABOT_DATA_DIR.
     """
+    from core.db.engine import Database
+    from core.db.migrate import current_revisions, upgrade
+
     settings = load_settings()
     url = settings.resolved_database_url()
 

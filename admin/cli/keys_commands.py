@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import click
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
-from admin import shops
+import click
+
 from admin.cli.plumbing import echo_hint, echo_ok, echo_warning, in_unit_of_work, load_settings, load_vault
 from core.clock import SystemClock
-from core.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from core.settings import Settings
 
 __all__ = ["keys"]
 
@@ -40,6 +44,8 @@ def keys_rotate() -> None:
     A new key:
       python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
     """
+    from admin import shops
+
     settings = load_settings()
     vault = load_vault(settings)
 

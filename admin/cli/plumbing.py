@@ -1,23 +1,21 @@
 """What every operator command shares: reading the settings and the vault, running one operation in one unit of
-work, turning expected failures into one red line (:class:`CliError`), and the colours of the output."""
+work, turning expected failures into one red line (:class:`CliError`), and the colours of the output.
+
+Pydantic, asyncio, SQLAlchemy, Alembic and the shop operations are imported inside the functions that use them:
+every command module imports this one, and `--help` should not pay for them."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
-from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin.shops import ShopError
-from core.db.engine import Database
-from core.db.migrate import current_revisions, head_revisions
-from core.settings import Settings
-from core.vault import Vault, VaultError
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from core.settings import Settings
+    from core.vault import Vault
 
 T = TypeVar("T")
 
@@ -46,6 +44,10 @@ class CliError(click.ClickException):
 
 
 def load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    from core.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -56,6 +58,8 @@ def load_settings() -> Settings:
 
 
 def load_vault(settings: Settings) -> Vault:
+    from core.vault import Vault, VaultError
+
     keys = settings.secret_keys.get_secret_value() if settings.secret_keys else None
     try:
         return Vault.from_settings(keys, settings.key_file)
@@ -66,6 +70,9 @@ def load_vault(settings: Settings) -> Vault:
 
 
 def safe_database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except SQLAlchemyError:
@@ -73,6 +80,8 @@ def safe_database_url(url: str) -> str:
 
 
 def _database_problem(url: str, exc: BaseException) -> str:
+    from sqlalchemy.exc import DBAPIError
+
     detail: BaseException = exc
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         detail = exc.orig  # the driver's own words, without SQLAlchemy's statement and parameters
@@ -81,6 +90,13 @@ def _database_problem(url: str, exc: BaseException) -> str:
 
 
 def run_action(settings: Settings, action: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from admin.shops import ShopError
+    from core.vault import VaultError
+
     url = settings.resolved_database_url()
     try:
         return asyncio.run(action())
@@ -94,6 +110,8 @@ def run_action(settings: Settings, action: Callable[[], Coroutine[Any, Any, T]])
 
 def in_unit_of_work(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one unit of work on an up-to-date schema, commit once, dispose of the engine."""
+    from core.db.engine import Database
+    from core.db.migrate import current_revisions, head_revisions
 
     async def action() -> T:
         database = Database(settings.resolved_database_url())

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 from click.core import ParameterSource
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin import shops
 from admin.cli.plumbing import CliError, echo_ok, in_unit_of_work, load_settings, load_vault
-from admin.shops import PROVIDERS
 from core.clock import SystemClock
-from core.db.tables import C2BReceipt
-from payments.base import ProviderError
-from payments.mpesa import c2b_check
-from payments.mpesa.c2b import c2b_urls
-from payments.mpesa.provider import MpesaProvider
-from payments.providers import provider_factories
-from payments.registry import ProviderDeps, ProviderRegistry
 
-__all__ = ["provider"]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
+__all__ = ["PROVIDER_NAMES", "provider"]
+
+# The keys of admin.shops.PROVIDERS, written out so that `--help` does not import the payment code to list them
+# (tests/unit/test_cli_imports.py checks that the two agree).
+PROVIDER_NAMES = ("mpesa", "paystack", "manual")
 
 _PROMPTS = {
     "consumer_key": "M-Pesa consumer key",
@@ -40,7 +34,7 @@ def provider() -> None:
 
 @provider.command("set")
 @click.argument("slug")
-@click.argument("provider_name", metavar="PROVIDER", type=click.Choice(list(PROVIDERS), case_sensitive=False))
+@click.argument("provider_name", metavar="PROVIDER", type=click.Choice(PROVIDER_NAMES, case_sensitive=False))
 @click.option(
     "--consumer-key",
     metavar="K",
@@ -118,8 +112,10 @@ def provider_set(
     environment variable, so that it stays out of your shell history. Setting a provider again replaces all of its
     previous settings and enables it.
     """
+    from admin import shops
+
     name = provider_name.lower()
-    spec = PROVIDERS[name]
+    spec = shops.PROVIDERS[name]
     accepted = set(spec.secrets) | set(spec.options)
     for pair in extra:
         key, equals, setting = pair.partition("=")
@@ -199,6 +195,15 @@ def provider_rotate_c2b(slug: str, public_url: str | None) -> None:
 
 
 def _register_c2b(slug: str, public_url: str | None, *, rotate: bool) -> None:
+    import httpx
+
+    from admin import shops
+    from payments.base import ProviderError
+    from payments.mpesa.c2b import c2b_urls
+    from payments.mpesa.provider import MpesaProvider
+    from payments.providers import provider_factories
+    from payments.registry import ProviderDeps, ProviderRegistry
+
     settings = load_settings()
     vault = load_vault(settings)
     base = (public_url or settings.public_url or "").rstrip("/")
@@ -241,6 +246,17 @@ def provider_recheck_c2b(slug: str, public_url: str | None) -> None:
     Daraja does not resend a lost answer: run this when a payment stays "being confirmed". Each answer settles its
     payment once, however many times it is asked.
     """
+    import httpx
+    from sqlalchemy import select
+
+    from admin import shops
+    from core.db.tables import C2BReceipt
+    from payments.base import ProviderError
+    from payments.mpesa import c2b_check
+    from payments.mpesa.provider import MpesaProvider
+    from payments.providers import provider_factories
+    from payments.registry import ProviderDeps, ProviderRegistry
+
     settings = load_settings()
     vault = load_vault(settings)
     base = (public_url or settings.public_url or "").rstrip("/")

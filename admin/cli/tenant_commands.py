@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin import shops
 from admin.cli.plumbing import echo_hint, echo_ok, echo_warning, in_unit_of_work, load_settings, load_vault
 from core.clock import SystemClock
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["tenant"]
 
@@ -52,6 +53,8 @@ def tenant_add(slug: str, name: str, bot_token: str, admins: tuple[int, ...], cu
     Example:
       dukabot tenant add mama-mboga --name "Mama Mboga" --admin 123456789
     """
+    from admin import shops
+
     settings = load_settings()
     vault = load_vault(settings)
 
@@ -98,6 +101,8 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
     within its rescan interval. A server that was using the old token (webhooks, or a bot that was not disabled)
     keeps it until restarted; with webhooks, also run `dukabot webhook set SLUG` again.
     """
+    from admin import shops
+
     settings = load_settings()
     vault = load_vault(settings)
 
@@ -113,6 +118,8 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def tenant_list(as_json: bool) -> None:
     """List the shops (no secrets)."""
+    from admin import shops
+
     settings = load_settings()
 
     async def work(session: AsyncSession) -> list[shops.TenantSummary]:
@@ -152,6 +159,8 @@ def tenant_list(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def tenant_show(slug: str, as_json: bool) -> None:
     """Show the shop SLUG: settings, admins, payment methods and catalog size, with every secret masked."""
+    from admin import shops
+
     settings = load_settings()
     vault = load_vault(settings)
 

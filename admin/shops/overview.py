@@ -15,7 +15,6 @@ from core.clock import utc
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Product, ProviderConfig, TenantAdmin
 from core.vault import Vault, VaultError, mask_secret
-from payments.paystack.client import key_mode
 
 __all__ = ["TenantSummary", "describe_tenant", "list_tenants"]
 
@@ -123,6 +122,8 @@ async def describe_tenant(session: AsyncSession, vault: Vault, slug: str) -> dic
         else:
             entry["secrets"] = {key: mask_secret(values[key]) for key in sorted(values)}
             if config.provider == "paystack" and "secret_key" in values:
+                from payments.paystack.client import key_mode  # not at the top: `tenant list` needs no httpx
+
                 entry["key_mode"] = key_mode(values["secret_key"])
         providers.append(entry)
 

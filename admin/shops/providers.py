@@ -19,8 +19,6 @@ from admin.shops.tenants import require_tenant
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry, ProviderConfig
 from core.vault import Vault
-from payments.mpesa.c2b import new_c2b_secret
-from payments.paystack.client import key_mode
 
 __all__ = ["PROVIDERS", "ProviderSpec", "c2b_secret", "decrypt_provider_secrets", "set_provider"]
 
@@ -183,6 +181,9 @@ async def set_provider(
 ) -> ProviderConfig:
     """Configure (or reconfigure) one payment method of a shop and enable it. The secrets and options given replace
     the previous ones entirely; ``None`` values count as not given."""
+    # Imported here, not at the top: every CLI command imports this package, and the Paystack client brings httpx.
+    from payments.paystack.client import key_mode
+
     spec = PROVIDERS.get(provider)
     if spec is None:
         raise ShopError(f"unknown provider {provider[:20]!r}: use one of {', '.join(PROVIDERS)}")
@@ -284,6 +285,8 @@ async def c2b_secret(session: AsyncSession, vault: Vault, slug: str, now: dateti
     stored = decrypt_provider_secrets(vault, config)
     if stored.get(C2B_SECRET) and not rotate:
         return stored[C2B_SECRET]
+    from payments.mpesa.c2b import new_c2b_secret  # not at the top: it brings the whole M-Pesa client
+
     stored[C2B_SECRET] = new_c2b_secret()
     config.secrets_enc = vault.encrypt_json(stored)
     config.updated_at = now
