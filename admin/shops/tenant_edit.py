@@ -100,7 +100,7 @@ async def edit_tenant(
             .execution_options(synchronize_session=False)
         )
         hidden = int(getattr(hiding, "rowcount", 0) or 0)
-    session.add(_audit(tenant, now, changes, hidden_products=hidden))
+    session.add(_audit(tenant, now, changes, **({"hidden_products": hidden} if "currency" in changes else {})))
     await session.flush()
     await session.refresh(tenant)
     return Edit(changes, hidden)
