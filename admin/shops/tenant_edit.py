@@ -84,7 +84,7 @@ async def edit_tenant(
         orders = await session.scalar(
             select(func.count()).select_from(Order).where(Order.tenant_id == tenant.id, Order.currency == old_currency)
         )
-        session.add(_audit(tenant, now, changes, allowed=False, reason=f"orders in {old_currency}"))
+        session.add(_audit(tenant, now, changes, {"reason": f"orders in {old_currency}"}, allowed=False))
         await session.flush()
         return Edit(
             refused=f"the currency of {tenant.slug!r} stays {old_currency}: it has orders in {old_currency} "
@@ -100,7 +100,7 @@ async def edit_tenant(
             .execution_options(synchronize_session=False)
         )
         hidden = int(getattr(hiding, "rowcount", 0) or 0)
-    session.add(_audit(tenant, now, changes, **({"hidden_products": hidden} if "currency" in changes else {})))
+    session.add(_audit(tenant, now, changes, {"hidden_products": hidden} if "currency" in changes else {}))
     await session.flush()
     await session.refresh(tenant)
     return Edit(changes, hidden)
@@ -110,9 +110,9 @@ def _audit(
     tenant: Tenant,
     now: datetime,
     changes: dict[str, tuple[str | None, str | None]],
+    details: dict[str, object],
     *,
     allowed: bool = True,
-    **details: object,
 ) -> AuditEntry:
     return AuditEntry(
         tenant_id=tenant.id,
