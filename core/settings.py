@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +23,21 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None  # who may scrape /metrics from elsewhere: webhooks/metrics_access.py
     redis_url: str | None = None
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_for_our_drivers(cls, value: str | None) -> str | None:
+        """``postgresql://`` and ``sqlite:///`` mean asyncpg and aiosqlite; another driver is refused here, in one
+        line, instead of failing to import when the engine starts."""
+        from core.db.urls import DatabaseUrlError, normalise_database_url
+
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalise_database_url(value)
+        except DatabaseUrlError as exc:
+            # A custom error keeps pydantic's "Value error, " prefix out of the one line the operator reads.
+            raise PydanticCustomError("database_url", str(exc)) from None
 
     @field_validator("public_url", "telegram_api")
     @classmethod

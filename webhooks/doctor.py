@@ -59,9 +59,9 @@ def _load_settings() -> tuple[Settings | None, Check]:
     try:
         settings = Settings()
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        name = "DUKABOT_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
-        return None, Check("settings", False, f"{name}: {first['msg']}")
+        from admin.cli.plumbing import settings_problem
+
+        return None, Check("settings", False, settings_problem(exc))
     mode = f"webhooks at {settings.public_url}" if settings.public_url else "long polling"
     return settings, Check("settings", True, f"Telegram by {mode}; logs as {settings.log_format}")
 
@@ -81,11 +81,15 @@ async def _doctor(settings: Settings, slug: str | None) -> list[Check]:
 
 
 async def _database_and_tenants(runtime: Runtime, settings: Settings, slug: str | None) -> list[Check]:
+    from admin.cli.failures import unreachable_or_refused
+    from admin.cli.plumbing import database_host
+
     url = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
     try:
         current, head = await current_revisions(runtime.database.engine), head_revisions()
     except Exception as error:
-        return [Check("database", False, f"{url}: {_safe(error)}")]
+        told = unreachable_or_refused(error, database_host(settings.resolved_database_url()))
+        return [Check("database", False, f"{url}: {redact(told) if told else _safe(error)}")]
     checks = [Check("database", True, url)]
     if current != head:
         found = ", ".join(sorted(current)) or "none"
@@ -109,7 +113,8 @@ async def _database_and_tenants(runtime: Runtime, settings: Settings, slug: str 
             if tenant is not None
         ]
     for tenant_id, tenant_slug, test_mode, disabled, providers in plan:
-        checks.append(await _telegram(runtime, tenant_id, tenant_slug, "test mode" if test_mode else "live", disabled))
+        mode = "test mode" if test_mode else "live"
+        checks.append(await _telegram(runtime, tenant_id, tenant_slug, mode, disabled, settings.telegram_api))
         for name in providers:
             async with runtime.database.uow() as uow:
                 tenant = await TenantRepository(uow.session).by_id(tenant_id)
@@ -125,16 +130,18 @@ def disabled_note(tenant: Tenant) -> str | None:
     return f"bot disabled since {utc(tenant.bot_disabled_at):%Y-%m-%d %H:%M} UTC: {tenant.bot_disabled_reason}"
 
 
-async def _telegram(runtime: Runtime, tenant_id: int, slug: str, mode: str, disabled: str | None) -> Check:
+async def _telegram(runtime: Runtime, tenant_id: int, slug: str, mode: str, disabled: str | None, api: str) -> Check:
     """getMe with the tenant's token. A disabled bot whose token answers again is enabled (the poller takes it up
-    at its next scan); one still refused says how to mend it."""
+    at its next scan); one still refused says how to mend it. Telegram out of reach is not a refused token."""
+    from admin.cli.failures import could_not_reach, host_of
+
     what = f"{slug}: telegram"
     try:
         me = await (await runtime.bots.bot_for(tenant_id)).get_me()
     except TelegramAPIError as error:
-        problem = redact(f"getMe refused: {error.message}")
+        problem = could_not_reach(error, host_of(api)) or redact(f"getMe refused: {error.message}")
     except Exception as error:
-        problem = _safe(error)
+        problem = could_not_reach(error, host_of(api)) or _safe(error)
     else:
         if disabled is not None and await runtime.bots.enable(tenant_id):
             return Check(what, True, f"@{me.username} ({mode}); the token works again: bot enabled")
@@ -155,7 +162,12 @@ async def _provider(runtime: Runtime, session: AsyncSession, tenant: Tenant, nam
         if provider is None:
             return Check(what, False, "not configured")
         return Check(what, True, redact(await provider.check()))
-    except ProviderError as error:
-        return Check(what, False, redact(f"credentials refused: {error}"))
     except Exception as error:
-        return Check(what, False, _safe(error))
+        # Out of reach (the network, a wrong base URL) or credentials refused (401/403, the provider's own word),
+        # each said as such; anything else in the provider's words.
+        from admin.cli.failures import unreachable_or_refused
+
+        told = unreachable_or_refused(error)
+        if told is not None:
+            return Check(what, False, redact(told))
+        return Check(what, False, redact(str(error)) if isinstance(error, ProviderError) else _safe(error))

@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.settings import Settings
@@ -21,6 +22,8 @@ T = TypeVar("T")
 
 __all__ = [
     "CliError",
+    "SettingsError",
+    "database_host",
     "echo_hint",
     "echo_ok",
     "echo_warning",
@@ -30,6 +33,7 @@ __all__ = [
     "load_vault",
     "run_action",
     "safe_database_url",
+    "settings_problem",
 ]
 
 
@@ -43,7 +47,14 @@ class CliError(click.ClickException):
         click.secho(f"Error: {self.format_message()}", fg="red", err=True)
 
 
+class SettingsError(CliError):
+    """A bad DUKABOT_ setting: exit status 2, as for a bad option (the command did not run)."""
+
+    exit_code = 2
+
+
 def load_settings() -> Settings:
+    """The settings, or one line naming the bad one (exit status 2)."""
     from pydantic import ValidationError
 
     from core.settings import Settings
@@ -51,10 +62,15 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        # Without the input values: a bad setting may hold a secret.
-        first = exc.errors(include_input=False, include_url=False)[0]
-        name = "DUKABOT_" + str(first["loc"][0]).upper() if first["loc"] else "a DUKABOT_ setting"
-        raise CliError(f"bad setting {name}: {first['msg']}") from None
+        raise SettingsError(f"bad setting {settings_problem(exc)}") from None
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """The first bad setting as ``DUKABOT_NAME: what is wrong``. Without the input values: a bad setting (a database
+    URL with its password) may hold a secret."""
+    first = exc.errors(include_input=False, include_url=False)[0]
+    name = "DUKABOT_" + str(first["loc"][0]).upper() if first["loc"] else "a DUKABOT_ setting"
+    return f"{name}: {first['msg'].removeprefix('Value error, ')}"
 
 
 def load_vault(settings: Settings) -> Vault:
@@ -79,9 +95,28 @@ def safe_database_url(url: str) -> str:
         return "(unparsable DUKABOT_DATABASE_URL)"
 
 
+def database_host(url: str) -> str | None:
+    """``host:port`` of a server database URL, for saying which one could not be reached."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        parsed = make_url(url)
+    except SQLAlchemyError:
+        return None
+    if not parsed.host:
+        return None
+    return f"{parsed.host}:{parsed.port or 5432}" if parsed.get_backend_name() == "postgresql" else parsed.host
+
+
 def _database_problem(url: str, exc: BaseException) -> str:
     from sqlalchemy.exc import DBAPIError
 
+    from admin.cli.failures import unreachable_or_refused
+
+    told = unreachable_or_refused(exc, database_host(url))
+    if told is not None:
+        return f"database {safe_database_url(url)}: {told}"
     detail: BaseException = exc
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         detail = exc.orig  # the driver's own words, without SQLAlchemy's statement and parameters

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from admin.cli.plumbing import echo_hint, echo_ok, echo_warning, in_unit_of_work, load_settings, load_vault
+from admin.cli.plumbing import CliError, echo_hint, echo_ok, echo_warning, in_unit_of_work, load_settings, load_vault
+from admin.cli.tenant_admin_commands import admin
 from core.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -18,7 +19,10 @@ __all__ = ["tenant"]
 
 @click.group()
 def tenant() -> None:
-    """Shops (tenants): create, list, show, set a new bot token."""
+    """Shops (tenants): create, edit, list, show, set a new bot token, manage admins."""
+
+
+tenant.add_command(admin)
 
 
 @tenant.command("add")
@@ -74,7 +78,10 @@ def tenant_add(slug: str, name: str, bot_token: str, admins: tuple[int, ...], cu
     in_unit_of_work(settings, work)
     echo_ok(f"Shop {slug!r} created: {name.strip()} ({currency.upper()}, {region.upper()}).")
     if not admins:
-        echo_warning("No --admin given: nobody can run /admin in this shop's chat.")
+        echo_warning(
+            f"No --admin given: nobody can run /admin in this shop's chat. Add one: dukabot tenant admin add {slug} "
+            "TG_USER_ID"
+        )
     echo_hint(
         "Next:\n"
         f"  dukabot provider set {slug} mpesa|paystack|manual ...\n"
@@ -112,6 +119,61 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
     was_disabled = in_unit_of_work(settings, work)
     echo_ok(f"Shop {slug!r} has a new bot token" + (": its bot is enabled again." if was_disabled else "."))
     echo_hint(f"Check it: dukabot doctor {slug}")
+
+
+@tenant.command("edit")
+@click.argument("slug")
+@click.option("--name", help="The shop's name, as customers see it.")
+@click.option("--currency", help="ISO currency of the prices; refused once the shop has orders in the old one.")
+@click.option("--region", help="Country whose phone numbers customers type (two letters, e.g. KE).")
+@click.option(
+    "--timezone",
+    "zone",
+    metavar="ZONE",
+    help='IANA time zone every time is shown in, e.g. Africa/Nairobi; "" for the region\'s usual zone.',
+)
+def tenant_edit(slug: str, name: str | None, currency: str | None, region: str | None, zone: str | None) -> None:
+    """Change the name, currency, region or time zone of the shop SLUG.
+
+    \b
+    Example:
+      dukabot tenant edit mama-mboga --name "Mama Mboga Market" --timezone Africa/Nairobi
+    """
+    from admin.shops.tenant_edit import Edit, edit_tenant
+
+    if name is None and currency is None and region is None and zone is None:
+        raise click.UsageError("nothing to change: give --name, --currency, --region or --timezone")
+    settings = load_settings()
+
+    async def work(session: AsyncSession) -> Edit:
+        return await edit_tenant(
+            session, slug, name=name, currency=currency, region=region, timezone=zone, now=SystemClock().now()
+        )
+
+    edit = in_unit_of_work(settings, work)  # a refused currency change is audited, so it is committed too
+    if edit.refused is not None:
+        raise CliError(edit.refused)
+    if not edit.changes:
+        echo_warning(f"Nothing changed: shop {slug!r} already has those settings.")
+        return
+    shown = "; ".join(
+        f"{label} {_or_default(old)} → {_or_default(new)}"
+        for label, (old, new) in ((_LABELS[key], value) for key, value in edit.changes.items())
+    )
+    echo_ok(f"Shop {slug!r} changed: {shown}.")
+    if edit.hidden_products:
+        old_currency, new_currency = edit.changes["currency"]
+        echo_warning(
+            f"Products priced in {old_currency} are hidden until the catalog is imported again with "
+            f"{new_currency} prices (hidden: {edit.hidden_products}): dukabot catalog import {slug} FILE"
+        )
+
+
+_LABELS = {"name": "name", "currency": "currency", "region": "region", "timezone": "time zone"}
+
+
+def _or_default(value: str | None) -> str:
+    return "(the region's usual zone)" if value is None else value
 
 
 @tenant.command("list")
@@ -175,11 +237,16 @@ def tenant_show(slug: str, as_json: bool) -> None:
     lines = [
         ("currency", info["currency"]),
         ("region", info["region"]),
+        ("time zone", _zone_line(info)),
         ("mode", "TEST" if info["test_mode"] else "live"),
         ("bot", f"@{info['bot_username']}" if info["bot_username"] else f"id {info['bot_id'] or '?'}"),
         ("bot token", info["bot_token"]),
         ("webhook secret", info["webhook_secret"]),
-        ("admins", ", ".join(str(admin) for admin in info["admins"]) or "(none)"),
+        (
+            "admins",
+            ", ".join(str(admin) for admin in info["admins"])
+            or f"(none: nobody can run /admin; add one: dukabot tenant admin add {slug} TG_USER_ID)",
+        ),
         ("products", f"{info['products']} in {info['categories']} categories"),
         ("payment timeout", f"{info['payment_timeout_minutes']} minutes"),
         ("created", info["created_at"]),
@@ -201,3 +268,12 @@ def tenant_show(slug: str, as_json: bool) -> None:
             click.echo(f"    {key + ':':<17}{shown}")
     for problem in info["problems"]:
         echo_warning(f"Problem: {problem}")
+
+
+def _zone_line(info: dict[str, Any]) -> str:
+    from core.shoptime import REGION_ZONES
+
+    if info.get("timezone"):
+        return str(info["timezone"])
+    usual = REGION_ZONES.get(info["region"], "UTC")
+    return f"{usual} (the region's usual zone; set another: dukabot tenant edit {info['slug']} --timezone ZONE)"

@@ -138,6 +138,7 @@ async def describe_tenant(session: AsyncSession, vault: Vault, slug: str) -> dic
         "name": tenant.name,
         "currency": tenant.currency,
         "region": tenant.region,
+        "timezone": tenant.timezone,
         "bot_id": bot_id,
         "bot_username": tenant.bot_username,
         "bot_token": bot_token,

@@ -20,6 +20,9 @@ from core.vault import Vault, VaultError
 __all__ = [
     "NAME_MAX",
     "bot_id_of",
+    "check_currency",
+    "check_name",
+    "check_region",
     "create_tenant",
     "decrypt_bot_token",
     "decrypt_webhook_secret",
@@ -48,6 +51,31 @@ def _check_bot_token(token: str) -> str:
     return token
 
 
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ShopError("the shop needs a name")
+    if len(name) > NAME_MAX:
+        raise ShopError(f"the shop name is longer than {NAME_MAX} characters")
+    return name
+
+
+def check_currency(currency: str) -> str:
+    currency = currency.strip().upper()
+    try:
+        exponent(currency)
+    except MoneyError:
+        raise ShopError(f"unsupported currency {currency[:10]!r}") from None
+    return currency
+
+
+def check_region(region: str) -> str:
+    region = region.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ShopError(f"unknown region {region[:10]!r}: use a two-letter country code such as KE, NG, GH, ZA")
+    return region
+
+
 def bot_id_of(token: str) -> str:
     return token.split(":", 1)[0]
 
@@ -74,20 +102,10 @@ async def create_tenant(
 ) -> Tenant:
     """Create a shop: its encrypted bot token, a fresh encrypted webhook secret, and its admins (Telegram user ids)."""
     slug = _check_slug(slug)
-    name = name.strip()
-    if not name:
-        raise ShopError("the shop needs a name")
-    if len(name) > NAME_MAX:
-        raise ShopError(f"the shop name is longer than {NAME_MAX} characters")
+    name = check_name(name)
     token = _check_bot_token(bot_token)
-    currency = currency.strip().upper()
-    try:
-        exponent(currency)
-    except MoneyError:
-        raise ShopError(f"unsupported currency {currency[:10]!r}") from None
-    region = region.strip().upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ShopError(f"unknown region {region[:10]!r}: use a two-letter country code such as KE, NG, GH, ZA")
+    currency = check_currency(currency)
+    region = check_region(region)
     admin_ids: list[int] = []
     for admin in admins:
         if isinstance(admin, bool) or not isinstance(admin, int) or not 0 < admin <= TG_ID_MAX:

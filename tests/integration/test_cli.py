@@ -348,7 +348,7 @@ def test_catalog_from_stdin_and_not_utf8(shop: Invoke, tmp_path: Path) -> None:
 def test_bad_setting_is_one_line(invoke: Invoke) -> None:
     message = one_line_error(invoke("tenant", "show", "x", env={"DUKABOT_SECRET_KEYS": "not-a-fernet-key"}))
     assert "not a valid Fernet key" in message and "not-a-fernet-key" not in message
-    message = one_line_error(invoke("db", "upgrade", env={"DUKABOT_PORT": "99999"}))
+    message = one_line_error(invoke("db", "upgrade", env={"DUKABOT_PORT": "99999"}), code=2)
     assert message.startswith("Error: bad setting DUKABOT_PORT")
 
 

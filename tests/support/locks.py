@@ -21,11 +21,13 @@ _SESSIONS = text(
 
 async def waiting_on_a_lock(database: Database, count: int) -> None:
     """Until ``count`` sessions of this database wait on a lock: a bounded wait that fails after WAIT, saying what
-    each session was doing. ``pg_stat_activity`` is read afresh on each look (outside a transaction)."""
+    each session was doing. ``pg_stat_activity`` is a snapshot taken once per transaction, so each look ends its
+    transaction: one kept open would never see a session that started waiting after the first look."""
     async with database.engine.connect() as watcher:
         try:
             async with asyncio.timeout(WAIT):
-                while (await watcher.scalar(_WAITING_ON_A_LOCK)) < count:  # noqa: ASYNC110 (a lock wait signals nothing)
+                while (await watcher.scalar(_WAITING_ON_A_LOCK)) < count:
+                    await watcher.rollback()
                     await asyncio.sleep(0.005)
         except TimeoutError:
             sessions = (await watcher.execute(_SESSIONS)).all()

@@ -1,0 +1,125 @@
+"""Changing a shop's name, currency, region and time zone after it was created (``dukabot tenant edit``).
+
+The currency is the one change that can break what is already there: orders, payments, refunds and /sales are
+counted in it. So it changes only while the shop has no order in the old currency, and the database decides that:
+one UPDATE with the condition, after taking the shop's row lock. That lock also waits for an order being placed at
+this moment (inserting an order locks its shop's row against this lock until the order commits), so the condition
+sees it. (A checkout that read the old currency before the change and writes its order after it is not stopped
+here: that would take the order's currency tied to its shop's in the schema.) Products priced in the old currency are
+hidden until the catalog is imported again in the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin.shops.errors import ShopError
+from admin.shops.tenants import check_currency, check_name, check_region
+from core.db.tables import AuditEntry, Order, Product, Tenant
+from core.shoptime import is_known_zone
+
+__all__ = ["Edit", "check_timezone", "edit_tenant"]
+
+FIELDS = ("name", "currency", "region", "timezone")
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What ``edit_tenant`` did: each changed field with its old and new value, the products hidden by a currency
+    change; or why it changed nothing (``refused``, audited)."""
+
+    changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    hidden_products: int = 0
+    refused: str | None = None
+
+
+def check_timezone(zone: str) -> str | None:
+    """An IANA zone such as ``Africa/Nairobi``; empty means the region's usual zone (None)."""
+    zone = zone.strip()
+    if not zone:
+        return None
+    if len(zone) > 64 or not is_known_zone(zone):
+        raise ShopError(f"unknown time zone {zone[:40]!r}: use an IANA name such as Africa/Nairobi or Africa/Lagos")
+    return zone
+
+
+async def edit_tenant(
+    session: AsyncSession,
+    slug: str,
+    *,
+    name: str | None = None,
+    currency: str | None = None,
+    region: str | None = None,
+    timezone: str | None = None,
+    now: datetime,
+) -> Edit:
+    """Change the given fields of the shop (None: leave it). Bad input raises ShopError and changes nothing; a
+    currency change refused because of existing orders changes nothing either, and is audited (commit it)."""
+    wanted: dict[str, str | None] = {}
+    if name is not None:
+        wanted["name"] = check_name(name)
+    if currency is not None:
+        wanted["currency"] = check_currency(currency)
+    if region is not None:
+        wanted["region"] = check_region(region)
+    if timezone is not None:
+        wanted["timezone"] = check_timezone(timezone)
+    tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug).with_for_update())
+    if tenant is None:
+        raise ShopError(f"no shop with slug {slug[:60]!r}")
+    changes = {key: (getattr(tenant, key), value) for key, value in wanted.items() if getattr(tenant, key) != value}
+    if not changes:
+        return Edit()
+
+    statement = update(Tenant).where(Tenant.id == tenant.id).values({key: new for key, (_, new) in changes.items()})
+    old_currency = tenant.currency
+    if "currency" in changes:
+        statement = statement.where(~exists().where(Order.tenant_id == tenant.id, Order.currency == old_currency))
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    if not getattr(result, "rowcount", 0):
+        orders = await session.scalar(
+            select(func.count()).select_from(Order).where(Order.tenant_id == tenant.id, Order.currency == old_currency)
+        )
+        session.add(_audit(tenant, now, changes, {"reason": f"orders in {old_currency}"}, allowed=False))
+        await session.flush()
+        return Edit(
+            refused=f"the currency of {tenant.slug!r} stays {old_currency}: it has orders in {old_currency} "
+            f"(count: {orders or 0}), and its sales and refunds are counted in it"
+        )
+
+    hidden = 0
+    if "currency" in changes:
+        hiding = await session.execute(
+            update(Product)
+            .where(Product.tenant_id == tenant.id, Product.currency == old_currency, Product.active.is_(True))
+            .values(active=False)
+            .execution_options(synchronize_session=False)
+        )
+        hidden = int(getattr(hiding, "rowcount", 0) or 0)
+    session.add(_audit(tenant, now, changes, {"hidden_products": hidden} if "currency" in changes else {}))
+    await session.flush()
+    await session.refresh(tenant)
+    return Edit(changes, hidden)
+
+
+def _audit(
+    tenant: Tenant,
+    now: datetime,
+    changes: dict[str, tuple[str | None, str | None]],
+    details: dict[str, object],
+    *,
+    allowed: bool = True,
+) -> AuditEntry:
+    return AuditEntry(
+        tenant_id=tenant.id,
+        actor_tg_id=None,  # the operator
+        action="tenant.edit",
+        target=tenant.slug,
+        allowed=allowed,
+        details={**{key: [old, new] for key, (old, new) in changes.items()}, **details},
+        at=now,
+    )
