@@ -98,7 +98,8 @@ async def test_every_result_code_is_told_in_plain_words_with_its_next_step(rig: 
         assert payment.status == info.outcome.value, code
         message = (await rig.to_customer())[-1]
         assert why(code) in message.text, (code, message.text)
-        if info.next_step in RETRYABLE and payment.provider_ref:  # Daraja took the push: its pause first: said, and "Try again" offered when it is over
+        if info.next_step in RETRYABLE and payment.provider_ref:
+            # Daraja took the push, so its pause comes first: said, and "Try again" offered when it is over.
             assert "🔁 Try again will appear on this message in" in message.text, code
             assert "🔁 Try again" not in [text for text, _ in message.buttons], code
             rig.clock.advance(seconds=int(max(info.wait, SUBSCRIBER_LOCK).total_seconds()))
