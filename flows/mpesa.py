@@ -50,6 +50,18 @@ async def can_pay(ctx: FlowContext, order: Order) -> bool:
     return amount_allowed(_money(order))
 
 
+def not_offered(ctx: FlowContext, order: Order) -> str | None:
+    """Why the order's menu has no M-Pesa: M-Pesa takes whole Kenyan shillings, within its limits."""
+    money = _money(order)
+    if amount_allowed(money):
+        return None
+    if money.currency != "KES":
+        return ctx.t("mpesa.not_offered.currency")
+    if not money.is_whole_major():
+        return ctx.t("mpesa.not_offered.cents", amount=money.format())
+    return ctx.t("mpesa.not_offered.limits")
+
+
 def _phone_or_none(e164: str | None) -> MpesaPhone | None:
     if not e164:
         return None
