@@ -13,9 +13,10 @@ from core.db.engine import Database
 from core.db.tables import Tenant
 from core.vault import Vault
 from payments.mpesa.sim_models import HOLD
-from payments.mpesa.simulator import SANDBOX_PASSKEY
+from payments.mpesa.sim_server import SimulatorServer
+from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from tests.integration.test_mpesa_checkout_kit import PHONE, Rig, labels, mpesa_rig, texts
-from tests.support.app import ShopServer, order_code, shop_server
+from tests.support.app import ShopServer, order_code, place_order, shop_server
 
 CENTS_CATALOG = """\
 sku,name,price,category,description,photo_url,stock
@@ -103,3 +104,42 @@ async def test_the_receipt_shows_the_shops_own_time(rig: Rig) -> None:
     await rig.settle()
     receipt = (await rig.to_customer())[-1].text
     assert receipt.endswith("Time: 15 Jan 2026, 10:00 WAT")  # 09:00 UTC
+
+
+async def test_one_message_per_push_edited_into_its_receipt(server: ShopServer, database: Database) -> None:
+    sim = DarajaSimulator(seed=3)
+    sim.add_app("app-key", "app-secret")
+    sim.set_outcome(PHONE, HOLD)  # the request is on the phone, the PIN not entered yet
+    async with SimulatorServer(sim) as daraja:
+        secrets, options = MPESA
+        shop = await server.add_shop(providers={"mpesa": (secrets, {**options, "base_url": daraja.url})})
+        await server.start()
+        customer = server.person(shop, 5001, "Wanjiru")
+        code = await place_order(customer, phone="0708 374 149")
+        await customer.tap("📱 M-Pesa")
+        await customer.tap("✅ Yes, send to 0708 374 149")
+        await server.settle()
+        push = customer.find("📲")
+        assert push.content == (
+            f"📲 The M-Pesa request for KES 420 (order {code}) is on your phone 0708 374 149. "
+            "Enter your M-Pesa PIN to pay."
+        )
+
+        # Asked again from the payment menu, or "Check status": no second "📲" message in the chat.
+        again = await customer.tap("📱 M-Pesa")
+        assert again.messages == [] and again.notice == (
+            f"The M-Pesa request for order {code} is still on your phone 0708 374 149: "
+            "enter your PIN there, or wait for its result."
+        )
+        status = await customer.tap("🔄 Check status")
+        assert [m.message_id for m in status.messages] == [push.message_id]
+        assert status.last.content.endswith("Status: ⏳ waiting for your PIN…")
+
+        (txn,) = sim.transactions.values()
+        await sim.complete(txn.checkout_request_id, 0)
+        await sim.settle()
+        await server.settle()
+        receipt = customer.find("Payment received")
+        assert receipt.message_id == push.message_id  # the push's one message, edited into its receipt
+        assert customer.count("📲") == 0 and customer.count("Enter your M-Pesa PIN") == 0
+        assert f"M-Pesa receipt: {txn.receipt}" in receipt.content
