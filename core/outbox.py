@@ -6,8 +6,8 @@ leaves the row due, so nothing is lost.
 
 A row whose message ``replaces`` an earlier row's dedupe key (same tenant, same chat) takes that row's place in the
 chat: when the earlier row was sent, its Telegram message is edited into the new one; when it is still owed, it is
-superseded (never sent) and the new one goes out as a new message; when it is unknown or ended otherwise, the new one
-goes out as new. See ``replacing``.
+superseded (never sent) and the new one goes out as a new message; when it was superseded, the message that took its
+place is edited; when it is unknown or ended otherwise, the new one goes out as new. See ``replacing``.
 
 A row whose earlier send has an unknown outcome (``Claimed.unknown``) may already be in the chat: Telegram may have
 accepted it just before the relay died, or just after the relay stopped waiting for the answer. Such a row is
@@ -189,8 +189,10 @@ async def replacing(session: AsyncSession, row: Claimed, now: datetime) -> Repla
         return Replacing()
     if earlier.status == OutboxStatus.SENT.value:
         return Replacing(message_id=earlier.sent_message_id)
+    if earlier.status == OutboxStatus.SUPERSEDED.value:
+        return Replacing(message_id=await _heir(session, row, earlier))
     if earlier.status != OutboxStatus.PENDING.value:
-        return Replacing()  # undeliverable, dead or superseded: nothing in the chat to edit
+        return Replacing()  # undeliverable or dead: nothing in the chat to edit
     held = earlier.claimed_until
     superseded = await session.execute(
         update(OutboxMessage)
@@ -206,6 +208,26 @@ async def replacing(session: AsyncSession, row: Claimed, now: datetime) -> Repla
         return Replacing()
     until = utc(held) if held is not None else now
     return Replacing(wait_until=max(until, now + _IN_FLIGHT_RECHECK))
+
+
+async def _heir(session: AsyncSession, row: Claimed, superseded: OutboxMessage) -> int | None:
+    """The message that holds a superseded row's place in the chat: the latest sent row that replaced it. Without
+    this, a result would come as a new message below the one that superseded "sending…" ("check your phone"),
+    leaving that one in the chat still asking for the PIN."""
+    heir = await session.scalar(
+        select(OutboxMessage.sent_message_id)
+        .where(
+            OutboxMessage.id > superseded.id,  # a range of the primary key: only the rows written since
+            OutboxMessage.id != row.id,
+            OutboxMessage.tenant_id == row.tenant_id,
+            OutboxMessage.chat_id == row.chat_id,
+            OutboxMessage.status == OutboxStatus.SENT.value,
+            OutboxMessage.payload["replaces"].as_string() == superseded.dedupe_key,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    return heir
 
 
 async def mark_retry(session: AsyncSession, row_id: int, next_attempt_at: datetime, error: str, *, count: bool) -> None:

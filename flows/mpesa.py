@@ -14,25 +14,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from core.callbacks import Action, action
-from core.clock import utc
 from core.db.repos.orders import OrderRepository
-from core.db.tables import Order, Payment, PaymentEvent, ProviderConfig
+from core.db.tables import Order, Payment, ProviderConfig
 from core.messages import Button, Message, keyboard
 from core.money import Money
+from core.phones import display
+from core.shoptime import clock_time
 from flows.context import FlowContext, Handler, Reply
 from flows.inbound import Inbound, Kind
 from flows.online import start_online_payment
 from payments.attempts import open_attempt, open_payment, supersede_open
 from payments.mpesa import messages
-from payments.mpesa.codes import SUBSCRIBER_LOCK, NextStep, result_info
+from payments.mpesa.pause import earliest_push, last_result_code, seconds_until
 from payments.mpesa.phones import MpesaPhone, MpesaPhoneError, mpesa_phone
 from payments.mpesa.provider import NAME, amount_allowed
+from payments.notices import Context
 from payments.states import OrderStatus, PaymentStatus
 
 STEP_PHONE = "mpesa.phone"
@@ -46,6 +48,18 @@ def _money(order: Order) -> Money:
 async def can_pay(ctx: FlowContext, order: Order) -> bool:
     """M-Pesa takes whole shillings from KES 1 to 250,000."""
     return amount_allowed(_money(order))
+
+
+def not_offered(ctx: FlowContext, order: Order) -> str | None:
+    """Why the order's menu has no M-Pesa: M-Pesa takes whole Kenyan shillings, within its limits."""
+    money = _money(order)
+    if amount_allowed(money):
+        return None
+    if money.currency != "KES":
+        return ctx.t("mpesa.not_offered.currency")
+    if not money.is_whole_major():
+        return ctx.t("mpesa.not_offered.cents", amount=money.format())
+    return ctx.t("mpesa.not_offered.limits")
 
 
 def _phone_or_none(e164: str | None) -> MpesaPhone | None:
@@ -62,8 +76,17 @@ async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply
         return Reply([Message(ctx.t("mpesa.unavailable", code=order.code))])
     waiting = await _open_attempt(ctx, order)
     if waiting is not None:
-        return Reply([await _status(ctx, order, waiting, edit=False)])
+        return _still_open(ctx, order, waiting, typed=False)
     return _propose(ctx, order)
+
+
+def _still_open(ctx: FlowContext, order: Order, payment: Payment, *, typed: bool) -> Reply:
+    """One message per push: the push's own message keeps its status, and turns into its result. Asked again, the
+    bot answers in a few words (a toast for a press) and never sends a second "enter your PIN" that would be left
+    standing below the receipt."""
+    e164 = payment.phone or ctx.customer.phone or order.contact_phone
+    words = ctx.t("mpesa.still_open", code=order.code, phone=display(e164) if e164 else "—")
+    return Reply([Message(words)], refused=True) if typed else Reply(notice=words, refused=True)
 
 
 def _propose(ctx: FlowContext, order: Order) -> Reply:
@@ -107,7 +130,7 @@ async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
         ctx.go("idle")
         return Reply([Message(ctx.t("error.stale_button"))])
     ctx.customer.phone = phone.phone.e164  # the starter pushes to the customer's phone; they just chose this one
-    return await _push(ctx, order, phone)
+    return await _push(ctx, order, phone, typed=True)
 
 
 async def _order(ctx: FlowContext, order_id: int) -> Order | None:
@@ -137,100 +160,62 @@ async def _open_attempt(ctx: FlowContext, order: Order) -> Payment | None:
     )
 
 
-def _result_code(raw: dict[str, Any]) -> str | None:
-    body = raw.get("Body")
-    callback = body.get("stkCallback") if isinstance(body, dict) else None
-    code = callback.get("ResultCode") if isinstance(callback, dict) else raw.get("ResultCode")
-    return None if code is None else str(code).strip()
-
-
-async def _earliest_push(ctx: FlowContext) -> datetime | None:
-    """Not before: Daraja refuses a new push to a subscriber within about a minute of the last one (longer after
-    "subscriber busy" or "rule limited")."""
-    last = await ctx.session.scalar(
-        select(Payment)
-        .join(Order, Order.id == Payment.order_id)
-        .where(
-            Payment.tenant_id == ctx.tenant.id,
-            Order.customer_id == ctx.customer.id,
-            Payment.provider == NAME,
-            Payment.callback_token.is_not(None),
-        )
-        .order_by(Payment.id.desc())
-        .limit(1)
-    )
-    if last is None:
-        return None
-    wait = SUBSCRIBER_LOCK
-    raw = await ctx.session.scalar(
-        select(PaymentEvent.raw)
-        .where(PaymentEvent.payment_id == last.id, PaymentEvent.outcome != "pending")
-        .order_by(PaymentEvent.id.desc())
-        .limit(1)
-    )
-    code = _result_code(dict(raw)) if isinstance(raw, dict) else None
-    if code is not None:
-        wait = max(wait, result_info(code).wait)
-    return utc(last.created_at) + wait
-
-
-async def _push(ctx: FlowContext, order: Order, phone: MpesaPhone) -> Reply:
+async def _push(ctx: FlowContext, order: Order, phone: MpesaPhone, *, typed: bool = False) -> Reply:
     if order.status != OrderStatus.AWAITING_PAYMENT:
         ctx.go("idle")
         return _not_payable(ctx, order)
     waiting = await _open_attempt(ctx, order)
     if waiting is not None:
         ctx.go("idle")
-        return Reply([await _status(ctx, order, waiting, edit=False)])
-    earliest = await _earliest_push(ctx)
+        return _still_open(ctx, order, waiting, typed=typed)
+    earliest = await earliest_push(ctx.session, ctx.tenant.id, phone.phone.e164)
     now = ctx.clock.now()
-    if earliest is not None and now < earliest:
-        seconds = max(1, int((earliest - now) / timedelta(seconds=1)) + 1)
+    if earliest is not None and now < earliest:  # Daraja would refuse it: say how long, and to which phone
+        seconds, at = seconds_until(earliest, now), clock_time(earliest, ctx.tenant)
         retry = keyboard([Button(ctx.t("mpesa.button.try_again"), data=action(messages.RETRY, order.id))])
-        return Reply([Message(ctx.t("mpesa.wait_before_retry", seconds=seconds), retry)], refused=True)
+        wait = ctx.t("mpesa.wait_before_retry", phone=display(phone.phone.e164), seconds=seconds, time=at)
+        return Reply([Message(wait, retry)], refused=True)
     amount = _money(order).format()
     status = keyboard([Button(ctx.t("mpesa.button.status"), data=action(messages.STATUS, order.id))])
-    sending = Message(ctx.t("jobs.mpesa.sending", phone=phone.local, amount=amount, code=order.code), status)
+    shown = display(phone.phone.e164)
+    sending = Message(ctx.t("jobs.mpesa.sending", phone=shown, amount=amount, code=order.code), status)
     payment = await start_online_payment(ctx, order, NAME, sending)
     ctx.go("idle")
     if payment is None:  # a push is open (perhaps started by a press a moment ago): where it stands
         current = await open_attempt(ctx.session, order)
         if current is not None and current.provider == NAME:
-            return Reply([await _status(ctx, order, current, edit=False)])
+            return _still_open(ctx, order, current, typed=typed)
         return Reply([Message(ctx.t("jobs.attempt_open", code=order.code))])
+    payment.phone = phone.phone.e164  # Daraja's pause is per phone: the next push to it waits for this one's
     return Reply(start_payment=payment.id)
 
 
 async def _status(ctx: FlowContext, order: Order, payment: Payment, *, edit: bool) -> Message:
-    """Where the order's latest M-Pesa attempt stands, with the buttons that fit."""
+    """Where the order's latest M-Pesa attempt stands, with the buttons that fit: the same words as the push's own
+    message (it edits that message when its "Check status" is pressed), never "enter your PIN" once it has ended."""
     status = PaymentStatus(payment.status)
     amount, code = _money(order).format(), order.code
     refresh = keyboard([Button(ctx.t("mpesa.button.status"), data=action(messages.STATUS, order.id))])
-    phone = _phone_or_none(ctx.customer.phone)
-    local = phone.local if phone else "—"
-    if status is PaymentStatus.CREATED:
-        line = ctx.t("mpesa.status.sending")
-    elif status is PaymentStatus.PENDING and payment.callback_token and payment.provider_ref is None:
-        line = ctx.t("mpesa.status.unconfirmed")
-    elif status is PaymentStatus.PENDING:
-        line = ctx.t("mpesa.status.waiting")
-    elif status in (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
-        line = ctx.t("mpesa.status.paid")
-        return Message(ctx.t("mpesa.check_phone", phone=local, amount=amount, code=code, status=line), edit=edit)
-    elif status is PaymentStatus.NEEDS_REVIEW:
+    e164 = payment.phone or ctx.customer.phone
+    shown = display(e164) if e164 else "—"
+    if status in (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
+        return Message(ctx.t("mpesa.status.paid_order", code=code, amount=amount), edit=edit)
+    if status is PaymentStatus.NEEDS_REVIEW:
         return Message(ctx.t("mpesa.status.review"), edit=edit)
-    else:
-        line = ctx.t("mpesa.status.ended", why=payment.reason or ctx.t("mpesa.why.unknown"))
+    if status not in (PaymentStatus.CREATED, PaymentStatus.PENDING):  # ended without money
         if order.status != OrderStatus.AWAITING_PAYMENT:
             return Message(ctx.t("mpesa.status.other", status=ctx.t(f"order.status.{order.status}")), edit=edit)
-        paybill = await messages.paybill_number(ctx.session, ctx.tenant.id, ctx.tenant.test_mode) is not None
-        body = ctx.t("mpesa.check_phone", phone=local, amount=amount, code=code, status=line)
-        buttons = messages.next_buttons(ctx.lang, order.id, NextStep.RETRY, paybill)
-        return Message(body, buttons, edit=edit)
+        notice = Context(ctx.tenant, order, payment, ctx.customer)
+        code_of_result = await last_result_code(ctx.session, payment.id)
+        ended = await messages.ended_message(ctx.session, notice, payment.status, code_of_result, ctx.clock.now())
+        return Message(ended.text, ended.buttons, edit=edit)
     if payment.callback_token is None:  # a Paybill attempt: the instructions again
         business = await messages.paybill_number(ctx.session, ctx.tenant.id, ctx.tenant.test_mode) or "—"
         return messages.paybill_instructions(ctx.lang, business, code, _money(order))
-    return Message(ctx.t("mpesa.check_phone", phone=local, amount=amount, code=code, status=line), refresh, edit=edit)
+    if status is PaymentStatus.CREATED:
+        return Message(ctx.t("jobs.mpesa.sending", phone=shown, amount=amount, code=code), refresh, edit=edit)
+    line = ctx.t("mpesa.status.unconfirmed") if payment.provider_ref is None else ctx.t("mpesa.status.waiting")
+    return Message(ctx.t("mpesa.check_phone", phone=shown, amount=amount, code=code, status=line), refresh, edit=edit)
 
 
 def _needs_order(handler: Any) -> Handler:

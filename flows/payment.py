@@ -34,6 +34,10 @@ class OnlineMethod(Protocol):
 
     async def can_pay(self, ctx: FlowContext, order: Order) -> bool: ...
 
+    def not_offered(self, ctx: FlowContext, order: Order) -> str | None:
+        """Why this method is missing from the order's menu, in the customer's words; None to leave it unsaid."""
+        ...
+
 
 async def _can_pay(ctx: FlowContext, method: str, order: Order) -> bool:
     """Offer a method only when the order can be paid that way (M-Pesa's limits, Paystack's currencies...)."""
@@ -42,9 +46,16 @@ async def _can_pay(ctx: FlowContext, method: str, order: Order) -> bool:
 
 async def offer_methods(ctx: FlowContext, order: Order) -> Message:
     configs = await TenantRepository(ctx.session).provider_configs(ctx.tenant.id)
-    names = [c.provider for c in configs if c.provider in ctx.methods and await _can_pay(ctx, c.provider, order)]
+    names, missing = [], []
+    for config in configs:
+        if config.provider not in ctx.methods:
+            continue
+        if await _can_pay(ctx, config.provider, order):
+            names.append(config.provider)
+        elif (why := ONLINE[config.provider].not_offered(ctx, order)) is not None:
+            missing.append(why)  # never hidden without a word (M-Pesa and an amount with cents)
     amount = Money(order.total_minor, order.currency).format()
-    header = ctx.t("order.placed", code=order.code, amount=amount)
+    header = "\n".join([ctx.t("order.placed", code=order.code, amount=amount), *missing])
     if ctx.tenant.test_mode:  # the banner, and how to pay in each provider's sandbox
         hints = [ctx.t(f"testmode.hint.{name}") for name in names if has(f"testmode.hint.{name}")]
         header = "\n".join([ctx.t("testmode.banner"), *hints, header])

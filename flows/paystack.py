@@ -34,6 +34,11 @@ async def can_pay(ctx: FlowContext, order: Order) -> bool:
     return order.currency in SUPPORTED_CURRENCIES
 
 
+def not_offered(ctx: FlowContext, order: Order) -> str | None:
+    """A shop whose currency Paystack does not take has no use for it: nothing to explain to its customers."""
+    return None
+
+
 async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply:
     amount = Money(order.total_minor, order.currency)
     try:

@@ -63,8 +63,10 @@ async def enqueue(
     now: datetime,
     payload: Mapping[str, Any] | None = None,
     payment_id: int | None = None,
+    due: datetime | None = None,
 ) -> int | None:
-    """Owe a job, in the caller's transaction. None when a job with this key is already owed (or was done)."""
+    """Owe a job, in the caller's transaction, to run at once or from ``due``. None when a job with this key is
+    already owed (or was done)."""
     new_id = await insert_if_absent(
         session,
         PaymentJob.__table__,  # type: ignore[arg-type]
@@ -76,7 +78,7 @@ async def enqueue(
             "payload": dict(payload or {}),
             "status": JobStatus.PENDING.value,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": due or now,
             "created_at": now,
             "updated_at": now,
         },

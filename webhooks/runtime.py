@@ -26,7 +26,9 @@ from core.vault import Vault
 from payments.jobs import JobWorker
 from payments.mpesa.c2b_asker import ReceiptChecker
 from payments.mpesa.c2b_check import CHECK
+from payments.mpesa.messages import RETRY_READY
 from payments.mpesa.provider import TOKEN_CACHE
+from payments.mpesa.retry_ready import RetryReady
 from payments.mpesa.tokens import RedisTokenStore, TokenCache
 from payments.providers import provider_factories
 from payments.reconciler import Reconciler
@@ -97,7 +99,8 @@ def build_runtime(
     registry = ProviderRegistry(vault, deps, provider_factories())
     starter = PaymentStarter(database, registry, clock)
     checker = ReceiptChecker(database, registry, clock)
-    jobs = JobWorker(database, clock, {START: starter, CHECK: checker}, on_done=relay.wake)
+    retry_ready = RetryReady(database, clock)
+    jobs = JobWorker(database, clock, {START: starter, CHECK: checker, RETRY_READY: retry_ready}, on_done=relay.wake)
     metrics = Metrics()
     processor = UpdateProcessor(
         database,

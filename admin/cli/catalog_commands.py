@@ -6,7 +6,7 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from admin.cli.plumbing import CliError, echo_ok, in_unit_of_work, load_settings
+from admin.cli.plumbing import CliError, echo_ok, echo_warning, in_unit_of_work, load_settings
 from core.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -47,8 +47,16 @@ def catalog_import(slug: str, file: IO[str]) -> None:
         return await shops.import_catalog(session, slug, text, now=SystemClock().now())
 
     report = in_unit_of_work(settings, work)
+    # No "(s)" plurals: the count comes after its word.
     echo_ok(
-        f"Imported {report.total} products into {slug!r}: {report.created} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged."
+        f"Catalog of {slug!r} imported. Products: {report.total} ({report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged)."
     )
     click.echo(f"  categories: {', '.join(report.categories)}")
+    if report.not_for_mpesa:
+        echo_warning(
+            "Warning: M-Pesa takes whole shillings only, and these prices have cents: an order whose total has "
+            "cents cannot be paid by M-Pesa (the customer is told why at checkout)."
+        )
+        for line in report.not_for_mpesa:
+            echo_warning(f"  {line}")

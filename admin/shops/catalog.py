@@ -18,7 +18,7 @@ from admin.shops.errors import ShopError
 from admin.shops.tenants import NAME_MAX, require_tenant
 from core.clock import SystemClock
 from core.db.repos.tenants import TenantRepository
-from core.db.tables import AuditEntry, Product
+from core.db.tables import AuditEntry, Product, Tenant
 from core.money import Money, MoneyError
 
 __all__ = ["CATALOG_COLUMNS", "ImportReport", "import_catalog"]
@@ -41,6 +41,8 @@ class ImportReport:
     updated: int
     unchanged: int
     categories: tuple[str, ...] = field(default_factory=tuple)
+    # Prices M-Pesa cannot take (not whole shillings), as "line 3 (SKU): KES 199.50", when the shop has M-Pesa.
+    not_for_mpesa: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def total(self) -> int:
@@ -190,6 +192,19 @@ def _parse_catalog(csv_text: str, currency: str) -> list[_Row]:
     return rows
 
 
+async def _not_for_mpesa(session: AsyncSession, tenant: Tenant, rows: list[_Row]) -> tuple[str, ...]:
+    """The rows whose price has cents, in a shop with M-Pesa: an order with such a total cannot be paid by M-Pesa,
+    which takes whole shillings (the customer is told so at checkout; the merchant is told here, first)."""
+    config = await TenantRepository(session).provider_config(tenant.id, "mpesa")
+    if config is None or not config.enabled:
+        return ()
+    return tuple(
+        f"line {row.line} ({row.sku}): {Money(row.price_minor, tenant.currency).format()}"
+        for row in rows
+        if row.price_minor % 100
+    )
+
+
 async def import_catalog(
     session: AsyncSession, slug: str, csv_text: str, *, now: datetime | None = None
 ) -> ImportReport:
@@ -223,7 +238,8 @@ async def import_catalog(
             updated += 1
         else:
             unchanged += 1
-    report = ImportReport(created, updated, unchanged, tuple(sorted({row.category for row in rows})))
+    categories = tuple(sorted({row.category for row in rows}))
+    report = ImportReport(created, updated, unchanged, categories, await _not_for_mpesa(session, tenant, rows))
     TenantRepository(session).audit(
         AuditEntry(
             tenant_id=tenant.id,

@@ -228,6 +228,7 @@ class Payment(Base):
     __table_args__ = (
         Index("ix_payments_tenant_status", "tenant_id", "status"),
         Index("ix_payments_status_check", "status", "next_check_at"),
+        Index("ix_payments_tenant_phone", "tenant_id", "phone"),
         # Never more refunded than was paid, whatever path wrote it (payments.service adds refunds conditionally).
         CheckConstraint(
             "refunded_minor >= 0 AND refunded_minor <= COALESCE(paid_minor, amount_minor)", name="refunded_within_paid"
@@ -256,6 +257,8 @@ class Payment(Base):
     provider_txn_id: Mapped[str | None] = mapped_column(String(64))
     provider_ref: Mapped[str | None] = mapped_column(String(128))
     callback_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The number an M-Pesa push went to (E.164): Daraja's pause between two pushes is per phone.
+    phone: Mapped[str | None] = mapped_column(String(16))
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp)

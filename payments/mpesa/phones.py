@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import carrier
 
-from core.phones import Phone, PhoneError, parse_mobile
+from core.phones import Phone, PhoneError, display, parse_mobile
 from payments.mpesa.fields import is_msisdn
 
 
@@ -34,9 +34,8 @@ class MpesaPhone:
 
     @property
     def local(self) -> str:
-        """``0712 345 678``: how a Kenyan reads their own number."""
-        digits = self.msisdn[3:]
-        return f"0{digits[:3]} {digits[3:6]} {digits[6:]}"
+        """``0712 345 678``: how a Kenyan reads their own number, as every number is shown (``core.phones``)."""
+        return display(self.phone.e164)
 
 
 def operator(phone: Phone) -> str:

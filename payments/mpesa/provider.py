@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from core.money import Money
+from core.phones import display
 from payments.base import Callback, InvalidCallback, Outcome, ProviderError, ProviderEvent, Started, StartRequest
 from payments.mpesa.client import MAX_AMOUNT, MIN_AMOUNT, DarajaClient, DarajaError
 from payments.mpesa.codes import ResultInfo
@@ -212,7 +213,7 @@ class MpesaProvider:
             raise ProviderError(str(error), code=error.reason, retryable=error.retryable) from None
         return Started(
             text_key="mpesa.started",
-            values={"phone": "0" + phone[3:]},
+            values={"phone": display("+" + phone)},
             provider_ref=accepted.checkout_request_id,
         )
 

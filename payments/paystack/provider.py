@@ -129,8 +129,10 @@ class PaystackProvider:
             metadata=metadata,
             channels=self.channels or None,
         )
-        values = {"card": _TEST_CARD}
+        values = {"card": _TEST_CARD, "email": email}
         key = "paystack.started_test" if self.test_mode else "paystack.started"
+        if not start.customer_email:  # Paystack's page shows the placeholder: the message says why it is there
+            key += ".placeholder_email"
         return Started(
             text_key=key,
             values=values,

@@ -140,7 +140,7 @@ def test_the_whole_operator_sequence(invoke: Invoke, data_dir: Path, outputs: li
     ok(invoke("provider", "set", "duka", "manual", "--instructions", "Pay to till 5123456 and send the SMS."))
 
     result = ok(invoke("catalog", "import", "duka", str(SAMPLE_CATALOG)))
-    assert "Imported 13 products into 'duka': 13 new, 0 updated, 0 unchanged." in result.stdout
+    assert "Catalog of 'duka' imported. Products: 13 (13 new, 0 updated, 0 unchanged)." in result.stdout
     assert "Groceries, Household, Phone accessories" in result.stdout
 
     result = ok(invoke("tenant", "list"))

@@ -56,6 +56,10 @@ async def failed_push(rig: Rig) -> None:
     rig.sim.set_outcome(PHONE, 1037)  # the phone cannot be reached: Paybill is the way out
     await rig.checkout()
     await rig.settle()
+    # Daraja's pause ends and "Try again" is offered on the failure message (a payment job): the jobs these tests
+    # count from here on are the receipt checks.
+    rig.clock.advance(seconds=60)
+    await rig.runtime.jobs.run_once()
 
 
 async def test_after_a_failed_push_the_customer_pays_by_paybill(rig: Rig) -> None:

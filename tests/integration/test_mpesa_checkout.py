@@ -9,12 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from core.clock import FakeClock
 from core.db.engine import Database
+from core.db.tables import OutboxMessage
 from core.vault import Vault
-from payments.mpesa.codes import RESULT_CODES, NextStep
-from payments.mpesa.messages import why
+from payments.mpesa.codes import RESULT_CODES, SUBSCRIBER_LOCK, NextStep
+from payments.mpesa.messages import RETRYABLE, why
 from payments.mpesa.sim_models import HOLD, NO_CALLBACK, SimOutcome
 from payments.states import PaymentStatus
 from tests.integration.test_mpesa_checkout_kit import PHONE, Rig, labels, mpesa_rig, texts
@@ -63,7 +65,7 @@ async def test_the_customer_pays_with_an_stk_push(rig: Rig) -> None:
         and record.response == b'{"ResultCode": 0, "ResultDesc": "Accepted"}'
     )
     status = await rig.press(sent, "Check status")
-    assert "✅ paid" in texts(status)
+    assert texts(status) == f"✅ Order {order.code} is paid: KES 420 by M-Pesa. Thank you!"  # no "enter your PIN"
 
     payment = await rig.payment()
     assert payment.status == PaymentStatus.PAID and payment.provider_txn_id == txn.receipt
@@ -96,6 +98,15 @@ async def test_every_result_code_is_told_in_plain_words_with_its_next_step(rig: 
         assert payment.status == info.outcome.value, code
         message = (await rig.to_customer())[-1]
         assert why(code) in message.text, (code, message.text)
+        if info.next_step in RETRYABLE and payment.provider_ref:
+            # Daraja took the push, so its pause comes first: said, and "Try again" offered when it is over.
+            assert "🔁 Try again will appear on this message in" in message.text, code
+            assert "🔁 Try again" not in [text for text, _ in message.buttons], code
+            rig.clock.advance(seconds=int(max(info.wait, SUBSCRIBER_LOCK).total_seconds()))
+            await rig.runtime.jobs.run_once()
+            message = (await rig.to_customer())[-1]
+            assert message.key == f"payment:{payment.id}:{payment.status}:retry-ready", code
+            assert why(code) in message.text and "will appear" not in message.text, code
         buttons = [text for text, _ in message.buttons]
         if info.next_step in (NextStep.RETRY, NextStep.PAYBILL):
             assert "🔁 Try again" in buttons, code
@@ -109,19 +120,45 @@ async def test_every_result_code_is_told_in_plain_words_with_its_next_step(rig: 
 
 
 async def test_try_again_waits_for_daraja_then_pushes_again_and_a_success_follows_a_failure(rig: Rig) -> None:
-    rig.sim.set_outcome(PHONE, 2001)  # wrong PIN
+    rig.sim.set_outcome(PHONE, HOLD)
     await rig.checkout()
-    await rig.settle()
+    rig.clock.advance(seconds=12)  # the customer took 12 s to enter a wrong PIN: 48 s of Daraja's minute are left
+    (txn,) = rig.sim.transactions.values()
+    await rig.sim.complete(txn.checkout_request_id, 2001)
     failed = (await rig.to_customer())[-1]
-    assert "the M-Pesa PIN was wrong" in failed.text
-    retry = next(data for text, data in failed.buttons if text == "🔁 Try again")
+    order, payment = await rig.order(), await rig.payment()
+    # The first message says how long, and offers no "Try again" that would only be refused.
+    assert failed.text == (
+        f"❌ The M-Pesa payment for order {order.code} (KES 420) did not go through: the M-Pesa PIN was wrong.\n"
+        "M-Pesa needs a short pause before your phone can get a new request: 🔁 Try again will appear on this "
+        "message in 48 s (at 12:01 EAT)."
+    )
+    assert [text for text, _ in failed.buttons] == ["💳 Other ways to pay"]
 
-    too_soon = await rig.tap(retry)
-    assert "Please try again in" in texts(too_soon) and len(rig.sim.transactions) == 1
-    rig.clock.advance(seconds=61)
+    too_soon = await rig.tap(f"mpretry:{order.id}")  # an older button, or a quick typist: refused, with the wait
+    assert texts(too_soon) == (
+        "M-Pesa allows a new request to 0708 374 149 only a short pause after the last one. "
+        "Please try again in 48 s (at 12:01 EAT)."
+    )
+    assert len(rig.sim.transactions) == 1
+    await rig.runtime.jobs.run_once()
+    assert (await rig.to_customer())[-1].key == failed.key  # nothing offered before the pause is over
+
+    rig.clock.advance(seconds=48)
+    await rig.runtime.jobs.run_once()
+    ready = (await rig.to_customer())[-1]
+    assert ready.key == f"payment:{payment.id}:failed:retry-ready"
+    assert ready.text == (
+        f"❌ The M-Pesa payment for order {order.code} (KES 420) did not go through: the M-Pesa PIN was wrong.\n"
+        "You can try again: a new request will be sent to your phone."
+    )
+    async with rig.database.uow() as uow:
+        row = await uow.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == ready.key))
+        assert row is not None and row.payload["replaces"] == failed.key  # edits the failure message in place
+    retry = next(data for text, data in ready.buttons if text == "🔁 Try again")
     rig.sim.set_outcome(PHONE, None)
     again = await rig.tap(retry)
-    assert "Sending the M-Pesa payment prompt" in texts(again)
+    assert "Sending the M-Pesa payment prompt to 0708 374 149" in texts(again)
     await rig.settle()
     first, second = await rig.payments()
     assert (first.status, second.status) == (PaymentStatus.FAILED, PaymentStatus.PAID)
@@ -134,8 +171,12 @@ async def test_a_push_still_open_is_not_sent_twice(rig: Rig) -> None:
     sent = await rig.checkout()
     order = await rig.order()
     again = await rig.tap(f"mpretry:{order.id}")
-    assert "waiting for your PIN" in texts(again) and len(rig.sim.transactions) == 1
-    assert len(await rig.payments()) == 1
+    # A toast, not a second "enter your PIN" message that would stay below the receipt.
+    assert again.messages == [] and again.notice == (
+        f"The M-Pesa request for order {order.code} is still on your phone 0708 374 149: "
+        "enter your PIN there, or wait for its result."
+    )
+    assert len(rig.sim.transactions) == 1 and len(await rig.payments()) == 1
     assert "🔄 Check status" in labels(sent.messages[-1])
 
 

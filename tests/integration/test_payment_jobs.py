@@ -265,7 +265,7 @@ async def test_a_push_that_got_no_answer_is_never_pushed_again_and_its_callback_
         rig.clock.advance(seconds=20)
         await rig.runtime.reconciler.run_once()
     again = await rig.tap(f"mpretry:{payment.order_id}")
-    assert "M-Pesa has not confirmed the request yet" in texts(again)
+    assert again.notice is not None and "is still on your phone 0708 374 149" in again.notice
     assert network.pushes_sent == 1 and len(rig.sim.transactions) == 1
 
     await rig.sim.complete(txn.checkout_request_id, 0)  # the customer entered the PIN: the callback settles it
@@ -311,9 +311,13 @@ async def test_twenty_presses_at_once_from_outside_the_chat_push_once(rig: Rig, 
         await wide.dispose()
 
     assert sum(reply.start_payment is not None for reply in replies) == 1
-    assert [texts(r) for r in replies if r.start_payment is None] == [
-        f"📲 Check your phone 0708 374 149: an M-Pesa request for KES 420 (order {order.code}) is on its way.\n"
-        "Enter your M-Pesa PIN to pay.\nStatus: ⏳ sending the request…"
+    # The others are told in a toast: one push, one "📲" message in the chat.
+    assert [(r.messages, r.notice) for r in replies if r.start_payment is None] == [
+        (
+            [],
+            f"The M-Pesa request for order {order.code} is still on your phone 0708 374 149: "
+            "enter your PIN there, or wait for its result.",
+        )
     ] * (presses - 1)
     (payment,) = await rig.payments()
     assert payment.status == PaymentStatus.CREATED
@@ -390,4 +394,7 @@ async def test_a_push_daraja_refused_as_busy_is_tried_again_then_given_up_in_pla
     assert "did not go through: M-Pesa was busy." in told.text and told.key == f"payment:{payment.id}:failed"
     assert [text for text, _ in told.buttons] == ["🔁 Try again", "🏦 Pay by Paybill", "💳 Other ways to pay"]
     assert len(rig.sim.transactions) == 1
-    assert [status for _, status, _ in await jobs(database)] == [JobStatus.DONE, JobStatus.FAILED]
+    assert [status for kind, status, _ in await jobs(database) if kind == "payment.start"] == [
+        JobStatus.DONE,
+        JobStatus.FAILED,
+    ]

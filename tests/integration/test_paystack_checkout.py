@@ -267,12 +267,18 @@ async def test_a_link_is_a_new_transaction_with_the_payments_reference(rig: Rig)
     assert sending["text"] == "⏳" and started["replaces"] == f"started:{payment.id}"  # the link takes its place
     assert f"To pay KES 420 for order {order.code}" in started["text"]
     assert "TEST MODE" in started["text"] and "4084 0840 8408 4081" in started["text"]  # an sk_test_ key
+    # The page shows the synthetic address: the message says what it is.
+    assert started["text"].endswith(
+        f"Paystack's page needs an email address: it shows tg{CHAT}@example.com, a stand-in, because this shop does "
+        "not ask for yours."
+    )
     assert started["buttons"] == [[{"text": "💳 Pay now", "url": f"{rig.sim_url}/checkout/{txn.access_code}"}]]
 
     # A second attempt is a second transaction, with its own reference; a real email is used when given.
     again = await rig.start(42000, email="wanjiru@mail.example")
     assert again.reference != payment.reference
     assert rig.sim.transaction(again.reference).email == "wanjiru@mail.example"
+    assert "stand-in" not in (await rig.messages())[-1]["text"]  # a real address needs no word
 
 
 @pytest.mark.parametrize(

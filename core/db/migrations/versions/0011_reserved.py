@@ -1,4 +1,5 @@
-"""reserved for the mpesa (retry pause by phone, one message per push) work of issue 12; a no-op until that work fills it
+"""an M-Pesa push remembers the phone it went to, so Daraja's pause between two pushes is kept per phone, as Daraja
+keeps it, not per customer
 
 Revision ID: 0011
 Revises: 0010
@@ -7,6 +8,9 @@ Create Date: 2026-12-04 17:10:00.000000
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = '0011'
 down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +18,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # Nullable: earlier pushes, Paystack links and manual proofs have none; a push without one pauses nobody.
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('phone', sa.String(length=16), nullable=True))
+        batch_op.create_index('ix_payments_tenant_phone', ['tenant_id', 'phone'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_index('ix_payments_tenant_phone')
+        batch_op.drop_column('phone')
