@@ -47,7 +47,7 @@ async def card(ctx: FlowContext, order: Order | None, ident: str = "?") -> Messa
             status=ctx.t(f"order.status.{order.status}"),
             amount=Money(order.total_minor, order.currency).format(),
             customer=order.contact_name,
-            phone=phones.display(order.contact_phone),
+            phone=phones.display(order.contact_phone, ctx.tenant.region),
             where=order.delivery_address or ctx.t("checkout.pickup"),
             items=items,
         )
@@ -82,7 +82,8 @@ def payment_line(ctx: FlowContext, payment: Payment, events: list[PaymentEvent],
             parts.append(ctx.t("orders.payment.mpesa_receipt", receipt=seen.receipt))
         if seen.amount is not None:
             paid = seen.amount.format()
-            payer = _payer(seen)
+            # An STK push confirmed by a status query has no phone in its answer; the push went to payment.phone.
+            payer = _payer(seen) or (phones.display(payment.phone, ctx.tenant.region) if payment.phone else "")
             parts.append(ctx.t("orders.payment.from", amount=paid, payer=payer) if payer else paid)
         if seen.at is not None:
             parts.append(shoptime.when(seen.at, ctx.tenant))
@@ -102,7 +103,7 @@ def _payer(seen: evidence.Evidence) -> str:
     """``0708 374 149``, ``JOHN DOE (2547 ***** 149)`` or ``JOHN DOE``: who paid, as the statement names them."""
     phone = None
     if seen.phone:
-        phone = phones.display(seen.phone) if seen.phone.startswith("+") else seen.phone
+        phone = phones.display(seen.phone) if seen.phone.startswith("+") else seen.phone  # Daraja may mask it
     if seen.payer and phone:
         return f"{seen.payer} ({phone})"
     return seen.payer or phone or ""

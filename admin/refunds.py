@@ -163,7 +163,7 @@ def _card(ctx: FlowContext, planned: Plan, question: RefundConfirmation) -> Mess
         "refund.confirm.card",
         code=order.code,
         customer=order.contact_name,
-        phone=display(order.contact_phone) if order.contact_phone else "—",
+        phone=display(order.contact_phone, ctx.tenant.region),
         items="\n".join(items),
         paid=planned.paid.format(),
         provider=provider,

@@ -51,13 +51,17 @@ def parse_mobile(text: str, default_region: str) -> Phone:
     return Phone(e164=str(e164), region=str(region))
 
 
-def display(e164: str) -> str:
+def display(e164: str, home: str | None = None) -> str:
     """How a person reads a number, the same everywhere: ``+254712345678`` → ``0712 345 678`` (the national form of
-    its own country); anything that is not E.164 is shown as it is."""
+    its own country). A number from another country than ``home`` (the shop's region) keeps its country code
+    (``+234 803 123 4567``), since its national form would dial a different number there. Anything that is not
+    E.164 is shown as it is."""
     try:
         parsed = phonenumbers.parse(e164)
     except NumberParseException:
         return e164
+    if home is not None and phonenumbers.region_code_for_number(parsed) != home:
+        return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
     national = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
     # Kenya's own format keeps six digits together ("0712 345678"); people read and dictate them in threes.
     return " ".join(

@@ -11,7 +11,7 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import Order, OrderItem
 from core.messages import Button, Message, keyboard
 from core.money import Money
-from core.phones import PhoneError, mask, parse_mobile
+from core.phones import PhoneError, display, mask, parse_mobile
 from flows.cart import cart_lines, show_cart, total
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
@@ -119,7 +119,12 @@ async def summary(ctx: FlowContext) -> Reply:
 
 def _details(ctx: FlowContext) -> str:
     where = ctx.t("checkout.pickup") if ctx.recall("delivery") == "pickup" else ctx.recall("address", "")
-    return ctx.t("checkout.details", name=ctx.recall("name", ""), phone=ctx.recall("phone", ""), where=where)
+    return ctx.t(
+        "checkout.details",
+        name=ctx.recall("name", ""),
+        phone=display(ctx.recall("phone", ""), ctx.tenant.region),
+        where=where,
+    )
 
 
 async def confirm(ctx: FlowContext) -> tuple[Reply, Order | None]:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox, shoptime
+from core import outbox, phones, shoptime
 from core.callbacks import action
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
@@ -170,9 +170,9 @@ def proof_for_review(ctx: Context, proof: Proof, signals: list[str]) -> Message:
         code=ctx.order.code,
         amount=ctx.amount(),
         customer=ctx.order.contact_name,
-        phone=ctx.order.contact_phone,
+        phone=phones.display(ctx.order.contact_phone, ctx.tenant.region),
         items=items,
-        reference=proof.reference_text or "—",
+        reference=proof.reference_text or text("merchant.no_reference"),
     )
     if signals:
         caption += "\n" + "\n".join(f"⚠️ {signal}" for signal in signals)
@@ -188,7 +188,12 @@ def proof_for_review(ctx: Context, proof: Proof, signals: list[str]) -> Message:
 
 
 def proof_rejected(ctx: Context, reason: str | None) -> Message:
+    body = (
+        text("payment.proof_rejected", ctx.lang, code=ctx.order.code, reason=reason)
+        if reason
+        else text("payment.proof_rejected_no_reason", ctx.lang, code=ctx.order.code)
+    )
     return Message(
-        text("payment.proof_rejected", ctx.lang, code=ctx.order.code, reason=reason or "—"),
+        body,
         keyboard([Button(text("button.upload_again", ctx.lang), data=action("proof", ctx.payment.id))]),
     )

@@ -36,7 +36,7 @@ def run(slug: str | None) -> None:
         click.echo(f"{mark}  {check.what.ljust(width)}  {check.detail}")
     failed = [check for check in checks if not check.ok]
     if failed:
-        click.secho(f"{len(failed)} problem(s) found", fg="red", err=True)
+        click.secho(f"Problems found: {len(failed)}", fg="red", err=True)
         sys.exit(1)
     click.secho("all good", fg="green")
 

@@ -288,6 +288,6 @@ def provider_recheck_c2b(slug: str, public_url: str | None) -> None:
             return len(waiting) - len(refused), refused
 
     asked, refused = in_unit_of_work(settings, work)
-    echo_ok(f"Asked Daraja about {asked} waiting Paybill payment(s) of {slug!r}; the answers settle them.")
+    echo_ok(f"Asked Daraja about the waiting Paybill payments of {slug!r} (count: {asked}); the answers settle them.")
     for line in refused:
         click.echo(f"  not asked: {line}")

@@ -149,11 +149,11 @@ def _parse_catalog(csv_text: str, currency: str) -> list[_Row]:
         if unknown or missing or doubled:
             details = []
             if unknown:
-                details.append("unknown column(s) " + ", ".join(repr(c[:30]) for c in unknown))
+                details.append("unknown columns: " + ", ".join(repr(c[:30]) for c in unknown))
             if missing:
-                details.append("missing column(s) " + ", ".join(missing))
+                details.append("missing columns: " + ", ".join(missing))
             if doubled:
-                details.append("repeated column(s) " + ", ".join(doubled))
+                details.append("repeated columns: " + ", ".join(doubled))
             raise ShopError(
                 f"line {reader.line_num}: {'; '.join(details)} (the columns are {','.join(CATALOG_COLUMNS)})"
             )

@@ -304,7 +304,7 @@ async def test_a_lost_answer_is_asked_again_from_the_cli(rig: Rig, tmp_path: Pat
         data_dir=tmp_path,
     )
     assert asked.exit_code == 0, asked.output
-    assert "Asked Daraja about 1 waiting Paybill payment(s) of 'mama-mboga'" in asked.output
+    assert "Asked Daraja about the waiting Paybill payments of 'mama-mboga' (count: 1)" in asked.output
     again = [r for r in rig.sim.status_requests.values() if r is not lost]
     assert [(r.receipt, r.result_url) for r in again] == [(paid.trans_id, lost.result_url)]
     assert (await rig.sim.answer_status(again[0].conversation_id)).status == 200

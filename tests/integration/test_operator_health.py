@@ -117,7 +117,7 @@ async def test_doctor_tells_what_is_ok_and_what_is_not(database: Database, vault
     )
     assert any(line.startswith(" ok ") and "mama: manual" in line for line in lines)
     assert any(line.startswith("FAIL") and "old-shop: telegram" in line for line in lines)
-    assert "1 problem(s) found" in everything.stderr
+    assert "Problems found: 1" in everything.stderr
     assert one.exit_code == 0 and "old-shop" not in one.stdout and "all good" in one.stdout
     assert missing.exit_code == 1 and "no such tenant" in missing.stdout
     assert bad_setting.exit_code == 1 and "DUKABOT_PORT" in bad_setting.stdout

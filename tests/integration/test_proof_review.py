@@ -102,7 +102,7 @@ async def test_pending_approve_and_reject_by_command(server: ShopServer, databas
     first, second = pending.messages[1:]
     assert first.photo is not None and second.document is not None
     assert f"Proof of payment for order {amina_code}" in first.content and "AMN1111111" in first.content
-    assert "Customer: Amina Hassan (+254712345678)" in first.content and "• Pishori Rice 2kg ×1" in first.content
+    assert "Customer: Amina Hassan (0712 345 678)" in first.content and "• Pishori Rice 2kg ×1" in first.content
     assert f"Proof of payment for order {baraka_code}" in second.content and "BRK2222222" in second.content
     assert [text for row in second.buttons for text, _ in row] == ["✅ Approve", "❌ Reject"]
 

@@ -131,7 +131,7 @@ async def test_a_customer_buys_and_the_merchant_approves_the_proof(server: ShopS
     summary = await customer.send("Kilimani, Argwings Kodhek Rd, blue gate")
     assert summary.text == (
         "Please check your order:\n• Pishori Rice 2kg × 3 = KES 1,260\nTotal: KES 1,260\n"
-        "Name: Wanjiru Kamau\nPhone: +254712345678\nDelivery: Kilimani, Argwings Kodhek Rd, blue gate"
+        "Name: Wanjiru Kamau\nPhone: 0712 345 678\nDelivery: Kilimani, Argwings Kodhek Rd, blue gate"
     )
 
     # The order, with its code; only the configured method (manual) is offered.
@@ -160,7 +160,7 @@ async def test_a_customer_buys_and_the_merchant_approves_the_proof(server: ShopS
     proof = merchant.find(f"Proof of payment for order {code}")
     assert proof.photo is not None and proof.photo.data == customer.user.account.files[proof.photo.file_id].data
     assert proof.content == (
-        f"🧾 Proof of payment for order {code}\nAmount due: KES 1,260\nCustomer: Wanjiru Kamau (+254712345678)\n"
+        f"🧾 Proof of payment for order {code}\nAmount due: KES 1,260\nCustomer: Wanjiru Kamau (0712 345 678)\n"
         "• Pishori Rice 2kg ×3\nReference given: QK7ABC1234"
     )
     assert [text for row in proof.buttons for text, _ in row] == ["✅ Approve", "❌ Reject"]
@@ -442,7 +442,7 @@ async def test_the_conversation_survives_restarts_at_every_step(server: ShopServ
 
     await server.restart()  # waiting for the address
     summary = await customer.send("Ngong Road, opposite the mosque")
-    assert "Name: Njeri Wambui\nPhone: +254711222333\nDelivery: Ngong Road, opposite the mosque" in summary
+    assert "Name: Njeri Wambui\nPhone: 0711 222 333\nDelivery: Ngong Road, opposite the mosque" in summary
 
     await server.restart()  # the summary is shown
     code = order_code((await customer.tap("✅ Confirm order")).text)
@@ -518,7 +518,7 @@ async def test_what_is_sent_while_the_server_is_down_is_answered_after_it_restar
     await server.idle()
     assert not server.fake.pending_failures
     summary = customer.messages[-1]
-    assert "Name: Kamau Njoroge\nPhone: +254733444555\nDelivery: pickup at the shop" in summary.content
+    assert "Name: Kamau Njoroge\nPhone: 0733 444 555\nDelivery: pickup at the shop" in summary.content
     await server.restart()
     code = order_code((await customer.tap("✅ Confirm order", message=summary)).text)
     assert [(order.code, order.status) for order in await orders_of(database, shop)] == [(code, "awaiting_payment")]
