@@ -69,8 +69,18 @@ def display(e164: str, home: str | None = None) -> str:
     )
 
 
-def mask(e164: str) -> str:
-    """``+254712345678`` → ``+2547••••5678``: enough for a merchant to recognise, not enough to leak."""
-    if len(e164) < 8:
-        return "•" * len(e164)
-    return e164[:5] + "•" * (len(e164) - 9) + e164[-4:]
+def mask(e164: str, home: str | None = None) -> str:
+    """``+254712345678`` → ``0712 ••• 678``: the number as ``display`` shows it with its middle hidden, enough for
+    its owner to recognise and not enough to leak."""
+    shown = display(e164, home)
+    digits = sum(ch.isdigit() for ch in shown)
+    if digits < 8:
+        return "".join("•" if ch.isdigit() else ch for ch in shown)
+    kept_head, seen, out = 4, 0, []
+    for ch in shown:
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen <= kept_head or seen > digits - 3 else "•")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -55,7 +55,14 @@ async def take_name(ctx: FlowContext, name: str) -> Reply:
     ctx.conversation.step = "checkout.phone"
     rows = []
     if ctx.customer.phone:
-        rows.append([Button(ctx.t("button.use_phone", phone=mask(ctx.customer.phone)), data=action("usephone"))])
+        rows.append(
+            [
+                Button(
+                    ctx.t("button.use_phone", phone=mask(ctx.customer.phone, ctx.tenant.region)),
+                    data=action("usephone"),
+                )
+            ]
+        )
     return Reply([Message(ctx.t("checkout.ask_phone"), keyboard(*rows))])
 
 

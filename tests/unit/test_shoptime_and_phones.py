@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from core import shoptime
-from core.phones import display
+from core.phones import display, mask
 
 MOMENT = datetime(2026, 12, 4, 13, 17, tzinfo=UTC)
 
@@ -71,3 +71,9 @@ def test_only_known_zones_are_accepted() -> None:
 )
 def test_a_phone_number_reads_one_way_everywhere(e164: str, home: str | None, shown: str) -> None:
     assert display(e164, home) == shown
+
+
+def test_a_masked_number_reads_like_the_number_with_its_middle_hidden() -> None:
+    assert mask("+254712345678", "KE") == "0712 ••• 678"
+    assert mask("+2348031234567", "NG") == "0803 ••• •567"
+    assert mask("+2348031234567", "KE").startswith("+234 ") and mask("+2348031234567", "KE").endswith("567")
