@@ -146,7 +146,7 @@ def run_action(settings: Settings, action: Callable[[], Coroutine[Any, Any, T]])
 def in_unit_of_work(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one unit of work on an up-to-date schema, commit once, dispose of the engine."""
     from core.db.engine import Database
-    from core.db.migrate import current_revisions, head_revisions
+    from core.db.schema_version import current_revisions, head_revisions
 
     async def action() -> T:
         database = Database(settings.resolved_database_url())

@@ -72,6 +72,9 @@ for args in (["db", "upgrade"], ["tenant", "list"]):
     main(args, standalone_mode=False)
 """
     assert loaded_after(listing, tmp_path) == ["alembic", "asyncio", "pydantic", "sqlalchemy"]
+    # On its own, the listing checks the schema revision without Alembic (core/db/schema_version.py).
+    alone = "from webhooks.cli import main\nmain(['tenant', 'list'], standalone_mode=False)\n"
+    assert loaded_after(alone, tmp_path) == ["asyncio", "pydantic", "sqlalchemy"]
 
 
 def test_the_provider_names_of_the_help_are_those_the_shop_operations_take() -> None:
