@@ -84,4 +84,7 @@ async def current_revisions(engine: AsyncEngine) -> set[str]:
 
 
 async def is_current(engine: AsyncEngine) -> bool:
-    return await current_revisions(engine) == head_revisions()
+    """For `/readyz`, asked often: the light check, without building Alembic's script directory each time."""
+    from core.db import schema_version
+
+    return await schema_version.current_revisions(engine) == schema_version.head_revisions()

@@ -8,6 +8,7 @@ Alembic writes and our files keep), and ``tests/unit/test_schema_version.py`` ch
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import text
@@ -19,8 +20,8 @@ _REVISION = re.compile(r"^revision(?:: str)? = ['\"](?P<id>[^'\"]+)['\"]", re.MU
 _DOWN = re.compile(r"^down_revision(?:: [^=]+)? = (?:['\"](?P<id>[^'\"]+)['\"]|None)", re.MULTILINE)
 
 
-def head_revisions() -> set[str]:
-    """The revisions no other migration builds on: what an up-to-date database is at."""
+@cache
+def _heads() -> frozenset[str]:
     revisions: set[str] = set()
     built_on: set[str] = set()
     for path in VERSIONS.glob("*.py"):
@@ -32,7 +33,13 @@ def head_revisions() -> set[str]:
         down = _DOWN.search(source)
         if down is not None and down["id"]:
             built_on.add(down["id"])
-    return revisions - built_on
+    return frozenset(revisions - built_on)
+
+
+def head_revisions() -> set[str]:
+    """The revisions no other migration builds on: what an up-to-date database is at. Read once per process: the
+    files are this code's own."""
+    return set(_heads())
 
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:
