@@ -127,8 +127,10 @@ def _not_consumed(ctx: FlowContext, question: RefundConfirmation, code: str, wan
         minutes = int(CONFIRM_WITHIN.total_seconds() // 60)
         why, body = "expired", ctx.t("refund.confirm.expired", code=code, minutes=minutes)
     audit.record(ctx, f"refund.{wanted}", code, allowed=False, why=why, confirmation=question.id)
-    # Someone else's question stays as it is in its admin's chat; the asker's own stale one loses its buttons.
-    messages = [] if why == "another_admin" else [Message(body, edit=True)]
+    # Only an expired question is edited (it loses its buttons). A decided one already shows its outcome, and for a
+    # confirmed M-Pesa or manual refund that is the task with its Done button: a second tap must not write over it.
+    # Someone else's question stays as it is in its admin's chat.
+    messages = [Message(body, edit=True)] if why == "expired" else []
     return Reply(messages, notice=body[:190], refused=True)
 
 
