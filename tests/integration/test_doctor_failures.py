@@ -13,14 +13,14 @@ from click.testing import CliRunner, Result
 from sqlalchemy.engine import make_url
 
 from admin import shops
-from bot.fakeapi import FakeTelegramServer
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.vault import Vault
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import DarajaSimulator
-from payments.paystack.simulator import PaystackSimulator
-from payments.paystack.simulator_app import serve
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import DarajaSimulator
+from sandbox.paystack.server import serve
+from sandbox.paystack.simulator import PaystackSimulator
+from sandbox.telegram import FakeTelegramServer
 from tests.support.app import VAULT_KEY, new_bot_token
 from webhooks.cli import main
 

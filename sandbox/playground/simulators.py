@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from payments.mpesa.sim_models import (
+from sandbox.mpesa.models import (
     CANCELLED,
     EXPIRED,
     INSUFFICIENT_FUNDS,
@@ -19,10 +19,10 @@ from payments.mpesa.sim_models import (
     WRONG_PIN,
     SimOutcome,
 )
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, DarajaSimulator
-from payments.paystack.simulator import PaystackSimulator
-from payments.paystack.simulator_app import serve as serve_paystack
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, DarajaSimulator
+from sandbox.paystack.server import serve as serve_paystack
+from sandbox.paystack.simulator import PaystackSimulator
 
 MPESA_KEY = "playground-consumer-key"
 MPESA_SECRET = "playground-consumer-secret"  # noqa: S105 (known only to the local simulator)
