@@ -136,8 +136,8 @@ async def _run(settings: Settings, port: int | None, keep: bool, pace: float) ->
     async with FakeTelegramServer() as telegram, AsyncExitStack() as stack:
         bot = telegram.fake.add_bot(DEMO_TOKEN, "demo_duka_bot", "Demo Duka")
         local = demo_settings(settings, telegram.base_url, port)
-        webhook = f"http://{local.host}:{local.port}/pay/paystack/{DEMO_SLUG}"
-        simulators = await stack.enter_async_context(payment_simulators(webhook))
+        shop_url = f"http://{local.host}:{local.port}"
+        simulators = await stack.enter_async_context(payment_simulators(shop_url, DEMO_SLUG))
         data_dir = Path(local.data_dir)
         if not keep:
             (data_dir / "playground.sqlite3").unlink(missing_ok=True)
