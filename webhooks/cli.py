@@ -8,6 +8,8 @@ for code they never run (tests/unit/test_cli_imports.py keeps it so; `make bench
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import click
 
@@ -126,8 +128,8 @@ def playground(port: int | None, keep: bool) -> None:
 
     from admin.cli.plumbing import load_settings
     from core import logs
-    from webhooks.playground import run_playground
 
+    run_playground = _load_playground()
     settings = load_settings()
     logs.configure(settings.log_format, level=30)
     if port is None and in_use(settings.host, settings.port):
@@ -157,3 +159,23 @@ def doctor(slug: str | None) -> None:
     from webhooks import doctor
 
     doctor.run(slug)
+
+
+PLAYGROUND_MODULE = "sandbox.playground"
+
+
+def _load_playground() -> Callable[..., Coroutine[Any, Any, None]]:
+    """The playground's entry point, found by name: the product has no import of the sandbox, which an
+    installation may leave out."""
+    import importlib
+
+    try:
+        module = importlib.import_module(PLAYGROUND_MODULE)
+    except ModuleNotFoundError as error:
+        if error.name not in {"sandbox", PLAYGROUND_MODULE}:
+            raise  # the sandbox is there but something it needs is not: show the real fault
+        raise click.ClickException(
+            "The playground is not installed here: this copy of dukabot has no sandbox package."
+        ) from None
+    run: Callable[..., Coroutine[Any, Any, None]] = module.run_playground
+    return run

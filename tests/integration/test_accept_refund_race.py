@@ -22,9 +22,9 @@ from core.vault import Vault
 from flows.inbound import Inbound
 from payments import merchant_refunds
 from payments.paystack import refunds as paystack_refunds
-from payments.paystack.simulator import SimRequest, SimResponse
 from payments.service import OPEN_REFUND_STATUSES
 from payments.states import OrderStatus, PaymentStatus
+from sandbox.paystack.simulator import SimRequest, SimResponse
 from tests.integration.test_accept_confirmed import REFUSED, as_admin, forged_success
 from tests.integration.test_paystack_checkout import Rig, paystack_rig
 from tests.integration.test_stock_and_review import SUGAR, Shelf, said, shelf

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.fakeapi import FakeUser
-from bot.fakeapi.delivery import WebhookPolicy
-from bot.fakeapi.flood import FloodControl
 from core.db.engine import Database
 from core.pacing import PacingLimits
 from core.vault import Vault
+from sandbox.telegram import FakeUser
+from sandbox.telegram.delivery import WebhookPolicy
+from sandbox.telegram.flood import FloodControl
 from tests.support.app import ShopServer, shop_server
 
 SECOND = 0.2  # Telegram's second, five times faster

@@ -17,7 +17,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 
-from bot.fakeapi import FakeTelegram, FakeTelegramServer, FakeUser
 from bot.notifier import TelegramNotifier
 from core import outbox
 from core.clock import FakeClock
@@ -27,6 +26,7 @@ from core.messages import Message
 from core.outbox import OutboxStatus
 from core.relay import OutboxRelay
 from core.vault import Vault
+from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser
 
 TOKEN = "7100001:AAH-crash-test-token-abcdefghijklmnop"
 CUSTOMER, MERCHANT = 254_700_000_001, 9001

@@ -13,15 +13,12 @@ from click.testing import CliRunner, Result
 from sqlalchemy.engine import make_url
 
 from admin import shops
-from bot.fakeapi import FakeTelegramServer
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.vault import Vault
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import DarajaSimulator
-from payments.paystack.simulator import PaystackSimulator
-from payments.paystack.simulator_app import serve
+from sandbox.telegram import FakeTelegramServer
 from tests.support.app import VAULT_KEY, new_bot_token
+from tests.support.simulators import served
 from webhooks.cli import main
 
 REFUSED_KEY = "sk_test_" + "a1" * 20  # the simulator knows no merchant: it answers 401
@@ -64,8 +61,8 @@ async def test_unreachable_is_not_refused(database: Database, vault: Vault, env:
     token = new_bot_token()
     async with (
         FakeTelegramServer() as telegram,
-        serve(PaystackSimulator()) as paystack_url,
-        SimulatorServer(DarajaSimulator()) as daraja,
+        served("paystack") as (_, paystack_url),
+        served("mpesa") as (_, daraja_url),
     ):
         telegram.fake.add_bot(token, "mama_bot", "Mama")
         async with database.uow() as uow:
@@ -73,7 +70,7 @@ async def test_unreachable_is_not_refused(database: Database, vault: Vault, env:
                 uow.session, vault, slug="mama", name="Mama", bot_token=token, admins=[1], now=FakeClock().now()
             )
             await uow.commit()
-        await point_providers_at(database, vault, paystack_url, daraja.url)
+        await point_providers_at(database, vault, paystack_url, daraja_url)
         refused = await doctor({**env, "DUKABOT_TELEGRAM_API": telegram.base_url}, "mama")
         await point_providers_at(database, vault, NOWHERE, NOWHERE)
         unreachable = await doctor({**env, "DUKABOT_TELEGRAM_API": NOWHERE}, "mama")

@@ -11,8 +11,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
 
-from bot.fakeapi import FakeTelegramServer
-from bot.fakeapi.flood import FloodControl
+from sandbox.telegram import FakeTelegramServer
+from sandbox.telegram.flood import FloodControl
 
 TOKEN = "7100009:AAH-flood-test-token-abcdefghijklmnop"
 CHAT = 254_700_000_009

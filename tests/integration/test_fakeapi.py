@@ -39,9 +39,9 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.fakeapi import SECRET_HEADER, FakeTelegram, FakeTelegramServer, FakeUser, create_app
-from bot.fakeapi.account import BotAccount, PollTicket
-from bot.fakeapi.formatting import parse_formatted
+from sandbox.telegram import SECRET_HEADER, FakeTelegram, FakeTelegramServer, FakeUser, create_app
+from sandbox.telegram.account import BotAccount, PollTicket
+from sandbox.telegram.formatting import parse_formatted
 
 # One server, one loop and one aiogram HTTP session for the module: AiohttpSession.close() sleeps 250 ms, so a
 # session per test would make this file slow. Each test gets its own bot token, hence its own isolated bot.

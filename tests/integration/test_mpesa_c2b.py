@@ -17,8 +17,8 @@ from core.db.tables import Tenant
 from core.vault import Vault
 from payments.mpesa.c2b import c2b_urls
 from payments.mpesa.provider import MpesaProvider
-from payments.mpesa.sim_models import dumps
 from payments.states import PaymentStatus
+from sandbox.mpesa.models import dumps
 from tests.integration.test_mpesa_checkout_kit import PHONE, Rig, labels, mpesa_rig, texts
 
 SLUG = "mama-mboga"  # tests.support.seed

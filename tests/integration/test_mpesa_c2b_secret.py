@@ -25,9 +25,9 @@ from core.db.engine import Database
 from core.db.tables import AuditEntry, C2BReceipt, Order, Payment, PaymentEvent
 from core.vault import Vault
 from payments.mpesa.c2b import c2b_urls
-from payments.mpesa.sim_models import dumps
-from payments.mpesa.simulator import SANDBOX_PASSKEY
 from payments.states import PaymentStatus
+from sandbox.mpesa.models import dumps
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY
 from tests.integration.test_mpesa_c2b import SLUG, failed_push, register
 from tests.integration.test_mpesa_checkout_kit import KEY, SECRET, VAULT_KEY, Rig, mpesa_rig
 

@@ -19,10 +19,10 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import C2BReceipt, PaymentJob
 from core.vault import Vault
 from payments.mpesa.c2b_check import CHECK
-from payments.mpesa.sim_models import HOLD, SimOutcome, StatusRequest, dumps
-from payments.mpesa.sim_status import result_body
 from payments.mpesa.status import parse_result
 from payments.states import PaymentStatus
+from sandbox.mpesa.models import HOLD, SimOutcome, StatusRequest, dumps
+from sandbox.mpesa.status import result_body
 from tests.integration.test_mpesa_c2b import failed_push, register
 from tests.integration.test_mpesa_c2b_secret import confirmation, run_cli, snapshot
 from tests.integration.test_mpesa_checkout_kit import Rig, mpesa_rig

@@ -17,8 +17,8 @@ from core.db.tables import OutboxMessage
 from core.vault import Vault
 from payments.mpesa.codes import RESULT_CODES, SUBSCRIBER_LOCK, NextStep
 from payments.mpesa.messages import RETRYABLE, why
-from payments.mpesa.sim_models import HOLD, NO_CALLBACK, SimOutcome
 from payments.states import PaymentStatus
+from sandbox.mpesa.models import HOLD, NO_CALLBACK, SimOutcome
 from tests.integration.test_mpesa_checkout_kit import PHONE, Rig, labels, mpesa_rig, texts
 
 
@@ -298,6 +298,6 @@ def _jsonable(body: object) -> object:
     """The simulator's body with Decimals as JSON numbers."""
     import json
 
-    from payments.mpesa.sim_models import dumps
+    from sandbox.mpesa.models import dumps
 
     return json.loads(dumps(body))

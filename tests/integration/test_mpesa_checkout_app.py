@@ -12,9 +12,9 @@ from admin import shops
 from core.clock import SystemClock
 from core.db.engine import Database
 from core.vault import Vault
-from payments.mpesa.sim_models import HOLD
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
+from sandbox.mpesa.models import HOLD
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from tests.support.app import Person, ShopServer, place_order, shop_server
 
 PHONE = "254708374149"  # 0708 374 149, the sandbox test number

@@ -28,8 +28,8 @@ from core.vault import Vault
 from flows.context import Reply
 from flows.inbound import Actor, Inbound
 from flows.router import handle, open_context
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, DarajaSimulator
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, DarajaSimulator
 from tests.support.seed import seed_shop
 from webhooks.app import build_app
 from webhooks.runtime import Runtime, build_runtime

@@ -13,8 +13,8 @@ import pytest
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.vault import Vault
-from payments.mpesa.sim_models import HOLD, SimOutcome, dumps
 from payments.states import PaymentStatus
+from sandbox.mpesa.models import HOLD, SimOutcome, dumps
 from tests.integration.test_mpesa_checkout_kit import PHONE, Rig, mpesa_rig
 
 

@@ -16,9 +16,6 @@ from core.money import Money
 from payments.base import InvalidCallback, Outcome
 from payments.mpesa.client import DarajaClient, DarajaError, DarajaRequestError, TokenCache
 from payments.mpesa.codes import C2BRejectCode
-from payments.mpesa.sim_models import HOLD
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from payments.mpesa.wire import (
     C2BPayment,
     StkCallback,
@@ -30,6 +27,9 @@ from payments.mpesa.wire import (
     parse_stk_callback,
     stk_callback_ack,
 )
+from sandbox.mpesa.models import HOLD
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 
 KEY, SECRET = "integration-key", "integration-secret"
 PHONE = "254708374149"

@@ -12,9 +12,9 @@ from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import Tenant
 from core.vault import Vault
-from payments.mpesa.sim_models import HOLD
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
+from sandbox.mpesa.models import HOLD
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from tests.integration.test_mpesa_checkout_kit import PHONE, Rig, labels, mpesa_rig, texts
 from tests.support.app import ShopServer, order_code, place_order, shop_server
 

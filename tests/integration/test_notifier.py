@@ -14,7 +14,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select, text
 
-from bot.fakeapi import FakeTelegram, FakeTelegramServer, FakeUser
 from bot.notifier import CAPTION_LIMIT, TEXT_LIMIT, TelegramNotifier, render_keyboard, split_text, utf16_len
 from core import outbox
 from core.clock import FakeClock
@@ -24,6 +23,7 @@ from core.messages import Button, Message, keyboard
 from core.outbox import OutboxStatus
 from core.relay import OutboxRelay, PermanentError, RetryAfter, TransientError, Undeliverable
 from core.vault import Vault
+from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser
 
 # One server, one loop and one aiogram HTTP session for the module. Each test gets its own bot token, hence its own
 # isolated bot on the shared fake.

@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from admin import shops
-from bot.fakeapi import FakeTelegramServer
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import Tenant
 from core.settings import Settings
 from core.vault import Vault
+from sandbox.telegram import FakeTelegramServer
 from tests.support.app import VAULT_KEY, new_bot_token
 from webhooks.app import build_app
 from webhooks.cli import main

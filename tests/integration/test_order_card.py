@@ -21,9 +21,9 @@ from core.db.tables import Payment, Tenant
 from core.vault import Vault
 from flows import router
 from flows.inbound import Actor, Inbound
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
-from payments.paystack.simulator import PaystackSimulator, RetryPolicy, serve
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
+from sandbox.paystack.simulator import PaystackSimulator, RetryPolicy, serve
 from tests.integration.test_mpesa_c2b import failed_push, register
 from tests.integration.test_mpesa_checkout_kit import Rig, mpesa_rig
 from tests.support import shop_times

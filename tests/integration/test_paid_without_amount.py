@@ -11,10 +11,10 @@ from core.db.engine import Database
 from core.db.tables import Order, OutboxMessage, Payment
 from core.vault import Vault
 from payments.base import Outcome, ProviderEvent
-from payments.mpesa.sim_models import SimOutcome
-from payments.mpesa.simulator import DarajaSimulator
 from payments.service import EventResult, apply_event
 from payments.states import OrderStatus, PaymentStatus
+from sandbox.mpesa.models import SimOutcome
+from sandbox.mpesa.simulator import DarajaSimulator
 from tests.integration.test_paystack_checkout import CHAT
 from tests.integration.test_tenant_scoped_keys import open_attempt
 from tests.support.seed import seed_shop

@@ -27,11 +27,11 @@ from flows import mpesa
 from flows.context import FlowContext, Reply
 from payments.jobs import JobStatus, JobWorker, claim_due
 from payments.mpesa import messages as mpesa_messages
-from payments.mpesa.sim_models import HOLD
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from payments.starter import START
 from payments.states import PaymentStatus
+from sandbox.mpesa.models import HOLD
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from tests.integration.test_mpesa_checkout_kit import CUSTOMER, METHODS, PHONE, Rig, mpesa_rig, texts
 from tests.support.app import WAIT, Person, ShopServer, place_order, shop_server, until
 

@@ -28,9 +28,9 @@ from core.settings import Settings
 from core.vault import Vault
 from payments.attempts import open_payment
 from payments.paystack.signature import SIGNATURE_HEADER, sign
-from payments.paystack.simulator import PaystackSimulator, RetryPolicy, serve
 from payments.starter import queue_start
 from payments.states import PaymentStatus
+from sandbox.paystack.simulator import PaystackSimulator, RetryPolicy, serve
 from tests.support.app import VAULT_KEY, Person, place_order, shop_server
 from tests.support.seed import Shop, seed_shop
 from webhooks.app import build_app

@@ -16,8 +16,8 @@ from payments.base import InvalidCallback, Outcome
 from payments.paystack.client import PaystackClient
 from payments.paystack.facts import events_from_webhook, transaction_facts
 from payments.paystack.signature import SIGNATURE_HEADER, is_valid
-from payments.paystack.simulator import PaystackSimulator, serve
-from payments.paystack.simulator_webhooks import RetryPolicy
+from sandbox.paystack.simulator import PaystackSimulator, serve
+from sandbox.paystack.webhook_sender import RetryPolicy
 
 KEY = "sk_test_integration_shop"
 RETURN_URL = "https://shop.example/paystack/return"

@@ -16,10 +16,10 @@ from core.db.tables import Order, OutboxMessage, Payment
 from core.vault import Vault
 from payments import jobs
 from payments.jobs import JobWorker
-from payments.paystack.simulator import PaystackSimulator
 from payments.providers import provider_factories
 from payments.registry import ProviderDeps, ProviderRegistry
 from payments.starter import START, PaymentStarter
+from sandbox.paystack.simulator import PaystackSimulator
 from tests.support.seed import seed_shop
 
 UNKNOWN_KEY = "sk_test_0000000000000000000000000000000000000000"

@@ -17,7 +17,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 
-from bot.fakeapi import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
 from bot.notifier import TelegramNotifier
 from bot.replies import OutboxFallback, TelegramReplier
 from bot.updates import Incoming
@@ -33,6 +32,7 @@ from core.settings import Settings
 from core.vault import Vault
 from flows.context import Reply
 from flows.inbound import Actor, Inbound
+from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
 from tests.integration.test_crash_repeats import seed
 from webhooks.runtime import build_runtime
 

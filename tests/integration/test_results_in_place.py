@@ -16,8 +16,8 @@ from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import OutboxMessage
 from core.vault import Vault
-from payments.mpesa.sim_models import HOLD
 from payments.states import PaymentStatus
+from sandbox.mpesa.models import HOLD
 from tests.integration.test_mpesa_checkout_kit import CUSTOMER, PHONE, Rig, mpesa_rig
 
 

@@ -15,8 +15,8 @@ from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.tables import CartItem, Customer, Order, Payment, Product
 from core.vault import Vault
-from payments.mpesa.sim_server import SimulatorServer
-from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from tests.integration.test_bad_input import count, step_of, unchanged
 from tests.support.app import Person, Replies, ShopServer, order_code, shop_server
 

@@ -17,10 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.fakeapi.delivery import SECRET_HEADER
 from core.db.engine import Database
 from core.db.tables import Customer, Order, Payment
 from payments.paystack.signature import SIGNATURE_HEADER, sign
+from sandbox.telegram.delivery import SECRET_HEADER
 from tests.property import strategies as hs
 from tests.property.harness import CHAT, PAYSTACK_KEY, Stage, answered, stage, unchanged
 

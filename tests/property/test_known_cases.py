@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.fakeapi.delivery import SECRET_HEADER
 from bot.notifier import TelegramNotifier
 from core.db.tables import Customer, Payment, PaymentEvent
 from core.messages import Message
 from core.money import Money, MoneyError
 from payments.paystack.signature import SIGNATURE_HEADER, sign
+from sandbox.telegram.delivery import SECRET_HEADER
 from tests.property.harness import CHAT, PAYSTACK_KEY, Stage, answered, stage, unchanged
 from tests.property.strategies import GZIP_BOMB, Request
 

@@ -31,8 +31,6 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from admin import shops
-from bot.fakeapi import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
-from bot.fakeapi.delivery import SECRET_HEADER
 from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.tables import Base, OutboxMessage, PaymentJob
@@ -40,6 +38,8 @@ from core.outbox import OutboxStatus
 from core.pacing import PacingLimits
 from core.settings import Settings
 from core.vault import Vault, VaultError
+from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
+from sandbox.telegram.delivery import SECRET_HEADER
 from webhooks.app import build_app
 from webhooks.runtime import Runtime, build_runtime
 

@@ -16,9 +16,9 @@ from payments.base import Outcome, ProviderError
 from payments.mpesa import client as client_module
 from payments.mpesa.client import DarajaClient, DarajaError, DarajaRequestError, TokenCache
 from payments.mpesa.codes import ErrorKind
-from payments.mpesa.sim_models import CANCELLED, HOLD
-from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from payments.mpesa.wire import AccessToken, parse_c2b, parse_stk_callback
+from sandbox.mpesa.models import CANCELLED, HOLD
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 
 KEY, SECRET = "app-key-0001", "consumer-secret-do-not-leak"
 BASE = "https://sandbox.safaricom.co.ke"

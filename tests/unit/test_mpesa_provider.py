@@ -13,9 +13,9 @@ from core.clock import FakeClock
 from core.money import Money
 from payments.base import Callback, InvalidCallback, Outcome, ProviderError, StartRequest
 from payments.mpesa.provider import STK_LIFETIME, MpesaProvider, amount_allowed
-from payments.mpesa.sim_models import HOLD, SimOutcome
-from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from payments.registry import ProviderDeps, TenantProviderConfig
+from sandbox.mpesa.models import HOLD, SimOutcome
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 
 KEY, SECRET = "unit-key", "unit-secret"
 PHONE = "254708374149"

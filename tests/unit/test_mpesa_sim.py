@@ -12,8 +12,6 @@ import httpx
 import pytest
 
 from core.clock import FakeClock
-from payments.mpesa.sim_models import HOLD, NO_CALLBACK, SimOutcome
-from payments.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from payments.mpesa.wire import (
     c2b_accept,
     c2b_reject,
@@ -23,6 +21,8 @@ from payments.mpesa.wire import (
     password,
     timestamp,
 )
+from sandbox.mpesa.models import HOLD, NO_CALLBACK, SimOutcome
+from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 
 KEY, SECRET = "sim-key", "sim-secret"
 PHONE = "254708374149"

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from core.clock import FakeClock
-from payments.mpesa.sim_models import PRODUCTS
-from payments.mpesa.simulator import DarajaSimulator
 from payments.mpesa.status import parse_accepted, parse_result
+from sandbox.mpesa.models import PRODUCTS
+from sandbox.mpesa.simulator import DarajaSimulator
 from tests.unit.test_mpesa_sim import KEY, SECRET, Inbox, post, token
 
 PATH = "/mpesa/transactionstatus/v1/query"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from core.clock import FakeClock
-from payments.paystack.simulator import PaystackSimulator
+from sandbox.paystack.simulator import PaystackSimulator
 
 KEY = "sk_test_shop1"
 API = "https://api.paystack.co"

@@ -11,7 +11,7 @@ import pytest
 from core.money import Money
 from payments.paystack.client import PaystackClient, PaystackError
 from payments.paystack.limits import AmountNotAllowed
-from payments.paystack.simulator import PaystackSimulator
+from sandbox.paystack.simulator import PaystackSimulator
 
 KEY = "sk_test_4f2c0ffee"
 OTHER_KEY = "sk_live_someoneelse"

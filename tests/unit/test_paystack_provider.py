@@ -18,9 +18,9 @@ from payments.paystack.facts import transaction_facts
 from payments.paystack.limits import AmountNotAllowed
 from payments.paystack.options import asks_email, channels_option, synthetic_email
 from payments.paystack.provider import FACTORY, PaystackProvider
-from payments.paystack.simulator import PaystackSimulator
 from payments.paystack.wire import ChargeEvent, parse_webhook
 from payments.registry import ProviderDeps, TenantProviderConfig
+from sandbox.paystack.simulator import PaystackSimulator
 
 TEST_KEY = "sk_test_unit000000000000000001"
 LIVE_KEY = "sk_live_unit000000000000000001"

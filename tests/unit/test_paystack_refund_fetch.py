@@ -13,7 +13,7 @@ from core.money import Money
 from payments.paystack.client import PaystackClient, PaystackError
 from payments.paystack.facts import refund_facts
 from payments.paystack.provider import refund_next_check
-from payments.paystack.simulator import PaystackSimulator, serve
+from sandbox.paystack.simulator import PaystackSimulator, serve
 from tests.unit.test_paystack_simulator import HOOK, KEY, Inbox
 
 API = "https://api.paystack.co"

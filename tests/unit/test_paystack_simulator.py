@@ -12,8 +12,9 @@ import pytest
 
 from core.clock import FakeClock
 from payments.paystack.signature import SIGNATURE_HEADER, is_valid
-from payments.paystack.simulator import PaystackSimulator, SimulatorError, serve
-from payments.paystack.simulator_webhooks import (
+from payments.paystack.wire import RefundEvent, parse_webhook
+from sandbox.paystack.simulator import PaystackSimulator, SimulatorError, serve
+from sandbox.paystack.webhook_sender import (
     DEFAULT_SCALE,
     HOUR,
     RetryPolicy,
@@ -21,7 +22,6 @@ from payments.paystack.simulator_webhooks import (
     is_loopback_url,
     loopback_sender,
 )
-from payments.paystack.wire import RefundEvent, parse_webhook
 
 KEY = "sk_test_shop1"
 LIVE_KEY = "sk_live_shop2"

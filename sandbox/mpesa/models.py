@@ -1,6 +1,6 @@
 """The Daraja simulator's vocabulary: scripted outcomes, its records, and how it sends callbacks.
 
-Kept apart from :mod:`payments.mpesa.simulator` so tests and the playground can import outcomes and records
+Kept apart from :mod:`sandbox.mpesa.simulator` so tests and the playground can import outcomes and records
 without the engine.
 """
 

@@ -19,16 +19,16 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from admin import shops
-from bot.fakeapi import FakeTelegramServer, FakeUser
 from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.db.tables import OutboxMessage, ProcessedUpdate
 from core.outbox import OutboxStatus
 from core.settings import Settings
+from sandbox.playground.lines import LineReader
+from sandbox.playground.simulators import PaymentSimulators, payment_simulators
+from sandbox.playground.terminal import HELP, Terminal
+from sandbox.telegram import FakeTelegramServer, FakeUser
 from webhooks.app import build_app
-from webhooks.playground_input import LineReader
-from webhooks.playground_payments import PaymentSimulators, payment_simulators
-from webhooks.playground_terminal import HELP, Terminal
 from webhooks.runtime import build_runtime
 
 DEMO_SLUG = "demo"
@@ -136,8 +136,8 @@ async def _run(settings: Settings, port: int | None, keep: bool, pace: float) ->
     async with FakeTelegramServer() as telegram, AsyncExitStack() as stack:
         bot = telegram.fake.add_bot(DEMO_TOKEN, "demo_duka_bot", "Demo Duka")
         local = demo_settings(settings, telegram.base_url, port)
-        webhook = f"http://{local.host}:{local.port}/pay/paystack/{DEMO_SLUG}"
-        simulators = await stack.enter_async_context(payment_simulators(webhook))
+        shop_url = f"http://{local.host}:{local.port}"
+        simulators = await stack.enter_async_context(payment_simulators(shop_url, DEMO_SLUG))
         data_dir = Path(local.data_dir)
         if not keep:
             (data_dir / "playground.sqlite3").unlink(missing_ok=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 from payments.paystack.limits import MAXIMUM_SUBUNITS, MINIMUM_SUBUNITS
 from payments.paystack.reference import ALLOWED as REFERENCE_ALLOWED
-from payments.paystack.simulator_checkout import CHECKOUT_PREFIX
-from payments.paystack.simulator_state import (
+from sandbox.paystack.checkout import CHECKOUT_PREFIX
+from sandbox.paystack.state import (
     Merchant,
     SimRefund,
     SimRequest,

@@ -17,8 +17,8 @@ from typing import Any, get_args
 
 from aiohttp import web
 
-from payments.mpesa.sim_models import PhoneFormat, SimOutcome, StkTransaction
-from payments.mpesa.simulator import SANDBOX_MSISDN, DarajaSimulator
+from sandbox.mpesa.models import PhoneFormat, SimOutcome, StkTransaction
+from sandbox.mpesa.simulator import SANDBOX_MSISDN, DarajaSimulator
 
 SIMULATOR = web.AppKey("daraja_simulator", DarajaSimulator)
 

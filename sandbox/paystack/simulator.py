@@ -2,8 +2,8 @@
 
 It knows a set of secret keys (``sk_test_…`` → domain ``test``, ``sk_live_…`` → ``live``), answers initialize,
 verify, refund and refund fetch/list with Paystack's envelopes, HTTP codes and messages, serves a checkout page
-at each ``authorization_url`` (``simulator_checkout``), and sends signed webhooks to the URL registered for each
-key (``simulator_webhooks``): ``charge.success`` after a success, ``refund.*`` at each refund step, and nothing
+at each ``authorization_url`` (``checkout``), and sends signed webhooks to the URL registered for each
+key (``webhook_sender``): ``charge.success`` after a success, ``refund.*`` at each refund step, and nothing
 for failed or abandoned payments.
 
 Two ways to run it: ``sim.mock_transport()`` under an ``httpx.AsyncClient`` in fast tests (webhooks then go
@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 
 from core.clock import Clock, SystemClock
-from payments.paystack import simulator_api as api
-from payments.paystack.simulator_api import Ledger
-from payments.paystack.simulator_app import build_app, serve
-from payments.paystack.simulator_checkout import CHECKOUT_PREFIX, handle_checkout
-from payments.paystack.simulator_state import (
+from sandbox.paystack import api
+from sandbox.paystack.api import Ledger
+from sandbox.paystack.checkout import CHECKOUT_PREFIX, handle_checkout
+from sandbox.paystack.server import build_app, serve
+from sandbox.paystack.state import (
     Merchant,
     SimRefund,
     SimRequest,
@@ -37,7 +37,7 @@ from payments.paystack.simulator_state import (
     failure,
     response_headers,
 )
-from payments.paystack.simulator_webhooks import (
+from sandbox.paystack.webhook_sender import (
     Delivery,
     OutgoingEvent,
     RetryPolicy,

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 from payments.mpesa import status
 from payments.mpesa.fields import NAIROBI, TIMESTAMP_FORMAT, has_forbidden_word, password
-from payments.mpesa.sim_models import C2BUrls, SimResponse, StkTransaction
+from sandbox.mpesa.models import C2BUrls, SimResponse, StkTransaction
 
 if TYPE_CHECKING:
-    from payments.mpesa.simulator import DarajaSimulator
+    from sandbox.mpesa.simulator import DarajaSimulator
 
 Endpoint = Literal["oauth", "stk_push", "stk_query", "register_urls", "c2b_simulate", "transaction_status"]
 
@@ -81,7 +81,7 @@ def route(
             data = _json_body(headers, body, "ShortCode", c2b=True)
             return _register(sim, data, version) if endpoint == "register_urls" else _simulate(sim, data)
         if endpoint == "transaction_status":
-            from payments.mpesa import sim_status  # imported here: it builds on this module's Refusal
+            from sandbox.mpesa import status as sim_status  # imported here: it builds on this module's Refusal
 
             _authorise(sim, headers, "transaction_status", c2b=False)
             return sim_status.accept(sim, _json_body(headers, body, "Initiator", c2b=False))

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from payments.paystack.simulator_state import SimRequest, response_headers
+from sandbox.paystack.state import SimRequest, response_headers
 
 if TYPE_CHECKING:
-    from payments.paystack.simulator import PaystackSimulator
+    from sandbox.paystack.simulator import PaystackSimulator
 
 SIMULATOR_KEY: web.AppKey[PaystackSimulator] = web.AppKey("paystack_simulator")
 

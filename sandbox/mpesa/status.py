@@ -18,12 +18,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from payments.mpesa.fields import has_forbidden_word, mask_msisdn, timestamp
-from payments.mpesa.sim_models import SimResponse, StatusRequest
-from payments.mpesa.sim_rules import Refusal
 from payments.mpesa.status import COMMAND_ID, REMARKS_MAX, SHORTCODE_IDENTIFIER
+from sandbox.mpesa.models import SimResponse, StatusRequest
+from sandbox.mpesa.rules import Refusal
 
 if TYPE_CHECKING:
-    from payments.mpesa.simulator import DarajaSimulator
+    from sandbox.mpesa.simulator import DarajaSimulator
 
 ACCEPTED = "Accept the service request successfully."
 PROCESSED = "The service request is processed successfully."

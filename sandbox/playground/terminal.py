@@ -13,8 +13,8 @@ import struct
 import zlib
 from pathlib import Path
 
-from bot.fakeapi import FakeUser, InlineButton, SentMessage, StoredFile
-from webhooks.playground_payments import PaymentSimulators
+from sandbox.playground.simulators import PaymentSimulators
+from sandbox.telegram import FakeUser, InlineButton, SentMessage, StoredFile
 
 HELP = """\
 You are chatting with the demo shop's Telegram bot. Type as in Telegram:

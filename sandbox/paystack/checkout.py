@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
-from payments.paystack.simulator_state import TEST_CARDS, SimRequest, SimResponse, SimTransaction
+from sandbox.paystack.state import TEST_CARDS, SimRequest, SimResponse, SimTransaction
 
 if TYPE_CHECKING:
-    from payments.paystack.simulator import PaystackSimulator
+    from sandbox.paystack.simulator import PaystackSimulator
 
 CHECKOUT_PREFIX = "/checkout/"
 PAY_CHANNELS = ("card", "bank", "ussd", "qr", "mobile_money", "bank_transfer", "apple_pay", "eft")

@@ -1,9 +1,9 @@
 """A Daraja look-alike: OAuth, STK push and query, C2B Register URL and payments, with callbacks.
 
 It validates requests the way Daraja does and answers with Daraja's error shapes and HTTP codes (see
-:mod:`payments.mpesa.sim_rules`), then POSTs the callbacks of the reference to the URLs it was given. Two ways to run
+:mod:`sandbox.mpesa.rules`), then POSTs the callbacks of the reference to the URLs it was given. Two ways to run
 it: ``sim.mock_transport()`` for an ``httpx.AsyncClient`` in fast tests, or ``build_app(sim)``
-(:mod:`payments.mpesa.sim_server`) as a real aiohttp server on 127.0.0.1.
+(:mod:`sandbox.mpesa.server`) as a real aiohttp server on 127.0.0.1.
 
 Outcomes are chosen by the test or the playground: ``sim.default_outcome``, ``sim.set_outcome(phone, ...)``, or
 ``HOLD`` and later ``await sim.complete(checkout_request_id, outcome)``.
@@ -22,11 +22,12 @@ import httpx
 from core.clock import Clock, SystemClock
 from core.money import Money
 from payments.base import InvalidCallback
-from payments.mpesa import sim_rules as rules
-from payments.mpesa import sim_status
 from payments.mpesa.codes import SAME_AMOUNT_WINDOW, SUBSCRIBER_LOCK
 from payments.mpesa.fields import NAIROBI, hash_msisdn, mask_msisdn, timestamp
-from payments.mpesa.sim_models import (
+from payments.mpesa.wire import parse_c2b_validation_answer
+from sandbox.mpesa import rules
+from sandbox.mpesa import status as sim_status
+from sandbox.mpesa.models import (
     PRODUCTS,
     SUCCESS,
     C2BResult,
@@ -46,7 +47,6 @@ from payments.mpesa.sim_models import (
     StkTransaction,
     dumps,
 )
-from payments.mpesa.wire import parse_c2b_validation_answer
 
 T = TypeVar("T")
 SANDBOX_SHORTCODE = "174379"

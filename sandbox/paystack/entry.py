@@ -1,0 +1,28 @@
+"""Paystack's simulator in the sandbox registry, with the playground's demo merchant on it."""
+
+from __future__ import annotations
+
+from sandbox.contract import DemoAccount, ProviderSimulator
+from sandbox.paystack.server import build_app
+from sandbox.paystack.simulator import PaystackSimulator
+
+DEMO_SECRET_KEY = "sk_test_playground000000000000000000000000"  # noqa: S105 (known only to the local simulator)
+
+
+def open_demo_account(sim: PaystackSimulator, shop_url: str, slug: str) -> DemoAccount:
+    # The webhook URL is set once in the merchant's Paystack dashboard, not sent with each payment.
+    sim.add_merchant(DEMO_SECRET_KEY, webhook_url=f"{shop_url}/pay/paystack/{slug}")
+    return DemoAccount(secrets={"secret_key": DEMO_SECRET_KEY}, options={})
+
+
+async def close(sim: PaystackSimulator) -> None:
+    await sim.close()
+
+
+SIMULATOR = ProviderSimulator(
+    provider="paystack",
+    create=PaystackSimulator,
+    app=build_app,
+    close=close,
+    open_demo_account=open_demo_account,
+)

@@ -1,0 +1,25 @@
+"""Every provider's simulator, by the provider's name: the playground and the tests find a simulator here rather
+than by importing a provider's module. A provider joins the sandbox with one line below (its ``entry.SIMULATOR``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from sandbox.contract import ProviderSimulator
+from sandbox.mpesa import entry as mpesa
+from sandbox.paystack import entry as paystack
+
+SIMULATORS: Mapping[str, ProviderSimulator[Any]] = MappingProxyType(
+    {entry.provider: entry for entry in (mpesa.SIMULATOR, paystack.SIMULATOR)}
+)
+
+
+def simulator(provider: str) -> ProviderSimulator[Any]:
+    """The simulator of ``provider`` (its name in ``dukabot provider set``)."""
+    try:
+        return SIMULATORS[provider]
+    except KeyError:
+        raise LookupError(f"the sandbox has no simulator for {provider!r} (it has: {', '.join(SIMULATORS)})") from None
