@@ -1,0 +1,218 @@
+"""One kit per payment provider: everything the contract suite must know of a provider to run its cases on it.
+
+A kit configures a shop with the provider (live or test mode), runs the provider's simulator, drives it (the customer
+pays, or stays silent), produces the provider's callbacks in their exact wire format (genuine, forged, unsigned,
+with a wrong amount or currency) and says which hosts are the provider's sandbox. What the cases assert (HTTP
+answers, payment and order state, what the customer and the merchant read) is the same for every provider.
+
+This module is the only place the suite imports the simulators from: when they move, only these imports change.
+A new provider gets the suite by writing a ``Kit`` subclass and adding it to ``KITS`` (see README.md).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from payments.mpesa.sim_models import HOLD, SimOutcome, dumps
+from payments.mpesa.sim_server import SimulatorServer
+from payments.mpesa.simulator import DarajaSimulator
+from payments.paystack.signature import SIGNATURE_HEADER, sign
+from payments.paystack.simulator import PaystackSimulator, RetryPolicy, serve
+from tests.support.app import Person
+
+# What a callback can be: the provider's own (genuine), signed by someone else or carrying a token that is not the
+# payment's (forged), without its signature or token (unsigned), or genuine in form but for other money.
+CallbackKind = Literal["genuine", "forged", "unsigned", "wrong_amount", "wrong_currency"]
+Settings = tuple[Mapping[str, str], Mapping[str, Any]]  # (secrets, options), as ``dukabot provider set`` stores them
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One HTTP request a provider (or someone posing as one) would send to the server."""
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+class Kit(ABC):
+    """What the contract suite needs of one provider. ``base_url`` (the server's address) and ``shop_slug`` are set
+    by the suite before ``start``; the simulator runs inside ``running``."""
+
+    name: ClassVar[str]  # the provider's registry name
+    method_button: ClassVar[str]  # the button the customer presses under a placed order to pay this way
+    start_path: ClassVar[str]  # the path of the request that starts a collection
+    customer_phone: ClassVar[str] = "0712 345 678"  # the phone given at checkout
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.shop_slug = ""
+        self.test_mode = False
+
+    @abstractmethod
+    def running(self) -> AbstractAsyncContextManager[dict[str, str]]:
+        """Runs the simulator; yields the provider's real hosts, each mapped to the simulator's URL."""
+
+    @abstractmethod
+    def settings(self) -> Settings:
+        """The shop's configuration of this provider: live credentials, and test ones where the provider has
+        them. No ``base_url``: the shop talks to the provider's real hosts, which the suite's network routes to
+        the simulator (so the hosts are what a real shop would call)."""
+
+    @abstractmethod
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        """Whether a request with this host and these headers goes to the provider's sandbox (test mode)."""
+
+    async def start(self, customer: Person) -> None:
+        """Under the placed order, choose this provider and confirm whatever it asks before it collects."""
+        await customer.tap(self.method_button)
+
+    async def press_again(self, customer: Person) -> None:
+        """Press the button that started the collection once more (an impatient customer, an old message)."""
+        await self.start(customer)
+
+    @abstractmethod
+    async def pay(self) -> None:
+        """The customer pays the attempt started last; the provider sends no callback until ``callback``."""
+
+    @abstractmethod
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        """The provider's callback for the paid attempt, as ``kind``; None when the provider has no such case
+        (M-Pesa's callback names no currency)."""
+
+    query_after: ClassVar[dict[str, float]]  # how far the clock must move for the reconciler's first query
+
+
+def _pick(items: list[Any], what: str) -> Any:
+    assert items, f"the simulator has no {what}: was the collection started?"
+    return items[-1]
+
+
+class MpesaKit(Kit):
+    """M-Pesa STK push, against the Daraja simulator. Daraja signs nothing: a callback is trusted because it comes to
+    the payment's own URL (a random token per payment), from an allowed address, and names the payment's push."""
+
+    name = "mpesa"
+    method_button = "📱 M-Pesa"
+    start_path = "/mpesa/stkpush/v1/processrequest"
+    customer_phone = "0708 374 149"  # the sandbox test number: a Safaricom line
+    query_after: ClassVar[dict[str, float]] = {"seconds": 20}
+    KEY, SECRET, SHORTCODE, PASSKEY = "contract-key", "contract-secret", "600111", "contract-live-passkey"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = DarajaSimulator(seed=13)
+        self.sim.add_app(self.KEY, self.SECRET)
+        self.sim.add_shortcode(self.SHORTCODE, self.PASSKEY)
+        self.sim.set_outcome("254708374149", HOLD)  # the phone rings until the kit decides what the customer does
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        async with SimulatorServer(self.sim) as daraja:
+            yield {"api.safaricom.co.ke": daraja.url, "sandbox.safaricom.co.ke": daraja.url}
+            await self.sim.settle()
+
+    def settings(self) -> Settings:
+        secrets = {"consumer_key": self.KEY, "consumer_secret": self.SECRET, "passkey": self.PASSKEY}
+        # A live shop takes callbacks from Safaricom's addresses only; here they come from this machine.
+        return secrets, {"shortcode": self.SHORTCODE, "ip_allowlist": "127.0.0.1"}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == "sandbox.safaricom.co.ke"
+
+    async def start(self, customer: Person) -> None:
+        await customer.tap(self.method_button)
+        await customer.tap(f"✅ Yes, send to {self.customer_phone}")
+
+    async def press_again(self, customer: Person) -> None:
+        await customer.tap(f"✅ Yes, send to {self.customer_phone}")
+
+    async def pay(self) -> None:
+        txn = _pick(list(self.sim.transactions.values()), "STK push")
+        await self.sim.complete(txn.checkout_request_id, SimOutcome(0, send_callback=False))
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        txn = _pick(list(self.sim.transactions.values()), "STK push")
+        body = self.sim.stk_body(txn.checkout_request_id, SimOutcome(0))
+        url = txn.callback_url
+        if kind == "wrong_currency":
+            return None
+        if kind == "wrong_amount":
+            body["Body"]["stkCallback"]["CallbackMetadata"]["Item"][0]["Value"] = 1
+        elif kind == "forged":  # the payment's URL, but the result of a push that is not this payment's
+            body["Body"]["stkCallback"]["CheckoutRequestID"] = "ws_CO_04122026120000000708374149"
+        elif kind == "unsigned":  # the result of this push, to a URL without the payment's token
+            url = f"{self.base_url}/pay/stk/{'ab' * 20}"
+        return Delivery(url, dumps(body), {"Content-Type": "application/json"})
+
+
+class PaystackKit(Kit):
+    """Paystack, against the Paystack simulator. Webhooks are signed with the shop's secret key (HMAC-SHA512 in
+    ``x-paystack-signature``); test mode is the same host with the ``sk_test_`` key."""
+
+    name = "paystack"
+    method_button = "💳 Pay online"
+    start_path = "/transaction/initialize"
+    query_after: ClassVar[dict[str, float]] = {"minutes": 1}
+    LIVE_KEY, TEST_KEY = "sk_live_contract0000000000000001", "sk_test_contract0000000000000001"
+
+    def __init__(self) -> None:
+        super().__init__()
+        # No webhook URL on the simulator's "dashboard": the kit delivers each webhook itself, when the case says.
+        self.sim = PaystackSimulator(retry=RetryPolicy.none(), refund_delay=0)
+        self.sim.add_merchant(self.LIVE_KEY)
+        self.sim.add_merchant(self.TEST_KEY)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(self.sim.close)
+            url = await stack.enter_async_context(serve(self.sim))
+            yield {"api.paystack.co": url}
+
+    def settings(self) -> Settings:
+        return {"secret_key": self.LIVE_KEY, "test_secret_key": self.TEST_KEY}, {}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == "api.paystack.co" and headers.get("authorization") == f"Bearer {self.TEST_KEY}"
+
+    @property
+    def key(self) -> str:
+        return self.TEST_KEY if self.test_mode else self.LIVE_KEY
+
+    async def pay(self) -> None:
+        txn = _pick(self.sim.transactions, "transaction")
+        await self.sim.pay(txn.reference, secret_key=self.key)
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        event = _pick([e for e in self.sim.events if e.event == "charge.success"], "charge.success event")
+        body = event.body
+        if kind in ("wrong_amount", "wrong_currency"):
+            doctored = json.loads(body)
+            if kind == "wrong_amount":
+                doctored["data"]["amount"] -= 12000
+            else:
+                doctored["data"]["currency"] = "NGN"
+            body = json.dumps(doctored).encode()
+        headers = {"Content-Type": "application/json"}
+        if kind != "unsigned":
+            headers[SIGNATURE_HEADER] = sign(body, "sk_test_someone_else" if kind == "forged" else self.key)
+        return Delivery(f"{self.base_url}/pay/paystack/{self.shop_slug}", body, headers)
+
+
+# Every online provider in the registry must have its kit here: a provider without one fails the suite.
+KITS: dict[str, type[Kit]] = {kit.name: kit for kit in (MpesaKit, PaystackKit)}
+
+
+async def deliver(delivery: Delivery) -> tuple[int, str]:
+    """Sends ``delivery`` to the server as the provider would; the HTTP status and body of the answer."""
+    async with httpx.AsyncClient(trust_env=False) as http:
+        answer = await http.post(delivery.url, content=delivery.body, headers=dict(delivery.headers))
+    return answer.status_code, answer.text
