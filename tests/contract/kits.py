@@ -11,6 +11,7 @@ A new provider gets the suite by writing a ``Kit`` subclass and adding it to ``K
 
 from __future__ import annotations
 
+import asyncio
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
@@ -89,6 +90,20 @@ class Kit(ABC):
 
     query_after: ClassVar[dict[str, float]]  # how far the clock must move for the reconciler's first query
 
+    # Refunds: who moves the money back (the provider, when the shop asks; the merchant by hand, when the provider
+    # has no refund call; None: no refunds), and the words that tell the customer it has been sent.
+    refunds_by: ClassVar[Literal["provider", "merchant"] | None] = None
+    refund_sent: ClassVar[str] = ""
+
+    @abstractmethod
+    async def finish_refund(self, merchant: Person) -> None:
+        """After the shop confirmed a refund (and the server asked the provider): whatever completes it, done
+        twice (a webhook delivered twice, a Done pressed twice)."""
+
+    def refunds_at_provider(self) -> int | None:
+        """How many refunds the provider holds (None: the provider has no refunds of its own)."""
+        return None
+
 
 def _pick(items: list[Any], what: str) -> Any:
     assert items, f"the simulator has no {what}: was the collection started?"
@@ -127,9 +142,21 @@ class MpesaKit(Kit):
     def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
         return host == "sandbox.safaricom.co.ke"
 
+    refunds_by = "merchant"  # Daraja's reversal API is not used: the shop sends the money back by hand
+    refund_sent = "The shop has sent you KES 100 back"
+
     async def start(self, customer: Person) -> None:
         await customer.tap(self.method_button)
         await customer.tap(f"✅ Yes, send to {self.customer_phone}")
+
+    async def finish_refund(self, merchant: Person) -> None:
+        # The task waits in the merchant's menu (the confirmation's own Done may have been replaced by the answer
+        # to the second tap of Confirm).
+        await merchant.send("/admin")
+        await merchant.tap("↩️ Refunds to send (1)")
+        done = next(b for m in reversed(merchant.messages) for row in m.buttons for b, _ in row if "✅ Done:" in b)
+        assert done.startswith("✅ Done: sent KES 100 for "), done
+        await asyncio.gather(merchant.tap(done), merchant.tap(done))  # a double tap
 
     async def press_again(self, customer: Person) -> None:
         await customer.tap(f"✅ Yes, send to {self.customer_phone}")
@@ -182,6 +209,25 @@ class PaystackKit(Kit):
 
     def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
         return host == "api.paystack.co" and headers.get("authorization") == f"Bearer {self.TEST_KEY}"
+
+    refunds_by = "provider"
+    refund_sent = "A refund of KES 100 for order"
+
+    async def finish_refund(self, merchant: Person) -> None:
+        await self.sim.drain()
+        for event in [e for e in self.sim.events if e.event.startswith("refund.")]:
+            for _ in range(2):  # each webhook delivered twice
+                status, _ = await deliver(
+                    Delivery(
+                        f"{self.base_url}/pay/paystack/{self.shop_slug}",
+                        event.body,
+                        {"Content-Type": "application/json", SIGNATURE_HEADER: event.signature},
+                    )
+                )
+                assert status == 200, (event.event, status)
+
+    def refunds_at_provider(self) -> int | None:
+        return len(self.sim.refunds)
 
     @property
     def key(self) -> str:
