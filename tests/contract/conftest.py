@@ -56,6 +56,13 @@ class Contract:
         await self.kit.start(self.customer)
         await self.server.settle()
 
+    async def paid(self) -> None:
+        """Started, paid by the customer, and confirmed to the server (the genuine callback, or the approval)."""
+        await self.start()
+        await self.kit.pay()
+        await self.kit.confirm_paid(self.order_code)
+        await self.server.settle()
+
     async def callback(self, kind: CallbackKind) -> Delivery:
         delivery = self.kit.callback(kind)
         if delivery is None:
@@ -93,9 +100,18 @@ class Contract:
             return list(await uow.session.scalars(select(OutboxMessage.dedupe_key).order_by(OutboxMessage.id)))
 
 
-@pytest.fixture(params=sorted(provider_factories()))
-def provider(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+ONLINE = sorted(provider_factories())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "manual_too: the case applies to the manual method as well")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each case runs once per online provider in the registry, and for the manual method when marked so."""
+    if "provider" in metafunc.fixturenames:
+        manual = ["manual"] if metafunc.definition.get_closest_marker("manual_too") else []
+        metafunc.parametrize("provider", [*ONLINE, *manual])
 
 
 @pytest.fixture
@@ -121,4 +137,5 @@ async def contract(kit: Kit, database: Database, vault: Vault, tmp_path: Path) -
         kit.base_url, kit.shop_slug = server.base_url, shop.slug
         merchant = server.person(shop, MERCHANT, "Mama")
         await merchant.send("/start")  # Telegram lets a bot write only to people who wrote to it
+        kit.merchant = merchant
         yield Contract(kit, server, network, clock, shop, merchant, server.person(shop, CUSTOMER, "Wanjiru"))

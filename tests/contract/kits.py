@@ -52,10 +52,14 @@ class Kit(ABC):
     start_path: ClassVar[str]  # the path of the request that starts a collection
     customer_phone: ClassVar[str] = "0712 345 678"  # the phone given at checkout
 
+    paid_alert: ClassVar[str] = "is paid: KES 420"  # what the merchant reads, once, when the order is paid
+    online: ClassVar[bool] = True  # False: the manual method (no simulator, no callbacks; only some cases apply)
+
     def __init__(self) -> None:
         self.base_url = ""
         self.shop_slug = ""
         self.test_mode = False
+        self.merchant: Person | None = None  # set by the suite once the shop is served
 
     @abstractmethod
     def running(self) -> AbstractAsyncContextManager[dict[str, str]]:
@@ -83,6 +87,13 @@ class Kit(ABC):
     async def pay(self) -> None:
         """The customer pays the attempt started last; the provider sends no callback until ``callback``."""
 
+    async def confirm_paid(self, order_code: str) -> None:
+        """What tells the server that the attempt is paid: for an online provider, its genuine callback."""
+        delivery = self.callback("genuine")
+        assert delivery is not None
+        status, _ = await deliver(delivery)
+        assert status == 200, status
+
     @abstractmethod
     def callback(self, kind: CallbackKind) -> Delivery | None:
         """The provider's callback for the paid attempt, as ``kind``; None when the provider has no such case
@@ -103,6 +114,16 @@ class Kit(ABC):
     def refunds_at_provider(self) -> int | None:
         """How many refunds the provider holds (None: the provider has no refunds of its own)."""
         return None
+
+
+async def done_twice(merchant: Person) -> None:
+    """A refund the merchant sends by hand: its Done, pressed twice at once. The task waits in the merchant's menu
+    (the confirmation's own Done may have been replaced by the answer to a second tap of Confirm)."""
+    await merchant.send("/admin")
+    await merchant.tap("↩️ Refunds to send (1)")
+    done = next(b for m in reversed(merchant.messages) for row in m.buttons for b, _ in row if "✅ Done:" in b)
+    assert done.startswith("✅ Done: sent KES 100 for "), done
+    await asyncio.gather(merchant.tap(done), merchant.tap(done))
 
 
 def _pick(items: list[Any], what: str) -> Any:
@@ -150,13 +171,7 @@ class MpesaKit(Kit):
         await customer.tap(f"✅ Yes, send to {self.customer_phone}")
 
     async def finish_refund(self, merchant: Person) -> None:
-        # The task waits in the merchant's menu (the confirmation's own Done may have been replaced by the answer
-        # to the second tap of Confirm).
-        await merchant.send("/admin")
-        await merchant.tap("↩️ Refunds to send (1)")
-        done = next(b for m in reversed(merchant.messages) for row in m.buttons for b, _ in row if "✅ Done:" in b)
-        assert done.startswith("✅ Done: sent KES 100 for "), done
-        await asyncio.gather(merchant.tap(done), merchant.tap(done))  # a double tap
+        await done_twice(merchant)
 
     async def press_again(self, customer: Person) -> None:
         await customer.tap(f"✅ Yes, send to {self.customer_phone}")
@@ -253,8 +268,54 @@ class PaystackKit(Kit):
         return Delivery(f"{self.base_url}/pay/paystack/{self.shop_slug}", body, headers)
 
 
-# Every online provider in the registry must have its kit here: a provider without one fails the suite.
-KITS: dict[str, type[Kit]] = {kit.name: kit for kit in (MpesaKit, PaystackKit)}
+class ManualKit(Kit):
+    """Payment by hand: the customer sends a proof, the merchant approves it (the "callback"), and sends refunds
+    back by hand. Cases about callbacks on the wire, queries, hosts and start timeouts do not apply."""
+
+    name = "manual"
+    online = False
+    paid_alert = "is paid and the customer has been sent a receipt"  # the answer to the approval
+    method_button = "💵 Pay by hand and upload proof"
+    start_path = ""
+    query_after: ClassVar[dict[str, float]] = {}
+    refunds_by = "merchant"
+    refund_sent = "The shop has sent you KES 100 back"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.customer: Person | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        yield {}
+
+    def settings(self) -> Settings:
+        return {}, {"instructions": "Send the amount to Till 123456 (Mama Mboga), then send the receipt here."}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return False
+
+    async def start(self, customer: Person) -> None:
+        self.customer = customer
+        await customer.tap(self.method_button)
+
+    async def pay(self) -> None:
+        assert self.customer is not None
+        assert "was sent to the shop" in await self.customer.photo(caption="QAB12CD34E")
+
+    async def confirm_paid(self, order_code: str) -> None:
+        assert self.merchant is not None
+        await self.merchant.send(f"/approve {order_code}")
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        return None
+
+    async def finish_refund(self, merchant: Person) -> None:
+        await done_twice(merchant)
+
+
+# Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.
+KITS: dict[str, type[Kit]] = {kit.name: kit for kit in (MpesaKit, PaystackKit, ManualKit)}
 
 
 async def deliver(delivery: Delivery) -> tuple[int, str]:
