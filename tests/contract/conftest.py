@@ -4,7 +4,7 @@ serves a shop configured with that provider through the real server, its simulat
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -35,7 +35,6 @@ class Contract:
     merchant: Person
     customer: Person
     order_code: str = ""
-    answers: list[tuple[int, str]] = field(default_factory=list)
 
     async def test_mode(self, on: bool) -> None:
         """Switched by the merchant in the chat, as a shop owner does."""

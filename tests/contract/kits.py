@@ -51,6 +51,7 @@ class Kit(ABC):
     method_button: ClassVar[str]  # the button the customer presses under a placed order to pay this way
     start_path: ClassVar[str]  # the path of the request that starts a collection
     customer_phone: ClassVar[str] = "0712 345 678"  # the phone given at checkout
+    refused: ClassVar[dict[str, int]] = {}  # the HTTP status the server answers a forged or unsigned callback with
 
     paid_alert: ClassVar[str] = "is paid: KES 420"  # what the merchant reads, once, when the order is paid
     online: ClassVar[bool] = True  # False: the manual method (no simulator, no callbacks; only some cases apply)
@@ -139,6 +140,7 @@ class MpesaKit(Kit):
     method_button = "📱 M-Pesa"
     start_path = "/mpesa/stkpush/v1/processrequest"
     customer_phone = "0708 374 149"  # the sandbox test number: a Safaricom line
+    refused: ClassVar[dict[str, int]] = {"forged": 403, "unsigned": 404}
     query_after: ClassVar[dict[str, float]] = {"seconds": 20}
     KEY, SECRET, SHORTCODE, PASSKEY = "contract-key", "contract-secret", "600111", "contract-live-passkey"
 
@@ -202,6 +204,7 @@ class PaystackKit(Kit):
     name = "paystack"
     method_button = "💳 Pay online"
     start_path = "/transaction/initialize"
+    refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
     query_after: ClassVar[dict[str, float]] = {"minutes": 1}
     LIVE_KEY, TEST_KEY = "sk_live_contract0000000000000001", "sk_test_contract0000000000000001"
 
