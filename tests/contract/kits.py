@@ -52,6 +52,7 @@ class Kit(ABC):
     start_path: ClassVar[str]  # the path of the request that starts a collection
     customer_phone: ClassVar[str] = "0712 345 678"  # the phone given at checkout
     refused: ClassVar[dict[str, int]] = {}  # the HTTP status the server answers a forged or unsigned callback with
+    received: ClassVar[dict[str, str]] = {}  # the money a wrong_amount / wrong_currency callback reports
 
     paid_alert: ClassVar[str] = "is paid: KES 420"  # what the merchant reads, once, when the order is paid
     online: ClassVar[bool] = True  # False: the manual method (no simulator, no callbacks; only some cases apply)
@@ -141,6 +142,7 @@ class MpesaKit(Kit):
     start_path = "/mpesa/stkpush/v1/processrequest"
     customer_phone = "0708 374 149"  # the sandbox test number: a Safaricom line
     refused: ClassVar[dict[str, int]] = {"forged": 403, "unsigned": 404}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 1"}
     query_after: ClassVar[dict[str, float]] = {"seconds": 20}
     KEY, SECRET, SHORTCODE, PASSKEY = "contract-key", "contract-secret", "600111", "contract-live-passkey"
 
@@ -205,6 +207,7 @@ class PaystackKit(Kit):
     method_button = "💳 Pay online"
     start_path = "/transaction/initialize"
     refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 300", "wrong_currency": "NGN 420"}
     query_after: ClassVar[dict[str, float]] = {"minutes": 1}
     LIVE_KEY, TEST_KEY = "sk_live_contract0000000000000001", "sk_test_contract0000000000000001"
 
@@ -259,11 +262,13 @@ class PaystackKit(Kit):
         event = _pick([e for e in self.sim.events if e.event == "charge.success"], "charge.success event")
         body = event.body
         if kind in ("wrong_amount", "wrong_currency"):
+            # Paystack collected other money: its webhook and its Verify answer agree on what it was.
             doctored = json.loads(body)
+            txn = self.sim.transaction(doctored["data"]["reference"], secret_key=self.key)
             if kind == "wrong_amount":
-                doctored["data"]["amount"] -= 12000
+                txn.amount = doctored["data"]["amount"] = 30000
             else:
-                doctored["data"]["currency"] = "NGN"
+                txn.currency = doctored["data"]["currency"] = "NGN"
             body = json.dumps(doctored).encode()
         headers = {"Content-Type": "application/json"}
         if kind != "unsigned":

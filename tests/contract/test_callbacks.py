@@ -82,7 +82,11 @@ async def test_a_wrong_amount_or_currency_goes_to_review_never_paid(contract: Co
     assert await contract.order_status() == "needs_review"
     assert contract.customer.count(RECEIPT) == 0 and contract.merchant.count(contract.kit.paid_alert) == 0
     assert contract.customer.count("needs a check by the shop") == 1
-    assert contract.merchant.count("needs your review") == 1
+    held = f"the amount received ({contract.kit.received[kind]}) differs from the order total (KES 420)"
+    assert payment.reason == held
+    alert = contract.merchant.find("needs your review")
+    assert alert.content.startswith(f"⚠️ Order {contract.order_code} needs your review (")
+    assert alert.content.endswith(f"): {held}."), alert.content
 
 
 async def test_a_lost_callback_is_settled_by_query(contract: Contract) -> None:
