@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.db.tables import Refund
 from payments.states import PaymentStatus
-from tests.contract.conftest import Contract
+from tests.contract.harness import Contract
 
 
 @pytest.mark.manual_too

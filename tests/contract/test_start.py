@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from payments.states import PaymentStatus
-from tests.contract.conftest import Contract
+from tests.contract.harness import Contract
 
 
 @pytest.mark.parametrize("test_mode", [False, True], ids=["live", "test-mode"])
