@@ -89,6 +89,11 @@ class Kit(ABC):
     async def pay(self) -> None:
         """The customer pays the attempt started last; the provider sends no callback until ``callback``."""
 
+    async def decline(self) -> None:
+        """The customer declines the attempt started last (wrong PIN, card refused); the provider tells the server
+        its usual way (a callback it sends now, or its status query later)."""
+        raise NotImplementedError
+
     async def confirm_paid(self, order_code: str) -> None:
         """What tells the server that the attempt is paid: for an online provider, its genuine callback."""
         delivery = self.callback("genuine")
@@ -184,6 +189,10 @@ class MpesaKit(Kit):
         txn = _pick(list(self.sim.transactions.values()), "STK push")
         await self.sim.complete(txn.checkout_request_id, SimOutcome(0, send_callback=False))
 
+    async def decline(self) -> None:
+        txn = _pick(list(self.sim.transactions.values()), "STK push")
+        await self.sim.complete(txn.checkout_request_id, 2001)  # a wrong PIN; Daraja calls back at once
+
     def callback(self, kind: CallbackKind) -> Delivery | None:
         txn = _pick(list(self.sim.transactions.values()), "STK push")
         body = self.sim.stk_body(txn.checkout_request_id, SimOutcome(0))
@@ -257,6 +266,10 @@ class PaystackKit(Kit):
     async def pay(self) -> None:
         txn = _pick(self.sim.transactions, "transaction")
         await self.sim.pay(txn.reference, secret_key=self.key)
+
+    async def decline(self) -> None:
+        txn = _pick(self.sim.transactions, "transaction")  # Paystack sends no webhook for it: Verify finds it
+        await self.sim.pay(txn.reference, "failed", gateway_response="Declined", secret_key=self.key)
 
     def callback(self, kind: CallbackKind) -> Delivery | None:
         event = _pick([e for e in self.sim.events if e.event == "charge.success"], "charge.success event")

@@ -103,3 +103,21 @@ async def test_a_lost_callback_is_settled_by_query(contract: Contract) -> None:
     # The callback comes late after all: the same money, told once.
     await contract.deliver(await contract.callback("genuine"))
     await paid_once(contract)
+
+
+async def test_a_declined_payment_is_never_paid_and_the_customer_is_told(contract: Contract) -> None:
+    """Declined at the provider, reported by its callback or found by its query: failed, with a way forward."""
+    await contract.start()
+    await contract.kit.decline()
+    runtime = contract.server.runtime
+    assert runtime is not None
+    contract.clock.advance(**contract.kit.query_after)
+    await runtime.reconciler.run_once()
+    await contract.server.settle()
+    payment = await contract.payment()
+    assert payment.status == PaymentStatus.FAILED and payment.paid_minor in (0, None)
+    assert await contract.order_status() == "awaiting_payment"
+    assert contract.customer.count(RECEIPT) == 0 and contract.merchant.count(contract.kit.paid_alert) == 0
+    told = contract.customer.find("did not go through")
+    assert f"order {contract.order_code} (KES 420) did not go through" in told.content
+    assert told.buttons, "no way forward offered"  # pay again, or another way (each provider words its own)
