@@ -31,7 +31,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from admin import shops
-from core.clock import SystemClock
+from core.clock import Clock, SystemClock
 from core.db.engine import Database
 from core.db.tables import Base, OutboxMessage, PaymentJob
 from core.outbox import OutboxStatus
@@ -160,6 +160,7 @@ class ShopServer:
         self.port = 0
         self.errors = ErrorLog()
         self.pacing_limits: PacingLimits | None = None  # Telegram's limits as the server paces them (None: default)
+        self.clock: Clock = SystemClock()  # the server's time (a test may move it to make checks and expiries due)
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         try:  # the server gets VAULT_KEY; the shops are seeded with the fixture's vault
@@ -245,7 +246,9 @@ class ShopServer:
         )
         # Telegram's one message a second per chat is the relay's own business (tests/unit/test_relay.py); here it
         # would only make every journey wait.
-        runtime = build_runtime(settings, chat_interval=0.05, pacing_limits=self.pacing_limits, http=self.provider_http)
+        runtime = build_runtime(
+            settings, clock=self.clock, chat_interval=0.05, pacing_limits=self.pacing_limits, http=self.provider_http
+        )
         assert runtime.polling is not self.webhooks
         runner = web.AppRunner(build_app(runtime), shutdown_timeout=2.0)
         await runner.setup()
@@ -317,7 +320,7 @@ class ShopServer:
                     .select_from(PaymentJob)
                     .where(
                         PaymentJob.status.in_(["pending", "running"]),
-                        PaymentJob.next_attempt_at <= SystemClock().now(),
+                        PaymentJob.next_attempt_at <= self.clock.now(),
                     )
                 )
                 due = await uow.session.scalar(

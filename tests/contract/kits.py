@@ -1,0 +1,346 @@
+"""One kit per payment provider: everything the contract suite must know of a provider to run its cases on it.
+
+A kit configures a shop with the provider (live or test mode), runs the provider's simulator, drives it (the customer
+pays, or stays silent), produces the provider's callbacks in their exact wire format (genuine, forged, unsigned,
+with a wrong amount or currency) and says which hosts are the provider's sandbox. What the cases assert (HTTP
+answers, payment and order state, what the customer and the merchant read) is the same for every provider.
+
+This module is the only place the suite imports the simulators from: when they move, only these imports change.
+A new provider gets the suite by writing a ``Kit`` subclass and adding it to ``KITS`` (see README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from payments.paystack.signature import SIGNATURE_HEADER, sign
+from sandbox.mpesa.models import HOLD, SimOutcome, dumps
+from sandbox.mpesa.server import SimulatorServer
+from sandbox.mpesa.simulator import DarajaSimulator
+from sandbox.paystack.simulator import PaystackSimulator, RetryPolicy, serve
+from tests.support.app import Person
+
+# What a callback can be: the provider's own (genuine), signed by someone else or carrying a token that is not the
+# payment's (forged), without its signature or token (unsigned), or genuine in form but for other money.
+CallbackKind = Literal["genuine", "forged", "unsigned", "wrong_amount", "wrong_currency"]
+Settings = tuple[Mapping[str, str], Mapping[str, Any]]  # (secrets, options), as ``dukabot provider set`` stores them
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One HTTP request a provider (or someone posing as one) would send to the server."""
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+class Kit(ABC):
+    """What the contract suite needs of one provider. ``base_url`` (the server's address) and ``shop_slug`` are set
+    by the suite before ``start``; the simulator runs inside ``running``."""
+
+    name: ClassVar[str]  # the provider's registry name
+    method_button: ClassVar[str]  # the button the customer presses under a placed order to pay this way
+    start_path: ClassVar[str]  # the path of the request that starts a collection
+    customer_phone: ClassVar[str] = "0712 345 678"  # the phone given at checkout
+    refused: ClassVar[dict[str, int]] = {}  # the HTTP status the server answers a forged or unsigned callback with
+    received: ClassVar[dict[str, str]] = {}  # the money a wrong_amount / wrong_currency callback reports
+
+    paid_alert: ClassVar[str] = "is paid: KES 420"  # what the merchant reads, once, when the order is paid
+    online: ClassVar[bool] = True  # False: the manual method (no simulator, no callbacks; only some cases apply)
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.shop_slug = ""
+        self.test_mode = False
+        self.merchant: Person | None = None  # set by the suite once the shop is served
+
+    @abstractmethod
+    def running(self) -> AbstractAsyncContextManager[dict[str, str]]:
+        """Runs the simulator; yields the provider's real hosts, each mapped to the simulator's URL."""
+
+    @abstractmethod
+    def settings(self) -> Settings:
+        """The shop's configuration of this provider: live credentials, and test ones where the provider has
+        them. No ``base_url``: the shop talks to the provider's real hosts, which the suite's network routes to
+        the simulator (so the hosts are what a real shop would call)."""
+
+    @abstractmethod
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        """Whether a request with this host and these headers goes to the provider's sandbox (test mode)."""
+
+    async def start(self, customer: Person) -> None:
+        """Under the placed order, choose this provider and confirm whatever it asks before it collects."""
+        await customer.tap(self.method_button)
+
+    async def press_again(self, customer: Person) -> None:
+        """Press the button that started the collection once more (an impatient customer, an old message)."""
+        await self.start(customer)
+
+    @abstractmethod
+    async def pay(self) -> None:
+        """The customer pays the attempt started last; the provider sends no callback until ``callback``."""
+
+    async def decline(self) -> None:
+        """The customer declines the attempt started last (wrong PIN, card refused); the provider tells the server
+        its usual way (a callback it sends now, or its status query later)."""
+        raise NotImplementedError
+
+    async def confirm_paid(self, order_code: str) -> None:
+        """What tells the server that the attempt is paid: for an online provider, its genuine callback."""
+        delivery = self.callback("genuine")
+        assert delivery is not None
+        status, _ = await deliver(delivery)
+        assert status == 200, status
+
+    @abstractmethod
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        """The provider's callback for the paid attempt, as ``kind``; None when the provider has no such case
+        (M-Pesa's callback names no currency)."""
+
+    query_after: ClassVar[dict[str, float]]  # how far the clock must move for the reconciler's first query
+
+    # Refunds: who moves the money back (the provider, when the shop asks; the merchant by hand, when the provider
+    # has no refund call; None: no refunds), and the words that tell the customer it has been sent.
+    refunds_by: ClassVar[Literal["provider", "merchant"] | None] = None
+    refund_sent: ClassVar[str] = ""
+
+    @abstractmethod
+    async def finish_refund(self, merchant: Person) -> None:
+        """After the shop confirmed a refund (and the server asked the provider): whatever completes it, done
+        twice (a webhook delivered twice, a Done pressed twice)."""
+
+    def refunds_at_provider(self) -> int | None:
+        """How many refunds the provider holds (None: the provider has no refunds of its own)."""
+        return None
+
+
+async def done_twice(merchant: Person) -> None:
+    """A refund the merchant sends by hand: its Done, pressed twice at once. The task waits in the merchant's menu
+    (the confirmation's own Done may have been replaced by the answer to a second tap of Confirm)."""
+    await merchant.send("/admin")
+    await merchant.tap("↩️ Refunds to send (1)")
+    done = next(b for m in reversed(merchant.messages) for row in m.buttons for b, _ in row if "✅ Done:" in b)
+    assert done.startswith("✅ Done: sent KES 100 for "), done
+    await asyncio.gather(merchant.tap(done), merchant.tap(done))
+
+
+def _pick(items: list[Any], what: str) -> Any:
+    assert items, f"the simulator has no {what}: was the collection started?"
+    return items[-1]
+
+
+class MpesaKit(Kit):
+    """M-Pesa STK push, against the Daraja simulator. Daraja signs nothing: a callback is trusted because it comes to
+    the payment's own URL (a random token per payment), from an allowed address, and names the payment's push."""
+
+    name = "mpesa"
+    method_button = "📱 M-Pesa"
+    start_path = "/mpesa/stkpush/v1/processrequest"
+    customer_phone = "0708 374 149"  # the sandbox test number: a Safaricom line
+    refused: ClassVar[dict[str, int]] = {"forged": 403, "unsigned": 404}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 1"}
+    query_after: ClassVar[dict[str, float]] = {"seconds": 20}
+    KEY, SECRET, SHORTCODE, PASSKEY = "contract-key", "contract-secret", "600111", "contract-live-passkey"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = DarajaSimulator(seed=13)
+        self.sim.add_app(self.KEY, self.SECRET)
+        self.sim.add_shortcode(self.SHORTCODE, self.PASSKEY)
+        self.sim.set_outcome("254708374149", HOLD)  # the phone rings until the kit decides what the customer does
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        async with SimulatorServer(self.sim) as daraja:
+            yield {"api.safaricom.co.ke": daraja.url, "sandbox.safaricom.co.ke": daraja.url}
+            await self.sim.settle()
+
+    def settings(self) -> Settings:
+        secrets = {"consumer_key": self.KEY, "consumer_secret": self.SECRET, "passkey": self.PASSKEY}
+        # A live shop takes callbacks from Safaricom's addresses only; here they come from this machine.
+        return secrets, {"shortcode": self.SHORTCODE, "ip_allowlist": "127.0.0.1"}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == "sandbox.safaricom.co.ke"
+
+    refunds_by = "merchant"  # Daraja's reversal API is not used: the shop sends the money back by hand
+    refund_sent = "The shop has sent you KES 100 back"
+
+    async def start(self, customer: Person) -> None:
+        await customer.tap(self.method_button)
+        await customer.tap(f"✅ Yes, send to {self.customer_phone}")
+
+    async def finish_refund(self, merchant: Person) -> None:
+        await done_twice(merchant)
+
+    async def press_again(self, customer: Person) -> None:
+        await customer.tap(f"✅ Yes, send to {self.customer_phone}")
+
+    async def pay(self) -> None:
+        txn = _pick(list(self.sim.transactions.values()), "STK push")
+        await self.sim.complete(txn.checkout_request_id, SimOutcome(0, send_callback=False))
+
+    async def decline(self) -> None:
+        txn = _pick(list(self.sim.transactions.values()), "STK push")
+        await self.sim.complete(txn.checkout_request_id, 2001)  # a wrong PIN; Daraja calls back at once
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        txn = _pick(list(self.sim.transactions.values()), "STK push")
+        body = self.sim.stk_body(txn.checkout_request_id, SimOutcome(0))
+        url = txn.callback_url
+        if kind == "wrong_currency":
+            return None
+        if kind == "wrong_amount":
+            body["Body"]["stkCallback"]["CallbackMetadata"]["Item"][0]["Value"] = 1
+        elif kind == "forged":  # the payment's URL, but the result of a push that is not this payment's
+            body["Body"]["stkCallback"]["CheckoutRequestID"] = "ws_CO_04122026120000000708374149"
+        elif kind == "unsigned":  # the result of this push, to a URL without the payment's token
+            url = f"{self.base_url}/pay/stk/{'ab' * 20}"
+        return Delivery(url, dumps(body), {"Content-Type": "application/json"})
+
+
+class PaystackKit(Kit):
+    """Paystack, against the Paystack simulator. Webhooks are signed with the shop's secret key (HMAC-SHA512 in
+    ``x-paystack-signature``); test mode is the same host with the ``sk_test_`` key."""
+
+    name = "paystack"
+    method_button = "💳 Pay online"
+    start_path = "/transaction/initialize"
+    refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 300", "wrong_currency": "NGN 420"}
+    query_after: ClassVar[dict[str, float]] = {"minutes": 1}
+    LIVE_KEY, TEST_KEY = "sk_live_contract0000000000000001", "sk_test_contract0000000000000001"
+
+    def __init__(self) -> None:
+        super().__init__()
+        # No webhook URL on the simulator's "dashboard": the kit delivers each webhook itself, when the case says.
+        self.sim = PaystackSimulator(retry=RetryPolicy.none(), refund_delay=0)
+        self.sim.add_merchant(self.LIVE_KEY)
+        self.sim.add_merchant(self.TEST_KEY)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(self.sim.close)
+            url = await stack.enter_async_context(serve(self.sim))
+            yield {"api.paystack.co": url}
+
+    def settings(self) -> Settings:
+        return {"secret_key": self.LIVE_KEY, "test_secret_key": self.TEST_KEY}, {}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == "api.paystack.co" and headers.get("authorization") == f"Bearer {self.TEST_KEY}"
+
+    refunds_by = "provider"
+    refund_sent = "A refund of KES 100 for order"
+
+    async def finish_refund(self, merchant: Person) -> None:
+        await self.sim.drain()
+        for event in [e for e in self.sim.events if e.event.startswith("refund.")]:
+            for _ in range(2):  # each webhook delivered twice
+                status, _ = await deliver(
+                    Delivery(
+                        f"{self.base_url}/pay/paystack/{self.shop_slug}",
+                        event.body,
+                        {"Content-Type": "application/json", SIGNATURE_HEADER: event.signature},
+                    )
+                )
+                assert status == 200, (event.event, status)
+
+    def refunds_at_provider(self) -> int | None:
+        return len(self.sim.refunds)
+
+    @property
+    def key(self) -> str:
+        return self.TEST_KEY if self.test_mode else self.LIVE_KEY
+
+    async def pay(self) -> None:
+        txn = _pick(self.sim.transactions, "transaction")
+        await self.sim.pay(txn.reference, secret_key=self.key)
+
+    async def decline(self) -> None:
+        txn = _pick(self.sim.transactions, "transaction")  # Paystack sends no webhook for it: Verify finds it
+        await self.sim.pay(txn.reference, "failed", gateway_response="Declined", secret_key=self.key)
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        event = _pick([e for e in self.sim.events if e.event == "charge.success"], "charge.success event")
+        body = event.body
+        if kind in ("wrong_amount", "wrong_currency"):
+            # Paystack collected other money: its webhook and its Verify answer agree on what it was.
+            doctored = json.loads(body)
+            txn = self.sim.transaction(doctored["data"]["reference"], secret_key=self.key)
+            if kind == "wrong_amount":
+                txn.amount = doctored["data"]["amount"] = 30000
+            else:
+                txn.currency = doctored["data"]["currency"] = "NGN"
+            body = json.dumps(doctored).encode()
+        headers = {"Content-Type": "application/json"}
+        if kind != "unsigned":
+            headers[SIGNATURE_HEADER] = sign(body, "sk_test_someone_else" if kind == "forged" else self.key)
+        return Delivery(f"{self.base_url}/pay/paystack/{self.shop_slug}", body, headers)
+
+
+class ManualKit(Kit):
+    """Payment by hand: the customer sends a proof, the merchant approves it (the "callback"), and sends refunds
+    back by hand. Cases about callbacks on the wire, queries, hosts and start timeouts do not apply."""
+
+    name = "manual"
+    online = False
+    paid_alert = "is paid and the customer has been sent a receipt"  # the answer to the approval
+    method_button = "💵 Pay by hand and upload proof"
+    start_path = ""
+    query_after: ClassVar[dict[str, float]] = {}
+    refunds_by = "merchant"
+    refund_sent = "The shop has sent you KES 100 back"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.customer: Person | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        yield {}
+
+    def settings(self) -> Settings:
+        return {}, {"instructions": "Send the amount to Till 123456 (Mama Mboga), then send the receipt here."}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return False
+
+    async def start(self, customer: Person) -> None:
+        self.customer = customer
+        await customer.tap(self.method_button)
+
+    async def pay(self) -> None:
+        assert self.customer is not None
+        assert "was sent to the shop" in await self.customer.photo(caption="QAB12CD34E")
+
+    async def confirm_paid(self, order_code: str) -> None:
+        assert self.merchant is not None
+        await self.merchant.send(f"/approve {order_code}")
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        return None
+
+    async def finish_refund(self, merchant: Person) -> None:
+        await done_twice(merchant)
+
+
+# Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.
+KITS: dict[str, type[Kit]] = {kit.name: kit for kit in (MpesaKit, PaystackKit, ManualKit)}
+
+
+async def deliver(delivery: Delivery) -> tuple[int, str]:
+    """Sends ``delivery`` to the server as the provider would; the HTTP status and body of the answer."""
+    async with httpx.AsyncClient(trust_env=False) as http:
+        answer = await http.post(delivery.url, content=delivery.body, headers=dict(delivery.headers))
+    return answer.status_code, answer.text

@@ -1,0 +1,59 @@
+"""The network between the server and its payment providers, as the contract suite sees it: every request is
+recorded (method, host, path, headers) before it is sent on to the provider's simulator, so a case can say which
+hosts a shop talked to; and the answer to a request can be lost after the provider took it (a read timeout)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    method: str
+    host: str
+    path: str
+    headers: Mapping[str, str]
+
+
+class Network(httpx.AsyncBaseTransport):
+    """``routes`` maps a provider's real host (``api.paystack.co``) to the simulator standing in for it; a request
+    for any other host fails as an unreachable one would. ``lose_answers_on``: the paths whose answer is lost once
+    the simulator has handled the request."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.routes: dict[str, str] = {}
+        self.seen: list[Seen] = []
+        self.lose_answers_on: set[str] = set()
+
+    def sent(self, path: str) -> int:
+        """How many requests for ``path`` reached a provider."""
+        return sum(seen.path == path for seen in self.seen)
+
+    @property
+    def hosts(self) -> set[str]:
+        return {seen.host for seen in self.seen}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        self.seen.append(Seen(request.method, host, request.url.path, dict(request.headers)))
+        target = self.routes.get(host)
+        if target is None:
+            raise httpx.ConnectError(f"{host} is not reachable from the contract suite", request=request)
+        forwarded = httpx.Request(
+            request.method,
+            httpx.URL(target).join(request.url.raw_path.decode()),
+            headers=[(k, v) for k, v in request.headers.items() if k.lower() != "host"],
+            content=await request.aread(),
+        )
+        response = await self.inner.handle_async_request(forwarded)
+        if request.url.path in self.lose_answers_on:
+            await response.aread()
+            raise httpx.ReadTimeout("the provider took the request; its answer was lost", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
