@@ -30,7 +30,7 @@ class Category(CallbackData, prefix="cat"):
 
 
 @dataclass(frozen=True)
-class Product(CallbackData, prefix="prod"):
+class ShowProduct(CallbackData, prefix="prod"):
     product_id: int
 
 

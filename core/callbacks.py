@@ -13,8 +13,9 @@ provider's in its folder) with a unique prefix; declaring it is registering it::
 
 Packing checks what a client could not: a value out of its range, a separator inside a text, more than 64 bytes all
 raise. Reading (:func:`read`) never raises: data of a known kind at its version is the button; a known kind at another
-version, or in the form used before typed buttons (``add:7``, version 0), is :class:`Expired` (a button from before an
-upgrade: answered with the current state, never misread); anything else is None (refused, changing nothing).
+version, or in the form used before typed buttons (``add:7``, version 0, with as many values as the kind has), is
+:class:`Expired` (a button from before an upgrade: answered with the current state, never misread); anything else is
+None (refused, changing nothing).
 
 :class:`Routes` binds each kind to one handler by declaration, with the answer its expired buttons get.
 """
@@ -217,8 +218,8 @@ def read(data: str | None) -> CallbackData | Expired | None:
     if kind is None:
         return None
     raw = tuple(rest.split(SEPARATOR)[1:]) if rest else ()
-    if version is None:
-        return Expired(kind, 0, raw) if _BEFORE_TYPED.match(data) else None
+    if version is None:  # buttons before versions carried the values of their kind's version 1
+        return Expired(kind, 0, raw) if _BEFORE_TYPED.match(data) and len(raw) == len(kind.specs()) else None
     if int(version) != kind.version:
         return Expired(kind, int(version), raw)
     return kind._unpack(raw)
@@ -271,21 +272,3 @@ class Routes(Generic[Ctx, R]):
             return await bound[1](ctx, found) if bound else refuse(ctx)
         bound = self._bound.get(type(found)) if found is not None else None
         return await bound[0](ctx, found) if bound else refuse(ctx)
-
-
-# The hand-written verbs, until every call site builds typed buttons (removed with the migration).
-@dataclass(frozen=True, slots=True)
-class Action:
-    verb: str
-    args: tuple[int, ...] = ()
-
-
-def action(verb: str, *args: int) -> str:
-    return SEPARATOR.join([verb, *(str(arg) for arg in args)])
-
-
-def parse(data: str | None) -> Action | None:
-    if not data or not _BEFORE_TYPED.match(data):
-        return None
-    verb, *args = data.split(SEPARATOR)
-    return Action(verb, tuple(int(arg) for arg in args))

@@ -18,6 +18,11 @@ class Pick(CallbackData, prefix="tpick"):
 
 
 @dataclass(frozen=True)
+class Solo(CallbackData, prefix="tsolo"):
+    item_id: int
+
+
+@dataclass(frozen=True)
 class Note(CallbackData, prefix="tnote", version=3):
     word: Annotated[str, MaxBytes(8)]
 
@@ -80,8 +85,8 @@ def test_a_prefix_is_declared_once_and_well_formed() -> None:
 def test_another_version_of_a_known_kind_is_expired_not_misread() -> None:
     assert read("tnote.2:hello") == Expired(Note, 2, ("hello",))
     assert read("tpick:42:-3:1") == Expired(Pick, 0, ("42", "-3", "1"))  # the form before versions
-    assert read("tpick:7").first_id() == 7  # type: ignore[union-attr]
-    assert read("tpick:-7").first_id() is None  # type: ignore[union-attr]
+    assert read("tsolo:7").first_id() == 7  # type: ignore[union-attr]
+    assert read("tsolo:-7").first_id() is None  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -97,6 +102,7 @@ def test_another_version_of_a_known_kind_is_expired_not_misread() -> None:
         "tpick.1:-1:2:1",  # an id is never negative
         "tpick.1:9223372036854775808:0:1",
         "tpick:abc",  # not what a button before versions looked like either
+        "tpick:5",  # nor with fewer values than its kind
         "tpick.1:1:2:1" + " " * 60,
         "nosuch.1:1",
         "nosuch:1",
@@ -126,8 +132,8 @@ async def test_routes_answer_each_kind_by_its_declaration() -> None:
         return "refused"
 
     assert await routes.dispatch([], "tpick.1:5:0:0", refuse) == "picked 5"
-    assert await routes.dispatch([], "tpick:5", refuse) == "expired Pick v0"
+    assert await routes.dispatch([], "tpick:5:0:1", refuse) == "expired Pick v0"
     assert await routes.dispatch([], "tnote.3:hi", refuse) == "refused"  # a kind of other routes
     assert await routes.dispatch([], "tpick.1:5", refuse) == "refused"
-    assert routes.takes("tpick:5") and not routes.takes("tnote.3:hi")
+    assert routes.takes("tpick:5:0:1") and not routes.takes("tnote.3:hi")
     assert Pick in routes.kinds() and "tpick" in kinds()
