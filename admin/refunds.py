@@ -29,7 +29,7 @@ from core.phones import display
 from flows.context import FlowContext, Reply
 from payments.paystack.provider import NAME as PAYSTACK
 
-CONFIRM = "rfy"  # what the question's Confirm (core.buttons.ConfirmRefund) and Cancel asked
+CONFIRM = "rfy"  # the answer of the question's Confirm (core.buttons.ConfirmRefund), and of its Cancel below
 CANCEL = "rfn"
 CONFIRM_WITHIN = timedelta(minutes=5)
 ASKED, CONFIRMED, CANCELLED = "asked", "confirmed", "cancelled"
