@@ -6,12 +6,31 @@ Two inputs come here before that check: ``/join CODE`` (someone invited becomes 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from admin import alerts, invites, menu, orders, proofs, refund_tasks, refunds, review, sales, testmode
-from core.callbacks import Action, parse
+from core.buttons import (
+    AcceptPayment,
+    AdminMenu,
+    ApproveProof,
+    AskCancelOrder,
+    CancelRefund,
+    ConfirmCancelOrder,
+    ConfirmRefund,
+    OrderList,
+    RefundSent,
+    RejectProof,
+    SalesReport,
+    SetTestMode,
+    ShipOrder,
+    ViewOrder,
+)
+from core.callbacks import Expired, Routes
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository, PaymentRepository
-from core.db.tables import Customer
+from core.db.tables import Customer, Order
 from core.messages import Message
+from flows.buttons import expired, refuse
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
 from payments import notices
@@ -40,8 +59,18 @@ ADMIN_COMMANDS = frozenset(
 SHARED_COMMANDS = frozenset({"orders"})
 # Commands for people who are not admins (yet).
 OPEN_COMMANDS = frozenset({"join"})
-ADMIN_BUTTONS = frozenset({"ap", "rj", "mo", "am", "ol", "sh", "oc", "ocy", "tm", "sl", "acc", refund_tasks.DONE})
-ADMIN_BUTTONS |= refunds.BUTTONS  # the refund question's Confirm and Cancel
+
+
+@dataclass(frozen=True)
+class Merchant:
+    """Who pressed a merchant's button: the flow context, and the tenants' providers (accepting Paystack money)."""
+
+    ctx: FlowContext
+    registry: ProviderRegistry | None
+
+
+# The merchant's buttons, each bound to its kind below; the gate lets only this tenant's admins reach them.
+ADMIN: Routes[Merchant, Reply] = Routes("admin")
 
 
 def is_admin_input(inbound: Inbound, step: str) -> bool:
@@ -49,8 +78,7 @@ def is_admin_input(inbound: Inbound, step: str) -> bool:
     if inbound.kind is Kind.COMMAND:
         return inbound.command in ADMIN_COMMANDS
     if inbound.kind is Kind.BUTTON:
-        parsed = parse(inbound.data)
-        return parsed is not None and parsed.verb in ADMIN_BUTTONS
+        return ADMIN.takes(inbound.data)
     return step.startswith("admin.")
 
 
@@ -74,10 +102,7 @@ async def handle(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry 
             ctx.go("idle")
         return await _command(ctx, inbound.command or "", inbound.text.strip(), registry)
     if inbound.kind is Kind.BUTTON:
-        parsed = parse(inbound.data)
-        if parsed is None or not parsed.args or any(arg < 0 for arg in parsed.args):
-            return Reply(notice=ctx.t("error.stale_button"))
-        return await _button(ctx, parsed, registry)
+        return await ADMIN.dispatch(Merchant(ctx, registry), inbound.data, lambda m: refuse(m.ctx))
     if ctx.conversation.step == "admin.reject_reason" and inbound.kind is Kind.TEXT:
         found = await proofs.find(ctx.session, ctx.tenant, str(ctx.recall("proof_id", "")))
         ctx.go("idle")
@@ -144,39 +169,109 @@ async def _decide(ctx: FlowContext, command: str, args: str) -> Reply:
     return Reply([Message(await proofs.reject(ctx, found, reason))])
 
 
-async def _button(ctx: FlowContext, parsed: Action, registry: ProviderRegistry | None) -> Reply:
-    verb, args = parsed.verb, parsed.args
-    target = args[0]
-    repo = OrderRepository(ctx.session)
-    if verb == "am":
-        return await _section(ctx, target, registry)
-    if verb == "ol":
-        return Reply([await orders.list_orders(ctx, target, args[1] if len(args) > 1 else 0, edit=True)])
-    if verb == "sl":
-        return await _sales(ctx, sales.PERIODS[target] if target < len(sales.PERIODS) else "today")
-    if verb == "tm":
-        return await testmode.confirm(ctx, bool(target), registry)
-    if verb == "mo":
-        order = await repo.by_id(ctx.tenant.id, target)
-        return Reply([await orders.card(ctx, order)])
-    if verb == "sh":
-        return await orders.ship(ctx, await repo.by_id(ctx.tenant.id, target), "")
-    if verb == "oc":
-        return orders.ask_cancel(ctx, await repo.by_id(ctx.tenant.id, target))
-    if verb == "ocy":
-        return await orders.cancel(ctx, await repo.by_id(ctx.tenant.id, target))
-    if verb == "acc":
-        return await review.accept_button(ctx, target, registry)
-    if verb == refund_tasks.DONE:
-        return await refund_tasks.done_button(ctx, target)
-    if verb in (refunds.CONFIRM, refunds.CANCEL):
-        return await refunds.pressed(ctx, verb, target)
-    found = await proofs.find(ctx.session, ctx.tenant, str(target))
+async def _menu_now(m: Merchant, _: Expired) -> Reply:
+    return expired(m.ctx, await menu.menu(m.ctx, m.registry))
+
+
+async def _order_now(m: Merchant, old: Expired) -> Reply:
+    """The card of the order the old button named (looked up within the tenant), else the menu."""
+    order_id = old.first_id()
+    order = await OrderRepository(m.ctx.session).by_id(m.ctx.tenant.id, order_id) if order_id is not None else None
+    return expired(m.ctx, await orders.card(m.ctx, order)) if order else await _menu_now(m, old)
+
+
+async def _proofs_now(m: Merchant, _: Expired) -> Reply:
+    return expired(m.ctx, *await _pending(m.ctx))
+
+
+async def _refunds_now(m: Merchant, _: Expired) -> Reply:
+    return expired(m.ctx, *(await refund_tasks.list_tasks(m.ctx)).messages)
+
+
+async def _note(m: Merchant, _: Expired) -> Reply:
+    return expired(m.ctx)
+
+
+@ADMIN.on(AdminMenu, expired=_menu_now)
+async def _menu_section(m: Merchant, button: AdminMenu) -> Reply:
+    return await _section(m.ctx, button.section, m.registry)
+
+
+@ADMIN.on(OrderList, expired=_menu_now)
+async def _order_list(m: Merchant, button: OrderList) -> Reply:
+    return Reply([await orders.list_orders(m.ctx, button.status, button.page, edit=True)])
+
+
+@ADMIN.on(SalesReport, expired=_menu_now)
+async def _sales_button(m: Merchant, button: SalesReport) -> Reply:
+    periods = sales.PERIODS
+    return await _sales(m.ctx, periods[button.period] if button.period < len(periods) else "today")
+
+
+@ADMIN.on(SetTestMode, expired=_menu_now)
+async def _test_mode(m: Merchant, button: SetTestMode) -> Reply:
+    return await testmode.confirm(m.ctx, button.on, m.registry)
+
+
+async def _order(m: Merchant, order_id: int) -> Order | None:
+    return await OrderRepository(m.ctx.session).by_id(m.ctx.tenant.id, order_id)
+
+
+@ADMIN.on(ViewOrder, expired=_order_now)
+async def _view_order(m: Merchant, button: ViewOrder) -> Reply:
+    return Reply([await orders.card(m.ctx, await _order(m, button.order_id))])
+
+
+@ADMIN.on(ShipOrder, expired=_order_now)
+async def _ship(m: Merchant, button: ShipOrder) -> Reply:
+    return await orders.ship(m.ctx, await _order(m, button.order_id), "")
+
+
+@ADMIN.on(AskCancelOrder, expired=_order_now)
+async def _ask_cancel(m: Merchant, button: AskCancelOrder) -> Reply:
+    return orders.ask_cancel(m.ctx, await _order(m, button.order_id))
+
+
+@ADMIN.on(ConfirmCancelOrder, expired=_order_now)
+async def _cancel_order(m: Merchant, button: ConfirmCancelOrder) -> Reply:
+    return await orders.cancel(m.ctx, await _order(m, button.order_id))
+
+
+@ADMIN.on(AcceptPayment, expired=_menu_now)
+async def _accept(m: Merchant, button: AcceptPayment) -> Reply:
+    return await review.accept_button(m.ctx, button.payment_id, m.registry)
+
+
+@ADMIN.on(RefundSent, expired=_refunds_now)
+async def _refund_sent(m: Merchant, button: RefundSent) -> Reply:
+    return await refund_tasks.done_button(m.ctx, button.refund_id)
+
+
+@ADMIN.on(ConfirmRefund, expired=_note)
+async def _confirm_refund(m: Merchant, button: ConfirmRefund) -> Reply:
+    return await refunds.pressed(m.ctx, refunds.CONFIRM, button.question_id)
+
+
+@ADMIN.on(CancelRefund, expired=_note)
+async def _cancel_refund(m: Merchant, button: CancelRefund) -> Reply:
+    return await refunds.pressed(m.ctx, refunds.CANCEL, button.question_id)
+
+
+@ADMIN.on(ApproveProof, expired=_proofs_now)
+async def _approve(m: Merchant, button: ApproveProof) -> Reply:
+    found = await proofs.find(m.ctx.session, m.ctx.tenant, str(button.proof_id))
     if found is None:
-        return Reply(notice=ctx.t("error.stale_button"))
-    if verb == "ap":
-        # The press is answered once, by its notice; the proof message itself is edited to show the decision.
-        return Reply(notice=(await proofs.approve(ctx, found))[:190])
+        return refuse(m.ctx)
+    # The press is answered once, by its notice; the proof message itself is edited to show the decision.
+    return Reply(notice=(await proofs.approve(m.ctx, found))[:190])
+
+
+@ADMIN.on(RejectProof, expired=_proofs_now)
+async def _reject(m: Merchant, button: RejectProof) -> Reply:
+    ctx = m.ctx
+    found = await proofs.find(ctx.session, ctx.tenant, str(button.proof_id))
+    if found is None:
+        return refuse(ctx)
     refusal = await proofs.not_decidable(ctx, found)
     if refusal:  # no reason asked for a proof that is decided already
         return Reply(notice=refusal[:190])
@@ -228,7 +323,7 @@ async def _customer(ctx: FlowContext, customer_id: int) -> Customer:
 
 
 __all__ = [
-    "ADMIN_BUTTONS",
+    "ADMIN",
     "ADMIN_COMMANDS",
     "handle",
     "handle_open",

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from admin import testmode
 from admin.orders import STATUSES
-from core.callbacks import action
+from core.buttons import AdminMenu, OrderList, SalesReport
 from core.db.tables import Order, Proof
 from core.messages import Button, Message, keyboard
 from flows.context import FlowContext
@@ -49,22 +49,22 @@ async def menu(ctx: FlowContext, registry: ProviderRegistry | None = None, *, ed
         review=review,
     )
     rows = [
-        [Button(ctx.t("admin.menu.proofs", count=pending), data=action("am", PROOFS))],
+        [Button(ctx.t("admin.menu.proofs", count=pending), data=AdminMenu(PROOFS).pack())],
         [
-            Button(ctx.t("admin.menu.to_ship", count=to_ship), data=action("ol", STATUSES.index("paid"), 0)),
-            Button(ctx.t("admin.menu.review", count=review), data=action("ol", STATUSES.index("needs_review"), 0)),
+            Button(ctx.t("admin.menu.to_ship", count=to_ship), data=OrderList(STATUSES.index("paid"), 0).pack()),
+            Button(ctx.t("admin.menu.review", count=review), data=OrderList(STATUSES.index("needs_review"), 0).pack()),
         ],
-        [Button(ctx.t("refund.menu.to_send", count=refunds), data=action("am", REFUNDS))],
-        [Button(ctx.t("admin.menu.orders"), data=action("ol", 0, 0))],
+        [Button(ctx.t("refund.menu.to_send", count=refunds), data=AdminMenu(REFUNDS).pack())],
+        [Button(ctx.t("admin.menu.orders"), data=OrderList(0, 0).pack())],
         [
-            Button(ctx.t(f"admin.menu.sales_{period}"), data=action("sl", index))
+            Button(ctx.t(f"admin.menu.sales_{period}"), data=SalesReport(index).pack())
             for index, period in enumerate(SALES_PERIODS)
         ],
-        [Button(ctx.t("admin.menu.testmode", mode=testmode.mode_label(ctx)), data=action("am", TESTMODE))],
+        [Button(ctx.t("admin.menu.testmode", mode=testmode.mode_label(ctx)), data=AdminMenu(TESTMODE).pack())],
         [
-            Button(ctx.t("admin.menu.admins"), data=action("am", ADMINS)),
-            Button(ctx.t("admin.menu.invite"), data=action("am", INVITE)),
-            Button(ctx.t("admin.menu.alerts"), data=action("am", ALERTS)),
+            Button(ctx.t("admin.menu.admins"), data=AdminMenu(ADMINS).pack()),
+            Button(ctx.t("admin.menu.invite"), data=AdminMenu(INVITE).pack()),
+            Button(ctx.t("admin.menu.alerts"), data=AdminMenu(ALERTS).pack()),
         ],
     ]
     return Message(body, keyboard(*rows), edit=edit)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from admin.order_history import history
 from core import phones, shoptime
-from core.callbacks import action
+from core.buttons import AcceptPayment, AdminMenu, ApproveProof, AskCancelOrder, RejectProof, ShipOrder
 from core.db.repos.orders import PaymentRepository
 from core.db.tables import Order, Payment, PaymentEvent, Proof
 from core.messages import Button, Message, keyboard
@@ -114,20 +114,20 @@ async def _buttons(ctx: FlowContext, order: Order, payments: list[Payment]) -> l
     rows: list[list[Button]] = []
     for payment in payments:
         if payment.status == PaymentStatus.NEEDS_REVIEW and order.status == OrderStatus.NEEDS_REVIEW:
-            rows.append([Button(ctx.t("admin.button.accept_payment"), data=action("acc", payment.id))])
+            rows.append([Button(ctx.t("admin.button.accept_payment"), data=AcceptPayment(payment.id).pack())])
         if payment.status != PaymentStatus.UNDER_REVIEW:
             continue
         proof = await payments_repo.latest_proof(payment.id)
         if proof is not None:
             rows.append(
                 [
-                    Button(ctx.t("button.approve"), data=action("ap", proof.id)),
-                    Button(ctx.t("button.reject"), data=action("rj", proof.id)),
+                    Button(ctx.t("button.approve"), data=ApproveProof(proof.id).pack()),
+                    Button(ctx.t("button.reject"), data=RejectProof(proof.id).pack()),
                 ]
             )
     if order.status in ORDER_CAN_BE_SHIPPED:
-        rows.append([Button(ctx.t("admin.button.ship"), data=action("sh", order.id))])
+        rows.append([Button(ctx.t("admin.button.ship"), data=ShipOrder(order.id).pack())])
     if order.status in ORDER_CAN_BE_CANCELLED:
-        rows.append([Button(ctx.t("admin.button.cancel_order"), data=action("oc", order.id))])
-    rows.append([Button(ctx.t("admin.button.menu"), data=action("am", 0))])
+        rows.append([Button(ctx.t("admin.button.cancel_order"), data=AskCancelOrder(order.id).pack())])
+    rows.append([Button(ctx.t("admin.button.menu"), data=AdminMenu(0).pack())])
     return rows

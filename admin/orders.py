@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from admin import audit
 from admin.order_card import card as card  # the chat's commands and buttons reach the card through here
 from core import outbox, shoptime
-from core.callbacks import action
+from core.buttons import ConfirmCancelOrder, OrderList, ViewOrder
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
 from core.db.tables import Order
@@ -49,21 +49,26 @@ async def list_orders(ctx: FlowContext, status: int, page: int, *, edit: bool = 
     for order in orders:
         lines.append(_line(ctx, order))
         rows.append(
-            [Button(f"{order.code} · {Money(order.total_minor, order.currency).format()}", data=action("mo", order.id))]
+            [
+                Button(
+                    f"{order.code} · {Money(order.total_minor, order.currency).format()}",
+                    data=ViewOrder(order.id).pack(),
+                )
+            ]
         )
     paging = []
     if page > 0:
-        paging.append(Button(ctx.t("button.previous"), data=action("ol", status, page - 1)))
+        paging.append(Button(ctx.t("button.previous"), data=OrderList(status, page - 1).pack()))
     if page + 1 < pages:
-        paging.append(Button(ctx.t("button.next"), data=action("ol", status, page + 1)))
+        paging.append(Button(ctx.t("button.next"), data=OrderList(status, page + 1).pack()))
     return Message("\n".join(lines), keyboard(*rows, paging, _filters(ctx)), edit=edit)
 
 
 def _filters(ctx: FlowContext) -> list[Button]:
     return [
-        Button(ctx.t("admin.orders.filter_ship"), data=action("ol", STATUSES.index("paid"), 0)),
-        Button(ctx.t("admin.orders.filter_unpaid"), data=action("ol", STATUSES.index("awaiting_payment"), 0)),
-        Button(ctx.t("admin.orders.filter_all"), data=action("ol", 0, 0)),
+        Button(ctx.t("admin.orders.filter_ship"), data=OrderList(STATUSES.index("paid"), 0).pack()),
+        Button(ctx.t("admin.orders.filter_unpaid"), data=OrderList(STATUSES.index("awaiting_payment"), 0).pack()),
+        Button(ctx.t("admin.orders.filter_all"), data=OrderList(0, 0).pack()),
     ]
 
 
@@ -136,8 +141,8 @@ def ask_cancel(ctx: FlowContext, order: Order | None) -> Reply:
             Message(
                 ctx.t("admin.cancel.confirm", code=order.code),
                 keyboard(
-                    [Button(ctx.t("admin.button.confirm_cancel"), data=action("ocy", order.id))],
-                    [Button(ctx.t("admin.button.keep_order"), data=action("mo", order.id))],
+                    [Button(ctx.t("admin.button.confirm_cancel"), data=ConfirmCancelOrder(order.id).pack())],
+                    [Button(ctx.t("admin.button.keep_order"), data=ViewOrder(order.id).pack())],
                 ),
             )
         ]

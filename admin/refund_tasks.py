@@ -1,24 +1,23 @@
 """The merchant's refund tasks in the chat: what to send to whom, the list of those still open (``/admin`` menu), and
-the Done button (``rfd``), admins only (the gate checks), idempotent and audited. The rules live in
+the Done button (``core.buttons.RefundSent``), admins only (the gate checks), idempotent and audited. The rules live in
 ``payments.merchant_refunds``."""
 
 from __future__ import annotations
 
 from admin import audit
-from core.callbacks import action
+from core.buttons import RefundSent
 from core.messages import Button, Message, keyboard
 from flows.context import FlowContext, Reply
 from payments import merchant_refunds
 from payments.merchant_refunds import Done, Task
 
-DONE = "rfd"
 # Telegram keeps a message's keyboard small; past this many, the list says how many more there are.
 _SHOWN = 20
 
 
 def _done_button(ctx: FlowContext, task: Task) -> Button:
     label = ctx.t("refund.task.button_done", code=task.order.code, amount=task.amount.format())
-    return Button(label, data=action(DONE, task.refund.id))
+    return Button(label, data=RefundSent(task.refund.id).pack())
 
 
 def _todo(ctx: FlowContext, task: Task) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from admin import audit
 from admin.refund_plan import Plan, plan, refused, start
 from core import shoptime
-from core.callbacks import action
+from core.buttons import CancelRefund, ConfirmRefund
 from core.db.repos.orders import OrderRepository
 from core.db.tables import RefundConfirmation
 from core.messages import Button, Message, keyboard
@@ -29,9 +29,8 @@ from core.phones import display
 from flows.context import FlowContext, Reply
 from payments.paystack.provider import NAME as PAYSTACK
 
-CONFIRM = "rfy"
+CONFIRM = "rfy"  # the answer of the question's Confirm (core.buttons.ConfirmRefund), and of its Cancel below
 CANCEL = "rfn"
-BUTTONS = frozenset({CONFIRM, CANCEL})
 CONFIRM_WITHIN = timedelta(minutes=5)
 ASKED, CONFIRMED, CANCELLED = "asked", "confirmed", "cancelled"
 NOT_STARTED = "not_started"  # confirmed, but the order had moved meanwhile and the refund no longer fitted
@@ -175,6 +174,8 @@ def _card(ctx: FlowContext, planned: Plan, question: RefundConfirmation) -> Mess
         minutes=int(CONFIRM_WITHIN.total_seconds() // 60),
         until=shoptime.clock_time(question.expires_at, ctx.tenant),
     )
-    yes = Button(ctx.t("refund.confirm.button_yes", amount=planned.amount.format()), data=action(CONFIRM, question.id))
-    no = Button(ctx.t("refund.confirm.button_no"), data=action(CANCEL, question.id))
+    yes = Button(
+        ctx.t("refund.confirm.button_yes", amount=planned.amount.format()), data=ConfirmRefund(question.id).pack()
+    )
+    no = Button(ctx.t("refund.confirm.button_no"), data=CancelRefund(question.id).pack())
     return Message(body, keyboard([yes], [no]))

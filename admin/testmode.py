@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from admin import audit
-from core.callbacks import action
+from core.buttons import AdminMenu, SetTestMode
 from core.db.repos.tenants import TenantRepository
 from core.messages import Button, Message, keyboard
 from core.vault import VaultError
@@ -81,8 +81,8 @@ async def ask(ctx: FlowContext, turn_on: bool, registry: ProviderRegistry | None
     return Message(
         "\n".join([now, *await warnings(ctx, registry), question]),
         keyboard(
-            [Button(button, data=action("tm", 1 if turn_on else 0))],
-            [Button(ctx.t("admin.button.menu"), data=action("am", 0))],
+            [Button(button, data=SetTestMode(turn_on).pack())],
+            [Button(ctx.t("admin.button.menu"), data=AdminMenu(0).pack())],
         ),
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.callbacks import action
+from core.buttons import AskQuantity, Checkout, OneLess, OneMore, RemoveLine, Shop
 from core.db.repos.catalog import CatalogRepository
 from core.db.repos.customers import CustomerRepository
 from core.db.tables import Product
@@ -35,7 +35,7 @@ def total(lines: list[tuple[Product, int]], currency: str) -> Money:
 async def show_cart(ctx: FlowContext, *, edit: bool = False) -> Message:
     lines = await cart_lines(ctx)
     if not lines:
-        return Message(ctx.t("cart.empty"), keyboard([Button(ctx.t("button.shop"), data=action("shop"))]), edit=edit)
+        return Message(ctx.t("cart.empty"), keyboard([Button(ctx.t("button.shop"), data=Shop().pack())]), edit=edit)
     body = [ctx.t("cart.title")]
     rows: list[list[Button]] = []
     for product, quantity in lines:
@@ -43,15 +43,15 @@ async def show_cart(ctx: FlowContext, *, edit: bool = False) -> Message:
         body.append(ctx.t("cart.line", name=product.name, quantity=quantity, subtotal=subtotal.format()))
         rows.append(
             [
-                Button("−", data=action("dec", product.id)),
-                Button(_line_label(ctx, product, quantity), data=action("qty", product.id)),
-                Button("+", data=action("inc", product.id)),
-                Button("✕", data=action("rm", product.id)),
+                Button("−", data=OneLess(product.id).pack()),
+                Button(_line_label(ctx, product, quantity), data=AskQuantity(product.id).pack()),
+                Button("+", data=OneMore(product.id).pack()),
+                Button("✕", data=RemoveLine(product.id).pack()),
             ]
         )
     body.append(ctx.t("cart.total", total=total(lines, ctx.tenant.currency).format()))
-    rows.append([Button(ctx.t("button.checkout"), data=action("checkout"))])
-    rows.append([Button(ctx.t("button.shop"), data=action("shop"))])
+    rows.append([Button(ctx.t("button.checkout"), data=Checkout().pack())])
+    rows.append([Button(ctx.t("button.shop"), data=Shop().pack())])
     return Message("\n".join(body), keyboard(*rows), edit=edit)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.callbacks import action
+from core.buttons import AddToCart, Category, Shop, ShowCart, ShowProduct
 from core.db.repos.catalog import CatalogRepository
 from core.db.repos.customers import CustomerRepository
 from core.db.tables import Product
@@ -21,8 +21,8 @@ async def show_categories(ctx: FlowContext, *, edit: bool = False) -> Message:
     categories = await CatalogRepository(ctx.session).categories(ctx.tenant.id)
     if not categories:
         return Message(ctx.t("shop.empty"), edit=edit)
-    rows = [[Button(name, data=action("cat", index, 0))] for index, name in enumerate(categories)]
-    rows.append([Button(ctx.t("button.cart"), data=action("cart"))])
+    rows = [[Button(name, data=Category(index, 0).pack())] for index, name in enumerate(categories)]
+    rows.append([Button(ctx.t("button.cart"), data=ShowCart().pack())])
     return Message(ctx.t("shop.categories", shop=ctx.tenant.name), keyboard(*rows), edit=edit)
 
 
@@ -35,18 +35,18 @@ async def show_category(ctx: FlowContext, index: int, page: int) -> Message | No
     products, total = await catalog.page(ctx.tenant.id, category, page * PAGE_SIZE, PAGE_SIZE)
     if not products:
         return None
-    rows = [[Button(f"{p.name} · {price(p)}", data=action("prod", p.id))] for p in products]
+    rows = [[Button(f"{p.name} · {price(p)}", data=ShowProduct(p.id).pack())] for p in products]
     pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
     nav = []
     if page > 0:
-        nav.append(Button(ctx.t("button.previous"), data=action("cat", index, page - 1)))
+        nav.append(Button(ctx.t("button.previous"), data=Category(index, page - 1).pack()))
     if page + 1 < pages:
-        nav.append(Button(ctx.t("button.next"), data=action("cat", index, page + 1)))
+        nav.append(Button(ctx.t("button.next"), data=Category(index, page + 1).pack()))
     rows.append(nav)
     rows.append(
         [
-            Button(ctx.t("button.categories"), data=action("shop")),
-            Button(ctx.t("button.cart"), data=action("cart")),
+            Button(ctx.t("button.categories"), data=Shop().pack()),
+            Button(ctx.t("button.cart"), data=ShowCart().pack()),
         ]
     )
     title = ctx.t("shop.category", category=category, page=page + 1, pages=pages)
@@ -69,11 +69,11 @@ async def show_product(ctx: FlowContext, product_id: int) -> Message | None:
     back = categories.index(product.category) if product.category in categories else 0
     rows = []
     if product.stock is None or product.stock > 0:
-        rows.append([Button(ctx.t("button.add_to_cart"), data=action("add", product.id))])
+        rows.append([Button(ctx.t("button.add_to_cart"), data=AddToCart(product.id).pack())])
     rows.append(
         [
-            Button(ctx.t("button.back"), data=action("cat", back, 0)),
-            Button(ctx.t("button.cart"), data=action("cart")),
+            Button(ctx.t("button.back"), data=Category(back, 0).pack()),
+            Button(ctx.t("button.cart"), data=ShowCart().pack()),
         ]
     )
     return Message("\n".join(lines), keyboard(*rows), photo=product.photo_url or None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from core.callbacks import action
+from core.buttons import CancelCheckout, ConfirmOrder, Delivery, ShowCart, UseName, UsePhone
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
 from core.db.repos.tenants import TenantRepository
@@ -35,7 +35,7 @@ async def start(ctx: FlowContext) -> Reply:
         return Reply([Message(ctx.t("checkout.no_methods", shop=ctx.tenant.name))], refused=True)
     ctx.go("checkout.name")
     suggestions = (
-        [[Button(ctx.customer.name or ctx.actor.display_name, data=action("usename"))]]
+        [[Button(ctx.customer.name or ctx.actor.display_name, data=UseName().pack())]]
         if (ctx.customer.name or ctx.actor.display_name)
         else []
     )
@@ -59,7 +59,7 @@ async def take_name(ctx: FlowContext, name: str) -> Reply:
             [
                 Button(
                     ctx.t("button.use_phone", phone=mask(ctx.customer.phone, ctx.tenant.region)),
-                    data=action("usephone"),
+                    data=UsePhone().pack(),
                 )
             ]
         )
@@ -75,8 +75,8 @@ async def take_phone(ctx: FlowContext, typed: str) -> Reply:
     ctx.conversation.step = "checkout.delivery"
     rows = [
         [
-            Button(ctx.t("button.delivery"), data=action("deliv", 1)),
-            Button(ctx.t("button.pickup"), data=action("deliv", 0)),
+            Button(ctx.t("button.delivery"), data=Delivery(True).pack()),
+            Button(ctx.t("button.pickup"), data=Delivery(False).pack()),
         ]
     ]
     return Reply([Message(ctx.t("checkout.ask_delivery"), keyboard(*rows))])
@@ -115,10 +115,10 @@ async def summary(ctx: FlowContext) -> Reply:
     body.append(ctx.t("cart.total", total=total(lines, ctx.tenant.currency).format()))
     body.append(_details(ctx))
     rows = [
-        [Button(ctx.t("button.confirm_order"), data=action("confirm"))],
+        [Button(ctx.t("button.confirm_order"), data=ConfirmOrder().pack())],
         [
-            Button(ctx.t("button.edit_cart"), data=action("cart")),
-            Button(ctx.t("button.cancel"), data=action("cancel")),
+            Button(ctx.t("button.edit_cart"), data=ShowCart().pack()),
+            Button(ctx.t("button.cancel"), data=CancelCheckout().pack()),
         ],
     ]
     return Reply([Message("\n".join(body), keyboard(*rows))])

@@ -19,21 +19,17 @@ from __future__ import annotations
 import dataclasses
 import unicodedata
 
-from core.callbacks import parse
+from core.callbacks import CallbackData, read
 from core.messages import Button, Message
 from core.texts import text
 from flows.context import FlowContext, Reply
-from payments.mpesa import messages as mpesa_buttons
 
 _KEY = "question"  # in the conversation's step data
-# The buttons that a yes, and a no, of the catalog's words press, by their callback verb.
-_YES_NO = (
-    ("answer.yes", frozenset({"confirm", "usename", "usephone", mpesa_buttons.SEND})),
-    ("answer.no", frozenset({"cancel"})),
-)
+# The buttons that a yes, and a no, of the catalog's words press: those whose kind ``answers`` "yes" or "no".
+_YES_NO = (("answer.yes", "yes"), ("answer.no", "no"))
 # A message whose buttons only lead to the shop, the cart or the orders asks nothing (the help, "your cart is
 # empty", "proof received"): its buttons can be typed, but other text there gets the help, not the message again.
-_SIGNPOSTS = frozenset({"shop", "cart", "orders"})
+# Those are the kinds declared ``signpost``.
 # Inside a word these join ("M-Pesa", "USB-C", "199.50"); every other mark separates words.
 _JOINERS = frozenset("-'’.")
 _LOOSE_MIN = 3  # fewer typed letters than this never match part of a label
@@ -96,12 +92,12 @@ def choose(question: Message, typed: str, language: str, *, loose: bool) -> str 
     exact = [b for b, label in zip(buttons, labels, strict=True) if compact == label.replace(" ", "")]
     if len(exact) == 1:
         return exact[0].data
-    answers = [(verbs, {normalise(word) for word in text(key, language).split("|")}) for key, verbs in _YES_NO]
+    answers = [(means, {normalise(word) for word in text(key, language).split("|")}) for key, means in _YES_NO]
     words = set(said.split())
     # Loose, a yes or no word among others counts ("yes please, go ahead"), unless both are there.
-    meant = [verbs for verbs, accepted in answers if said in accepted or (loose and words & accepted)]
+    meant = [means for means, accepted in answers if said in accepted or (loose and words & accepted)]
     if len(meant) == 1:
-        answering = [b for b in buttons if _verb(b) in meant[0]]
+        answering = [b for b in buttons if (kind := _kind(b)) is not None and kind.answers == meant[0]]
         if len(answering) == 1:
             return answering[0].data
     if not loose or len(said) < _LOOSE_MIN:
@@ -112,7 +108,7 @@ def choose(question: Message, typed: str, language: str, *, loose: bool) -> str 
 
 def repeats(question: Message) -> bool:
     """Whether text that chooses nothing gets this question again (not for a signpost like the help)."""
-    return any(_verb(b) not in _SIGNPOSTS for b in _choices(question))
+    return any((kind := _kind(b)) is None or not kind.signpost for b in _choices(question))
 
 
 def again(ctx: FlowContext, question: Message, lead: str | None = None) -> Message:
@@ -135,9 +131,12 @@ def _choices(message: Message) -> list[Button]:
     return [b for row in message.buttons for b in row if b.data is not None and normalise(b.text)]
 
 
-def _verb(button: Button) -> str | None:
-    parsed = parse(button.data)
-    return parsed.verb if parsed else None
+def _kind(button: Button) -> type[CallbackData] | None:
+    """The button's kind: today's, or one from before an upgrade (pressing it gets the expired answer)."""
+    found = read(button.data)
+    if found is None:
+        return None
+    return type(found) if isinstance(found, CallbackData) else found.kind
 
 
 def _within(part: str, whole: str) -> bool:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.callbacks import Action
 from core.clock import Clock
 from core.db.tables import Conversation, Customer, Tenant
 from core.messages import Message
@@ -58,7 +56,3 @@ class FlowContext:
 
     def recall(self, key: str, default: Any = None) -> Any:
         return self.conversation.data.get(key, default)
-
-
-# A button's handler: the context and the parsed action in, a reply out.
-Handler = Callable[[FlowContext, Action], Awaitable[Reply]]

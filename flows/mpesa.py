@@ -14,23 +14,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from core.callbacks import Action, action
+from core.buttons import ChooseMethod
+from core.callbacks import CallbackData
 from core.db.repos.orders import OrderRepository
 from core.db.tables import Order, Payment, ProviderConfig
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.phones import display
 from core.shoptime import clock_time
-from flows.context import FlowContext, Handler, Reply
+from flows.buttons import CUSTOMER, orders_now
+from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
 from flows.online import start_online_payment
 from payments.attempts import open_attempt, open_payment, supersede_open
 from payments.mpesa import messages
+from payments.mpesa.buttons import OtherPhone, Paybill, PushAgain, PushStatus, SendPush
 from payments.mpesa.pause import earliest_push, last_result_code, seconds_until
 from payments.mpesa.phones import MpesaPhone, MpesaPhoneError, mpesa_phone
 from payments.mpesa.provider import NAME, amount_allowed
@@ -38,6 +42,7 @@ from payments.notices import Context
 from payments.states import OrderStatus, PaymentStatus
 
 STEP_PHONE = "mpesa.phone"
+OrderStep = Callable[[FlowContext, Order], Awaitable[Reply]]
 OPEN = (PaymentStatus.CREATED.value, PaymentStatus.PENDING.value)
 
 
@@ -93,7 +98,7 @@ def _propose(ctx: FlowContext, order: Order) -> Reply:
     phone = _phone_or_none(ctx.customer.phone) or _phone_or_none(order.contact_phone)
     ctx.go(STEP_PHONE, order_id=order.id)
     lead = ctx.t("mpesa.test_mode") + "\n" if ctx.tenant.test_mode else ""
-    other = [Button(ctx.t("mpesa.button.other_method"), data=action(messages.OTHER_METHOD, order.id))]
+    other = [Button(ctx.t("mpesa.button.other_method"), data=ChooseMethod(order.id).pack())]
     if phone is None:
         return Reply([Message(lead + ctx.t("mpesa.ask_phone"), keyboard(other))])
     body = ctx.t("mpesa.confirm_phone", amount=_money(order).format(), code=order.code, phone=phone.local)
@@ -102,8 +107,8 @@ def _propose(ctx: FlowContext, order: Order) -> Reply:
             Message(
                 lead + body,
                 keyboard(
-                    [Button(ctx.t("mpesa.button.send_to", phone=phone.local), data=action(messages.SEND, order.id))],
-                    [Button(ctx.t("mpesa.button.other_number"), data=action(messages.OTHER_PHONE, order.id))],
+                    [Button(ctx.t("mpesa.button.send_to", phone=phone.local), data=SendPush(order.id).pack())],
+                    [Button(ctx.t("mpesa.button.other_number"), data=OtherPhone(order.id).pack())],
                     other,
                 ),
             )
@@ -172,11 +177,11 @@ async def _push(ctx: FlowContext, order: Order, phone: MpesaPhone, *, typed: boo
     now = ctx.clock.now()
     if earliest is not None and now < earliest:  # Daraja would refuse it: say how long, and to which phone
         seconds, at = seconds_until(earliest, now), clock_time(earliest, ctx.tenant)
-        retry = keyboard([Button(ctx.t("mpesa.button.try_again"), data=action(messages.RETRY, order.id))])
+        retry = keyboard([Button(ctx.t("mpesa.button.try_again"), data=PushAgain(order.id).pack())])
         wait = ctx.t("mpesa.wait_before_retry", phone=display(phone.phone.e164), seconds=seconds, time=at)
         return Reply([Message(wait, retry)], refused=True)
     amount = _money(order).format()
-    status = keyboard([Button(ctx.t("mpesa.button.status"), data=action(messages.STATUS, order.id))])
+    status = keyboard([Button(ctx.t("mpesa.button.status"), data=PushStatus(order.id).pack())])
     shown = display(phone.phone.e164)
     sending = Message(ctx.t("jobs.mpesa.sending", phone=shown, amount=amount, code=order.code), status)
     payment = await start_online_payment(ctx, order, NAME, sending)
@@ -195,7 +200,7 @@ async def _status(ctx: FlowContext, order: Order, payment: Payment, *, edit: boo
     message (it edits that message when its "Check status" is pressed), never "enter your PIN" once it has ended."""
     status = PaymentStatus(payment.status)
     amount, code = _money(order).format(), order.code
-    refresh = keyboard([Button(ctx.t("mpesa.button.status"), data=action(messages.STATUS, order.id))])
+    refresh = keyboard([Button(ctx.t("mpesa.button.status"), data=PushStatus(order.id).pack())])
     e164 = payment.phone or ctx.customer.phone
     shown = display(e164) if e164 else "—"
     if status in (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
@@ -218,20 +223,23 @@ async def _status(ctx: FlowContext, order: Order, payment: Payment, *, edit: boo
     return Message(ctx.t("mpesa.check_phone", phone=shown, amount=amount, code=code, status=line), refresh, edit=edit)
 
 
-def _needs_order(handler: Any) -> Handler:
-    async def checked(ctx: FlowContext, parsed: Action) -> Reply:
-        if len(parsed.args) != 1 or parsed.args[0] < 0:
-            return Reply(notice=ctx.t("error.stale_button"))
-        order = await _order(ctx, parsed.args[0])
-        if order is None:
-            return Reply(notice=ctx.t("error.stale_button"))
-        reply: Reply = await handler(ctx, order)
-        return reply
+def _needs_order(kind: type[CallbackData]) -> Callable[[OrderStep], OrderStep]:
+    """Binds ``kind`` (an M-Pesa button about an order) to the step, given the customer's own order of that id."""
 
-    return checked
+    def bind(step: OrderStep) -> OrderStep:
+        @CUSTOMER.on(kind, expired=orders_now)
+        async def checked(ctx: FlowContext, button: Any) -> Reply:
+            order = await _order(ctx, button.order_id)
+            if order is None:
+                return Reply(notice=ctx.t("error.stale_button"))
+            return await step(ctx, order)
+
+        return step
+
+    return bind
 
 
-@_needs_order
+@_needs_order(SendPush)
 async def _send(ctx: FlowContext, order: Order) -> Reply:
     phone = _phone_or_none(ctx.customer.phone) or _phone_or_none(order.contact_phone)
     if phone is None:
@@ -245,14 +253,14 @@ def _ask_phone(ctx: FlowContext, order: Order) -> Reply:
     return Reply([Message(ctx.t("mpesa.ask_phone"))])
 
 
-@_needs_order
+@_needs_order(OtherPhone)
 async def _other_phone(ctx: FlowContext, order: Order) -> Reply:
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return _not_payable(ctx, order)
     return _ask_phone(ctx, order)
 
 
-@_needs_order
+@_needs_order(PushAgain)
 async def _retry(ctx: FlowContext, order: Order) -> Reply:
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return _not_payable(ctx, order)
@@ -262,7 +270,7 @@ async def _retry(ctx: FlowContext, order: Order) -> Reply:
     return await _push(ctx, order, phone)
 
 
-@_needs_order
+@_needs_order(PushStatus)
 async def _show_status(ctx: FlowContext, order: Order) -> Reply:
     latest = await ctx.session.scalar(
         select(Payment)
@@ -275,13 +283,13 @@ async def _show_status(ctx: FlowContext, order: Order) -> Reply:
     return Reply([await _status(ctx, order, latest, edit=True)])
 
 
-@_needs_order
+@_needs_order(Paybill)
 async def _paybill(ctx: FlowContext, order: Order) -> Reply:
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return _not_payable(ctx, order)
     business = await messages.paybill_number(ctx.session, ctx.tenant.id, ctx.tenant.test_mode)
     if business is None:
-        other = keyboard([Button(ctx.t("mpesa.button.other_method"), data=action(messages.OTHER_METHOD, order.id))])
+        other = keyboard([Button(ctx.t("mpesa.button.other_method"), data=ChooseMethod(order.id).pack())])
         return Reply([Message(ctx.t("mpesa.paybill_unavailable"), other)])
     if not amount_allowed(_money(order)):
         return Reply([Message(ctx.t("mpesa.unavailable", code=order.code))])
@@ -302,15 +310,5 @@ async def _paybill(ctx: FlowContext, order: Order) -> Reply:
         )
     ctx.go("idle")
     message = messages.paybill_instructions(ctx.lang, business, order.code, _money(order))
-    status = keyboard([Button(ctx.t("mpesa.button.status"), data=action(messages.STATUS, order.id))])
+    status = keyboard([Button(ctx.t("mpesa.button.status"), data=PushStatus(order.id).pack())])
     return Reply([Message(message.text, status)])
-
-
-# Buttons of this method, by callback verb; the router adds them to its own.
-BUTTONS: dict[str, Handler] = {
-    messages.SEND: _send,
-    messages.OTHER_PHONE: _other_phone,
-    messages.RETRY: _retry,
-    messages.STATUS: _show_status,
-    messages.PAYBILL: _paybill,
-}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import shoptime
-from core.callbacks import action
+from core.buttons import ChooseMethod, Shop
 from core.db.repos.orders import OrderRepository
 from core.messages import Button, Message, keyboard
 from core.money import Money
@@ -14,7 +14,7 @@ from payments.states import ORDER_CAN_BE_CANCELLED, OrderStatus
 async def show_orders(ctx: FlowContext) -> Message:
     orders = await OrderRepository(ctx.session).for_customer(ctx.tenant.id, ctx.customer.id)
     if not orders:
-        return Message(ctx.t("orders.none"), keyboard([Button(ctx.t("button.shop"), data=action("shop"))]))
+        return Message(ctx.t("orders.none"), keyboard([Button(ctx.t("button.shop"), data=Shop().pack())]))
     lines = [ctx.t("orders.title")]
     rows = []
     for order in orders:
@@ -23,7 +23,7 @@ async def show_orders(ctx: FlowContext) -> Message:
         placed = shoptime.when(order.created_at, ctx.tenant)
         lines.append(ctx.t("orders.line", code=order.code, amount=amount, status=status, date=placed))
         if order.status == OrderStatus.AWAITING_PAYMENT:
-            rows.append([Button(ctx.t("button.pay_order", code=order.code), data=action("retry", order.id))])
+            rows.append([Button(ctx.t("button.pay_order", code=order.code), data=ChooseMethod(order.id).pack())])
     return Message("\n".join(lines), keyboard(*rows))
 
 

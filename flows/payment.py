@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from core.callbacks import action
+from core.buttons import CancelOrder, MyOrders, PayWith
 from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Order, Proof, ProviderConfig
@@ -61,8 +61,8 @@ async def offer_methods(ctx: FlowContext, order: Order) -> Message:
         header = "\n".join([ctx.t("testmode.banner"), *hints, header])
     if not names:
         return Message(header + "\n" + ctx.t("payment.no_methods"))
-    rows = [[Button(ctx.t(f"method.{name}"), data=action("pm", order.id, METHOD_CODES[name]))] for name in names]
-    rows.append([Button(ctx.t("button.cancel_order"), data=action("cxl", order.id))])
+    rows = [[Button(ctx.t(f"method.{name}"), data=PayWith(order.id, METHOD_CODES[name]).pack())] for name in names]
+    rows.append([Button(ctx.t("button.cancel_order"), data=CancelOrder(order.id).pack())])
     return Message(header + "\n" + ctx.t("payment.choose"), keyboard(*rows))
 
 
@@ -189,7 +189,7 @@ async def _take_reference(ctx: FlowContext, typed: str) -> Reply:
         [
             Message(
                 ctx.t("proof.received", code=order.code),
-                keyboard([Button(ctx.t("button.my_orders"), data=action("orders"))]),
+                keyboard([Button(ctx.t("button.my_orders"), data=MyOrders().pack())]),
             )
         ]
     )

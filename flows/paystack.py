@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 
-from core.callbacks import action
+from core.buttons import ChooseMethod
 from core.db.repos.orders import OrderRepository
 from core.db.tables import Order, ProviderConfig
 from core.messages import Button, Message, keyboard
 from core.money import Money
-from flows.context import FlowContext, Handler, Reply
+from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
 from flows.online import start_online_payment
 from payments.attempts import is_push, open_attempt
@@ -23,8 +23,6 @@ from payments.paystack.limits import SUPPORTED_CURRENCIES, AmountNotAllowed, che
 from payments.paystack.options import asks_email
 from payments.states import OrderStatus
 
-# Buttons of this method, by callback verb; the router adds them to its own.
-BUTTONS: dict[str, Handler] = {}
 EMAIL_STEP = "paystack.email"
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
@@ -48,7 +46,7 @@ async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply
         body = ctx.t(
             f"paystack.{refused.code}", code=order.code, amount=amount.format(), limit=limit, currency=order.currency
         )
-        other = Button(ctx.t("paystack.button_other_method"), data=action("retry", order.id))
+        other = Button(ctx.t("paystack.button_other_method"), data=ChooseMethod(order.id).pack())
         return Reply([Message(body, keyboard([other]))])
     if asks_email(config.options or {}) and not ctx.customer.email:
         ctx.go(EMAIL_STEP, order_id=order.id)

@@ -7,18 +7,38 @@ also press a button of the question last asked (``flows.choices``), and input no
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.callbacks import Action, action, parse
+from core.buttons import (
+    AddToCart,
+    AskQuantity,
+    CancelCheckout,
+    CancelOrder,
+    Category,
+    Checkout,
+    ChooseMethod,
+    ConfirmOrder,
+    Delivery,
+    MyOrders,
+    OneLess,
+    OneMore,
+    PayWith,
+    ProofAgain,
+    RemoveLine,
+    Shop,
+    ShowCart,
+    ShowProduct,
+    UseName,
+    UsePhone,
+)
 from core.clock import Clock
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
 from flows import cart, catalog, checkout, choices, mpesa, orders, payment, paystack
-from flows.context import FlowContext, Handler, Reply
+from flows.buttons import CUSTOMER, cart_now, orders_now, refuse, shop_now
+from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound, Kind
 
 
@@ -88,11 +108,7 @@ async def _quantity_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
 
 
 async def _press(ctx: FlowContext, data: str | None) -> Reply:
-    parsed = parse(data)
-    handler = _BUTTONS.get(parsed.verb) if parsed else None
-    if parsed is None or handler is None:
-        return Reply(notice=ctx.t("error.stale_button"))
-    return await handler(ctx, parsed)
+    return await CUSTOMER.dispatch(ctx, data, refuse)
 
 
 async def _help_for(ctx: FlowContext, lead: str | None = None) -> Message:
@@ -110,10 +126,10 @@ def _help(ctx: FlowContext, lead: str | None = None) -> Message:
     body = ctx.t("help.customer", shop=ctx.tenant.name)
     rows = [
         [
-            Button(ctx.t("button.shop"), data=action("shop")),
-            Button(ctx.t("button.cart"), data=action("cart")),
+            Button(ctx.t("button.shop"), data=Shop().pack()),
+            Button(ctx.t("button.cart"), data=ShowCart().pack()),
         ],
-        [Button(ctx.t("button.my_orders"), data=action("orders"))],
+        [Button(ctx.t("button.my_orders"), data=MyOrders().pack())],
     ]
     return Message(f"{lead}\n\n{body}" if lead else body, keyboard(*rows))
 
@@ -140,155 +156,115 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
     return Reply([await _help_for(ctx, ctx.t("error.unknown_command", command=command[:32]))], refused=True)
 
 
-def _needs(count: int) -> Callable[[Handler], Handler]:
-    """Buttons with the wrong number of arguments were not made by us: refuse them before any handler runs."""
-
-    def wrap(handler: Handler) -> Handler:
-        async def checked(ctx: FlowContext, parsed: Action) -> Reply:
-            if len(parsed.args) != count or any(arg < 0 for arg in parsed.args):
-                return Reply(notice=ctx.t("error.stale_button"))
-            return await handler(ctx, parsed)
-
-        return checked
-
-    return wrap
-
-
 async def _message(message: Message | None, ctx: FlowContext) -> Reply:
     return Reply([message]) if message else Reply(notice=ctx.t("error.stale_button"))
 
 
-@_needs(0)
-async def _shop(ctx: FlowContext, _: Action) -> Reply:
+# The customer's buttons, each bound to its kind (M-Pesa's are bound in flows.mpesa).
+
+
+@CUSTOMER.on(Shop, expired=shop_now)
+async def _shop(ctx: FlowContext, _: Shop) -> Reply:
     return Reply([await catalog.show_categories(ctx, edit=True)])
 
 
-@_needs(2)
-async def _category(ctx: FlowContext, a: Action) -> Reply:
-    return await _message(await catalog.show_category(ctx, a.args[0], a.args[1]), ctx)
+@CUSTOMER.on(Category, expired=shop_now)
+async def _category(ctx: FlowContext, button: Category) -> Reply:
+    return await _message(await catalog.show_category(ctx, button.index, button.page), ctx)
 
 
-@_needs(1)
-async def _product(ctx: FlowContext, a: Action) -> Reply:
-    return await _message(await catalog.show_product(ctx, a.args[0]), ctx)
+@CUSTOMER.on(ShowProduct, expired=shop_now)
+async def _product(ctx: FlowContext, button: ShowProduct) -> Reply:
+    return await _message(await catalog.show_product(ctx, button.product_id), ctx)
 
 
-@_needs(1)
-async def _add(ctx: FlowContext, a: Action) -> Reply:
-    return await cart.change_quantity(ctx, a.args[0], +1)
+@CUSTOMER.on(AddToCart, expired=cart_now)
+async def _add(ctx: FlowContext, button: AddToCart) -> Reply:
+    return await cart.change_quantity(ctx, button.product_id, +1)
 
 
-@_needs(1)
-async def _increase(ctx: FlowContext, a: Action) -> Reply:
-    return await cart.change_quantity(ctx, a.args[0], +1)
+@CUSTOMER.on(OneMore, expired=cart_now)
+async def _increase(ctx: FlowContext, button: OneMore) -> Reply:
+    return await cart.change_quantity(ctx, button.product_id, +1)
 
 
-@_needs(1)
-async def _decrease(ctx: FlowContext, a: Action) -> Reply:
-    return await cart.change_quantity(ctx, a.args[0], -1)
+@CUSTOMER.on(OneLess, expired=cart_now)
+async def _decrease(ctx: FlowContext, button: OneLess) -> Reply:
+    return await cart.change_quantity(ctx, button.product_id, -1)
 
 
-@_needs(1)
-async def _remove(ctx: FlowContext, a: Action) -> Reply:
-    return await cart.change_quantity(ctx, a.args[0], None, absolute=0)
+@CUSTOMER.on(RemoveLine, expired=cart_now)
+async def _remove(ctx: FlowContext, button: RemoveLine) -> Reply:
+    return await cart.change_quantity(ctx, button.product_id, None, absolute=0)
 
 
-@_needs(1)
-async def _ask_quantity(ctx: FlowContext, a: Action) -> Reply:
-    return await cart.ask_quantity(ctx, a.args[0])
+@CUSTOMER.on(AskQuantity, expired=cart_now)
+async def _ask_quantity(ctx: FlowContext, button: AskQuantity) -> Reply:
+    return await cart.ask_quantity(ctx, button.product_id)
 
 
-@_needs(0)
-async def _cart(ctx: FlowContext, _: Action) -> Reply:
+@CUSTOMER.on(ShowCart, expired=cart_now)
+async def _cart(ctx: FlowContext, _: ShowCart) -> Reply:
     return Reply([await cart.show_cart(ctx, edit=True)])
 
 
-@_needs(0)
-async def _checkout(ctx: FlowContext, _: Action) -> Reply:
+@CUSTOMER.on(Checkout, expired=cart_now)
+async def _checkout(ctx: FlowContext, _: Checkout) -> Reply:
     return await checkout.start(ctx)
 
 
-@_needs(0)
-async def _use_name(ctx: FlowContext, _: Action) -> Reply:
+@CUSTOMER.on(UseName, expired=cart_now)
+async def _use_name(ctx: FlowContext, _: UseName) -> Reply:
     if ctx.conversation.step != "checkout.name":
         return Reply(notice=ctx.t("error.stale_button"))
     return await checkout.take_name(ctx, ctx.customer.name or ctx.actor.display_name)
 
 
-@_needs(0)
-async def _use_phone(ctx: FlowContext, _: Action) -> Reply:
+@CUSTOMER.on(UsePhone, expired=cart_now)
+async def _use_phone(ctx: FlowContext, _: UsePhone) -> Reply:
     if ctx.conversation.step != "checkout.phone" or not ctx.customer.phone:
         return Reply(notice=ctx.t("error.stale_button"))
     return await checkout.take_phone(ctx, ctx.customer.phone)
 
 
-@_needs(1)
-async def _delivery(ctx: FlowContext, a: Action) -> Reply:
-    if a.args[0] not in (0, 1):
-        return Reply(notice=ctx.t("error.stale_button"))
-    return await checkout.take_delivery(ctx, bool(a.args[0]))
+@CUSTOMER.on(Delivery, expired=cart_now)
+async def _delivery(ctx: FlowContext, button: Delivery) -> Reply:
+    return await checkout.take_delivery(ctx, button.deliver)
 
 
-@_needs(0)
-async def _confirm(ctx: FlowContext, _: Action) -> Reply:
+@CUSTOMER.on(ConfirmOrder, expired=cart_now)
+async def _confirm(ctx: FlowContext, _: ConfirmOrder) -> Reply:
     reply, order = await checkout.confirm(ctx)
     if order is None:
         return reply
     return Reply([await payment.offer_methods(ctx, order)])
 
 
-@_needs(0)
-async def _cancel(ctx: FlowContext, _: Action) -> Reply:
+@CUSTOMER.on(CancelCheckout, expired=cart_now)
+async def _cancel(ctx: FlowContext, _: CancelCheckout) -> Reply:
     return await _command(ctx, "cancel", "")
 
 
-@_needs(2)
-async def _pay_method(ctx: FlowContext, a: Action) -> Reply:
-    return await payment.choose(ctx, a.args[0], a.args[1])
+@CUSTOMER.on(PayWith, expired=orders_now)
+async def _pay_method(ctx: FlowContext, button: PayWith) -> Reply:
+    return await payment.choose(ctx, button.order_id, button.method)
 
 
-@_needs(1)
-async def _retry(ctx: FlowContext, a: Action) -> Reply:
-    return await payment.retry(ctx, a.args[0])
+@CUSTOMER.on(ChooseMethod, expired=orders_now)
+async def _retry(ctx: FlowContext, button: ChooseMethod) -> Reply:
+    return await payment.retry(ctx, button.order_id)
 
 
-@_needs(1)
-async def _proof_again(ctx: FlowContext, a: Action) -> Reply:
-    return await payment.upload_again(ctx, a.args[0])
+@CUSTOMER.on(ProofAgain, expired=orders_now)
+async def _proof_again(ctx: FlowContext, button: ProofAgain) -> Reply:
+    return await payment.upload_again(ctx, button.payment_id)
 
 
-@_needs(1)
-async def _cancel_order(ctx: FlowContext, a: Action) -> Reply:
-    return await orders.cancel_order(ctx, a.args[0])
+@CUSTOMER.on(CancelOrder, expired=orders_now)
+async def _cancel_order(ctx: FlowContext, button: CancelOrder) -> Reply:
+    return await orders.cancel_order(ctx, button.order_id)
 
 
-@_needs(0)
-async def _orders(ctx: FlowContext, _: Action) -> Reply:
+@CUSTOMER.on(MyOrders, expired=orders_now)
+async def _orders(ctx: FlowContext, _: MyOrders) -> Reply:
     return Reply([await orders.show_orders(ctx)])
-
-
-_BUTTONS: dict[str, Handler] = {
-    "shop": _shop,
-    "cat": _category,
-    "prod": _product,
-    "add": _add,
-    "inc": _increase,
-    "dec": _decrease,
-    "rm": _remove,
-    "qty": _ask_quantity,
-    "cart": _cart,
-    "checkout": _checkout,
-    "usename": _use_name,
-    "usephone": _use_phone,
-    "deliv": _delivery,
-    "confirm": _confirm,
-    "cancel": _cancel,
-    "pm": _pay_method,
-    "retry": _retry,
-    "proof": _proof_again,
-    "cxl": _cancel_order,
-    "orders": _orders,
-}
-# Each online method's own buttons (M-Pesa: confirm the phone, try again, Paybill, status).
-for _method_buttons in (mpesa.BUTTONS, paystack.BUTTONS):
-    _BUTTONS.update({verb: h for verb, h in _method_buttons.items() if verb not in _BUTTONS})

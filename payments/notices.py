@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox, phones, shoptime
-from core.callbacks import action
+from core.buttons import AcceptPayment, ApproveProof, ChooseMethod, MyOrders, ProofAgain, RejectProof, ViewOrder
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
 from core.db.repos.tenants import TenantRepository
@@ -121,15 +121,15 @@ def paid_alert(ctx: Context, paid: Money, *, late: bool, short: Sequence[str] = 
     )
     if short:
         body += "\n" + text("merchant.stock_short", names=", ".join(short))
-    return Message(body, keyboard([Button(text("button.view_order"), data=action("mo", ctx.order.id))]))
+    return Message(body, keyboard([Button(text("button.view_order"), data=ViewOrder(ctx.order.id).pack())]))
 
 
 def needs_review_alert(ctx: Context, reason: str, *, acceptable: bool = False) -> Message:
     """Money that does not fit, for the merchant to decide. ``acceptable``: the order waits on this payment alone,
     so the merchant may accept it as it arrived (``/accept``); otherwise the way out is a refund."""
-    rows = [[Button(text("button.view_order"), data=action("mo", ctx.order.id))]]
+    rows = [[Button(text("button.view_order"), data=ViewOrder(ctx.order.id).pack())]]
     if acceptable:
-        rows.append([Button(text("admin.button.accept_payment"), data=action("acc", ctx.payment.id))])
+        rows.append([Button(text("admin.button.accept_payment"), data=AcceptPayment(ctx.payment.id).pack())])
     return Message(
         text(
             "merchant.needs_review",
@@ -156,8 +156,8 @@ def payment_ended(ctx: Context, status_key: str, reason: str | None) -> Message:
     return Message(
         body,
         keyboard(
-            [Button(text("button.pay_again", ctx.lang), data=action("retry", ctx.order.id))],
-            [Button(text("button.my_orders", ctx.lang), data=action("orders"))],
+            [Button(text("button.pay_again", ctx.lang), data=ChooseMethod(ctx.order.id).pack())],
+            [Button(text("button.my_orders", ctx.lang), data=MyOrders().pack())],
         ),
     )
 
@@ -178,8 +178,8 @@ def proof_for_review(ctx: Context, proof: Proof, signals: list[str]) -> Message:
         caption += "\n" + "\n".join(f"⚠️ {signal}" for signal in signals)
     buttons = keyboard(
         [
-            Button(text("button.approve"), data=action("ap", proof.id)),
-            Button(text("button.reject"), data=action("rj", proof.id)),
+            Button(text("button.approve"), data=ApproveProof(proof.id).pack()),
+            Button(text("button.reject"), data=RejectProof(proof.id).pack()),
         ]
     )
     if proof.file_kind == "photo":
@@ -195,5 +195,5 @@ def proof_rejected(ctx: Context, reason: str | None) -> Message:
     )
     return Message(
         body,
-        keyboard([Button(text("button.upload_again", ctx.lang), data=action("proof", ctx.payment.id))]),
+        keyboard([Button(text("button.upload_again", ctx.lang), data=ProofAgain(ctx.payment.id).pack())]),
     )

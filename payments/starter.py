@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
-from core.callbacks import action
 from core.clock import Clock
 from core.db.engine import Database
 from core.db.repos.customers import CustomerRepository
@@ -39,7 +38,7 @@ from core.money import Money
 from core.texts import has, text
 from payments import jobs, notices
 from payments.base import Outcome, PaymentProvider, ProviderError, ProviderEvent, Started, StartRequest
-from payments.mpesa import messages as mpesa_messages
+from payments.mpesa.buttons import PushStatus
 from payments.registry import ProviderRegistry
 from payments.service import apply_event
 from payments.states import PaymentStatus
@@ -252,7 +251,7 @@ class PaymentStarter:
 def started_message(ctx: notices.Context, started: Started | None) -> Message:
     rows = []
     if ctx.payment.provider == "mpesa":  # the status button of "sending…" stays on the message it turns into
-        rows.append([Button(text("mpesa.button.status", ctx.lang), data=action(mpesa_messages.STATUS, ctx.order.id))])
+        rows.append([Button(text("mpesa.button.status", ctx.lang), data=PushStatus(ctx.order.id).pack())])
     if started is None:
         body = text("payment.started_unconfirmed", ctx.lang, code=ctx.order.code, amount=ctx.amount())
         return Message(body, keyboard(*rows))

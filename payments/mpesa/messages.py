@@ -1,8 +1,8 @@
 """What an M-Pesa customer reads when an attempt ends or pays: each result code in plain words, with the next step
 it calls for ("Try again", "Pay by Paybill", another method), and a receipt with the M-Pesa receipt number and time.
 
-``payments.notices`` calls these for payments of the ``mpesa`` provider; the buttons carry the verbs that
-``flows.mpesa`` answers.
+``payments.notices`` calls these for payments of the ``mpesa`` provider; the buttons are the kinds of
+``payments.mpesa.buttons``, which ``flows.mpesa`` answers.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.callbacks import action
+from core.buttons import ChooseMethod
 from core.clock import utc
 from core.db.repos.tenants import TenantRepository
 from core.messages import Button, Message, keyboard
@@ -21,20 +21,13 @@ from core.shoptime import clock_time, when_long
 from core.texts import has, text
 from payments import jobs
 from payments.base import ProviderEvent
+from payments.mpesa.buttons import Paybill, PushAgain
 from payments.mpesa.codes import NextStep, result_info
 from payments.mpesa.pause import next_push_after, seconds_until
 from payments.mpesa.settings import MpesaSettings
 
 if TYPE_CHECKING:
     from payments.notices import Context
-
-# Button verbs of the M-Pesa checkout (flows.mpesa answers them).
-SEND = "mpsend"  # push to the proposed phone
-OTHER_PHONE = "mpphone"  # type another phone
-STATUS = "mpstat"  # show the attempt's status
-RETRY = "mpretry"  # a new push
-PAYBILL = "mppb"  # Paybill instructions
-OTHER_METHOD = "retry"  # the router's own: choose a payment method again
 
 RETRY_READY = "mpesa.retry_ready"  # the job kind that offers "Try again" once Daraja's pause is over
 # The next steps that a new push can follow (after Daraja's pause).
@@ -69,10 +62,10 @@ def next_buttons(
     """``retry_now`` false: Daraja's pause is still on, so "Try again" would only be refused (it comes later)."""
     rows: list[list[Button]] = []
     if retry_now and step in RETRYABLE:
-        rows.append([Button(text("mpesa.button.try_again", lang), data=action(RETRY, order_id))])
+        rows.append([Button(text("mpesa.button.try_again", lang), data=PushAgain(order_id).pack())])
     if paybill:
-        rows.append([Button(text("mpesa.button.paybill", lang), data=action(PAYBILL, order_id))])
-    rows.append([Button(text("mpesa.button.other_method", lang), data=action(OTHER_METHOD, order_id))])
+        rows.append([Button(text("mpesa.button.paybill", lang), data=Paybill(order_id).pack())])
+    rows.append([Button(text("mpesa.button.other_method", lang), data=ChooseMethod(order_id).pack())])
     return keyboard(*rows)
 
 

@@ -82,7 +82,7 @@ async def test_money_verify_says_never_came_is_not_accepted_until_paystack_confi
 
     receipts_before = await rig.texts()
     refused = REFUSED.format(code=order.code, said='"abandoned" (KES 420)', held="KES 420")
-    for inbound in (Inbound.pressed(f"acc:{payment.id}"), Inbound.cmd("accept", order.code)):
+    for inbound in (Inbound.pressed(f"acc.1:{payment.id}"), Inbound.cmd("accept", order.code)):
         reply = await as_admin(rig, inbound)
         assert reply.refused and said(reply) == refused
     unchanged = await rig.payment(payment.id)
@@ -92,7 +92,7 @@ async def test_money_verify_says_never_came_is_not_accepted_until_paystack_confi
 
     # Once Paystack itself says the money came, the merchant can accept it.
     rig.sim.transaction(payment.reference).status = "success"
-    reply = await as_admin(rig, Inbound.pressed(f"acc:{payment.id}"))
+    reply = await as_admin(rig, Inbound.pressed(f"acc.1:{payment.id}"))
     assert not reply.refused
     assert said(reply) == (
         f"✅ Order {order.code} is paid: KES 420 accepted as received. The customer has been sent a receipt."

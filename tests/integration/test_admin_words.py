@@ -79,7 +79,7 @@ async def test_testmode_says_where_the_shop_is_and_what_the_button_does(server: 
     assert (await mama.send("/admin")).text.startswith("🏪 Mama Mboga Store – 🧪 TEST MODE\n🧾 Proofs to review: 0")
 
     # The same button pressed again (a copy of the question, a double tap) changes nothing and says so.
-    again = await mama.tap(message=question, data="tm:1")  # the press the question's button made
+    again = await mama.tap(message=question, data="tm.1:1")  # the press the question's button made
     already_on = "The shop is already in 🧪 TEST MODE; nothing changed. /testmode off makes it live."
     assert again.notice is None and again.text == already_on
     assert (await mama.send("/testmode on")).text == already_on

@@ -94,7 +94,7 @@ async def test_text_where_a_button_is_expected(server: ShopServer, shop: Shop, d
     await customer.send("0722 111 222")
     typed = await unchanged(server, customer.send("tomorrow maybe"))
     assert typed.text == f"{AGAIN}\n\nDelivery or pickup?"
-    assert typed.last.buttons == [[("🚚 Delivery", "deliv:1"), ("🏪 Pickup", "deliv:0")]]
+    assert typed.last.buttons == [[("🚚 Delivery", "deliv.1:1"), ("🏪 Pickup", "deliv.1:0")]]
     assert await step_of(database, shop, customer) == "checkout.delivery"
     await customer.tap("🏪 Pickup")
     assert (await unchanged(server, customer.send("hmm"))).text.startswith(f"{AGAIN}\n\nPlease check your order:")
@@ -261,26 +261,27 @@ async def test_tampered_callback_data(server: ShopServer, shop: Shop, database: 
     await customer.send("/start")
     menu = customer.messages[-1]
     forged = [
-        "add:999999",
-        "prod:999999",
-        "cat:99:0",
-        "cat:0:99",
-        "cat:0:-1",
-        "rm:-1",
+        "add.1:999999",
+        "prod.1:999999",
+        "cat.1:99:0",
+        "cat.1:0:99",
+        "cat.1:0:-1",
+        "rm.1:-1",
+        "add.1:1:2",
+        "add",  # the form before versions, but without its product: malformed then as now
         "add:1:2",
-        "add",
-        "prod:abc",
-        "deliv:7",
-        "confirm",
-        "usephone",
-        f"pm:{order_id}:1",
-        f"pm:{order_id}:9",
-        f"cxl:{order_id}",
-        f"retry:{order_id}",
-        f"proof:{payment_id}",
+        "prod.1:abc",
+        "deliv.1:7",
+        "confirm.1",  # not at this step
+        "usephone.1",
+        f"pm.1:{order_id}:1",
+        f"pm.1:{order_id}:9",
+        f"cxl.1:{order_id}",
+        f"retry.1:{order_id}",
+        f"proof.1:{payment_id}",
         "x" * 64,
         "DROP TABLE orders",
-        "shop:1",
+        "shop.1:1",
     ]
     for data in forged:
         answer = await unchanged(server, customer.tap(message=menu, data=data))
@@ -372,7 +373,7 @@ async def test_merchant_commands_from_a_non_admin(server: ShopServer, database: 
             False,
         )
     # The merchant's buttons, forged by a customer.
-    for data in (f"ap:{proof_id}", f"rj:{proof_id}", "mo:1"):
+    for data in (f"ap.1:{proof_id}", f"rj.1:{proof_id}", "mo.1:1"):
         await server.settle()
         before = await server.snapshot(skip=("processed_updates", "audit_log"))
         refused = await customer.tap(message=customer.messages[-1], data=data)
@@ -389,9 +390,9 @@ async def test_merchant_commands_from_a_non_admin(server: ShopServer, database: 
         "admin",
         "order",
         "approve",
-        f"ap:{proof_id}",
-        f"rj:{proof_id}",
-        "mo:1",
+        f"ap.1:{proof_id}",
+        f"rj.1:{proof_id}",
+        "mo.1:1",
     ]
     assert await step_of(database, shop, customer) == "idle"
 

@@ -191,7 +191,7 @@ async def test_a_till_shop_offers_no_paybill(
         assert "🏦 Pay by Paybill" not in [text for text, _ in ended.buttons]
         assert "Paybill" not in ended.text
         order = await rig.order()
-        refused = await rig.tap(f"mppb:{order.id}")
+        refused = await rig.tap(f"mppb.1:{order.id}")
         assert "Paybill is not available" in texts(refused) and labels(refused.messages[0]) == ["💳 Other ways to pay"]
 
 

@@ -135,7 +135,7 @@ async def test_try_again_waits_for_daraja_then_pushes_again_and_a_success_follow
     )
     assert [text for text, _ in failed.buttons] == ["💳 Other ways to pay"]
 
-    too_soon = await rig.tap(f"mpretry:{order.id}")  # an older button, or a quick typist: refused, with the wait
+    too_soon = await rig.tap(f"mpretry.1:{order.id}")  # an older button, or a quick typist: refused, with the wait
     assert texts(too_soon) == (
         "M-Pesa allows a new request to 0708 374 149 only a short pause after the last one. "
         "Please try again in 48 s (at 12:01 EAT)."
@@ -170,7 +170,7 @@ async def test_a_push_still_open_is_not_sent_twice(rig: Rig) -> None:
     rig.sim.set_outcome(PHONE, HOLD)
     sent = await rig.checkout()
     order = await rig.order()
-    again = await rig.tap(f"mpretry:{order.id}")
+    again = await rig.tap(f"mpretry.1:{order.id}")
     # A toast, not a second "enter your PIN" message that would stay below the receipt.
     assert again.messages == [] and again.notice == (
         f"The M-Pesa request for order {order.code} is still on your phone 0708 374 149: "

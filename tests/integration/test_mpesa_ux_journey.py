@@ -75,14 +75,14 @@ async def test_the_pause_belongs_to_the_phone_not_the_customer(rig: Rig) -> None
     order = await rig.order()
 
     # The same phone is refused until Daraja's minute is over, and the answer names it.
-    same = await rig.tap(f"mpretry:{order.id}")
+    same = await rig.tap(f"mpretry.1:{order.id}")
     assert texts(same) == (
         "M-Pesa allows a new request to 0708 374 149 only a short pause after the last one. "
         "Please try again in 60 s (at 12:01 EAT)."
     )
     # Another number of the same customer gets its push at once.
     rig.sim.set_outcome("254712345678", HOLD)
-    other = await rig.tap(f"mpphone:{order.id}")
+    other = await rig.tap(f"mpphone.1:{order.id}")
     assert texts(other) == "Type the Safaricom number that should get the M-Pesa request, for example 0712 345 678."
     sent = await rig.say("0712345678")
     assert f"Sending the M-Pesa payment prompt to 0712 345 678 for KES 420 (order {order.code})" in texts(sent)

@@ -17,16 +17,16 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+import flows.router  # noqa: F401 (binds every customer button, M-Pesa's included)
 from admin import shops
-from core.callbacks import Action
 from core.clock import FakeClock, SystemClock
 from core.db.engine import Database
 from core.db.tables import Conversation, Customer, Order, Payment, PaymentJob, Tenant
 from core.vault import Vault
-from flows import mpesa
+from flows import buttons
 from flows.context import FlowContext, Reply
 from payments.jobs import JobStatus, JobWorker, claim_due
-from payments.mpesa import messages as mpesa_messages
+from payments.mpesa.buttons import SendPush
 from payments.starter import START
 from payments.states import PaymentStatus
 from sandbox.mpesa.models import HOLD
@@ -257,14 +257,14 @@ async def test_a_push_that_got_no_answer_is_never_pushed_again_and_its_callback_
     assert (payment.status, payment.provider_ref) == (PaymentStatus.PENDING, None)
     unconfirmed = (await rig.to_customer())[-1]
     assert "was sent, but the provider did not confirm it in time" in unconfirmed.text
-    assert unconfirmed.buttons == [("🔄 Check status", f"mpstat:{payment.order_id}")]
+    assert unconfirmed.buttons == [("🔄 Check status", f"mpstat.1:{payment.order_id}")]
 
     # Nothing sends it again: not the worker, not the reconciler, not "Try again".
     await rig.runtime.jobs.run_once()
     for _ in range(3):
         rig.clock.advance(seconds=20)
         await rig.runtime.reconciler.run_once()
-    again = await rig.tap(f"mpretry:{payment.order_id}")
+    again = await rig.tap(f"mpretry.1:{payment.order_id}")
     assert again.notice is not None and "is still on your phone 0708 374 149" in again.notice
     assert network.pushes_sent == 1 and len(rig.sim.transactions) == 1
 
@@ -301,7 +301,7 @@ async def test_twenty_presses_at_once_from_outside_the_chat_push_once(rig: Rig, 
             assert tenant is not None and customer is not None and conversation is not None
             ctx = FlowContext(uow.session, tenant, CUSTOMER, customer, conversation, rig.clock, METHODS)
             await everyone_in.wait()  # twenty open transactions, none of which has looked for an attempt yet
-            reply = await mpesa.BUTTONS[mpesa_messages.SEND](ctx, Action(mpesa_messages.SEND, (order.id,)))
+            reply = await buttons.CUSTOMER.dispatch(ctx, SendPush(order.id).pack(), buttons.refuse)
             await uow.commit()
             return reply
 
@@ -336,7 +336,7 @@ async def test_choosing_again_supersedes_an_open_paybill_wait_but_never_an_open_
     placed = await rig.place_order()
     proposal = await rig.press(placed, "M-Pesa")
     order = await rig.order()
-    paybill = await rig.tap(f"mppb:{order.id}")
+    paybill = await rig.tap(f"mppb.1:{order.id}")
     assert "174379" in texts(paybill)
     (waiting,) = await rig.payments()
     assert (waiting.status, waiting.callback_token) == (PaymentStatus.PENDING, None)
@@ -353,7 +353,7 @@ async def test_choosing_again_supersedes_an_open_paybill_wait_but_never_an_open_
     assert push.status == PaymentStatus.PENDING and len(rig.sim.transactions) == 1
 
     # With the prompt on the phone, no other way to pay is opened on top of it.
-    manual = await rig.tap(f"pm:{order.id}:1")
+    manual = await rig.tap(f"pm.1:{order.id}:1")
     assert texts(manual) == (
         f"📲 An M-Pesa request for order {order.code} is still open on your phone. Enter your PIN to pay, or cancel "
         "it on the phone; once it has ended you can choose another way to pay."
@@ -384,7 +384,7 @@ async def test_a_push_daraja_refused_as_busy_is_tried_again_then_given_up_in_pla
     rig.clock.advance(minutes=3)  # past Daraja's per-subscriber pause
     rig.sim.inject_error("stk_push", times=3)  # busy, busy, busy: the customer is not kept waiting for ever
     order = await rig.order()
-    await rig.tap(f"mpretry:{order.id}")
+    await rig.tap(f"mpretry.1:{order.id}")
     for wait in (5, 15):
         rig.clock.advance(seconds=wait)
         assert await rig.runtime.jobs.run_once() == 1

@@ -193,7 +193,7 @@ async def test_reject_by_button_then_upload_again_and_approve_by_button(server: 
 
     # The first proof's message no longer offers Approve / Reject; a press left from before changes nothing.
     assert first.buttons == []
-    stale = await merchant.tap(message=first, data=f"ap:{(await newest_proof(database, code)).id}")
+    stale = await merchant.tap(message=first, data=f"ap.1:{(await newest_proof(database, code)).id}")
     assert stale.notice == f"Already rejected by Wanjiru at {await decided_at(database, code)} (order {code})."
     assert await payment_state(database, code) == ("awaiting_payment", [("awaiting_proof", "rejected")])
 

@@ -70,8 +70,8 @@ async def test_a_refund_is_shown_first_and_starts_only_on_its_admins_confirm(
     (question,) = await questions(database)
     assert asked.last.content == card(code, paid="KES 65", taken="KES 0", amount="KES 65", until=question)
     assert asked.last.buttons == [
-        [("✅ Confirm: refund KES 65", f"rfy:{question.id}")],
-        [("✖️ Cancel", f"rfn:{question.id}")],
+        [("✅ Confirm: refund KES 65", f"rfy.1:{question.id}")],
+        [("✖️ Cancel", f"rfn.1:{question.id}")],
     ]
     assert await refunds(database) == []  # nothing is refunded by asking
 
@@ -81,7 +81,7 @@ async def test_a_refund_is_shown_first_and_starts_only_on_its_admins_confirm(
         f"✖️ Refund for order {code} cancelled. Nothing was refunded.",
         [],
     )
-    late = await admin.tap(message=asked.last, data=f"rfy:{question.id}")  # its Confirm, pressed after Cancel
+    late = await admin.tap(message=asked.last, data=f"rfy.1:{question.id}")  # its Confirm, pressed after Cancel
     assert late.notice == (
         f"This refund for order {code} was cancelled. Nothing was refunded; send /refund {code} again if you still "
         "want to."

@@ -98,7 +98,7 @@ async def test_a_refund_sent_by_hand_is_a_task_until_done_and_the_customer_hears
         2050,
         ADMIN,
     )
-    assert done_data(reply) == f"rfd:{refund.id}"
+    assert done_data(reply) == f"rfd.1:{refund.id}"
     # Nothing was sent yet: the payment is untouched and the customer reads only that the shop will send it.
     untouched = await rig.payment(payment.id)
     assert (untouched.status, untouched.refunded_minor) == (PaymentStatus.PAID, 0)
@@ -111,19 +111,19 @@ async def test_a_refund_sent_by_hand_is_a_task_until_done_and_the_customer_hears
     menu = await through_gate(rig, ADMIN, Inbound.cmd("admin"))
     labels = [button.text for row in menu.messages[0].buttons for button in row]
     assert "↩️ Refunds to send (1)" in labels
-    listed = await through_gate(rig, ADMIN, Inbound.pressed("am:6"))
+    listed = await through_gate(rig, ADMIN, Inbound.pressed("am.1:6"))
     assert said(listed) == (
         "↩️ Refunds to send (1). Send each, then press its Done:\n"
         f"• send KES 20.50 to Wanjiru Kamau, 0712 345 678 for order {code}, then press Done"
     )
-    assert done_data(listed) == f"rfd:{refund.id}"
+    assert done_data(listed) == f"rfd.1:{refund.id}"
 
     # Someone who is not an admin cannot press Done.
-    refused = await through_gate(rig, STRANGER, Inbound.pressed(f"rfd:{refund.id}"))
+    refused = await through_gate(rig, STRANGER, Inbound.pressed(f"rfd.1:{refund.id}"))
     assert refused.refused and said(refused) == "This command is for the shop's admins."
     assert (await refunds_of(rig, payment))[0].status == "awaiting_merchant"
 
-    done = await through_gate(rig, ADMIN, Inbound.pressed(f"rfd:{refund.id}"))
+    done = await through_gate(rig, ADMIN, Inbound.pressed(f"rfd.1:{refund.id}"))
     assert (
         said(done)
         == f"✅ Order {code}: KES 20.50 sent back to Wanjiru Kamau, 0712 345 678. The customer has been told."
@@ -139,7 +139,7 @@ async def test_a_refund_sent_by_hand_is_a_task_until_done_and_the_customer_hears
 
     # A double tap, then the other admin: one message, one refund, both told it was done already.
     for admin in (ADMIN, OTHER_ADMIN):
-        again = await through_gate(rig, admin, Inbound.pressed(f"rfd:{refund.id}"))
+        again = await through_gate(rig, admin, Inbound.pressed(f"rfd.1:{refund.id}"))
         assert (
             said(again) == f"Order {code}: the refund of KES 20.50 was already marked sent. The customer was told once."
         )
@@ -148,7 +148,7 @@ async def test_a_refund_sent_by_hand_is_a_task_until_done_and_the_customer_hears
         SENT.format(code=code),
     ]
     assert (await rig.payment(payment.id)).refunded_minor == 2050
-    assert "No refunds to send" in said(await through_gate(rig, ADMIN, Inbound.pressed("am:6")))
+    assert "No refunds to send" in said(await through_gate(rig, ADMIN, Inbound.pressed("am.1:6")))
 
     async with rig.database.uow() as uow:
         audit = list(
@@ -171,7 +171,7 @@ async def test_another_shops_admin_cannot_mark_a_task_done(rig: Rig, database: D
     payment, order = await paid_by(rig, "mpesa")
     reply = await command(rig, order.code)
     (refund,) = await refunds_of(rig, payment)
-    assert done_data(reply) == f"rfd:{refund.id}"
+    assert done_data(reply) == f"rfd.1:{refund.id}"
 
     other = await seed_shop(
         database, vault, rig.clock, slug="fundi", bot_token="222222:AAE-other-shop-token-0000000000"
@@ -180,7 +180,7 @@ async def test_another_shops_admin_cannot_mark_a_task_done(rig: Rig, database: D
         tenant = await uow.session.get(Tenant, other.tenant_id)
         assert tenant is not None
         ctx = await router.open_context(uow.session, tenant, Actor(other.admin_id, other.admin_id, "fundi"), rig.clock)
-        stale, _ = await gate.route(ctx, Inbound.pressed(f"rfd:{refund.id}"))
+        stale, _ = await gate.route(ctx, Inbound.pressed(f"rfd.1:{refund.id}"))
         await uow.commit()
     assert stale.refused and stale.notice == "That button is no longer valid."
     assert (await refunds_of(rig, payment))[0].status == "awaiting_merchant"
@@ -202,7 +202,7 @@ async def test_two_admins_pressing_done_at_once_send_one_message(rig: Rig, datab
             assert tenant is not None
             ctx = await router.open_context(uow.session, tenant, Actor(admin, admin, "admin"), rig.clock)
             await both_in.wait()  # both transactions open, on their own connections, before either presses
-            reply, _ = await gate.route(ctx, Inbound.pressed(f"rfd:{refund.id}"))
+            reply, _ = await gate.route(ctx, Inbound.pressed(f"rfd.1:{refund.id}"))
             await uow.commit()
         return said(reply)
 

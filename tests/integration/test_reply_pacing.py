@@ -139,7 +139,7 @@ async def test_a_reply_that_cannot_go_in_time_is_owed_by_the_outbox_and_the_pres
     press = await user.press("Groceries", message=menu)
     # Another process's relay met a 429 with a long retry_after: the whole bot waits 30 s.
     await pacing.pause(tenant_id, CHAT, now=clock.now(), until=clock.now() + timedelta(seconds=30), whole_bot=True)
-    incoming = Incoming(Actor(user.id, user.id, "Amina"), Inbound.pressed("cat:1"), press.query_id, press.message_id)
+    incoming = Incoming(Actor(user.id, user.id, "Amina"), Inbound.pressed("cat.1:1"), press.query_id, press.message_id)
 
     await replier.deliver(tenant_id, incoming, Reply([Message("Groceries – tap a product:", edit=True)], "Opening"))
 
@@ -169,7 +169,7 @@ def _notifier(bot: Bot) -> TelegramNotifier:
 
 async def _menu(replier: TelegramReplier, user: FakeUser, tenant_id: int) -> SentMessage:
     await replier.deliver(
-        tenant_id, said(user), Reply([Message("Choose a category", keyboard([Button("Groceries", data="cat:1")]))])
+        tenant_id, said(user), Reply([Message("Choose a category", keyboard([Button("Groceries", data="cat.1:1")]))])
     )
     return user.messages[-1]
 

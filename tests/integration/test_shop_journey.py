@@ -126,7 +126,7 @@ async def test_a_customer_buys_and_the_merchant_approves_the_proof(server: ShopS
     assert "What name should we put on the order?" in ask_name
     assert "Your phone number" in await customer.send("Wanjiru Kamau")
     delivery = await customer.send("0712 345 678")
-    assert delivery.last.buttons == [[("🚚 Delivery", "deliv:1"), ("🏪 Pickup", "deliv:0")]]
+    assert delivery.last.buttons == [[("🚚 Delivery", "deliv.1:1"), ("🏪 Pickup", "deliv.1:0")]]
     assert "Where should we deliver?" in await customer.tap("🚚 Delivery")
     summary = await customer.send("Kilimani, Argwings Kodhek Rd, blue gate")
     assert summary.text == (
@@ -386,9 +386,9 @@ async def test_two_shops_at_once_share_nothing(server: ShopServer, database: Dat
     async with database.uow() as uow:
         usb_id = await uow.session.scalar(select(Product.id).where(Product.sku == "ACC-USBC-1M"))
     await at_mama.send("/shop")
-    forged = await at_mama.tap(message=at_mama.messages[-1], data=f"prod:{usb_id}")
+    forged = await at_mama.tap(message=at_mama.messages[-1], data=f"prod.1:{usb_id}")
     assert forged.notice == "That button is no longer valid." and not forged.messages
-    forged = await at_mama.tap(message=at_mama.messages[-1], data=f"add:{usb_id}")
+    forged = await at_mama.tap(message=at_mama.messages[-1], data=f"add.1:{usb_id}")
     assert "That button is no longer valid." in forged
     assert await cart_of(database, mama, at_mama) == {}
 

@@ -24,7 +24,7 @@ AGAIN = "Please choose one of the buttons below, or type its name.\n\n"
 CATEGORIES = "Mama Mboga Store – choose a category:"
 HOUSEHOLD = "Household (page 1 of 1) – tap a product:"
 SOAP = "Bar Soap 800g\nKES 120\nMultipurpose laundry bar soap.\n35 in stock"
-DELIVERY = [[("🚚 Delivery", "deliv:1"), ("🏪 Pickup", "deliv:0")]]
+DELIVERY = [[("🚚 Delivery", "deliv.1:1"), ("🏪 Pickup", "deliv.1:0")]]
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ async def test_typing_at_every_checkout_step(server: ShopServer, database: Datab
     await customer.tap("➕ Add to cart")
     await customer.send("/cart")
     asked = await customer.tap("✅ Checkout")
-    assert asked.last.buttons == [[("Halima", "usename")]]
+    assert asked.last.buttons == [[("Halima", "usename.1")]]
     assert "Your phone number" in new_message(await customer.send("1"))
     # Delivery or pickup: nonsense asks again; the label in any form presses it.
     assert "Delivery or pickup?" in await customer.send("0722 111 222")

@@ -16,7 +16,7 @@ def confirm_data(reply: Reply) -> str:
     """The callback data of the question's Confirm button."""
     (question,) = reply.messages
     data = question.buttons[0][0].data
-    assert data is not None and data.startswith("rfy:"), question
+    assert data is not None and data.startswith("rfy.1:"), question
     return data
 
 

@@ -137,7 +137,9 @@ async def test_tampered_and_stale_buttons_are_refused(database: Database, vault:
     async with database.uow() as uow:
         foreign = await uow.session.scalar(select(func.max(CartItem.id)))  # none yet
     assert foreign is None
-    for data in ["add:999999", "add", "add:1:2", "cat:-1:0", "pm:1:9", "rm:abc", "x" * 64, "delete_all", "prod:99999"]:
+    # Typed buttons with values we never sent, or not ours at all (the form before versions is tested as expired).
+    tampered = ["add.1:999999", "add.1", "add.1:1:2", "cat.1:-1:0", "pm.1:1:9", "rm.1:abc", "prod.1:99999", "add:abc"]
+    for data in [*tampered, "x" * 64, "delete_all", "add.1:"]:
         reply = await chat.send(Inbound.pressed(data))
         assert "no longer valid" in texts(reply), data
     # a product id of another tenant is as unknown as a made-up one
@@ -145,7 +147,7 @@ async def test_tampered_and_stale_buttons_are_refused(database: Database, vault:
         from core.db.tables import Product
 
         other_product = await uow.session.scalar(select(Product.id).where(Product.tenant_id == other.tenant_id))
-    assert "no longer valid" in texts(await chat.send(Inbound.pressed(f"add:{other_product}")))
+    assert "no longer valid" in texts(await chat.send(Inbound.pressed(f"add.1:{other_product}")))
     assert await count(database, CartItem) == 0
     unknown = await chat.command("frobnicate")
     assert unknown.refused and "Unknown command /frobnicate" in texts(unknown)

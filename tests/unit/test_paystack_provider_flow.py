@@ -73,7 +73,7 @@ async def test_an_amount_below_the_minimum_is_explained_with_another_way_to_pay(
     reply, _ = await _step(database, clock, order_id)
     (message,) = reply.messages
     assert "at least KES 3" in message.text and "KES 2.50" in message.text and reply.start_payment is None
-    assert message.buttons[0][0].data == f"retry:{order_id}"
+    assert message.buttons[0][0].data == f"retry.1:{order_id}"
 
 
 async def test_the_shop_that_asks_for_an_email_gets_one_first(

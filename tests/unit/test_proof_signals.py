@@ -20,7 +20,7 @@ async def pay_by_proof(chat: Chat, reference: str) -> None:
     await chat.press(await chat.command("cart"), "Checkout")
     await chat.say("Wanjiru Kamau")
     await chat.press(await chat.say("0712 345 678"), "Pickup")
-    placed = await chat.press(await chat.send(Inbound.pressed("confirm")), "Pay by hand")
+    placed = await chat.press(await chat.send(Inbound.pressed("confirm.1")), "Pay by hand")
     assert "Till" in placed.messages[0].text
     photo = Upload(UploadKind.PHOTO, "photo-same", "photo-same-unique", size=90_000)
     await chat.send(Inbound(Kind.UPLOAD, text=reference, upload=photo))
