@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, Protocol, TypeVar
 
 from core.money import Money, MoneyError
 from core.money import exponent as money_exponent
@@ -249,6 +249,18 @@ class ProviderInfo:
             return True
         limits = self.limits(amount.currency)
         return limits is not None and limits.takes(amount)
+
+    def refusal(self, amount: Money) -> Literal["currency", "step", "limits"] | None:
+        """Why the provider cannot take ``amount``, for the customer's words: another currency, a fraction it does
+        not take (M-Pesa and cents), or outside its minimum and maximum; None when it can."""
+        if not self.currencies:
+            return None
+        limits = self.limits(amount.currency)
+        if limits is None:
+            return "currency"
+        if amount.minor % limits.step_minor:
+            return "step"
+        return None if limits.takes(amount) else "limits"
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

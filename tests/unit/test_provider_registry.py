@@ -68,6 +68,37 @@ def test_mpesa_declares_the_amounts_its_provider_takes(amount: Money, taken: boo
     assert amount_allowed(amount) is taken
 
 
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        (Money(1000, "KES"), None),
+        (Money(1050, "KES"), "step"),  # the flow says "M-Pesa takes whole shillings" (mpesa.not_offered.cents)
+        (Money(250_001_00, "KES"), "limits"),
+        (Money(0, "KES"), "limits"),
+        (Money(50, "KES"), "step"),
+        (Money(1000, "USD"), "currency"),
+    ],
+)
+def test_why_mpesa_cannot_take_an_amount(amount: Money, reason: str | None) -> None:
+    """The reasons flows/mpesa.py tells the customer today, said by the metadata (flows may read them from here)."""
+    assert ENTRIES["mpesa"].info.refusal(amount) == reason
+    assert ENTRIES["manual"].info.refusal(amount) is None
+
+
+def test_the_test_mode_variant_of_mpesa_settings() -> None:
+    """Test mode: the sandbox host and Daraja's public sandbox Paybill, unless the shop has test credentials."""
+    from payments.mpesa.settings import PRODUCTION_URL, SANDBOX_SHORTCODE, SANDBOX_URL
+
+    setup = (
+        ENTRIES["mpesa"]
+        .setup()
+        .parse({"consumer_key": "k" * 12, "consumer_secret": "s" * 12, "passkey": "p" * 12, "shortcode": "600111"})
+    )
+    live, test = setup.resolved(test_mode=False), setup.resolved(test_mode=True)
+    assert (live.base_url, live.shortcode, live.passkey) == (PRODUCTION_URL, "600111", "p" * 12)
+    assert (test.base_url, test.shortcode) == (SANDBOX_URL, SANDBOX_SHORTCODE) and test.passkey != "p" * 12
+
+
 def test_paystack_declares_the_limits_its_provider_checks() -> None:
     info = ENTRIES["paystack"].info
     for limits in info.currencies:
