@@ -192,5 +192,5 @@ async def _stored_settings(runtime: Runtime, session: AsyncSession, tenant: Tena
     except VaultError:
         return Check(what, False, "its secrets cannot be decrypted with the configured keys")
     except SetupError as error:
-        return Check(what, False, f"{error}: set it again with `dukabot provider set {tenant.slug} {entry.name}`")
+        return Check(what, False, f"{error}; set it again: dukabot provider set {tenant.slug} {entry.name} ...")
     return Check(what, True, "settings complete; nothing to call")

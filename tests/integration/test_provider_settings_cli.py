@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import update
 
 from core.db.engine import Database
+from core.db.tables import ProviderConfig
 from payments.providers import ENTRIES
 from webhooks.cli import main
 
@@ -65,7 +67,7 @@ def one_line_error(result: Result) -> str:
 def test_the_help_lists_every_option_of_every_model() -> None:
     """Made from the models, through the same files the command line reads: a new field shows up by itself."""
     help_text = " ".join(CliRunner().invoke(main, ["provider", "set", "--help"]).stdout.split())
-    for name, entry in ENTRIES.items():
+    for entry in ENTRIES.values():
         for field_name, field in entry.setup().model_fields.items():
             kind = (field.json_schema_extra or {})["cli"]  # type: ignore[index]
             if kind == "flag":
@@ -152,3 +154,27 @@ async def test_secrets_never_reach_the_output_or_the_logs(dukabot: Run, caplog: 
     logged = " ".join(record.getMessage() + repr(record.__dict__) for record in caplog.records)
     for secret in SECRETS:
         assert secret not in printed and secret not in logged
+
+
+async def test_doctor_checks_stored_settings_where_there_is_nothing_to_call(dukabot: Run, database: Database) -> None:
+    """Manual payments have no provider to ask: doctor checks what is stored with the provider's settings model."""
+    nowhere = {"DUKABOT_TELEGRAM_API": "http://127.0.0.1:1"}  # only the payment lines matter here
+    assert (await in_thread(dukabot, "tenant", "add", "duka", "--name", "Duka", "--bot-token", TOKEN)).exit_code == 0
+    assert (await in_thread(dukabot, "provider", "set", "duka", "manual", "--instructions", "Cash")).exit_code == 0
+    good = await in_thread(dukabot, "doctor", "duka", extra_env=nowhere)
+    async with database.uow() as uow:  # stored before the instructions had a limit, say
+        await uow.session.execute(
+            update(ProviderConfig).where(ProviderConfig.provider == "manual").values(options={"instructions": ""})
+        )
+        await uow.commit()
+    bad = await in_thread(dukabot, "doctor", "duka", extra_env=nowhere)
+    assert manual_line(good) == "ok duka: manual settings complete; nothing to call"
+    assert manual_line(bad) == (
+        "FAIL duka: manual manual instructions are empty: say how customers pay (bank, till, cash on delivery); "
+        "set it again: dukabot provider set duka manual ..."
+    )
+
+
+def manual_line(result: Result) -> str:
+    (line,) = [line for line in result.stdout.splitlines() if "duka: manual" in line]
+    return " ".join(line.split())
