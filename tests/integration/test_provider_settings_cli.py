@@ -17,6 +17,7 @@ from sqlalchemy import update
 from core.db.engine import Database
 from core.db.tables import ProviderConfig
 from payments.providers import ENTRIES
+from payments.setup import cli_kind
 from webhooks.cli import main
 
 VAULT_KEY = "YOKMvaqZ3xJ0pN1C6tyYl1vX6mW0Tr0t9n8zk0SxQ2E="  # the `vault` fixture's key
@@ -69,7 +70,7 @@ def test_the_help_lists_every_option_of_every_model() -> None:
     help_text = " ".join(CliRunner().invoke(main, ["provider", "set", "--help"]).stdout.split())
     for entry in ENTRIES.values():
         for field_name, field in entry.setup().model_fields.items():
-            kind = (field.json_schema_extra or {})["cli"]  # type: ignore[index]
+            kind = cli_kind(field)
             if kind == "flag":
                 assert f"--{field_name.replace('_', '-')}" in help_text
                 assert " ".join(str(field.description).split()) in help_text, field_name
