@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import re
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, Protocol, TypeVar
 
-from core.money import Money
+from core.money import Money, MoneyError
+from core.money import exponent as money_exponent
+
+if TYPE_CHECKING:  # types only: importing this module loads no HTTP client and no database layer
+    import httpx
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from core.db.tables import Tenant
+
+T = TypeVar("T")
 
 
 class Outcome(enum.StrEnum):
@@ -142,3 +154,185 @@ class StartRequest:
     customer_email: str | None
     shop_name: str
     metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+# --- What a provider is, declared once in its folder (``payments/<name>/__init__.py``) ------------------------------
+
+
+class ProviderKind(enum.StrEnum):
+    """How the customer pays: the chat step and the wording follow from it."""
+
+    PHONE_PUSH = "phone_push"  # a prompt on the customer's phone (M-Pesa STK push)
+    HOSTED_LINK = "hosted_link"  # a link to the provider's own checkout page (Paystack)
+    CHAT_INVOICE = "chat_invoice"  # an invoice inside the chat (Telegram payments)
+    MANUAL_PROOF = "manual_proof"  # paid by hand, a proof checked by the merchant
+
+
+class Capability(enum.StrEnum):
+    QUERY = "query"  # it can be asked what became of a payment
+    REFUND = "refund"
+    PARTIAL_REFUND = "partial_refund"
+
+
+_NAME = re.compile(r"[a-z][a-z0-9_]{1,30}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+class ProviderInfoError(ValueError):
+    """A provider's declaration contradicts itself: raised at import, so a wrong one never reaches a customer."""
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyLimits:
+    """One currency a provider takes, in minor units of :mod:`core.money`. ``step_minor`` is the smallest
+    increment it takes: M-Pesa takes whole shillings only, so 100 cents."""
+
+    currency: str
+    exponent: int
+    minimum_minor: int
+    maximum_minor: int
+    step_minor: int = 1
+
+    def __post_init__(self) -> None:
+        try:
+            known = money_exponent(self.currency)
+        except MoneyError:
+            raise ProviderInfoError(f"{self.currency!r} is not a currency of core.money") from None
+        if known != self.exponent:
+            raise ProviderInfoError(f"{self.currency} has exponent {known}, not {self.exponent}")
+        if not 0 < self.step_minor <= self.minimum_minor <= self.maximum_minor:
+            raise ProviderInfoError(f"{self.currency}: need 0 < step <= minimum <= maximum")
+        if self.minimum_minor % self.step_minor:
+            raise ProviderInfoError(f"{self.currency}: the minimum is not a multiple of the step")
+
+    def takes(self, amount: Money) -> bool:
+        return (
+            amount.currency == self.currency
+            and self.minimum_minor <= amount.minor <= self.maximum_minor
+            and amount.minor % self.step_minor == 0
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    """What a provider is, apart from any tenant: checked when its folder is imported.
+
+    ``currencies`` empty means any currency the shop sells in (a manual payment has no limits of its own)."""
+
+    name: str
+    display_key: str  # the text-catalog key of its name as people read it
+    kind: ProviderKind
+    countries: frozenset[str] = frozenset()
+    currencies: tuple[CurrencyLimits, ...] = ()
+    capabilities: frozenset[Capability] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise ProviderInfoError(f"provider name {self.name!r}: lower-case letters, digits, _")
+        if not self.display_key.strip() or any(ch.isspace() for ch in self.display_key):
+            raise ProviderInfoError(f"{self.name}: display_key is a text-catalog key")
+        bad = sorted(country for country in self.countries if not _COUNTRY.fullmatch(country))
+        if bad:
+            raise ProviderInfoError(f"{self.name}: countries are ISO 3166 codes such as KE, not {', '.join(bad)}")
+        codes = [limits.currency for limits in self.currencies]
+        if len(set(codes)) != len(codes):
+            raise ProviderInfoError(f"{self.name}: a currency is listed twice")
+        if Capability.PARTIAL_REFUND in self.capabilities and Capability.REFUND not in self.capabilities:
+            raise ProviderInfoError(f"{self.name}: partial refunds without refunds")
+
+    def limits(self, currency: str) -> CurrencyLimits | None:
+        return next((limits for limits in self.currencies if limits.currency == currency), None)
+
+    def takes(self, amount: Money) -> bool:
+        """Whether an amount is within what the provider takes (currency, minimum, maximum, step)."""
+        if not self.currencies:
+            return True
+        limits = self.limits(amount.currency)
+        return limits is not None and limits.takes(amount)
+
+    def refusal(self, amount: Money) -> Literal["currency", "step", "limits"] | None:
+        """Why the provider cannot take ``amount``, for the customer's words: another currency, a fraction it does
+        not take (M-Pesa and cents), or outside its minimum and maximum; None when it can."""
+        if not self.currencies:
+            return None
+        limits = self.limits(amount.currency)
+        if limits is None:
+            return "currency"
+        if amount.minor % limits.step_minor:
+            return "step"
+        return None if limits.takes(amount) else "limits"
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def title(self) -> str:
+        """Its name as an operator reads it at the start of a line (``M-Pesa``, ``Manual payment``)."""
+        from core.texts import text  # reads the catalog: not needed to import the declaration
+
+        words = text(self.display_key)
+        return words[:1].upper() + words[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEntry:
+    """One line of the registry (:mod:`payments.providers`): what a provider is, and how to load its parts.
+
+    The parts are loaded only when needed, so that listing providers (``dukabot --help``) imports no HTTP client
+    and no pydantic: ``setup`` returns its settings model (a :class:`payments.setup.ProviderSetup`), ``factory`` its
+    ``ProviderFactory`` (None: no provider object, as for manual payments), ``commands`` its own subcommands of
+    ``dukabot provider`` (Click commands, given the :class:`OperatorKit`; their module imports only Click at the
+    top, since ``dukabot --help`` lists them)."""
+
+    info: ProviderInfo
+    setup: Callable[[], type[Any]]
+    factory: Callable[[], Any] | None = None
+    commands: Callable[[OperatorKit], Sequence[Any]] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def settings_manifest(self) -> Path:
+        """``settings.json`` in the provider's folder: what the command line needs of its settings model, written
+        from the model (``python -m payments.setup``) so that ``--help`` reads it without importing pydantic."""
+        return Path(sys.modules[self.setup.__module__].__file__ or ".").parent / "settings.json"
+
+
+class OperatorSession(Protocol):
+    """One unit of work of an operator command (see :class:`OperatorKit`)."""
+
+    session: AsyncSession
+
+    async def tenant(self, slug: str) -> Tenant:
+        """The shop, or the command refused with "no shop with slug ..."."""
+        ...
+
+    async def provider(self, tenant: Tenant, name: str, http: httpx.AsyncClient, callback_base: str) -> Any:
+        """The shop's configured provider object (as the server builds it), or None."""
+        ...
+
+    async def managed_secret(
+        self, slug: str, provider: str, field: str, make: Callable[[], str], *, rotate: bool
+    ) -> str:
+        """A secret the provider makes itself (a ``managed`` settings field): made when missing or rotated."""
+        ...
+
+
+class OperatorKit(Protocol):
+    """What a provider's own ``dukabot provider`` commands use of the operator CLI. The CLI hands it to the
+    provider's ``commands`` hook, so that a provider folder imports nothing from ``admin/``."""
+
+    def refuse(self, message: str) -> NoReturn:
+        """Stop the command: one line on stderr, exit status 1."""
+        ...
+
+    def done(self, message: str) -> None: ...
+
+    def public_url(self, given: str | None) -> str | None:
+        """``given`` or DUKABOT_PUBLIC_URL, without a trailing slash; None when neither is an http(s) URL."""
+        ...
+
+    def run(self, work: Callable[[OperatorSession], Awaitable[T]]) -> T:
+        """Run ``work`` in one unit of work, committed when it returns; shop errors become one line."""
+        ...

@@ -1,12 +1,31 @@
-"""The providers this build can start, by name. Manual payments need no provider object."""
+"""The registry: every payment provider of this build, one line each, in the order the operator reads them.
+
+A provider is a folder ``payments/<name>/`` whose ``__init__`` declares its :class:`~payments.base.ProviderEntry`
+(metadata, settings model, factory, its own CLI commands); adding one is that folder plus a line here. Importing
+this module loads only the declarations: no HTTP client, no pydantic (``dukabot --help`` reads it)."""
 
 from __future__ import annotations
 
-from payments.mpesa import provider as mpesa
-from payments.paystack import provider as paystack
-from payments.registry import ProviderFactory
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final
+
+from payments import manual, mpesa, paystack
+from payments.base import ProviderEntry
+
+if TYPE_CHECKING:
+    from payments.registry import ProviderFactory
+
+ENTRIES: Final[Mapping[str, ProviderEntry]] = {
+    entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, manual.ENTRY)
+}
+NAMES: Final = tuple(ENTRIES)
+
+
+def entry(name: str) -> ProviderEntry | None:
+    return ENTRIES.get(name)
 
 
 def provider_factories() -> dict[str, ProviderFactory]:
-    found = {"mpesa": mpesa.FACTORY, "paystack": paystack.FACTORY}
+    """The factories of the providers that have a provider object (manual payments need none)."""
+    found = {name: entry.factory() for name, entry in ENTRIES.items() if entry.factory is not None}
     return {name: factory for name, factory in found.items() if factory is not None}

@@ -20,7 +20,10 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.logs import redact
 from core.settings import Settings
-from payments.base import ProviderError
+from core.vault import VaultError
+from payments.base import ProviderEntry, ProviderError
+from payments.providers import ENTRIES
+from payments.setup import SetupError
 from webhooks.runtime import Runtime, build_runtime
 
 
@@ -153,8 +156,11 @@ async def _telegram(runtime: Runtime, tenant_id: int, slug: str, mode: str, disa
 
 async def _provider(runtime: Runtime, session: AsyncSession, tenant: Tenant, name: str) -> Check:
     what = f"{tenant.slug}: {name}"
-    if name == "manual":
-        return Check(what, True, "instructions set")
+    entry = ENTRIES.get(name)
+    if entry is None:
+        return Check(what, False, "this build does not know this payment method")
+    if entry.factory is None:  # nothing to call (manual payments): the stored settings are all there is to check
+        return await _stored_settings(runtime, session, tenant, entry)
     if not runtime.registry.supports(name):
         return Check(what, False, "this build cannot start it yet")
     try:
@@ -171,3 +177,20 @@ async def _provider(runtime: Runtime, session: AsyncSession, tenant: Tenant, nam
         if told is not None:
             return Check(what, False, redact(told))
         return Check(what, False, redact(str(error)) if isinstance(error, ProviderError) else _safe(error))
+
+
+async def _stored_settings(runtime: Runtime, session: AsyncSession, tenant: Tenant, entry: ProviderEntry) -> Check:
+    """The shop's stored settings, checked by the provider's settings model as ``provider set`` checked them."""
+    what = f"{tenant.slug}: {entry.name}"
+    config = await TenantRepository(session).provider_config(tenant.id, entry.name)
+    if config is None:
+        return Check(what, False, "not configured")
+    model = entry.setup()
+    try:
+        secrets = runtime.vault.decrypt_json(config.secrets_enc) if config.secrets_enc else {}
+        model.parse({**dict(config.options or {}), **secrets})
+    except VaultError:
+        return Check(what, False, "its secrets cannot be decrypted with the configured keys")
+    except SetupError as error:
+        return Check(what, False, f"{error}; set it again: dukabot provider set {tenant.slug} {entry.name} ...")
+    return Check(what, True, "settings complete; nothing to call")

@@ -17,7 +17,7 @@ from admin.shops.catalog import CATALOG_COLUMNS, ImportReport, import_catalog
 from admin.shops.errors import ShopError
 from admin.shops.key_rotation import rotate_keys
 from admin.shops.overview import TenantSummary, describe_tenant, list_tenants
-from admin.shops.providers import PROVIDERS, ProviderSpec, c2b_secret, decrypt_provider_secrets, set_provider
+from admin.shops.providers import PROVIDERS, c2b_secret, decrypt_provider_secrets, managed_secret, set_provider
 from admin.shops.tenants import (
     create_tenant,
     decrypt_bot_token,
@@ -30,7 +30,6 @@ __all__ = [
     "CATALOG_COLUMNS",
     "PROVIDERS",
     "ImportReport",
-    "ProviderSpec",
     "ShopError",
     "TenantSummary",
     "c2b_secret",
@@ -41,6 +40,7 @@ __all__ = [
     "describe_tenant",
     "import_catalog",
     "list_tenants",
+    "managed_secret",
     "require_tenant",
     "rotate_keys",
     "set_bot_token",

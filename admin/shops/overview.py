@@ -9,7 +9,7 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin.shops.providers import decrypt_provider_secrets
+from admin.shops.providers import PROVIDERS, decrypt_provider_secrets, setup_model
 from admin.shops.tenants import bot_id_of, decrypt_bot_token, decrypt_webhook_secret, require_tenant
 from core.clock import utc
 from core.db.repos.tenants import TenantRepository
@@ -121,10 +121,8 @@ async def describe_tenant(session: AsyncSession, vault: Vault, slug: str) -> dic
             entry["secrets"] = {"*": _UNREADABLE}
         else:
             entry["secrets"] = {key: mask_secret(values[key]) for key in sorted(values)}
-            if config.provider == "paystack" and "secret_key" in values:
-                from payments.paystack.client import key_mode  # not at the top: `tenant list` needs no httpx
-
-                entry["key_mode"] = key_mode(values["secret_key"])
+            if config.provider in PROVIDERS:  # what the provider's settings model says besides (Paystack: key_mode)
+                entry.update(setup_model(config.provider).facts(values, entry["options"]))
         providers.append(entry)
 
     products = await session.execute(

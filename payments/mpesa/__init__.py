@@ -1,0 +1,42 @@
+"""M-Pesa (Safaricom Daraja): an STK push to the customer's phone, with the Paybill (C2B) as a fallback.
+
+What it is, for the registry (:mod:`payments.providers`). Kept free of imports beyond the metadata types: the
+operator CLI lists providers from here without loading the Daraja client."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from payments.base import Capability, CurrencyLimits, OperatorKit, ProviderEntry, ProviderInfo, ProviderKind
+
+INFO = ProviderInfo(
+    name="mpesa",
+    display_key="provider.mpesa",
+    kind=ProviderKind.PHONE_PUSH,
+    countries=frozenset({"KE"}),
+    # Whole shillings from Ksh 1 to 250,000 per transaction (reference §A.6): a step of 100 cents.
+    currencies=(CurrencyLimits("KES", 2, minimum_minor=100, maximum_minor=250_000_00, step_minor=100),),
+    capabilities=frozenset({Capability.QUERY}),
+)
+
+
+def _setup() -> type[Any]:
+    from payments.mpesa.settings import MpesaSetup
+
+    return MpesaSetup
+
+
+def _factory() -> Any:
+    from payments.mpesa.provider import FACTORY
+
+    return FACTORY
+
+
+def _commands(kit: OperatorKit) -> Sequence[Any]:
+    from payments.mpesa.cli import commands
+
+    return commands(kit)
+
+
+ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, commands=_commands)

@@ -22,11 +22,15 @@ own, the public sandbox Paybill ``174379`` with its published passkey (reference
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BeforeValidator
 
 from payments.registry import TenantProviderConfig
+from payments.setup import BaseUrl, ProviderSetup, Secret, Switch, addresses, digits, setting
 
 SANDBOX_URL = "https://sandbox.safaricom.co.ke"
 PRODUCTION_URL = "https://api.safaricom.co.ke"
@@ -151,3 +155,95 @@ class MpesaSettings:
             till=opt("till") or None,
             **common,
         )
+
+
+# --- what the operator sets (``dukabot provider set SLUG mpesa``) ---------------------------------------------------
+
+_INITIATOR = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _allowlist(value: str) -> str:
+    return addresses(value, named={"safaricom": "safaricom"}, allow_off=True)
+
+
+def _proxies(value: str) -> str:
+    return addresses(value, named={"safaricom": "safaricom"})
+
+
+def _version(value: str) -> str:
+    if value.lower() not in {"v1", "v2"}:
+        raise ValueError("must be v1 or v2")
+    return value.lower()
+
+
+def _initiator(value: str) -> str:
+    if not _INITIATOR.fullmatch(value):
+        raise ValueError("is the API operator's user name (letters, digits, . _ -)")
+    return value
+
+
+Shortcode = Annotated[str, digits(5, 8)]
+
+
+class MpesaSetup(ProviderSetup):
+    """The settings of ``dukabot provider set SLUG mpesa``; :meth:`resolved` is what the provider runs with."""
+
+    provider: ClassVar[str] = "mpesa"
+
+    consumer_key: Secret = setting("Daraja app consumer key.", metavar="K")
+    consumer_secret: Secret = setting("Daraja app consumer secret.", metavar="S")
+    shortcode: Shortcode = setting("the Paybill number, or the till's store number.", metavar="N")
+    passkey: Secret = setting("Lipa Na M-Pesa passkey.", metavar="P")
+    till: Shortcode | None = setting(
+        "the Buy Goods till number, when payments go to a till.", metavar="N", default=None
+    )
+    base_url: BaseUrl | None = setting(
+        "another API host (a sandbox, a simulator, a test double).", metavar="URL", default=None
+    )
+    c2b_version: Annotated[Literal["v1", "v2"], BeforeValidator(_version)] | None = setting(
+        "the C2B API version of the Paybill fallback.", metavar="v1|v2", default=None
+    )
+    c2b_validation: Switch | None = setting(
+        "refuse unknown account numbers at the C2B validation URL.", metavar="on|off", cli="option", default=None
+    )
+    ip_allowlist: Annotated[str, AfterValidator(_allowlist)] | None = setting(
+        "the addresses Daraja calls from (default for a live shop: safaricom).",
+        metavar="safaricom|off|IP[/N],...",
+        cli="option",
+        default=None,
+    )
+    trusted_proxies: Annotated[str, AfterValidator(_proxies)] | None = setting(
+        "addresses whose X-Forwarded-For is believed.", metavar="IP,...", cli="option", default=None
+    )
+    test_shortcode: Shortcode | None = setting(
+        "the shop's own sandbox shortcode, for test mode.", metavar="N", cli="option", default=None
+    )
+    test_till: Shortcode | None = setting(
+        "the shop's own sandbox till, for test mode.", metavar="N", cli="option", default=None
+    )
+    test_consumer_key: Secret | None = setting(
+        "the shop's own sandbox app, used in test mode.", metavar="K", default=None
+    )
+    test_consumer_secret: Secret | None = setting(
+        "the shop's own sandbox app, used in test mode.", metavar="S", default=None
+    )
+    test_passkey: Secret | None = setting(
+        "the sandbox passkey of --option test_shortcode=N.", metavar="P", default=None
+    )
+    initiator_name: Annotated[str, AfterValidator(_initiator)] | None = setting(
+        "the API operator's user name (with --security-credential).", metavar="NAME", cli="option", default=None
+    )
+    security_credential: Secret | None = setting(
+        "the initiator's encrypted password (with --option initiator_name=NAME): each C2B receipt is then "
+        "confirmed with Daraja's Transaction Status before its order is paid.",
+        metavar="C",
+        default=None,
+    )
+    c2b_secret: Secret | None = setting(
+        "the secret of the shop's C2B URLs (made by provider register-c2b).", cli="managed", default=None
+    )
+
+    def resolved(self, *, test_mode: bool) -> MpesaSettings:
+        """The test-mode variant (sandbox host, the shop's or Daraja's public test credentials) or the live one."""
+        secrets, options = self.stored()
+        return MpesaSettings.read(secrets, options, test_mode=test_mode)
