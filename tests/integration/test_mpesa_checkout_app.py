@@ -8,14 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from admin import shops
-from core.clock import SystemClock
 from core.db.engine import Database
 from core.vault import Vault
 from sandbox.mpesa.models import HOLD
-from sandbox.mpesa.server import SimulatorServer
-from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from tests.support.app import Person, ShopServer, place_order, shop_server
+from tests.support.mpesa import daraja, mpesa_settings
 
 PHONE = "254708374149"  # 0708 374 149, the sandbox test number
 
@@ -27,21 +24,8 @@ async def server(database: Database, vault: Vault, tmp_path: Path) -> AsyncItera
 
 
 async def test_a_customer_pays_by_mpesa_through_the_real_app(server: ShopServer, database: Database) -> None:
-    sim = DarajaSimulator(seed=3)
-    sim.add_app("app-key", "app-secret")
-    async with SimulatorServer(sim) as daraja:
-        shop = await server.add_shop()
-        async with database.uow() as uow:
-            await shops.set_provider(
-                uow.session,
-                server.vault,
-                shop.slug,
-                "mpesa",
-                {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
-                {"shortcode": "174379", "base_url": daraja.url, "ip_allowlist": "127.0.0.1"},
-                SystemClock().now(),
-            )
-            await uow.commit()
+    async with daraja() as (sim, daraja_url):
+        shop = await server.add_shop(providers=mpesa_settings(daraja_url))
         await server.start()
         merchant = server.person(shop, 9001, "Mama")
         customer = server.person(shop, 5001, "Wanjiru")
@@ -77,18 +61,7 @@ async def test_a_customer_pays_by_mpesa_through_the_real_app(server: ShopServer,
 
 async def _mpesa_shop(server: ShopServer, database: Database, daraja_url: str) -> Person:
     """A shop with M-Pesa (and its merchant), served; its customer, with a placed order of KES 420."""
-    shop = await server.add_shop()
-    async with database.uow() as uow:
-        await shops.set_provider(
-            uow.session,
-            server.vault,
-            shop.slug,
-            "mpesa",
-            {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
-            {"shortcode": "174379", "base_url": daraja_url, "ip_allowlist": "127.0.0.1"},
-            SystemClock().now(),
-        )
-        await uow.commit()
+    shop = await server.add_shop(providers=mpesa_settings(daraja_url))
     await server.start()
     await server.person(shop, 9001, "Mama").send("/start")
     customer = server.person(shop, 5001, "Wanjiru")
@@ -104,11 +77,9 @@ async def _mpesa_shop(server: ShopServer, database: Database, daraja_url: str) -
 async def test_the_answer_takes_the_place_of_the_request_on_the_phone(
     server: ShopServer, database: Database, result: int, shown: str
 ) -> None:
-    sim = DarajaSimulator(seed=3)
-    sim.add_app("app-key", "app-secret")
-    sim.set_outcome(PHONE, HOLD)  # the customer has the request on the phone and has not answered yet
-    async with SimulatorServer(sim) as daraja:
-        customer = await _mpesa_shop(server, database, daraja.url)
+    async with daraja() as (sim, daraja_url):
+        sim.set_outcome(PHONE, HOLD)  # the customer has the request on the phone and has not answered yet
+        customer = await _mpesa_shop(server, database, daraja_url)
         await customer.tap("📱 M-Pesa")
         await customer.tap("✅ Yes, send to 0708 374 149")
         await server.settle()

@@ -14,20 +14,19 @@ import aiohttp
 import pytest
 from sqlalchemy import select, update
 
-from admin import gate, shops
-from core.clock import FakeClock, SystemClock
+from admin import gate
+from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import Payment, Tenant
 from core.vault import Vault
 from flows import router
 from flows.inbound import Actor, Inbound
-from sandbox.mpesa.server import SimulatorServer
-from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from sandbox.paystack.simulator import PaystackSimulator, RetryPolicy, serve
 from tests.integration.test_mpesa_c2b import failed_push, register
 from tests.integration.test_mpesa_checkout_kit import Rig, mpesa_rig
 from tests.support import shop_times
 from tests.support.app import Person, ShopServer, place_order, shop_server
+from tests.support.mpesa import daraja, mpesa_settings
 
 LAGOS = ("Africa/Lagos", "WAT")
 JOHANNESBURG = ("Africa/Johannesburg", "SAST")
@@ -163,21 +162,8 @@ async def test_each_shop_sees_its_own_labelled_times(server: ShopServer, databas
 
 
 async def test_the_order_card_shows_what_the_mpesa_statement_shows(server: ShopServer, database: Database) -> None:
-    sim = DarajaSimulator(seed=3)
-    sim.add_app("app-key", "app-secret")
-    async with SimulatorServer(sim) as daraja:
-        shop = await server.add_shop()
-        async with database.uow() as uow:
-            await shops.set_provider(
-                uow.session,
-                server.vault,
-                shop.slug,
-                "mpesa",
-                {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
-                {"shortcode": "174379", "base_url": daraja.url, "ip_allowlist": "127.0.0.1"},
-                SystemClock().now(),
-            )
-            await uow.commit()
+    async with daraja() as (sim, daraja_url):
+        shop = await server.add_shop(providers=mpesa_settings(daraja_url))
         await server.start()
         merchant: Person = server.person(shop, 9001, "Mama")
         await merchant.send("/start")

@@ -10,15 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from admin import shops
-from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.tables import CartItem, Customer, Order, Payment, Product
 from core.vault import Vault
-from sandbox.mpesa.server import SimulatorServer
-from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from tests.integration.test_bad_input import count, step_of, unchanged
 from tests.support.app import Person, Replies, ShopServer, order_code, shop_server
+from tests.support.mpesa import daraja, mpesa_settings
 
 AGAIN = "Please choose one of the buttons below, or type its name.\n\n"
 CATEGORIES = "Mama Mboga Store – choose a category:"
@@ -170,21 +167,8 @@ async def test_typing_numbers_and_no(server: ShopServer, database: Database) -> 
 
 
 async def test_typing_a_way_to_pay_and_yes_to_mpesa(server: ShopServer, database: Database) -> None:
-    sim = DarajaSimulator(seed=3)
-    sim.add_app("app-key", "app-secret")
-    async with SimulatorServer(sim) as daraja:
-        shop = await server.add_shop()
-        async with database.uow() as uow:
-            await shops.set_provider(
-                uow.session,
-                server.vault,
-                shop.slug,
-                "mpesa",
-                {"consumer_key": "app-key", "consumer_secret": "app-secret", "passkey": SANDBOX_PASSKEY},
-                {"shortcode": "174379", "base_url": daraja.url, "ip_allowlist": "127.0.0.1"},
-                SystemClock().now(),
-            )
-            await uow.commit()
+    async with daraja() as (sim, daraja_url):
+        shop = await server.add_shop(providers=mpesa_settings(daraja_url))
         await server.start()
         customer = server.person(shop, 7106)
         await to_delivery(customer, phone="0708 374 149")
