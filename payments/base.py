@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # types only: importing this module loads no HTTP client and 
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.db.tables import Tenant
+    from payments.inbound import InboundRoute
 
 T = TypeVar("T")
 
@@ -281,12 +282,14 @@ class ProviderEntry:
     and no pydantic: ``setup`` returns its settings model (a :class:`payments.setup.ProviderSetup`), ``factory`` its
     ``ProviderFactory`` (None: no provider object, as for manual payments), ``commands`` its own subcommands of
     ``dukabot provider`` (Click commands, given the :class:`OperatorKit`; their module imports only Click at the
-    top, since ``dukabot --help`` lists them)."""
+    top, since ``dukabot --help`` lists them), ``routes`` the requests it answers (:mod:`payments.inbound`: its
+    callbacks and pages, mounted by the web server)."""
 
     info: ProviderInfo
     setup: Callable[[], type[Any]]
     factory: Callable[[], Any] | None = None
     commands: Callable[[OperatorKit], Sequence[Any]] | None = None
+    routes: Callable[[], Sequence[InboundRoute]] | None = None
 
     @property
     def name(self) -> str:

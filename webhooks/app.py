@@ -1,5 +1,6 @@
-"""The aiohttp application, built by a function: routes, health, metrics, and the background workers that live
-and die with it (the outbox relay, the payment jobs, the reconciler, and long polling when there is no public URL)."""
+"""The aiohttp application, built by a function: routes (each payment provider's from the registry), health,
+metrics, and the background workers that live and die with it (the outbox relay, the payment jobs, the reconciler,
+and long polling when there is no public URL)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from bot.polling import Poller
 from core.clock import utc
 from core.db.migrate import is_current
 from core.db.tables import Tenant
-from webhooks import metrics_access, routes_mpesa, routes_paystack
+from webhooks import inbound, metrics_access
 from webhooks.edge import HANDLER_ARGS, screen_requests
 from webhooks.keys import RUNTIME
 from webhooks.runtime import Runtime
@@ -33,8 +34,7 @@ def build_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    routes_mpesa.add_routes(app)
-    routes_paystack.add_routes(app)
+    inbound.mount(app)  # every payment provider's callbacks and pages, as its folder declares them
     if workers:
         app.cleanup_ctx.append(_workers)
     return app

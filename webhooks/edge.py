@@ -1,6 +1,6 @@
 """What every inbound request must look like before a handler reads a byte of its body or looks anything up.
 
-- No ``Content-Encoding`` but identity: Telegram, Daraja and Paystack all send plain JSON, so an encoded body is
+- No ``Content-Encoding`` but identity: Telegram and the payment providers send plain JSON, so an encoded body is
   refused with 415 before it is read. Nothing is ever decompressed (the server is built with decompression off), so
   a gzip bomb, or a body that claims to be gzip and is not, costs nothing, whoever sends it.
 - Path parameters (shop slugs, callback tokens) are short runs of ASCII letters, digits, ``-`` and ``_``; anything

@@ -39,4 +39,10 @@ def _commands(kit: OperatorKit) -> Sequence[Any]:
     return commands(kit)
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, commands=_commands)
+def _routes() -> Sequence[Any]:
+    from payments.mpesa.routes import ROUTES
+
+    return ROUTES
+
+
+ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, commands=_commands, routes=_routes)

@@ -5,6 +5,7 @@ amount rules of :mod:`payments.paystack.limits`: the operator CLI lists provider
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from core.money import exponent
@@ -44,4 +45,10 @@ def _factory() -> Any:
     return FACTORY
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory)
+def _routes() -> Sequence[Any]:
+    from payments.paystack.routes import ROUTES
+
+    return ROUTES
+
+
+ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes)

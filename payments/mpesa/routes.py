@@ -1,0 +1,130 @@
+"""Daraja's callbacks: ``POST /pay/stk/{token}`` (STK results) and ``POST /pay/c2b/{tenant}/{token}/confirm`` and
+``/validate`` (Paybill payments); Transaction Status answers are in :mod:`payments.mpesa.routes_checks`. No provider
+name in the paths: Daraja refuses URLs that contain it.
+
+Callbacks are unsigned, so: the STK token is random and per payment (an unknown one gets 404 and changes nothing);
+the C2B token is the tenant's own random C2B secret (a tenant without one gets 404); the source-IP allowlist is on for
+live tenants (Safaricom's addresses unless the tenant says otherwise); and the amount must match, else the payment is
+parked for the merchant. The work is one short transaction (find, ``apply_event``, commit), then the answer Daraja
+expects; the relay is woken to send the messages the change owes. A duplicate C2B confirmation is rolled back whole,
+so it leaves no row behind.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from core.db.repos.orders import PaymentRepository
+from core.db.repos.tenants import TenantRepository
+from core.db.tables import Tenant
+from payments.base import InvalidCallback
+from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
+from payments.mpesa import c2b
+from payments.mpesa import routes_checks as checks
+from payments.mpesa.provider import NAME, MpesaProvider, check_source, parse_stk
+from payments.mpesa.routes_checks import TOKEN, refused, tenant_settings
+from payments.mpesa.settings import MpesaSettings
+from payments.mpesa.wire import c2b_confirmation_ack, parse_c2b, stk_callback_ack
+from payments.service import EventResult, apply_event
+
+log = logging.getLogger(__name__)
+
+
+async def stk_callback(context: InboundContext, request: InboundRequest) -> InboundResponse:
+    token = request.path_params["token"]
+    if not TOKEN.match(token):
+        return refused(404, "unknown_token")
+    async with context.database.uow() as uow:
+        payment = await PaymentRepository(uow.session).by_callback_token(token)
+        if payment is None or payment.provider != NAME:
+            log.warning("stk callback with an unknown token refused")
+            return refused(404, "unknown_token")
+        tenant = await TenantRepository(uow.session).by_id(payment.tenant_id)
+        assert tenant is not None
+        provider = await context.registry.for_tenant(uow.session, tenant, NAME)
+        callback = request.callback(
+            {"token": token, "reference": payment.reference, "checkout": payment.provider_ref or ""}
+        )
+        try:
+            if isinstance(provider, MpesaProvider):
+                events = provider.parse_callback(callback)
+            else:  # M-Pesa was switched off after the push: the money still counts
+                events = parse_stk(tenant.id, callback)
+        except InvalidCallback as error:
+            log.warning("stk callback for payment %s refused: %s", payment.id, error.reason)
+            return refused(error.status, "invalid")
+        results = [await apply_event(uow.session, tenant.id, event, context.clock) for event in events]
+        await uow.commit()
+    outcome = results[0].result.value if results else "empty"
+    return InboundResponse(json=stk_callback_ack(), changed=True, outcome=f"stk_{outcome}")
+
+
+async def _c2b_tenant(
+    context: InboundContext, request: InboundRequest, refusal_outcome: str | None
+) -> tuple[Tenant, MpesaSettings] | InboundResponse:
+    """The tenant a C2B URL belongs to, when its token is right and the caller allowed; else the refusal (404 for
+    an unknown shop or token, counted as ``unknown_token``; the allowlist's refusal counted as ``refusal_outcome``)."""
+    slug, token = request.path_params["tenant"], request.path_params["token"]
+    if not TOKEN.match(token):
+        return refused(404, "unknown_token")
+    async with context.database.uow() as uow:
+        tenant = await TenantRepository(uow.session).by_slug(slug)
+        config = None if tenant is None else await TenantRepository(uow.session).provider_config(tenant.id, NAME)
+    if tenant is None or config is None:
+        return refused(404, "unknown_token")
+    settings = tenant_settings(tenant, config, context.vault)
+    if not c2b.token_matches(token, settings.c2b_secret):
+        return refused(404, "unknown_token")
+    try:
+        check_source(settings, request.callback({"tenant": slug}))
+    except InvalidCallback as error:
+        log.warning("c2b callback for %s refused: %s", slug, error.reason)
+        return refused(error.status, refusal_outcome)
+    return tenant, settings
+
+
+async def c2b_confirm(context: InboundContext, request: InboundRequest) -> InboundResponse:
+    found = await _c2b_tenant(context, request, "c2b_refused")
+    if isinstance(found, InboundResponse):
+        if found.status == 404:
+            log.warning("c2b confirmation with an unknown tenant or token refused")
+        return found
+    tenant, settings = found
+    try:
+        payment = parse_c2b(request.body)
+    except InvalidCallback as error:
+        log.warning("c2b confirmation for %s refused: %s", tenant.slug, error.reason)
+        return refused(error.status, "invalid")
+    if settings.confirms_receipts:
+        outcome = await checks.hold(context, tenant, payment)
+    else:
+        async with context.database.uow() as uow:
+            applied = await c2b.confirm(uow.session, tenant, payment, context.clock)
+            if applied.result is not EventResult.DUPLICATE:
+                await uow.commit()  # a duplicate is rolled back: no payment opened for it stays behind
+        outcome = applied.result.value
+    return InboundResponse(json=c2b_confirmation_ack(), changed=True, outcome=f"c2b_{outcome}")
+
+
+async def c2b_validate(context: InboundContext, request: InboundRequest) -> InboundResponse:
+    found = await _c2b_tenant(context, request, None)
+    if isinstance(found, InboundResponse):
+        return found
+    tenant, settings = found
+    try:
+        payment = parse_c2b(request.body)
+    except InvalidCallback as error:
+        log.warning("c2b validation for %s refused: %s", tenant.slug, error.reason)
+        return refused(error.status, "invalid")
+    async with context.database.uow() as uow:
+        answer = await c2b.validate(uow.session, tenant, payment, strict=settings.c2b_validation)
+    return InboundResponse(json=answer, outcome="c2b_validation")
+
+
+ROUTES = (
+    InboundRoute("POST", "/pay/stk/{token}", "stk", stk_callback),
+    InboundRoute("POST", "/pay/c2b/{tenant}/{token}/confirm", "c2b_confirm", c2b_confirm),
+    InboundRoute("POST", "/pay/c2b/{tenant}/{token}/validate", "c2b_validate", c2b_validate),
+    InboundRoute("POST", "/pay/c2b/result/{token}", "c2b_result", checks.result),
+    InboundRoute("POST", "/pay/c2b/timeout/{token}", "c2b_timeout", checks.timeout),
+)
