@@ -33,11 +33,11 @@ from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
 from flows.online import start_online_payment
 from payments.attempts import open_attempt, open_payment, supersede_open
-from payments.mpesa import messages
+from payments.mpesa import INFO, messages
 from payments.mpesa.buttons import OtherPhone, Paybill, PushAgain, PushStatus, SendPush
 from payments.mpesa.pause import earliest_push, last_result_code, seconds_until
 from payments.mpesa.phones import MpesaPhone, MpesaPhoneError, mpesa_phone
-from payments.mpesa.provider import NAME, amount_allowed
+from payments.mpesa.provider import NAME
 from payments.notices import Context
 from payments.states import OrderStatus, PaymentStatus
 
@@ -50,23 +50,6 @@ def _money(order: Order) -> Money:
     return Money(order.total_minor, order.currency)
 
 
-async def can_pay(ctx: FlowContext, order: Order) -> bool:
-    """M-Pesa takes whole shillings from KES 1 to 250,000."""
-    return amount_allowed(_money(order))
-
-
-def not_offered(ctx: FlowContext, order: Order) -> str | None:
-    """Why the order's menu has no M-Pesa: M-Pesa takes whole Kenyan shillings, within its limits."""
-    money = _money(order)
-    if amount_allowed(money):
-        return None
-    if money.currency != "KES":
-        return ctx.t("mpesa.not_offered.currency")
-    if not money.is_whole_major():
-        return ctx.t("mpesa.not_offered.cents", amount=money.format())
-    return ctx.t("mpesa.not_offered.limits")
-
-
 def _phone_or_none(e164: str | None) -> MpesaPhone | None:
     if not e164:
         return None
@@ -77,7 +60,7 @@ def _phone_or_none(e164: str | None) -> MpesaPhone | None:
 
 
 async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply:
-    if not await can_pay(ctx, order):
+    if not INFO.takes(_money(order)):  # the menu left it out (flows.payment.menu_place); an old button still works
         return Reply([Message(ctx.t("mpesa.unavailable", code=order.code))])
     waiting = await _open_attempt(ctx, order)
     if waiting is not None:
@@ -291,7 +274,7 @@ async def _paybill(ctx: FlowContext, order: Order) -> Reply:
     if business is None:
         other = keyboard([Button(ctx.t("mpesa.button.other_method"), data=ChooseMethod(order.id).pack())])
         return Reply([Message(ctx.t("mpesa.paybill_unavailable"), other)])
-    if not amount_allowed(_money(order)):
+    if not INFO.takes(_money(order)):
         return Reply([Message(ctx.t("mpesa.unavailable", code=order.code))])
     # An open M-Pesa attempt (a push, or an earlier Paybill wait) is what a Paybill payment will be matched to;
     # another method's open attempt (a Paystack link) is superseded: the customer chose to pay by Paybill.

@@ -15,13 +15,14 @@ from core.texts import has
 from flows import mpesa, paystack
 from flows.context import MAX_PROOF_BYTES, FlowContext, Reply
 from flows.inbound import Inbound, Kind, UploadKind
-from payments import stock
+from payments import providers, stock
 from payments.attempts import open_payment, supersede_open
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
 from payments.states import ORDER_CAN_BE_CANCELLED, OrderStatus, PaymentStatus
 
-# Button codes for the methods: callback data carries small integers only.
+# Button codes for the methods: callback data carries small integers only. A code is in buttons already sent, so
+# it never changes meaning: a new provider takes the next number.
 METHOD_CODES = {"manual": 1, "mpesa": 2, "paystack": 3}
 METHODS_BY_CODE = {code: name for name, code in METHOD_CODES.items()}
 # How each online method begins in the chat (a phone to confirm, an email to ask...). Manual is handled here.
@@ -32,29 +33,37 @@ _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./#:_-]{2,59}$")
 class OnlineMethod(Protocol):
     async def begin(self, ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply: ...
 
-    async def can_pay(self, ctx: FlowContext, order: Order) -> bool: ...
 
-    def not_offered(self, ctx: FlowContext, order: Order) -> str | None:
-        """Why this method is missing from the order's menu, in the customer's words; None to leave it unsaid."""
-        ...
+def menu_place(ctx: FlowContext, method: str, amount: Money) -> tuple[bool, str | None]:
+    """Whether the order's menu offers ``method`` for ``amount``, and the customer's words when it does not.
 
-
-async def _can_pay(ctx: FlowContext, method: str, order: Order) -> bool:
-    """Offer a method only when the order can be paid that way (M-Pesa's limits, Paystack's currencies...)."""
-    return method not in ONLINE or await ONLINE[method].can_pay(ctx, order)
+    The provider's declaration (:class:`payments.base.ProviderInfo`) says whether it takes the amount and why
+    not. A provider with words for that reason (``<name>.not_offered.<reason>``: M-Pesa and an amount with cents)
+    is left out with them. Without words, another currency leaves it out silently (the shop has no use for it),
+    and an amount outside its limits is still offered: choosing it explains the limit (Paystack's minimum)."""
+    entry = providers.entry(method)
+    reason = entry.info.refusal(amount) if entry is not None else None
+    if reason is None:
+        return True, None
+    words = f"{method}.not_offered.{reason}"
+    if has(words):
+        return False, ctx.t(words, amount=amount.format())
+    return reason != "currency", None
 
 
 async def offer_methods(ctx: FlowContext, order: Order) -> Message:
     configs = await TenantRepository(ctx.session).provider_configs(ctx.tenant.id)
+    total = Money(order.total_minor, order.currency)
     names, missing = [], []
     for config in configs:
         if config.provider not in ctx.methods:
             continue
-        if await _can_pay(ctx, config.provider, order):
+        offered, why = menu_place(ctx, config.provider, total)
+        if offered:
             names.append(config.provider)
-        elif (why := ONLINE[config.provider].not_offered(ctx, order)) is not None:
-            missing.append(why)  # never hidden without a word (M-Pesa and an amount with cents)
-    amount = Money(order.total_minor, order.currency).format()
+        elif why is not None:
+            missing.append(why)
+    amount = total.format()
     header = "\n".join([ctx.t("order.placed", code=order.code, amount=amount), *missing])
     if ctx.tenant.test_mode:  # the banner, and how to pay in each provider's sandbox
         hints = [ctx.t(f"testmode.hint.{name}") for name in names if has(f"testmode.hint.{name}")]

@@ -19,22 +19,12 @@ from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
 from flows.online import start_online_payment
 from payments.attempts import is_push, open_attempt
-from payments.paystack.limits import SUPPORTED_CURRENCIES, AmountNotAllowed, check_amount
+from payments.paystack.limits import AmountNotAllowed, check_amount
 from payments.paystack.options import asks_email
 from payments.states import OrderStatus
 
 EMAIL_STEP = "paystack.email"
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-
-
-async def can_pay(ctx: FlowContext, order: Order) -> bool:
-    """Offered for the currencies Paystack takes; an amount outside its limits is explained when chosen."""
-    return order.currency in SUPPORTED_CURRENCIES
-
-
-def not_offered(ctx: FlowContext, order: Order) -> str | None:
-    """A shop whose currency Paystack does not take has no use for it: nothing to explain to its customers."""
-    return None
 
 
 async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply:

@@ -23,6 +23,9 @@ from core.db.migrate import upgrade
 from core.db.tables import Base
 from core.vault import Vault
 
+# Like every entry point, the tests load the provider registry before rendering a word: it adds the providers' texts.
+from payments import providers as _providers  # noqa: F401
+
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

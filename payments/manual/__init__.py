@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.texts import register_catalog
 from payments.base import ProviderEntry, ProviderInfo, ProviderKind
+
+register_catalog(f"{__name__}.locales")
 
 # Any currency the shop sells in, any amount: the merchant checks each proof.
 INFO = ProviderInfo(name="manual", display_key="provider.manual", kind=ProviderKind.MANUAL_PROOF)

@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from core.texts import register_catalog
 from payments.base import Capability, CurrencyLimits, OperatorKit, ProviderEntry, ProviderInfo, ProviderKind
+
+register_catalog(f"{__name__}.locales")
 
 INFO = ProviderInfo(
     name="mpesa",

@@ -9,8 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.money import exponent
+from core.texts import register_catalog
 from payments.base import Capability, CurrencyLimits, ProviderEntry, ProviderInfo, ProviderKind
 from payments.paystack.limits import MAXIMUM_MAJOR, MINIMUM_SUBUNITS, SUBUNIT_DIGITS
+
+register_catalog(f"{__name__}.locales")
 
 
 def _limits(currency: str) -> CurrencyLimits:

@@ -72,7 +72,7 @@ def test_mpesa_declares_the_amounts_its_provider_takes(amount: Money, taken: boo
     ("amount", "reason"),
     [
         (Money(1000, "KES"), None),
-        (Money(1050, "KES"), "step"),  # the flow says "M-Pesa takes whole shillings" (mpesa.not_offered.cents)
+        (Money(1050, "KES"), "step"),  # the flow says "M-Pesa takes whole shillings" (mpesa.not_offered.step)
         (Money(250_001_00, "KES"), "limits"),
         (Money(0, "KES"), "limits"),
         (Money(50, "KES"), "step"),
