@@ -1,0 +1,21 @@
+"""reserved: a number held for work in progress on a branch; it changes nothing until that work lands here
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-04 20:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+revision: str = '0014'
+down_revision: str | None = '0013'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
