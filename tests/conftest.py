@@ -2,7 +2,11 @@
 ``TEST_DATABASE_URL`` is set (CI sets it). The schema is built by the real migrations, once per backend.
 Tests that take ``redis`` run against the Redis of ``TEST_REDIS_URL`` (CI sets it) and are skipped without it.
 Under ``CI=true`` nothing may skip for want of them: the race tests only mean something on PostgreSQL, so a CI run
-without both variables fails at once instead of passing on SQLite alone."""
+without both variables fails at once instead of passing on SQLite alone.
+
+``make test`` runs the suite in parallel processes (pytest-xdist). Each worker gets a PostgreSQL database of its own,
+``<name>_gw0``, ``<name>_gw1``..., made on first use, because every PostgreSQL test truncates the tables it shares.
+Redis needs nothing: every test keys under a prefix of its own."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from core.clock import FakeClock
 from core.db.engine import Database
@@ -26,7 +31,20 @@ from core.vault import Vault
 # Like every entry point, the tests load the provider registry before rendering a word: it adds the providers' texts.
 from payments import providers as _providers  # noqa: F401
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+def _worker_database_url(url: str | None) -> str | None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+GIVEN_PG_URL = os.environ.get("TEST_DATABASE_URL")
+PG_URL = _worker_database_url(GIVEN_PG_URL)
+if PG_URL:
+    # Subprocesses (the CLI and server tests) and tests that read the variable see this worker's database too.
+    os.environ["TEST_DATABASE_URL"] = PG_URL
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -38,6 +56,27 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"CI=true but {' and '.join(missing)} unset: the PostgreSQL and Redis suites would be skipped"
         )
+    if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+        assert GIVEN_PG_URL is not None
+        asyncio.run(_create_database(GIVEN_PG_URL, PG_URL))
+
+
+async def _create_database(given: str, url: str) -> None:
+    """Make this worker's database unless it exists, through the database the run was given. Two CREATE DATABASE at
+    once fail ("template1 is being accessed by other users"), so the workers take turns under an advisory lock."""
+    name = make_url(url).database
+    server = Database(given, isolation_level="AUTOCOMMIT")
+    try:
+        async with server.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_advisory_lock(7290417)"))
+            try:
+                found = await connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+                if found is None:
+                    await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            finally:
+                await connection.execute(text("SELECT pg_advisory_unlock(7290417)"))
+    finally:
+        await server.dispose()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
