@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from admin import alerts, invites, menu, orders, proofs, refund_tasks, refunds, review, sales, testmode
+from admin import alerts, copies, invites, menu, orders, proofs, refund_tasks, refunds, review, sales, testmode
 from core.buttons import (
     AcceptPayment,
     AdminMenu,
@@ -300,11 +300,13 @@ async def _sales(ctx: FlowContext, period: str) -> Reply:
 
 
 async def _pending(ctx: FlowContext) -> list[Message]:
+    """The proofs waiting, posted through the outbox as copies their decision will edit (:mod:`admin.copies`): a list
+    left in the chat never offers Approve on a proof decided since. Nothing waiting is said at once."""
     payments = PaymentRepository(ctx.session)
     waiting = await payments.proofs_waiting(ctx.tenant.id)
     if not waiting:
         return [Message(ctx.t("admin.no_pending"))]
-    messages = [Message(ctx.t("admin.pending_count", count=len(waiting)))]
+    items = []
     for proof in waiting[:10]:
         found = await proofs.find(ctx.session, ctx.tenant, str(proof.id))
         if found is None:
@@ -312,8 +314,16 @@ async def _pending(ctx: FlowContext) -> list[Message]:
         customer = await _customer(ctx, found.order.customer_id)
         review = notices.Context(ctx.tenant, found.order, found.payment, customer)
         warnings = await signals(ctx.session, ctx.tenant.id, found.proof, found.payment)
-        messages.append(notices.proof_for_review(review, proof, warnings))
-    return messages
+        items.append((proofs.subject(proof), notices.proof_for_review(review, proof, warnings)))
+    await copies.post_listing(
+        ctx.session,
+        tenant_id=ctx.tenant.id,
+        chat_id=ctx.actor.chat_id,
+        heading=Message(ctx.t("admin.pending_count", count=len(waiting))),
+        items=items,
+        now=ctx.clock.now(),
+    )
+    return []
 
 
 async def _customer(ctx: FlowContext, customer_id: int) -> Customer:

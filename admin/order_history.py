@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from admin import copies
 from core import shoptime
 from core.clock import utc
 from core.db.tables import AuditEntry, Customer, Order, OutboxMessage, Payment, PaymentEvent, Proof
@@ -155,7 +156,11 @@ async def _messages(
         .where(OutboxMessage.tenant_id == ctx.tenant.id, or_(*(OutboxMessage.dedupe_key.like(p) for p in patterns)))
         .order_by(OutboxMessage.id)
     )
-    return [row for row in rows if _belongs(row.dedupe_key, order.id, payment_ids, proof_ids)]
+    return [
+        row
+        for row in rows
+        if _belongs(row.dedupe_key, order.id, payment_ids, proof_ids) and not copies.is_listed_copy(row)
+    ]
 
 
 def _belongs(key: str, order_id: int, payment_ids: list[int], proof_ids: list[int]) -> bool:

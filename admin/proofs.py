@@ -4,24 +4,24 @@ Both decisions are events of the manual provider with one shared event key per p
 a double tap, or two admins deciding at once, changes nothing the second time and sends nothing twice.
 
 A decision is shown where the proof was shown: the proof message in every chat it was posted to (each admin's
-private chat, or the alert group) is edited through the outbox to say who decided and when, without its Approve /
-Reject buttons. A press on a button left from before (a copy listed by /pending, a chat the edit has not reached)
-is answered with the same words ("Already approved by Jane at 16:17 EAT") and changes nothing.
+private chat, the alert group, and each /pending that listed it) is edited through the outbox to say who decided and
+when, without its Approve / Reject buttons (:mod:`admin.copies`). A press on a button left from before (a chat the
+edit has not reached yet) is answered with the same words ("Already approved by Jane at 16:17 EAT") and changes
+nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox, shoptime
+from admin import copies
+from core import shoptime
 from core.db.repos.orders import OrderRepository, PaymentRepository
-from core.db.tables import AuditEntry, Order, OutboxMessage, Payment, Proof, Tenant
-from core.messages import Message
+from core.db.tables import AuditEntry, Order, Payment, Proof, Tenant
 from flows.context import FlowContext
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
@@ -29,6 +29,11 @@ from payments.states import PaymentStatus
 
 MAX_REASON = 200
 DECIDED = ("approved", "rejected")
+
+
+def subject(proof: Proof) -> str:
+    """The outbox keys' subject of this proof's copies (:func:`payments.notices.to_merchant`, ``proof:<id>``)."""
+    return f"proof:{proof.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,31 +139,7 @@ async def _decide(ctx: FlowContext, found: Found, status: str, reason: str | Non
         when=shoptime.when(now, ctx.tenant),
         reason=reason or "",
     )
-    await _show_decision(ctx.session, ctx.tenant, found.proof, line, now)
-
-
-async def _show_decision(session: AsyncSession, tenant: Tenant, proof: Proof, line: str, now: datetime) -> None:
-    """Edit the proof message, in each chat it was posted to, into the decision: the same proof and caption with
-    ``line`` below and no buttons. Through the outbox (``Message.replaces``): a posted message is edited in place; one
-    still owed is never sent, and the decided one goes out instead."""
-    posted = await session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.tenant_id == tenant.id,
-            OutboxMessage.dedupe_key.like(f"proof:{proof.id}:to:%"),  # payments.notices.to_merchant's keys
-            OutboxMessage.status.in_([outbox.OutboxStatus.SENT.value, outbox.OutboxStatus.PENDING.value]),
-        )
-    )
-    for row in list(posted):
-        shown = Message.from_payload(row.payload)
-        decided = dataclasses.replace(shown, text=f"{shown.text}\n\n{line}", buttons=(), replaces=row.dedupe_key)
-        await outbox.enqueue(
-            session,
-            tenant_id=tenant.id,
-            chat_id=row.chat_id,
-            dedupe_key=f"proof:{proof.id}:decided:to:{row.chat_id}",
-            message=decided,
-            now=now,
-        )
+    await copies.show_decision(ctx.session, tenant_id=ctx.tenant.id, subject=subject(found.proof), line=line, now=now)
 
 
 async def _decider_name(ctx: FlowContext, found: Found) -> str:

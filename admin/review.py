@@ -17,7 +17,8 @@ import logging
 
 from sqlalchemy import select
 
-from admin import audit
+from admin import audit, copies
+from core import shoptime
 from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.tables import Order, Payment, PaymentEvent
 from core.messages import Message
@@ -71,7 +72,11 @@ async def accept_button(ctx: FlowContext, payment_id: int, registry: ProviderReg
     if payment is None or order is None:
         return Reply(notice=ctx.t("error.stale_button"))
     reply = await _accept(ctx, order, payment, registry)
-    return Reply(reply.messages, refused=reply.refused, notice=reply.messages[0].text[:190])
+    if reply.refused:
+        return Reply(reply.messages, refused=True, notice=reply.messages[0].text[:190])
+    # Accepted (now or before): the alert whose button was pressed, and its copies in the other admins' chats, are
+    # edited into the acceptance; the toast says it, and a message saying it again would answer one press twice.
+    return Reply(notice=reply.messages[0].text[:190])
 
 
 async def _was_accepted(ctx: FlowContext, payment: Payment) -> bool:
@@ -126,6 +131,11 @@ async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, regis
         return await _not_accepted(ctx, order, payment)
     amount = Money(payment.paid_minor or payment.amount_minor, payment.currency)
     audit.record(ctx, "payment.accepted", order.code, payment=payment.id, amount_minor=amount.minor)
+    now = ctx.clock.now()
+    who = ctx.actor.display_name or ctx.t("admin.proof.unnamed", id=ctx.actor.tg_user_id)
+    line = ctx.t("admin.accept.decided", who=who, when=shoptime.when(now, ctx.tenant))
+    # The alert was posted as review:<payment>:to:<chat> (payments.service); its Accept button goes with the edit.
+    await copies.show_decision(ctx.session, tenant_id=ctx.tenant.id, subject=f"review:{payment.id}", line=line, now=now)
     return Reply([Message(ctx.t("admin.accept.done", code=order.code, amount=amount.format()))])
 
 

@@ -122,7 +122,7 @@ async def test_proof_review_shows_fraud_signals_and_orders_are_fulfilled(
     assert hashes[0] == hashlib.sha256(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00receipt\xff\xd9").hexdigest()
     assert hashes[0] == hashes[1]
 
-    pending = await admin.send("/pending")
+    pending = await admin.send_settled("/pending")
     assert "🧾 Proofs waiting for review: 2" in pending
     first_card = admin.find(f"Proof of payment for order {code}")
     assert "⚠️ The customer typed KES 100, but the order total is KES 65." in first_card.content
@@ -250,7 +250,7 @@ async def test_invites_are_one_time_and_expire_and_the_last_admin_stays(server: 
     assert "not valid for this shop" in await server.person(other_shop, 7001).send(f"/join {code}")
     newcomer = server.person(shop, 7001, "Baraka")
     assert "You are now an admin of Mama Mboga Store" in await newcomer.send(f"/join {code}")
-    assert NOT_ADMIN not in await newcomer.send("/pending")
+    assert NOT_ADMIN not in await newcomer.send_settled("/pending")
     assert "already used" in await server.person(shop, 7002, "Late").send(f"/join {code}")
 
     # A code past its expiry is refused (seeded with a known code, as /invite stores it: hashed).
@@ -269,7 +269,7 @@ async def test_invites_are_one_time_and_expire_and_the_last_admin_stays(server: 
 
     assert "7001" in await admin.send("/admins")
     assert "7001 is no longer an admin" in await admin.send("/removeadmin 7001")
-    assert NOT_ADMIN in await newcomer.send("/pending")
+    assert NOT_ADMIN in await newcomer.send_settled("/pending")
     assert "The last admin cannot be removed" in await admin.send("/removeadmin 9001")
     async with database.uow() as uow:
         admins = list(

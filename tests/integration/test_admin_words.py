@@ -160,10 +160,11 @@ async def test_one_approval_is_confirmed_once_and_shown_on_every_copy_of_the_pro
     posted = [admin.find(f"Proof of payment for order {code}") for admin in (mama, baba)]
     captions = [message.content for message in posted]
     assert (await mama.send("/admin")).text == menu("🟢 LIVE", proofs=1)
-    pending = await mama.send("/pending")
+    pending = await mama.send_settled("/pending")
     assert pending.messages[0].content == "🧾 Proofs waiting for review: 1"
     listed = pending.last  # a copy of the proof with buttons of its own
     assert [[text for text, _ in row] for row in listed.buttons] == [["✅ Approve", "❌ Reject"]]
+    listed_buttons, listed_caption = dict(listed.buttons[0]), listed.content
     chats = [len(admin.messages) for admin in (mama, baba)]
 
     pressed = await mama.tap("✅ Approve", message=posted[0])
@@ -177,15 +178,17 @@ async def test_one_approval_is_confirmed_once_and_shown_on_every_copy_of_the_pro
     for message, caption in zip(posted, captions, strict=True):
         assert message.content == f"{caption}\n\n✅ Approved by Mama, {day}." and message.buttons == []
         assert message.photo is not None
+    # The copy /pending listed is edited the same way: a list left in the chat offers no decided proof's buttons.
+    assert listed.content == f"{listed_caption}\n\n✅ Approved by Mama, {day}." and listed.buttons == []
     assert customer.count("Payment received") == 1
 
-    # A button left from before (the /pending copy, a press that crossed the edit) says who decided, and changes
-    # nothing; a stale Reject asks for no reason.
+    # A button pressed before its edit arrived (a press that crossed the edit) says who decided, and changes nothing;
+    # a stale Reject asks for no reason.
     before = await server.snapshot()
     already = f"Already approved by Mama at {await decided(database, code, '%H:%M')} (order {code})."
-    stale = await mama.tap("✅ Approve", message=listed)
+    stale = await mama.tap(message=listed, data=listed_buttons["✅ Approve"])
     assert stale.notice == already and stale.messages == []
-    reject = dict(listed.buttons[0])["❌ Reject"]
+    reject = listed_buttons["❌ Reject"]
     assert reject is not None
     late = await baba.tap(message=posted[1], data=reject)
     assert late.notice == already and late.messages == []

@@ -82,15 +82,24 @@ async def test_a_merchants_old_buttons_show_the_order_card_and_the_proofs(
     async with database.uow() as uow:
         order_id = await uow.session.scalar(select(Order.id).where(Order.code == code))
         proof_id = await uow.session.scalar(select(Proof.id))
-    card, pending = (await merchant.send(f"/order {code}")).text, (await merchant.send("/pending")).text
+    card, listing = (await merchant.send(f"/order {code}")).text, await merchant.send_settled("/pending")
     pressed_on = merchant.messages[-1]
 
     view = await unchanged(server, merchant.tap(message=pressed_on, data=f"mo:{order_id}"))
     assert view.notice == EXPIRED and view.text == card
     ship = await unchanged(server, merchant.tap(message=pressed_on, data=f"sh:{order_id}"))  # never shipped by it
     assert ship.notice == EXPIRED and ship.text == card
-    approve = await unchanged(server, merchant.tap(message=pressed_on, data=f"ap:{proof_id}"))  # never approved by it
-    assert approve.notice == EXPIRED and approve.text == pending
+    # An old Approve (never approved by it) lists the proofs waiting again, through the outbox like /pending (copies
+    # their decision will edit): that is all it changes.
+    await server.settle()
+    before = await server.snapshot(skip=("processed_updates", "outbox"))
+    approve = await merchant.tap(message=pressed_on, data=f"ap:{proof_id}")
+    await server.settle()
+    assert await server.snapshot(skip=("processed_updates", "outbox")) == before
+    assert approve.notice == EXPIRED_NOTE and approve.messages == []
+    listed_again = merchant.messages[-len(listing.messages) :]
+    assert [m.content for m in listed_again] == [m.content for m in listing.messages]
+    assert [m.buttons for m in listed_again] == [m.buttons for m in listing.messages]
     confirm = await unchanged(server, merchant.tap(message=pressed_on, data="rfy:1"))  # a refund question: ask again
     assert confirm.notice == EXPIRED_NOTE and confirm.messages == []
     # An old merchant's button from a customer is still the merchant's: refused as such (and audited).

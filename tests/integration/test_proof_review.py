@@ -97,7 +97,8 @@ async def test_pending_approve_and_reject_by_command(server: ShopServer, databas
     await baraka.document("mpesa-statement.pdf", caption="BRK2222222")
     await server.settle()  # the proofs reached the merchant's chat as they came in
 
-    pending = await merchant.send("/pending")
+    # The list comes through the outbox: copies that a decision edits, as it edits the alerts.
+    pending = await merchant.send_settled("/pending")
     assert pending.messages[0].content == "🧾 Proofs waiting for review: 2"
     first, second = pending.messages[1:]
     assert first.photo is not None and second.document is not None
@@ -114,6 +115,11 @@ async def test_pending_approve_and_reject_by_command(server: ShopServer, databas
     assert f"❌ Rejected. The customer was told why and can upload a new proof for order {baraka_code}." in rejected
     await server.settle()
     assert amina.count("Payment received") == 1 and "Reference: AMN1111111" in amina.find("Payment received").content
+    # Every copy of each proof, the alert and the one /pending listed, now says the decision and offers no button.
+    for code, decided in ((amina_code, "✅ Approved by Mama"), (baraka_code, "❌ Rejected by Mama")):
+        shown = [m for m in merchant.messages if f"Proof of payment for order {code}" in m.content]
+        assert len(shown) == 2
+        assert [(decided in m.content, m.buttons) for m in shown] == [(True, [])] * 2
     told = baraka.find("could not accept your proof")
     assert told.content == (
         f"The shop could not accept your proof of payment for order {baraka_code}.\n"

@@ -230,7 +230,9 @@ async def test_money_held_for_review_is_accepted_once_with_one_receipt(
     assert await shop.stock(SUGAR) == 3  # nothing taken while the merchant decides
 
     done = await shop.as_admin("button", held.id)
-    assert "Order ST0001 is paid: KES 180 accepted as received" in said(done) and done.notice
+    # One answer to one press, the toast; the alert itself is edited into the acceptance, without its Accept button.
+    assert done.messages == []
+    assert done.notice == "✅ Order ST0001 is paid: KES 180 accepted as received. The customer has been sent a receipt."
     again = await shop.as_admin("command", "st0001")  # a second admin, a moment later
     assert "already accepted" in said(again)
 
@@ -242,7 +244,12 @@ async def test_money_held_for_review_is_accepted_once_with_one_receipt(
     assert [entry for entry in await shop.audit() if entry[0] == "payment.accepted"] == [
         ("payment.accepted", "ST0001", True)
     ]
-    assert len(await shop.alerts()) == 1  # the merchant did it: no "paid" alert about their own decision
+    # The merchant did it: no "paid" alert about their own decision, only the alert edited to say who accepted it.
+    first, edit = await shop.alerts()
+    assert (first.id, Message.from_payload(edit.payload).replaces) == (alert.id, alert.dedupe_key)
+    shown = Message.from_payload(alert.payload).text
+    assert Message.from_payload(edit.payload).text == f"{shown}\n\n✅ Accepted as received by Mama, 15 Jan 12:00 EAT."
+    assert accept_buttons(edit) == []
 
 
 async def test_money_for_an_order_paid_another_way_cannot_be_accepted(

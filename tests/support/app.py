@@ -392,6 +392,13 @@ class Person:
             return await self._act(lambda: self.user.send_command(command, args or None))
         return await self._act(lambda: self.user.send_text(words))
 
+    async def send_settled(self, words: str) -> Replies:
+        """``send``, with what the outbox delivers here in answer too (``/pending`` lists proofs through it)."""
+        before = self.user.account.revision
+        await self.send(words)
+        await self.server.settle()
+        return Replies(self._since(before))
+
     async def tap(
         self, text: str | None = None, *, message: SentMessage | None = None, data: str | None = None
     ) -> Replies:
