@@ -64,9 +64,9 @@ def menu_place(ctx: FlowContext, method: str, amount: Money) -> tuple[bool, str 
     """Whether the order's menu offers ``method`` for ``amount``, and the customer's words when it does not.
 
     The provider's declaration (:class:`payments.base.ProviderInfo`) says whether it takes the amount and why
-    not. A provider with words for that reason (``<name>.not_offered.<reason>``: M-Pesa and an amount with cents)
-    is left out with them. Without words, another currency leaves it out silently (the shop has no use for it),
-    and an amount outside its limits is still offered: choosing it explains the limit (Paystack's minimum)."""
+    not. A provider with words for that reason (``<name>.not_offered.<reason>``: an amount with cents, for one that
+    takes whole units only) is left out with them. Without words, another currency leaves it out silently (the shop
+    has no use for it), and an amount outside its limits is still offered: choosing it explains the limit."""
     entry = providers.entry(method)
     reason = entry.info.refusal(amount) if entry is not None else None
     if reason is None:
@@ -173,7 +173,7 @@ async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
 
 
 async def _provider_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
-    """The answer to a provider's question: the conversation's step names the provider (``mpesa.phone``)."""
+    """The answer to a provider's question: the conversation's step names the provider (``<provider>.<question>``)."""
     question = ctx.conversation.step
     step = chat_step(question.partition(".")[0])
     if step is None or question not in step.questions:
