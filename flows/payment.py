@@ -27,6 +27,7 @@ from flows.context import MAX_PROOF_BYTES, FlowContext, Reply
 from flows.inbound import Inbound, Kind, UploadKind
 from payments import providers, stock
 from payments.attempts import open_payment, supersede_open
+from payments.base import ProviderKind
 from payments.chat import Answer, ChatStep
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
@@ -115,9 +116,9 @@ async def retry(ctx: FlowContext, order_id: int) -> Reply:
 async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
     order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, order_id)
     chosen = providers.by_button_code(method_code)
-    method = chosen.name if chosen is not None else None
-    if order is None or order.customer_id != ctx.customer.id or method not in ctx.methods:
+    if chosen is None or order is None or order.customer_id != ctx.customer.id or chosen.name not in ctx.methods:
         return Reply([Message(ctx.t("error.stale_button"))])
+    method = chosen.name
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return Reply(
             [Message(ctx.t("order.not_payable", code=order.code, status=ctx.t(f"order.status.{order.status}")))]
@@ -139,6 +140,8 @@ async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
     step = chat_step(method)
     if step is not None:
         return await step.begin(ctx, order, config)
+    if chosen.info.kind is not ProviderKind.MANUAL_PROOF:  # neither a chat step nor a proof: no way to pay it here
+        return Reply([Message(ctx.t("error.stale_button"))])
     if await supersede_open(ctx.session, order, ctx.clock) is not None:
         # An STK push is open: its prompt may be on the phone, and a proof on top of it would pay twice.
         return Reply([Message(ctx.t("jobs.push_open", code=order.code))], refused=True)
