@@ -1,8 +1,9 @@
 """The customer's button routes, and what an expired button shows: where things stand now.
 
-Each kind in ``core.buttons`` (and each provider's own) is bound to its handler where the handler is declared
-(``flows.router``, ``flows.mpesa``) with ``@CUSTOMER.on(Kind, expired=...)``. A button from before an upgrade changes
-nothing: it is answered with a short notice and the current shop, cart or orders, never read as today's button.
+Each kind in ``core.buttons`` is bound to its handler where the handler is declared (``flows.router``) with
+``@CUSTOMER.on(Kind, expired=...)``; a provider's own, declared by its chat step, are bound by ``flows.payment``. A
+button from before an upgrade changes nothing: it is answered with a short notice and the current shop, cart or
+orders, never read as today's button.
 """
 
 from __future__ import annotations

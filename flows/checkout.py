@@ -18,7 +18,7 @@ from flows.inbound import Inbound, Kind
 from payments import notices
 from payments.states import OrderStatus
 
-# No 0/O, 1/I/L: an order code is read aloud and typed into M-Pesa as an account number.
+# No 0/O, 1/I/L: an order code is read aloud and typed into a payment as its account number.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MAX_NAME = 80
 MAX_ADDRESS = 300

@@ -4,7 +4,7 @@ A customer may type instead of tapping: "pickup" at "Delivery or pickup?", "2" f
 confirm. The router keeps the latest message it answered with that has buttons (the open question, in the
 conversation's step data) and reads typed text against it, in one place for every step:
 
-- the button's label, ignoring case, accents, emoji and punctuation ("🏪 Pickup" is "pickup"; "M-Pesa" is "mpesa");
+- the button's label, ignoring case, accents, emoji and punctuation ("🏪 Pickup" is "pickup"; "E-mail" is "email");
 - the button's number, counting the buttons that have words in reading order ("1", "2");
 - a yes or no word of the customer's language (the catalog's ``answer.yes`` and ``answer.no``, "yes|y|ok|...")
   for the one button that means yes (confirm, use this name...) or no (cancel);
@@ -30,7 +30,7 @@ _YES_NO = (("answer.yes", "yes"), ("answer.no", "no"))
 # A message whose buttons only lead to the shop, the cart or the orders asks nothing (the help, "your cart is
 # empty", "proof received"): its buttons can be typed, but other text there gets the help, not the message again.
 # Those are the kinds declared ``signpost``.
-# Inside a word these join ("M-Pesa", "USB-C", "199.50"); every other mark separates words.
+# Inside a word these join ("E-mail", "USB-C", "199.50"); every other mark separates words.
 _JOINERS = frozenset("-'’.")
 _LOOSE_MIN = 3  # fewer typed letters than this never match part of a label
 _TYPED_MAX = 200  # nobody types a label longer than this

@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.db.tables import Conversation, Customer, Tenant
-from core.messages import Message
 from core.texts import text
 from flows.inbound import Actor
+from payments.chat import Reply
+
+__all__ = ["MAX_PROOF_BYTES", "FlowContext", "Reply"]
 
 # A proof upload above this cannot be fetched by the bot (Bot API getFile limit).
 MAX_PROOF_BYTES = 20 * 1024 * 1024
 
 
 @dataclass
-class Reply:
-    """What a step answers: messages for this chat, and an optional short notice for a pressed button."""
-
-    messages: list[Message] = field(default_factory=list)
-    notice: str | None = None
-    refused: bool = False  # the input was refused and nothing changed
-    start_payment: int | None = None  # a payment to hand to its provider once this reply's transaction commits
-
-
-@dataclass
 class FlowContext:
+    """What a step is given; also what a provider's chat step sees (it satisfies :class:`payments.chat.ChatContext`).
+    A step answers with a :class:`~payments.chat.Reply` (declared with the chat-step contract, below the flows)."""
+
     session: AsyncSession
     tenant: Tenant
     actor: Actor

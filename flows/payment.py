@@ -1,46 +1,73 @@
-"""Choosing how to pay, and the manual method: instructions, proof upload, payment reference."""
+"""Choosing how to pay, the one flow that drives every provider's chat step, and the manual method's proof step.
+
+The payment menu offers the shop's providers, each button carrying its provider's declared ``button_code``. Choosing
+one checks the order, then hands it to the provider's chat step (:class:`payments.chat.ChatStep`, loaded through the
+registry): what the customer types at one of its questions, and its own buttons, go to it as well. No provider is
+named here.
+
+A provider without a chat step is paid by hand (the manual payment): instructions, then a proof and a reference that
+the merchant checks. That step stays with the flows: it is the shop's own (its button ``ProofAgain`` is one of
+``core.buttons``, the merchant's review is in ``admin/``), and conversations stored at ``pay.proof`` keep working.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Protocol
 
 from core.buttons import CancelOrder, MyOrders, PayWith
 from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.repos.tenants import TenantRepository
-from core.db.tables import Order, Proof, ProviderConfig
+from core.db.tables import Order, Proof
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.texts import has
-from flows import mpesa, paystack
+from flows.buttons import CUSTOMER, orders_now
 from flows.context import MAX_PROOF_BYTES, FlowContext, Reply
 from flows.inbound import Inbound, Kind, UploadKind
 from payments import providers, stock
 from payments.attempts import open_payment, supersede_open
+from payments.base import ProviderKind
+from payments.chat import Answer, ChatStep
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
 from payments.states import ORDER_CAN_BE_CANCELLED, OrderStatus, PaymentStatus
 
-# Button codes for the methods: callback data carries small integers only. A code is in buttons already sent, so
-# it never changes meaning: a new provider takes the next number.
-METHOD_CODES = {"manual": 1, "mpesa": 2, "paystack": 3}
-METHODS_BY_CODE = {code: name for name, code in METHOD_CODES.items()}
-# How each online method begins in the chat (a phone to confirm, an email to ask...). Manual is handled here.
-ONLINE: dict[str, OnlineMethod] = {"mpesa": mpesa, "paystack": paystack}
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./#:_-]{2,59}$")
 
 
-class OnlineMethod(Protocol):
-    async def begin(self, ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply: ...
+@functools.cache
+def chat_step(name: str) -> ChatStep | None:
+    """The provider's chat step, loaded once; None for a provider without one (paid by proof) or unknown."""
+    entry = providers.entry(name)
+    return entry.chat() if entry is not None and entry.chat is not None else None
+
+
+def _bind_provider_buttons() -> None:
+    """Every provider's own buttons, bound to the customer's routes. Each is about an order or its payment: one from
+    before an upgrade is answered with the customer's orders, where things stand now."""
+    for name in providers.NAMES:
+        step = chat_step(name)
+        for kind, handler in step.buttons.items() if step is not None else ():
+            CUSTOMER.on(kind, expired=orders_now)(handler)
+
+
+_bind_provider_buttons()
+
+
+def _button_code(name: str) -> int:
+    entry = providers.entry(name)
+    assert entry is not None and entry.info.button_code is not None  # the registry refuses one without a code
+    return entry.info.button_code
 
 
 def menu_place(ctx: FlowContext, method: str, amount: Money) -> tuple[bool, str | None]:
     """Whether the order's menu offers ``method`` for ``amount``, and the customer's words when it does not.
 
     The provider's declaration (:class:`payments.base.ProviderInfo`) says whether it takes the amount and why
-    not. A provider with words for that reason (``<name>.not_offered.<reason>``: M-Pesa and an amount with cents)
-    is left out with them. Without words, another currency leaves it out silently (the shop has no use for it),
-    and an amount outside its limits is still offered: choosing it explains the limit (Paystack's minimum)."""
+    not. A provider with words for that reason (``<name>.not_offered.<reason>``: an amount with cents, for one that
+    takes whole units only) is left out with them. Without words, another currency leaves it out silently (the shop
+    has no use for it), and an amount outside its limits is still offered: choosing it explains the limit."""
     entry = providers.entry(method)
     reason = entry.info.refusal(amount) if entry is not None else None
     if reason is None:
@@ -70,7 +97,7 @@ async def offer_methods(ctx: FlowContext, order: Order) -> Message:
         header = "\n".join([ctx.t("testmode.banner"), *hints, header])
     if not names:
         return Message(header + "\n" + ctx.t("payment.no_methods"))
-    rows = [[Button(ctx.t(f"method.{name}"), data=PayWith(order.id, METHOD_CODES[name]).pack())] for name in names]
+    rows = [[Button(ctx.t(f"method.{name}"), data=PayWith(order.id, _button_code(name)).pack())] for name in names]
     rows.append([Button(ctx.t("button.cancel_order"), data=CancelOrder(order.id).pack())])
     return Message(header + "\n" + ctx.t("payment.choose"), keyboard(*rows))
 
@@ -88,9 +115,10 @@ async def retry(ctx: FlowContext, order_id: int) -> Reply:
 
 async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
     order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, order_id)
-    method = METHODS_BY_CODE.get(method_code)
-    if order is None or order.customer_id != ctx.customer.id or method not in ctx.methods:
+    chosen = providers.by_button_code(method_code)
+    if chosen is None or order is None or order.customer_id != ctx.customer.id or chosen.name not in ctx.methods:
         return Reply([Message(ctx.t("error.stale_button"))])
+    method = chosen.name
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return Reply(
             [Message(ctx.t("order.not_payable", code=order.code, status=ctx.t(f"order.status.{order.status}")))]
@@ -109,8 +137,11 @@ async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
     if any(p.status == PaymentStatus.UNDER_REVIEW for p in await payments.for_order(ctx.tenant.id, order.id)):
         # A proof is with the merchant: a second attempt now could only mean paying twice.
         return Reply([Message(ctx.t("proof.being_checked", code=order.code))], refused=True)
-    if method in ONLINE:
-        return await ONLINE[method].begin(ctx, order, config)
+    step = chat_step(method)
+    if step is not None:
+        return await step.begin(ctx, order, config)
+    if chosen.info.kind is not ProviderKind.MANUAL_PROOF:  # neither a chat step nor a proof: no way to pay it here
+        return Reply([Message(ctx.t("error.stale_button"))])
     if await supersede_open(ctx.session, order, ctx.clock) is not None:
         # An STK push is open: its prompt may be on the phone, and a proof on top of it would pay twice.
         return Reply([Message(ctx.t("jobs.push_open", code=order.code))], refused=True)
@@ -141,6 +172,19 @@ async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
         return await _take_proof(ctx, inbound)
     if step == "pay.reference" and inbound.kind is Kind.TEXT:
         return await _take_reference(ctx, inbound.text)
+    return await _provider_input(ctx, inbound)
+
+
+async def _provider_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
+    """The answer to a provider's question: the conversation's step names the provider (``<provider>.<question>``)."""
+    question = ctx.conversation.step
+    step = chat_step(question.partition(".")[0])
+    if step is None or question not in step.questions:
+        return None
+    if inbound.kind is Kind.TEXT:
+        return await step.on_input(ctx, Answer(text=inbound.text))
+    if inbound.kind is Kind.CONTACT and inbound.contact_phone:
+        return await step.on_input(ctx, Answer(phone=inbound.contact_phone))
     return None
 
 

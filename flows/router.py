@@ -36,7 +36,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
-from flows import cart, catalog, checkout, choices, mpesa, orders, payment, paystack
+from flows import cart, catalog, checkout, choices, orders, payment
 from flows.buttons import CUSTOMER, cart_now, orders_now, refuse, shop_now
 from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound, Kind
@@ -80,7 +80,7 @@ async def _route(ctx: FlowContext, inbound: Inbound) -> Reply | None:
         return await _command(ctx, inbound.command or "", inbound.text)
     if inbound.kind is Kind.BUTTON:
         return await _press(ctx, inbound.data)
-    for step_input in (checkout.on_input, payment.on_input, mpesa.on_input, paystack.on_input, _quantity_input):
+    for step_input in (checkout.on_input, payment.on_input, _quantity_input):
         reply = await step_input(ctx, inbound)
         if reply is not None:
             return reply
@@ -160,7 +160,7 @@ async def _message(message: Message | None, ctx: FlowContext) -> Reply:
     return Reply([message]) if message else Reply(notice=ctx.t("error.stale_button"))
 
 
-# The customer's buttons, each bound to its kind (M-Pesa's are bound in flows.mpesa).
+# The customer's buttons, each bound to its kind (each provider's own are bound by flows.payment).
 
 
 @CUSTOMER.on(Shop, expired=shop_now)

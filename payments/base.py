@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # types only: importing this module loads no HTTP client and 
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.db.tables import Tenant
+    from payments.chat import ChatStep
     from payments.inbound import InboundRoute
 
 T = TypeVar("T")
@@ -177,6 +178,7 @@ class Capability(enum.StrEnum):
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{1,30}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+BUTTON_CODE_MAX = 999  # what a payment-menu button carries (core.buttons.PayWith.method)
 
 
 class ProviderInfoError(ValueError):
@@ -218,7 +220,10 @@ class CurrencyLimits:
 class ProviderInfo:
     """What a provider is, apart from any tenant: checked when its folder is imported.
 
-    ``currencies`` empty means any currency the shop sells in (a manual payment has no limits of its own)."""
+    ``currencies`` empty means any currency the shop sells in (a manual payment has no limits of its own).
+    ``button_code``: the small number its button in the payment menu carries (``core.buttons.PayWith``). Buttons
+    already sent in chats hold it, so it never changes meaning: a new provider takes an unused number (the registry
+    refuses two providers with one code)."""
 
     name: str
     display_key: str  # the text-catalog key of its name as people read it
@@ -226,10 +231,13 @@ class ProviderInfo:
     countries: frozenset[str] = frozenset()
     currencies: tuple[CurrencyLimits, ...] = ()
     capabilities: frozenset[Capability] = frozenset()
+    button_code: int | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
             raise ProviderInfoError(f"provider name {self.name!r}: lower-case letters, digits, _")
+        if self.button_code is not None and not 1 <= self.button_code <= BUTTON_CODE_MAX:
+            raise ProviderInfoError(f"{self.name}: button_code is 1 to {BUTTON_CODE_MAX}, not {self.button_code}")
         if not self.display_key.strip() or any(ch.isspace() for ch in self.display_key):
             raise ProviderInfoError(f"{self.name}: display_key is a text-catalog key")
         bad = sorted(country for country in self.countries if not _COUNTRY.fullmatch(country))
@@ -283,13 +291,16 @@ class ProviderEntry:
     ``ProviderFactory`` (None: no provider object, as for manual payments), ``commands`` its own subcommands of
     ``dukabot provider`` (Click commands, given the :class:`OperatorKit`; their module imports only Click at the
     top, since ``dukabot --help`` lists them), ``routes`` the requests it answers (:mod:`payments.inbound`: its
-    callbacks and pages, mounted by the web server)."""
+    callbacks and pages, mounted by the web server), ``chat`` its step in the customer's conversation
+    (:class:`payments.chat.ChatStep`: what it asks before the start, its buttons; None: the shop's own proof step,
+    for a manual payment)."""
 
     info: ProviderInfo
     setup: Callable[[], type[Any]]
     factory: Callable[[], Any] | None = None
     commands: Callable[[OperatorKit], Sequence[Any]] | None = None
     routes: Callable[[], Sequence[InboundRoute]] | None = None
+    chat: Callable[[], ChatStep] | None = None
 
     @property
     def name(self) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 from payments import manual, mpesa, paystack
-from payments.base import ProviderEntry
+from payments.base import ProviderEntry, ProviderInfoError
 
 if TYPE_CHECKING:
     from payments.registry import ProviderFactory
@@ -21,8 +21,30 @@ ENTRIES: Final[Mapping[str, ProviderEntry]] = {
 NAMES: Final = tuple(ENTRIES)
 
 
+def _by_button_code(entries: Mapping[str, ProviderEntry]) -> dict[int, ProviderEntry]:
+    """Every provider by the code of its payment-menu button: each has one, and no two share one (a button already
+    sent in a chat must keep meaning the provider it was made for)."""
+    found: dict[int, ProviderEntry] = {}
+    for item in entries.values():
+        code = item.info.button_code
+        if code is None:
+            raise ProviderInfoError(f"{item.name}: a registered provider declares its button_code")
+        taken = found.setdefault(code, item)
+        if taken is not item:
+            raise ProviderInfoError(f"{item.name}: button_code {code} is {taken.name}'s")
+    return found
+
+
+BY_BUTTON_CODE: Final[Mapping[int, ProviderEntry]] = _by_button_code(ENTRIES)
+
+
 def entry(name: str) -> ProviderEntry | None:
     return ENTRIES.get(name)
+
+
+def by_button_code(code: int) -> ProviderEntry | None:
+    """The provider a payment-menu button names (``core.buttons.PayWith.method``)."""
+    return BY_BUTTON_CODE.get(code)
 
 
 def provider_factories() -> dict[str, ProviderFactory]:

@@ -12,7 +12,7 @@ from payments.base import ProviderEntry, ProviderInfo, ProviderKind
 register_catalog(f"{__name__}.locales")
 
 # Any currency the shop sells in, any amount: the merchant checks each proof.
-INFO = ProviderInfo(name="manual", display_key="provider.manual", kind=ProviderKind.MANUAL_PROOF)
+INFO = ProviderInfo(name="manual", display_key="provider.manual", kind=ProviderKind.MANUAL_PROOF, button_code=1)
 
 
 def _setup() -> type[Any]:

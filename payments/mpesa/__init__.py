@@ -6,10 +6,13 @@ operator CLI lists providers from here without loading the Daraja client."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.texts import register_catalog
 from payments.base import Capability, CurrencyLimits, OperatorKit, ProviderEntry, ProviderInfo, ProviderKind
+
+if TYPE_CHECKING:
+    from payments.chat import ChatStep
 
 register_catalog(f"{__name__}.locales")
 
@@ -17,6 +20,7 @@ INFO = ProviderInfo(
     name="mpesa",
     display_key="provider.mpesa",
     kind=ProviderKind.PHONE_PUSH,
+    button_code=2,  # in payment menus already sent: never changes
     countries=frozenset({"KE"}),
     # Whole shillings from Ksh 1 to 250,000 per transaction (reference §A.6): a step of 100 cents.
     currencies=(CurrencyLimits("KES", 2, minimum_minor=100, maximum_minor=250_000_00, step_minor=100),),
@@ -48,4 +52,10 @@ def _routes() -> Sequence[Any]:
     return ROUTES
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, commands=_commands, routes=_routes)
+def _chat() -> ChatStep:
+    from payments.mpesa.chat import STEP
+
+    return STEP.check(INFO.name)
+
+
+ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, commands=_commands, routes=_routes, chat=_chat)

@@ -1,4 +1,4 @@
-"""M-Pesa's own button kinds (``flows.mpesa`` answers them). Each leads with the order it is about."""
+"""M-Pesa's own button kinds, answered by its chat step (``payments.mpesa.chat``). Each leads with its order."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 it calls for ("Try again", "Pay by Paybill", another method), and a receipt with the M-Pesa receipt number and time.
 
 ``payments.notices`` calls these for payments of the ``mpesa`` provider; the buttons are the kinds of
-``payments.mpesa.buttons``, which ``flows.mpesa`` answers.
+``payments.mpesa.buttons``, which its chat step (``payments.mpesa.chat``) answers.
 """
 
 from __future__ import annotations

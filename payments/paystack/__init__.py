@@ -6,12 +6,15 @@ amount rules of :mod:`payments.paystack.limits`: the operator CLI lists provider
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.money import exponent
 from core.texts import register_catalog
 from payments.base import Capability, CurrencyLimits, ProviderEntry, ProviderInfo, ProviderKind
 from payments.paystack.limits import MAXIMUM_MAJOR, MINIMUM_SUBUNITS, SUBUNIT_DIGITS
+
+if TYPE_CHECKING:
+    from payments.chat import ChatStep
 
 register_catalog(f"{__name__}.locales")
 
@@ -30,6 +33,7 @@ INFO = ProviderInfo(
     name="paystack",
     display_key="provider.paystack",
     kind=ProviderKind.HOSTED_LINK,
+    button_code=3,  # in payment menus already sent: never changes
     countries=frozenset({"NG", "GH", "ZA", "KE", "CI"}),
     currencies=tuple(_limits(currency) for currency in MINIMUM_SUBUNITS),
     capabilities=frozenset({Capability.QUERY, Capability.REFUND, Capability.PARTIAL_REFUND}),
@@ -54,4 +58,10 @@ def _routes() -> Sequence[Any]:
     return ROUTES
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes)
+def _chat() -> ChatStep:
+    from payments.paystack.chat import STEP
+
+    return STEP.check(INFO.name)
+
+
+ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes, chat=_chat)

@@ -20,12 +20,17 @@ from aiohttp import web
 from sqlalchemy import func, select, update
 
 from admin import shops
+from core.buttons import PayWith
 from core.clock import FakeClock, utc
 from core.db.engine import Database
 from core.db.tables import Customer, Order, OutboxMessage, Payment, PaymentEvent, ProviderConfig, Tenant
 from core.messages import Message
 from core.settings import Settings
 from core.vault import Vault
+from flows import router
+from flows.context import Reply
+from flows.inbound import Actor, Inbound
+from payments import paystack
 from payments.attempts import open_payment
 from payments.paystack.signature import SIGNATURE_HEADER, sign
 from payments.starter import queue_start
@@ -154,6 +159,12 @@ class Rig:
             payment = await uow.session.get(Payment, payment_id)
         assert payment is not None
         return payment
+
+    async def payments(self, order_id: int) -> list[Payment]:
+        async with self.database.uow() as uow:
+            return list(
+                await uow.session.scalars(select(Payment).where(Payment.order_id == order_id).order_by(Payment.id))
+            )
 
     async def order(self, payment: Payment) -> Order:
         async with self.database.uow() as uow:
@@ -292,6 +303,47 @@ async def test_amounts_outside_paystacks_limits_are_refused_before_any_call(
     assert payment.status == PaymentStatus.FAILED and payment.reason is not None and words in payment.reason
     assert rig.sim.transactions == []
     assert "did not go through" in (await rig.texts())[-1]
+
+
+async def _press_pay_online(rig: Rig, order_id: int) -> Reply:
+    """The customer presses "Pay online" in the order's payment menu (again), as the chat hands it to the flow."""
+    async with rig.database.uow() as uow:
+        tenant = await uow.session.get(Tenant, rig.shop.tenant_id)
+        assert tenant is not None and paystack.INFO.button_code is not None
+        ctx = await router.open_context(
+            uow.session, tenant, Actor(CHAT, CHAT, "Wanjiru"), rig.clock, frozenset({"manual", "paystack"})
+        )
+        reply = await router.handle(ctx, Inbound.pressed(PayWith(order_id, paystack.INFO.button_code).pack()))
+        await uow.commit()
+    return reply
+
+
+async def test_asking_again_for_a_link_says_the_new_one_replaces_it_not_that_another_way_was_chosen(rig: Rig) -> None:
+    rig.sim.fail_next(408, path_prefix="/transaction/initialize")  # the start gets no answer: no link to show
+    lost = await rig.start()
+    assert (lost.status, lost.provider_ref) == (PaymentStatus.PENDING, None)
+
+    again = await _press_pay_online(rig, lost.order_id)
+    assert again.start_payment is not None and not again.refused
+    replaced = await rig.payment(lost.id)
+    words = "Paystack had not sent its link yet when you asked for a new one, which takes its place"
+    assert (replaced.status, replaced.reason) == (PaymentStatus.CANCELLED, words)
+    *_, told, preparing = await rig.texts()  # the earlier attempt's end, then the new link on its way
+    assert told.endswith(f"was cancelled.\nReason: {words}") and "another way to pay" not in told
+    assert preparing.startswith("⏳ Preparing your Paystack payment link for KES 420")
+
+    # The new attempt starts and shows its link; asking once more replaces that link, in words for a link.
+    await rig.runtime.jobs.run_once()
+    linked = await rig.payment(again.start_payment)
+    assert linked.status == PaymentStatus.PENDING and linked.provider_ref is not None
+    third = await _press_pay_online(rig, lost.order_id)
+    assert third.start_payment is not None
+    replaced = await rig.payment(linked.id)
+    assert (replaced.status, replaced.reason) == (
+        PaymentStatus.CANCELLED,
+        "you asked for a new payment link, which takes its place",
+    )
+    assert [p.status for p in (await rig.payments(lost.order_id))] == ["cancelled", "cancelled", "created"]
 
 
 # --- webhooks ----------------------------------------------------------------------------------------------

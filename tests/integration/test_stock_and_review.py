@@ -18,6 +18,7 @@ from flows import payment as payment_flow
 from flows import router
 from flows.context import Reply
 from flows.inbound import Actor, Inbound
+from payments import manual
 from payments.attempts import open_payment
 from payments.base import Outcome, ProviderEvent
 from payments.service import EventResult, apply_event
@@ -211,7 +212,8 @@ async def test_a_method_chosen_after_the_stock_ran_out_cancels_the_unpaid_order(
         tenant = await uow.session.get(Tenant, shop.shop.tenant_id)
         assert tenant is not None
         ctx = await router.open_context(uow.session, tenant, CUSTOMER, clock)
-        reply = await payment_flow.choose(ctx, late.order_id, payment_flow.METHOD_CODES["manual"])
+        assert manual.INFO.button_code is not None
+        reply = await payment_flow.choose(ctx, late.order_id, manual.INFO.button_code)
         await uow.commit()
     assert "Sugar 1kg sold out before this order was paid. Nothing was charged" in said(reply)
     _, order = await shop.payment(late.id)

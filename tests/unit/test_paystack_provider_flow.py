@@ -1,4 +1,4 @@
-"""The Paystack method in the chat (flows.paystack): limits explained before any call, the email step."""
+"""Paystack's chat step (payments.paystack.chat): limits explained before any call, the email step."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import Customer, Order, Payment, ProviderConfig, Tenant
 from core.vault import Vault
-from flows import paystack, router
+from flows import router
 from flows.context import Reply
 from flows.inbound import Actor, Inbound, Kind
+from payments.paystack import chat as paystack
 from tests.support.seed import seed_shop
 
 CHAT = 5001

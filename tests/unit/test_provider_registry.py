@@ -80,7 +80,7 @@ def test_mpesa_declares_the_amounts_its_provider_takes(amount: Money, taken: boo
     ],
 )
 def test_why_mpesa_cannot_take_an_amount(amount: Money, reason: str | None) -> None:
-    """The reasons flows/mpesa.py tells the customer today, said by the metadata (flows may read them from here)."""
+    """The reasons the M-Pesa chat step (payments/mpesa/chat.py) tells the customer, said by the metadata."""
     assert ENTRIES["mpesa"].info.refusal(amount) == reason
     assert ENTRIES["manual"].info.refusal(amount) is None
 

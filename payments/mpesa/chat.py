@@ -1,11 +1,11 @@
-"""The M-Pesa checkout in the chat.
+"""The M-Pesa checkout in the chat: M-Pesa's chat step (:class:`payments.chat.ChatStep`), driven by ``flows.payment``.
 
 1. The customer chooses M-Pesa: the bot proposes the order's phone (when it can receive M-Pesa) and lets the
    customer type another; numbers are normalised, and invalid or non-Safaricom ones get a clear message.
-2. A push: a new attempt and its start job, in the update's transaction (``flows.online``). The customer reads
-   "sending the payment prompt to 07XX…" at once, with a status button; the job worker sends the push and its answer
-   ("check your phone") takes that message's place, as later the receipt or the failure (in plain words, with
-   "Try again" and "Pay by Paybill") does.
+2. A push: a new attempt and its start job, in the update's transaction (``payments.chat.start_online_payment``).
+   The customer reads "sending the payment prompt to 07XX…" at once, with a status button; the job worker sends the
+   push and its answer ("check your phone") takes that message's place, as later the receipt or the failure (in
+   plain words, with "Try again" and "Pay by Paybill") does.
 3. "Try again" pushes again, but never while an attempt is still open (a push that timed out on our side is settled
    by its callback or its expiry, never re-sent blindly) nor sooner than Daraja allows for that phone.
 4. "Pay by Paybill" (Paybills only; tills have no account number): the business number, the order code as the
@@ -28,11 +28,8 @@ from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.phones import display
 from core.shoptime import clock_time
-from flows.buttons import CUSTOMER, orders_now
-from flows.context import FlowContext, Reply
-from flows.inbound import Inbound, Kind
-from flows.online import start_online_payment
 from payments.attempts import open_attempt, open_payment, supersede_open
+from payments.chat import Answer, ButtonHandler, ChatContext, ChatStep, Reply, start_online_payment
 from payments.mpesa import INFO, messages
 from payments.mpesa.buttons import OtherPhone, Paybill, PushAgain, PushStatus, SendPush
 from payments.mpesa.pause import earliest_push, last_result_code, seconds_until
@@ -42,7 +39,7 @@ from payments.notices import Context
 from payments.states import OrderStatus, PaymentStatus
 
 STEP_PHONE = "mpesa.phone"
-OrderStep = Callable[[FlowContext, Order], Awaitable[Reply]]
+OrderStep = Callable[[ChatContext, Order], Awaitable[Reply]]
 OPEN = (PaymentStatus.CREATED.value, PaymentStatus.PENDING.value)
 
 
@@ -59,7 +56,7 @@ def _phone_or_none(e164: str | None) -> MpesaPhone | None:
         return None
 
 
-async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply:
+async def begin(ctx: ChatContext, order: Order, config: ProviderConfig) -> Reply:
     if not INFO.takes(_money(order)):  # the menu left it out (flows.payment.menu_place); an old button still works
         return Reply([Message(ctx.t("mpesa.unavailable", code=order.code))])
     waiting = await _open_attempt(ctx, order)
@@ -68,7 +65,7 @@ async def begin(ctx: FlowContext, order: Order, config: ProviderConfig) -> Reply
     return _propose(ctx, order)
 
 
-def _still_open(ctx: FlowContext, order: Order, payment: Payment, *, typed: bool) -> Reply:
+def _still_open(ctx: ChatContext, order: Order, payment: Payment, *, typed: bool) -> Reply:
     """One message per push: the push's own message keeps its status, and turns into its result. Asked again, the
     bot answers in a few words (a toast for a press) and never sends a second "enter your PIN" that would be left
     standing below the receipt."""
@@ -77,7 +74,7 @@ def _still_open(ctx: FlowContext, order: Order, payment: Payment, *, typed: bool
     return Reply([Message(words)], refused=True) if typed else Reply(notice=words, refused=True)
 
 
-def _propose(ctx: FlowContext, order: Order) -> Reply:
+def _propose(ctx: ChatContext, order: Order) -> Reply:
     phone = _phone_or_none(ctx.customer.phone) or _phone_or_none(order.contact_phone)
     ctx.go(STEP_PHONE, order_id=order.id)
     lead = ctx.t("mpesa.test_mode") + "\n" if ctx.tenant.test_mode else ""
@@ -99,14 +96,9 @@ def _propose(ctx: FlowContext, order: Order) -> Reply:
     )
 
 
-async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
-    if ctx.conversation.step != STEP_PHONE:
-        return None
-    if inbound.kind is Kind.CONTACT and inbound.contact_phone:
-        typed = inbound.contact_phone
-    elif inbound.kind is Kind.TEXT:
-        typed = inbound.text
-    else:
+async def on_input(ctx: ChatContext, answer: Answer) -> Reply | None:
+    typed = answer.phone or answer.text
+    if ctx.conversation.step != STEP_PHONE or typed is None:
         return None
     try:
         phone = mpesa_phone(typed, ctx.tenant.region)
@@ -121,19 +113,19 @@ async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
     return await _push(ctx, order, phone, typed=True)
 
 
-async def _order(ctx: FlowContext, order_id: int) -> Order | None:
+async def _order(ctx: ChatContext, order_id: int) -> Order | None:
     order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, order_id)
     if order is None or order.customer_id != ctx.customer.id:
         return None
     return order
 
 
-def _not_payable(ctx: FlowContext, order: Order) -> Reply:
+def _not_payable(ctx: ChatContext, order: Order) -> Reply:
     status = ctx.t(f"order.status.{order.status}")
     return Reply([Message(ctx.t("order.not_payable", code=order.code, status=status))])
 
 
-async def _open_attempt(ctx: FlowContext, order: Order) -> Payment | None:
+async def _open_attempt(ctx: ChatContext, order: Order) -> Payment | None:
     return await ctx.session.scalar(
         select(Payment)
         .where(
@@ -148,7 +140,7 @@ async def _open_attempt(ctx: FlowContext, order: Order) -> Payment | None:
     )
 
 
-async def _push(ctx: FlowContext, order: Order, phone: MpesaPhone, *, typed: bool = False) -> Reply:
+async def _push(ctx: ChatContext, order: Order, phone: MpesaPhone, *, typed: bool = False) -> Reply:
     if order.status != OrderStatus.AWAITING_PAYMENT:
         ctx.go("idle")
         return _not_payable(ctx, order)
@@ -178,7 +170,7 @@ async def _push(ctx: FlowContext, order: Order, phone: MpesaPhone, *, typed: boo
     return Reply(start_payment=payment.id)
 
 
-async def _status(ctx: FlowContext, order: Order, payment: Payment, *, edit: bool) -> Message:
+async def _status(ctx: ChatContext, order: Order, payment: Payment, *, edit: bool) -> Message:
     """Where the order's latest M-Pesa attempt stands, with the buttons that fit: the same words as the push's own
     message (it edits that message when its "Check status" is pressed), never "enter your PIN" once it has ended."""
     status = PaymentStatus(payment.status)
@@ -206,24 +198,30 @@ async def _status(ctx: FlowContext, order: Order, payment: Payment, *, edit: boo
     return Message(ctx.t("mpesa.check_phone", phone=shown, amount=amount, code=code, status=line), refresh, edit=edit)
 
 
+BUTTONS: dict[type[CallbackData], ButtonHandler] = {}
+
+
 def _needs_order(kind: type[CallbackData]) -> Callable[[OrderStep], OrderStep]:
-    """Binds ``kind`` (an M-Pesa button about an order) to the step, given the customer's own order of that id."""
+    """Declares the step that answers ``kind`` (an M-Pesa button about an order), given the customer's own order of
+    that id (the flow binds :data:`BUTTONS` to the customer's routes)."""
 
     def bind(step: OrderStep) -> OrderStep:
-        @CUSTOMER.on(kind, expired=orders_now)
-        async def checked(ctx: FlowContext, button: Any) -> Reply:
+        async def checked(ctx: ChatContext, button: Any) -> Reply:
             order = await _order(ctx, button.order_id)
             if order is None:
                 return Reply(notice=ctx.t("error.stale_button"))
             return await step(ctx, order)
 
+        if kind in BUTTONS:
+            raise TypeError(f"{kind.__name__} has a step already")
+        BUTTONS[kind] = checked
         return step
 
     return bind
 
 
 @_needs_order(SendPush)
-async def _send(ctx: FlowContext, order: Order) -> Reply:
+async def _send(ctx: ChatContext, order: Order) -> Reply:
     phone = _phone_or_none(ctx.customer.phone) or _phone_or_none(order.contact_phone)
     if phone is None:
         return _ask_phone(ctx, order)
@@ -231,20 +229,20 @@ async def _send(ctx: FlowContext, order: Order) -> Reply:
     return await _push(ctx, order, phone)
 
 
-def _ask_phone(ctx: FlowContext, order: Order) -> Reply:
+def _ask_phone(ctx: ChatContext, order: Order) -> Reply:
     ctx.go(STEP_PHONE, order_id=order.id)
     return Reply([Message(ctx.t("mpesa.ask_phone"))])
 
 
 @_needs_order(OtherPhone)
-async def _other_phone(ctx: FlowContext, order: Order) -> Reply:
+async def _other_phone(ctx: ChatContext, order: Order) -> Reply:
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return _not_payable(ctx, order)
     return _ask_phone(ctx, order)
 
 
 @_needs_order(PushAgain)
-async def _retry(ctx: FlowContext, order: Order) -> Reply:
+async def _retry(ctx: ChatContext, order: Order) -> Reply:
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return _not_payable(ctx, order)
     phone = _phone_or_none(ctx.customer.phone)
@@ -254,7 +252,7 @@ async def _retry(ctx: FlowContext, order: Order) -> Reply:
 
 
 @_needs_order(PushStatus)
-async def _show_status(ctx: FlowContext, order: Order) -> Reply:
+async def _show_status(ctx: ChatContext, order: Order) -> Reply:
     latest = await ctx.session.scalar(
         select(Payment)
         .where(Payment.tenant_id == ctx.tenant.id, Payment.order_id == order.id, Payment.provider == NAME)
@@ -267,7 +265,7 @@ async def _show_status(ctx: FlowContext, order: Order) -> Reply:
 
 
 @_needs_order(Paybill)
-async def _paybill(ctx: FlowContext, order: Order) -> Reply:
+async def _paybill(ctx: ChatContext, order: Order) -> Reply:
     if order.status != OrderStatus.AWAITING_PAYMENT:
         return _not_payable(ctx, order)
     business = await messages.paybill_number(ctx.session, ctx.tenant.id, ctx.tenant.test_mode)
@@ -295,3 +293,6 @@ async def _paybill(ctx: FlowContext, order: Order) -> Reply:
     message = messages.paybill_instructions(ctx.lang, business, order.code, _money(order))
     status = keyboard([Button(ctx.t("mpesa.button.status"), data=PushStatus(order.id).pack())])
     return Reply([Message(message.text, status)])
+
+
+STEP = ChatStep(begin=begin, questions=frozenset({STEP_PHONE}), on_input=on_input, buttons=BUTTONS)
