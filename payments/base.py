@@ -15,11 +15,19 @@ from core.money import Money, MoneyError
 from core.money import exponent as money_exponent
 
 if TYPE_CHECKING:  # types only: importing this module loads no HTTP client and no database layer
+    import asyncio
+
     import httpx
+    from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from core.clock import Clock
+    from core.db.engine import Database
     from core.db.tables import Tenant
+    from core.vault import Vault
     from payments.inbound import InboundRoute
+    from payments.jobs import JobHandler
+    from payments.registry import ProviderRegistry
 
 T = TypeVar("T")
 
@@ -283,13 +291,15 @@ class ProviderEntry:
     ``ProviderFactory`` (None: no provider object, as for manual payments), ``commands`` its own subcommands of
     ``dukabot provider`` (Click commands, given the :class:`OperatorKit`; their module imports only Click at the
     top, since ``dukabot --help`` lists them), ``routes`` the requests it answers (:mod:`payments.inbound`: its
-    callbacks and pages, mounted by the web server)."""
+    callbacks and pages, mounted by the web server), ``process`` what it adds to the server process (its shared
+    objects, payment-job handlers and workers: :class:`ProcessParts`, given the :class:`ProcessKit`)."""
 
     info: ProviderInfo
     setup: Callable[[], type[Any]]
     factory: Callable[[], Any] | None = None
     commands: Callable[[OperatorKit], Sequence[Any]] | None = None
     routes: Callable[[], Sequence[InboundRoute]] | None = None
+    process: Callable[[ProcessKit], ProcessParts] | None = None
 
     @property
     def name(self) -> str:
@@ -339,3 +349,55 @@ class OperatorKit(Protocol):
     def run(self, work: Callable[[OperatorSession], Awaitable[T]]) -> T:
         """Run ``work`` in one unit of work, committed when it returns; shop errors become one line."""
         ...
+
+
+# --- What a provider adds to the server process (``ProviderEntry.process``) -----------------------------------------
+
+
+class ProcessKit(Protocol):
+    """What the server hands a provider's ``process`` hook, once, when it builds itself: the real objects every part
+    of the process shares (the composition root, :mod:`webhooks.runtime`, builds them)."""
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def http(self) -> httpx.AsyncClient: ...
+
+    @property
+    def vault(self) -> Vault: ...
+
+    @property
+    def redis(self) -> Redis | None:
+        """Shared state for several server processes (``DUKABOT_REDIS_URL``); None: this process is alone."""
+        ...
+
+    @property
+    def registry(self) -> ProviderRegistry:
+        """Builds a tenant's provider objects (for jobs that call the provider)."""
+        ...
+
+
+class Worker(Protocol):
+    """A loop of a provider's own, started with the server and stopped with it."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set, then return (soon: the server waits a few seconds for it)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessParts:
+    """A provider's process-wide parts: ``shared`` objects its provider objects find in ``ProviderDeps.shared``
+    (a token cache, with its Redis store when there is one), the handlers of its payment-job kinds
+    (:class:`payments.jobs.JobHandler`, each kind named ``<provider>.<job>``), and its own ``workers``."""
+
+    shared: Mapping[str, Any] = field(default_factory=dict)
+    jobs: Mapping[str, JobHandler] = field(default_factory=dict)
+    workers: Sequence[Worker] = ()

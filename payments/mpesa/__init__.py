@@ -9,7 +9,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.texts import register_catalog
-from payments.base import Capability, CurrencyLimits, OperatorKit, ProviderEntry, ProviderInfo, ProviderKind
+from payments.base import (
+    Capability,
+    CurrencyLimits,
+    OperatorKit,
+    ProcessKit,
+    ProcessParts,
+    ProviderEntry,
+    ProviderInfo,
+    ProviderKind,
+)
 
 register_catalog(f"{__name__}.locales")
 
@@ -48,4 +57,10 @@ def _routes() -> Sequence[Any]:
     return ROUTES
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, commands=_commands, routes=_routes)
+def _process(kit: ProcessKit) -> ProcessParts:
+    from payments.mpesa.process import parts
+
+    return parts(kit)
+
+
+ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, commands=_commands, routes=_routes, process=_process)
