@@ -23,9 +23,8 @@ from core.db.tables import Order, Payment, PaymentEvent
 from core.messages import Message
 from core.money import Money
 from flows.context import FlowContext, Reply
-from payments import merchant_refunds
+from payments import refunds
 from payments.base import Outcome, ProviderError, ProviderEvent
-from payments.paystack import refunds as paystack_refunds
 from payments.paystack.provider import NAME as PAYSTACK
 from payments.paystack.provider import PaystackProvider, VerifyWord
 from payments.registry import ProviderRegistry
@@ -87,10 +86,7 @@ async def _was_accepted(ctx: FlowContext, payment: Payment) -> bool:
 
 
 async def _refund_open(ctx: FlowContext, payment: Payment) -> bool:
-    return bool(
-        await merchant_refunds.promised_minor(ctx.session, payment.id)
-        or await paystack_refunds.in_flight_minor(ctx.session, payment.id)
-    )
+    return bool(await refunds.open_minor(ctx.session, payment.id))
 
 
 async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, registry: ProviderRegistry | None) -> Reply:
