@@ -1,6 +1,6 @@
 """The reconciler: asks providers about payments that stay open, and expires those whose time is up.
 
-Providers do not always call back (Daraja's sandbox often does not; Paystack sends nothing for abandoned links), so
+Providers do not always call back (a sandbox often does not; a hosted page sends nothing for an abandoned link), so
 every open online payment is queried on the provider's own schedule. Answers go through ``apply_event`` exactly like
 callbacks, with the same event keys, so a query and a callback reporting the same fact apply once. Refunds the
 shop asked a provider for are sent from here too (``payments.refund_sender``), and followed while on their way
