@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, Protocol, TypeVar, runtime_checkable
 
 from core.money import Money, MoneyError
 from core.money import exponent as money_exponent
@@ -487,4 +487,15 @@ class RefundingProvider(Protocol):
     @property
     def refund_horizon(self) -> timedelta:
         """How long after the merchant asked we keep asking; then the merchant is told once, and we stop."""
+        ...
+
+
+@runtime_checkable
+class SandboxAware(Protocol):
+    """A provider object that can tell whether it takes real money: a live shop configured with the provider's
+    sandbox credentials or host takes none, and its merchant is told so wherever the shop's mode is shown."""
+
+    @property
+    def sandboxed(self) -> bool:
+        """True when this provider object talks to the provider's sandbox (test host or test credentials)."""
         ...

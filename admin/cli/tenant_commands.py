@@ -82,9 +82,11 @@ def tenant_add(slug: str, name: str, bot_token: str, admins: tuple[int, ...], cu
             f"No --admin given: nobody can run /admin in this shop's chat. Add one: dukabot tenant admin add {slug} "
             "TG_USER_ID"
         )
+    from payments.providers import NAMES
+
     echo_hint(
         "Next:\n"
-        f"  dukabot provider set {slug} mpesa|paystack|manual ...\n"
+        f"  dukabot provider set {slug} {'|'.join(NAMES)} ...\n"
         f"  dukabot catalog import {slug} products.csv\n"
         f"  dukabot tenant show {slug}"
     )

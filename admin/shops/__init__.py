@@ -13,7 +13,7 @@ The operations live in one module each (:mod:`.tenants`, :mod:`.overview`, :mod:
 
 from __future__ import annotations
 
-from admin.shops.catalog import CATALOG_COLUMNS, ImportReport, import_catalog
+from admin.shops.catalog import CATALOG_COLUMNS, ImportReport, OffStep, import_catalog
 from admin.shops.errors import ShopError
 from admin.shops.key_rotation import rotate_keys
 from admin.shops.overview import TenantSummary, describe_tenant, list_tenants
@@ -30,6 +30,7 @@ __all__ = [
     "CATALOG_COLUMNS",
     "PROVIDERS",
     "ImportReport",
+    "OffStep",
     "ShopError",
     "TenantSummary",
     "create_tenant",

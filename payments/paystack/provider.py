@@ -108,6 +108,12 @@ class PaystackProvider:
         self.email_domain = str(options.get("email_domain") or DEFAULT_EMAIL_DOMAIN)
         self.callback_base = deps.callback_base.rstrip("/")
 
+    @property
+    def sandboxed(self) -> bool:
+        """In a live shop exactly when its key is an sk_test_ one (``payments.paystack.keys``): the same flag that
+        makes Paystack's messages say TEST MODE."""
+        return self.test_mode
+
     def __repr__(self) -> str:
         return f"PaystackProvider({self.tenant_slug!r}, mode={self.client.mode!r})"
 
