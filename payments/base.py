@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # types only: importing this module loads no HTTP client and 
     from core.db.engine import Database
     from core.db.tables import Tenant
     from core.vault import Vault
+    from payments.evidence import EvidenceReader
     from payments.inbound import InboundRoute
     from payments.jobs import JobHandler
     from payments.registry import ProviderRegistry
@@ -300,6 +301,8 @@ class ProviderEntry:
     commands: Callable[[OperatorKit], Sequence[Any]] | None = None
     routes: Callable[[], Sequence[InboundRoute]] | None = None
     process: Callable[[ProcessKit], ProcessParts] | None = None
+    # What the merchant checks a payment against, read from the provider's payload (payments.evidence): its reader.
+    evidence: Callable[[], EvidenceReader] | None = None
 
     @property
     def name(self) -> str:

@@ -63,4 +63,12 @@ def _process(kit: ProcessKit) -> ProcessParts:
     return parts(kit)
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, commands=_commands, routes=_routes, process=_process)
+def _evidence() -> Any:
+    from payments.mpesa.evidence import read
+
+    return read
+
+
+ENTRY = ProviderEntry(
+    INFO, setup=_setup, factory=_factory, commands=_commands, routes=_routes, process=_process, evidence=_evidence
+)

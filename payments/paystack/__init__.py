@@ -54,4 +54,10 @@ def _routes() -> Sequence[Any]:
     return ROUTES
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes)
+def _evidence() -> Any:
+    from payments.paystack.evidence import read
+
+    return read
+
+
+ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes, evidence=_evidence)
