@@ -182,6 +182,9 @@ class Capability(enum.StrEnum):
     QUERY = "query"  # it can be asked what became of a payment
     REFUND = "refund"
     PARTIAL_REFUND = "partial_refund"
+    # Money it reported that was held for review is accepted only once the provider, asked again at that moment,
+    # confirms it arrived (a HeldMoneyConfirmer; Paystack, whose signed webhook Verify may contradict).
+    CONFIRM_HELD = "confirm_held"
 
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{1,30}")
@@ -501,4 +504,30 @@ class SandboxAware(Protocol):
     @property
     def sandboxed(self) -> bool:
         """True when this provider object talks to the provider's sandbox (test host or test credentials)."""
+        ...
+
+
+# --- Accepting money held for review (providers that declare Capability.CONFIRM_HELD) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HeldWord:
+    """What the provider says, asked now, of money held for review: its own word for the payment (``not_found``
+    when it knows no such payment), the amount it says arrived, and whether that word means received."""
+
+    status: str
+    amount: Money | None = None
+    received: bool = False
+
+    def confirms(self, expected: Money) -> bool:
+        return self.received and self.amount == expected
+
+
+class HeldMoneyConfirmer(Protocol):
+    """Its folder's text catalog carries ``<name>.review.missing``, ``<name>.review.unavailable`` and
+    ``<name>.review.disagrees`` (the merchant's words when it cannot be asked, is not set up, or does not confirm)."""
+
+    async def confirm_held(self, payment_reference: str) -> HeldWord:
+        """Asked afresh, outside any transaction. Raises ProviderError when it cannot be asked now (the acceptance
+        then waits: nothing is accepted on a guess)."""
         ...

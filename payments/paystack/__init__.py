@@ -32,7 +32,7 @@ INFO = ProviderInfo(
     kind=ProviderKind.HOSTED_LINK,
     countries=frozenset({"NG", "GH", "ZA", "KE", "CI"}),
     currencies=tuple(_limits(currency) for currency in MINIMUM_SUBUNITS),
-    capabilities=frozenset({Capability.QUERY, Capability.REFUND, Capability.PARTIAL_REFUND}),
+    capabilities=frozenset({Capability.QUERY, Capability.REFUND, Capability.PARTIAL_REFUND, Capability.CONFIRM_HELD}),
 )
 
 

@@ -17,13 +17,13 @@ Tenant options: see ``payments.paystack.options``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from core.money import Money
 from payments.base import (
     Callback,
+    HeldWord,
     InvalidCallback,
     LinkButton,
     Outcome,
@@ -68,15 +68,7 @@ def refund_next_check(checks_done: int) -> timedelta:
     return _REFUND_CHECKS[checks_done] if checks_done < len(_REFUND_CHECKS) else _REFUND_CHECK_CAP
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyWord:
-    """What Verify says of a transaction, asked at the moment a merchant would accept its money as received."""
-
-    status: str  # Paystack's word (success, abandoned, failed...), or "not_found" when it does not know the reference
-    amount: Money | None = None
-
-    def confirms(self, expected: Money) -> bool:
-        return self.status == TransactionStatus.SUCCESS and self.amount == expected
+VerifyWord = HeldWord  # what Verify says, asked at the moment a merchant would accept money held for review
 
 
 def return_path(tenant_slug: str) -> str:
@@ -233,6 +225,10 @@ class PaystackProvider:
             return self.event(facts)
         return None
 
+    async def confirm_held(self, payment_reference: str) -> HeldWord:
+        """The contract's :class:`payments.base.HeldMoneyConfirmer`: Verify asked afresh."""
+        return await self.verify_for_accept(payment_reference)
+
     async def verify_for_accept(self, payment_reference: str) -> VerifyWord:
         """Verify asked afresh, for a merchant about to accept money held for review. Raises PaystackError when
         Paystack cannot be asked now (the acceptance then waits: nothing is accepted on a guess)."""
@@ -248,7 +244,7 @@ class PaystackProvider:
             amount = transaction_facts(txn).amount
         except InvalidCallback:  # a currency dukabot does not know cannot be the amount held
             amount = None
-        return VerifyWord(txn.status, amount)
+        return VerifyWord(txn.status, amount, received=txn.status == TransactionStatus.SUCCESS)
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         """POST /refund (the contract's :class:`payments.base.RefundingProvider`)."""
