@@ -6,6 +6,7 @@ like any later report of the refund."""
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from sqlalchemy import select, update
 
@@ -27,7 +28,9 @@ log = logging.getLogger(__name__)
 def refunding(provider: object) -> RefundingProvider | None:
     """The provider object as a refunder, when it has the contract's refund calls."""
     calls = ("refund", "refund_status", "refund_next_check")
-    return provider if all(callable(getattr(provider, call, None)) for call in calls) else None  # type: ignore[return-value]
+    if not all(callable(getattr(provider, call, None)) for call in calls):
+        return None
+    return cast(RefundingProvider, provider)
 
 
 class RefundSender:
