@@ -78,8 +78,9 @@ def payment_line(ctx: FlowContext, payment: Payment, events: list[PaymentEvent],
         if seen.channel:
             key = f"{payment.provider}.channel.{seen.channel}"
             provider += f" ({ctx.t(key) if has(key) else seen.channel.replace('_', ' ')})"
-        if payment.provider == "mpesa" and seen.receipt:
-            parts.append(ctx.t("orders.payment.mpesa_receipt", receipt=seen.receipt))
+        receipt = f"{payment.provider}.orders.receipt"  # a provider whose receipts people quote names them so
+        if seen.receipt and has(receipt):
+            parts.append(ctx.t(receipt, receipt=seen.receipt))
         if seen.amount is not None:
             paid = seen.amount.format()
             # An STK push confirmed by a status query has no phone in its answer; the push went to payment.phone.
@@ -87,8 +88,8 @@ def payment_line(ctx: FlowContext, payment: Payment, events: list[PaymentEvent],
             parts.append(ctx.t("orders.payment.from", amount=paid, payer=payer) if payer else paid)
         if seen.at is not None:
             parts.append(shoptime.when(seen.at, ctx.tenant))
-    if payment.provider == "paystack":
-        parts.append(ctx.t("orders.payment.reference", reference=payment.reference))
+    if has(f"{payment.provider}.orders.reference"):  # a provider whose dashboard finds a payment by our reference
+        parts.append(ctx.t(f"{payment.provider}.orders.reference", reference=payment.reference))
     given = [p.reference_text for p in proofs if p.reference_text]
     if given:
         parts.append(ctx.t("orders.payment.reference_given", reference=given[-1]))

@@ -76,7 +76,7 @@ def _event(ctx: FlowContext, event: PaymentEvent, provider: str | None) -> str:
     said = ctx.t(key if has(key) else "orders.event.other", provider=name, outcome=event.outcome)
     if event.outcome in (Outcome.PAID.value, Outcome.REFUNDED.value) and amount:
         said = ctx.t(f"orders.event.{event.outcome}_amount", provider=name, amount=amount)
-    if event.outcome == Outcome.PAID.value and event.provider == "mpesa" and event.provider_txn_id:
+    if event.outcome == Outcome.PAID.value and event.provider_txn_id and has(f"{event.provider}.orders.receipt"):
         said += " " + ctx.t("orders.event.receipt", receipt=event.provider_txn_id)
     if event.reason and event.outcome == Outcome.PROOF_SUBMITTED.value:  # the customer's reference, not a reason
         said += " " + ctx.t("orders.event.reference_given", reference=event.reason)

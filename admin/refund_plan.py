@@ -1,12 +1,14 @@
 """What one refund from the chat would be, and starting it: the rules of ``/refund`` (``admin.refunds``) that hold
 both when the merchant asks and again when they press Confirm, since the order may have moved in between.
 
-- Paystack: a ``requested`` refund row, sent to Paystack by the reconciler's pass after this transaction commits
-  (no network inside the chat's transaction); Paystack's ``refund.*`` webhooks move it, and ``processed`` moves the
-  payment (apply_event REFUNDED) and tells the customer.
-- M-Pesa and manual payments: dukabot cannot send that money back, the merchant does (``payments.merchant_refunds``).
-  The refund is the merchant's task ("send KES 1,500 to 0712 345 678, then press Done"), listed in ``/admin`` until
-  done; the customer reads that the shop will send it, and only on Done that it was sent.
+- A provider that refunds (``Capability.REFUND``): a ``requested`` refund row, sent to the provider by the
+  reconciler's pass after this transaction commits (no network inside the chat's transaction,
+  ``payments.refund_sender``); the provider's reports move it, and ``processed`` moves the payment (apply_event
+  REFUNDED) and tells the customer (``payments.refunds``).
+- Any other (a push with no refund call, a manual payment): dukabot cannot send that money back, the merchant does
+  (``payments.merchant_refunds``). The refund is the merchant's task ("send KES 1,500 to 0712 345 678, then press
+  Done"), listed in ``/admin`` until done; the customer reads that the shop will send it, and only on Done that it
+  was sent.
 
 Every refund, and every refusal of one, leaves an audit entry.
 """
@@ -25,9 +27,7 @@ from core.db.tables import AuditEntry, Order, Payment, Refund
 from core.messages import Message
 from core.money import Money, MoneyError
 from flows.context import FlowContext, Reply
-from payments import merchant_refunds
-from payments.paystack import refunds as paystack_refunds
-from payments.paystack.provider import NAME as PAYSTACK
+from payments import merchant_refunds, refunds
 from payments.states import CAN_BE_REFUNDED, OrderStatus, PaymentStatus
 
 _MAX_REASON = 200
@@ -74,9 +74,8 @@ async def plan(ctx: FlowContext, code: str, requested: str | Money | None, *, lo
         body = ctx.t("refund.held_amount_unknown", code=code)
         return refused(ctx, "held_amount_unknown", {"code": code}, body)
     paid = Money(payment.paid_minor or payment.amount_minor, payment.currency)
-    on_its_way = await paystack_refunds.in_flight_minor(ctx.session, payment.id)
-    promised = await merchant_refunds.promised_minor(ctx.session, payment.id)
-    taken = Money(payment.refunded_minor + on_its_way + promised, paid.currency)
+    on_its_way = await refunds.open_minor(ctx.session, payment.id)  # by the provider, or promised by the merchant
+    taken = Money(payment.refunded_minor + on_its_way, paid.currency)
     left = paid - taken
     if left.minor <= 0:
         body = ctx.t("refund.nothing_left", code=code, paid=paid.format())
@@ -105,11 +104,11 @@ async def plan(ctx: FlowContext, code: str, requested: str | Money | None, *, lo
 
 
 async def start(ctx: FlowContext, planned: Plan) -> Message:
-    """Start the refund (the caller holds the payment's lock): a Paystack request or the merchant's task."""
+    """Start the refund (the caller holds the payment's lock): a request to the provider, or the merchant's task."""
     payment, amount, code = planned.payment, planned.amount, planned.order.code
     now = ctx.clock.now()
     reason = f"/refund by {ctx.actor.tg_user_id}"[:_MAX_REASON]
-    if payment.provider != PAYSTACK:
+    if not refunds.by_provider(payment.provider):
         task = await merchant_refunds.open_task(ctx.session, payment, amount, ctx.actor.tg_user_id, reason, now)
         details = {"refund_id": task.refund.id, "amount_minor": amount.minor, "provider": payment.provider}
         audit(ctx, True, code, details)
@@ -120,7 +119,7 @@ async def start(ctx: FlowContext, planned: Plan) -> Message:
         provider=payment.provider,
         amount_minor=amount.minor,
         currency=amount.currency,
-        status=paystack_refunds.REQUESTED,
+        status=refunds.REQUESTED,
         reason=reason,
         requested_by=ctx.actor.tg_user_id,
         created_at=now,
@@ -129,7 +128,7 @@ async def start(ctx: FlowContext, planned: Plan) -> Message:
     ctx.session.add(refund)
     await ctx.session.flush()
     audit(ctx, True, code, {"refund_id": refund.id, "amount_minor": amount.minor, "provider": payment.provider})
-    return Message(ctx.t("refund.requested_paystack", amount=amount.format(), code=code))
+    return Message(ctx.t(f"{payment.provider}.refund.requested", amount=amount.format(), code=code))
 
 
 async def _refundable_payment(ctx: FlowContext, order_id: int, *, held_only: bool, lock: bool) -> Payment | None:

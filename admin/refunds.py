@@ -27,7 +27,7 @@ from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.phones import display
 from flows.context import FlowContext, Reply
-from payments.paystack.provider import NAME as PAYSTACK
+from payments import refunds
 
 CONFIRM = "rfy"  # the answer of the question's Confirm (core.buttons.ConfirmRefund), and of its Cancel below
 CANCEL = "rfn"
@@ -127,8 +127,8 @@ def _not_consumed(ctx: FlowContext, question: RefundConfirmation, code: str, wan
         why, body = "expired", ctx.t("refund.confirm.expired", code=code, minutes=minutes)
     audit.record(ctx, f"refund.{wanted}", code, allowed=False, why=why, confirmation=question.id)
     # Only an expired question is edited (it loses its buttons). A decided one already shows its outcome, and for a
-    # confirmed M-Pesa or manual refund that is the task with its Done button: a second tap must not write over it.
-    # Someone else's question stays as it is in its admin's chat.
+    # confirmed refund the merchant sends by hand that is the task with its Done button: a second tap must not write
+    # over it. Someone else's question stays as it is in its admin's chat.
     messages = [Message(body, edit=True)] if why == "expired" else []
     return Reply(messages, notice=body[:190], refused=True)
 
@@ -154,8 +154,8 @@ def _card(ctx: FlowContext, planned: Plan, question: RefundConfirmation) -> Mess
         )
         for item in order.items
     ]
-    if payment.provider == PAYSTACK:
-        how = ctx.t("refund.confirm.how_paystack")
+    if refunds.by_provider(payment.provider):
+        how = ctx.t(f"{payment.provider}.refund.how")
     else:
         how = ctx.t("refund.confirm.how_by_hand", provider=provider)
     if planned.held:

@@ -5,10 +5,10 @@ in) is parked as ``needs_review`` and the merchant is alerted. Accepting it make
 customer a receipt; refusing it is a refund (``/refund``). Accepting is an event like any other, keyed per payment, so
 a double tap or two admins at once accept once and send one receipt.
 
-Money is accepted "as received" only when the provider says it was received. A Paystack payment is held when Verify
-contradicted its signed ``charge.success`` (the transaction was abandoned, say), so accepting one asks Verify again,
-at that moment: unless Verify now says success for the amount held, in that currency, the acceptance is refused,
-the merchant reads what Verify said, and nothing changes.
+Money is accepted "as received" only when the provider says it was received. A provider that declares
+``Capability.CONFIRM_HELD`` is asked again, at that moment (Paystack holds a payment when Verify contradicted its
+signed ``charge.success``): unless it now says the amount held arrived, in that currency, the acceptance is refused,
+the merchant reads what it said, and nothing changes.
 """
 
 from __future__ import annotations
@@ -24,11 +24,8 @@ from core.db.tables import Order, Payment, PaymentEvent
 from core.messages import Message
 from core.money import Money
 from flows.context import FlowContext, Reply
-from payments import merchant_refunds
-from payments.base import Outcome, ProviderError, ProviderEvent
-from payments.paystack import refunds as paystack_refunds
-from payments.paystack.provider import NAME as PAYSTACK
-from payments.paystack.provider import PaystackProvider, VerifyWord
+from payments import providers, refunds
+from payments.base import Capability, HeldWord, Outcome, ProviderError, ProviderEvent
 from payments.registry import ProviderRegistry
 from payments.service import EventResult, apply_event
 from payments.states import OrderStatus, PaymentStatus
@@ -92,10 +89,7 @@ async def _was_accepted(ctx: FlowContext, payment: Payment) -> bool:
 
 
 async def _refund_open(ctx: FlowContext, payment: Payment) -> bool:
-    return bool(
-        await merchant_refunds.promised_minor(ctx.session, payment.id)
-        or await paystack_refunds.in_flight_minor(ctx.session, payment.id)
-    )
+    return bool(await refunds.open_minor(ctx.session, payment.id))
 
 
 async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, registry: ProviderRegistry | None) -> Reply:
@@ -115,8 +109,9 @@ async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, regis
         # The merchant chose to send this money back: keeping it too would take it twice.
         audit.record(ctx, "payment.accept", order.code, allowed=False, why="refund_open")
         return Reply([Message(ctx.t("review.accept.refund_open", code=order.code))], refused=True)
-    if payment.provider == PAYSTACK:
-        refusal = await _unconfirmed_by_paystack(ctx, order, payment, registry)
+    declared = providers.entry(payment.provider)
+    if declared is not None and declared.info.supports(Capability.CONFIRM_HELD):
+        refusal = await _unconfirmed_by_provider(ctx, order, payment, registry)
         if refusal is not None:
             return refusal
     async with ctx.session.begin_nested() as savepoint:
@@ -151,39 +146,42 @@ async def _not_accepted(ctx: FlowContext, order: Order, payment: Payment) -> Rep
     return Reply([Message(ctx.t("admin.accept.already", code=order.code))])
 
 
-async def _unconfirmed_by_paystack(
+async def _unconfirmed_by_provider(
     ctx: FlowContext, order: Order, payment: Payment, registry: ProviderRegistry | None
 ) -> Reply | None:
-    """None when Paystack's Verify, asked now, says the money held arrived; otherwise the refusal (audited).
+    """None when the provider, asked now, says the money held arrived; otherwise the refusal (audited), in the
+    provider's own words (``<name>.review.*``).
 
-    Verify is a network call (up to the client's timeout), so it is not made inside a transaction: the update's
+    The question is a network call (up to the client's timeout), so it is not made inside a transaction: the update's
     transaction (its processed-update row, the chat's conversation lock, on SQLite the database's write lock) is
     committed first, with everything read that the question needs. The acceptance that follows runs in a new,
     short transaction, and its conditional update re-checks the payment, so what changed during the call (another
     admin's acceptance, a refund) is never overridden. A crash during the call loses only this command's reply."""
-    provider = await registry.for_tenant(ctx.session, ctx.tenant, PAYSTACK) if registry is not None else None
-    if not isinstance(provider, PaystackProvider):
-        audit.record(ctx, "payment.accept", order.code, allowed=False, why="paystack_not_configured")
-        return Reply([Message(ctx.t("review.accept.paystack_missing", code=order.code))], refused=True)
+    name = payment.provider
+    provider = await registry.for_tenant(ctx.session, ctx.tenant, name) if registry is not None else None
+    confirm = getattr(provider, "confirm_held", None)
+    if confirm is None:
+        audit.record(ctx, "payment.accept", order.code, allowed=False, why=f"{name}_not_configured")
+        return Reply([Message(ctx.t(f"{name}.review.missing", code=order.code))], refused=True)
     held = await _held_amount(ctx, payment)
     await ctx.session.commit()
     try:
-        word = await provider.verify_for_accept(payment.reference)
+        word: HeldWord = await confirm(payment.reference)
     except ProviderError as error:
-        log.info("payment %s: Verify not answered for an acceptance (%s)", payment.id, error.code)
+        log.info("payment %s: %s not answered for an acceptance (%s)", payment.id, name, error.code)
         audit.record(ctx, "payment.accept", order.code, allowed=False, why="verify_unavailable")
-        return Reply([Message(ctx.t("review.accept.verify_unavailable", code=order.code))], refused=True)
+        return Reply([Message(ctx.t(f"{name}.review.unavailable", code=order.code))], refused=True)
     if word.confirms(held):
         return None
-    said = _what_verify_said(ctx, word)
+    said = _what_it_said(ctx, name, word)
     audit.record(ctx, "payment.accept", order.code, allowed=False, why="verify_disagrees", verify=word.status)
-    body = ctx.t("review.accept.verify_disagrees", code=order.code, held=held.format(), said=said)
+    body = ctx.t(f"{name}.review.disagrees", code=order.code, held=held.format(), said=said)
     return Reply([Message(body)], refused=True)
 
 
-def _what_verify_said(ctx: FlowContext, word: VerifyWord) -> str:
+def _what_it_said(ctx: FlowContext, provider: str, word: HeldWord) -> str:
     if word.status == "not_found":
-        return ctx.t("review.verify.not_found")
+        return ctx.t(f"{provider}.review.not_found")
     if word.amount is None:
         return ctx.t("review.verify.status", status=word.status)
     return ctx.t("review.verify.status_amount", status=word.status, amount=word.amount.format())

@@ -5,12 +5,11 @@ In test mode the tenant's providers are built with sandbox hosts and test creden
 leave them out.
 
 A live shop can still take no real money through a provider whose configured credentials are sandbox ones: Paystack
-with a test key (``sk_test_…``) shows its customers TEST MODE whatever the shop's mode. The merchant is told so
+with a test key (``sk_test_…``) shows its customers TEST MODE whatever the shop's mode; each provider object says so
+itself (``payments.base.SandboxAware``). The merchant is told so
 wherever the mode is shown (/admin, /testmode), so "LIVE" never hides it."""
 
 from __future__ import annotations
-
-from urllib.parse import urlparse
 
 from admin import audit
 from core.buttons import AdminMenu, SetTestMode
@@ -18,10 +17,7 @@ from core.db.repos.tenants import TenantRepository
 from core.messages import Button, Message, keyboard
 from core.vault import VaultError
 from flows.context import FlowContext, Reply
-from payments.base import PaymentProvider
-from payments.mpesa.provider import MpesaProvider
-from payments.mpesa.settings import SANDBOX_SHORTCODE, SANDBOX_URL
-from payments.paystack.provider import PaystackProvider
+from payments.base import SandboxAware
 from payments.registry import ProviderRegistry
 
 
@@ -45,16 +41,8 @@ async def sandboxed(ctx: FlowContext, registry: ProviderRegistry | None) -> list
     return names
 
 
-def _takes_no_real_money(provider: PaymentProvider) -> bool:
-    if isinstance(provider, PaystackProvider):
-        # The provider's own flag: true in a live shop exactly when its key is an sk_test_ one
-        # (payments.paystack.client.key_mode), and what makes Paystack's messages say TEST MODE.
-        return provider.test_mode
-    if isinstance(provider, MpesaProvider):
-        settings = provider.settings
-        sandbox_host = urlparse(SANDBOX_URL).hostname
-        return urlparse(settings.base_url).hostname == sandbox_host or settings.shortcode == SANDBOX_SHORTCODE
-    return False
+def _takes_no_real_money(provider: object) -> bool:
+    return isinstance(provider, SandboxAware) and provider.sandboxed
 
 
 async def warnings(ctx: FlowContext, registry: ProviderRegistry | None) -> list[str]:

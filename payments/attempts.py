@@ -23,12 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.db.tables import OPEN_ATTEMPT, Order, Payment
 from core.texts import text as catalog_text
-from payments.base import Outcome, ProviderEvent
+from payments.base import Outcome, ProviderEvent, ProviderKind
+from payments.providers import ENTRIES
 from payments.service import apply_event
 from payments.states import PaymentStatus
 
 OPEN = (PaymentStatus.CREATED.value, PaymentStatus.PENDING.value)
-PUSH_PROVIDER = "mpesa"  # an attempt of this provider with a callback token is an STK push (a prompt on a phone)
+# An attempt of these providers with a callback token is a push (a prompt on a phone): their declared kind.
+PUSH_PROVIDERS = frozenset(name for name, entry in ENTRIES.items() if entry.info.kind is ProviderKind.PHONE_PUSH)
 
 
 def new_reference() -> str:
@@ -38,7 +40,7 @@ def new_reference() -> str:
 
 def is_push(payment: Payment) -> bool:
     """An STK push: the attempt put (or is putting) a prompt on the customer's phone."""
-    return payment.provider == PUSH_PROVIDER and payment.callback_token is not None
+    return payment.provider in PUSH_PROVIDERS and payment.callback_token is not None
 
 
 async def open_payment(

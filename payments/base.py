@@ -9,18 +9,27 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, Protocol, TypeVar, runtime_checkable
 
 from core.money import Money, MoneyError
 from core.money import exponent as money_exponent
 
 if TYPE_CHECKING:  # types only: importing this module loads no HTTP client and no database layer
+    import asyncio
+
     import httpx
+    from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from core.clock import Clock
+    from core.db.engine import Database
     from core.db.tables import Tenant
+    from core.vault import Vault
     from payments.chat import ChatStep
+    from payments.evidence import EvidenceReader
     from payments.inbound import InboundRoute
+    from payments.jobs import JobHandler
+    from payments.registry import ProviderRegistry
 
 T = TypeVar("T")
 
@@ -174,6 +183,9 @@ class Capability(enum.StrEnum):
     QUERY = "query"  # it can be asked what became of a payment
     REFUND = "refund"
     PARTIAL_REFUND = "partial_refund"
+    # Money it reported that was held for review is accepted only once the provider, asked again at that moment,
+    # confirms it arrived (a HeldMoneyConfirmer; Paystack, whose signed webhook Verify may contradict).
+    CONFIRM_HELD = "confirm_held"
 
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{1,30}")
@@ -293,7 +305,8 @@ class ProviderEntry:
     top, since ``dukabot --help`` lists them), ``routes`` the requests it answers (:mod:`payments.inbound`: its
     callbacks and pages, mounted by the web server), ``chat`` its step in the customer's conversation
     (:class:`payments.chat.ChatStep`: what it asks before the start, its buttons; None: the shop's own proof step,
-    for a manual payment)."""
+    for a manual payment), ``process`` what it adds to the server process (its shared objects, payment-job handlers
+    and workers: :class:`ProcessParts`, given the :class:`ProcessKit`)."""
 
     info: ProviderInfo
     setup: Callable[[], type[Any]]
@@ -301,6 +314,9 @@ class ProviderEntry:
     commands: Callable[[OperatorKit], Sequence[Any]] | None = None
     routes: Callable[[], Sequence[InboundRoute]] | None = None
     chat: Callable[[], ChatStep] | None = None
+    process: Callable[[ProcessKit], ProcessParts] | None = None
+    # What the merchant checks a payment against, read from the provider's payload (payments.evidence): its reader.
+    evidence: Callable[[], EvidenceReader] | None = None
 
     @property
     def name(self) -> str:
@@ -349,4 +365,180 @@ class OperatorKit(Protocol):
 
     def run(self, work: Callable[[OperatorSession], Awaitable[T]]) -> T:
         """Run ``work`` in one unit of work, committed when it returns; shop errors become one line."""
+        ...
+
+
+# --- What a provider adds to the server process (``ProviderEntry.process``) -----------------------------------------
+
+
+class ProcessKit(Protocol):
+    """What the server hands a provider's ``process`` hook, once, when it builds itself: the real objects every part
+    of the process shares (the composition root, :mod:`webhooks.runtime`, builds them)."""
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def http(self) -> httpx.AsyncClient: ...
+
+    @property
+    def vault(self) -> Vault: ...
+
+    @property
+    def redis(self) -> Redis | None:
+        """Shared state for several server processes (``DUKABOT_REDIS_URL``); None: this process is alone."""
+        ...
+
+    @property
+    def registry(self) -> ProviderRegistry:
+        """Builds a tenant's provider objects (for jobs that call the provider)."""
+        ...
+
+
+class Worker(Protocol):
+    """A loop of a provider's own, started with the server and stopped with it."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set, then return (soon: the server waits a few seconds for it)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessParts:
+    """A provider's process-wide parts: ``shared`` objects its provider objects find in ``ProviderDeps.shared``
+    (a token cache, with its Redis store when there is one), the handlers of its payment-job kinds
+    (:class:`payments.jobs.JobHandler`, each kind named ``<provider>.<job>``), and its own ``workers``."""
+
+    shared: Mapping[str, Any] = field(default_factory=dict)
+    jobs: Mapping[str, JobHandler] = field(default_factory=dict)
+    workers: Sequence[Worker] = ()
+
+
+# --- Refunds (providers that declare Capability.REFUND) --------------------------------------------------------------
+
+# A standard error code of ProviderError: the provider turned the call away before doing anything (too many calls),
+# so asking again later cannot do it twice.
+RATE_LIMITED = "rate_limited"
+
+
+class RefundState(enum.StrEnum):
+    """Where a refund is at the provider: one vocabulary for every provider (its own words map onto these; a word
+    it has not documented stays as it came and moves nothing)."""
+
+    PENDING = "pending"  # taken, queued
+    PROCESSING = "processing"
+    NEEDS_ATTENTION = "needs-attention"  # the provider needs someone to act (the customer's bank details)
+    PROCESSED = "processed"  # the money is on its way back: the payment is refunded
+    FAILED = "failed"  # nothing was refunded
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """Send ``amount`` of one payment back to the customer."""
+
+    refund_id: int  # our refund's id: unique, so a provider that takes an idempotency key is given this
+    payment_reference: str
+    provider_txn_id: str | None  # the provider's id of the payment, when it gave one
+    amount: Money
+    note: str  # for the provider's dashboard
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    """What a provider says of one refund, whatever asked (its answer to the request, a follow-up check, a webhook):
+    one shape for every provider, as ActiveMerchant's ``Response``.
+
+    ``provider_refund_id`` is the provider's id of the refund when the report names it; ``alias`` another name the
+    provider gives the same refund (Paystack's ``refund_reference``): a report with only an alias is matched to our
+    refund by amount. ``event_key`` makes the report idempotent; ``status`` is a :class:`RefundState` value, or the
+    provider's own word when it is not one of them."""
+
+    event_key: str
+    status: str
+    amount: Money
+    provider_refund_id: str | None = None
+    alias: str | None = None
+    payment_reference: str | None = None
+    provider_txn_id: str | None = None
+    reason: str | None = None
+    occurred_at: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ident(self) -> str | None:
+        """The name our refund row keeps for it: the provider's id, else its alias."""
+        return self.provider_refund_id or self.alias
+
+
+class RefundingProvider(Protocol):
+    """What a provider with :attr:`Capability.REFUND` adds to :class:`PaymentProvider`. The shop's ``/refund`` writes
+    a ``requested`` refund (no network in the chat); the reconciler sends it with :meth:`refund` outside any
+    transaction, and follows it with :meth:`refund_status` while it is on its way, in case the provider's own report
+    (a webhook) is lost.
+
+    Its folder's text catalog carries ``<name>.refund.how`` (the confirmation's "who sends it back"),
+    ``<name>.refund.requested``, ``<name>.refund.not_configured``, ``<name>.refund.made_elsewhere`` and
+    ``<name>.refund.merchant.{processed,needs-attention,unconfirmed,unresolved}``."""
+
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        """Ask the provider to refund. Raises ProviderError: ``retryable`` means the request may have reached the
+        provider (it is never sent again: the provider's reports settle it); code :data:`RATE_LIMITED` that it
+        surely did not."""
+        ...
+
+    async def refund_status(self, provider_refund_id: str, payment_reference: str) -> RefundResult | None:
+        """The state at the provider now of a refund of the payment ``payment_reference``; None when it cannot be
+        asked by this name. Raises ProviderError (not answered) or InvalidCallback (an answer not understood)."""
+        ...
+
+    def refund_next_check(self, checks_done: int) -> timedelta:
+        """How long to wait before asking about a refund on its way again, after ``checks_done`` checks."""
+        ...
+
+    @property
+    def refund_horizon(self) -> timedelta:
+        """How long after the merchant asked we keep asking; then the merchant is told once, and we stop."""
+        ...
+
+
+@runtime_checkable
+class SandboxAware(Protocol):
+    """A provider object that can tell whether it takes real money: a live shop configured with the provider's
+    sandbox credentials or host takes none, and its merchant is told so wherever the shop's mode is shown."""
+
+    @property
+    def sandboxed(self) -> bool:
+        """True when this provider object talks to the provider's sandbox (test host or test credentials)."""
+        ...
+
+
+# --- Accepting money held for review (providers that declare Capability.CONFIRM_HELD) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HeldWord:
+    """What the provider says, asked now, of money held for review: its own word for the payment (``not_found``
+    when it knows no such payment), the amount it says arrived, and whether that word means received."""
+
+    status: str
+    amount: Money | None = None
+    received: bool = False
+
+    def confirms(self, expected: Money) -> bool:
+        return self.received and self.amount == expected
+
+
+class HeldMoneyConfirmer(Protocol):
+    """Its folder's text catalog carries ``<name>.review.missing``, ``<name>.review.unavailable`` and
+    ``<name>.review.disagrees`` (the merchant's words when it cannot be asked, is not set up, or does not confirm)."""
+
+    async def confirm_held(self, payment_reference: str) -> HeldWord:
+        """Asked afresh, outside any transaction. Raises ProviderError when it cannot be asked now (the acceptance
+        then waits: nothing is accepted on a guess)."""
         ...

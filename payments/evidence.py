@@ -1,14 +1,16 @@
 """What a merchant checks a payment against on the provider's statement: the receipt number, the phone that paid,
-the amount and the time, and for Paystack the channel.
+the amount and the time, and the channel when the provider names one.
 
 None of it is kept in a column of its own: it is read back from the provider's payload recorded with the event that
 brought the money (``payment_events.raw``), so the merchant sees what the provider said, not what we assumed (the
 phone that paid can differ from the phone the customer gave). A payload that does not parse gives what it can.
+Each provider reads its own payloads (``ProviderEntry.evidence``, in its folder); a provider without a reader gives
+what the event itself says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,19 +18,18 @@ from typing import Any
 from core.clock import utc
 from core.db.tables import PaymentEvent
 from core.money import Money
-from payments.base import InvalidCallback, Outcome
-from payments.mpesa.wire import Payer, parse_c2b, parse_stk_callback
-from payments.paystack.wire import parse_transaction
+from payments.base import Outcome
+from payments.providers import entry
 
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    receipt: str | None = None  # the M-Pesa receipt number, or the provider's transaction id
+    receipt: str | None = None  # the provider's transaction id (M-Pesa's receipt number)
     phone: str | None = None  # the paying phone, E.164 ("+254708374149") or as masked by Daraja
     payer: str | None = None  # the payer's name, as a Paybill or Till payment carries it ("JOHN DOE")
     amount: Money | None = None
     at: datetime | None = None  # when the provider says the money moved (UTC); else when we heard of it
-    channel: str | None = None  # Paystack's word for how the customer paid ("card", "mobile_money")
+    channel: str | None = None  # the provider's word for how the customer paid (Paystack's "card", "mobile_money")
 
 
 def money_event(events: list[PaymentEvent]) -> PaymentEvent | None:
@@ -41,43 +42,10 @@ def of(event: PaymentEvent) -> Evidence:
     amount = Money(event.amount_minor, event.currency) if event.amount_minor is not None and event.currency else None
     told = Evidence(receipt=event.provider_txn_id, amount=amount, at=utc(event.received_at))
     raw = event.raw if isinstance(event.raw, Mapping) else {}
-    if event.provider == "mpesa":
-        return _mpesa(raw, told)
-    if event.provider == "paystack":
-        return _paystack(raw, told)
-    return told
-
-
-def _mpesa(raw: Mapping[str, Any], told: Evidence) -> Evidence:
-    try:
-        if "Body" in raw:  # an STK callback
-            callback = parse_stk_callback(raw)
-            return _with(told, callback.phone, callback.transaction_date, None)
-        if "TransID" in raw:  # a C2B (Paybill, Till) confirmation
-            payment = parse_c2b(raw)
-            name = " ".join(part for part in (payment.first_name, payment.middle_name, payment.last_name) if part)
-            return _with(told, payment.payer, payment.trans_time, name or None)
-    except (InvalidCallback, ValueError):
-        pass
-    return told  # an STK query's answer: it carries no phone
-
-
-def _with(told: Evidence, payer: Payer | None, at: datetime | None, name: str | None) -> Evidence:
-    phone = None
-    if payer is not None and payer.kind == "msisdn":
-        phone = "+" + payer.value
-    elif payer is not None and payer.kind == "masked":
-        phone = payer.value  # a hash tells a person nothing; a mask still tells the last digits
-    return Evidence(told.receipt, phone, name, told.amount, at or told.at, told.channel)
-
-
-def _paystack(raw: Mapping[str, Any], told: Evidence) -> Evidence:
-    # A webhook confirmed by Verify ({"webhook": body, "verify": transaction}), a webhook's body, or Verify's answer.
-    if "webhook" in raw or "verify" in raw:
-        raw = raw.get("verify") or raw.get("webhook") or {}
-    data = raw.get("data") if "event" in raw else raw
-    try:
-        transaction = parse_transaction(data)
-    except (InvalidCallback, ValueError):
+    declared = entry(event.provider)
+    if declared is None or declared.evidence is None:
         return told
-    return Evidence(told.receipt, None, None, told.amount, transaction.paid_at or told.at, transaction.channel)
+    return declared.evidence()(raw, told)
+
+
+EvidenceReader = Callable[[Mapping[str, Any], Evidence], Evidence]  # a provider's: its payload, what the event says

@@ -1,7 +1,8 @@
-"""Refunds the merchant sends by hand (M-Pesa and manual payments): a task until the merchant presses Done.
+"""Refunds the merchant sends by hand: a task until the merchant presses Done.
 
-dukabot does not send M-Pesa or cash money back itself (Daraja's B2C or Reversal API could, with the shop's initiator
-credentials: not built yet). So ``/refund`` on such a payment opens a task, a refund row ``awaiting_merchant``: the
+dukabot sends money back only through a provider that declares refunds (``Capability.REFUND``, see
+``payments.refunds``); a push to the customer's phone with no refund call, or cash, the merchant sends back. So
+``/refund`` on such a payment opens a task, a refund row ``awaiting_merchant``: the
 customer reads that the shop will send the money back (not that it was sent), and the merchant reads what to send to
 whom. The money counts as promised (``/refund`` cannot promise it twice) but the payment is not refunded yet.
 
@@ -26,11 +27,10 @@ from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.tables import Order, Payment, Refund
 from core.messages import Message
 from core.money import Money
-from core.phones import Phone
+from core.phones import display
 from core.texts import text
 from payments import notices
 from payments.base import Outcome, ProviderEvent
-from payments.mpesa.phones import MpesaPhoneError, mpesa_phone
 from payments.service import SENT_BY_MERCHANT, EventResult, apply_event
 
 AWAITING_MERCHANT = "awaiting_merchant"
@@ -163,15 +163,8 @@ async def _task(session: AsyncSession, refund: Refund) -> Task:
 
 
 async def _payee(session: AsyncSession, order: Order) -> str:
-    """Who gets the money back: the customer's M-Pesa number when they paid from one, else the order's contact."""
+    """Who gets the money back: the customer's own number when they gave one (the phone they paid from), else the
+    order's contact; as people read it (``0712 345 678``)."""
     customer = await CustomerRepository(session).by_id(order.tenant_id, order.customer_id)
     numbers = [number for number in ((customer.phone if customer else None), order.contact_phone) if number]
-    return text("refund.payee", name=order.contact_name, phone=_readable(numbers[0]) if numbers else "—")
-
-
-def _readable(e164: str) -> str:
-    """``0712 345 678`` for a Kenyan mobile, the international form for anything else."""
-    try:
-        return mpesa_phone(e164, "KE").local
-    except MpesaPhoneError:
-        return Phone(e164, "").display() if e164.startswith("+") else e164
+    return text("refund.payee", name=order.contact_name, phone=display(numbers[0]) if numbers else "—")

@@ -1,10 +1,10 @@
 """The reconciler: asks providers about payments that stay open, and expires those whose time is up.
 
-Providers do not always call back (Daraja's sandbox often does not; Paystack sends nothing for abandoned links), so
+Providers do not always call back (a sandbox often does not; a hosted page sends nothing for an abandoned link), so
 every open online payment is queried on the provider's own schedule. Answers go through ``apply_event`` exactly like
-callbacks, with the same event keys, so a query and a callback reporting the same fact apply once. Paystack refunds
-are sent from here too, and fetched while on their way (``payments.paystack.refund_checks``), through the same path
-as their webhooks.
+callbacks, with the same event keys, so a query and a callback reporting the same fact apply once. Refunds the
+shop asked a provider for are sent from here too (``payments.refund_sender``), and followed while on their way
+(``payments.refund_checks``), through the same path as the providers' webhooks.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment
 from payments.base import Outcome, ProviderError, ProviderEvent
-from payments.paystack.refund_checks import RefundChecks
-from payments.paystack.refunds import PaystackRefunds
+from payments.refund_checks import RefundChecks
+from payments.refund_sender import RefundSender
 from payments.registry import ProviderRegistry
 from payments.service import apply_event
 from payments.states import PaymentStatus
@@ -43,7 +43,7 @@ class Reconciler:
         self.clock = clock
         self.interval = interval
         self.batch = batch
-        self.refunds = PaystackRefunds(database, registry, clock)  # refunds asked for in the chat, sent from here
+        self.refunds = RefundSender(database, registry, clock)  # refunds asked for in the chat, sent from here
         self.refund_checks = RefundChecks(database, registry, clock)  # and followed up, in case a webhook is lost
 
     async def run(self, stop: asyncio.Event) -> None:

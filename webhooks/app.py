@@ -47,6 +47,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(runtime.relay.run(stop), name="outbox-relay"),
         asyncio.create_task(runtime.reconciler.run(stop), name="reconciler"),
         asyncio.create_task(runtime.jobs.run(stop), name="payment-jobs"),
+        *(asyncio.create_task(worker.run(stop), name=worker.name) for worker in runtime.workers),
     ]
     if runtime.polling:
         poller = Poller(runtime.database, runtime.bots, runtime.processor, clock=runtime.clock)

@@ -19,7 +19,7 @@ from webhooks.ports import ensure_can_listen, free_port, in_use, listen_problem
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """dukabot: a Telegram shop for every merchant, with M-Pesa, Paystack and manual payments.
+    """dukabot: a Telegram shop for every merchant, paid by mobile money, card or by hand.
 
     Settings come from DUKABOT_* environment variables or a .env file; see the README.
     """
@@ -31,7 +31,8 @@ admin_cli.register(main)
 @main.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port to listen on (default: DUKABOT_PORT).")
 def serve(port: int | None) -> None:
-    """Run the server: Telegram updates for every tenant, provider callbacks, health, metrics, outbox relay."""
+    """Run the server: Telegram updates for every tenant, provider callbacks, health, metrics, outbox relay, and the
+    payment workers."""
     from aiohttp import web
 
     from admin.cli.plumbing import load_settings

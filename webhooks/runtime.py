@@ -23,14 +23,10 @@ from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
 from core.settings import Settings
 from core.vault import Vault
+from payments import process
+from payments.base import Worker
 from payments.jobs import JobWorker
-from payments.mpesa.c2b_asker import ReceiptChecker
-from payments.mpesa.c2b_check import CHECK
-from payments.mpesa.messages import RETRY_READY
-from payments.mpesa.provider import TOKEN_CACHE
-from payments.mpesa.retry_ready import RetryReady
-from payments.mpesa.tokens import RedisTokenStore, TokenCache
-from payments.providers import provider_factories
+from payments.providers import ENTRIES, provider_factories
 from payments.reconciler import Reconciler
 from payments.registry import ProviderDeps, ProviderRegistry
 from payments.starter import START, PaymentStarter
@@ -54,7 +50,8 @@ class Runtime:
     starter: PaymentStarter
     reconciler: Reconciler
     jobs: JobWorker  # payment jobs: provider calls never made inside an update or callback (start, C2B check)
-    redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and Daraja tokens shared with other processes
+    redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and providers' tokens shared with other processes
+    workers: tuple[Worker, ...] = ()  # the providers' own loops (ProviderEntry.process), run with the app
 
     @property
     def polling(self) -> bool:
@@ -94,13 +91,13 @@ def build_runtime(
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     callback_base = settings.public_url or f"http://{settings.host}:{settings.port}"
     deps = ProviderDeps(http, clock, callback_base)
-    if redis is not None:  # without it, the M-Pesa provider makes its own per-process cache
-        deps.shared[TOKEN_CACHE] = TokenCache(clock, shared=RedisTokenStore(redis, vault, clock))
     registry = ProviderRegistry(vault, deps, provider_factories())
+    # What each provider adds to the process (its token cache, its job kinds, its loops), before any of its provider
+    # objects is built: those find the shared objects in deps.shared.
+    parts = process.gather(ENTRIES.values(), process.ProcessDeps(database, clock, http, vault, redis, registry))
+    deps.shared.update(parts.shared)
     starter = PaymentStarter(database, registry, clock)
-    checker = ReceiptChecker(database, registry, clock)
-    retry_ready = RetryReady(database, clock)
-    jobs = JobWorker(database, clock, {START: starter, CHECK: checker, RETRY_READY: retry_ready}, on_done=relay.wake)
+    jobs = JobWorker(database, clock, {START: starter, **parts.jobs}, on_done=relay.wake)
     metrics = Metrics()
     processor = UpdateProcessor(
         database,
@@ -129,4 +126,5 @@ def build_runtime(
         reconciler,
         jobs,
         redis,
+        tuple(parts.workers),
     )

@@ -12,6 +12,8 @@ from core.clock import SystemClock
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from admin.shops import OffStep
+
 __all__ = ["catalog"]
 
 
@@ -53,10 +55,21 @@ def catalog_import(slug: str, file: IO[str]) -> None:
         f"{report.unchanged} unchanged)."
     )
     click.echo(f"  categories: {', '.join(report.categories)}")
-    if report.not_for_mpesa:
-        echo_warning(
-            "Warning: M-Pesa takes whole shillings only, and these prices have cents: an order whose total has "
-            "cents cannot be paid by M-Pesa (the customer is told why at checkout)."
-        )
-        for line in report.not_for_mpesa:
+    for off in report.off_step:
+        echo_warning("Warning: " + _off_step_words(off))
+        for line in off.lines:
             echo_warning(f"  {line}")
+
+
+def _off_step_words(off: OffStep) -> str:
+    """The provider's own words for prices finer than its step (``<name>.catalog.off_step``), or plain ones."""
+    from core.texts import has, text
+    from payments.providers import ENTRIES
+
+    if has(f"{off.provider}.catalog.off_step"):
+        return text(f"{off.provider}.catalog.off_step")
+    title = ENTRIES[off.provider].info.title()
+    return (
+        f"{title} takes amounts in steps of {off.step.format()} only, and these prices are not: an order whose total "
+        f"is not cannot be paid by {title} (the customer is told why at checkout)."
+    )

@@ -82,9 +82,11 @@ def tenant_add(slug: str, name: str, bot_token: str, admins: tuple[int, ...], cu
             f"No --admin given: nobody can run /admin in this shop's chat. Add one: dukabot tenant admin add {slug} "
             "TG_USER_ID"
         )
+    from payments.providers import NAMES
+
     echo_hint(
         "Next:\n"
-        f"  dukabot provider set {slug} mpesa|paystack|manual ...\n"
+        f"  dukabot provider set {slug} {'|'.join(NAMES)} ...\n"
         f"  dukabot catalog import {slug} products.csv\n"
         f"  dukabot tenant show {slug}"
     )
@@ -255,19 +257,24 @@ def tenant_show(slug: str, as_json: bool) -> None:
         click.echo(f"  {label + ':':<17}{value}")
     click.secho("Payment methods:", bold=True)
     if not info["providers"]:
-        click.echo(f"  (none) - dukabot provider set {slug} mpesa|paystack|manual ...")
+        from payments.providers import NAMES
+
+        click.echo(f"  (none) - dukabot provider set {slug} {'|'.join(NAMES)} ...")
     for entry in info["providers"]:
         state = "" if entry["enabled"] else " (disabled)"
         click.echo(f"  {entry['provider']}{state}")
         details = [(key, str(value)) for key, value in sorted(entry["options"].items())]
         details += [(key, str(value)) for key, value in entry["secrets"].items()]
-        if "key_mode" in entry:
-            details.append(("key mode", entry["key_mode"]))
+        # Besides, what the provider's settings model says of its values (ProviderSetup.facts: Paystack's key mode).
+        details += [(key.replace("_", " "), str(entry[key])) for key in sorted(set(entry) - _ENTRY_KEYS)]
         for key, value in details:
             shown = value.replace("\n", " / ")
             click.echo(f"    {key + ':':<17}{shown}")
     for problem in info["problems"]:
         echo_warning(f"Problem: {problem}")
+
+
+_ENTRY_KEYS = frozenset({"provider", "enabled", "options", "secrets", "updated_at"})  # admin.shops.describe_tenant
 
 
 def _zone_line(info: dict[str, Any]) -> str:

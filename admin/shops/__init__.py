@@ -13,11 +13,11 @@ The operations live in one module each (:mod:`.tenants`, :mod:`.overview`, :mod:
 
 from __future__ import annotations
 
-from admin.shops.catalog import CATALOG_COLUMNS, ImportReport, import_catalog
+from admin.shops.catalog import CATALOG_COLUMNS, ImportReport, OffStep, import_catalog
 from admin.shops.errors import ShopError
 from admin.shops.key_rotation import rotate_keys
 from admin.shops.overview import TenantSummary, describe_tenant, list_tenants
-from admin.shops.providers import PROVIDERS, c2b_secret, decrypt_provider_secrets, managed_secret, set_provider
+from admin.shops.providers import PROVIDERS, decrypt_provider_secrets, managed_secret, set_provider
 from admin.shops.tenants import (
     create_tenant,
     decrypt_bot_token,
@@ -30,9 +30,9 @@ __all__ = [
     "CATALOG_COLUMNS",
     "PROVIDERS",
     "ImportReport",
+    "OffStep",
     "ShopError",
     "TenantSummary",
-    "c2b_secret",
     "create_tenant",
     "decrypt_bot_token",
     "decrypt_provider_secrets",

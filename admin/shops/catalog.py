@@ -20,6 +20,7 @@ from core.clock import SystemClock
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry, Product, Tenant
 from core.money import Money, MoneyError
+from payments.providers import ENTRIES as PROVIDERS
 
 __all__ = ["CATALOG_COLUMNS", "ImportReport", "import_catalog"]
 
@@ -36,13 +37,21 @@ _DIGITS: Final = re.compile(r"\d+")
 
 
 @dataclass(frozen=True, slots=True)
+class OffStep:
+    provider: str
+    step: Money  # the smallest amount the provider moves in (ProviderInfo's CurrencyLimits.step_minor)
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ImportReport:
     created: int
     updated: int
     unchanged: int
     categories: tuple[str, ...] = field(default_factory=tuple)
-    # Prices M-Pesa cannot take (not whole shillings), as "line 3 (SKU): KES 199.50", when the shop has M-Pesa.
-    not_for_mpesa: tuple[str, ...] = field(default_factory=tuple)
+    # Per payment method of the shop, the prices it cannot take because they are finer than its smallest step (M-Pesa
+    # and cents), as "line 3 (SKU): KES 199.50": an order with such a total cannot be paid that way.
+    off_step: tuple[OffStep, ...] = field(default_factory=tuple)
 
     @property
     def total(self) -> int:
@@ -192,17 +201,24 @@ def _parse_catalog(csv_text: str, currency: str) -> list[_Row]:
     return rows
 
 
-async def _not_for_mpesa(session: AsyncSession, tenant: Tenant, rows: list[_Row]) -> tuple[str, ...]:
-    """The rows whose price has cents, in a shop with M-Pesa: an order with such a total cannot be paid by M-Pesa,
-    which takes whole shillings (the customer is told so at checkout; the merchant is told here, first)."""
-    config = await TenantRepository(session).provider_config(tenant.id, "mpesa")
-    if config is None or not config.enabled:
-        return ()
-    return tuple(
-        f"line {row.line} ({row.sku}): {Money(row.price_minor, tenant.currency).format()}"
-        for row in rows
-        if row.price_minor % 100
-    )
+async def _off_step(session: AsyncSession, tenant: Tenant, rows: list[_Row]) -> tuple[OffStep, ...]:
+    """For each payment method the shop has switched on, the rows whose price is finer than its step (its declared
+    ``ProviderInfo``): an order with such a total cannot be paid that way (the customer is told so at checkout; the
+    merchant is told here, first)."""
+    found = []
+    for config in await TenantRepository(session).provider_configs(tenant.id):
+        entry = PROVIDERS.get(config.provider)
+        limits = entry.info.limits(tenant.currency) if entry is not None and config.enabled else None
+        if limits is None or limits.step_minor == 1:
+            continue
+        lines = tuple(
+            f"line {row.line} ({row.sku}): {Money(row.price_minor, tenant.currency).format()}"
+            for row in rows
+            if row.price_minor % limits.step_minor
+        )
+        if lines:
+            found.append(OffStep(config.provider, Money(limits.step_minor, tenant.currency), lines))
+    return tuple(found)
 
 
 async def import_catalog(
@@ -239,7 +255,7 @@ async def import_catalog(
         else:
             unchanged += 1
     categories = tuple(sorted({row.category for row in rows}))
-    report = ImportReport(created, updated, unchanged, categories, await _not_for_mpesa(session, tenant, rows))
+    report = ImportReport(created, updated, unchanged, categories, await _off_step(session, tenant, rows))
     TenantRepository(session).audit(
         AuditEntry(
             tenant_id=tenant.id,

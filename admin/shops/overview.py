@@ -121,7 +121,7 @@ async def describe_tenant(session: AsyncSession, vault: Vault, slug: str) -> dic
             entry["secrets"] = {"*": _UNREADABLE}
         else:
             entry["secrets"] = {key: mask_secret(values[key]) for key in sorted(values)}
-            if config.provider in PROVIDERS:  # what the provider's settings model says besides (Paystack: key_mode)
+            if config.provider in PROVIDERS:  # what the provider's settings model says besides (ProviderSetup.facts)
                 entry.update(setup_model(config.provider).facts(values, entry["options"]))
         providers.append(entry)
 

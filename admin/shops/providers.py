@@ -22,7 +22,6 @@ from payments.setup import ProviderSetup, SetupError
 
 __all__ = [
     "PROVIDERS",
-    "c2b_secret",
     "decrypt_provider_secrets",
     "managed_secret",
     "provider_entry",
@@ -168,11 +167,3 @@ async def managed_secret(
     )
     await session.flush()
     return stored[field]
-
-
-async def c2b_secret(session: AsyncSession, vault: Vault, slug: str, now: datetime, *, rotate: bool = False) -> str:
-    """M-Pesa's C2B URL secret: kept under this name for the tests and the property harness that call it; the
-    provider's own commands use :func:`managed_secret`. To go once those callers move (issue 13)."""
-    from payments.mpesa.c2b import new_c2b_secret
-
-    return await managed_secret(session, vault, slug, "mpesa", "c2b_secret", new_c2b_secret, now, rotate=rotate)

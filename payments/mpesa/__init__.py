@@ -9,7 +9,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from core.texts import register_catalog
-from payments.base import Capability, CurrencyLimits, OperatorKit, ProviderEntry, ProviderInfo, ProviderKind
+from payments.base import (
+    Capability,
+    CurrencyLimits,
+    OperatorKit,
+    ProcessKit,
+    ProcessParts,
+    ProviderEntry,
+    ProviderInfo,
+    ProviderKind,
+)
 
 if TYPE_CHECKING:
     from payments.chat import ChatStep
@@ -58,4 +67,25 @@ def _chat() -> ChatStep:
     return STEP.check(INFO.name)
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, commands=_commands, routes=_routes, chat=_chat)
+def _process(kit: ProcessKit) -> ProcessParts:
+    from payments.mpesa.process import parts
+
+    return parts(kit)
+
+
+def _evidence() -> Any:
+    from payments.mpesa.evidence import read
+
+    return read
+
+
+ENTRY = ProviderEntry(
+    INFO,
+    setup=_setup,
+    factory=_factory,
+    commands=_commands,
+    routes=_routes,
+    chat=_chat,
+    process=_process,
+    evidence=_evidence,
+)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlparse
 
 from core.money import Money
 from core.phones import display
@@ -28,7 +29,7 @@ from payments.mpesa.client import MAX_AMOUNT, MIN_AMOUNT, DarajaClient, DarajaEr
 from payments.mpesa.codes import ResultInfo
 from payments.mpesa.fields import is_msisdn
 from payments.mpesa.messages import why
-from payments.mpesa.settings import MpesaSettings
+from payments.mpesa.settings import SANDBOX_SHORTCODE, SANDBOX_URL, MpesaSettings
 from payments.mpesa.tokens import TokenCache
 from payments.mpesa.wire import StkCallback, parse_stk_callback
 from payments.registry import ProviderDeps, ProviderFactory, TenantProviderConfig
@@ -179,6 +180,12 @@ class MpesaProvider:
             clock=deps.clock,
             c2b_version=self.settings.c2b_version,
         )
+
+    @property
+    def sandboxed(self) -> bool:
+        """Daraja's sandbox host, or its sandbox shortcode: no real money moves."""
+        sandbox_host = urlparse(SANDBOX_URL).hostname
+        return urlparse(self.settings.base_url).hostname == sandbox_host or self.settings.shortcode == SANDBOX_SHORTCODE
 
     def __repr__(self) -> str:
         return f"MpesaProvider(tenant={self.tenant_id}, client={self.client!r})"

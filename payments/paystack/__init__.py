@@ -36,7 +36,7 @@ INFO = ProviderInfo(
     button_code=3,  # in payment menus already sent: never changes
     countries=frozenset({"NG", "GH", "ZA", "KE", "CI"}),
     currencies=tuple(_limits(currency) for currency in MINIMUM_SUBUNITS),
-    capabilities=frozenset({Capability.QUERY, Capability.REFUND, Capability.PARTIAL_REFUND}),
+    capabilities=frozenset({Capability.QUERY, Capability.REFUND, Capability.PARTIAL_REFUND, Capability.CONFIRM_HELD}),
 )
 
 
@@ -64,4 +64,10 @@ def _chat() -> ChatStep:
     return STEP.check(INFO.name)
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes, chat=_chat)
+def _evidence() -> Any:
+    from payments.paystack.evidence import read
+
+    return read
+
+
+ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes, chat=_chat, evidence=_evidence)

@@ -32,6 +32,7 @@ import httpx
 from core.money import Money
 from core.vault import Secret
 from payments.base import InvalidCallback, ProviderError
+from payments.paystack.keys import key_mode
 from payments.paystack.limits import AmountNotAllowed, check_amount, to_subunits
 from payments.paystack.reference import InvalidReference, validate_reference
 from payments.paystack.wire import (
@@ -72,15 +73,6 @@ class PaystackError(ProviderError):
         self.error_type = error_type
         self.next_step = next_step
         self.retry_after = retry_after
-
-
-def key_mode(secret_key: str) -> str:
-    """``test`` for ``sk_test_…``, ``live`` for ``sk_live_…``, ``unknown`` otherwise."""
-    if secret_key.startswith("sk_test_"):
-        return "test"
-    if secret_key.startswith("sk_live_"):
-        return "live"
-    return "unknown"
 
 
 class PaystackClient:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from core.money import Money
-from payments.base import InvalidCallback, Outcome, ProviderEvent
+from payments.base import InvalidCallback, Outcome, ProviderEvent, RefundResult
 from payments.paystack.limits import AmountNotAllowed, from_subunits
 from payments.paystack.signature import require_valid
 from payments.paystack.wire import (
@@ -222,3 +222,29 @@ def unknown_event_key(event: UnknownEvent) -> str:
             return f"{event.event}:{value}"
     digest = hashlib.sha256(json.dumps(event.raw, sort_keys=True, default=str).encode()).hexdigest()[:24]
     return f"{event.event}:sha256-{digest}"
+
+
+def refund_result(facts: PaystackFacts) -> RefundResult:
+    """Refund facts in the contract's one shape (:class:`payments.base.RefundResult`). Paystack names a refund by
+    its ``id`` and, in webhooks, often only by its ``refund_reference``: the id is the refund's id, the reference
+    its alias."""
+    data = facts.raw.get("data") if "event" in facts.raw else facts.raw
+    data = data if isinstance(data, Mapping) else {}
+    named = data.get("id")
+    reference = data.get("refund_reference")
+    if reference:
+        alias: str | None = str(reference)
+    else:
+        alias = facts.refund_id if named is None else None
+    return RefundResult(
+        event_key=facts.event_key,
+        status=facts.status,
+        amount=facts.amount,
+        provider_refund_id=str(named) if named is not None else None,
+        alias=alias,
+        payment_reference=facts.reference,
+        provider_txn_id=facts.transaction_id,
+        reason=facts.reason,
+        occurred_at=facts.occurred_at,
+        raw=facts.raw,
+    )

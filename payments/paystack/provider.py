@@ -9,22 +9,32 @@
 - ``query``: Verify, for the reconciler (Paystack sends no webhook for failed or abandoned payments).
 - ``verify_for_accept``: Verify afresh when the merchant accepts money held for review (``admin.review``): only
   Paystack's own "success", for the amount held, lets it be accepted as received.
-- ``refund``: POST /refund for the merchant's ``/refund``; ``fetch_refund``: GET /refund/{id}, for the reconciler
-  (``refund_next_check`` and ``REFUND_HORIZON`` are its schedule).
+- ``refund``: POST /refund for the merchant's ``/refund``; ``refund_status``: GET /refund/{id}, for the reconciler
+  (``refund_next_check`` and ``REFUND_HORIZON`` are its schedule): the contract's refunds, in its one result shape.
 
 Tenant options: see ``payments.paystack.options``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from core.money import Money
-from payments.base import Callback, InvalidCallback, LinkButton, Outcome, ProviderEvent, Started, StartRequest
+from payments.base import (
+    Callback,
+    HeldWord,
+    InvalidCallback,
+    LinkButton,
+    Outcome,
+    ProviderEvent,
+    RefundRequest,
+    RefundResult,
+    Started,
+    StartRequest,
+)
 from payments.paystack.client import DEFAULT_BASE_URL, PaystackClient, PaystackError
-from payments.paystack.facts import PaystackFacts, transaction_facts, webhook_facts
+from payments.paystack.facts import PaystackFacts, refund_facts, refund_result, transaction_facts, webhook_facts
 from payments.paystack.limits import check_amount
 from payments.paystack.options import DEFAULT_EMAIL_DOMAIN, channels_option, synthetic_email
 from payments.paystack.signature import header_value, is_valid, require_valid
@@ -58,15 +68,7 @@ def refund_next_check(checks_done: int) -> timedelta:
     return _REFUND_CHECKS[checks_done] if checks_done < len(_REFUND_CHECKS) else _REFUND_CHECK_CAP
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyWord:
-    """What Verify says of a transaction, asked at the moment a merchant would accept its money as received."""
-
-    status: str  # Paystack's word (success, abandoned, failed...), or "not_found" when it does not know the reference
-    amount: Money | None = None
-
-    def confirms(self, expected: Money) -> bool:
-        return self.status == TransactionStatus.SUCCESS and self.amount == expected
+VerifyWord = HeldWord  # what Verify says, asked at the moment a merchant would accept money held for review
 
 
 def return_path(tenant_slug: str) -> str:
@@ -97,6 +99,12 @@ class PaystackProvider:
         self.channels = channels_option(options)
         self.email_domain = str(options.get("email_domain") or DEFAULT_EMAIL_DOMAIN)
         self.callback_base = deps.callback_base.rstrip("/")
+
+    @property
+    def sandboxed(self) -> bool:
+        """In a live shop exactly when its key is an sk_test_ one (``payments.paystack.keys``): the same flag that
+        makes Paystack's messages say TEST MODE."""
+        return self.test_mode
 
     def __repr__(self) -> str:
         return f"PaystackProvider({self.tenant_slug!r}, mode={self.client.mode!r})"
@@ -217,6 +225,10 @@ class PaystackProvider:
             return self.event(facts)
         return None
 
+    async def confirm_held(self, payment_reference: str) -> HeldWord:
+        """The contract's :class:`payments.base.HeldMoneyConfirmer`: Verify asked afresh."""
+        return await self.verify_for_accept(payment_reference)
+
     async def verify_for_accept(self, payment_reference: str) -> VerifyWord:
         """Verify asked afresh, for a merchant about to accept money held for review. Raises PaystackError when
         Paystack cannot be asked now (the acceptance then waits: nothing is accepted on a guess)."""
@@ -232,10 +244,28 @@ class PaystackProvider:
             amount = transaction_facts(txn).amount
         except InvalidCallback:  # a currency dukabot does not know cannot be the amount held
             amount = None
-        return VerifyWord(txn.status, amount)
+        return VerifyWord(txn.status, amount, received=txn.status == TransactionStatus.SUCCESS)
 
-    async def refund(self, payment_reference: str, amount: Money, *, note: str | None = None) -> Refund:
-        return await self.client.refund(payment_reference, amount, merchant_note=note)
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        """POST /refund (the contract's :class:`payments.base.RefundingProvider`)."""
+        answer = await self.client.refund(request.payment_reference, request.amount, merchant_note=request.note)
+        return refund_result(refund_facts(answer, payment_reference=request.payment_reference))
+
+    async def refund_status(self, provider_refund_id: str, payment_reference: str) -> RefundResult | None:
+        """GET /refund/{id}. Only Paystack's numeric id can be fetched: a refund known by its refund_reference
+        alone (a dashboard refund learnt from an id-less webhook) cannot be asked about. A fetched refund may name
+        its transaction by id only: the payment's reference stands in."""
+        if not provider_refund_id.isdigit():
+            return None
+        fetched = await self.fetch_refund(provider_refund_id)
+        return refund_result(refund_facts(fetched, payment_reference=payment_reference))
+
+    def refund_next_check(self, checks_done: int) -> timedelta:
+        return refund_next_check(checks_done)
+
+    @property
+    def refund_horizon(self) -> timedelta:
+        return REFUND_HORIZON
 
     async def fetch_refund(self, refund_id: str) -> Refund:
         """A refund's state as Paystack knows it now, for the reconciler (GET /refund/{id})."""

@@ -11,21 +11,13 @@ from typing import Annotated, Any, ClassVar, Final
 
 from pydantic import AfterValidator
 
+from payments.paystack.keys import key_mode
 from payments.setup import BaseUrl, ProviderSetup, Secret, Switch, setting
 
 CHANNELS: Final = frozenset(
     {"card", "bank", "ussd", "qr", "mobile_money", "bank_transfer", "eft", "apple_pay", "payattitude"}
 )
 _DOMAIN: Final = re.compile(r"(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
-
-
-def key_mode(secret_key: str) -> str:
-    """``test`` for ``sk_test_…``, ``live`` for ``sk_live_…``, ``unknown`` otherwise (as the client reads it)."""
-    if secret_key.startswith("sk_test_"):
-        return "test"
-    if secret_key.startswith("sk_live_"):
-        return "live"
-    return "unknown"
 
 
 def _secret_key(value: Any) -> Any:

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from core.db.engine import Database
+from core.money import exponent
 from core.vault import Vault
-from payments.providers import provider_factories
+from payments.providers import ENTRIES, provider_factories
 from tests.contract.harness import Contract
 from tests.contract.kits import KITS, Kit
 from tests.contract.network import Network
@@ -20,11 +21,25 @@ from tests.support.app import shop_server
 from tests.support.clocks import MovableClock
 
 MERCHANT, CUSTOMER = 9001, 5001
+CANDIDATES = ("TZS", "USD", "NGN", "GHS", "ZAR", "KES")  # currencies of core.money a shop may sell in
 ONLINE = sorted(provider_factories())
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "manual_too: the case applies to the manual method as well")
+    config.addinivalue_line(
+        "markers", "foreign_currency: the shop sells in a currency the provider does not declare (ProviderInfo)"
+    )
+
+
+def foreign_currency(provider: str) -> str | None:
+    """A currency of core.money the provider does not take, with cents as the shop's KES has (so the catalog's prices
+    read the same); None when it declares no currencies (it takes any)."""
+    entry = ENTRIES[provider]
+    if not entry.info.currencies:
+        return None
+    taken = {limits.currency for limits in entry.info.currencies}
+    return next(code for code in CANDIDATES if code not in taken and exponent(code) == 2)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -43,7 +58,15 @@ def kit(provider: str) -> Kit:
 
 
 @pytest.fixture
-async def contract(kit: Kit, database: Database, vault: Vault, tmp_path: Path) -> AsyncIterator[Contract]:
+async def contract(
+    kit: Kit, database: Database, vault: Vault, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Contract]:
+    currency = "KES"
+    if request.node.get_closest_marker("foreign_currency"):
+        foreign = foreign_currency(kit.name)
+        if foreign is None:
+            pytest.skip(f"{kit.name} declares no currencies: it takes whatever the shop sells in")
+        currency = foreign
     network, clock = Network(), MovableClock()
     async with (
         kit.running() as routes,
@@ -52,7 +75,7 @@ async def contract(kit: Kit, database: Database, vault: Vault, tmp_path: Path) -
     ):
         network.routes.update(routes)
         server.provider_http, server.clock = http, clock
-        shop = await server.add_shop(providers={kit.name: kit.settings()})
+        shop = await server.add_shop(currency=currency, providers={kit.name: kit.settings()})
         await server.start()
         kit.base_url, kit.shop_slug = server.base_url, shop.slug
         merchant = server.person(shop, MERCHANT, "Mama")

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from core.db.repos.tenants import TenantRepository
+from core.money import Money
+from payments.base import ProviderError, StartRequest
+from payments.providers import ENTRIES
 from payments.states import PaymentStatus
+from tests.contract.conftest import foreign_currency
 from tests.contract.harness import Contract
+from tests.support.app import place_order
 
 
 @pytest.mark.parametrize("test_mode", [False, True], ids=["live", "test-mode"])
@@ -54,3 +60,44 @@ async def test_a_start_that_timed_out_is_never_sent_again(contract: Contract) ->
     assert (await contract.deliver(await contract.callback("genuine")))[0] == 200
     assert (await contract.payments())[-1].status == PaymentStatus.PAID
     assert contract.customer.count("Payment received") == 1
+
+
+@pytest.mark.foreign_currency
+async def test_a_currency_the_provider_does_not_declare_is_never_collected(contract: Contract) -> None:
+    """The shop sells in a currency the provider does not declare (``ProviderInfo.currencies``): the menu does not
+    offer it, and the provider itself, asked to start that amount anyway (an old button, a job written before the
+    shop changed its currency), refuses before sending anything. The money the provider would report could only be
+    in its own currencies, never the order's: that case (a callback in another currency than the order's) is the
+    wrong-currency callback, which goes to review."""
+    kit, network, shop = contract.kit, contract.network, contract.shop
+    entry = ENTRIES[kit.name]
+    currency = foreign_currency(kit.name)
+    assert currency is not None and entry.info.limits(currency) is None
+    total = Money(42000, currency)
+    code = await place_order(
+        contract.customer, phone=kit.customer_phone, product=f"Pishori Rice 2kg · {total.format()}"
+    )
+    placed = contract.customer.find(f"Order {code}")
+    offered = [label for row in placed.buttons for label, _ in row]
+    assert "💵 Pay by hand and upload proof" in offered and kit.method_button not in offered, offered
+
+    runtime = contract.server.runtime
+    assert runtime is not None
+    async with runtime.database.uow() as uow:
+        tenant = await TenantRepository(uow.session).by_slug(shop.slug)
+        assert tenant is not None
+        provider = await runtime.registry.for_tenant(uow.session, tenant, kit.name)
+    assert provider is not None
+    request = StartRequest(
+        payment_reference=f"FOREIGN-{code}",
+        callback_token="ab" * 20,
+        tenant_slug=shop.slug,
+        order_code=code,
+        amount=total,
+        customer_phone="+254708374149",
+        customer_email="wanjiru@example.com",
+        shop_name="Mama Mboga Store",
+    )
+    with pytest.raises(ProviderError):
+        await provider.start(request)
+    assert network.seen == [] and await contract.payments() == []

@@ -20,8 +20,7 @@ from core.db.engine import Database
 from core.db.tables import Order, Payment, PaymentEvent, Refund
 from core.vault import Vault
 from flows.inbound import Inbound
-from payments import merchant_refunds
-from payments.paystack import refunds as paystack_refunds
+from payments import merchant_refunds, refunds
 from payments.service import OPEN_REFUND_STATUSES
 from payments.states import OrderStatus, PaymentStatus
 from sandbox.paystack.simulator import SimRequest, SimResponse
@@ -73,7 +72,7 @@ async def known_admins(shop: Shelf) -> None:
 
 
 def test_open_refund_statuses_are_paystacks_in_flight_and_the_merchants_open_tasks() -> None:
-    assert paystack_refunds.IN_FLIGHT | {merchant_refunds.AWAITING_MERCHANT} == OPEN_REFUND_STATUSES
+    assert refunds.IN_FLIGHT | {merchant_refunds.AWAITING_MERCHANT} == refunds.OPEN == OPEN_REFUND_STATUSES
 
 
 @ON_POSTGRES

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from admin import shops
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
@@ -20,6 +19,7 @@ from payments.mpesa.provider import MpesaProvider
 from payments.states import PaymentStatus
 from sandbox.mpesa.models import dumps
 from tests.integration.test_mpesa_checkout_kit import PHONE, Rig, labels, mpesa_rig, texts
+from tests.support.mpesa import c2b_secret
 
 SLUG = "mama-mboga"  # tests.support.seed
 
@@ -37,7 +37,7 @@ async def register(rig: Rig) -> tuple[str, str]:
         tenant = await uow.session.get(Tenant, rig.tenant_id)
         assert tenant is not None
         provider = await rig.runtime.registry.for_tenant(uow.session, tenant, "mpesa")
-        secret = await shops.c2b_secret(uow.session, rig.vault, SLUG, rig.clock.now())
+        secret = await c2b_secret(uow.session, rig.vault, SLUG, rig.clock.now())
         await uow.commit()
     assert isinstance(provider, MpesaProvider)
     confirmation, validation = c2b_urls(rig.base_url, SLUG, secret)

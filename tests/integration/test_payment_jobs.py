@@ -355,8 +355,8 @@ async def test_choosing_again_supersedes_an_open_paybill_wait_but_never_an_open_
     # With the prompt on the phone, no other way to pay is opened on top of it.
     manual = await rig.tap(f"pm.1:{order.id}:1")
     assert texts(manual) == (
-        f"📲 An M-Pesa request for order {order.code} is still open on your phone. Enter your PIN to pay, or cancel "
-        "it on the phone; once it has ended you can choose another way to pay."
+        f"📲 A payment request for order {order.code} is still open on your phone. Approve it there to pay, or "
+        "cancel it on the phone; once it has ended you can choose another way to pay."
     )
     assert manual.refused and [p.status for p in await rig.payments()] == ["cancelled", "pending"]
 

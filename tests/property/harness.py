@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from admin import shops
 from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.tables import Customer, Order
@@ -20,6 +19,7 @@ from payments.states import PaymentStatus
 from tests.property import strategies as hs
 from tests.property.conftest import profile
 from tests.support.app import WAIT, Shop, ShopServer, shop_server
+from tests.support.mpesa import c2b_secret
 
 PAYSTACK_KEY = "sk_test_" + "7" * 40
 MPESA = (
@@ -57,7 +57,7 @@ async def stage(database: Database, vault: Vault, tmp_path: Path) -> AsyncIterat
         other = await server.add_shop("fundi", "Fundi Electronics", admins=[9101])
         stk_token = await _pending_stk_payment(database, shop)
         async with database.uow() as uow:  # the secret of the shop's C2B URLs, as `provider register-c2b` makes it
-            c2b_token = await shops.c2b_secret(uow.session, vault, shop.slug, SystemClock().now())
+            c2b_token = await c2b_secret(uow.session, vault, shop.slug, SystemClock().now())
             await uow.commit()
         await server.start()
         await server.person(shop, CHAT).send("/start")  # the bot may write only to a chat it heard from

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin import shops
+from core.vault import Vault
+from payments.mpesa.c2b import new_c2b_secret
 from sandbox.mpesa.server import SimulatorServer
 from sandbox.mpesa.simulator import SANDBOX_PASSKEY, DarajaSimulator
 from tests.support.seed import Shop
@@ -30,3 +36,9 @@ async def daraja(seed: int = 3) -> AsyncIterator[tuple[DarajaSimulator, str]]:
 
 
 __all__ = ["APP_KEY", "APP_SECRET", "Shop", "daraja", "mpesa_settings"]
+
+
+async def c2b_secret(session: AsyncSession, vault: Vault, slug: str, now: datetime, *, rotate: bool = False) -> str:
+    """The shop's C2B URL secret, made when missing (or rotated), as ``dukabot provider register-c2b`` makes it: a
+    ``managed`` field of M-Pesa's settings, through the operator's generic :func:`admin.shops.managed_secret`."""
+    return await shops.managed_secret(session, vault, slug, "mpesa", "c2b_secret", new_c2b_secret, now, rotate=rotate)

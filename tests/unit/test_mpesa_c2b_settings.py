@@ -12,6 +12,7 @@ from core.clock import FakeClock
 from core.db.engine import Database
 from core.vault import Vault
 from payments.mpesa.settings import SAFARICOM_IPS, MpesaSettings
+from tests.support.mpesa import c2b_secret
 from tests.unit.test_shops import MPESA_SECRETS, make_shop, stored_config
 
 
@@ -78,16 +79,16 @@ async def test_the_c2b_secret_is_made_once_kept_and_rotated(database: Database, 
     await make_shop(database, vault, clock)
     async with database.uow() as uow:
         with pytest.raises(ShopError, match="M-Pesa is not set"):
-            await shops.c2b_secret(uow.session, vault, "duka", clock.now())
+            await c2b_secret(uow.session, vault, "duka", clock.now())
     await set_mpesa(database, vault, clock, MPESA_SECRETS)
     async with database.uow() as uow:
-        first = await shops.c2b_secret(uow.session, vault, "duka", clock.now())
-        same = await shops.c2b_secret(uow.session, vault, "duka", clock.now())
+        first = await c2b_secret(uow.session, vault, "duka", clock.now())
+        same = await c2b_secret(uow.session, vault, "duka", clock.now())
         await uow.commit()
     await set_mpesa(database, vault, clock, MPESA_SECRETS)
     async with database.uow() as uow:
-        kept = await shops.c2b_secret(uow.session, vault, "duka", clock.now())
-        rotated = await shops.c2b_secret(uow.session, vault, "duka", clock.now(), rotate=True)
+        kept = await c2b_secret(uow.session, vault, "duka", clock.now())
+        rotated = await c2b_secret(uow.session, vault, "duka", clock.now(), rotate=True)
         await uow.commit()
     assert first == same == kept != rotated and len(rotated) == 40
     config = await stored_config(database, "mpesa")

@@ -1,4 +1,5 @@
-"""The composition root builds shared pacing and a shared Daraja token cache only when DUKABOT_REDIS_URL is set."""
+"""The composition root builds shared pacing and a shared Daraja token cache only when DUKABOT_REDIS_URL is set; the
+token cache itself is M-Pesa's own process part (ProviderEntry.process), built once for every shop's client."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ async def test_without_redis_everything_stays_in_the_process(tmp_path: Path) -> 
     try:
         assert runtime.redis is None
         assert type(runtime.relay.pacer) is Pacer
-        assert TOKEN_CACHE not in runtime.registry.deps.shared  # the M-Pesa provider makes its own
+        cache = runtime.registry.deps.shared[TOKEN_CACHE]  # one per process, kept in the process only
+        assert isinstance(cache, TokenCache) and "shared=False" in repr(cache)
     finally:
         await runtime.close()
 
@@ -40,3 +42,28 @@ async def test_with_redis_pacing_and_tokens_are_shared(tmp_path: Path) -> None:
         assert isinstance(cache, TokenCache) and "shared=True" in repr(cache)
     finally:
         await runtime.close()
+
+
+async def test_the_providers_job_kinds_are_built_from_the_registry(tmp_path: Path) -> None:
+    runtime = build_runtime(settings(tmp_path, None))
+    try:
+        assert sorted(runtime.jobs.handlers) == ["mpesa.c2b_check", "mpesa.retry_ready", "payment.start"]
+        assert runtime.workers == ()  # no provider runs a loop of its own yet
+    finally:
+        await runtime.close()
+
+
+def test_a_provider_cannot_take_another_providers_job_kind() -> None:
+    import pytest
+
+    from payments.base import ProcessParts, ProviderEntry, ProviderInfo, ProviderKind
+    from payments.process import ProcessPartsError, gather
+
+    def parts(_: object) -> ProcessParts:
+        return ProcessParts(jobs={"mpesa.c2b_check": object()})  # type: ignore[dict-item]
+
+    rogue = ProviderEntry(
+        ProviderInfo("rogue", "provider.rogue", ProviderKind.HOSTED_LINK), setup=lambda: object, process=parts
+    )
+    with pytest.raises(ProcessPartsError, match=r"rogue: a job kind is named rogue.<what>, not 'mpesa.c2b_check'"):
+        gather([rogue], None)  # type: ignore[arg-type]
