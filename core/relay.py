@@ -98,6 +98,7 @@ class _Lane:
     chat: Chat
     rows: deque[Claimed] = field(default_factory=deque)
     blocked: str | None = None  # the chat refused a row (403...): the rest of its rows are undeliverable too
+    looked: bool = False  # the chat's next row was looked for, and claimed if due, with the last result
     task: asyncio.Task[None] | None = None
 
 
@@ -290,6 +291,7 @@ class OutboxRelay:
             while True:
                 while lane.rows:
                     row = lane.rows.popleft()
+                    lane.looked = False
                     try:
                         if not await self._deliver(lane, row):
                             return
@@ -302,6 +304,8 @@ class OutboxRelay:
                         )
                 if self._stopping.is_set():
                     return
+                if lane.looked:  # the last result's unit of work found nothing more due in the chat: a row owed
+                    return  # since then was committed after it, and its commit woke the dispatcher
                 try:
                     more = await self._claim_chat(lane.chat)
                 except Exception as exc:
@@ -312,13 +316,13 @@ class OutboxRelay:
                 if not lane.rows:
                     return
         finally:
-            if lane.rows:  # rows claimed for this lane that it will not send now: back to the table, uncounted
-                left = list(lane.rows)
-                lane.rows.clear()
+            if self._lanes.get(lane.chat) is lane:  # first, so that no row is handed to a lane that has ended
+                del self._lanes[lane.chat]
+            left = list(lane.rows)
+            lane.rows.clear()
+            if left:  # rows claimed for this lane that it will not send now: back to the table, uncounted
                 with contextlib.suppress(Exception):
                     await self._results.give_back(left, self._clock.now())
-            if self._lanes.get(lane.chat) is lane:
-                del self._lanes[lane.chat]
             self.wake()
 
     async def _claim_chat(self, chat: Chat, *, name: str | None = None, limit: int = 1) -> list[Claimed]:
@@ -344,9 +348,9 @@ class OutboxRelay:
                 await uow.commit()
             deferred_to, edit_message_id = target.wait_until, target.message_id
         if deferred_to is not None:  # keep the chat's order: every later row waits too
-            lane.rows.appendleft(row)
-            await self._results.give_back(list(lane.rows), deferred_to)
+            held = [row, *lane.rows]
             lane.rows.clear()
+            await self._results.give_back(held, deferred_to)
             return False
         rows, message = [row], row.message
         if row.coalesce is not None:
@@ -359,7 +363,12 @@ class OutboxRelay:
             unknown=any(r.unknown for r in rows),
             within=self.send_timeout,
         )
-        await self._results.record(rows, outcome)  # first: until SENT is committed, a crash repeats the message
+        # First: until SENT is committed, a crash repeats the message. The chat's next row is claimed with it.
+        lease = None if self._stopping.is_set() else self.lease
+        following = await self._results.record(rows, outcome, then_claim=lease)
+        if following is not None:
+            lane.rows.extend(following)
+            lane.looked = True
         if outcome.kind == "sent":
             await hold_chat_after_send(self.pacer, row.tenant_id, row.chat_id, self._clock.now())
         if outcome.kind == "undeliverable":

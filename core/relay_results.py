@@ -139,25 +139,36 @@ class Results:
         ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** min(failures - 1, 32))
         return ceiling / 2 + self._rng.random() * ceiling / 2
 
-    async def record(self, rows: Sequence[Claimed], outcome: Outcome) -> None:
-        """The outcome of one send that delivered ``rows`` (one row, or a coalesced group of one chat)."""
+    async def record(
+        self, rows: Sequence[Claimed], outcome: Outcome, *, then_claim: timedelta | None = None
+    ) -> list[Claimed] | None:
+        """The outcome of one send that delivered ``rows`` (one row, or a coalesced group of one chat).
+
+        With ``then_claim`` (a lease), a row that was sent is recorded in the same unit of work as the claim of its
+        chat's next due row, which is returned (an empty list: none is due); None when nothing was claimed."""
         if outcome.kind == "sent":
+            now = self._clock.now()
+            following: list[Claimed] | None = None
             async with self.units, self._db.uow() as uow:
                 for row in rows:
-                    await outbox.mark_sent(uow.session, row.id, self._clock.now(), outcome.message_id)
+                    await outbox.mark_sent(uow.session, row.id, now, outcome.message_id)
+                if then_claim is not None:
+                    following = await outbox.claim_due(uow.session, now, 1, then_claim, chat=rows[0].chat)
                 await uow.commit()
             self.stats.sent += len(rows)
+            self.stats.claimed += len(following or ())
             for row in rows:
                 logger.debug("outbox row %s sent to chat %s (tenant %s)", row.id, row.chat_id, row.tenant_id)
-            return
+            return following
         if outcome.kind == "retry_after":
             await self._rate_limited(rows, outcome)
-            return
+            return None
         for row in rows:
             if outcome.kind == "undeliverable":
                 await self.finish(row, OutboxStatus.UNDELIVERABLE, outcome.reason)
             else:
                 await self._failed(row, outcome)
+        return None
 
     async def _rate_limited(self, rows: Sequence[Claimed], outcome: Outcome) -> None:
         first = rows[0]
