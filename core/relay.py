@@ -325,10 +325,10 @@ class OutboxRelay:
                     await self._results.give_back(left, self._clock.now())
             self.wake()
 
-    async def _claim_chat(self, chat: Chat, *, name: str | None = None, limit: int = 1) -> list[Claimed]:
+    async def _claim_chat(self, chat: Chat) -> list[Claimed]:
         now = self._clock.now()
         async with self._results.units, self._db.uow() as uow:
-            rows = await outbox.claim_due(uow.session, now, limit, self.lease, chat=chat, coalesce=name)
+            rows = await outbox.claim_due(uow.session, now, 1, self.lease, chat=chat)
             await uow.commit()
         self.stats.claimed += len(rows)
         return rows
@@ -378,10 +378,18 @@ class OutboxRelay:
     async def _gather(self, row: Claimed) -> tuple[list[Claimed], Message, int | None]:
         """``row`` with every other due row of its chat and ``coalesce`` name, and how to show them together."""
         assert row.coalesce is not None
-        rows = [row, *await self._claim_chat(row.chat, name=row.coalesce, limit=coalesce.MAX_ROWS - 1)]
-        rows.sort(key=lambda r: r.id)
+        now = self._clock.now()
         async with self._results.units, self._db.uow() as uow:
-            gathered = await coalesce.gather(uow.session, rows, self._clock.now(), self.coalesce_window)
+            rows = [
+                row,
+                *await outbox.claim_due(
+                    uow.session, now, coalesce.MAX_ROWS - 1, self.lease, chat=row.chat, coalesce=row.coalesce
+                ),
+            ]
+            rows.sort(key=lambda r: r.id)
+            gathered = await coalesce.gather(uow.session, rows, now, self.coalesce_window)
+            await uow.commit()
+        self.stats.claimed += len(rows) - 1
         if len(rows) > 1:
             logger.debug("outbox rows %s to chat %s go as one message", [r.id for r in rows], row.chat_id)
         return rows, gathered.message, gathered.edit_message_id

@@ -100,6 +100,14 @@ async def send_once(
     return Outcome("sent", message_id=message_id)
 
 
+@dataclass(eq=False, slots=True)
+class _Sent:
+    rows: Sequence[Claimed]
+    message_id: int | None
+    then_claim: timedelta | None
+    done: asyncio.Future[list[Claimed] | None]
+
+
 class Results:
     """Records outcomes on outbox rows (see the module docstring)."""
 
@@ -133,6 +141,8 @@ class Results:
         self._rng = rng
         self._merchant_chats = merchant_chats
         self._wake = wake
+        self._sent: list[_Sent] = []  # sent rows waiting to be recorded together (``_flush_sent``)
+        self._flushing: asyncio.Future[None] | None = None
 
     def backoff(self, failures: int) -> float:
         """Seconds before the next try after ``failures`` counted failures: exponential, capped, with equal jitter."""
@@ -147,19 +157,11 @@ class Results:
         With ``then_claim`` (a lease), a row that was sent is recorded in the same unit of work as the claim of its
         chat's next due row, which is returned (an empty list: none is due); None when nothing was claimed."""
         if outcome.kind == "sent":
-            now = self._clock.now()
-            following: list[Claimed] | None = None
-            async with self.units, self._db.uow() as uow:
-                for row in rows:
-                    await outbox.mark_sent(uow.session, row.id, now, outcome.message_id)
-                if then_claim is not None:
-                    following = await outbox.claim_due(uow.session, now, 1, then_claim, chat=rows[0].chat)
-                await uow.commit()
-            self.stats.sent += len(rows)
-            self.stats.claimed += len(following or ())
-            for row in rows:
-                logger.debug("outbox row %s sent to chat %s (tenant %s)", row.id, row.chat_id, row.tenant_id)
-            return following
+            done: asyncio.Future[list[Claimed] | None] = asyncio.get_running_loop().create_future()
+            self._sent.append(_Sent(rows, outcome.message_id, then_claim, done))
+            if self._flushing is None or self._flushing.done():
+                self._flushing = asyncio.ensure_future(self._flush_sent())
+            return await done
         if outcome.kind == "retry_after":
             await self._rate_limited(rows, outcome)
             return None
@@ -169,6 +171,40 @@ class Results:
             else:
                 await self._failed(row, outcome)
         return None
+
+    async def _flush_sent(self) -> None:
+        """Record every sent row waiting, in one unit of work, and again while more came meanwhile: lanes sending side
+        by side share one commit (on SQLite every write queues behind the others), and none waits longer than one
+        commit for its turn."""
+        await asyncio.sleep(0)  # the lanes whose sends ended in this same moment join this commit
+        while self._sent:
+            batch, self._sent = self._sent, []
+            try:
+                now = self._clock.now()
+                following: list[list[Claimed] | None] = []
+                async with self.units, self._db.uow() as uow:
+                    for sent in batch:
+                        for row in sent.rows:
+                            await outbox.mark_sent(uow.session, row.id, now, sent.message_id)
+                    for sent in batch:
+                        following.append(
+                            None
+                            if sent.then_claim is None
+                            else await outbox.claim_due(uow.session, now, 1, sent.then_claim, chat=sent.rows[0].chat)
+                        )
+                    await uow.commit()
+            except Exception as exc:
+                for sent in batch:
+                    if not sent.done.done():
+                        sent.done.set_exception(exc)
+                continue
+            for sent, claimed in zip(batch, following, strict=True):
+                self.stats.sent += len(sent.rows)
+                self.stats.claimed += len(claimed or ())
+                for row in sent.rows:
+                    logger.debug("outbox row %s sent to chat %s (tenant %s)", row.id, row.chat_id, row.tenant_id)
+                if not sent.done.done():
+                    sent.done.set_result(claimed)
 
     async def _rate_limited(self, rows: Sequence[Claimed], outcome: Outcome) -> None:
         first = rows[0]
