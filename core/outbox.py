@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -193,6 +193,7 @@ async def claim_due(
     *,
     chat: tuple[int, int] | None = None,
     coalesce: str | None = None,
+    skip: Sequence[tuple[int, int]] = (),
 ) -> list[Claimed]:
     """Claim for ``lease`` the first due row of up to ``limit`` chats (of ``chat`` alone when given) that no relay
     holds. On PostgreSQL, SKIP LOCKED lets several relays share the table: a relay that claims a chat's first row
@@ -202,8 +203,10 @@ async def claim_due(
 
     With ``chat`` and ``coalesce``, claims instead up to ``limit`` due rows of that chat with that ``coalesce`` name,
     wherever they stand in the chat (their news is gathered into one message): call it only while holding a row of
-    the chat."""
+    the chat. ``skip``: chats (tenant id, chat id) not to claim from now, which the caller knows to be paced."""
     due = select(OutboxMessage).where(_free(OutboxMessage, now))
+    if skip:
+        due = due.where(tuple_(OutboxMessage.tenant_id, OutboxMessage.chat_id).not_in(list(skip)))
     if chat is not None:
         due = due.where(OutboxMessage.tenant_id == chat[0], OutboxMessage.chat_id == chat[1])
     if coalesce is not None:

@@ -90,6 +90,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+# At most this many paced chats are left out of a claim by name (the rest are claimed and given back, as before).
+_MAX_SKIPPED = 200
 Chat = tuple[int, int]  # (tenant id, chat id)
 
 
@@ -162,6 +164,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._lanes: dict[Chat, _Lane] = {}
+        self._paced: dict[Chat, datetime] = {}  # chats this relay gave rows back for, until when
         self.pacer = pacer or pacing(
             PacingLimits(
                 per_chat_interval=per_chat_interval, per_group_interval=per_group_interval, per_bot_rate=per_bot_rate
@@ -265,8 +268,11 @@ class OutboxRelay:
         if room <= 0:
             return 0, 0
         claim_time = self._clock.now()
+        for chat in [chat for chat, until in self._paced.items() if until <= claim_time]:
+            del self._paced[chat]
+        paced = list(self._paced)[:_MAX_SKIPPED]
         async with self._results.units, self._db.uow() as uow:
-            rows = await outbox.claim_due(uow.session, claim_time, room, self.lease)
+            rows = await outbox.claim_due(uow.session, claim_time, room, self.lease, skip=paced)
             await uow.commit()
         self.stats.claimed += len(rows)
         if rows:
@@ -350,6 +356,7 @@ class OutboxRelay:
         if deferred_to is not None:  # keep the chat's order: every later row waits too
             held = [row, *lane.rows]
             lane.rows.clear()
+            self._paced[lane.chat] = deferred_to  # rows owed to it meanwhile are not claimed only to be given back
             await self._results.give_back(held, deferred_to)
             return False
         rows, message = [row], row.message
