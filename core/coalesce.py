@@ -59,7 +59,7 @@ async def _open_group(
     session: AsyncSession, row: Claimed, name: str, now: datetime, window: timedelta, *, room: int
 ) -> tuple[int, list[Message]] | None:
     """The chat's latest group of ``name``: its message id and the messages it shows, when it began within ``window``
-    and has room for ``room`` more rows... or None."""
+    and holds at most ``room`` rows (so the new ones fit); else None."""
     if room < 0:
         return None
     sent = (
