@@ -136,6 +136,14 @@ async def test_a_paced_chat_gives_its_rows_back_and_others_are_sent_at_once(
         assert held.next_attempt_at.replace(tzinfo=start.tzinfo) == start + timedelta(seconds=30)
     assert relay.stats.deferred == 2
 
+    # An alert owed while the chat waits its turn is not claimed only to be given back: it waits with the others.
+    await owe(database, clock, tenant_id, ADMIN, "alert:4", "alert 4")
+    await owe(database, clock, tenant_id, OTHER_CUSTOMER, "receipt:2", "second receipt")
+    assert await relay.run_once() == 1
+    assert notifier.texts_to(OTHER_CUSTOMER) == ["second receipt"]
+    assert (await row(database, "alert:4")).claimed_until is None
+    assert relay.stats.deferred == 2
+
 
 async def test_orders_paid_close_together_make_one_merchant_message_edited_into_a_list(
     database: Database,
@@ -195,3 +203,33 @@ async def test_a_list_keeps_each_orders_button_and_a_late_order_starts_a_new_mes
     await relay.run_once()
     assert keeping.shown(ADMIN)[1] == paid("B3").text
     assert len(keeping.delivered) == 2
+
+
+async def test_a_chat_being_delivered_by_one_relay_is_left_alone_by_another(
+    database: Database,
+    clock: FakeClock,
+    tenant_id: int,  # noqa: F811
+) -> None:
+    stuck = StuckChatNotifier(clock)
+    stuck.stuck.add(CUSTOMER)
+    for n in range(1, 4):
+        await owe(database, clock, tenant_id, CUSTOMER, f"m:{n}", f"m{n}")
+    await owe(database, clock, tenant_id, OTHER_CUSTOMER, "other:1", "other")
+    other_db = Database(database.url)
+    try:
+        first, _ = relay_for(database, stuck, clock)
+        second_notifier = RecordingNotifier(clock)
+        second, _ = relay_for(other_db, second_notifier, clock)
+        in_flight = asyncio.create_task(first.run_once())
+        await asyncio.wait_for(stuck.stuck_entered.wait(), timeout=WAIT)  # m1 is being sent by the first relay
+
+        assert await second.run_once() == 0  # the other chat went with the first relay's claim; this one is held
+        assert second_notifier.calls == []
+
+        stuck.release.set()
+        await asyncio.wait_for(in_flight, timeout=WAIT)
+    finally:
+        stuck.release.set()
+        await other_db.dispose()
+    assert stuck.texts_to(CUSTOMER) == ["m1", "m2", "m3"]
+    assert stuck.texts_to(OTHER_CUSTOMER) == ["other"]
