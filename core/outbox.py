@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.clock import utc
 from core.db.insert import insert_if_absent
@@ -42,22 +45,26 @@ class OutboxStatus(enum.StrEnum):
 
 
 async def enqueue(
-    session: AsyncSession, *, tenant_id: int, chat_id: int, dedupe_key: str, message: Message, now: datetime
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    chat_id: int,
+    dedupe_key: str,
+    message: Message,
+    now: datetime,
+    coalesce: str | None = None,
 ) -> bool:
-    """Owe ``message`` to ``chat_id``. False when a message with this dedupe key is already owed or sent."""
+    """Owe ``message`` to ``chat_id``. False when a message with this dedupe key is already owed or sent.
+
+    ``coalesce`` names a kind of news that may be gathered into one running message (``COALESCE_PAID``): rows of one
+    chat with the same name that come close together are delivered as one message, then edits of it (``core.coalesce``).
+    A bulk writer builds its rows with ``row_values``."""
     new_id = await insert_if_absent(
         session,
         OutboxMessage.__table__,  # type: ignore[arg-type]
-        {
-            "tenant_id": tenant_id,
-            "dedupe_key": dedupe_key,
-            "chat_id": chat_id,
-            "payload": message.to_payload(),
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
+        row_values(
+            tenant_id=tenant_id, chat_id=chat_id, dedupe_key=dedupe_key, message=message, now=now, coalesce=coalesce
+        ),
     )
     if new_id is not None:
         session.info[_OWED] = True
@@ -65,6 +72,44 @@ async def enqueue(
 
 
 _OWED = "dukabot.outbox.owed"
+
+# ``coalesce`` of the merchant's "order paid" alerts.
+COALESCE_PAID = "paid"
+# Where a row's ``coalesce`` name is kept: in its payload, beside the message (``Message.from_payload`` ignores it).
+COALESCE_FIELD = "coalesce"
+# A message may ask its writer to coalesce it: ``Message(..., extra={COALESCE_FIELD: COALESCE_PAID})`` (see
+# ``coalescing``), so a writer that passes messages along (``payments.notices.to_merchant``) needs no new argument.
+
+
+def coalescing(message: Message) -> str | None:
+    """The ``coalesce`` name a message asks for through its ``extra``, or None."""
+    wanted = message.extra.get(COALESCE_FIELD)
+    return wanted if isinstance(wanted, str) else None
+
+
+def row_values(
+    *,
+    tenant_id: int,
+    chat_id: int,
+    dedupe_key: str,
+    message: Message,
+    now: datetime,
+    coalesce: str | None = None,
+) -> dict[str, object]:
+    """The column values of a new outbox row (for ``enqueue``, and for a writer that inserts many rows at once)."""
+    payload = message.to_payload()
+    if coalesce is not None:
+        payload[COALESCE_FIELD] = coalesce
+    return {
+        "tenant_id": tenant_id,
+        "dedupe_key": dedupe_key,
+        "chat_id": chat_id,
+        "payload": payload,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def owes_messages(session: AsyncSession) -> bool:
@@ -81,6 +126,12 @@ class Claimed:
     attempts: int
     created_at: datetime
     unknown: bool = False  # an earlier send may have reached the chat (see the module docstring)
+    lease_end: datetime | None = None  # when this claim's lease runs out (None: not known to the caller)
+    coalesce: str | None = None  # see ``enqueue``
+
+    @property
+    def chat(self) -> tuple[int, int]:
+        return (self.tenant_id, self.chat_id)
 
 
 # The start of ``last_error`` on a row an earlier send of which may have reached the chat.
@@ -99,21 +150,74 @@ def noted(reason: str, *, unknown: bool) -> str:
     return reason
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
-    """Claim up to ``limit`` due rows for ``lease``. On PostgreSQL, SKIP LOCKED lets several relays share the table;
-    the lease means a relay that died mid-send gives its rows back when the lease runs out."""
-    due = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING.value,
-            OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-        )
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
+def _free(table: type[OutboxMessage] | Any, now: datetime) -> ColumnElement[bool]:
+    """Due and not held by a live lease: a row a relay may claim."""
+    return and_(
+        table.status == OutboxStatus.PENDING.value,
+        table.next_attempt_at <= now,
+        or_(table.claimed_until.is_(None), table.claimed_until <= now),
     )
+
+
+def _chat_is_free(now: datetime) -> ColumnElement[bool]:
+    """No row of this row's chat is held by a live lease: one relay delivers a chat at a time, so its rows keep
+    their order even with several relays."""
+    held = aliased(OutboxMessage)
+    return ~exists().where(
+        held.tenant_id == OutboxMessage.tenant_id,
+        held.chat_id == OutboxMessage.chat_id,
+        held.status == OutboxStatus.PENDING.value,
+        held.claimed_until > now,
+    )
+
+
+def _first_of_its_chat(now: datetime) -> ColumnElement[bool]:
+    """No claimable row of the same chat comes before this one (``next_attempt_at``, then ``id``)."""
+    earlier = aliased(OutboxMessage)
+    return ~exists().where(
+        earlier.tenant_id == OutboxMessage.tenant_id,
+        earlier.chat_id == OutboxMessage.chat_id,
+        _free(earlier, now),
+        or_(
+            earlier.next_attempt_at < OutboxMessage.next_attempt_at,
+            and_(earlier.next_attempt_at == OutboxMessage.next_attempt_at, earlier.id < OutboxMessage.id),
+        ),
+    )
+
+
+async def claim_due(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    chat: tuple[int, int] | None = None,
+    coalesce: str | None = None,
+    skip: Sequence[tuple[int, int]] = (),
+) -> list[Claimed]:
+    """Claim for ``lease`` the first due row of up to ``limit`` chats (of ``chat`` alone when given) that no relay
+    holds. On PostgreSQL, SKIP LOCKED lets several relays share the table: a relay that claims a chat's first row
+    locks it, and the rows behind it are not first, so no other relay takes them meanwhile; once committed, the
+    lease keeps the whole chat to that relay until it records its result. The lease also means a relay that died
+    mid-send gives its rows back when the lease runs out.
+
+    With ``chat`` and ``coalesce``, claims instead up to ``limit`` due rows of that chat with that ``coalesce`` name,
+    wherever they stand in the chat (their news is gathered into one message): call it only while holding a row of
+    the chat. ``skip``: chats (tenant id, chat id) not to claim from now, which the caller knows to be paced."""
+    due = select(OutboxMessage).where(_free(OutboxMessage, now))
+    if skip:
+        due = due.where(tuple_(OutboxMessage.tenant_id, OutboxMessage.chat_id).not_in(list(skip)))
+    if chat is not None:
+        due = due.where(OutboxMessage.tenant_id == chat[0], OutboxMessage.chat_id == chat[1])
+    if coalesce is not None:
+        if chat is None:
+            raise ValueError("coalesced rows are claimed for one chat")
+        due = due.where(OutboxMessage.payload[COALESCE_FIELD].as_string() == coalesce)
+    else:
+        due = due.where(_chat_is_free(now), _first_of_its_chat(now))
+    due = due.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        due = due.with_for_update(skip_locked=True, of=OutboxMessage)
     claimed: list[Claimed] = []
     for row in await session.scalars(due):
         try:
@@ -129,6 +233,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: tim
         if row.claimed_until is not None:
             row.last_error = noted(row.last_error or "a relay stopped before recording its send", unknown=True)[:500]
         row.claimed_until = now + lease
+        wanted = row.payload.get(COALESCE_FIELD)
         claimed.append(
             Claimed(
                 id=row.id,
@@ -138,9 +243,39 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: tim
                 attempts=row.attempts,
                 created_at=row.created_at,
                 unknown=unknown,
+                lease_end=now + lease,
+                coalesce=wanted if isinstance(wanted, str) else None,
             )
         )
     return claimed
+
+
+async def give_back(session: AsyncSession, row_ids: Sequence[int], until: datetime) -> None:
+    """Give claimed rows back, uncounted and with their last error kept, due again at ``until``."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.PENDING.value)
+        .values(next_attempt_at=until, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def hold_chat(session: AsyncSession, chat: tuple[int, int], now: datetime, until: datetime) -> int:
+    """Move every free row of ``chat`` due before ``until`` to ``until``, uncounted: a chat paced or paused keeps its
+    order and is not claimed row by row meanwhile. Returns how many rows moved."""
+    moved = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.tenant_id == chat[0],
+            OutboxMessage.chat_id == chat[1],
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at < until,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+        )
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(moved, "rowcount", 0) or 0)
 
 
 async def mark_sent(session: AsyncSession, row_id: int, now: datetime, message_id: int | None = None) -> None:

@@ -1,23 +1,27 @@
 """The outbox relay: delivers owed chat messages through a ``Notifier`` and records what happened.
 
-One pass (``run_once``):
+Chats are lanes. Each chat with messages owed gets a lane of its own (a task), and lanes never wait for each other:
 
-1. claim a batch of due rows in one short unit of work and commit the claim (a lease: ``claimed_until``). On PostgreSQL
-   the claim uses ``FOR UPDATE SKIP LOCKED``, so several relays share the table; on SQLite run one relay per process;
-2. send each row outside any transaction, rows of one chat in order and one after the other, different chats side by
-   side. Sends are paced per chat (about 1/s, 1 per 3 s for groups) and per tenant bot (about 30/s), by
-   ``core.pacing`` (in this process) or ``core.redis_pacing`` (shared by the processes of one Redis);
-3. record each result in its own short unit of work.
+1. the dispatcher claims the first due row of up to ``batch`` chats that no relay holds, in one short unit of work,
+   and commits the claim (a lease: ``claimed_until``). It claims again whenever it is woken (new rows committed, a
+   lane ended) or every ``poll_interval``, without waiting for any lane to finish;
+2. a lane sends its chat's rows one after the other, in order, outside any transaction; when its row is recorded it
+   claims the chat's next due row itself, and ends when the chat has none. Sends are paced per chat (about 1/s,
+   1 per 3 s for groups) and per tenant bot (about 30/s), by ``core.pacing`` (in this process) or
+   ``core.redis_pacing`` (shared by the processes of one Redis). A lane whose next send would wait more than
+   ``max_hold`` gives its rows back, uncounted, due when pacing allows (and moves the rest of its chat there too), so
+   a paced chat holds no lease and no task while it waits;
+3. each result is recorded in its own short unit of work (``core.relay_results``).
 
-What a result does to its row:
+So a chat paced at one message a second (a merchant's alert chat, a group) delays nobody else: every other chat's
+rows are claimed and sent meanwhile by their own lanes. A chat is delivered by one relay at a time: a claim takes a
+chat's first claimable row only, and only when no row of that chat is held by a live lease (``outbox.claim_due``); on
+PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED``, so several relays (processes) share the table and a chat's rows
+keep their order across them. On SQLite run one relay per process.
 
-=====================  ==========================================================================================
-sent                   SENT, with the Telegram message id the notifier returned
-``RetryAfter`` (429)   back to due at now + retry_after, the try is not counted; the chat and the bot pause until then
-``TransientError``     network, timeout, 5xx: counted, exponential back-off with jitter, DEAD after ``max_attempts``
-``PermanentError``     another 400: counted and retried, DEAD after ``max_permanent_attempts`` (at most max_attempts)
-``Undeliverable``      403 (bot blocked), chat not found or deactivated: UNDELIVERABLE, never retried
-=====================  ==========================================================================================
+Rows written with a ``coalesce`` name (the merchant's "order paid" alerts) are gathered: when a lane reaches one, it
+claims every due row of its chat with the same name and delivers them with one send or one edit of the group's
+message (``core.coalesce``).
 
 A row whose message ``replaces`` an earlier row of its chat is resolved right before its send
 (``outbox.replacing``): the notifier edits the earlier row's Telegram message when that row was sent (and sends anew
@@ -25,20 +29,17 @@ when the edit is refused); an earlier row still owed is superseded and never sen
 is waited for, the replacing row and those after it in its chat given back uncounted. So a replacement never
 overtakes the row it replaces, and the chat shows exactly one of them.
 
-UNDELIVERABLE and DEAD rows are reported to the merchant through the outbox, dedupe key
-``relay:<kind>:<row id>:to:<chat>``, in the same unit of work as the row's final state; except when the failed row was
-itself going to a merchant chat or was itself such a report: an alert about an alert would loop.
-
 A send starts only while the lease still covers ``send_timeout`` and a safety margin, and a send that outlives
 ``send_timeout`` is abandoned (retried, counted, like a transient error). So while a lease holds no other relay can
 claim the row, and no relay sends it once the lease may be gone. A relay that dies between claim and send loses
-nothing: the row is due again when its lease runs out. Delivery is at least once: a relay that dies after Telegram
-accepted a message but before SENT was committed leaves a row whose outcome is unknown (``Claimed.unknown``: claimed
-again after its lease ran out with no result recorded; a send that timed out is noted so too). Telegram has no
-idempotency key, so such a row is delivered so that a second copy is harmless: a row that replaces a sent row edits
-that message again (an edit is idempotent: "not modified" counts as sent), and anything else, including a refused
-edit, goes out marked as a repeat (``outbox.as_repeat``). Direct replies share this relay's ``Pacing``
-(``bot.replies``) and hand the replies they cannot send in time to the outbox.
+nothing: the row is due again when its lease runs out. A relay that is stopped gives back the rows it has not begun
+to send. Delivery is at least once: a relay that dies after Telegram accepted a message but before SENT was committed
+leaves a row whose outcome is unknown (``Claimed.unknown``: claimed again after its lease ran out with no result
+recorded; a send that timed out is noted so too). Telegram has no idempotency key, so such a row is delivered so that
+a second copy is harmless: a row that replaces a sent row edits that message again (an edit is idempotent: "not
+modified" counts as sent), and anything else, including a refused edit, goes out marked as a repeat
+(``outbox.as_repeat``). Direct replies share this relay's ``Pacing`` (``bot.replies``) and hand the replies they
+cannot send in time to the outbox.
 
 Logs carry row ids, tenant ids, chat ids and error classes; never message text, and never a bot token.
 """
@@ -46,19 +47,18 @@ Logs carry row ids, tenant ids, chat ids and error classes; never message text, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-
-from core import outbox
+from core import coalesce, outbox
 from core.clock import Clock
 from core.db.engine import Database
-from core.db.tables import OutboxMessage
-from core.dead_letters import MerchantChats, alert_merchant, merchant_chats
+from core.dead_letters import MerchantChats, merchant_chats
 from core.messages import Message
 from core.notify import (
     Notifier,
@@ -71,12 +71,14 @@ from core.notify import (
 )
 from core.outbox import Claimed, OutboxStatus
 from core.pacing import Pacer, Pacing, PacingLimits, hold_chat_after_send
+from core.relay_results import Outcome, RelayStats, Results, send_once
 
 # The Notifier port lives in core.notify; it is re-exported here for the modules that import it from the relay.
 __all__ = [
     "Notifier",
     "NotifierError",
     "OutboxRelay",
+    "Outcome",
     "PermanentError",
     "RelayStats",
     "RetryAfter",
@@ -88,39 +90,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+# At most this many paced chats are left out of a claim by name (the rest are claimed and given back, as before).
+_MAX_SKIPPED = 200
+Chat = tuple[int, int]  # (tenant id, chat id)
 
 
-# --------------------------------------------------------------------------------------------------- statistics
-
-
-@dataclass(slots=True)
-class RelayStats:
-    """Counters since the relay started, for a metrics layer to read (``as_dict`` or the attributes)."""
-
-    claimed: int = 0  # rows claimed
-    sent: int = 0  # rows delivered
-    retried: int = 0  # counted failures put back for later (transient or 400)
-    rate_limited: int = 0  # 429s waited out
-    undeliverable: int = 0  # rows marked UNDELIVERABLE
-    dead: int = 0  # rows given up on
-    deferred: int = 0  # rows given back uncounted because pacing or a pause would have held them too long
-    alerts: int = 0  # merchant alerts enqueued about undeliverable or dead rows
-    errors: int = 0  # the relay's own failures (database), the row stays claimed until its lease ends
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-# --------------------------------------------------------------------------------------------------- the relay
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    kind: str  # "sent" | "retry_after" | "transient" | "permanent" | "undeliverable"
-    reason: str = ""
-    retry_after: float = 0.0
-    message_id: int | None = None  # "sent": the Telegram message that shows the row
-    unknown: bool = False  # the send may have reached the chat all the same (no answer in time)
+@dataclass(eq=False)
+class _Lane:
+    chat: Chat
+    rows: deque[Claimed] = field(default_factory=deque)
+    blocked: str | None = None  # the chat refused a row (403...): the rest of its rows are undeliverable too
+    looked: bool = False  # the chat's next row was looked for, and claimed if due, with the last result
+    task: asyncio.Task[None] | None = None
 
 
 class OutboxRelay:
@@ -131,6 +112,8 @@ class OutboxRelay:
     from the ``per_*`` limits: ``Pacer`` keeps it in this process, ``core.redis_pacing.RedisPacer`` shares it through
     Redis with the relays of other processes. ``pacer``, when given, is used as it is instead (its own limits apply):
     the composition root builds one and shares it with the direct replies, so a bot's sends are paced together.
+    ``max_lanes`` bounds how many chats this relay delivers at once; ``coalesce_window`` is how long a group of
+    coalesced rows stays open to more (``core.coalesce``).
     """
 
     def __init__(
@@ -152,6 +135,8 @@ class OutboxRelay:
         backoff_cap: float = 1800.0,
         poll_interval: float = 1.0,
         concurrency: int = 4,
+        max_lanes: int = 500,
+        coalesce_window: float = 60.0,
         pause_bot_on_rate_limit: bool = True,
         sleep: Sleep | None = None,
         rng: random.Random | None = None,
@@ -159,60 +144,97 @@ class OutboxRelay:
         pacing: Callable[[PacingLimits], Pacing] = Pacer,
         pacer: Pacing | None = None,
     ) -> None:
-        if batch < 1 or max_attempts < 1 or concurrency < 1:
-            raise ValueError("batch, max_attempts and concurrency must be at least 1")
+        if batch < 1 or max_attempts < 1 or concurrency < 1 or max_lanes < 1:
+            raise ValueError("batch, max_attempts, concurrency and max_lanes must be at least 1")
         if lease <= send_timeout:
             raise ValueError("the lease must outlast a send: lease > send_timeout")
         self._db = database
         self._notifier = notifier
         self._clock = clock
         self.batch = batch
-        self.max_attempts = max_attempts
-        self.max_permanent_attempts = max(1, min(max_attempts, max_permanent_attempts))
+        self.max_lanes = max_lanes
         self.lease = timedelta(seconds=lease)
         self.send_timeout = send_timeout
         # A send starts only if the lease still covers the send's timeout and this margin.
         self._lease_margin = timedelta(seconds=send_timeout + max(1.0, (lease - send_timeout) * 0.1))
         self.max_hold = timedelta(seconds=max_hold)
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self.coalesce_window = timedelta(seconds=coalesce_window)
         self.poll_interval = poll_interval
-        self.pause_bot_on_rate_limit = pause_bot_on_rate_limit
         self._sleep: Sleep = sleep or asyncio.sleep
-        self._rng = rng or random.Random()
-        self._merchant_chats = merchant_chats
-        self._concurrency = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._lanes: dict[Chat, _Lane] = {}
+        self._paced: dict[Chat, datetime] = {}  # chats this relay gave rows back for, until when
         self.pacer = pacer or pacing(
             PacingLimits(
                 per_chat_interval=per_chat_interval, per_group_interval=per_group_interval, per_bot_rate=per_bot_rate
             )
         )
         self.stats = RelayStats()
+        self._results = Results(
+            database,
+            clock,
+            self.pacer,
+            self.stats,
+            max_attempts=max_attempts,
+            max_permanent_attempts=max_permanent_attempts,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            pause_bot_on_rate_limit=pause_bot_on_rate_limit,
+            concurrency=concurrency,
+            rng=rng or random.Random(),
+            merchant_chats=merchant_chats,
+            wake=self.wake,
+        )
+
+    @property
+    def max_attempts(self) -> int:
+        return self._results.max_attempts
+
+    @property
+    def max_permanent_attempts(self) -> int:
+        return self._results.max_permanent_attempts
+
+    def backoff(self, failures: int) -> float:
+        """Seconds before the next try after ``failures`` counted failures: exponential, capped, with equal jitter."""
+        return self._results.backoff(failures)
 
     # ------------------------------------------------------------------------------------------- loop
 
     def wake(self) -> None:
-        """Ask the running loop for a pass now (call it right after committing new outbox rows)."""
+        """Ask the running loop to claim now (call it right after committing new outbox rows)."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set: a pass, then wait for ``wake()``, ``stop`` or ``poll_interval`` seconds.
-        A full batch is followed by another pass at once."""
+        """Deliver until ``stop`` is set: claim for idle chats, then wait for ``wake()``, ``stop`` or
+        ``poll_interval`` seconds; lanes deliver meanwhile. On ``stop``, lanes give back what they have not begun
+        to send, and the loop returns once they have."""
         logger.info("outbox relay started")
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                claimed = await self.run_once()
-            except Exception as exc:  # keep the loop alive through a database outage
-                self.stats.errors += 1
-                logger.error("outbox relay pass failed: %s", type(exc).__name__)
-                claimed = 0
-            if stop.is_set():
-                break
-            if claimed < self.batch:
-                await self._idle(stop)
+        self._stopping.clear()
+        watcher = asyncio.ensure_future(self._watch(stop))
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    claimed, room = await self._dispatch()
+                except Exception as exc:  # keep the loop alive through a database outage
+                    self.stats.errors += 1
+                    logger.error("outbox relay pass failed: %s", type(exc).__name__)
+                    claimed, room = 0, 0
+                if stop.is_set():
+                    break
+                # A full claim is followed by another at once; with every lane busy, the first to end wakes the loop.
+                if claimed < room or room == 0:
+                    await self._idle(stop)
+        finally:
+            self._stopping.set()
+            watcher.cancel()
+            await self._join_lanes()
         logger.info("outbox relay stopped")
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._stopping.set()
 
     async def _idle(self, stop: asyncio.Event) -> None:
         waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
@@ -224,76 +246,168 @@ class OutboxRelay:
             await asyncio.gather(*waiters, return_exceptions=True)
 
     async def run_once(self) -> int:
-        """One pass: claim a batch, deliver it, record every result. Returns how many rows were claimed."""
-        claim_time = self._clock.now()
-        async with self._db.uow() as uow:
-            rows = await outbox.claim_due(uow.session, claim_time, self.batch, self.lease)
-            await uow.commit()
-        if not rows:
-            return 0
-        self.stats.claimed += len(rows)
-        lease_end = claim_time + self.lease
-        self.pacer.prune(claim_time)
+        """One pass, for tests and tools: claim for idle chats, let every lane deliver until its chat has nothing
+        due, record every result. Returns how many rows were claimed."""
+        before = self.stats.claimed
+        await self._dispatch()
+        await self._join_lanes()
+        return self.stats.claimed - before
 
-        groups: dict[tuple[int, int], list[Claimed]] = {}
-        for row in rows:  # claimed oldest first: each chat's rows keep their order
-            groups.setdefault((row.tenant_id, row.chat_id), []).append(row)
-        results = await asyncio.gather(
-            *(self._deliver_chat(group, lease_end) for group in groups.values()), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
+    async def _join_lanes(self) -> None:
+        while self._lanes:
+            tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
                 if isinstance(result, asyncio.CancelledError):
                     raise result
-                self.stats.errors += 1
-                logger.error("outbox relay: delivering a chat's rows failed: %s", type(result).__name__)
-        return len(rows)
+
+    async def _dispatch(self) -> tuple[int, int]:
+        """Claim the first row of idle chats, as many as lanes are free (at most ``batch``), and start their lanes.
+        Returns how many rows were claimed and how many could have been."""
+        room = min(self.batch, self.max_lanes - len(self._lanes))
+        if room <= 0:
+            return 0, 0
+        claim_time = self._clock.now()
+        for chat in [chat for chat, until in self._paced.items() if until <= claim_time]:
+            del self._paced[chat]
+        paced = list(self._paced)[:_MAX_SKIPPED]
+        async with self._results.units, self._db.uow() as uow:
+            rows = await outbox.claim_due(uow.session, claim_time, room, self.lease, skip=paced)
+            await uow.commit()
+        self.stats.claimed += len(rows)
+        if rows:
+            self.pacer.prune(claim_time)
+        for row in rows:
+            self._hand_to_lane(row)
+        return len(rows), room
+
+    def _hand_to_lane(self, row: Claimed) -> None:
+        lane = self._lanes.get(row.chat)
+        if lane is not None:  # its lane recorded its last row and is about to look for more: it takes this one
+            lane.rows.append(row)
+            return
+        lane = self._lanes[row.chat] = _Lane(row.chat, deque([row]))
+        lane.task = asyncio.create_task(self._run_lane(lane), name=f"outbox-lane-{row.tenant_id}-{row.chat_id}")
 
     # ------------------------------------------------------------------------------------------- one chat
 
-    async def _deliver_chat(self, rows: Sequence[Claimed], lease_end: datetime) -> None:
-        """A chat's rows, in order, one after the other. Chats run side by side; only their units of work queue up
-        (``concurrency`` at a time), so a chat waiting on its pacing holds nothing back."""
-        deferred_to: datetime | None = None
-        blocked: str | None = None
-        for row in rows:
-            try:
-                if blocked is not None:  # the chat refused the previous row: do not knock again this pass
-                    async with self._concurrency:
-                        await self._finish(row, OutboxStatus.UNDELIVERABLE, blocked)
-                    continue
-                if deferred_to is None:
-                    deferred_to = await self._wait_for_slot(row, lease_end)
-                if deferred_to is None and row.message.replaces is not None:
-                    async with self._concurrency:
-                        target = await self._replacing(row)
-                    deferred_to = target.wait_until
-                    edit_message_id = target.message_id
-                else:
-                    edit_message_id = None
-                if deferred_to is not None:  # keep the chat's order: every later row waits too
-                    async with self._concurrency:
-                        await self._defer(row, deferred_to)
-                    continue
-                outcome = await self._send(row, edit_message_id)
-                async with self._concurrency:
-                    await self._record(row, outcome)  # first: until SENT is committed, a crash repeats the message
-                if outcome.kind == "sent":
-                    await hold_chat_after_send(self.pacer, row.tenant_id, row.chat_id, self._clock.now())
-                if outcome.kind == "undeliverable":
-                    blocked = outcome.reason
-            except Exception as exc:  # a database failure: the row stays claimed and comes back after the lease
-                self.stats.errors += 1
-                logger.error(
-                    "outbox row %s: recording the result failed (%s); due again after its lease",
-                    row.id,
-                    type(exc).__name__,
-                )
+    async def _run_lane(self, lane: _Lane) -> None:
+        """A chat's rows, in order, one after the other; then the chat's next due row, until it has none."""
+        try:
+            while True:
+                while lane.rows:
+                    row = lane.rows.popleft()
+                    lane.looked = False
+                    try:
+                        if not await self._deliver(lane, row):
+                            return
+                    except Exception as exc:  # a database failure: the row stays claimed, due again after its lease
+                        self.stats.errors += 1
+                        logger.error(
+                            "outbox row %s: recording the result failed (%s); due again after its lease",
+                            row.id,
+                            type(exc).__name__,
+                        )
+                if self._stopping.is_set():
+                    return
+                if lane.looked:  # the last result's unit of work found nothing more due in the chat: a row owed
+                    return  # since then was committed after it, and its commit woke the dispatcher
+                try:
+                    more = await self._claim_chat(lane.chat)
+                except Exception as exc:
+                    self.stats.errors += 1
+                    logger.error("outbox lane of chat %s: claiming failed: %s", lane.chat[1], type(exc).__name__)
+                    return
+                lane.rows.extend(more)
+                if not lane.rows:
+                    return
+        finally:
+            if self._lanes.get(lane.chat) is lane:  # first, so that no row is handed to a lane that has ended
+                del self._lanes[lane.chat]
+            left = list(lane.rows)
+            lane.rows.clear()
+            if left:  # rows claimed for this lane that it will not send now: back to the table, uncounted
+                with contextlib.suppress(Exception):
+                    await self._results.give_back(left, self._clock.now())
+            self.wake()
 
-    async def _wait_for_slot(self, row: Claimed, lease_end: datetime) -> datetime | None:
+    async def _claim_chat(self, chat: Chat) -> list[Claimed]:
+        now = self._clock.now()
+        async with self._results.units, self._db.uow() as uow:
+            rows = await outbox.claim_due(uow.session, now, 1, self.lease, chat=chat)
+            await uow.commit()
+        self.stats.claimed += len(rows)
+        return rows
+
+    async def _deliver(self, lane: _Lane, row: Claimed) -> bool:
+        """Send one row (with the rows it gathers) and record the result. False when the lane must stop: the chat
+        is paced or paused for longer than the relay holds rows, or the relay is stopping (the lane's rows, this one
+        included, are then given back)."""
+        if lane.blocked is not None:  # the chat refused an earlier row: do not knock again
+            await self._results.finish(row, OutboxStatus.UNDELIVERABLE, lane.blocked)
+            return True
+        deferred_to = await self._wait_for_slot(row)
+        edit_message_id: int | None = None
+        if deferred_to is None and row.message.replaces is not None:
+            async with self._results.units, self._db.uow() as uow:
+                target = await outbox.replacing(uow.session, row, self._clock.now())
+                await uow.commit()
+            deferred_to, edit_message_id = target.wait_until, target.message_id
+        if deferred_to is not None:  # keep the chat's order: every later row waits too
+            held = [row, *lane.rows]
+            lane.rows.clear()
+            self._paced[lane.chat] = deferred_to  # rows owed to it meanwhile are not claimed only to be given back
+            await self._results.give_back(held, deferred_to)
+            return False
+        rows, message = [row], row.message
+        if row.coalesce is not None:
+            rows, message, edit_message_id = await self._gather(row)
+        outcome = await send_once(
+            self._notifier,
+            row,
+            message,
+            edit_message_id=edit_message_id,
+            unknown=any(r.unknown for r in rows),
+            within=self.send_timeout,
+        )
+        # First: until SENT is committed, a crash repeats the message. The chat's next row is claimed with it.
+        lease = None if self._stopping.is_set() else self.lease
+        following = await self._results.record(rows, outcome, then_claim=lease)
+        if following is not None:
+            lane.rows.extend(following)
+            lane.looked = True
+        if outcome.kind == "sent":
+            await hold_chat_after_send(self.pacer, row.tenant_id, row.chat_id, self._clock.now())
+        if outcome.kind == "undeliverable":
+            lane.blocked = outcome.reason
+        return True
+
+    async def _gather(self, row: Claimed) -> tuple[list[Claimed], Message, int | None]:
+        """``row`` with every other due row of its chat and ``coalesce`` name, and how to show them together."""
+        assert row.coalesce is not None
+        now = self._clock.now()
+        async with self._results.units, self._db.uow() as uow:
+            rows = [
+                row,
+                *await outbox.claim_due(
+                    uow.session, now, coalesce.MAX_ROWS - 1, self.lease, chat=row.chat, coalesce=row.coalesce
+                ),
+            ]
+            rows.sort(key=lambda r: r.id)
+            gathered = await coalesce.gather(uow.session, rows, now, self.coalesce_window)
+            await uow.commit()
+        self.stats.claimed += len(rows) - 1
+        if len(rows) > 1:
+            logger.debug("outbox rows %s to chat %s go as one message", [r.id for r in rows], row.chat_id)
+        return rows, gathered.message, gathered.edit_message_id
+
+    async def _wait_for_slot(self, row: Claimed) -> datetime | None:
         """Wait until pacing lets this row go and book the slot (None), or say until when to give the row back."""
+        lease_end = row.lease_end or self._clock.now() + self.lease
         while True:
             now = self._clock.now()
+            if self._stopping.is_set():
+                return now
             if now + self._lease_margin > lease_end:  # too late in the lease to start a send safely: give it back,
                 return max(now, await self.pacer.ready_at(row.tenant_id, row.chat_id, now))  # uncounted
             ready = await self.pacer.try_reserve(row.tenant_id, row.chat_id, now)
@@ -301,139 +415,17 @@ class OutboxRelay:
                 return None
             if ready - now > self.max_hold or ready + self._lease_margin > lease_end:
                 return ready
-            await self._sleep((ready - now).total_seconds())
+            await self._pause((ready - now).total_seconds())
 
-    async def _replacing(self, row: Claimed) -> outbox.Replacing:
-        """Which message a replacing row edits; an earlier row still owed is superseded in the same unit of work."""
-        async with self._db.uow() as uow:
-            target = await outbox.replacing(uow.session, row, self._clock.now())
-            await uow.commit()
-        if target.wait_until is not None:
-            logger.debug("outbox row %s waits for the row it replaces (chat %s)", row.id, row.chat_id)
-        return target
-
-    async def _send(self, row: Claimed, edit_message_id: int | None = None) -> _Outcome:
-        message = row.message
-        repeat: dict[str, Message] = {}
-        if row.unknown:  # it may be in the chat already: edit it in place again, or mark the new copy as a repeat
-            if edit_message_id is None:
-                message = outbox.as_repeat(message)
-            else:
-                repeat["anew"] = outbox.as_repeat(message)
+    async def _pause(self, seconds: float) -> None:
+        """Wait for pacing; a relay that is stopping stops waiting."""
+        if self._stopping.is_set():
+            return
+        sleeping = asyncio.ensure_future(self._sleep(seconds))
+        stopping = asyncio.ensure_future(self._stopping.wait())
         try:
-            async with asyncio.timeout(self.send_timeout):
-                message_id = await self._notifier.send(
-                    row.tenant_id, row.chat_id, message, edit_message_id=edit_message_id, **repeat
-                )
-        except RetryAfter as exc:
-            return _Outcome("retry_after", scrub(exc.reason), exc.seconds)
-        except Undeliverable as exc:
-            return _Outcome("undeliverable", scrub(exc.reason) or "undeliverable")
-        except PermanentError as exc:
-            return _Outcome("permanent", scrub(exc.reason) or "bad request")
-        except TransientError as exc:
-            reason = scrub(exc.reason) or "transient error"
-            # A request that timed out may have been carried out: Telegram does not say.
-            return _Outcome("transient", reason, unknown="timeout" in reason.lower() or "timed out" in reason)
-        except TimeoutError:
-            return _Outcome("transient", f"no answer within {self.send_timeout:g}s", unknown=True)
-        except Exception as exc:  # a notifier bug or a failing bot lookup: retried, bounded like a transient error
-            return _Outcome("transient", f"unexpected {type(exc).__name__}")
-        return _Outcome("sent", message_id=message_id)
-
-    # ------------------------------------------------------------------------------------------- results
-
-    async def _record(self, row: Claimed, outcome: _Outcome) -> None:
-        if outcome.kind == "sent":
-            async with self._db.uow() as uow:
-                await outbox.mark_sent(uow.session, row.id, self._clock.now(), outcome.message_id)
-                await uow.commit()
-            self.stats.sent += 1
-            logger.debug("outbox row %s sent to chat %s (tenant %s)", row.id, row.chat_id, row.tenant_id)
-        elif outcome.kind == "retry_after":
-            now = self._clock.now()
-            until = now + timedelta(seconds=outcome.retry_after)
-            await self.pacer.pause(
-                row.tenant_id, row.chat_id, now=now, until=until, whole_bot=self.pause_bot_on_rate_limit
-            )
-            async with self._db.uow() as uow:
-                reason = outbox.noted(outcome.reason, unknown=row.unknown)
-                await outbox.mark_retry(uow.session, row.id, until, reason, count=False)
-                await uow.commit()
-            self.stats.rate_limited += 1
-            logger.warning(
-                "outbox row %s: rate limited in chat %s (tenant %s), retry in %gs",
-                row.id,
-                row.chat_id,
-                row.tenant_id,
-                outcome.retry_after,
-            )
-        elif outcome.kind == "undeliverable":
-            await self._finish(row, OutboxStatus.UNDELIVERABLE, outcome.reason)
-        else:
-            limit = self.max_permanent_attempts if outcome.kind == "permanent" else self.max_attempts
-            failures = row.attempts + 1
-            if failures >= limit:
-                await self._finish(row, OutboxStatus.DEAD, outcome.reason)
-                return
-            delay = self.backoff(failures)
-            async with self._db.uow() as uow:
-                reason = outbox.noted(outcome.reason, unknown=row.unknown or outcome.unknown)
-                await outbox.mark_retry(
-                    uow.session, row.id, self._clock.now() + timedelta(seconds=delay), reason, count=True
-                )
-                await uow.commit()
-            self.stats.retried += 1
-            logger.warning(
-                "outbox row %s to chat %s (tenant %s): %s failure %d/%d (%s), retry in %.1fs",
-                row.id,
-                row.chat_id,
-                row.tenant_id,
-                outcome.kind,
-                failures,
-                limit,
-                outcome.reason,
-                delay,
-            )
-
-    def backoff(self, failures: int) -> float:
-        """Seconds before the next try after ``failures`` counted failures: exponential, capped, with equal jitter."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** min(failures - 1, 32))
-        return ceiling / 2 + self._rng.random() * ceiling / 2
-
-    async def _finish(self, row: Claimed, status: OutboxStatus, reason: str) -> None:
-        """A final state for the row and, in the same unit of work, the merchant's alert about it."""
-        async with self._db.uow() as uow:
-            await outbox.mark_final(uow.session, row.id, status, reason)
-            alerted = await alert_merchant(
-                uow.session, row, status, reason, chats_of=self._merchant_chats, now=self._clock.now()
-            )
-            await uow.commit()
-        if status is OutboxStatus.DEAD:
-            self.stats.dead += 1
-        else:
-            self.stats.undeliverable += 1
-        self.stats.alerts += alerted
-        logger.warning(
-            "outbox row %s to chat %s (tenant %s) is %s (%s); %d merchant alert(s) queued",
-            row.id,
-            row.chat_id,
-            row.tenant_id,
-            status.value,
-            reason,
-            alerted,
-        )
-        if alerted:
-            self.wake()
-
-    async def _defer(self, row: Claimed, until: datetime) -> None:
-        """Give a claimed row back, uncounted and with its last error kept, due again at ``until``."""
-        async with self._db.uow() as uow:
-            await uow.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.PENDING.value)
-                .values(next_attempt_at=until, claimed_until=None)
-            )
-            await uow.commit()
-        self.stats.deferred += 1
-        logger.debug("outbox row %s to chat %s deferred by pacing", row.id, row.chat_id)
+            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (sleeping, stopping):
+                waiter.cancel()
+            await asyncio.gather(sleeping, stopping, return_exceptions=True)

@@ -87,6 +87,7 @@ async def to_merchant(session: AsyncSession, tenant: Tenant, key: str, message: 
             dedupe_key=f"{key}:to:{chat_id}",
             message=message,
             now=now,
+            coalesce=outbox.coalescing(message),
         )
 
 
@@ -121,7 +122,11 @@ def paid_alert(ctx: Context, paid: Money, *, late: bool, short: Sequence[str] = 
     )
     if short:
         body += "\n" + text("merchant.stock_short", names=", ".join(short))
-    return Message(body, keyboard([Button(text("button.view_order"), data=ViewOrder(ctx.order.id).pack())]))
+    return Message(
+        body,
+        keyboard([Button(text("button.view_order"), data=ViewOrder(ctx.order.id).pack())]),
+        extra={outbox.COALESCE_FIELD: outbox.COALESCE_PAID},  # many paid at once: one message, edited into a list
+    )
 
 
 def needs_review_alert(ctx: Context, reason: str, *, acceptable: bool = False) -> Message:

@@ -412,6 +412,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_chat", "tenant_id", "chat_id", "status"),  # a chat's owed rows (the relay's lanes)
         UniqueConstraint("tenant_id", "dedupe_key"),
     )
 

@@ -151,9 +151,7 @@ async def test_a_relay_killed_after_telegram_accepted_shows_nothing_twice_unmark
 
     assert set((await statuses(database)).values()) == {OutboxStatus.SENT}
     assert unmarked_twice([customer, merchant], [RECEIPT, PROOF_RECEIPT, ALERT, PROOF_ALERT]) == 0
-    assert shown(customer) == [RECEIPT, outbox.as_repeat(Message(PROOF_RECEIPT)).text]  # the receipt edited again
-    assert shown(merchant) == [
-        ALERT,
-        outbox.as_repeat(Message(ALERT)).text,
-        outbox.as_repeat(Message(PROOF_ALERT)).text,
-    ]
+    # The receipt edited again; the rows behind it in each chat were never claimed by the dead relay (it held each
+    # chat's first row only), so they go out unmarked: they cannot have reached the chat before.
+    assert shown(customer) == [RECEIPT, PROOF_RECEIPT]
+    assert shown(merchant) == [ALERT, outbox.as_repeat(Message(ALERT)).text, PROOF_ALERT]

@@ -51,6 +51,25 @@ async def claim(database: Database, now: datetime, limit: int = 10) -> list[outb
     return claimed
 
 
+async def hold(database: Database, row_id: int, now: datetime) -> outbox.Claimed:
+    """``row_id`` claimed as the relay that holds its chat has it, wherever it stands in the chat (``claim_due``
+    takes a chat's first claimable row only)."""
+    async with database.uow() as uow:
+        row = await uow.session.get(OutboxMessage, row_id)
+        assert row is not None
+        row.claimed_until = now + LEASE
+        claimed = outbox.Claimed(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            chat_id=row.chat_id,
+            message=Message.from_payload(row.payload),
+            attempts=row.attempts,
+            created_at=row.created_at,
+        )
+        await uow.commit()
+    return claimed
+
+
 async def resolve(database: Database, row: outbox.Claimed, now: datetime) -> Replacing:
     async with database.uow() as uow:
         replacing = await outbox.replacing(uow.session, row, now)
@@ -63,19 +82,28 @@ async def test_due_rows_are_claimed_oldest_due_first_with_what_they_carry(
 ) -> None:
     shop = await seed_shop(database, vault, clock)
     start = clock.now()
-    later = await owe(database, shop.tenant_id, "a", Message("due later"), start)
+    later = await owe(database, shop.tenant_id, "a", Message("due later"), start, chat=OTHER_CHAT)
     sooner = await owe(database, shop.tenant_id, "b", Message("due sooner"), start)
+    behind = await owe(database, shop.tenant_id, "c", Message("behind the sooner one"), start)
     await set_row(database, later, next_attempt_at=start + timedelta(seconds=5))
     await set_row(database, sooner, next_attempt_at=start + timedelta(seconds=2))
+    await set_row(database, behind, next_attempt_at=start + timedelta(seconds=3))
 
     claimed = await claim(database, clock.advance(seconds=10))
 
+    # The first row of each chat: the rest of a chat waits for the relay that holds it (its lane claims them).
     assert [(c.id, c.message.text, c.chat_id, c.tenant_id, c.attempts) for c in claimed] == [
         (sooner, "due sooner", CHAT, shop.tenant_id, 0),
-        (later, "due later", CHAT, shop.tenant_id, 0),
+        (later, "due later", OTHER_CHAT, shop.tenant_id, 0),
     ]
     assert [utc(c.created_at) for c in claimed] == [start, start]
     assert await state(database, sooner) == ("pending", clock.now() + LEASE, None, 0)
+    assert await claim(database, clock.now()) == []  # both chats are held
+    async with database.uow() as uow:  # the relay that holds the chat records its row and takes the next
+        await outbox.mark_sent(uow.session, sooner, clock.now(), message_id=1)
+        [after] = await outbox.claim_due(uow.session, clock.now(), 10, LEASE, chat=(shop.tenant_id, CHAT))
+        await uow.commit()
+    assert after.id == behind
 
 
 async def test_a_lease_that_runs_out_this_instant_frees_the_row(
@@ -108,7 +136,7 @@ async def test_a_replacement_supersedes_a_free_earlier_row_and_nothing_else(
     earlier = await owe(database, shop.tenant_id, "started:1", Message("check your phone"), now)
     bystander = await owe(database, shop.tenant_id, "other:1", Message("unrelated"), now)
     newer = await owe(database, shop.tenant_id, "receipt:1", Message("paid", replaces="started:1"), now)
-    [row] = [c for c in await claim(database, now) if c.id == newer]
+    row = await hold(database, newer, now)
     await set_row(database, earlier, claimed_until=now)  # a relay's lease that runs out this very instant
     await set_row(database, bystander, claimed_until=None)
 
@@ -129,7 +157,7 @@ async def test_a_replacement_of_a_sent_row_edits_its_message_and_only_that_key_c
         await uow.commit()
     edits = await owe(database, shop.tenant_id, "receipt:1", Message("paid", replaces="started:1"), now)
     unknown = await owe(database, shop.tenant_id, "receipt:2", Message("paid", replaces="started:2"), now)
-    claimed = {c.id: c for c in await claim(database, now)}
+    claimed = {row_id: await hold(database, row_id, now) for row_id in (edits, unknown)}
 
     assert await resolve(database, claimed[edits], now) == Replacing(message_id=41)
     assert await resolve(database, claimed[unknown], now) == Replacing()  # no row has that key: a new message
@@ -146,7 +174,7 @@ async def test_a_replacement_waits_while_another_relay_holds_the_earlier_row(
     await set_row(database, nearly_free, claimed_until=now + timedelta(milliseconds=500))
     first = await owe(database, shop.tenant_id, "receipt:1", Message("paid", replaces="started:1"), now)
     second = await owe(database, shop.tenant_id, "receipt:2", Message("paid", replaces="started:2"), now)
-    claimed = {c.id: c for c in await claim(database, now)}
+    claimed = {row_id: await hold(database, row_id, now) for row_id in (first, second)}
 
     # Until the holder's lease ends; and never sooner than a second from now, so a wait is never a busy loop.
     assert await resolve(database, claimed[first], now) == Replacing(wait_until=now + timedelta(seconds=30))
