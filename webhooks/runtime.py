@@ -22,6 +22,7 @@ from core.pacing import Pacer, Pacing, PacingLimits
 from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
 from core.settings import Settings
+from core.tenant_cache import TenantCache
 from core.vault import Vault
 from payments.jobs import JobWorker
 from payments.mpesa.c2b_asker import ReceiptChecker
@@ -54,6 +55,7 @@ class Runtime:
     starter: PaymentStarter
     reconciler: Reconciler
     jobs: JobWorker  # payment jobs: provider calls never made inside an update or callback (start, C2B check)
+    tenant_cache: TenantCache  # tenant state read without a row at hand (the Telegram webhook's secret)
     redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and Daraja tokens shared with other processes
 
     @property
@@ -63,6 +65,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.bots.close()
+        await self.tenant_cache.close()
         await self.http.aclose()
         await self.database.dispose()
         if self.redis is not None:
@@ -97,6 +100,8 @@ def build_runtime(
     if redis is not None:  # without it, the M-Pesa provider makes its own per-process cache
         deps.shared[TOKEN_CACHE] = TokenCache(clock, shared=RedisTokenStore(redis, vault, clock))
     registry = ProviderRegistry(vault, deps, provider_factories())
+    tenant_cache = TenantCache(database, vault, clock)
+    tenant_cache.on_change.append(registry.forget)  # frees a changed tenant's providers (their check needs no help)
     starter = PaymentStarter(database, registry, clock)
     checker = ReceiptChecker(database, registry, clock)
     retry_ready = RetryReady(database, clock)
@@ -128,5 +133,6 @@ def build_runtime(
         starter,
         reconciler,
         jobs,
+        tenant_cache,
         redis,
     )
