@@ -134,7 +134,8 @@ class TenantCache:
 
     async def _recheck(self) -> None:
         async with self._database.uow() as uow:
-            versions = dict((await uow.session.execute(select(Tenant.id, Tenant.config_version))).tuples().all())
+            rows = await uow.session.execute(select(Tenant.id, Tenant.config_version))
+            versions = {tenant_id: version for tenant_id, version in rows}
         changed = {
             e.identity.tenant_id for e in self._entries.values() if versions.get(e.identity.tenant_id) != e.version
         }
