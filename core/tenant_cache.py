@@ -14,6 +14,12 @@ The invalidation rule (the same one for every per-tenant cache in dukabot):
    change sends on commit, and drops the tenant's entry as soon as it arrives; the re-check remains the bound when
    the listening connection is lost (and on SQLite, where there is none).
 
+Why PostgreSQL's NOTIFY and not Redis pub/sub: a notification must go out exactly when the change commits. NOTIFY
+is sent by the change's own transaction (so never for a rolled-back change, and never lost because the process that
+made the change, say ``dukabot provider set``, exits right after its commit), and every process on PostgreSQL has
+the database already; a Redis message would be published by the writer after its commit, by each writer. Processes
+sharing a SQLite file, or a PostgreSQL behind a pooler that drops LISTEN, rely on the re-check alone.
+
 So a ``serve`` process sees a new webhook secret at once on PostgreSQL, and within ``recheck_after`` in any case. A
 stale webhook secret costs nothing but time: Telegram's delivery with the new secret is refused 401 and delivered
 again later; no update is applied with a secret that does not match the one it was sent with.
@@ -109,6 +115,7 @@ class TenantCache:
     async def close(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            listener.remove_termination_listener(self._lost)  # closing it is no loss to report
             await listener.close()
 
     # --- the bounded re-check ---------------------------------------------------------------------------------
