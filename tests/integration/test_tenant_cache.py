@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -194,3 +195,32 @@ async def test_key_rotation_gives_every_shop_a_new_version(database: Database, v
     after = await versions()
     assert sorted(after) == ["fundi", "mama-mboga"]
     assert all(after[slug] != before[slug] for slug in after)
+
+
+async def test_a_provider_built_from_a_change_that_rolled_back_is_never_used(
+    database: Database, vault: Vault, tmp_path: Path
+) -> None:
+    """The change's transaction may build (and keep) the provider from its own uncommitted settings; it is kept under
+    the version that transaction gave the shop, which no committed row carries, so the next transaction builds anew."""
+    async with shop_server(database, vault, tmp_path, webhooks=True) as server:
+        shop = await server.add_shop(providers={"paystack": ({"secret_key": KEY_A}, {})})
+        await server.start()
+        assert server.runtime is not None
+        registry = server.runtime.registry
+        async with database.uow() as uow:  # left without commit: rolled back
+            await shops.set_provider(uow.session, vault, shop.slug, "paystack", {"secret_key": KEY_B}, {}, clock_now())
+            tenant = await TenantRepository(uow.session).by_slug(shop.slug)
+            assert tenant is not None
+            inside = await registry.stored_config(uow.session, tenant, "paystack")
+            assert inside is not None and inside.secrets["secret_key"] == KEY_B
+        async with database.uow() as uow:
+            tenant = await TenantRepository(uow.session).by_slug(shop.slug)
+            assert tenant is not None
+            after = await registry.stored_config(uow.session, tenant, "paystack")
+            assert after is not None and after.secrets["secret_key"] == KEY_A
+        assert await post_paystack(server, shop.slug, transfer(1), KEY_B) == 401
+        assert await post_paystack(server, shop.slug, transfer(2), KEY_A) == 200
+
+
+def clock_now() -> datetime:
+    return FakeClock().now()
