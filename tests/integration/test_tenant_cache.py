@@ -208,9 +208,9 @@ async def test_a_provider_built_from_a_change_that_rolled_back_is_never_used(
         assert server.runtime is not None
         registry = server.runtime.registry
         async with database.uow() as uow:  # left without commit: rolled back
-            await shops.set_provider(uow.session, vault, shop.slug, "paystack", {"secret_key": KEY_B}, {}, clock_now())
-            tenant = await TenantRepository(uow.session).by_slug(shop.slug)
+            tenant = await TenantRepository(uow.session).by_slug(shop.slug)  # the row in hand, read before the change
             assert tenant is not None
+            await shops.set_provider(uow.session, vault, shop.slug, "paystack", {"secret_key": KEY_B}, {}, clock_now())
             inside = await registry.stored_config(uow.session, tenant, "paystack")
             assert inside is not None and inside.secrets["secret_key"] == KEY_B
         async with database.uow() as uow:
