@@ -80,7 +80,7 @@ async def confirm(ctx: FlowContext, turn_on: bool, registry: ProviderRegistry | 
     and the press gets no second confirmation."""
     if ctx.tenant.test_mode == turn_on:
         return Reply([Message(await _already(ctx, registry), edit=True)])
-    ctx.tenant.test_mode = turn_on
+    ctx.tenant.test_mode = turn_on  # a new config_version with it (core.db.tables): providers are rebuilt for it
     audit.record(ctx, "testmode.on" if turn_on else "testmode.off", ctx.tenant.slug)
     done = ctx.t("admin.testmode.turned_on" if turn_on else "admin.testmode.turned_off")
     return Reply([Message("\n".join([done, *await warnings(ctx, registry)]), edit=True)])

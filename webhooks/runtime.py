@@ -22,6 +22,7 @@ from core.pacing import Pacer, Pacing, PacingLimits
 from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
 from core.settings import Settings
+from core.tenant_cache import TenantCache
 from core.vault import Vault
 from payments import process
 from payments.base import Worker
@@ -50,6 +51,7 @@ class Runtime:
     starter: PaymentStarter
     reconciler: Reconciler
     jobs: JobWorker  # payment jobs: provider calls never made inside an update or callback (start, C2B check)
+    tenant_cache: TenantCache  # tenant state read without a row at hand (the Telegram webhook's secret)
     redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and providers' tokens shared with other processes
     workers: tuple[Worker, ...] = ()  # the providers' own loops (ProviderEntry.process), run with the app
 
@@ -60,6 +62,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.bots.close()
+        await self.tenant_cache.close()
         await self.http.aclose()
         await self.database.dispose()
         if self.redis is not None:
@@ -96,6 +99,8 @@ def build_runtime(
     # objects is built: those find the shared objects in deps.shared.
     parts = process.gather(ENTRIES.values(), process.ProcessDeps(database, clock, http, vault, redis, registry))
     deps.shared.update(parts.shared)
+    tenant_cache = TenantCache(database, vault, clock)
+    tenant_cache.on_change.append(registry.forget)  # frees a changed tenant's providers (their check needs no help)
     starter = PaymentStarter(database, registry, clock)
     jobs = JobWorker(database, clock, {START: starter, **parts.jobs}, on_done=relay.wake)
     metrics = Metrics()
@@ -125,6 +130,7 @@ def build_runtime(
         starter,
         reconciler,
         jobs,
+        tenant_cache,
         redis,
         tuple(parts.workers),
     )

@@ -8,7 +8,6 @@ import logging
 from aiohttp import web
 
 from bot.updates import parse_update
-from core.db.repos.tenants import TenantRepository
 from webhooks.keys import RUNTIME
 
 log = logging.getLogger(__name__)
@@ -18,15 +17,13 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, 
 async def telegram_update(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     slug = request.match_info["tenant"]
-    async with runtime.database.uow() as uow:
-        tenant = await TenantRepository(uow.session).by_slug(slug)
-        secret = runtime.vault.decrypt(tenant.webhook_secret_enc) if tenant else None
-        tenant_id = tenant.id if tenant else None
-    if tenant_id is None or secret is None:
+    identity = await runtime.tenant_cache.webhook_identity(slug)  # no database read while kept (core/tenant_cache.py)
+    if identity is None:
         runtime.metrics.updates.labels("unknown_tenant").inc()
         raise web.HTTPNotFound(text="unknown tenant")
+    tenant_id = identity.tenant_id
     given = request.headers.get(SECRET_HEADER, "")
-    if not hmac.compare_digest(given.encode(), secret.encode()):
+    if not hmac.compare_digest(given.encode(), identity.secret.encode()):
         runtime.metrics.updates.labels("bad_secret").inc()
         log.warning("tenant %s: update refused, wrong or missing secret token", slug)
         raise web.HTTPUnauthorized(text="wrong secret token")

@@ -1,4 +1,9 @@
-"""Re-encrypting every stored secret under the vault's first key (``dukabot keys rotate``)."""
+"""Re-encrypting every stored secret under the vault's first key (``dukabot keys rotate``).
+
+Every shop's secrets are rewritten, so every shop gets a new configuration version in the same transaction (the
+ORM's events in :mod:`core.db.tables` do it for each tenant row and provider bundle written): each ``serve`` process
+drops its decrypted copies (:mod:`core.tenant_cache`, :mod:`payments.registry`) and reads them again under the
+new key. The plaintext is the same, so a copy kept a moment longer is still the right secret."""
 
 from __future__ import annotations
 

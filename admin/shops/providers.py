@@ -1,6 +1,10 @@
 """Payment methods of a shop: :func:`set_provider` checks the settings given against the provider's own settings
 model (``payments/<name>/settings.py``, found through the registry :mod:`payments.providers`) and stores them,
-secrets encrypted as one bundle. Nothing here knows a provider by name."""
+secrets encrypted as one bundle. Nothing here knows a provider by name.
+
+Writing a ``provider_configs`` row gives its shop a new configuration version in the same transaction (the ORM's
+events in :mod:`core.db.tables`): every ``serve`` process builds the shop's provider anew for the first callback
+that reads the shop after the commit (:mod:`payments.registry`)."""
 
 from __future__ import annotations
 

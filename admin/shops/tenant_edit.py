@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.shops.errors import ShopError
 from admin.shops.tenants import check_currency, check_name, check_region
+from core.db.config_version import stamp
 from core.db.tables import AuditEntry, Order, Product, Tenant
 from core.shoptime import is_known_zone
 
@@ -91,6 +92,7 @@ async def edit_tenant(
             f"(count: {orders or 0}), and its sales and refunds are counted in it"
         )
 
+    await stamp(session, [tenant.id])  # a bulk UPDATE: the caches of this shop (its name, currency) see it by this
     hidden = 0
     if "currency" in changes:
         hiding = await session.execute(

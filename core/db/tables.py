@@ -23,8 +23,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import event as orm_event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, object_session, relationship
+from sqlalchemy.orm.attributes import get_history, set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from core.db.config_version import new_config_version, notify
 
 # Stable constraint names, so that Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
@@ -65,6 +72,9 @@ class Tenant(Base):
     # `dukabot doctor` finds the token working again. The reason is our own wording, never Telegram's text.
     bot_disabled_at: Mapped[datetime | None] = mapped_column(Timestamp)
     bot_disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    # What caches of this tenant's state are checked against: a new random value with every change to what they
+    # hold, in the change's own transaction (core/db/config_version.py; the events at the end of this module).
+    config_version: Mapped[int] = mapped_column(BigInteger, default=new_config_version, server_default=text("0"))
 
     admins: Mapped[list[TenantAdmin]] = relationship(back_populates="tenant", lazy="raise")
 
@@ -456,3 +466,30 @@ class AuditEntry(Base):
     allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+# --- the configuration version (core/db/config_version.py) --------------------------------------------------------
+
+# The tenant's columns that some process caches (provider objects, the webhook secret): a change to one gives it a new
+# configuration version in the same flush.
+CACHED_TENANT_COLUMNS = ("slug", "name", "currency", "test_mode", "bot_token_enc", "webhook_secret_enc")
+
+
+@orm_event.listens_for(Tenant, "before_update")
+def _tenant_changed(_mapper: Mapper[Tenant], connection: Connection, tenant: Tenant) -> None:
+    if any(get_history(tenant, column).has_changes() for column in CACHED_TENANT_COLUMNS):
+        tenant.config_version = new_config_version()
+        notify(connection, [tenant.id])
+
+
+@orm_event.listens_for(ProviderConfig, "after_insert")
+@orm_event.listens_for(ProviderConfig, "after_update")
+@orm_event.listens_for(ProviderConfig, "after_delete")
+def _provider_config_changed(_mapper: Mapper[ProviderConfig], connection: Connection, config: ProviderConfig) -> None:
+    version = new_config_version()
+    connection.execute(update(Tenant).where(Tenant.id == config.tenant_id).values(config_version=version))
+    session = object_session(config)
+    loaded = session.identity_map.get(identity_key(Tenant, config.tenant_id)) if session is not None else None
+    if isinstance(loaded, Tenant):  # the copy this session holds reads the new version, as the database does
+        set_committed_value(loaded, "config_version", version)
+    notify(connection, [config.tenant_id])

@@ -69,10 +69,9 @@ async def _c2b_tenant(
         return refused(404, "unknown_token")
     async with context.database.uow() as uow:
         tenant = await TenantRepository(uow.session).by_slug(slug)
-        config = None if tenant is None else await TenantRepository(uow.session).provider_config(tenant.id, NAME)
-    if tenant is None or config is None:
+        settings = None if tenant is None else await tenant_settings(context, uow.session, tenant)
+    if tenant is None or settings is None:
         return refused(404, "unknown_token")
-    settings = tenant_settings(tenant, config, context.vault)
     if not c2b.token_matches(token, settings.c2b_secret):
         return refused(404, "unknown_token")
     try:

@@ -10,9 +10,10 @@ import logging
 import re
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core.db.repos.tenants import TenantRepository
-from core.db.tables import C2BReceipt, ProviderConfig, Tenant
-from core.vault import Vault
+from core.db.tables import C2BReceipt, Tenant
 from payments.base import InvalidCallback
 from payments.inbound import InboundContext, InboundRequest, InboundResponse
 from payments.mpesa import c2b_check
@@ -32,10 +33,11 @@ def refused(status: int, outcome: str | None) -> InboundResponse:
     return InboundResponse(status, json=REFUSED, outcome=outcome)
 
 
-def tenant_settings(tenant: Tenant, config: ProviderConfig, vault: Vault) -> MpesaSettings:
-    """The tenant's M-Pesa settings as stored, read even when M-Pesa was switched off (money paid still counts)."""
-    secrets = vault.decrypt_json(config.secrets_enc) if config.secrets_enc else {}
-    return MpesaSettings.read(secrets, dict(config.options or {}), test_mode=tenant.test_mode)
+async def tenant_settings(context: InboundContext, session: AsyncSession, tenant: Tenant) -> MpesaSettings | None:
+    """The tenant's M-Pesa settings as stored, read even when M-Pesa was switched off (money paid still counts);
+    None when it was never set. Decrypted once per change of the shop's settings (:mod:`payments.registry`)."""
+    stored = await context.registry.stored_config(session, tenant, NAME)
+    return None if stored is None else MpesaSettings.from_config(stored)
 
 
 async def hold(context: InboundContext, tenant: Tenant, payment: C2BPayment) -> str:
@@ -59,11 +61,10 @@ async def _waiting(
     async with context.database.uow() as uow:
         receipt = await c2b_check.by_token(uow.session, token)
         tenant = None if receipt is None else await TenantRepository(uow.session).by_id(receipt.tenant_id)
-        config = None if tenant is None else await TenantRepository(uow.session).provider_config(tenant.id, NAME)
-    if receipt is None or tenant is None or config is None:
+        settings = None if tenant is None else await tenant_settings(context, uow.session, tenant)
+    if receipt is None or tenant is None or settings is None:
         log.warning("transaction status result with an unknown token refused")
         return refused(404, None)
-    settings = tenant_settings(tenant, config, context.vault)
     try:
         check_source(settings, request.callback({"token": token}))
     except InvalidCallback as error:
