@@ -99,7 +99,7 @@ async def test_accept_and_refund_of_the_same_held_money_at_once_apply_exactly_on
         promised = await open_refunds(database, held.id)
         if payment.status == PaymentStatus.PAID:
             assert (order.status, promised) == (OrderStatus.PAID, [])
-            assert said(accepted) == "✅ " + ACCEPTED.format(code=order.code)
+            assert (accepted.messages, accepted.notice) == ([], "✅ " + ACCEPTED.format(code=order.code))
             assert (refunded.refused, said(refunded)) == (True, CHANGED.format(code=order.code))
             assert await acceptances(database, held.id) == ["applied"]
             outcomes.append("accepted")
