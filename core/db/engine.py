@@ -1,4 +1,9 @@
-"""The database: one async engine, and units of work that own a session and its single commit."""
+"""The database: one async engine, and units of work that own a session and its single commit.
+
+A unit of work either may write (the default) or only reads (``uow(read_only=True)``). On SQLite a writing one begins
+with BEGIN IMMEDIATE, so that concurrent writers queue; a reading one begins deferred and never takes the write lock,
+so reads go on beside a writer (WAL). A reading one cannot write: SQLite's ``query_only`` is on for it and
+PostgreSQL runs it as a READ ONLY transaction, so a write there fails rather than slip into a commit."""
 
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+READ_ONLY = "dukabot_read_only"  # execution option of the engine that read-only units of work are bound to
+
+
 def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
     """SQLite lets only one writer in at a time. A deferred transaction that reads and then writes fails at once with
     "database is locked" when another writer got there first; BEGIN IMMEDIATE takes the write lock up front and waits
@@ -38,7 +46,12 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = bool(connection.get_execution_options().get(READ_ONLY))
+        # The pragma is per connection and the pool hands connections to both kinds: set it only when it changes.
+        if connection.info.get(READ_ONLY, False) != read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+            connection.info[READ_ONLY] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -46,6 +59,10 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        options: dict[str, Any] = {READ_ONLY: True}
+        if self.engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        self._readers = async_sessionmaker(self.engine.execution_options(**options), expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -54,8 +71,9 @@ class Database:
     def session(self) -> AsyncSession:
         return self._sessions()
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions())
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; ``read_only`` for work that only reads (no write lock on SQLite, and no write possible)."""
+        return UnitOfWork(self._readers() if read_only else self._sessions())
 
     async def dispose(self) -> None:
         await self.engine.dispose()
