@@ -1,32 +1,61 @@
-"""``POST /tg/{tenant}``: Telegram delivers a tenant bot's updates here, with that tenant's secret in a header."""
+"""``POST /tg/{tenant}``: Telegram delivers a tenant bot's updates here, with that tenant's secret in a header.
+
+The secret is checked before anything is done: a wrong one is refused with nothing read but the tenant's identity and
+nothing written. A right one gets the update recorded and applied in one unit of work (``bot.processor``); Telegram is
+answered as soon as that is committed, and the reply to the chat is sent after the answer, so Telegram's delivery is
+not held up by our sends (a crash in between loses the reply, never the change: it was committed first)."""
 
 from __future__ import annotations
 
 import hmac
 import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.updates import parse_update
-from core.db.repos.tenants import TenantRepository
+from core.db.tables import Tenant
 from webhooks.keys import RUNTIME
+
+if TYPE_CHECKING:
+    from webhooks.runtime import Runtime
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, not a secret)
 
 
-async def telegram_update(request: web.Request) -> web.Response:
+@dataclass(frozen=True, slots=True)
+class WebhookIdentity:
+    """Which tenant a webhook path names, and the secret Telegram must send with its updates."""
+
+    tenant_id: int
+    secret: str
+
+
+async def webhook_identity(runtime: Runtime, slug: str) -> WebhookIdentity | None:
+    """The tenant behind ``/tg/{slug}`` and its decrypted webhook secret; None for no such tenant. Read-only: on
+    SQLite it takes no write lock, so forged or unknown requests never queue with the shops' writes."""
+    async with runtime.database.uow(read_only=True) as uow:
+        row = (
+            await uow.session.execute(select(Tenant.id, Tenant.webhook_secret_enc).where(Tenant.slug == slug))
+        ).first()
+    if row is None:
+        return None
+    tenant_id, secret_enc = row
+    return WebhookIdentity(tenant_id, runtime.vault.decrypt(secret_enc))
+
+
+async def telegram_update(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     slug = request.match_info["tenant"]
-    async with runtime.database.uow() as uow:
-        tenant = await TenantRepository(uow.session).by_slug(slug)
-        secret = runtime.vault.decrypt(tenant.webhook_secret_enc) if tenant else None
-        tenant_id = tenant.id if tenant else None
-    if tenant_id is None or secret is None:
+    identity = await webhook_identity(runtime, slug)
+    if identity is None:
         runtime.metrics.updates.labels("unknown_tenant").inc()
         raise web.HTTPNotFound(text="unknown tenant")
     given = request.headers.get(SECRET_HEADER, "")
-    if not hmac.compare_digest(given.encode(), secret.encode()):
+    if not hmac.compare_digest(given.encode(), identity.secret.encode()):
         runtime.metrics.updates.labels("bad_secret").inc()
         log.warning("tenant %s: update refused, wrong or missing secret token", slug)
         raise web.HTTPUnauthorized(text="wrong secret token")
@@ -35,5 +64,14 @@ async def telegram_update(request: web.Request) -> web.Response:
         runtime.metrics.updates.labels("malformed").inc()
         log.warning("tenant %s: update refused, the body is not a Telegram update", slug)
         raise web.HTTPBadRequest(text="not a Telegram update")
-    await runtime.processor.process(tenant_id, update)  # counted by the processor, as polled updates are
-    return web.json_response({"ok": True})
+    # Counted by the processor, as polled updates are.
+    _, follow_up = await runtime.processor.handle(identity.tenant_id, update)
+    response = web.json_response({"ok": True})
+    if follow_up is None:
+        return response
+    try:
+        await response.prepare(request)
+        await response.write_eof()  # Telegram has its answer; the chat's reply goes out now
+    finally:
+        await follow_up()  # always run: it is counted until it finishes, and owes the chat its reply
+    return response
