@@ -49,11 +49,10 @@ def install() -> None:
     names = namespaces[0][1]
     for cls, namespace in namespaces:
         cls.__pydantic_parent_namespace__ = namespace
-    # The methods (SendMessage...) refer to types that are not built yet, so they are incomplete too: give them the
-    # same names, which is what their eager build would have found complete.
+    # Every other aiogram model gets the same names: the methods (SendMessage...) refer to types not built yet, and
+    # a generic one (Response[T]) hands its namespace down to each parametrisation made later (Response[Message]).
     for cls in _subclasses(BaseModel):
-        incomplete = cls.__module__.startswith("aiogram.") and not cls.__pydantic_complete__
-        if incomplete and cls.__pydantic_parent_namespace__ is None:
+        if cls.__module__.startswith("aiogram.") and cls.__pydantic_parent_namespace__ is None:
             cls.__pydantic_parent_namespace__ = names
 
 

@@ -19,7 +19,13 @@ from bot.notifier import render_keyboard
 from bot.updates import parse_update
 from core.messages import Button
 
+from aiogram.methods.base import Response
+
 built_at_import = [m.__name__ for m in (Update, Message, CallbackQuery, SendMessage) if m.__pydantic_complete__]
+# How aiogram reads the Bot API's answer to sendMessage: a generic parametrised after import, before Message is built.
+sent = Response[Message].model_validate(
+    {"ok": True, "result": {"message_id": 9, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "Karibu"}}
+).result
 update = parse_update(json.dumps({
     "update_id": 7,
     "callback_query": {
@@ -39,6 +45,7 @@ print(json.dumps({
     "data": update.callback_query.data,
     "message_text": update.callback_query.message.text,
     "first_name": update.callback_query.from_user.first_name,
+    "sent": [sent.message_id, sent.chat.id, sent.text],
     "send": send,
     "edit": edit,
 }))
@@ -53,6 +60,7 @@ def test_models_are_built_on_first_use_and_work_as_aiogram_s() -> None:
     )
     result = json.loads(run.stdout)
     assert result["built_at_import"] == []
+    assert result["sent"] == [9, 5, "Karibu"]
     assert (result["data"], result["message_text"], result["first_name"]) == ("shop:cat:1", "Menu", "Amina")
     assert result["send"]["text"] == "Karibu"
     assert result["send"]["reply_markup"]["inline_keyboard"] == [
