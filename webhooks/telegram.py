@@ -72,6 +72,10 @@ async def telegram_update(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         await response.write_eof()  # Telegram has its answer; the chat's reply goes out now
+    except ConnectionError:
+        # Telegram gave up waiting (as aiohttp does, not an error of ours): the change is committed, so its retry is
+        # a duplicate; the chat still gets its reply.
+        log.info("tenant %s: Telegram left before the answer to update %s", slug, update.update_id)
     finally:
         await follow_up()  # always run: it is counted until it finishes, and owes the chat its reply
     return response
