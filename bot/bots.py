@@ -1,5 +1,10 @@
 """One aiogram Bot per tenant, built on demand from the tenant's encrypted token and kept for the process; and the
-switch that takes a bot out of service when Telegram refuses its token."""
+switch that takes a bot out of service when Telegram refuses its token.
+
+Every tenant's Bot shares one aiogram ``AiohttpSession``: one aiohttp connection pool and one SSL context (the CA
+bundle loaded once) for the whole process. A Bot is then only its token and a reference to that session, so a
+thousand shops cost a thousand small objects, not a thousand connection pools. aiogram builds each request's URL from
+the calling Bot's token, so sharing the session shares nothing else between shops."""
 
 from __future__ import annotations
 
@@ -26,8 +31,8 @@ class TenantBots:
         self.database = database
         self.vault = vault
         self.api = TelegramAPIServer.from_base(api_base)
+        self._session: AiohttpSession | None = None  # built with the first bot: a process may need none
         self._bots: dict[int, tuple[Bot, str]] = {}  # tenant id: the bot and the encrypted token it was built from
-        self._retired: list[Bot] = []
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -39,14 +44,23 @@ class TenantBots:
             return cached[0]
         async with self._lock:
             if tenant_id not in self._bots:
-                async with self.database.uow() as uow:
+                async with self.database.uow(read_only=True) as uow:
                     tenant = await TenantRepository(uow.session).by_id(tenant_id)
                     if tenant is None:
                         raise UnknownTenant(tenant_id)
                     token_enc = tenant.bot_token_enc
-                bot = Bot(self.vault.decrypt(token_enc), session=AiohttpSession(api=self.api))
+                bot = Bot(self.vault.decrypt(token_enc), session=self.session)
                 self._bots[tenant_id] = (bot, token_enc)
             return self._bots[tenant_id][0]
+
+    @property
+    def session(self) -> AiohttpSession:
+        """The HTTP session every tenant's bot sends through. No connection limit: a long-polling bot holds one
+        connection for as long as its getUpdates waits, so a cap would let a thousand polling shops starve every
+        send (sends are bounded by pacing instead)."""
+        if self._session is None:
+            self._session = AiohttpSession(api=self.api, limit=0)
+        return self._session
 
     async def token_changed(self, tenant_id: int) -> bool:
         """Whether the tenant's token in the database is not the one its cached bot uses (the operator set a new one
@@ -54,16 +68,14 @@ class TenantBots:
         cached = self._bots.get(tenant_id)
         if cached is None:
             return False
-        async with self.database.uow() as uow:
+        async with self.database.uow(read_only=True) as uow:
             tenant = await TenantRepository(uow.session).by_id(tenant_id)
             return tenant is not None and tenant.bot_token_enc != cached[1]
 
     def forget(self, tenant_id: int) -> None:
-        """Drops the cached bot, so that the next ``bot_for`` reads the token again. Its session is closed with the
-        others at ``close``: a message on its way through it (the relay's) is not cut off."""
-        cached = self._bots.pop(tenant_id, None)
-        if cached is not None:
-            self._retired.append(cached[0])
+        """Drops the cached bot, so that the next ``bot_for`` reads the token again. The shared session stays open:
+        a message on its way through the old bot (the relay's) is not cut off."""
+        self._bots.pop(tenant_id, None)
 
     async def disable(self, tenant_id: int, reason: str, now: datetime) -> bool:
         """Takes the tenant's bot out of service; False when it already was (so the caller tells it once).
@@ -90,7 +102,6 @@ class TenantBots:
         return bool(getattr(result, "rowcount", 0))
 
     async def close(self) -> None:
-        bots, self._bots = [bot for bot, _ in self._bots.values()], {}
-        bots, self._retired = bots + self._retired, []
-        for bot in bots:
-            await bot.session.close()
+        session, self._session, self._bots = self._session, None, {}
+        if session is not None:
+            await session.close()

@@ -123,7 +123,7 @@ class Poller:
             self._loops.clear()
 
     async def _start_new_tenants(self, stop: asyncio.Event) -> None:
-        async with self.database.uow() as uow:
+        async with self.database.uow(read_only=True) as uow:
             enabled = await uow.session.scalars(
                 select(Tenant.id).where(Tenant.bot_disabled_at.is_(None)).order_by(Tenant.id)
             )

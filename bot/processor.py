@@ -1,7 +1,13 @@
 """One Telegram update, processed once: record its id, route it, commit, then answer the chat.
 
-The reply is sent after the commit, so a reply never announces a change that was rolled back. Notifications that a
-change owes (receipts, merchant alerts) are outbox rows committed with the change; the relay is woken right after.
+The update is recorded, the tenant read and the flow's work done in one unit of work. The reply is sent after the
+commit, so a reply never announces a change that was rolled back. Notifications that a change owes (receipts,
+merchant alerts) are outbox rows committed with the change; the relay is woken right after.
+
+``handle`` stops at the commit and gives back the follow-up (the reply, the proof fingerprint) for the caller to run:
+the webhook answers Telegram first, so Telegram is not kept waiting on our sends; ``process`` runs it at once (long
+polling). Either way the change is committed before Telegram is answered, and the reply is sent at most once: a crash
+after the commit loses the reply, never repeats it (a redelivered update is a duplicate and changes nothing).
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from aiogram.types import Update
@@ -29,6 +36,7 @@ log = logging.getLogger(__name__)
 
 
 Route = Callable[[FlowContext, Inbound], Awaitable[tuple[Reply, bool]]]
+FollowUp = Callable[[], Awaitable[None]]
 
 
 async def _customers_only(ctx: FlowContext, inbound: Inbound) -> tuple[Reply, bool]:
@@ -77,13 +85,33 @@ class UpdateProcessor:
         # Where an input goes: the composition root passes the merchant side's gate (admin.gate.route); alone, the
         # bot serves the customer's conversation only.
         self.route = route or _customers_only
+        self.replying = 0
 
     async def process(self, tenant_id: int, update: Update) -> Processed:
-        processed = await self._process(tenant_id, update)
-        self.observe(processed.outcome)
+        """Handles the update and runs its follow-up before returning."""
+        processed, follow_up = await self.handle(tenant_id, update)
+        if follow_up is not None:
+            await follow_up()
         return processed
 
-    async def _process(self, tenant_id: int, update: Update) -> Processed:
+    async def handle(self, tenant_id: int, update: Update) -> tuple[Processed, FollowUp | None]:
+        """Records and applies the update (committed when this returns); the follow-up it owes, if any, must be
+        awaited once by the caller. ``replying`` counts follow-ups handed out and not yet finished."""
+        processed, follow_up = await self._process(tenant_id, update)
+        self.observe(processed.outcome)
+        if follow_up is None:
+            return processed, None
+        self.replying += 1
+
+        async def counted() -> None:
+            try:
+                await follow_up()
+            finally:
+                self.replying -= 1
+
+        return processed, counted
+
+    async def _process(self, tenant_id: int, update: Update) -> tuple[Processed, FollowUp | None]:
         incoming = read(update)
         async with self.database.uow() as uow:
             first_time = await insert_if_absent(
@@ -92,11 +120,11 @@ class UpdateProcessor:
                 {"tenant_id": tenant_id, "update_id": update.update_id, "received_at": self.clock.now()},
             )
             if first_time is None:
-                return Processed(duplicate=True)
+                return Processed(duplicate=True), None
             tenant = await TenantRepository(uow.session).by_id(tenant_id)
             if incoming is None or tenant is None:
                 await uow.commit()
-                return Processed(ignored=True)
+                return Processed(ignored=True), None
             ctx = await router.open_context(uow.session, tenant, incoming.actor, self.clock, self.methods)
             reply, refused = await self.route(ctx, incoming.inbound)
             owed = owes_messages(uow.session)
@@ -104,13 +132,12 @@ class UpdateProcessor:
             await uow.commit()
         if jobs_owed:  # "Pay" was pressed: the worker starts the payment while the chat is answered
             self.wake_jobs()
-        await self._after_commit(tenant_id, incoming, reply, wake_relay=owed)
-        return Processed(refused=refused)
-
-    async def _after_commit(self, tenant_id: int, incoming: Incoming, reply: Reply, *, wake_relay: bool) -> None:
-        """Answer the chat, then the slow follow-ups: none of them may undo or repeat the committed change."""
-        if wake_relay:  # most updates owe no notification; waking the relay for nothing costs a transaction
+        if owed:  # most updates owe no notification; waking the relay for nothing costs a transaction
             self.on_commit()
+        return Processed(refused=refused), partial(self._after_commit, tenant_id, incoming, reply)
+
+    async def _after_commit(self, tenant_id: int, incoming: Incoming, reply: Reply) -> None:
+        """Answer the chat, then the slow follow-ups: none of them may undo or repeat the committed change."""
         try:
             await self.replier.deliver(tenant_id, incoming, reply)
         except Exception:  # the change is committed; a lost reply must not make Telegram redeliver the update

@@ -28,7 +28,7 @@ class ProofFingerprints:
     async def __call__(self, tenant_id: int, upload: Upload) -> None:
         if upload.size is not None and upload.size > MAX_PROOF_BYTES:
             return
-        async with self.database.uow() as uow:
+        async with self.database.uow(read_only=True) as uow:
             ids = list(
                 await uow.session.scalars(
                     select(Proof.id).where(

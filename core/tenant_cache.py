@@ -91,7 +91,7 @@ class TenantCache:
             return entry.identity
         drops = self._drops
         self.loads += 1
-        async with self._database.uow() as uow:
+        async with self._database.uow(read_only=True) as uow:  # no write lock: forged requests queue behind nothing
             tenant = await TenantRepository(uow.session).by_slug(slug)
             if tenant is None:
                 return None
@@ -140,7 +140,7 @@ class TenantCache:
         return self._checked_at is None or now - self._checked_at >= self._recheck_after
 
     async def _recheck(self) -> None:
-        async with self._database.uow() as uow:
+        async with self._database.uow(read_only=True) as uow:  # no write lock: forged requests queue behind nothing
             rows = await uow.session.execute(select(Tenant.id, Tenant.config_version))
             versions = {tenant_id: version for tenant_id, version in rows}
         changed = {

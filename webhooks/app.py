@@ -88,7 +88,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def _disabled_bots(runtime: Runtime) -> list[dict[str, str | None]]:
-    async with runtime.database.uow() as uow:
+    async with runtime.database.uow(read_only=True) as uow:
         rows = await uow.session.execute(
             select(Tenant.slug, Tenant.bot_disabled_at, Tenant.bot_disabled_reason)
             .where(Tenant.bot_disabled_at.is_not(None))

@@ -1,4 +1,10 @@
-"""The database: one async engine, and units of work that own a session and its single commit."""
+"""The database: one async engine, and units of work that own a session and its single commit.
+
+A unit of work either may write (the default) or only reads (``uow(read_only=True)``). On SQLite a writing one begins
+with BEGIN IMMEDIATE, so that concurrent writers queue; a reading one begins deferred and never takes the write lock,
+so reads go on beside a writer (WAL). A reading one cannot write: on SQLite its connections are ``query_only`` (a pool
+of their own, so no connection switches between kinds), on PostgreSQL it runs as a READ ONLY transaction; a write
+there fails rather than slip into a commit."""
 
 from __future__ import annotations
 
@@ -11,34 +17,53 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
+    """``read_only`` (SQLite): an engine whose connections read only and begin deferred."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-    _make_sqlite_transactions_immediate(engine)
+    _configure_sqlite(engine, read_only=read_only)
     return engine
 
 
-def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
     """SQLite lets only one writer in at a time. A deferred transaction that reads and then writes fails at once with
     "database is locked" when another writer got there first; BEGIN IMMEDIATE takes the write lock up front and waits
-    (busy timeout) instead, so concurrent units of work on SQLite queue up rather than fail."""
+    (busy timeout) instead, so concurrent units of work on SQLite queue up rather than fail. A transaction that only
+    reads needs no lock: it begins deferred and reads a snapshot while a writer works."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let us issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if not read_only:  # the journal mode is the file's: the writers set it
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
+
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
+
+
+def _reader_engine(writer: AsyncEngine, url: str, engine_kwargs: dict[str, Any]) -> AsyncEngine:
+    """The engine read-only units of work run on: on PostgreSQL the same pool, each transaction READ ONLY; on a SQLite
+    file a pool of its own, query_only and deferred. An in-memory SQLite database is one connection's own, so there
+    its readers share the writers' engine (and are read-only by convention only)."""
+    parsed = make_url(url)
+    if writer.dialect.name == "postgresql":
+        return writer.execution_options(postgresql_readonly=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return create_engine(url, read_only=True, **engine_kwargs)
+    return writer
 
 
 class Database:
@@ -46,6 +71,8 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = _reader_engine(self.engine, url, engine_kwargs)
+        self._readers = async_sessionmaker(self._reader, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -54,11 +81,14 @@ class Database:
     def session(self) -> AsyncSession:
         return self._sessions()
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions())
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; ``read_only`` for work that only reads (no write lock on SQLite, and no write possible)."""
+        return UnitOfWork(self._readers() if read_only else self._sessions())
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._reader.sync_engine.pool is not self.engine.sync_engine.pool:
+            await self._reader.dispose()
 
 
 class UnitOfWork:

@@ -301,11 +301,19 @@ class ShopServer:
     async def idle(self) -> None:
         """Waits until every update queued at the fake Telegram was handled by the server, replies included.
 
-        A webhook update leaves the queue when the server answered its POST (after replying in the chat); a polled
-        update leaves when the next getUpdates confirms it, which the poller sends only after handling the batch.
+        A webhook update leaves the queue when the server answered its POST (its reply may still be on the way: the
+        server counts those); a polled update leaves when the next getUpdates confirms it, which the poller sends only
+        after handling the batch.
         """
         accounts = [self.fake.bot(shop.token) for shop in self.shops]
-        await until(lambda: all(not account.pending for account in accounts), "updates to be handled")
+        # The server answers a webhook update before it replies in the chat: wait for the replies it still owes too.
+        runtime = self.runtime
+        await until(
+            lambda: (
+                all(not account.pending for account in accounts) and (runtime is None or not runtime.processor.replying)
+            ),
+            "updates to be handled",
+        )
 
     async def settle(self) -> None:
         """``idle``, the payment jobs due have run, and the outbox relay has sent every message owed so far
