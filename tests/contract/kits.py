@@ -340,7 +340,7 @@ class ManualKit(Kit):
 
 class LinkPayKit(Kit):
     """LinkPay, the example provider of docs/adding-a-provider.md (``tests/contract/linkpay``), against its own
-    simulator: a hosted link, HMAC-SHA256-signed webhooks, a sandbox host for test mode, refunds sent by hand."""
+    simulator: a hosted link, HMAC-SHA256-signed webhooks, a sandbox host for test mode, refunds by its API."""
 
     name = "linkpay"
     method_button = "🔗 Pay by link"
@@ -348,8 +348,8 @@ class LinkPayKit(Kit):
     refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
     received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 300", "wrong_currency": "NGN 420"}
     query_after: ClassVar[dict[str, float]] = {"minutes": 1}
-    refunds_by = "merchant"
-    refund_sent = "The shop has sent you KES 100 back"
+    refunds_by = "provider"
+    refund_sent = "A refund of KES 100 for order"
     LIVE_KEY, TEST_KEY, WEBHOOK_SECRET = "lp_live_contract", "lp_test_contract", "whsec_contract"
 
     def __init__(self) -> None:
@@ -386,7 +386,14 @@ class LinkPayKit(Kit):
         return Delivery(f"{self.base_url}/pay/linkpay/{self.shop_slug}", body, headers)
 
     async def finish_refund(self, merchant: Person) -> None:
-        await done_twice(merchant)
+        for body, signature in self.sim.refund_webhooks():
+            for _ in range(2):  # each webhook delivered twice
+                headers = {"Content-Type": "application/json", LINKPAY_SIGNATURE: signature}
+                status, _ = await deliver(Delivery(f"{self.base_url}/pay/linkpay/{self.shop_slug}", body, headers))
+                assert status == 200, status
+
+    def refunds_at_provider(self) -> int | None:
+        return len(self.sim.refunds)
 
 
 # Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.

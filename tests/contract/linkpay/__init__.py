@@ -25,7 +25,7 @@ INFO = ProviderInfo(
     button_code=901,  # taken for good by this provider, even in tests
     countries=frozenset({"KE"}),
     currencies=(CurrencyLimits("KES", 2, minimum_minor=100_00, maximum_minor=500_000_00),),
-    capabilities=frozenset({Capability.QUERY}),
+    capabilities=frozenset({Capability.QUERY, Capability.REFUND, Capability.PARTIAL_REFUND}),
 )
 
 

@@ -8,17 +8,30 @@ from typing import Any, ClassVar
 import httpx
 
 from payments.base import (
+    RATE_LIMITED,
     Callback,
     LinkButton,
     Outcome,
     ProviderError,
     ProviderEvent,
+    RefundRequest,
+    RefundResult,
     Started,
     StartRequest,
 )
 from payments.registry import ProviderDeps, ProviderFactory, TenantProviderConfig
 from tests.contract.linkpay import INFO
-from tests.contract.linkpay.wire import LIVE_HOST, SANDBOX_HOST, START_PATH, Link, parse_link, total, verified_webhook
+from tests.contract.linkpay.wire import (
+    LIVE_HOST,
+    REFUND_PATH,
+    SANDBOX_HOST,
+    START_PATH,
+    Link,
+    parse_link,
+    parse_refund,
+    total,
+    verified_webhook,
+)
 
 _CHECKS = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5))
 
@@ -78,9 +91,13 @@ class LinkPayProvider:
             provider_ref=link.id,
         )
 
+    def read_webhook(self, request: Callback) -> Link | RefundResult:
+        """A verified webhook's link or refund (InvalidCallback 401 before anything is read, 400 after)."""
+        return verified_webhook(request.body, request.headers, self.webhook_secret)[1]
+
     def parse_callback(self, request: Callback) -> list[ProviderEvent]:
-        _, link = verified_webhook(request.body, request.headers, self.webhook_secret)
-        event = self._event(link)
+        found = self.read_webhook(request)
+        event = self._event(found) if isinstance(found, Link) else None
         return [] if event is None else [event]
 
     async def query(self, payment_reference: str, provider_ref: str | None) -> ProviderEvent | None:
@@ -113,6 +130,40 @@ class LinkPayProvider:
             raw=dict(link.raw),
             provider_ref=link.id,
         )
+
+    # --- refunds (payments.base.RefundingProvider) ------------------------------------------------------------
+
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        answer = await self._call(
+            "POST",
+            REFUND_PATH,
+            {
+                "merchant_ref": request.payment_reference,
+                "total": total(request.amount),
+                "currency": request.amount.currency,
+                "idempotency_key": str(request.refund_id),  # ours and unique: a repeat is the same refund
+            },
+        )
+        if answer.status_code == 429:
+            raise ProviderError("LinkPay is busy", code=RATE_LIMITED, retryable=True)
+        if answer.status_code != 201:
+            raise ProviderError(f"LinkPay refused the refund ({answer.status_code})", code="refused")
+        return parse_refund(answer.json().get("refund"))
+
+    async def refund_status(self, provider_refund_id: str, payment_reference: str) -> RefundResult | None:
+        answer = await self._call("GET", f"{REFUND_PATH}/{provider_refund_id}")
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            raise ProviderError(f"LinkPay answered {answer.status_code}", code="refused", retryable=True)
+        return parse_refund(answer.json().get("refund"))
+
+    def refund_next_check(self, checks_done: int) -> timedelta:
+        return timedelta(minutes=10) * (checks_done + 1)
+
+    @property
+    def refund_horizon(self) -> timedelta:
+        return timedelta(days=7)
 
     def next_check(self, checks_done: int) -> timedelta | None:
         return _CHECKS[checks_done] if checks_done < len(_CHECKS) else timedelta(minutes=10)

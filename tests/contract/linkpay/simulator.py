@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.contract.linkpay.wire import START_PATH, sign
+from tests.contract.linkpay.wire import REFUND_PATH, START_PATH, sign
 
 
 @dataclass
@@ -40,11 +40,31 @@ class SimLink:
         }
 
 
+@dataclass
+class SimRefund:
+    id: str
+    merchant_ref: str
+    total: str
+    currency: str
+    idempotency_key: str
+    state: str = "pending"
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "merchant_ref": self.merchant_ref,
+            "state": self.state,
+            "total": self.total,
+            "currency": self.currency,
+        }
+
+
 class LinkPaySimulator:
     def __init__(self, keys: dict[str, str], webhook_secret: str) -> None:
         self.keys = keys  # API key -> "live" or "test"
         self.webhook_secret = webhook_secret
         self.links: list[SimLink] = []
+        self.refunds: list[SimRefund] = []
         self._ids = itertools.count(1)
 
     def _account(self, request: web.Request) -> str | None:
@@ -70,6 +90,33 @@ class LinkPaySimulator:
             return web.json_response({"error": "no such link"}, status=404)
         return web.json_response({"link": found[-1].wire()})
 
+    async def _refund(self, request: web.Request) -> web.Response:
+        key = self._account(request)
+        if key is None:
+            return web.json_response({"error": "bad key"}, status=401)
+        body = await request.json()
+        paid = [link for link in self.links if link.merchant_ref == body["merchant_ref"] and link.state == "paid"]
+        if not paid:
+            return web.json_response({"error": "nothing paid to refund"}, status=422)
+        same = [refund for refund in self.refunds if refund.idempotency_key == body["idempotency_key"]]
+        if not same:  # the idempotency key: asked twice, refunded once
+            number = next(self._ids)
+            same = [
+                SimRefund(
+                    f"rfd_{number:04d}", body["merchant_ref"], body["total"], body["currency"], body["idempotency_key"]
+                )
+            ]
+            self.refunds.extend(same)
+        return web.json_response({"refund": same[0].wire()}, status=201)
+
+    async def _refund_status(self, request: web.Request) -> web.Response:
+        if self._account(request) is None:
+            return web.json_response({"error": "bad key"}, status=401)
+        found = [refund for refund in self.refunds if refund.id == request.match_info["id"]]
+        if not found:
+            return web.json_response({"error": "no such refund"}, status=404)
+        return web.json_response({"refund": found[0].wire()})
+
     async def _whoami(self, request: web.Request) -> web.Response:
         key = self._account(request)
         if key is None:
@@ -82,6 +129,8 @@ class LinkPaySimulator:
         app.router.add_post(START_PATH, self._create)
         app.router.add_get(START_PATH + "/by-ref/{ref}", self._by_ref)
         app.router.add_get("/v2/whoami", self._whoami)
+        app.router.add_post(REFUND_PATH, self._refund)
+        app.router.add_get(REFUND_PATH + "/{id}", self._refund_status)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -112,3 +161,14 @@ class LinkPaySimulator:
         )
         raw = body.encode()
         return raw, sign(raw, secret or self.webhook_secret)
+
+    def refund_webhooks(self) -> list[tuple[bytes, str]]:
+        """LinkPay makes every pending refund, and the webhook it sends for each."""
+        sent = []
+        for refund in self.refunds:
+            if refund.state == "pending":
+                refund.state = "done"
+                event = {"event_id": f"evt_{refund.id}_done", "kind": "refund.done", "refund": refund.wire()}
+                raw = json.dumps(event).encode()
+                sent.append((raw, sign(raw, self.webhook_secret)))
+        return sent
