@@ -6,7 +6,8 @@ this module loads only the declarations: no HTTP client, no pydantic (``dukabot 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
 from payments import manual, mpesa, paystack
@@ -15,10 +16,9 @@ from payments.base import ProviderEntry, ProviderInfoError
 if TYPE_CHECKING:
     from payments.registry import ProviderFactory
 
-ENTRIES: Final[Mapping[str, ProviderEntry]] = {
-    entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, manual.ENTRY)
-}
-NAMES: Final = tuple(ENTRIES)
+_ENTRIES: dict[str, ProviderEntry] = {entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, manual.ENTRY)}
+ENTRIES: Final[Mapping[str, ProviderEntry]] = _ENTRIES
+NAMES: tuple[str, ...] = tuple(ENTRIES)
 
 
 def _by_button_code(entries: Mapping[str, ProviderEntry]) -> dict[int, ProviderEntry]:
@@ -35,7 +35,34 @@ def _by_button_code(entries: Mapping[str, ProviderEntry]) -> dict[int, ProviderE
     return found
 
 
-BY_BUTTON_CODE: Final[Mapping[int, ProviderEntry]] = _by_button_code(ENTRIES)
+_BY_BUTTON_CODE = _by_button_code(ENTRIES)
+BY_BUTTON_CODE: Final[Mapping[int, ProviderEntry]] = _BY_BUTTON_CODE
+
+
+@contextmanager
+def registered(*extra: ProviderEntry) -> Iterator[None]:
+    """The registry with ``extra`` providers added, until the block ends (the contract suite's own test provider:
+    the product never calls this). Checked as the built-in lines are; everything that reads the registry when it
+    runs sees them (the server built inside the block, its routes, the chat, refunds), but not what was derived from
+    it at import (``payments.attempts.PUSH_PROVIDERS``, the CLI's choices, the buttons ``flows.payment`` binds)."""
+    global NAMES
+    clash = [item.name for item in extra if item.name in _ENTRIES]
+    if clash:
+        raise ProviderInfoError(f"{clash[0]}: already registered")
+    combined = {**_ENTRIES, **{item.name: item for item in extra}}
+    by_code = _by_button_code(combined)
+    saved = (dict(_ENTRIES), dict(_BY_BUTTON_CODE), NAMES)
+    _ENTRIES.update(combined)
+    _BY_BUTTON_CODE.update(by_code)
+    NAMES = tuple(_ENTRIES)
+    try:
+        yield
+    finally:
+        _ENTRIES.clear()
+        _ENTRIES.update(saved[0])
+        _BY_BUTTON_CODE.clear()
+        _BY_BUTTON_CODE.update(saved[1])
+        NAMES = saved[2]
 
 
 def entry(name: str) -> ProviderEntry | None:

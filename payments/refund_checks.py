@@ -72,7 +72,7 @@ class RefundChecks:
                 await uow.session.scalars(
                     select(Refund.id)
                     .where(
-                        Refund.provider.in_(sorted(refunds.REFUNDERS)),
+                        Refund.provider.in_(refunds.refunders()),
                         Refund.status.in_(list(refunds.POLLED)),
                         Refund.next_check_at.is_not(None),
                         Refund.next_check_at <= self.clock.now(),

@@ -47,7 +47,7 @@ class RefundSender:
             due = list(
                 await uow.session.scalars(
                     select(Refund.id)
-                    .where(Refund.provider.in_(sorted(refunds.REFUNDERS)), Refund.status == refunds.REQUESTED)
+                    .where(Refund.provider.in_(refunds.refunders()), Refund.status == refunds.REQUESTED)
                     .order_by(Refund.id)
                     .limit(self.batch)
                 )

@@ -56,13 +56,17 @@ POLLED = frozenset({PENDING, PROCESSING, NEEDS_ATTENTION})
 # Every refund still open, whoever sends the money: the provider's on their way, and the merchant's tasks.
 OPEN = IN_FLIGHT | {merchant_refunds.AWAITING_MERCHANT}
 
+
 # The providers that refund through their API; a refund of any other provider's payment is the merchant's task.
-REFUNDERS = frozenset(name for name, entry in ENTRIES.items() if entry.info.supports(Capability.REFUND))
+def refunders() -> list[str]:
+    """The providers that send money back themselves (``Capability.REFUND``), as the registry says now."""
+    return sorted(name for name, entry in ENTRIES.items() if entry.info.supports(Capability.REFUND))
 
 
 def by_provider(provider: str) -> bool:
     """Whether the provider sends the money back itself (else the merchant does, by hand)."""
-    return provider in REFUNDERS
+    declared = ENTRIES.get(provider)
+    return declared is not None and declared.info.supports(Capability.REFUND)
 
 
 def _earlier(status: str) -> list[str]:

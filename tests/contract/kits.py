@@ -26,6 +26,9 @@ from sandbox.mpesa.models import HOLD, SimOutcome, dumps
 from sandbox.mpesa.server import SimulatorServer
 from sandbox.mpesa.simulator import DarajaSimulator
 from sandbox.paystack.simulator import PaystackSimulator, RetryPolicy, serve
+from tests.contract.linkpay.simulator import LinkPaySimulator
+from tests.contract.linkpay.wire import SIGNATURE_HEADER as LINKPAY_SIGNATURE
+from tests.contract.linkpay.wire import START_PATH as LINKPAY_START
 from tests.support.app import Person
 
 # What a callback can be: the provider's own (genuine), signed by someone else or carrying a token that is not the
@@ -335,8 +338,66 @@ class ManualKit(Kit):
         await done_twice(merchant)
 
 
+class LinkPayKit(Kit):
+    """LinkPay, the example provider of docs/adding-a-provider.md (``tests/contract/linkpay``), against its own
+    simulator: a hosted link, HMAC-SHA256-signed webhooks, a sandbox host for test mode, refunds by its API."""
+
+    name = "linkpay"
+    method_button = "🔗 Pay by link"
+    start_path = LINKPAY_START
+    refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 300", "wrong_currency": "NGN 420"}
+    query_after: ClassVar[dict[str, float]] = {"minutes": 1}
+    refunds_by = "provider"
+    refund_sent = "A refund of KES 100 for order"
+    LIVE_KEY, TEST_KEY, WEBHOOK_SECRET = "lp_live_contract", "lp_test_contract", "whsec_contract"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = LinkPaySimulator({self.LIVE_KEY: "live", self.TEST_KEY: "test"}, self.WEBHOOK_SECRET)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        async with self.sim.serving() as url:
+            yield {"api.linkpay.example": url, "sandbox.linkpay.example": url}
+
+    def settings(self) -> Settings:
+        return {"api_key": self.LIVE_KEY, "webhook_secret": self.WEBHOOK_SECRET, "test_api_key": self.TEST_KEY}, {}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == "sandbox.linkpay.example"
+
+    async def pay(self) -> None:
+        self.sim.pay()
+
+    async def decline(self) -> None:
+        self.sim.decline()  # LinkPay sends a webhook for it too; the case leaves it to the query
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        link = self.sim.last()
+        if kind == "wrong_amount":  # LinkPay collected other money: its query says the same
+            link.total = "300.00"
+        elif kind == "wrong_currency":
+            link.currency = "NGN"
+        body, signature = self.sim.webhook(link, secret="whsec_someone_else" if kind == "forged" else None)
+        headers = {"Content-Type": "application/json"}
+        if kind != "unsigned":
+            headers[LINKPAY_SIGNATURE] = signature
+        return Delivery(f"{self.base_url}/pay/linkpay/{self.shop_slug}", body, headers)
+
+    async def finish_refund(self, merchant: Person) -> None:
+        for body, signature in self.sim.refund_webhooks():
+            for _ in range(2):  # each webhook delivered twice
+                headers = {"Content-Type": "application/json", LINKPAY_SIGNATURE: signature}
+                status, _ = await deliver(Delivery(f"{self.base_url}/pay/linkpay/{self.shop_slug}", body, headers))
+                assert status == 200, status
+
+    def refunds_at_provider(self) -> int | None:
+        return len(self.sim.refunds)
+
+
 # Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.
-KITS: dict[str, type[Kit]] = {kit.name: kit for kit in (MpesaKit, PaystackKit, ManualKit)}
+KITS: dict[str, type[Kit]] = {kit.name: kit for kit in (MpesaKit, PaystackKit, ManualKit, LinkPayKit)}
 
 
 async def deliver(delivery: Delivery) -> tuple[int, str]:

@@ -3,7 +3,16 @@ longer registered, fails here (and each case fails for the provider without a ki
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
+import pytest
+
+from payments import providers
+from payments.base import ProviderInfoError
 from payments.providers import provider_factories
+from payments.setup import cli_manifest
+from tests.contract import linkpay
 from tests.contract.kits import KITS
 
 
@@ -13,3 +22,27 @@ def test_every_registered_provider_has_a_contract_kit() -> None:
     online = {name for name, kit in KITS.items() if kit.online}
     assert online - registered == set(), "a kit for a provider that is not registered"
     assert {name for name, kit in KITS.items() if not kit.online} == {"manual"}
+
+
+def test_the_suites_own_provider_is_registered_for_its_cases_only() -> None:
+    """LinkPay is in the registry while a case runs (conftest.py); ``registered`` checks what it adds as the built-in
+    lines are checked, and restores the registry when its block ends."""
+    assert providers.entry("linkpay") is linkpay.ENTRY and providers.by_button_code(901) is linkpay.ENTRY
+    before = (dict(providers.ENTRIES), dict(providers.BY_BUTTON_CODE), providers.NAMES)
+    with pytest.raises(ProviderInfoError, match="linkpay: already registered"), providers.registered(linkpay.ENTRY):
+        pass
+    same_code = dataclasses.replace(linkpay.ENTRY, info=dataclasses.replace(linkpay.INFO, name="linkpay_two"))
+    with (
+        pytest.raises(ProviderInfoError, match="linkpay_two: button_code 901 is linkpay's"),
+        providers.registered(same_code),
+    ):
+        pass
+    other = dataclasses.replace(same_code, info=dataclasses.replace(same_code.info, button_code=902))
+    with providers.registered(other):
+        assert providers.NAMES[-1] == "linkpay_two" and providers.by_button_code(902) is other
+    assert (dict(providers.ENTRIES), dict(providers.BY_BUTTON_CODE), providers.NAMES) == before
+
+
+def test_the_example_providers_settings_manifest_is_current() -> None:
+    written = json.loads(linkpay.ENTRY.settings_manifest.read_text(encoding="utf-8"))
+    assert written == cli_manifest(linkpay.ENTRY.setup())

@@ -1,0 +1,26 @@
+"""LinkPay in the chat: "Pay by link" opens an attempt and its start job; the link replaces "preparing…" once
+LinkPay answered. It asks nothing first."""
+
+from __future__ import annotations
+
+from core.buttons import ChooseMethod
+from core.db.tables import Order, ProviderConfig
+from core.messages import Button, Message, keyboard
+from core.money import Money
+from payments.chat import ChatContext, ChatStep, Reply, start_online_payment
+from tests.contract.linkpay import INFO
+
+
+async def begin(ctx: ChatContext, order: Order, config: ProviderConfig) -> Reply:
+    amount = Money(order.total_minor, order.currency)
+    if not INFO.takes(amount):  # the menu offers it for any amount in its currency: say why not here
+        other = Button(ctx.t("linkpay.button_other_method"), data=ChooseMethod(order.id).pack())
+        return Reply([Message(ctx.t("linkpay.not_taken", code=order.code, amount=amount.format()), keyboard([other]))])
+    sending = Message(ctx.t("jobs.linkpay.sending", amount=amount.format(), code=order.code))
+    payment = await start_online_payment(ctx, order, INFO.name, sending)
+    if payment is None:  # an open attempt the order keeps, or one a concurrent start opened a moment ago
+        return Reply([Message(ctx.t("jobs.attempt_open", code=order.code))], refused=True)
+    return Reply(start_payment=payment.id)
+
+
+STEP = ChatStep(begin=begin)

@@ -1,0 +1,1 @@
+"""The texts of LinkPay, the contract suite's example provider."""
