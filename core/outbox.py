@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utc
@@ -260,3 +262,40 @@ async def depth(session: AsyncSession) -> int:
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING.value)
     )
     return int(count or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """One message owed to one chat, for :func:`enqueue_many`."""
+
+    chat_id: int
+    dedupe_key: str
+    message: Message
+
+
+async def enqueue_many(session: AsyncSession, *, tenant_id: int, owed: Sequence[Owed], now: datetime) -> int:
+    """Owe every message of ``owed`` in one INSERT (a transition that tells the customer and the merchant at once).
+    Rows whose dedupe key is already owed or sent are skipped, as :func:`enqueue` does; returns how many were new."""
+    if not owed:
+        return 0
+    table = OutboxMessage.__table__
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    module = postgresql if dialect == "postgresql" else sqlite
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "dedupe_key": one.dedupe_key,
+            "chat_id": one.chat_id,
+            "payload": one.message.to_payload(),
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for one in owed
+    ]
+    statement = module.insert(table).values(rows).on_conflict_do_nothing().returning(table.c.id)
+    added = len((await session.execute(statement)).all())
+    if added:
+        session.info[_OWED] = True
+    return added
