@@ -9,11 +9,11 @@ provider, and a provider's answers (Daraja's ResultCode JSON, Paystack's bare st
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from payments.base import Callback
+from payments.base import Callback, ProviderEvent
 
 if TYPE_CHECKING:  # types only: importing this module loads no database layer
     from core.clock import Clock
@@ -66,6 +66,9 @@ class InboundContext:
     clock: Clock
     vault: Vault
     wake_jobs: Callable[[], None]  # a payment job was owed (the job worker runs it without waiting for its poll)
+    # Commits verified events of a tenant for the server to apply off the request (``payments.ingest``); how many
+    # were new. None: there is no applier running, so a route applies its events itself before answering.
+    record: Callable[[int, Sequence[ProviderEvent]], Awaitable[int]] | None = None
 
 
 Handler = Callable[[InboundContext, InboundRequest], Awaitable[InboundResponse]]

@@ -48,6 +48,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(runtime.reconciler.run(stop), name="reconciler"),
         asyncio.create_task(runtime.jobs.run(stop), name="payment-jobs"),
     ]
+    if runtime.ingest is not None:
+        tasks.append(asyncio.create_task(runtime.ingest.run(stop), name="inbound-events"))
     if runtime.polling:
         poller = Poller(runtime.database, runtime.bots, runtime.processor, clock=runtime.clock)
         tasks.append(asyncio.create_task(poller.run(stop), name="telegram-polling"))

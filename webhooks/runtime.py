@@ -23,6 +23,7 @@ from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
 from core.settings import Settings
 from core.vault import Vault
+from payments.ingest import Ingest
 from payments.jobs import JobWorker
 from payments.mpesa.c2b_asker import ReceiptChecker
 from payments.mpesa.c2b_check import CHECK
@@ -55,6 +56,7 @@ class Runtime:
     reconciler: Reconciler
     jobs: JobWorker  # payment jobs: provider calls never made inside an update or callback (start, C2B check)
     redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and Daraja tokens shared with other processes
+    ingest: Ingest | None = None  # provider events recorded by the routes, applied off the request
 
     @property
     def polling(self) -> bool:
@@ -129,4 +131,5 @@ def build_runtime(
         reconciler,
         jobs,
         redis,
+        ingest=Ingest(database, clock, on_applied=relay.wake),
     )

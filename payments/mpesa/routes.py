@@ -5,9 +5,9 @@ name in the paths: Daraja refuses URLs that contain it.
 Callbacks are unsigned, so: the STK token is random and per payment (an unknown one gets 404 and changes nothing);
 the C2B token is the tenant's own random C2B secret (a tenant without one gets 404); the source-IP allowlist is on for
 live tenants (Safaricom's addresses unless the tenant says otherwise); and the amount must match, else the payment is
-parked for the merchant. The work is one short transaction (find, ``apply_event``, commit), then the answer Daraja
-expects; the relay is woken to send the messages the change owes. A duplicate C2B confirmation is rolled back whole,
-so it leaves no row behind.
+parked for the merchant. An STK result that passes those checks is recorded (``payments.ingest``) and answered as
+Daraja expects once the record is committed; the server applies it off the request. A C2B confirmation is applied
+in one short transaction before the answer; a duplicate one is rolled back whole, so it leaves no row behind.
 """
 
 from __future__ import annotations
@@ -35,24 +35,27 @@ async def stk_callback(context: InboundContext, request: InboundRequest) -> Inbo
     if not TOKEN.match(token):
         return refused(404, "unknown_token")
     async with context.database.uow() as uow:
-        payment = await PaymentRepository(uow.session).by_callback_token(token)
-        if payment is None or payment.provider != NAME:
+        found = await PaymentRepository(uow.session).with_tenant_by_callback_token(token)
+        if found is None or found[0].provider != NAME:
             log.warning("stk callback with an unknown token refused")
             return refused(404, "unknown_token")
-        tenant = await TenantRepository(uow.session).by_id(payment.tenant_id)
-        assert tenant is not None
+        payment, tenant = found
         provider = await context.registry.for_tenant(uow.session, tenant, NAME)
-        callback = request.callback(
-            {"token": token, "reference": payment.reference, "checkout": payment.provider_ref or ""}
-        )
-        try:
-            if isinstance(provider, MpesaProvider):
-                events = provider.parse_callback(callback)
-            else:  # M-Pesa was switched off after the push: the money still counts
-                events = parse_stk(tenant.id, callback)
-        except InvalidCallback as error:
-            log.warning("stk callback for payment %s refused: %s", payment.id, error.reason)
-            return refused(error.status, "invalid")
+    callback = request.callback(
+        {"token": token, "reference": payment.reference, "checkout": payment.provider_ref or ""}
+    )
+    try:
+        if isinstance(provider, MpesaProvider):
+            events = provider.parse_callback(callback)  # the source allowlist, then this payment's push only
+        else:  # M-Pesa was switched off after the push: the money still counts
+            events = parse_stk(tenant.id, callback)
+    except InvalidCallback as error:
+        log.warning("stk callback for payment %s refused: %s", payment.id, error.reason)
+        return refused(error.status, "invalid")
+    if context.record is not None:  # verified: recorded now, applied off the request (payments.ingest)
+        new = await context.record(tenant.id, events)
+        return InboundResponse(json=stk_callback_ack(), outcome="stk_recorded" if new else "stk_duplicate")
+    async with context.database.uow() as uow:
         results = [await apply_event(uow.session, tenant.id, event, context.clock) for event in events]
         await uow.commit()
     outcome = results[0].result.value if results else "empty"
