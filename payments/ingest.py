@@ -1,11 +1,12 @@
 """Provider events recorded on arrival and applied off the request.
 
-A route verifies what it received (its token, signature or source, and that the event fits the payment it names),
-then hands the events to :meth:`Ingest.record`, which returns once they are committed to ``inbound_events``; only
-then is the provider answered. Arrivals that come while a commit is running wait for the next one and share it, so a
-burst costs one commit per batch, not one per callback. An event this tenant already applied (``payment_events``) or
-already recorded is recognised by the unique keys and is not recorded again: a duplicate commits nothing and wakes
-nothing.
+A route hands :meth:`Ingest.record` what it received with its check (its token, signature or source, and that the
+event fits the payment it names): the check runs in the recording transaction and gives the tenant's events, or the
+route's refusal. ``record`` returns once the events are committed to ``inbound_events``; only then is the provider
+answered. Arrivals that come while a commit is running wait for the next one and share it (their checks, reads
+only, run in it too), so a burst costs one transaction per batch, not one or two per callback. An event this
+tenant already applied (``payment_events``) or already recorded is recognised by the unique keys and is not recorded
+again: a duplicate commits nothing and wakes nothing.
 
 The applier (:meth:`Ingest.run`, started and stopped with the app) is woken by every new record and applies what is
 recorded in id order, a batch per transaction: ``apply_event`` for each, the rows deleted, one commit, then the relay
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,6 +38,20 @@ from payments.base import Outcome, ProviderEvent
 from payments.service import apply_event
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What a route's check found in a request: events of ``tenant_id`` that may be recorded."""
+
+    tenant_id: int
+    events: Sequence[ProviderEvent]
+
+
+# A route's check of one request, run inside the recording transaction: the events, or the route's refusal.
+Check = Callable[[AsyncSession], Awaitable["Checked | R"]]
 
 MAX_ATTEMPTS = 5  # an event that failed this often waits for an operator (logged at each failure)
 
@@ -82,14 +97,10 @@ def from_json(data: dict[str, Any]) -> ProviderEvent:
 
 
 @dataclass(slots=True)
-class _Arrival:
-    tenant_id: int
-    event: ProviderEvent
-    recorded: asyncio.Future[bool]
-
-    @property
-    def key(self) -> tuple[int, str, str]:
-        return self.tenant_id, self.event.provider, self.event.event_key
+class _Arrival(Generic[R]):
+    check: Check[R]
+    answer: asyncio.Future[int | R]  # how many of its events were new, or the check's refusal
+    events: list[tuple[tuple[int, str, str], ProviderEvent]]
 
 
 class Ingest:
@@ -99,7 +110,7 @@ class Ingest:
         clock: Clock,
         *,
         on_applied: Callable[[], None] | None = None,
-        batch: int = 200,
+        batch: int = 50,
         poll_interval: float = 5.0,
     ) -> None:
         self.database = database
@@ -107,22 +118,20 @@ class Ingest:
         self.on_applied = on_applied or (lambda: None)  # wakes the outbox relay: applied events owe messages
         self.batch = batch
         self.poll_interval = poll_interval  # a look now and then, for events whose earlier try failed
-        self._arrivals: list[_Arrival] = []
+        self._arrivals: list[_Arrival[Any]] = []
         self._recorder: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     # Recording (on the request)
 
-    async def record(self, tenant_id: int, events: Sequence[ProviderEvent]) -> int:
-        """Commit ``events`` of ``tenant_id`` to the inbox; how many of them were new. Returns after the commit."""
-        loop = asyncio.get_running_loop()
-        arrivals = [_Arrival(tenant_id, event, loop.create_future()) for event in events]
-        if not arrivals:
-            return 0
-        self._arrivals.extend(arrivals)
+    async def record(self, check: Check[R]) -> int | R:
+        """Run ``check`` and commit the events it gives to the inbox: how many of them were new (0: all seen
+        before), or the refusal ``check`` returned. Returns after the commit."""
+        arrival: _Arrival[R] = _Arrival(check, asyncio.get_running_loop().create_future(), [])
+        self._arrivals.append(arrival)
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._record_arrivals(), name="ingest-recorder")
-        return sum([await arrival.recorded for arrival in arrivals])
+        return await arrival.answer
 
     async def _record_arrivals(self) -> None:
         while self._arrivals:
@@ -132,45 +141,62 @@ class Ingest:
             except Exception as error:  # each waiting request answers with an error: the provider delivers again
                 log.exception("inbound events could not be recorded")
                 for arrival in batch:
-                    if not arrival.recorded.done():
-                        arrival.recorded.set_exception(error)
+                    if not arrival.answer.done():
+                        arrival.answer.set_exception(error)
                 continue
-            for arrival, is_new in zip(batch, new, strict=True):
-                if not arrival.recorded.done():
-                    arrival.recorded.set_result(is_new)
-            if any(new):
+            for arrival in batch:
+                if not arrival.answer.done():
+                    arrival.answer.set_result(sum(1 for key, event in arrival.events if new.get(key) is event))
+            if new:
                 self.wake()
 
-    async def _commit(self, batch: Sequence[_Arrival]) -> list[bool]:
-        """One transaction for the whole batch: which keys were applied already (one read), the others inserted in
-        one statement that skips what is already recorded; commits only when something is new."""
+    async def _commit(self, batch: Sequence[_Arrival[Any]]) -> dict[tuple[int, str, str], ProviderEvent]:
+        """One transaction for the whole batch: each arrival's check, which keys were applied already (one read),
+        the others inserted in one statement that skips what is already recorded; a commit only when something is
+        new. The events newly recorded, by key."""
         now = self.clock.now()
-        keys = list(dict.fromkeys(arrival.key for arrival in batch))
         async with self.database.uow() as uow:
             session = uow.session
+            for arrival in batch:
+                try:
+                    checked = await arrival.check(session)
+                except Exception as error:  # this request's own failure: the others are still recorded
+                    arrival.answer.set_exception(error)
+                    continue
+                if not isinstance(checked, Checked):
+                    arrival.answer.set_result(checked)
+                    continue
+                arrival.events = [
+                    ((checked.tenant_id, event.provider, event.event_key), event) for event in checked.events
+                ]
+            firsts: dict[tuple[int, str, str], ProviderEvent] = {}
+            for arrival in batch:
+                for key, event in arrival.events:
+                    firsts.setdefault(key, event)  # a key twice in one batch: its first
+            if not firsts:
+                return {}
             applied = await session.execute(
                 select(PaymentEvent.tenant_id, PaymentEvent.provider, PaymentEvent.event_key).where(
-                    tuple_(PaymentEvent.tenant_id, PaymentEvent.provider, PaymentEvent.event_key).in_(keys)
+                    tuple_(PaymentEvent.tenant_id, PaymentEvent.provider, PaymentEvent.event_key).in_(list(firsts))
                 )
             )
-            seen = {(int(t), str(p), str(k)) for t, p, k in applied}
-            first = {arrival.key: arrival for arrival in reversed(batch)}  # a key twice in one batch: its first
+            for tenant_id, provider, event_key in applied:
+                firsts.pop((int(tenant_id), str(provider), str(event_key)), None)
             rows = [
                 {
-                    "tenant_id": arrival.tenant_id,
-                    "provider": arrival.event.provider,
-                    "event_key": arrival.event.event_key,
-                    "event": to_json(arrival.event),
+                    "tenant_id": key[0],
+                    "provider": key[1],
+                    "event_key": key[2],
+                    "event": to_json(event),
                     "received_at": now,
                     "attempts": 0,
                 }
-                for key, arrival in first.items()
-                if key not in seen
+                for key, event in firsts.items()
             ]
             inserted = await _insert_new(session, rows) if rows else set()
             if inserted:
                 await uow.commit()
-        return [arrival.key in inserted and first[arrival.key] is arrival for arrival in batch]
+        return {key: event for key, event in firsts.items() if key in inserted}
 
     # Applying (off the request)
 

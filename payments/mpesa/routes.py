@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core.db.repos.orders import PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from payments.base import InvalidCallback
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
+from payments.ingest import Checked
 from payments.mpesa import c2b
 from payments.mpesa import routes_checks as checks
 from payments.mpesa.provider import NAME, MpesaProvider, check_source, parse_stk
@@ -34,29 +37,37 @@ async def stk_callback(context: InboundContext, request: InboundRequest) -> Inbo
     token = request.path_params["token"]
     if not TOKEN.match(token):
         return refused(404, "unknown_token")
-    async with context.database.uow() as uow:
-        found = await PaymentRepository(uow.session).with_tenant_by_callback_token(token)
+
+    async def check(session: AsyncSession) -> Checked | InboundResponse:
+        found = await PaymentRepository(session).with_tenant_by_callback_token(token)
         if found is None or found[0].provider != NAME:
             log.warning("stk callback with an unknown token refused")
             return refused(404, "unknown_token")
         payment, tenant = found
-        provider = await context.registry.for_tenant(uow.session, tenant, NAME)
-    callback = request.callback(
-        {"token": token, "reference": payment.reference, "checkout": payment.provider_ref or ""}
-    )
-    try:
-        if isinstance(provider, MpesaProvider):
-            events = provider.parse_callback(callback)  # the source allowlist, then this payment's push only
-        else:  # M-Pesa was switched off after the push: the money still counts
-            events = parse_stk(tenant.id, callback)
-    except InvalidCallback as error:
-        log.warning("stk callback for payment %s refused: %s", payment.id, error.reason)
-        return refused(error.status, "invalid")
-    if context.record is not None:  # verified: recorded now, applied off the request (payments.ingest)
-        new = await context.record(tenant.id, events)
+        provider = await context.registry.for_tenant(session, tenant, NAME)
+        callback = request.callback(
+            {"token": token, "reference": payment.reference, "checkout": payment.provider_ref or ""}
+        )
+        try:
+            if isinstance(provider, MpesaProvider):
+                events = provider.parse_callback(callback)  # the source allowlist, then this payment's push only
+            else:  # M-Pesa was switched off after the push: the money still counts
+                events = parse_stk(tenant.id, callback)
+        except InvalidCallback as error:
+            log.warning("stk callback for payment %s refused: %s", payment.id, error.reason)
+            return refused(error.status, "invalid")
+        return Checked(tenant.id, events)
+
+    if context.record is not None:  # recorded now, applied off the request (payments.ingest)
+        new = await context.record(check)
+        if isinstance(new, InboundResponse):
+            return new
         return InboundResponse(json=stk_callback_ack(), outcome="stk_recorded" if new else "stk_duplicate")
     async with context.database.uow() as uow:
-        results = [await apply_event(uow.session, tenant.id, event, context.clock) for event in events]
+        checked = await check(uow.session)
+        if isinstance(checked, InboundResponse):
+            return checked
+        results = [await apply_event(uow.session, checked.tenant_id, event, context.clock) for event in checked.events]
         await uow.commit()
     outcome = results[0].result.value if results else "empty"
     return InboundResponse(json=stk_callback_ack(), changed=True, outcome=f"stk_{outcome}")
