@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -395,3 +396,38 @@ async def depth(session: AsyncSession) -> int:
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING.value)
     )
     return int(count or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """One message owed to one chat, for :func:`enqueue_many`."""
+
+    chat_id: int
+    dedupe_key: str
+    message: Message
+
+
+async def enqueue_many(session: AsyncSession, *, tenant_id: int, owed: Sequence[Owed], now: datetime) -> int:
+    """Owe every message of ``owed`` in one INSERT (a transition that tells the customer and the merchant at once).
+    Rows whose dedupe key is already owed or sent are skipped, as :func:`enqueue` does; returns how many were new."""
+    if not owed:
+        return 0
+    table = OutboxMessage.__table__
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    module = postgresql if dialect == "postgresql" else sqlite
+    rows = [
+        row_values(
+            tenant_id=tenant_id,
+            chat_id=one.chat_id,
+            dedupe_key=one.dedupe_key,
+            message=one.message,
+            now=now,
+            coalesce=coalescing(one.message),  # a paid alert asks for it (payments.notices.paid_alert)
+        )
+        for one in owed
+    ]
+    statement = module.insert(table).values(rows).on_conflict_do_nothing().returning(table.c.id)
+    added = len((await session.execute(statement)).all())
+    if added:
+        session.info[_OWED] = True
+    return added

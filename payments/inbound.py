@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # types only: importing this module loads no database layer
     from core.clock import Clock
     from core.db.engine import Database
     from core.vault import Vault
+    from payments.ingest import Check
     from payments.registry import ProviderRegistry
 
 DEFAULT_MAX_BODY = 1024 * 1024  # provider callbacks are small; a route that expects less says so
@@ -66,6 +67,10 @@ class InboundContext:
     clock: Clock
     vault: Vault
     wake_jobs: Callable[[], None]  # a payment job was owed (the job worker runs it without waiting for its poll)
+    # Runs a route's check of a request and commits the events it gives for the server to apply off the request
+    # (``payments.ingest.Ingest.record``): how many were new, or the check's refusal. None: no applier is running,
+    # so a route applies its events itself before answering.
+    record: Callable[[Check[InboundResponse]], Awaitable[int | InboundResponse]] | None = None
 
 
 Handler = Callable[[InboundContext, InboundRequest], Awaitable[InboundResponse]]

@@ -79,16 +79,21 @@ async def to_customer(session: AsyncSession, ctx: Context, key: str, message: Me
 
 
 async def to_merchant(session: AsyncSession, tenant: Tenant, key: str, message: Message, now: datetime) -> None:
-    for chat_id in await TenantRepository(session).alert_chats(tenant):
-        await outbox.enqueue(
-            session,
-            tenant_id=tenant.id,
-            chat_id=chat_id,
-            dedupe_key=f"{key}:to:{chat_id}",
-            message=message,
-            now=now,
-            coalesce=outbox.coalescing(message),
-        )
+    owed = await for_merchant(session, tenant, key, message)
+    await outbox.enqueue_many(session, tenant_id=tenant.id, owed=owed, now=now)
+
+
+def for_customer(ctx: Context, key: str, message: Message) -> outbox.Owed:
+    """``message`` owed to the customer, for a transition that writes all it owes in one insert."""
+    return outbox.Owed(ctx.customer.chat_id, key, message)
+
+
+async def for_merchant(session: AsyncSession, tenant: Tenant, key: str, message: Message) -> list[outbox.Owed]:
+    """``message`` owed to each of the merchant's alert chats (a query only when the shop has no alert group)."""
+    return [
+        outbox.Owed(chat_id, f"{key}:to:{chat_id}", message)
+        for chat_id in await TenantRepository(session).alert_chats(tenant)
+    ]
 
 
 def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: datetime | None = None) -> Message:

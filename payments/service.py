@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import outbox
 from core.clock import Clock
 from core.db.insert import insert_if_absent
 from core.db.repos.orders import OrderRepository, PaymentRepository
@@ -64,17 +65,19 @@ class Applied:
 
 
 async def apply_event(session: AsyncSession, tenant_id: int, event: ProviderEvent, clock: Clock) -> Applied:
+    """A handful of statements: the event recorded (a duplicate ends there, on the table's unique key), the payment
+    read with its order, tenant and customer in one query, each move a conditional UPDATE whose changes the session
+    takes from the statement (no refresh), the messages owed written in one INSERT, the event's result noted."""
     now = clock.now()
-    payments = PaymentRepository(session)
-    payment = await payments.by_reference(event.payment_reference)
-    if payment is not None and payment.tenant_id != tenant_id:
-        payment = None  # another tenant's reference is as good as unknown here
     event_id = await insert_if_absent(
         session,
         PaymentEvent.__table__,  # type: ignore[arg-type]
         {
             "tenant_id": tenant_id,
-            "payment_id": payment.id if payment else None,
+            # another tenant's reference is as good as unknown here
+            "payment_id": select(Payment.id)
+            .where(Payment.reference == event.payment_reference, Payment.tenant_id == tenant_id)
+            .scalar_subquery(),
             "provider": event.provider,
             "event_key": event.event_key,
             "outcome": event.outcome.value,
@@ -88,39 +91,45 @@ async def apply_event(session: AsyncSession, tenant_id: int, event: ProviderEven
         },
     )
     if event_id is None:
-        return Applied(EventResult.DUPLICATE, payment)
-    if payment is None:
+        return Applied(EventResult.DUPLICATE)
+    parties = await PaymentRepository(session).with_parties(tenant_id, event.payment_reference)
+    if parties is None:
         applied = Applied(EventResult.UNMATCHED)
     else:
-        await session.refresh(payment)
-        applied = await _apply(session, payment, event, clock)
-    await session.execute(update(PaymentEvent).where(PaymentEvent.id == event_id).values(result=applied.result.value))
+        payment, order, tenant, customer = parties
+        applied = await _apply(session, notices.Context(tenant, order, payment, customer), event, clock)
+    await session.execute(
+        update(PaymentEvent)
+        .where(PaymentEvent.id == event_id)
+        .values(result=applied.result.value)
+        .execution_options(synchronize_session=False)
+    )
     return applied
 
 
-async def _apply(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
+async def _apply(session: AsyncSession, ctx: notices.Context, event: ProviderEvent, clock: Clock) -> Applied:
+    payment = ctx.payment
     if event.outcome is Outcome.PAID:
-        return await _paid(session, payment, event, clock)
+        return await _paid(session, ctx, event, clock)
     if event.outcome is Outcome.REFUNDED:
-        return await _refunded(session, payment, event, clock)
+        return await _refunded(session, ctx, event, clock)
     if event.outcome is Outcome.ACCEPTED:
-        return await _accepted(session, payment, event, clock)
+        return await _accepted(session, ctx, event, clock)
     allowed, target = ENDINGS[event.outcome]
     moved = await PaymentRepository(session).move(
         payment.id, allowed, target, clock.now(), reason=event.reason or payment.reason
     )
     if not moved:
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
-    await session.refresh(payment)
-    await _announce(session, payment, event, target, clock)
+    await _announce(session, ctx, event, target, clock)
     return Applied(EventResult.APPLIED, payment, target)
 
 
 async def _announce(
-    session: AsyncSession, payment: Payment, event: ProviderEvent, target: PaymentStatus, clock: Clock
+    session: AsyncSession, ctx: notices.Context, event: ProviderEvent, target: PaymentStatus, clock: Clock
 ) -> None:
     now = clock.now()
-    ctx = await notices.context_for(session, payment)
+    payment = ctx.payment
     if target in (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
         if ctx.order.status != OrderStatus.AWAITING_PAYMENT:
             return  # an older attempt of an order paid (or cancelled) meanwhile: nothing to tell the customer
@@ -144,12 +153,12 @@ async def _announce(
         )
 
 
-async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
+async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEvent, clock: Clock) -> Applied:
     now = clock.now()
+    payment = ctx.payment
     expected = Money(payment.amount_minor, payment.currency)
     received = _received(event, expected)
     payments = PaymentRepository(session)
-    ctx = await notices.context_for(session, payment)
 
     if payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
         if event.provider_txn_id and event.provider_txn_id == payment.provider_txn_id:
@@ -193,21 +202,11 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
             await OrderRepository(session).move(
                 payment.tenant_id, payment.order_id, ORDER_CAN_BE_PAID, OrderStatus.NEEDS_REVIEW, now
             )
-        await session.refresh(payment)
-        await notices.to_merchant(
-            session,
-            ctx.tenant,
-            f"review:{payment.id}",
-            notices.needs_review_alert(ctx, reason, acceptable=not order_taken),
-            now,
-        )
-        await notices.to_customer(
-            session,
-            ctx,
-            f"payment:{payment.id}:review",
-            Message(text("payment.under_review", ctx.lang, code=ctx.order.code)),
-            now,
-        )
+        review_alert = notices.needs_review_alert(ctx, reason, acceptable=not order_taken)
+        under_review = Message(text("payment.under_review", ctx.lang, code=ctx.order.code))
+        owed = await notices.for_merchant(session, ctx.tenant, f"review:{payment.id}", review_alert)
+        owed.append(notices.for_customer(ctx, f"payment:{payment.id}:review", under_review))
+        await outbox.enqueue_many(session, tenant_id=ctx.tenant.id, owed=owed, now=now)
         return Applied(EventResult.NEEDS_REVIEW, payment, PaymentStatus.NEEDS_REVIEW)
 
     late = payment.status in LATE_SUCCESS
@@ -222,8 +221,6 @@ async def _paid(session: AsyncSession, payment: Payment, event: ProviderEvent, c
     if not moved:
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
     await OrderRepository(session).move(payment.tenant_id, payment.order_id, ORDER_CAN_BE_PAID, OrderStatus.PAID, now)
-    await session.refresh(payment)
-    await session.refresh(ctx.order)
     receipt = notices.receipt(ctx, received, channel=event.channel, at=event.occurred_at or now)
     # In time or late, the receipt takes the place of the attempt's message ("check your phone", or the failure that
     # replaced it): an edit is idempotent, so a relay that dies mid-send can never show the receipt twice. A late
@@ -252,14 +249,14 @@ OPEN_REFUND_STATUSES = frozenset(
 )
 
 
-async def _accepted(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
+async def _accepted(session: AsyncSession, ctx: notices.Context, event: ProviderEvent, clock: Clock) -> Applied:
     """The merchant accepts money held for review as it arrived: the order it was for becomes paid. Only when that
     order waits on this payment alone, and only while no refund of it is open: money the merchant chose to send back
     cannot also be kept. The database decides both, not a read before: the payment's row lock first (the one every
     refund's creation takes, so the statement below sees any refund committed before it), then one conditional
     update that moves the payment only while it is held and no open refund of it exists."""
     now = clock.now()
-    ctx = await notices.context_for(session, payment)
+    payment = ctx.payment
     if ctx.order.status != OrderStatus.NEEDS_REVIEW:
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
     await PaymentRepository(session).lock(payment.id)
@@ -283,8 +280,7 @@ async def _accepted(session: AsyncSession, payment: Payment, event: ProviderEven
         # Read as needs_review a moment ago; another transaction moved it since. Undo the payment's move with
         # the whole transaction rather than leave a paid payment on an order that is not.
         raise RuntimeError(f"order {ctx.order.id} left needs_review while payment {payment.id} was accepted")
-    await session.refresh(payment)
-    await session.refresh(ctx.order)
+    await session.refresh(payment)  # moved by a statement the session could not follow (synchronize_session=False)
     received = Money(payment.paid_minor or payment.amount_minor, payment.currency)
     receipt = notices.receipt(ctx, received, channel=None, at=now)
     await _order_paid(session, ctx, receipt, received, late=False, now=now, alert_merchant=False)
@@ -304,18 +300,20 @@ async def _order_paid(
     """What an order's becoming paid owes: its stock taken, the customer's receipt, the merchant's alert (which
     also says when the stock fell short, so the merchant restocks or refunds)."""
     short = await stock.take_for_order(session, ctx.order)
-    await notices.to_customer(session, ctx, f"receipt:{ctx.payment.id}", receipt, now)
+    owed = [notices.for_customer(ctx, f"receipt:{ctx.payment.id}", receipt)]
     if alert_merchant or short:
         alert = notices.paid_alert(ctx, received, late=late, short=short)
-        await notices.to_merchant(session, ctx.tenant, f"paid:{ctx.payment.id}", alert, now)
+        owed += await notices.for_merchant(session, ctx.tenant, f"paid:{ctx.payment.id}", alert)
+    await outbox.enqueue_many(session, tenant_id=ctx.tenant.id, owed=owed, now=now)
 
 
-async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEvent, clock: Clock) -> Applied:
+async def _refunded(session: AsyncSession, ctx: notices.Context, event: ProviderEvent, clock: Clock) -> Applied:
     """Money sent back. The refunded total is the database's invariant, not the caller's: one conditional UPDATE
     adds the amount only while the payment holds money, in the refund's currency, and the sum stays within what was
     paid (a CHECK on the table says the same). Two refunds at once, locked or not, cannot both take the same money.
     A refund that does not fit is recorded with its event, changes nothing, and the merchant is told why."""
     now = clock.now()
+    payment = ctx.payment
     paid_then = payment.amount_minor if payment.paid_minor is None else payment.paid_minor
     # No amount means "all of it": what is left as read. Should another refund land first, it no longer fits.
     amount = event.amount or Money(paid_then - payment.refunded_minor, payment.currency)
@@ -341,9 +339,9 @@ async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEven
             .returning(Payment.status)
             .execution_options(synchronize_session=False)
         )
-    await session.refresh(payment)
+    await session.refresh(payment)  # moved by a statement the session could not follow (synchronize_session=False)
     if landed is None:
-        return await _refund_refused(session, payment, event, amount, now)
+        return await _refund_refused(session, ctx, event, amount, now)
     target = PaymentStatus(landed)
     if target is PaymentStatus.REFUNDED and not await _order_holds_other_money(session, payment):
         await OrderRepository(session).move(
@@ -353,7 +351,6 @@ async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEven
             OrderStatus.REFUNDED,
             now,
         )
-    ctx = await notices.context_for(session, payment)
     told = "refund.sent_by_merchant" if event.reason_code == SENT_BY_MERCHANT else "refund.on_its_way"
     await notices.to_customer(
         session,
@@ -366,11 +363,11 @@ async def _refunded(session: AsyncSession, payment: Payment, event: ProviderEven
 
 
 async def _refund_refused(
-    session: AsyncSession, payment: Payment, event: ProviderEvent, amount: Money, now: datetime
+    session: AsyncSession, ctx: notices.Context, event: ProviderEvent, amount: Money, now: datetime
 ) -> Applied:
+    payment = ctx.payment
     if payment.status not in HOLDS_MONEY and payment.status != PaymentStatus.REFUNDED:
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))  # never paid: nothing to send back
-    ctx = await notices.context_for(session, payment)
     paid = Money(payment.amount_minor if payment.paid_minor is None else payment.paid_minor, payment.currency)
     if amount.currency != payment.currency:
         why = text("refund.refused.currency", amount=amount.format(), currency=payment.currency)

@@ -49,6 +49,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(runtime.jobs.run(stop), name="payment-jobs"),
         *(asyncio.create_task(worker.run(stop), name=worker.name) for worker in runtime.workers),
     ]
+    if runtime.ingest is not None:
+        tasks.append(asyncio.create_task(runtime.ingest.run(stop), name="inbound-events"))
     if runtime.polling:
         poller = Poller(runtime.database, runtime.bots, runtime.processor, clock=runtime.clock)
         tasks.append(asyncio.create_task(poller.run(stop), name="telegram-polling"))

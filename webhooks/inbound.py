@@ -61,7 +61,10 @@ def _handler(provider: str, route: InboundRoute) -> Callable[[web.Request], Awai
             query=dict(request.query),
             remote_ip=request.remote,
         )
-        context = InboundContext(runtime.database, runtime.registry, runtime.clock, runtime.vault, runtime.jobs.wake)
+        record = runtime.ingest.record if runtime.ingest is not None else None
+        context = InboundContext(
+            runtime.database, runtime.registry, runtime.clock, runtime.vault, runtime.jobs.wake, record
+        )
         answer = await route.handler(context, inbound)
         if answer.changed:
             runtime.relay.wake()

@@ -26,6 +26,7 @@ from core.tenant_cache import TenantCache
 from core.vault import Vault
 from payments import process
 from payments.base import Worker
+from payments.ingest import Ingest
 from payments.jobs import JobWorker
 from payments.providers import ENTRIES, provider_factories
 from payments.reconciler import Reconciler
@@ -54,6 +55,7 @@ class Runtime:
     tenant_cache: TenantCache  # tenant state read without a row at hand (the Telegram webhook's secret)
     redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and providers' tokens shared with other processes
     workers: tuple[Worker, ...] = ()  # the providers' own loops (ProviderEntry.process), run with the app
+    ingest: Ingest | None = None  # provider events recorded by the routes, applied off the request
 
     @property
     def polling(self) -> bool:
@@ -133,4 +135,5 @@ def build_runtime(
         tenant_cache,
         redis,
         tuple(parts.workers),
+        ingest=Ingest(database, clock, on_applied=relay.wake),
     )

@@ -493,3 +493,22 @@ def _provider_config_changed(_mapper: Mapper[ProviderConfig], connection: Connec
     if isinstance(loaded, Tenant):  # the copy this session holds reads the new version, as the database does
         set_committed_value(loaded, "config_version", version)
     notify(connection, [config.tenant_id])
+
+
+class InboundEvent(Base):
+    """A provider's event recorded on arrival, before it is applied (``payments.ingest``): the provider is answered
+    once this row is committed, and the row is deleted in the transaction that applies it. A row still here after a
+    crash is applied after the restart; applying is idempotent on ``payment_events``' key, so one applied twice is
+    harmless. Unique as events are, so a redelivery that arrives before the first is applied is one row."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider", "event_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(20))
+    event_key: Mapped[str] = mapped_column(String(160))
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))

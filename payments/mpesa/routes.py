@@ -5,20 +5,23 @@ name in the paths: Daraja refuses URLs that contain it.
 Callbacks are unsigned, so: the STK token is random and per payment (an unknown one gets 404 and changes nothing);
 the C2B token is the tenant's own random C2B secret (a tenant without one gets 404); the source-IP allowlist is on for
 live tenants (Safaricom's addresses unless the tenant says otherwise); and the amount must match, else the payment is
-parked for the merchant. The work is one short transaction (find, ``apply_event``, commit), then the answer Daraja
-expects; the relay is woken to send the messages the change owes. A duplicate C2B confirmation is rolled back whole,
-so it leaves no row behind.
+parked for the merchant. An STK result that passes those checks is recorded (``payments.ingest``) and answered as
+Daraja expects once the record is committed; the server applies it off the request. A C2B confirmation is applied
+in one short transaction before the answer; a duplicate one is rolled back whole, so it leaves no row behind.
 """
 
 from __future__ import annotations
 
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core.db.repos.orders import PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from payments.base import InvalidCallback
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
+from payments.ingest import Checked
 from payments.mpesa import c2b
 from payments.mpesa import routes_checks as checks
 from payments.mpesa.provider import NAME, MpesaProvider, check_source, parse_stk
@@ -34,26 +37,37 @@ async def stk_callback(context: InboundContext, request: InboundRequest) -> Inbo
     token = request.path_params["token"]
     if not TOKEN.match(token):
         return refused(404, "unknown_token")
-    async with context.database.uow() as uow:
-        payment = await PaymentRepository(uow.session).by_callback_token(token)
-        if payment is None or payment.provider != NAME:
+
+    async def check(session: AsyncSession) -> Checked | InboundResponse:
+        found = await PaymentRepository(session).with_tenant_by_callback_token(token)
+        if found is None or found[0].provider != NAME:
             log.warning("stk callback with an unknown token refused")
             return refused(404, "unknown_token")
-        tenant = await TenantRepository(uow.session).by_id(payment.tenant_id)
-        assert tenant is not None
-        provider = await context.registry.for_tenant(uow.session, tenant, NAME)
+        payment, tenant = found
+        provider = await context.registry.for_tenant(session, tenant, NAME)
         callback = request.callback(
             {"token": token, "reference": payment.reference, "checkout": payment.provider_ref or ""}
         )
         try:
             if isinstance(provider, MpesaProvider):
-                events = provider.parse_callback(callback)
+                events = provider.parse_callback(callback)  # the source allowlist, then this payment's push only
             else:  # M-Pesa was switched off after the push: the money still counts
                 events = parse_stk(tenant.id, callback)
         except InvalidCallback as error:
             log.warning("stk callback for payment %s refused: %s", payment.id, error.reason)
             return refused(error.status, "invalid")
-        results = [await apply_event(uow.session, tenant.id, event, context.clock) for event in events]
+        return Checked(tenant.id, events)
+
+    if context.record is not None:  # recorded now, applied off the request (payments.ingest)
+        new = await context.record(check)
+        if isinstance(new, InboundResponse):
+            return new
+        return InboundResponse(json=stk_callback_ack(), outcome="stk_recorded" if new else "stk_duplicate")
+    async with context.database.uow() as uow:
+        checked = await check(uow.session)
+        if isinstance(checked, InboundResponse):
+            return checked
+        results = [await apply_event(uow.session, checked.tenant_id, event, context.clock) for event in checked.events]
         await uow.commit()
     outcome = results[0].result.value if results else "empty"
     return InboundResponse(json=stk_callback_ack(), changed=True, outcome=f"stk_{outcome}")

@@ -30,6 +30,7 @@ from flows.inbound import Actor, Inbound
 from flows.router import handle, open_context
 from sandbox.mpesa.server import SimulatorServer
 from sandbox.mpesa.simulator import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, DarajaSimulator
+from tests.support.ingest import apply_recorded
 from tests.support.seed import seed_shop
 from webhooks.app import build_app
 from webhooks.runtime import Runtime, build_runtime
@@ -96,6 +97,7 @@ class Rig:
         carries what the chat reads because of it: the step's own messages, then the ones owed through the outbox
         ("sending the request…" and what took its place once the provider answered)."""
         actor = actor or self.actor
+        await apply_recorded(self.runtime)  # the app's applier is woken by each callback: it has run by now
         seen = await self._last_outbox_id()
         async with self.database.uow() as uow:
             tenant = await TenantRepository(uow.session).by_id(self.tenant_id)
@@ -105,6 +107,7 @@ class Rig:
             await uow.commit()
         if reply.start_payment is not None and self.run_jobs:
             await self.runtime.jobs.run_once()
+        await apply_recorded(self.runtime)
         async with self.database.uow() as uow:
             rows = await uow.session.scalars(
                 select(OutboxMessage)
@@ -158,8 +161,12 @@ class Rig:
 
     async def settle(self) -> None:
         await self.sim.settle()
+        await apply_recorded(self.runtime)
+
+    # Callbacks are answered once recorded and applied off the request: what they changed is read once applied.
 
     async def payments(self) -> list[Payment]:
+        await apply_recorded(self.runtime)
         async with self.database.uow() as uow:
             return list(await uow.session.scalars(select(Payment).order_by(Payment.id)))
 
@@ -169,16 +176,19 @@ class Rig:
         return found[-1]
 
     async def order(self) -> Order:
+        await apply_recorded(self.runtime)
         async with self.database.uow() as uow:
             order = await uow.session.scalar(select(Order).order_by(Order.id.desc()).limit(1))
         assert order is not None
         return order
 
     async def events(self) -> list[PaymentEvent]:
+        await apply_recorded(self.runtime)
         async with self.database.uow() as uow:
             return list(await uow.session.scalars(select(PaymentEvent).order_by(PaymentEvent.id)))
 
     async def outbox(self, chat_id: int | None = None) -> list[Sent]:
+        await apply_recorded(self.runtime)
         async with self.database.uow() as uow:
             rows = await uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
             found = []

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from admin import shops
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
-from core.db.tables import Base, OutboxMessage, PaymentJob
+from core.db.tables import Base, InboundEvent, OutboxMessage, PaymentJob
 from core.outbox import OutboxStatus
 from core.pacing import PacingLimits
 from core.settings import Settings
@@ -316,12 +316,14 @@ class ShopServer:
         )
 
     async def settle(self) -> None:
-        """``idle``, the payment jobs due have run, and the outbox relay has sent every message owed so far
-        (receipts, proofs, alerts)."""
+        """``idle``, the provider events recorded are applied, the payment jobs due have run, and the outbox relay
+        has sent every message owed so far (receipts, proofs, alerts)."""
         await self.idle()
 
         async def drained() -> bool:
             async with self.database.uow() as uow:
+                # Provider events answered but not applied yet come first: applying them owes messages.
+                inbound = await uow.session.scalar(select(func.count()).select_from(InboundEvent))
                 # Payment jobs due or running first: their results are messages owed in turn.
                 jobs = await uow.session.scalar(
                     select(func.count())
@@ -336,7 +338,7 @@ class ShopServer:
                     .select_from(OutboxMessage)
                     .where(OutboxMessage.status == OutboxStatus.PENDING.value)
                 )
-            return not jobs and not due
+            return not inbound and not jobs and not due
 
         await eventually(drained, "the outbox to be delivered")
 

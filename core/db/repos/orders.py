@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.tables import Order, Payment, Proof
+from core.db.tables import Customer, Order, Payment, Proof, Tenant
 
 
 class OrderRepository:
@@ -59,6 +59,30 @@ class PaymentRepository:
             select(Payment).where(Payment.tenant_id == tenant_id, Payment.id == payment_id)
         )
 
+    async def with_parties(self, tenant_id: int, reference: str) -> tuple[Payment, Order, Tenant, Customer] | None:
+        """The tenant's payment with this reference, its order (with its lines), the tenant and the customer, read
+        fresh in one query (plus the order's lines): everything a payment's transition reads and tells.
+
+        The payment's row is locked as it is read (PostgreSQL): a transition waiting on another one's move of the
+        same payment reads the payment as that one left it, not as it was before, so no refresh is needed after.
+        ``FOR NO KEY UPDATE``, the lock an UPDATE of the row takes: the event row inserted just before holds a key
+        share of it (its foreign key), which a plain ``FOR UPDATE`` would wait on, and two such waits deadlock."""
+        row = (
+            await self.session.execute(
+                select(Payment, Order, Tenant, Customer)
+                .join(Order, Order.id == Payment.order_id)
+                .join(Tenant, Tenant.id == Payment.tenant_id)
+                .join(Customer, Customer.id == Order.customer_id)
+                .where(Payment.reference == reference, Payment.tenant_id == tenant_id)
+                .with_for_update(of=Payment, key_share=True)
+                .execution_options(populate_existing=True)
+            )
+        ).first()
+        if row is None:
+            return None
+        payment, order, tenant, customer = row
+        return payment, order, tenant, customer
+
     async def lock(self, payment_id: int) -> None:
         """Hold the payment's row until the transaction ends. Work that touches a payment's refunds takes this lock
         first, so two such transactions always lock in the same order (PostgreSQL would otherwise find a deadlock
@@ -67,6 +91,16 @@ class PaymentRepository:
 
     async def by_callback_token(self, token: str) -> Payment | None:
         return await self.session.scalar(select(Payment).where(Payment.callback_token == token))
+
+    async def with_tenant_by_callback_token(self, token: str) -> tuple[Payment, Tenant] | None:
+        row = (
+            await self.session.execute(
+                select(Payment, Tenant)
+                .join(Tenant, Tenant.id == Payment.tenant_id)
+                .where(Payment.callback_token == token)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
 
     async def for_order(self, tenant_id: int, order_id: int) -> list[Payment]:
         rows = await self.session.scalars(

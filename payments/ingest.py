@@ -1,0 +1,299 @@
+"""Provider events recorded on arrival and applied off the request.
+
+A route hands :meth:`Ingest.record` what it received with its check (its token, signature or source, and that the
+event fits the payment it names): the check runs in the recording transaction and gives the tenant's events, or the
+route's refusal. ``record`` returns once the events are committed to ``inbound_events``; only then is the provider
+answered. Arrivals that come while a commit is running wait for the next one and share it (their checks, reads
+only, run in it too), so a burst costs one transaction per batch, not one or two per callback. An event this
+tenant already applied (``payment_events``) or already recorded is recognised by the unique keys and is not recorded
+again: a duplicate commits nothing and wakes nothing.
+
+The applier (:meth:`Ingest.run`, started and stopped with the app) is woken by every new record and applies what is
+recorded in id order, a batch per transaction: ``apply_event`` for each, the rows deleted, one commit, then the relay
+is woken when messages are owed. A batch that fails is applied again one event per transaction, so one bad event
+holds up nobody else; it keeps its row (tried again on the next look, up to ``MAX_ATTEMPTS``) with its error. What a
+crash leaves recorded but not applied is applied when the applier starts again; applying twice is harmless, since
+``apply_event`` is idempotent on the event's key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox
+from core.clock import Clock, utc
+from core.db.engine import Database
+from core.db.tables import InboundEvent, PaymentEvent
+from core.money import Money
+from payments.base import Outcome, ProviderEvent
+from payments.service import apply_event
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What a route's check found in a request: events of ``tenant_id`` that may be recorded."""
+
+    tenant_id: int
+    events: Sequence[ProviderEvent]
+
+
+# A route's check of one request, run inside the recording transaction: the events, or the route's refusal.
+Check = Callable[[AsyncSession], Awaitable["Checked | R"]]
+
+MAX_ATTEMPTS = 5  # an event that failed this often waits for an operator (logged at each failure)
+
+
+def to_json(event: ProviderEvent) -> dict[str, Any]:
+    return {
+        "provider": event.provider,
+        "event_key": event.event_key,
+        "payment_reference": event.payment_reference,
+        "outcome": event.outcome.value,
+        "amount": [event.amount.minor, event.amount.currency] if event.amount is not None else None,
+        "provider_txn_id": event.provider_txn_id,
+        "reason": event.reason,
+        "reason_code": event.reason_code,
+        "occurred_at": event.occurred_at.isoformat() if event.occurred_at is not None else None,
+        "raw": dict(event.raw),
+        "provider_ref": event.provider_ref,
+        "review": event.review,
+        "channel": event.channel,
+        "amount_is_attempts": event.amount_is_attempts,
+    }
+
+
+def from_json(data: dict[str, Any]) -> ProviderEvent:
+    amount = data.get("amount")
+    occurred = data.get("occurred_at")
+    return ProviderEvent(
+        provider=data["provider"],
+        event_key=data["event_key"],
+        payment_reference=data["payment_reference"],
+        outcome=Outcome(data["outcome"]),
+        amount=Money(int(amount[0]), str(amount[1])) if amount else None,
+        provider_txn_id=data.get("provider_txn_id"),
+        reason=data.get("reason"),
+        reason_code=data.get("reason_code"),
+        occurred_at=utc(datetime.fromisoformat(occurred)) if occurred else None,
+        raw=data.get("raw") or {},
+        provider_ref=data.get("provider_ref"),
+        review=data.get("review"),
+        channel=data.get("channel"),
+        amount_is_attempts=bool(data.get("amount_is_attempts")),
+    )
+
+
+@dataclass(slots=True)
+class _Arrival(Generic[R]):
+    check: Check[R]
+    answer: asyncio.Future[int | R]  # how many of its events were new, or the check's refusal
+    events: list[tuple[tuple[int, str, str], ProviderEvent]]
+
+
+class Ingest:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        on_applied: Callable[[], None] | None = None,
+        batch: int = 50,
+        poll_interval: float = 5.0,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.on_applied = on_applied or (lambda: None)  # wakes the outbox relay: applied events owe messages
+        self.batch = batch
+        self.poll_interval = poll_interval  # a look now and then, for events whose earlier try failed
+        self._arrivals: list[_Arrival[Any]] = []
+        self._recorder: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    # Recording (on the request)
+
+    async def record(self, check: Check[R]) -> int | R:
+        """Run ``check`` and commit the events it gives to the inbox: how many of them were new (0: all seen
+        before), or the refusal ``check`` returned. Returns after the commit."""
+        arrival: _Arrival[R] = _Arrival(check, asyncio.get_running_loop().create_future(), [])
+        self._arrivals.append(arrival)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_arrivals(), name="ingest-recorder")
+        return await arrival.answer
+
+    async def _record_arrivals(self) -> None:
+        while self._arrivals:
+            batch, self._arrivals = self._arrivals, []
+            try:
+                new = await self._commit(batch)
+            except Exception as error:  # each waiting request answers with an error: the provider delivers again
+                log.exception("inbound events could not be recorded")
+                for arrival in batch:
+                    if not arrival.answer.done():
+                        arrival.answer.set_exception(error)
+                continue
+            for arrival in batch:
+                if not arrival.answer.done():
+                    arrival.answer.set_result(sum(1 for key, event in arrival.events if new.get(key) is event))
+            if new:
+                self.wake()
+
+    async def _commit(self, batch: Sequence[_Arrival[Any]]) -> dict[tuple[int, str, str], ProviderEvent]:
+        """One transaction for the whole batch: each arrival's check, which keys were applied already (one read),
+        the others inserted in one statement that skips what is already recorded; a commit only when something is
+        new. The events newly recorded, by key."""
+        now = self.clock.now()
+        async with self.database.uow() as uow:
+            session = uow.session
+            for arrival in batch:
+                try:
+                    checked = await arrival.check(session)
+                except Exception as error:  # this request's own failure: the others are still recorded
+                    arrival.answer.set_exception(error)
+                    continue
+                if not isinstance(checked, Checked):
+                    arrival.answer.set_result(checked)
+                    continue
+                arrival.events = [
+                    ((checked.tenant_id, event.provider, event.event_key), event) for event in checked.events
+                ]
+            firsts: dict[tuple[int, str, str], ProviderEvent] = {}
+            for arrival in batch:
+                for key, event in arrival.events:
+                    firsts.setdefault(key, event)  # a key twice in one batch: its first
+            if not firsts:
+                return {}
+            applied = await session.execute(
+                select(PaymentEvent.tenant_id, PaymentEvent.provider, PaymentEvent.event_key).where(
+                    tuple_(PaymentEvent.tenant_id, PaymentEvent.provider, PaymentEvent.event_key).in_(list(firsts))
+                )
+            )
+            for tenant_id, provider, event_key in applied:
+                firsts.pop((int(tenant_id), str(provider), str(event_key)), None)
+            rows = [
+                {
+                    "tenant_id": key[0],
+                    "provider": key[1],
+                    "event_key": key[2],
+                    "event": to_json(event),
+                    "received_at": now,
+                    "attempts": 0,
+                }
+                for key, event in firsts.items()
+            ]
+            inserted = await _insert_new(session, rows) if rows else set()
+            if inserted:
+                await uow.commit()
+        return {key: event for key, event in firsts.items() if key in inserted}
+
+    # Applying (off the request)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                applied = await self.apply_recorded()
+            except Exception:  # a database outage must not end the applier; the next look tries again
+                log.exception("inbound events could not be applied")
+                applied = 0
+            if applied >= self.batch:
+                continue  # more may be waiting
+            waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
+            try:
+                await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def apply_recorded(self) -> int:
+        """Apply up to ``batch`` recorded events, oldest first, in one transaction (one per event when that fails);
+        how many were looked at."""
+        ids: list[int] = []
+        try:
+            async with self.database.uow() as uow:
+                rows = await _claim(uow.session, self.batch)
+                ids = [row.id for row in rows]
+                for row in rows:
+                    await apply_event(uow.session, row.tenant_id, from_json(row.event), self.clock)
+                if rows:
+                    await uow.session.execute(
+                        delete(InboundEvent)
+                        .where(InboundEvent.id.in_(ids))
+                        .execution_options(synchronize_session=False)
+                    )
+                    owes = outbox.owes_messages(uow.session)
+                    await uow.commit()
+                    if owes:
+                        self.on_applied()
+            return len(ids)
+        except Exception:
+            if len(ids) <= 1:
+                if ids:
+                    await self._failed(ids[0])
+                raise
+        log.warning("a batch of %d inbound events failed; applying them one at a time", len(ids))
+        for event_id in ids:
+            await self._apply_one(event_id)
+        return len(ids)
+
+    async def _apply_one(self, event_id: int) -> None:
+        try:
+            async with self.database.uow() as uow:
+                row = await uow.session.get(InboundEvent, event_id)
+                if row is None:
+                    return  # applied meanwhile (another process)
+                await apply_event(uow.session, row.tenant_id, from_json(row.event), self.clock)
+                await uow.session.delete(row)
+                owes = outbox.owes_messages(uow.session)
+                await uow.commit()
+            if owes:
+                self.on_applied()
+        except Exception:
+            log.exception("inbound event %s could not be applied", event_id)
+            await self._failed(event_id)
+
+    async def _failed(self, event_id: int) -> None:
+        async with self.database.uow() as uow:
+            await uow.session.execute(
+                update(InboundEvent)
+                .where(InboundEvent.id == event_id)
+                .values(attempts=InboundEvent.attempts + 1, last_error="apply failed (see the log)")
+                .execution_options(synchronize_session=False)
+            )
+            await uow.commit()
+
+
+async def _claim(session: AsyncSession, limit: int) -> list[InboundEvent]:
+    """The oldest recorded events. On PostgreSQL another process's applier skips the rows this one holds."""
+    query = select(InboundEvent).where(InboundEvent.attempts < MAX_ATTEMPTS).order_by(InboundEvent.id).limit(limit)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(await session.scalars(query))
+
+
+async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> set[tuple[int, str, str]]:
+    table = InboundEvent.__table__
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = (
+        module.insert(table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(table.c.tenant_id, table.c.provider, table.c.event_key)
+    )
+    return {(int(t), str(p), str(k)) for t, p, k in await session.execute(statement)}

@@ -1,0 +1,102 @@
+"""payments.ingest: events answered once recorded, applied off the request, after a restart too, and only once."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import FakeClock
+from core.db.engine import Database
+from core.db.tables import InboundEvent
+from core.money import Money
+from core.vault import Vault
+from payments.base import Outcome, ProviderEvent
+from payments.ingest import Checked, Ingest, from_json, to_json
+from payments.states import PaymentStatus
+from tests.unit.test_service_edges import CHAT, SUGAR, till
+
+
+def paid(reference: str, key: str = "stk:QK1") -> ProviderEvent:
+    return ProviderEvent(
+        provider="mpesa",
+        event_key=key,
+        payment_reference=reference,
+        outcome=Outcome.PAID,
+        amount=Money(19000, "KES"),
+        provider_txn_id="QK1",
+        occurred_at=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
+        raw={"ResultCode": 0},
+        provider_ref="ws_CO_1",
+    )
+
+
+async def recorded(database: Database) -> int:
+    async with database.uow() as uow:
+        return int(await uow.session.scalar(select(func.count()).select_from(InboundEvent)) or 0)
+
+
+def accepting(tenant_id: int, *events: ProviderEvent) -> Callable[[AsyncSession], Awaitable[Checked]]:
+    async def check(_: AsyncSession) -> Checked:
+        return Checked(tenant_id, events)
+
+    return check
+
+
+def test_an_event_survives_its_record_as_it_was() -> None:
+    event = paid("dkref")
+    assert from_json(to_json(event)) == event
+
+
+async def test_an_event_recorded_before_a_crash_is_applied_after_the_restart_and_once(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    payment = await shop.order({SUGAR: 1}, provider="mpesa", status=PaymentStatus.PENDING)
+    woken: list[str] = []
+    before = Ingest(database, clock, on_applied=lambda: woken.append("relay"))
+    assert await before.record(accepting(shop.shop.tenant_id, paid(payment.reference))) == 1
+    assert await shop.state(payment) == ("pending", 0, "awaiting_payment")  # answered, not applied yet
+
+    # The process dies before its applier ran; the next one finds the event recorded and applies it.
+    after = Ingest(database, clock, on_applied=lambda: woken.append("relay"))
+    assert await after.apply_recorded() == 1
+    assert await shop.state(payment) == ("paid", 0, "paid")
+    assert await recorded(database) == 0
+    assert woken == ["relay"]
+    receipts = [text for text in await shop.texts(CHAT) if "QK1" in text]
+    assert len(receipts) == 1
+    assert await after.apply_recorded() == 0
+
+
+async def test_a_redelivery_is_recorded_once_and_after_applying_not_at_all(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    payment = await shop.order({SUGAR: 1}, provider="mpesa", status=PaymentStatus.PENDING)
+    ingest = Ingest(database, clock)
+    check = accepting(shop.shop.tenant_id, paid(payment.reference))
+    assert [await ingest.record(check), await ingest.record(check)] == [1, 0]
+    assert await recorded(database) == 1
+    assert await ingest.apply_recorded() == 1
+    sent = await shop.texts(CHAT)
+
+    # Redelivered after it was applied: the event table's key says so, nothing is recorded, nothing owed.
+    assert await ingest.record(check) == 0
+    assert await recorded(database) == 0
+    assert await shop.texts(CHAT) == sent
+
+
+async def test_a_refused_request_records_nothing_and_gets_its_refusal(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    await till(database, vault, clock)
+    ingest = Ingest(database, clock)
+
+    async def refuse(_: AsyncSession) -> str:
+        return "refused: unknown token"
+
+    assert await ingest.record(refuse) == "refused: unknown token"
+    assert await recorded(database) == 0
