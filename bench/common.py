@@ -59,7 +59,7 @@ class Row:
     target: str
     met: bool | None = None
     notes: list[str] = field(default_factory=list)
-    figures: dict[str, float | int | str] = field(default_factory=dict)
+    figures: dict[str, float | int | str | None] = field(default_factory=dict)
 
 
 def clean_env() -> dict[str, str]:
