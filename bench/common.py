@@ -126,6 +126,10 @@ def requests_to(base: str, paths_and_bodies: Sequence[tuple[str, str]], headers:
     return [(f"{base}{path}", body, headers) for path, body in paths_and_bodies]
 
 
+def error_notes(*servers: Server) -> list[str]:
+    return [f"{server.name} logged {count} error(s)" for server in servers if (count := server.logged_errors())]
+
+
 def rate(value: float) -> str:
     return f"{value:,.0f}/s"
 

@@ -130,6 +130,11 @@ class Server:
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
 
+    def logged_errors(self) -> int:
+        """How many errors the server logged (tracebacks included): a fast path that fails is no fast path."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return sum(" ERROR " in line or line.startswith("Traceback") for line in text.splitlines())
+
     async def stop(self) -> None:
         if self.process.returncode is None:
             self.process.terminate()

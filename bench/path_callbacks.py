@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from bench.common import JSON, Row, Run, counters, rate, ratio_of, requests_to, start_dukabot, wait_until
+from bench.common import JSON, Row, Run, counters, error_notes, rate, ratio_of, requests_to, start_dukabot, wait_until
 from bench.harness import LoadResult, Recorder, Server, free_port, generate_load, percentile, start_server
 from bench.load import Request
 from bench.seeding import (
@@ -107,7 +107,7 @@ async def callbacks(run: Run) -> list[Row]:
             paid_ratio,
             "≥ 1.0× (and receipts sent)",
             paid_ratio is not None and paid_ratio >= 1.0 and receipts == len(chats),
-            [receipt_note, outcome_note, *checks(paid, "dukabot"), *checks(naive_paid, "naive")],
+            [receipt_note, outcome_note, *error_notes(server), *checks(paid, "dukabot"), *checks(naive_paid, "naive")],
             {
                 "rate": paid.rate,
                 "p99_ms": paid.latency(0.99) * 1000,
@@ -214,6 +214,7 @@ async def latency(run: Run) -> list[Row]:
         f"{len(spans)}/{len(measured)} receipts arrived within {run.sizes.receipt_wait:.0f}s",
         f"limits: {refused} sends refused with 429 (over 30/s per bot); busiest chat: {busiest} message(s) in 1 s",
         *checks(result, "dukabot"),
+        *error_notes(server),
     ]
 
     def ms(value: float) -> str:

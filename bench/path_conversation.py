@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.common import JSON, Row, Run, rate, ratio_of, start_dukabot
+from bench.common import JSON, Row, Run, error_notes, rate, ratio_of, start_dukabot
 from bench.harness import LoadResult, Server, free_port, generate_load, start_server
 from bench.load import Request
 from bench.path_callbacks import _with_bench_on_path, checks, figure
@@ -108,7 +108,7 @@ async def conversation(run: Run) -> list[Row]:
     rows = []
     for step, mine, echoed in (("/shop", ours.shop, theirs.shop), ("a button press", ours.press, theirs.press)):
         ratio = ratio_of(mine.rate, echoed.rate)
-        notes = [calls, *checks(mine, "dukabot"), *checks(echoed, "echo")]
+        notes = [calls, *checks(mine, "dukabot"), *checks(echoed, "echo"), *error_notes(server, echo)]
         if step != "/shop" and ours.unpressed:
             notes.append(f"{ours.unpressed} /shop answers had no button to press")
         rows.append(
@@ -176,6 +176,7 @@ async def memory(run: Run) -> list[Row]:
             [
                 f"{shop_count:,} shops just started: {started:,.0f} MB; conversations served at {rate(result.rate)}",
                 *checks(result, "dukabot"),
+                *error_notes(server),
                 *_scale_note(run),
             ],
             {
