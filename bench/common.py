@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
-from bench.harness import Cores, Server, dukabot_argv, free_port, start_server
+from bench.harness import Cores, LoadResult, Server, dukabot_argv, free_port, generate_load, start_server
 from bench.load import Request
 from tests.support.app import VAULT_KEY
 
@@ -124,6 +125,15 @@ async def wait_until(check: Callable[[], bool], seconds: float) -> float | None:
 
 def requests_to(base: str, paths_and_bodies: Sequence[tuple[str, str]], headers: dict[str, str]) -> list[Request]:
     return [(f"{base}{path}", body, headers) for path, body in paths_and_bodies]
+
+
+async def measure(
+    run: Run, servers: Sequence[Server], sent: Sequence[Request], warm: int, **options: Any
+) -> LoadResult:
+    """The load generator over ``sent``, its first ``warm`` requests a warm-up, watching ``servers``' CPU."""
+    return await generate_load(
+        sent[warm:], warmup=sent[:warm], folder=run.folder, cores=run.cores, servers=servers, **options
+    )
 
 
 def error_notes(*servers: Server) -> list[str]:

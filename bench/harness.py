@@ -88,6 +88,10 @@ class Recorder(FloodControl):
                 first[send.chat_id] = send.at
         return first
 
+    def sent_to(self, chats: set[str]) -> int:
+        """How many messages (sends and edits) ``chats`` got."""
+        return sum(not send.refused and send.chat_id in chats for send in self.sends)
+
     def busiest_chat(self, span: float = 1.0) -> int:
         """The most messages any one chat got within ``span`` seconds (Telegram: about one a second per chat)."""
         bots = {send.bot_id for send in self.sends}
@@ -183,6 +187,7 @@ class LoadResult:
     sent: list[float]
     answered: list[float]
     statuses: list[int]
+    server_busy: float | None = None  # the servers' CPU time over the run's wall time (warm-up included)
 
     @property
     def count(self) -> int:
@@ -221,14 +226,19 @@ async def generate_load(
     concurrency: int = 16,
     rate: float | None = None,
     warmup: Sequence[Request] = (),
+    servers: Sequence[Server] = (),
 ) -> LoadResult:
-    """Runs the load generator process over ``requests`` and reads what it measured."""
+    """Runs the load generator process over ``requests`` and reads what it measured, with how busy ``servers``
+    kept their cores meanwhile (a server well below 100 % waited on something else: the disk, the database)."""
     job = folder / "load-job.json"
     result = folder / "load-result.json"
     job.write_text(json.dumps({"requests": requests, "warmup": warmup, "concurrency": concurrency, "rate": rate}))
     argv = cores.pin([sys.executable, "-m", "bench.load", str(job), str(result)], cores.load)
+    cpu_before, began = sum(server.cpu_seconds() for server in servers), time.monotonic()
     process = await asyncio.create_subprocess_exec(*argv, cwd=ROOT)
     if await process.wait() != 0:
         raise RuntimeError("the load generator failed")
+    wall = time.monotonic() - began
+    busy = (sum(server.cpu_seconds() for server in servers) - cpu_before) / wall if servers else None
     data: dict[str, Any] = json.loads(result.read_text())
-    return LoadResult(data["elapsed"], data["cpu"], data["sent"], data["answered"], data["statuses"])
+    return LoadResult(data["elapsed"], data["cpu"], data["sent"], data["answered"], data["statuses"], busy)

@@ -9,8 +9,20 @@ import sys
 import time
 from dataclasses import dataclass
 
-from bench.common import JSON, Row, Run, counters, error_notes, rate, ratio_of, requests_to, start_dukabot, wait_until
-from bench.harness import LoadResult, Recorder, Server, free_port, generate_load, percentile, start_server
+from bench.common import (
+    JSON,
+    Row,
+    Run,
+    counters,
+    error_notes,
+    measure,
+    rate,
+    ratio_of,
+    requests_to,
+    start_dukabot,
+    wait_until,
+)
+from bench.harness import LoadResult, Recorder, Server, free_port, percentile, start_server
 from bench.load import Request
 from bench.seeding import (
     BenchShop,
@@ -66,6 +78,8 @@ def checks(result: LoadResult, side: str) -> list[str]:
         notes.append(f"{side}: {result.failures} of {result.count} requests failed")
     if result.generator_busy > 0.9:
         notes.append(f"{side}: the load generator was {result.generator_busy:.0%} busy (it may be the limit)")
+    if result.server_busy is not None:
+        notes.append(f"{side}: the server used {result.server_busy:.0%} of a core")
     return notes
 
 
@@ -83,12 +97,12 @@ async def callbacks(run: Run) -> list[Row]:
         )
         try:
             sent = callback_requests(server.url, pushes)
-            paid = await generate_load(sent[warm:], warmup=sent[:warm], folder=run.folder, cores=run.cores)
+            paid = await measure(run, [server], sent, warm)
             last_callback = time.monotonic()
             took = await wait_until(lambda: len(recorder.first_send_to(chats)) == len(chats), sizes.receipt_wait)
             receipts = len(recorder.first_send_to(chats))
             waited = took if took is not None else time.monotonic() - last_callback
-            duplicates = await generate_load(sent[warm:], warmup=sent[:warm], folder=run.folder, cores=run.cores)
+            duplicates = await measure(run, [server], sent, warm)
             outcomes = await counters(server, "dukabot_provider_callbacks_total")
         finally:
             await server.stop()
@@ -151,8 +165,8 @@ async def naive(run: Run, pushes: list[StkPush], warm: int) -> tuple[LoadResult,
     )
     try:
         sent = callback_requests(server.url, pushes)
-        paid = await generate_load(sent[warm:], warmup=sent[:warm], folder=run.folder, cores=run.cores)
-        duplicates = await generate_load(sent[warm:], warmup=sent[:warm], folder=run.folder, cores=run.cores)
+        paid = await measure(run, [server], sent, warm)
+        duplicates = await measure(run, [server], sent, warm)
     finally:
         await server.stop()
     return paid, duplicates
@@ -166,7 +180,7 @@ async def bare(run: Run, pushes: list[StkPush], warm: int) -> LoadResult:
     )
     try:
         sent = callback_requests(server.url, pushes)
-        return await generate_load(sent[warm:], warmup=sent[:warm], folder=run.folder, cores=run.cores)
+        return await measure(run, [server], sent, warm)
     finally:
         await server.stop()
 
@@ -195,9 +209,7 @@ async def latency(run: Run) -> list[Row]:
         )
         try:
             sent = callback_requests(server.url, pushes)
-            result = await generate_load(
-                sent[warm:], warmup=sent[:warm], rate=LATENCY_RATE, folder=run.folder, cores=run.cores
-            )
+            result = await measure(run, [server], sent, warm, rate=LATENCY_RATE)
             measured = {str(push.chat_id): at for push, at in zip(pushes[warm:], result.sent, strict=True)}
             everyone = {str(push.chat_id) for push in pushes}
             await wait_until(lambda: len(recorder.first_send_to(everyone)) == len(everyone), run.sizes.receipt_wait)
@@ -210,10 +222,13 @@ async def latency(run: Run) -> list[Row]:
     everything = spans + [float("inf")] * missing
     p50, p99 = percentile(everything, 0.5), percentile(everything, 0.99)
     refused, busiest = recorder.refused(), recorder.busiest_chat(1.0)
+    merchants = recorder.sent_to({str(shop.admin_id) for shop in prepared.shops})
     breached = refused > 0 or busiest > 1
     notes = [
         f"{len(spans)}/{len(measured)} receipts arrived within {run.sizes.receipt_wait:.0f}s",
         f"limits: {refused} sends refused with 429 (over 30/s per bot); busiest chat: {busiest} message(s) in 1 s",
+        f"messages the fake Bot API took meanwhile: {len(recorder.sends) - refused}, of which {merchants} to the "
+        f"{SHOPS} merchants' chats",
         *checks(result, "dukabot"),
         *error_notes(server),
     ]
@@ -274,11 +289,7 @@ async def two_processes(run: Run) -> list[Row]:
                     callback_requests(servers[index % len(servers)].url, [push])[0]
                     for index, push in enumerate(prepared.pushes)
                 ]
-                results.append(
-                    await generate_load(
-                        sent[warm:], warmup=sent[:warm], folder=run.folder, cores=run.cores, concurrency=PG_CONCURRENCY
-                    )
-                )
+                results.append(await measure(run, servers, sent, warm, concurrency=PG_CONCURRENCY))
             finally:
                 for server in servers:
                     await server.stop()

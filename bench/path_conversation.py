@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.common import JSON, Row, Run, error_notes, rate, ratio_of, start_dukabot
+from bench.common import JSON, Row, Run, error_notes, measure, rate, ratio_of, start_dukabot
 from bench.harness import LoadResult, Server, free_port, generate_load, start_server
 from bench.load import Request
 from bench.path_callbacks import _with_bench_on_path, checks, figure
@@ -40,7 +40,7 @@ async def converse(fake: FakeTelegram, server: Server, shops: Sequence[BenchShop
     commands = [_request(server, shop, await user.send_command("/shop")) for shop, user in users]
     _forget_queued(fake, shops)
     calls_before = len(fake.requests)
-    shop = await generate_load(commands[warm:], warmup=commands[:warm], folder=run.folder, cores=run.cores)
+    shop = await measure(run, [server], commands, warm)
     presses: list[Request] = []
     unpressed = 0
     for bench_shop, user in users:
@@ -50,7 +50,7 @@ async def converse(fake: FakeTelegram, server: Server, shops: Sequence[BenchShop
         else:
             presses.append(_request(server, bench_shop, pressed))
     _forget_queued(fake, shops)
-    press = await generate_load(presses[warm:], warmup=presses[:warm], folder=run.folder, cores=run.cores)
+    press = await measure(run, [server], presses, warm)
     calls = (len(fake.requests) - calls_before) / max(1, len(commands) + len(presses))
     return Steps(shop, press, calls, unpressed)
 
@@ -159,7 +159,7 @@ async def memory(run: Run) -> list[Row]:
                 user = fake.user(shop.token, FIRST_USER + 2_000_000 + index)
                 updates.append(_request(server, shop, await user.send_command("/shop")))
             _forget_queued(fake, many)
-            result = await generate_load(updates, folder=run.folder, cores=run.cores)
+            result = await generate_load(updates, folder=run.folder, cores=run.cores, servers=[server])
             await asyncio.sleep(2.0)  # the relay sends what the updates owed
             busy = server.rss_mb()
         finally:
