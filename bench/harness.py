@@ -64,7 +64,7 @@ class Recorder(FloodControl):
 
     def __init__(self, per_bot: int = 30, window: float = 1.0) -> None:
         super().__init__(per_bot=per_bot, window=window)
-        self.recent = {}
+        self.recent: dict[int, deque[float]] = {}
 
     def check(self, bot_id: int, chat_id: str, method: str) -> None:
         if method not in MESSAGE_METHODS:
