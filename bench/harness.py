@@ -187,7 +187,7 @@ class LoadResult:
     sent: list[float]
     answered: list[float]
     statuses: list[int]
-    server_busy: float | None = None  # the servers' CPU time over the run's wall time (warm-up included)
+    server_busy: float | None = None  # the servers' CPU time over the measured requests' wall time
 
     @property
     def count(self) -> int:
@@ -234,11 +234,36 @@ async def generate_load(
     result = folder / "load-result.json"
     job.write_text(json.dumps({"requests": requests, "warmup": warmup, "concurrency": concurrency, "rate": rate}))
     argv = cores.pin([sys.executable, "-m", "bench.load", str(job), str(result)], cores.load)
-    cpu_before, began = sum(server.cpu_seconds() for server in servers), time.monotonic()
+    samples: list[tuple[float, float]] = []  # (when, the servers' CPU seconds so far)
+    sampler = asyncio.create_task(_sample_cpu(servers, samples)) if servers else None
     process = await asyncio.create_subprocess_exec(*argv, cwd=ROOT)
-    if await process.wait() != 0:
-        raise RuntimeError("the load generator failed")
-    wall = time.monotonic() - began
-    busy = (sum(server.cpu_seconds() for server in servers) - cpu_before) / wall if servers else None
+    try:
+        if await process.wait() != 0:
+            raise RuntimeError("the load generator failed")
+    finally:
+        if sampler is not None:
+            sampler.cancel()
     data: dict[str, Any] = json.loads(result.read_text())
+    busy = None
+    if servers and data["sent"]:
+        samples.append((time.monotonic(), sum(server.cpu_seconds() for server in servers)))
+        busy = _busy_between(samples, min(data["sent"]), max(data["answered"]))
     return LoadResult(data["elapsed"], data["cpu"], data["sent"], data["answered"], data["statuses"], busy)
+
+
+async def _sample_cpu(servers: Sequence[Server], samples: list[tuple[float, float]]) -> None:
+    while True:
+        try:
+            samples.append((time.monotonic(), sum(server.cpu_seconds() for server in servers)))
+        except OSError:  # a server died: the load's failures will say so
+            return
+        await asyncio.sleep(0.05)
+
+
+def _busy_between(samples: list[tuple[float, float]], start: float, end: float) -> float | None:
+    """The servers' CPU use between ``start`` and ``end`` (the measured requests, warm-up and the generator's own
+    start left out), from the samples nearest inside that span."""
+    inside = [sample for sample in samples if start <= sample[0] <= end]
+    if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+        return None
+    return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
