@@ -80,6 +80,8 @@ def checks(result: LoadResult, side: str) -> list[str]:
         notes.append(f"{side}: the load generator was {result.generator_busy:.0%} busy (it may be the limit)")
     if result.server_busy is not None:
         notes.append(f"{side}: the server used {result.server_busy:.0%} of a core")
+        if result.server_busy < 0.5:  # the server was not the limit: the ratio measures what it waited on
+            notes.append(f"{side}: under half a core, so it waited on something else (disk, load generator, machine)")
     return notes
 
 
