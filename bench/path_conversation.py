@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from sandbox.telegram import SECRET_HEADER, FakeTelegram, FakeTelegramServer, Fa
 # holds the step back: the path measures the work per update, spread as a busy platform's updates are.
 SHOPS = 64
 FIRST_USER = 6_000_000
+# Updates in flight, on both sides: at 16 the echo bot waits on the fake Bot API's round trips (a third of its core
+# used) and the ratio flatters dukabot; at 64 both servers are busy.
+CONCURRENCY = int(os.environ.get("BENCH_CONVERSATION_CONCURRENCY", "64"))
 PRESS_FOR_ECHO = "bench"  # the echo bot's answer has no buttons: its press carries this data
 
 
@@ -40,7 +44,7 @@ async def converse(fake: FakeTelegram, server: Server, shops: Sequence[BenchShop
     commands = [_request(server, shop, await user.send_command("/shop")) for shop, user in users]
     _forget_queued(fake, shops)
     calls_before = len(fake.requests)
-    shop = await measure(run, [server], commands, warm)
+    shop = await measure(run, [server], commands, warm, concurrency=CONCURRENCY)
     presses: list[Request] = []
     unpressed = 0
     for bench_shop, user in users:
@@ -50,7 +54,7 @@ async def converse(fake: FakeTelegram, server: Server, shops: Sequence[BenchShop
         else:
             presses.append(_request(server, bench_shop, pressed))
     _forget_queued(fake, shops)
-    press = await measure(run, [server], presses, warm)
+    press = await measure(run, [server], presses, warm, concurrency=CONCURRENCY)
     calls = (len(fake.requests) - calls_before) / max(1, len(commands) + len(presses))
     return Steps(shop, press, calls, unpressed)
 
