@@ -113,6 +113,10 @@ async def conversation(run: Run) -> list[Row]:
     for step, mine, echoed in (("/shop", ours.shop, theirs.shop), ("a button press", ours.press, theirs.press)):
         ratio = ratio_of(mine.rate, echoed.rate)
         notes = [calls, *checks(mine, "dukabot"), *checks(echoed, "echo"), *error_notes(server, echo)]
+        # The echo bot waiting (on the fake Bot API) rather than working: its figure is a floor, the ratio a ceiling.
+        held_back = echoed.server_busy is not None and echoed.server_busy < 0.5
+        if held_back:
+            notes.append("the echo bot was held back, so this ratio is an upper bound: no verdict")
         if step != "/shop" and ours.unpressed:
             notes.append(f"{ours.unpressed} /shop answers had no button to press")
         rows.append(
@@ -122,7 +126,7 @@ async def conversation(run: Run) -> list[Row]:
                 f"aiogram echo {figure(echoed)}",
                 ratio,
                 "≥ 0.5×",
-                ratio is not None and ratio >= 0.5 and not mine.failures,
+                None if held_back else ratio is not None and ratio >= 0.5 and not mine.failures,
                 notes,
                 {"rate": mine.rate, "p99_ms": mine.latency(0.99) * 1000, "echo_rate": echoed.rate},
             )
