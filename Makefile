@@ -23,8 +23,11 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# make bench: the hot paths through the real server over HTTP, each beside its baseline in the same run, as ratios
+# (README, "Performance"). BENCH_ARGS chooses paths and options: BENCH_ARGS='callbacks conversation --quick'.
+# With TEST_DATABASE_URL (and TEST_REDIS_URL) it also runs two servers on PostgreSQL, whose schema it recreates.
 bench: $(BIN)/.installed
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

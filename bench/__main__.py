@@ -1,159 +1,106 @@
-"""``make bench``: how much dukabot's machinery costs compared with the plainest way to do the same database work.
+"""``make bench`` (``python -m bench [PATH ...] [--quick] [--json]``): dukabot's hot paths through the real server
+over HTTP, each beside its baseline run in the same process tree a minute apart, as a ratio.
 
-- apply_event: applying N payment events (record, conditional update, outbox rows), against a baseline that writes
-  the same number of rows with plain INSERTs in the same number of transactions.
-- duplicates: re-applying the same N events (each must be recognised and change nothing), against the same baseline.
-- conversation: N customer button presses through the flow router, against the same baseline.
+The server under test (``dukabot serve``, or a baseline server) runs alone on one core (``taskset -c``); the load
+generator (``bench/load.py``) runs in its own process on another core, as does this process with the fake Bot API.
+Both sides of a ratio get the same requests, the same concurrency and the same warm-up (not measured).
 
-- cli: how long `dukabot --help`, `dukabot tenant --help` and `dukabot tenant list` take, against starting Python,
-  importing Click and importing SQLAlchemy (bench/cli.py).
+Paths (all by default; ``postgres`` only with a PostgreSQL URL):
 
-Ratios, not seconds, are the result: the machine's speed cancels out. Run on SQLite in a temporary directory.
+- ``callbacks``: Daraja STK callbacks, each paying its order once, against the naive one-transaction-per-callback
+  design (aiohttp + SQLAlchemy + aiosqlite), their receipts counted at the fake Bot API; then the same callbacks
+  again (duplicates) on both; and the first figure against a bare aiohttp JSON handler.
+- ``conversation``: ``/shop`` and a button press as webhook updates with the secret header, against aiogram's
+  webhook echo bot replying over HTTP to the same fake Bot API.
+- ``latency``: callback → receipt at the fake Bot API at 50 callbacks a second over 16 shops, p50/p99, with
+  Telegram's limits checked (30 messages a second per bot, enforced by the fake with 429; about one a second per
+  chat).
+- ``memory``: RSS of one process that served 1,000 shops and 10,000 conversations, beside 1 shop idle.
+- ``postgres``: two ``serve`` processes sharing PostgreSQL (and Redis) against one, on the callback path
+  (``--postgres URL``, or TEST_DATABASE_URL; its public schema is dropped and made again; ``--redis URL`` or
+  TEST_REDIS_URL is flushed).
+
+``python -m bench micro`` runs the in-process micro benchmarks, ``python -m bench cli`` the CLI's answer times.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import logging
+import os
+import sys
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from bench.common import Row, Run, Sizes
+from bench.harness import Cores
 
-from bench import cli
-from core.clock import FakeClock
-from core.db.engine import Database
-from core.db.migrate import upgrade
-from core.db.repos.customers import CustomerRepository
-from core.db.repos.tenants import TenantRepository
-from core.db.tables import Order, Payment
-from core.money import Money
-from core.vault import Vault
-from flows.inbound import Actor, Inbound
-from flows.router import handle, open_context
-from payments.base import Outcome, ProviderEvent
-from payments.service import apply_event
-from tests.support.seed import seed_shop
-
-N = 300
-Work = Callable[[], Awaitable[None]]
+PathRun = Callable[[Run], Awaitable[list[Row]]]
 
 
-async def timed(work: Work) -> float:
-    started = time.perf_counter()
-    await work()
-    return time.perf_counter() - started
+def paths() -> dict[str, PathRun]:
+    from bench import path_callbacks, path_conversation
+
+    return {
+        "callbacks": path_callbacks.callbacks,
+        "conversation": path_conversation.conversation,
+        "latency": path_callbacks.latency,
+        "memory": path_conversation.memory,
+        "postgres": path_callbacks.two_processes,
+    }
 
 
-async def baseline(database: Database) -> None:
-    async with database.engine.begin() as connection:
-        await connection.execute(text("CREATE TABLE IF NOT EXISTS bench_rows (id INTEGER PRIMARY KEY, v TEXT)"))
-    for i in range(N):
-        async with database.uow() as uow:
-            await uow.session.execute(text("INSERT INTO bench_rows (v) VALUES (:v)"), {"v": str(i)})
-            await uow.commit()
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", help="callbacks, conversation, latency, memory, postgres (default: all)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small counts, seconds per path")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"), help="PostgreSQL URL")
+    parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL"), help="Redis URL for the postgres path")
+    return parser.parse_args(argv)
 
 
-async def open_payments(database: Database, clock: FakeClock, tenant_id: int) -> list[str]:
-    references = []
-    async with database.uow() as uow:
-        customer_id = await _customer(uow.session, tenant_id, clock)
-        for i in range(N):
-            now = clock.now()
-            order = Order(
-                tenant_id=tenant_id,
-                customer_id=customer_id,
-                code=f"B{i:05d}",
-                status="awaiting_payment",
-                total_minor=10000,
-                currency="KES",
-                contact_name="Bench",
-                contact_phone="+254712345678",
-                delivery_method="pickup",
-                created_at=now,
-                updated_at=now,
-            )
-            uow.session.add(order)
-            await uow.session.flush()
-            reference = f"bench{i:05d}"
-            uow.session.add(
-                Payment(
-                    tenant_id=tenant_id,
-                    order_id=order.id,
-                    provider="manual",
-                    reference=reference,
-                    status="under_review",
-                    amount_minor=10000,
-                    currency="KES",
-                    refunded_minor=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            references.append(reference)
-        await uow.commit()
-    return references
+async def bench(options: argparse.Namespace) -> int:
+    known = paths()
+    chosen = options.paths or list(known)
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        print(f"unknown path(s): {', '.join(unknown)}; choose from {', '.join(known)}", file=sys.stderr)
+        return 2
+    cores = Cores.choose()
+    cores.pin_this_process()
+    with tempfile.TemporaryDirectory(prefix="dukabot-bench-") as folder:
+        run = Run(Path(folder), cores, Sizes.of(options.quick), options.quick, options.postgres, options.redis)
+        rows: list[Row] = []
+        for name in chosen:
+            if name == "postgres" and not run.postgres_url:
+                print("postgres: skipped (no --postgres URL or TEST_DATABASE_URL)", file=sys.stderr)
+                continue
+            print(f"{name}...", file=sys.stderr, flush=True)
+            rows += await known[name](run)
+        from bench import report
+
+        print(report.as_json(run, rows) if options.json else report.table(run, rows))
+    return 0
 
 
-async def _customer(session: AsyncSession, tenant_id: int, clock: FakeClock) -> int:
-    customer = await CustomerRepository(session).get_or_create(tenant_id, 1, 1, "Bench", clock.now())
-    return customer.id
+def main() -> None:
+    argv = sys.argv[1:]
+    if argv[:1] == ["micro"]:
+        from bench import micro
 
+        micro.run()
+        return
+    if argv[:1] == ["cli"]:
+        from bench import cli
 
-def apply_all(database: Database, clock: FakeClock, tenant_id: int, references: list[str]) -> Work:
-    async def work() -> None:
-        for reference in references:
-            event = ProviderEvent(
-                provider="manual",
-                event_key=f"bench:{reference}",
-                payment_reference=reference,
-                outcome=Outcome.PAID,
-                amount=Money(10000, "KES"),
-                provider_txn_id=reference,
-            )
-            async with database.uow() as uow:
-                await apply_event(uow.session, tenant_id, event, clock)
-                await uow.commit()
-
-    return work
-
-
-def presses(database: Database, clock: FakeClock, tenant_id: int) -> Work:
-    actor = Actor(tg_user_id=42, chat_id=42, display_name="Bench")
-
-    async def work() -> None:
-        for _ in range(N):
-            async with database.uow() as uow:
-                tenant = await TenantRepository(uow.session).by_id(tenant_id)
-                assert tenant is not None
-                ctx = await open_context(uow.session, tenant, actor, clock)
-                await handle(ctx, Inbound.pressed("cat:0:0"))
-                await uow.commit()
-
-    return work
-
-
-async def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}")
-        clock = FakeClock()
-        await upgrade(database.engine)
-        shop = await seed_shop(database, Vault(["YOKMvaqZ3xJ0pN1C6tyYl1vX6mW0Tr0t9n8zk0SxQ2E="]), clock)
-        references = await open_payments(database, clock, shop.tenant_id)
-        base = await timed(lambda: baseline(database))
-        results = {
-            "apply_event": await timed(apply_all(database, clock, shop.tenant_id, references)),
-            "duplicates": await timed(apply_all(database, clock, shop.tenant_id, references)),
-            "conversation": await timed(presses(database, clock, shop.tenant_id)),
-        }
-        await database.dispose()
-    print(f"{N} operations each, SQLite; baseline: one plain INSERT per transaction ({base / N * 1000:.2f} ms/op)")
-    for name, seconds in results.items():
-        print(f"  {name:<13} {seconds / base:5.2f}x baseline")
+        cli.main()
+        return
+    logging.basicConfig(level=logging.WARNING)
+    sys.exit(asyncio.run(bench(parse(argv))))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
-    cli.main()
+    main()

@@ -1,0 +1,148 @@
+"""What every path of ``make bench`` shares: the run's settings and sizes, a row of the results table, and starting
+dukabot's real server (``dukabot serve``) pinned to a core, against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.harness import Cores, LoadResult, Server, dukabot_argv, free_port, generate_load, start_server
+from bench.load import Request
+from tests.support.app import VAULT_KEY
+
+JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    callbacks: int  # STK callbacks measured (and as many duplicates)
+    warmup: int  # requests sent first on each side, not measured
+    conversations: int  # /shop updates measured (and as many button presses)
+    latency_seconds: float  # how long callbacks arrive at 50/s for the latency path
+    shops_many: int  # the memory path's shops
+    conversations_per_shop: int  # the memory path's customers per shop
+    receipt_wait: float  # seconds receipts may take after the last callback before they are counted as missing
+
+    @classmethod
+    def of(cls, quick: bool) -> Sizes:
+        if quick:
+            return cls(300, 30, 200, 4.0, 100, 10, 20.0)
+        return cls(2000, 200, 1000, 20.0, 1000, 10, 60.0)
+
+
+@dataclass
+class Run:
+    folder: Path
+    cores: Cores
+    sizes: Sizes
+    quick: bool
+    postgres_url: str | None = None
+    redis_url: str | None = None
+
+
+@dataclass
+class Row:
+    """One line of the table: dukabot's figure beside its baseline's, and their ratio (higher is better for dukabot
+    unless ``lower_is_better``)."""
+
+    path: str
+    dukabot: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool | None = None
+    notes: list[str] = field(default_factory=list)
+    figures: dict[str, float | int | str | None] = field(default_factory=dict)
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without any DUKABOT_ setting of the caller's shell (or a .env next to it: servers run in the
+    run's own folder)."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("DUKABOT_")}
+
+
+async def start_dukabot(
+    run: Run,
+    name: str,
+    database_url: str,
+    telegram_api: str,
+    *,
+    core: int | None,
+    redis_url: str | None = None,
+) -> Server:
+    """``dukabot serve`` as an operator runs it, Telegram by webhooks (a public URL is set, so nothing polls)."""
+    port = free_port()
+    env = clean_env()
+    env.update(
+        DUKABOT_DATA_DIR=str(run.folder / f"{name}-data"),
+        DUKABOT_DATABASE_URL=database_url,
+        DUKABOT_SECRET_KEYS=VAULT_KEY,
+        DUKABOT_TELEGRAM_API=telegram_api,
+        DUKABOT_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        DUKABOT_HOST="127.0.0.1",
+        DUKABOT_PORT=str(port),
+    )
+    if redis_url:
+        env["DUKABOT_REDIS_URL"] = redis_url
+    argv = run.cores.pin([*dukabot_argv(), "serve"], core)
+    return await start_server(name, argv, port=port, folder=run.folder, env=env)
+
+
+async def counters(server: Server, metric: str) -> dict[str, float]:
+    """The server's ``/metrics`` counter ``metric`` by its ``outcome`` label (a sanity check of what it did with
+    the requests; nothing fails when the names change)."""
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"{server.url}/metrics") as response:
+            body = await response.text()
+    except aiohttp.ClientError:
+        return {}
+    found: dict[str, float] = {}
+    for line in body.splitlines():
+        if line.startswith(metric + "{"):
+            outcome = re.search(r'outcome="([^"]*)"', line)
+            if outcome:
+                found[outcome.group(1)] = found.get(outcome.group(1), 0) + float(line.rsplit(" ", 1)[1])
+    return found
+
+
+async def wait_until(check: Callable[[], bool], seconds: float) -> float | None:
+    """Seconds until ``check`` held, or None when it did not within ``seconds``."""
+    began = time.monotonic()
+    while not check():
+        if time.monotonic() - began > seconds:
+            return None
+        await asyncio.sleep(0.05)
+    return time.monotonic() - began
+
+
+def requests_to(base: str, paths_and_bodies: Sequence[tuple[str, str]], headers: dict[str, str]) -> list[Request]:
+    return [(f"{base}{path}", body, headers) for path, body in paths_and_bodies]
+
+
+async def measure(
+    run: Run, servers: Sequence[Server], sent: Sequence[Request], warm: int, **options: Any
+) -> LoadResult:
+    """The load generator over ``sent``, its first ``warm`` requests a warm-up, watching ``servers``' CPU."""
+    return await generate_load(
+        sent[warm:], warmup=sent[:warm], folder=run.folder, cores=run.cores, servers=servers, **options
+    )
+
+
+def error_notes(*servers: Server) -> list[str]:
+    return [f"{server.name} logged {count} error(s)" for server in servers if (count := server.logged_errors())]
+
+
+def rate(value: float) -> str:
+    return f"{value:,.0f}/s"
+
+
+def ratio_of(ours: float, theirs: float) -> float | None:
+    return ours / theirs if theirs else None

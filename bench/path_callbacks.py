@@ -1,0 +1,340 @@
+"""The payment paths: Daraja's STK callbacks over HTTP, each paid once (and their receipts at the fake Bot API),
+then the same callbacks again as duplicates; callback to receipt latency at 50 callbacks a second; and one against
+two ``serve`` processes sharing PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+
+from bench.common import (
+    JSON,
+    Row,
+    Run,
+    counters,
+    error_notes,
+    measure,
+    rate,
+    ratio_of,
+    requests_to,
+    start_dukabot,
+    wait_until,
+)
+from bench.harness import LoadResult, Recorder, Server, free_port, percentile, start_server
+from bench.load import Request
+from bench.seeding import (
+    BenchShop,
+    StkPush,
+    add_shops,
+    fresh_database,
+    meet,
+    open_pushes,
+    register_bots,
+    sqlite_url,
+    stk_body,
+)
+from sandbox.telegram import FakeTelegram, FakeTelegramServer
+
+SHOPS = 16
+CUSTOMERS = 5_000_000  # the first customer's chat id; each push has its own customer
+LATENCY_RATE = 50.0
+PG_CONCURRENCY = 32  # in flight on both sides of the postgres path: enough to keep two servers busy
+
+
+@dataclass
+class Prepared:
+    database_url: str
+    shops: list[BenchShop]
+    pushes: list[StkPush]
+
+
+async def prepare(run: Run, fake: FakeTelegram, url: str, count: int) -> Prepared:
+    database = await fresh_database(url)
+    try:
+        shops = await add_shops(database, SHOPS, mpesa=True)
+        pushes = await open_pushes(database, shops, count, first_chat=CUSTOMERS)
+    finally:
+        await database.dispose()
+    register_bots(fake, shops)
+    tokens = {shop.slug: shop.token for shop in shops}
+    for push in pushes:
+        meet(fake, tokens[push.slug], push.chat_id)
+    return Prepared(url, shops, pushes)
+
+
+def callback_requests(base: str, pushes: list[StkPush]) -> list[Request]:
+    return requests_to(base, [(f"/pay/stk/{push.token}", json.dumps(stk_body(push))) for push in pushes], JSON)
+
+
+def figure(result: LoadResult) -> str:
+    return f"{rate(result.rate)}, p99 {result.latency(0.99) * 1000:,.0f} ms"
+
+
+def checks(result: LoadResult, side: str) -> list[str]:
+    notes = []
+    if result.failures:
+        notes.append(f"{side}: {result.failures} of {result.count} requests failed")
+    if result.generator_busy > 0.9:
+        notes.append(f"{side}: the load generator was {result.generator_busy:.0%} busy (it may be the limit)")
+    if result.server_busy is not None:
+        notes.append(f"{side}: the server used {result.server_busy:.0%} of a core")
+        if result.server_busy < 0.5:  # the server was not the limit: the ratio measures what it waited on
+            notes.append(f"{side}: under half a core, so it waited on something else (disk, load generator, machine)")
+    return notes
+
+
+async def callbacks(run: Run) -> list[Row]:
+    sizes = run.sizes
+    warm, count = sizes.warmup, sizes.callbacks
+    async with FakeTelegramServer() as telegram:
+        recorder = Recorder()
+        telegram.fake.flood = recorder
+        prepared = await prepare(run, telegram.fake, sqlite_url(run.folder, "callbacks"), warm + count)
+        pushes = prepared.pushes
+        chats = {str(push.chat_id) for push in pushes}
+        server = await start_dukabot(
+            run, "dukabot-callbacks", prepared.database_url, telegram.base_url, core=run.cores.server
+        )
+        try:
+            sent = callback_requests(server.url, pushes)
+            paid = await measure(run, [server], sent, warm)
+            last_callback = time.monotonic()
+            took = await wait_until(lambda: len(recorder.first_send_to(chats)) == len(chats), sizes.receipt_wait)
+            receipts = len(recorder.first_send_to(chats))
+            waited = took if took is not None else time.monotonic() - last_callback
+            duplicates = await measure(run, [server], sent, warm)
+            outcomes = await counters(server, "dukabot_provider_callbacks_total")
+        finally:
+            await server.stop()
+    naive_paid, naive_duplicates = await naive(run, pushes, warm)
+    bare_paid = await bare(run, pushes, warm)
+    receipt_note = f"receipts: {receipts}/{len(chats)} sent" + (
+        f", the last {waited:.1f}s after the last callback" if took is not None else f" within {waited:.0f}s"
+    )
+    outcome_note = "server outcomes: " + ", ".join(f"{name} {int(value)}" for name, value in sorted(outcomes.items()))
+    paid_ratio = ratio_of(paid.rate, naive_paid.rate)
+    duplicate_ratio = ratio_of(duplicates.rate, naive_duplicates.rate)
+    return [
+        Row(
+            "STK callbacks, each paid once",
+            figure(paid),
+            f"naive {figure(naive_paid)}",
+            paid_ratio,
+            "≥ 1.0× (and receipts sent)",
+            paid_ratio is not None and paid_ratio >= 1.0 and receipts == len(chats),
+            [receipt_note, outcome_note, *error_notes(server), *checks(paid, "dukabot"), *checks(naive_paid, "naive")],
+            {
+                "rate": paid.rate,
+                "p99_ms": paid.latency(0.99) * 1000,
+                "naive_rate": naive_paid.rate,
+                "receipts": receipts,
+                "expected_receipts": len(chats),
+                "receipts_after_s": waited,
+            },
+        ),
+        Row(
+            "duplicate STK callbacks",
+            figure(duplicates),
+            f"naive {figure(naive_duplicates)}",
+            duplicate_ratio,
+            "≥ 3×",
+            duplicate_ratio is not None and duplicate_ratio >= 3.0,
+            [*checks(duplicates, "dukabot"), *checks(naive_duplicates, "naive")],
+            {"rate": duplicates.rate, "p99_ms": duplicates.latency(0.99) * 1000, "naive_rate": naive_duplicates.rate},
+        ),
+        Row(
+            "STK callbacks vs the HTTP floor",
+            figure(paid),
+            f"bare aiohttp {figure(bare_paid)}",
+            ratio_of(paid.rate, bare_paid.rate),
+            "—",
+            None,
+            checks(bare_paid, "bare"),
+            {"rate": paid.rate, "bare_rate": bare_paid.rate},
+        ),
+    ]
+
+
+async def naive(run: Run, pushes: list[StkPush], warm: int) -> tuple[LoadResult, LoadResult]:
+    seeded = run.folder / "naive-payments.json"
+    seeded.write_text(json.dumps([[push.token, push.chat_id, 42000] for push in pushes]))
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.baselines.naive", str(port), str(run.folder / "naive.sqlite3"), str(seeded)]
+    server = await start_server(
+        "naive", run.cores.pin(argv, run.cores.server), port=port, folder=run.folder, env=_with_bench_on_path()
+    )
+    try:
+        sent = callback_requests(server.url, pushes)
+        paid = await measure(run, [server], sent, warm)
+        duplicates = await measure(run, [server], sent, warm)
+    finally:
+        await server.stop()
+    return paid, duplicates
+
+
+async def bare(run: Run, pushes: list[StkPush], warm: int) -> LoadResult:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.baselines.bare", str(port)]
+    server = await start_server(
+        "bare", run.cores.pin(argv, run.cores.server), port=port, folder=run.folder, env=_with_bench_on_path()
+    )
+    try:
+        sent = callback_requests(server.url, pushes)
+        return await measure(run, [server], sent, warm)
+    finally:
+        await server.stop()
+
+
+def _with_bench_on_path() -> dict[str, str]:
+    from pathlib import Path
+
+    from bench.common import clean_env
+
+    env = clean_env()
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+async def latency(run: Run) -> list[Row]:
+    count = int(LATENCY_RATE * run.sizes.latency_seconds)
+    warm = int(LATENCY_RATE)  # the first second
+    async with FakeTelegramServer() as telegram:
+        recorder = Recorder()
+        telegram.fake.flood = recorder
+        prepared = await prepare(run, telegram.fake, sqlite_url(run.folder, "latency"), warm + count)
+        pushes = prepared.pushes
+        server = await start_dukabot(
+            run, "dukabot-latency", prepared.database_url, telegram.base_url, core=run.cores.server
+        )
+        try:
+            sent = callback_requests(server.url, pushes)
+            result = await measure(run, [server], sent, warm, rate=LATENCY_RATE)
+            measured = {str(push.chat_id): at for push, at in zip(pushes[warm:], result.sent, strict=True)}
+            everyone = {str(push.chat_id) for push in pushes}
+            await wait_until(lambda: len(recorder.first_send_to(everyone)) == len(everyone), run.sizes.receipt_wait)
+        finally:
+            await server.stop()
+    received = recorder.first_send_to(set(measured))
+    spans = [received[chat] - at for chat, at in measured.items() if chat in received]
+    missing = len(measured) - len(spans)
+    # A receipt that never came counts as slower than any that did.
+    everything = spans + [float("inf")] * missing
+    p50, p99 = percentile(everything, 0.5), percentile(everything, 0.99)
+    refused, busiest = recorder.refused(), recorder.busiest_chat(1.0)
+    merchants = recorder.sent_to({str(shop.admin_id) for shop in prepared.shops})
+    breached = refused > 0 or busiest > 1
+    notes = [
+        f"{len(spans)}/{len(measured)} receipts arrived within {run.sizes.receipt_wait:.0f}s",
+        f"limits: {refused} sends refused with 429 (over 30/s per bot); busiest chat: {busiest} message(s) in 1 s",
+        f"messages the fake Bot API took meanwhile: {len(recorder.sends) - refused}, of which {merchants} to the "
+        f"{SHOPS} merchants' chats",
+        *checks(result, "dukabot"),
+        *error_notes(server),
+    ]
+
+    def ms(value: float) -> str:
+        return f"> {run.sizes.receipt_wait:.0f} s" if value == float("inf") else f"{value * 1000:,.0f} ms"
+
+    shown = f"p50 {ms(p50)}, p99 {ms(p99)}" if spans else "no receipt arrived"
+    if missing:
+        shown += f" ({missing} never arrived)"
+    return [
+        Row(
+            f"callback → receipt at {LATENCY_RATE:.0f}/s over {SHOPS} shops",
+            shown,
+            "Telegram: 30/s per bot, ~1/s per chat",
+            None,
+            "p99 < 250 ms, no limit breached",
+            p99 < 0.25 and not breached and not missing,
+            notes,
+            {
+                # JSON has no infinity: a quantile that fell on a receipt that never came is null
+                "p50_ms": p50 * 1000 if p50 != float("inf") else None,
+                "p99_ms": p99 * 1000 if p99 != float("inf") else None,
+                "missing": missing,
+                "refused_429": refused,
+                "busiest_chat_per_s": busiest,
+            },
+        )
+    ]
+
+
+async def two_processes(run: Run) -> list[Row]:
+    """One ``serve`` against two sharing PostgreSQL (and Redis when given), on the callback path."""
+    if not run.postgres_url:
+        return []
+    warm, count = run.sizes.warmup, run.sizes.callbacks
+    results: list[LoadResult] = []
+    for processes in (1, 2):
+        async with FakeTelegramServer() as telegram:
+            telegram.fake.flood = Recorder()
+            prepared = await prepare(run, telegram.fake, run.postgres_url, warm + count)
+            await _flush_redis(run.redis_url)
+            cores = _server_cores(run, processes)
+            servers: list[Server] = []
+            try:
+                for number, core in enumerate(cores):
+                    servers.append(
+                        await start_dukabot(
+                            run,
+                            f"dukabot-pg-{processes}-{number}",
+                            prepared.database_url,
+                            telegram.base_url,
+                            core=core,
+                            redis_url=run.redis_url,
+                        )
+                    )
+                sent = [
+                    callback_requests(servers[index % len(servers)].url, [push])[0]
+                    for index, push in enumerate(prepared.pushes)
+                ]
+                results.append(await measure(run, servers, sent, warm, concurrency=PG_CONCURRENCY))
+            finally:
+                for server in servers:
+                    await server.stop()
+    one, two = results
+    scaling = ratio_of(two.rate, one.rate)
+    shared = run.cores.load in _server_cores(run, 2)
+    note = f"{PG_CONCURRENCY} requests in flight on both sides; " + (
+        "the second server shares a core with the load generator (PostgreSQL too): a floor, not a ceiling"
+        if shared
+        else "one server per core; PostgreSQL shares the machine"
+    )
+    return [
+        Row(
+            "two serve processes on PostgreSQL, callbacks",
+            f"2 processes {figure(two)}",
+            f"1 process {figure(one)}",
+            scaling,
+            "≥ 1.6×",
+            scaling is not None and scaling >= 1.6,
+            [note, *checks(one, "one"), *checks(two, "two")],
+            {"one_rate": one.rate, "two_rate": two.rate},
+        )
+    ]
+
+
+def _server_cores(run: Run, processes: int) -> list[int | None]:
+    """A core of its own for each server while there are cores besides the load generator's; on two cores the
+    second server shares the load generator's."""
+    if run.cores.server is None:
+        return [None] * processes
+    spare = [core for core in run.cores.available if core != run.cores.load]
+    order = [*spare, *[core for core in run.cores.available if core not in spare]]
+    return [order[index % len(order)] for index in range(processes)]
+
+
+async def _flush_redis(url: str | None) -> None:
+    """Pacing and token state of an earlier run would hold the new one back (tenant ids start again at 1)."""
+    if not url:
+        return
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
