@@ -12,11 +12,13 @@ first reply. Behaviour is aiogram's; only when the work happens changes. Must ru
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
 from pydantic import BaseModel
 
+log = logging.getLogger(__name__)
 _installed = False
 
 
@@ -54,6 +56,14 @@ def install() -> None:
     for cls in _subclasses(BaseModel):
         if cls.__module__.startswith("aiogram.") and cls.__pydantic_parent_namespace__ is None:
             cls.__pydantic_parent_namespace__ = names
+    try:
+        # The first model every server builds: if this aiogram or pydantic no longer builds a deferred model the
+        # way this module expects, say so at start and build them all as aiogram would, rather than fail an update.
+        importlib.import_module("aiogram.types").Update.model_rebuild(force=True)
+    except Exception:
+        log.warning("aiogram's models could not be built on first use with this version; building them all now")
+        for cls, namespace in namespaces:
+            eager(cls, force=True, _types_namespace=namespace)
 
 
 def _subclasses(root: type[BaseModel]) -> list[type[BaseModel]]:
