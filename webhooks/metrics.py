@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from core.clock import utc
 from core.db.engine import Database
-from core.db.tables import OutboxMessage, Payment
+from core.db.tables import InboundEvent, OutboxMessage, Payment
 from core.outbox import OutboxStatus
 from core.relay import RelayStats
+from payments import ingest
 
 
 class _RelayCollector(Collector):
@@ -76,6 +77,16 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.inbound_waiting = Gauge(
+            "dukabot_inbound_events_waiting",
+            "Provider events recorded and answered but not applied yet (payments.ingest)",
+            registry=self.registry,
+        )
+        self.inbound_stuck = Gauge(
+            "dukabot_inbound_events_stuck",
+            "Provider events that failed to apply too often to be tried again: an operator must look (see the log)",
+            registry=self.registry,
+        )
         self._relay = _RelayCollector()
         self.registry.register(self._relay)
 
@@ -107,6 +118,16 @@ class Metrics:
             for status in OutboxStatus:  # every status, zeros included, so a dashboard's series never vanish
                 self.outbox_messages.labels(status.value).set(by_status.get(status.value, 0))
             self.dead_letters.set(by_status.get(OutboxStatus.DEAD.value, 0))
+            inbound = (
+                await uow.session.execute(
+                    select(
+                        func.count(),
+                        func.count().filter(InboundEvent.attempts >= ingest.MAX_ATTEMPTS),
+                    ).select_from(InboundEvent)
+                )
+            ).one()
+            self.inbound_waiting.set(inbound[0] - inbound[1])
+            self.inbound_stuck.set(inbound[1])
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,4 +1,5 @@
-"""/metrics counts the outbox by status, superseded rows included, and every status shows even at zero."""
+"""/metrics counts the outbox by status, superseded rows included, and every status shows even at zero; and the
+provider events recorded but not applied yet, apart from those that failed too often and wait for an operator."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from sqlalchemy import update
 from core import outbox
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import OutboxMessage
+from core.db.tables import InboundEvent, OutboxMessage
 from core.messages import Message
 from core.settings import Settings
 from core.vault import Vault
+from payments import ingest
 from tests.support.app import VAULT_KEY
 from tests.support.seed import seed_shop
 from webhooks.app import build_app
@@ -37,6 +39,17 @@ async def test_outbox_messages_by_status(database: Database, vault: Vault, clock
             await uow.session.execute(
                 update(OutboxMessage).where(OutboxMessage.dedupe_key == key).values(status=status)
             )
+        for n, attempts in enumerate([0, 1, ingest.MAX_ATTEMPTS]):
+            uow.session.add(
+                InboundEvent(
+                    tenant_id=shop.tenant_id,
+                    provider="mpesa",
+                    event_key=f"stk:test-{n}",
+                    event={},
+                    received_at=clock.now(),
+                    attempts=attempts,
+                )
+            )
         await uow.commit()
 
     settings = Settings(
@@ -58,5 +71,7 @@ async def test_outbox_messages_by_status(database: Database, vault: Vault, clock
         'dukabot_outbox_messages{status="undeliverable"} 0.0',
         "dukabot_outbox_depth 2.0",
         "dukabot_outbox_dead_letters 1.0",
+        "dukabot_inbound_events_waiting 2.0",
+        "dukabot_inbound_events_stuck 1.0",
     ):
         assert line in scraped, line
