@@ -2,7 +2,7 @@
 
 ``tenants.config_version`` gets a new value in the same transaction as every change to what processes cache about
 the tenant: its provider configurations (any row of ``provider_configs``), its test mode, name, currency, slug, bot
-token and webhook secret. The ORM does it on its own (the mapper events at the end of :mod:`core.db.tables`); a
+token and webhook secret. The ORM does it on its own (the mapper events in :mod:`core.db.tables.config_events`); a
 bulk UPDATE of those columns calls :func:`stamp` in its transaction.
 
 A new value is random, not the old one plus one: a transaction that stamped and then rolled back may have left a

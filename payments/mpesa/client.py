@@ -1,9 +1,10 @@
 """Daraja over HTTP: OAuth (one shared token per app), STK push, STK query, C2B Register URL, Transaction Status.
 
 The client speaks wire values only; mapping a payment row to these calls is the provider adapter's job.
-Every failure is a :class:`DarajaError` (a :class:`~payments.base.ProviderError`) whose message never holds the
-consumer secret, the passkey, the STK password or a bearer token. Requests that Daraja would refuse (amount,
-phone, lengths, callback URL) raise :class:`DarajaRequestError` before any HTTP call.
+Every failure is a :class:`DarajaError` (a :class:`~payments.base.ProviderError`, :mod:`payments.mpesa.errors`)
+whose message never holds the consumer secret, the passkey, the STK password or a bearer token. Requests that Daraja
+would refuse (amount, phone, lengths, callback URL) raise :class:`DarajaRequestError` before any HTTP call
+(:mod:`payments.mpesa.request_checks`). Both, and the amount limits, are re-exported here.
 """
 
 from __future__ import annotations
@@ -12,19 +13,20 @@ import base64
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import httpx
 
 from core.clock import Clock
 from core.money import Money
 from core.vault import Secret
-from payments.base import InvalidCallback, ProviderError
+from payments.base import InvalidCallback
+from payments.mpesa import request_checks as checks
 from payments.mpesa import status
-from payments.mpesa.codes import MISCONFIGURED, Call, ErrorKind, classify_error
-from payments.mpesa.fields import has_forbidden_word, is_msisdn, load_json, password, timestamp
+from payments.mpesa.codes import Call, ErrorKind, classify_error
+from payments.mpesa.errors import DarajaError, DarajaRequestError, local_error
+from payments.mpesa.fields import load_json, password, timestamp
+from payments.mpesa.request_checks import MAX_AMOUNT, MIN_AMOUNT
 from payments.mpesa.tokens import TokenCache, TokenKey
 from payments.mpesa.wire import (
     AccessToken,
@@ -50,85 +52,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-MIN_AMOUNT = 1  # KES, per transaction (§A.6)
-MAX_AMOUNT = 250_000
-ACCOUNT_REFERENCE_MAX = 12
-TRANSACTION_DESC_MAX = 13
-_SHORTCODE = re.compile(r"^\d{5,7}$")
-_TILL = re.compile(r"^\d{5,8}$")  # not documented; tills seen in the wild have 5 to 8 digits
-
-
-class DarajaError(ProviderError):
-    """Daraja refused or failed a call. ``code`` is Daraja's errorCode (or ``mpesa.*`` for local failures),
-    ``reason`` a stable key, ``kind`` how to react (see :mod:`payments.mpesa.codes`)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str,
-        retryable: bool,
-        kind: ErrorKind = ErrorKind.PERMANENT,
-        reason: str | None = None,
-        http_status: int | None = None,
-        request_id: str | None = None,
-        retry_after: timedelta | None = None,
-    ) -> None:
-        super().__init__(message, code=code, retryable=retryable, misconfigured=(reason or code) in MISCONFIGURED)
-        self.kind = kind
-        self.reason = reason or code
-        self.http_status = http_status
-        self.request_id = request_id
-        self.retry_after = retry_after
-
-
-class DarajaRequestError(DarajaError, ValueError):
-    """A request Daraja would refuse, caught before any HTTP call (``code`` = ``reason`` = ``mpesa.invalid_*``)."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message, code=code, retryable=False, reason=code)
-
-
-def _local_error(message: str, code: str) -> DarajaError:
-    return DarajaError(message, code=code, retryable=True, kind=ErrorKind.RETRYABLE, reason=code)
-
-
-def _whole_shillings(amount: Money) -> int:
-    if amount.currency != "KES":
-        raise DarajaRequestError(f"M-Pesa takes KES, not {amount.currency}", "mpesa.invalid_currency")
-    if not amount.is_whole_major():
-        raise DarajaRequestError(f"M-Pesa takes whole shillings, not {amount}", "mpesa.invalid_amount")
-    shillings = int(amount.major())
-    if not MIN_AMOUNT <= shillings <= MAX_AMOUNT:
-        raise DarajaRequestError(
-            f"M-Pesa amounts run from KES {MIN_AMOUNT} to KES {MAX_AMOUNT:,}, not {amount}", "mpesa.invalid_amount"
-        )
-    return shillings
-
-
-def _digits(value: str, pattern: re.Pattern[str], field: str) -> int:
-    if not pattern.match(value):
-        raise DarajaRequestError(f"{field} must be {pattern.pattern}, got {value!r}", f"mpesa.invalid_{field}")
-    return int(value)
-
-
-def _msisdn(value: str, field: str) -> int:
-    if not is_msisdn(value):
-        raise DarajaRequestError(
-            f"{field} must be a normalised 2547XXXXXXXX or 2541XXXXXXXX number", f"mpesa.invalid_{field}"
-        )
-    return int(value)
-
-
-def _check_url(url: str, field: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DarajaRequestError(f"{field} must be an absolute http(s) URL", f"mpesa.invalid_{field}")
-    word = has_forbidden_word(url)
-    if word:
-        raise DarajaRequestError(f"{field} contains {word!r}, which Daraja refuses", f"mpesa.invalid_{field}")
-    return url
 
 
 class DarajaClient:
@@ -186,27 +109,22 @@ class DarajaClient:
         ``account_reference`` (1-12 characters) is refused when too long: it is the account number the customer
         sees and types for Paybill, so cutting it would break matching. ``description`` is cut to 13 characters.
         """
-        reference = account_reference.strip()
-        if not reference or len(reference) > ACCOUNT_REFERENCE_MAX or not reference.isprintable():
-            raise DarajaRequestError(
-                f"account_reference must be 1-{ACCOUNT_REFERENCE_MAX} printable characters, got {reference!r}",
-                "mpesa.invalid_account_reference",
-            )
-        phone_number = _msisdn(phone, "phone")
+        reference = checks.account_reference(account_reference)
+        phone_number = checks.msisdn(phone, "phone")
         stamp = timestamp(self._clock.now())
         secret_password = password(shortcode, passkey, stamp)
         body: dict[str, Any] = {
-            "BusinessShortCode": _digits(shortcode, _SHORTCODE, "shortcode"),
+            "BusinessShortCode": checks.digits(shortcode, checks.SHORTCODE, "shortcode"),
             "Password": secret_password,
             "Timestamp": stamp,
             "TransactionType": "CustomerBuyGoodsOnline" if till else "CustomerPayBillOnline",
-            "Amount": _whole_shillings(amount),
-            "PartyA": _msisdn(party_a, "party_a") if party_a else phone_number,
-            "PartyB": _digits(till, _TILL, "till") if till else int(shortcode),
+            "Amount": checks.whole_shillings(amount),
+            "PartyA": checks.msisdn(party_a, "party_a") if party_a else phone_number,
+            "PartyB": checks.digits(till, checks.TILL, "till") if till else int(shortcode),
             "PhoneNumber": phone_number,
-            "CallBackURL": _check_url(callback_url, "callback_url"),
+            "CallBackURL": checks.check_url(callback_url, "callback_url"),
             "AccountReference": reference,
-            "TransactionDesc": (description.strip() or "Payment")[:TRANSACTION_DESC_MAX],
+            "TransactionDesc": (description.strip() or "Payment")[: checks.TRANSACTION_DESC_MAX],
         }
         status, content, token = await self._post("stk_push", "/mpesa/stkpush/v1/processrequest", body)
         hidden = (passkey, secret_password, token)
@@ -233,7 +151,7 @@ class DarajaClient:
         stamp = timestamp(self._clock.now())
         secret_password = password(shortcode, passkey, stamp)
         body = {
-            "BusinessShortCode": _digits(shortcode, _SHORTCODE, "shortcode"),
+            "BusinessShortCode": checks.digits(shortcode, checks.SHORTCODE, "shortcode"),
             "Password": secret_password,
             "Timestamp": stamp,
             "CheckoutRequestID": checkout_request_id,
@@ -261,10 +179,10 @@ class DarajaClient:
     ) -> RegisterUrlResponse:
         """Register the C2B URLs of ``shortcode`` on ``/mpesa/c2b/{version}/registerurl`` (default: the client's)."""
         body = {
-            "ShortCode": str(_digits(shortcode, _TILL, "shortcode")),
+            "ShortCode": str(checks.digits(shortcode, checks.TILL, "shortcode")),
             "ResponseType": response_type,
-            "ConfirmationURL": _check_url(confirmation_url, "confirmation_url"),
-            "ValidationURL": _check_url(validation_url, "validation_url"),
+            "ConfirmationURL": checks.check_url(confirmation_url, "confirmation_url"),
+            "ValidationURL": checks.check_url(validation_url, "validation_url"),
         }
         path = f"/mpesa/c2b/{version or self.c2b_version}/registerurl"
         status, content, token = await self._post("register_urls", path, body)
@@ -290,9 +208,9 @@ class DarajaClient:
             initiator=initiator,
             security_credential=security_credential,
             receipt=receipt,
-            shortcode=str(_digits(shortcode, _TILL, "shortcode")),
-            result_url=_check_url(result_url, "result_url"),
-            timeout_url=_check_url(timeout_url, "timeout_url"),
+            shortcode=str(checks.digits(shortcode, checks.TILL, "shortcode")),
+            result_url=checks.check_url(result_url, "result_url"),
+            timeout_url=checks.check_url(timeout_url, "timeout_url"),
         )
         code, content, token = await self._post("transaction_status", status.PATH, body)
         hidden = (security_credential, token)
@@ -311,10 +229,10 @@ class DarajaClient:
     ) -> dict[str, Any]:
         """Sandbox only: make Daraja (or the simulator) send a C2B payment to the registered URLs."""
         body = {
-            "ShortCode": _digits(shortcode, _TILL, "shortcode"),
+            "ShortCode": checks.digits(shortcode, checks.TILL, "shortcode"),
             "CommandID": "CustomerBuyGoodsOnline" if buy_goods else "CustomerPayBillOnline",
-            "Amount": _whole_shillings(amount),
-            "Msisdn": _msisdn(msisdn, "msisdn"),
+            "Amount": checks.whole_shillings(amount),
+            "Msisdn": checks.msisdn(msisdn, "msisdn"),
             "BillRefNumber": bill_ref,
         }
         status, content, token = await self._post("c2b_simulate", f"/mpesa/c2b/{self.c2b_version}/simulate", body)
@@ -395,9 +313,9 @@ class DarajaClient:
                 method, self._base_url + path, json=json_body, params=params, headers={"Authorization": auth}
             )
         except httpx.TimeoutException as exc:
-            raise _local_error(f"M-Pesa {path}: timed out ({type(exc).__name__})", "mpesa.timeout") from None
+            raise local_error(f"M-Pesa {path}: timed out ({type(exc).__name__})", "mpesa.timeout") from None
         except httpx.HTTPError as exc:
-            raise _local_error(f"M-Pesa {path}: network error ({type(exc).__name__})", "mpesa.network") from None
+            raise local_error(f"M-Pesa {path}: network error ({type(exc).__name__})", "mpesa.network") from None
         return response.status_code, response.content
 
     def _redact(self, text: str, hidden: Iterable[str]) -> str:

@@ -139,7 +139,11 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def load_json(body: bytes | str | Mapping[str, Any], what: str) -> dict[str, Any]:
+# A body as it comes: raw bytes or text off the wire, or JSON already decoded.
+Body = bytes | str | Mapping[str, Any]
+
+
+def load_json(body: Body, what: str) -> dict[str, Any]:
     """A JSON object from raw bytes (numbers with a fraction become Decimal), or InvalidCallback."""
     if isinstance(body, Mapping):
         return dict(body)

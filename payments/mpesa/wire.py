@@ -5,6 +5,9 @@ in the wild (reference Part A): integer or string codes, ``CallbackMetadata`` it
 without ``Value``, integer ``TransactionDate`` in Nairobi time, plain/masked/hashed phones, decimal
 amounts as numbers or strings. A body that cannot be understood raises
 :class:`~payments.base.InvalidCallback` with the reason.
+
+This module holds OAuth, the synchronous errors and the STK messages; the C2B messages live in
+:mod:`payments.mpesa.wire_c2b` and are re-exported here, so every Daraja message is importable from this module.
 """
 
 from __future__ import annotations
@@ -19,10 +22,8 @@ from typing import Any
 from core.money import Money
 from payments.base import InvalidCallback
 from payments.mpesa.codes import (
-    C2B_ACCEPT,
     PENDING,
     RESULT_CODES,
-    C2BRejectCode,
     ErrorKind,
     ResultInfo,
     classify_error,
@@ -30,6 +31,7 @@ from payments.mpesa.codes import (
 )
 from payments.mpesa.fields import (
     NAIROBI,
+    Body,
     Payer,
     callback_token,
     code_field,
@@ -40,11 +42,22 @@ from payments.mpesa.fields import (
     is_msisdn,
     load_json,
     optional_amount,
-    parse_amount,
     parse_time,
     password,
     text_field,
     timestamp,
+)
+from payments.mpesa.wire_c2b import (
+    C2BPayment,
+    C2BValidationAnswer,
+    RegisterUrlResponse,
+    c2b_accept,
+    c2b_confirmation_ack,
+    c2b_reject,
+    normalise_bill_ref,
+    parse_c2b,
+    parse_c2b_validation_answer,
+    parse_register_url_response,
 )
 
 __all__ = [
@@ -80,7 +93,6 @@ __all__ = [
     "timestamp",
 ]
 
-Body = bytes | str | Mapping[str, Any]
 _NUMERIC_CODE = re.compile(r"[0-9]{1,10}")
 
 
@@ -318,117 +330,3 @@ def parse_stk_query(
     if info.kind is ErrorKind.PENDING:
         return StkQueryResult(checkout_request_id or error.request_id or "", pending=True, raw=data)
     return error
-
-
-# --- C2B ---
-
-
-def normalise_bill_ref(text: str) -> str:
-    """How typed account numbers are compared: upper case, without spaces, dashes and underscores."""
-    return re.sub(r"[\s\-_]", "", text).upper()
-
-
-@dataclass(frozen=True, slots=True)
-class C2BPayment:
-    """A C2B validation or confirmation body (§A.5.3): string amounts, an MSISDN that is usually not plain."""
-
-    transaction_type: str
-    trans_id: str
-    trans_time: datetime | None
-    amount: Decimal
-    business_shortcode: str
-    bill_ref_number: str
-    invoice_number: str
-    org_account_balance: Decimal | None
-    third_party_trans_id: str
-    payer: Payer | None
-    first_name: str
-    middle_name: str
-    last_name: str
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def account(self) -> str:
-        return normalise_bill_ref(self.bill_ref_number)
-
-    def amount_money(self) -> Money:
-        return _kes(self.amount)
-
-
-def parse_c2b(body: Body) -> C2BPayment:
-    what = "c2b notification"
-    data = load_json(body, what)
-    trans_time = get(data, "TransTime")
-
-    def text(name: str) -> str:
-        return text_field(data, name, what, required=False)
-
-    return C2BPayment(
-        transaction_type=text("TransactionType"),
-        trans_id=text_field(data, "TransID", what),
-        trans_time=None if trans_time in (None, "") else parse_time(trans_time, f"{what}: TransTime"),
-        amount=parse_amount(get(data, "TransAmount"), f"{what}: TransAmount"),
-        business_shortcode=text_field(data, "BusinessShortCode", what),
-        bill_ref_number=text("BillRefNumber"),
-        invoice_number=text("InvoiceNumber"),
-        org_account_balance=optional_amount(get(data, "OrgAccountBalance"), f"{what}: OrgAccountBalance"),
-        third_party_trans_id=text("ThirdPartyTransID"),
-        payer=Payer.parse(get(data, "MSISDN")),
-        first_name=text("FirstName"),
-        middle_name=text("MiddleName"),
-        last_name=text("LastName"),
-        raw=data,
-    )
-
-
-def c2b_accept(third_party_trans_id: str | None = None) -> dict[str, str]:
-    """Validation answer that lets the payment through; ThirdPartyTransID comes back in the confirmation."""
-    answer = {"ResultCode": C2B_ACCEPT, "ResultDesc": "Accepted"}
-    if third_party_trans_id:
-        answer["ThirdPartyTransID"] = third_party_trans_id
-    return answer
-
-
-def c2b_reject(code: C2BRejectCode | str = C2BRejectCode.OTHER) -> dict[str, str]:
-    """Validation answer that refuses the payment (``C2B00011`` .. ``C2B00016``)."""
-    return {"ResultCode": C2BRejectCode(code).value, "ResultDesc": "Rejected"}
-
-
-def c2b_confirmation_ack() -> dict[str, Any]:
-    """Confirmation acknowledgement; ResultCode is always 0."""
-    return {"ResultCode": 0, "ResultDesc": "Success"}
-
-
-@dataclass(frozen=True, slots=True)
-class C2BValidationAnswer:
-    accepted: bool
-    result_code: str
-    third_party_trans_id: str = ""
-
-
-def parse_c2b_validation_answer(body: Body) -> C2BValidationAnswer:
-    """What a validation URL answered: ResultCode ``"0"`` or ``0`` accepts, anything else rejects."""
-    what = "c2b validation answer"
-    data = load_json(body, what)
-    code = code_field(data, "ResultCode", what)
-    accepted = code.isdecimal() and int(code) == 0
-    return C2BValidationAnswer(accepted, code, text_field(data, "ThirdPartyTransID", what, required=False))
-
-
-@dataclass(frozen=True, slots=True)
-class RegisterUrlResponse:
-    originator_conversation_id: str
-    response_code: str
-    response_description: str
-
-
-def parse_register_url_response(body: Body) -> RegisterUrlResponse:
-    """The Register URL answer; Daraja spells the key ``OriginatorCoversationID`` (both spellings read)."""
-    what = "register url response"
-    data = load_json(body, what)
-    conversation = get(data, "OriginatorCoversationID") or get(data, "OriginatorConversationID") or ""
-    return RegisterUrlResponse(
-        str(conversation),
-        code_field(data, "ResponseCode", what),
-        text_field(data, "ResponseDescription", what, required=False),
-    )

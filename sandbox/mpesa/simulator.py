@@ -7,6 +7,9 @@ it: ``sim.mock_transport()`` for an ``httpx.AsyncClient`` in fast tests, or ``bu
 
 Outcomes are chosen by the test or the playground: ``sim.default_outcome``, ``sim.set_outcome(phone, ...)``, or
 ``HOLD`` and later ``await sim.complete(checkout_request_id, outcome)``.
+
+This module holds the simulator's state, its set-up calls, STK outcomes and callback delivery; request checking is in
+:mod:`sandbox.mpesa.rules`, C2B payments in :mod:`sandbox.mpesa.c2b`, Transaction Status in :mod:`sandbox.mpesa.status`.
 """
 
 from __future__ import annotations
@@ -21,10 +24,9 @@ import httpx
 
 from core.clock import Clock, SystemClock
 from core.money import Money
-from payments.base import InvalidCallback
 from payments.mpesa.codes import SAME_AMOUNT_WINDOW, SUBSCRIBER_LOCK
 from payments.mpesa.fields import NAIROBI, hash_msisdn, mask_msisdn, timestamp
-from payments.mpesa.wire import parse_c2b_validation_answer
+from sandbox.mpesa import c2b as sim_c2b
 from sandbox.mpesa import rules
 from sandbox.mpesa import status as sim_status
 from sandbox.mpesa.models import (
@@ -146,7 +148,7 @@ class DarajaSimulator:
         request = self.status_requests[conversation_id]
         url = request.timeout_url if timed_out else request.result_url
         body = sim_status.result_body(self, request, timed_out=timed_out)
-        request.result = await self._deliver("transaction_status", url, body, conversation_id)
+        request.result = await self.deliver("transaction_status", url, body, conversation_id)
         return request.result
 
     def set_outcome(self, phone: str, outcome: SimOutcome | int | str | None) -> None:
@@ -272,7 +274,7 @@ class DarajaSimulator:
             self.shortcodes[txn.shortcode].balance += txn.amount
         if not outcome.send_callback:
             return None
-        txn.callback = await self._deliver(
+        txn.callback = await self.deliver(
             "stk", txn.callback_url, self._stk_body(txn, outcome), txn.checkout_request_id
         )
         return txn.callback
@@ -308,9 +310,10 @@ class DarajaSimulator:
             }
         return {"Body": {"stkCallback": callback}}
 
-    async def _deliver(
+    async def deliver(
         self, kind: CallbackKind, url: str, body: dict[str, Any], ref: str, time_limit: float | None = None
     ) -> CallbackRecord:
+        """POST one callback to ``url`` and keep its record; a failure to deliver is recorded, not raised."""
         record = CallbackRecord(kind, url, body, dumps(body), ref, sent_at=self.clock.now())
         self.callbacks.append(record)
         try:
@@ -345,59 +348,18 @@ class DarajaSimulator:
         middle_name: str = "",
         last_name: str = "",
     ) -> C2BResult:
-        """A customer pays ``shortcode`` from the phone: validation (if registered and enabled), then
-        confirmation, with the reference's body shape. Without registered URLs the payment completes silently."""
-        code = self.shortcodes.get(shortcode)
-        if code is None:
-            raise ValueError(f"unknown shortcode {shortcode}")
-        value = amount.major() if isinstance(amount, Money) else Decimal(amount)
-        trans_id = self.ids.receipt()
-        payer = {"plain": msisdn, "string": msisdn, "masked": mask_msisdn(msisdn), "hashed": hash_msisdn(msisdn)}
-        body: dict[str, Any] = {
-            "TransactionType": "Pay Bill" if bill_ref else "Buy Goods",
-            "TransID": trans_id,
-            "TransTime": timestamp(self.clock.now()),
-            "TransAmount": f"{value:.2f}",
-            "BusinessShortCode": shortcode,
-            "BillRefNumber": bill_ref,
-            "InvoiceNumber": "",
-            "OrgAccountBalance": "",
-            "ThirdPartyTransID": "",
-            "MSISDN": payer[msisdn_format],
-            "FirstName": first_name,
-            "MiddleName": middle_name,
-            "LastName": last_name,
-        }
-        result = C2BResult(trans_id, accepted=True)
-        self.c2b_results.append(result)
-        urls = code.urls
-        if urls is not None and code.external_validation and urls.validation_url:
-            result.validation = await self._deliver(
-                "c2b_validation", urls.validation_url, dict(body), trans_id, self.validation_timeout
-            )
-            result.accepted, result.result_code = self._validation_verdict(result.validation, urls.response_type)
-            if not result.accepted:
-                return result
-            if result.validation.delivered:
-                answer = parse_c2b_validation_answer(result.validation.response)
-                body["ThirdPartyTransID"] = answer.third_party_trans_id
-        code.balance += value
-        body["OrgAccountBalance"] = f"{code.balance:.2f}"
-        self.ledger[trans_id] = LedgerEntry(trans_id, shortcode, value, msisdn, first_name, "c2b", self.clock.now())
-        if urls is not None:
-            result.confirmation = await self._deliver("c2b_confirmation", urls.confirmation_url, body, trans_id)
-        return result
-
-    @staticmethod
-    def _validation_verdict(record: CallbackRecord, response_type: str) -> tuple[bool, str]:
-        if record.delivered:
-            try:
-                answer = parse_c2b_validation_answer(record.response)
-                return answer.accepted, answer.result_code
-            except InvalidCallback:  # an unreadable answer counts as no answer
-                pass
-        # The validation URL could not be reached or answered nonsense: ResponseType decides (§A.5.1).
-        return response_type == "Completed", "0" if response_type == "Completed" else "C2B00016"
+        """A customer pays ``shortcode`` from the phone (see :func:`sandbox.mpesa.c2b.pay`)."""
+        return await sim_c2b.pay(
+            self,
+            shortcode,
+            bill_ref,
+            amount,
+            msisdn,
+            msisdn_format=msisdn_format,
+            first_name=first_name,
+            middle_name=middle_name,
+            last_name=last_name,
+        )
 
     # --- the HTTP face ---
 

@@ -29,7 +29,7 @@ SHARED_PURE = frozenset({"core.clock", "core.money", "core.texts", "core.unicode
 
 # What each simulator may import of its provider's folder: the wire formats and pure helpers.
 PURE_MODULES = {
-    "mpesa": frozenset(f"payments.mpesa.{name}" for name in ("wire", "codes", "fields", "status")),
+    "mpesa": frozenset(f"payments.mpesa.{name}" for name in ("wire", "wire_c2b", "codes", "fields", "status")),
     "paystack": frozenset(f"payments.paystack.{name}" for name in ("wire", "signature", "limits", "reference")),
     "telegram": frozenset[str](),
 }

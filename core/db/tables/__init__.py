@@ -1,0 +1,62 @@
+"""The tables, one module per area; every name is re-exported here, so ``from core.db.tables import X`` is the way
+to import a table, and importing this package registers every table on ``Base.metadata`` (Alembic's env relies on it)
+along with the configuration-version events.
+
+- ``base``: the declarative base, the naming convention, the shared column types.
+- ``shop``: tenants, their admins and provider configurations, the catalog, customers, conversations, carts.
+- ``orders``: orders and their items.
+- ``payments``: payment attempts, payment jobs, provider events (received and applied), proofs, refunds.
+- ``mpesa_c2b``: M-Pesa C2B receipts.
+- ``messaging``: the outbox and the Telegram updates already handled.
+- ``admin``: admin invitations and the audit log.
+- ``config_events``: the mapper events that bump a tenant's configuration version.
+"""
+
+from core.db.tables import config_events as config_events
+from core.db.tables.admin import AdminInvite, AuditEntry
+from core.db.tables.base import NAMING, Base, TgId, Timestamp
+from core.db.tables.config_events import CACHED_TENANT_COLUMNS
+from core.db.tables.messaging import OutboxMessage, ProcessedUpdate
+from core.db.tables.mpesa_c2b import C2BReceipt
+from core.db.tables.orders import Order, OrderItem
+from core.db.tables.payments import (
+    OPEN_ATTEMPT,
+    InboundEvent,
+    Payment,
+    PaymentEvent,
+    PaymentJob,
+    Proof,
+    Refund,
+    RefundConfirmation,
+)
+from core.db.tables.shop import CartItem, Conversation, Customer, Product, ProviderConfig, Tenant, TenantAdmin
+
+__all__ = [
+    "CACHED_TENANT_COLUMNS",
+    "NAMING",
+    "OPEN_ATTEMPT",
+    "AdminInvite",
+    "AuditEntry",
+    "Base",
+    "C2BReceipt",
+    "CartItem",
+    "Conversation",
+    "Customer",
+    "InboundEvent",
+    "Order",
+    "OrderItem",
+    "OutboxMessage",
+    "Payment",
+    "PaymentEvent",
+    "PaymentJob",
+    "ProcessedUpdate",
+    "Product",
+    "Proof",
+    "ProviderConfig",
+    "Refund",
+    "RefundConfirmation",
+    "Tenant",
+    "TenantAdmin",
+    "TgId",
+    "Timestamp",
+]

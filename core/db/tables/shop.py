@@ -1,0 +1,140 @@
+"""A shop and what it sells: the tenant, its admins and payment-method configurations, its catalog, its customers
+with their conversations and carts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db.config_version import new_config_version
+from core.db.tables.base import Base, TgId, Timestamp
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    currency: Mapped[str] = mapped_column(String(3))
+    region: Mapped[str] = mapped_column(String(2))
+    # An IANA zone ("Africa/Nairobi"); None means the region's usual zone (core/shoptime.py).
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    bot_token_enc: Mapped[str] = mapped_column(Text)
+    webhook_secret_enc: Mapped[str] = mapped_column(Text)
+    bot_username: Mapped[str | None] = mapped_column(String(64))
+    test_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    payment_timeout_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    alert_chat_id: Mapped[int | None] = mapped_column(TgId)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Set when Telegram refused the bot token (401): the bot is not polled until the operator sets a new token or
+    # `dukabot doctor` finds the token working again. The reason is our own wording, never Telegram's text.
+    bot_disabled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    bot_disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    # What caches of this tenant's state are checked against: a new random value with every change to what they
+    # hold, in the change's own transaction (core/db/config_version.py; the events in core/db/tables/config_events.py).
+    config_version: Mapped[int] = mapped_column(BigInteger, default=new_config_version, server_default=text("0"))
+
+    admins: Mapped[list[TenantAdmin]] = relationship(back_populates="tenant", lazy="raise")
+
+
+class TenantAdmin(Base):
+    __tablename__ = "tenant_admins"
+    __table_args__ = (UniqueConstraint("tenant_id", "tg_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    tg_user_id: Mapped[int] = mapped_column(TgId)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="admins", lazy="raise")
+
+
+class ProviderConfig(Base):
+    """A tenant's configuration of one payment method: secrets encrypted as one bundle, the rest readable."""
+
+    __tablename__ = "provider_configs"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    secrets_enc: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "sku"),
+        Index("ix_products_tenant_category", "tenant_id", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    category: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(Text, default="")
+    photo_url: Mapped[str | None] = mapped_column(Text)
+    stock: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("tenant_id", "tg_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    tg_user_id: Mapped[int] = mapped_column(TgId)
+    chat_id: Mapped[int] = mapped_column(TgId)
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    name: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Conversation(Base):
+    """Where a customer is in the conversation. Lives in the database so a restart loses nothing."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("tenant_id", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(TgId)
+    step: Mapped[str] = mapped_column(String(40), default="idle")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CartItem(Base):
+    __tablename__ = "cart_items"
+    __table_args__ = (UniqueConstraint("customer_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(Integer)
