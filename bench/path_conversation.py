@@ -112,8 +112,9 @@ async def conversation(run: Run) -> list[Row]:
             notes.append("a server waited on the fake Bot API, which used its whole core share: no verdict")
         elif echoed.server_busy is not None and echoed.server_busy < 0.5:
             notes.append(
-                "the echo bot used under half its core while the fake Bot API had room: it waits on its Bot API "
-                "round trip by design (it answers after its reply), which is part of what it costs"
+                "the echo bot used under half its core while the fake Bot API had room: each update waits for its "
+                "Bot API round trip (it answers after its reply), and on a busy machine that round trip waits to be "
+                "scheduled, so this ratio is high for a quiet machine: compare runs"
             )
         if step != "/shop" and ours.unpressed:
             notes.append(f"{ours.unpressed} /shop answers had no button to press (or never came)")
