@@ -4,7 +4,7 @@ over HTTP, each beside its baseline run in the same process tree a minute apart,
 The server under test (``dukabot serve``, or a baseline server) runs alone on one core (``taskset -c``); the load
 generator (``bench/load.py``) and the fake Bot API (``bench/telegram.py``) run in processes of their own on another
 core (the fake on a third when there is one). Both sides of a ratio get the same requests, the same concurrency and
-the same warm-up (not measured). A full run takes about six minutes on two cores, ``--quick`` about two.
+the same warm-up (not measured). A full run takes about six minutes on two busy cores, ``--quick`` about two and a half.
 
 Paths (all by default; ``postgres`` only with a PostgreSQL URL):
 
@@ -34,6 +34,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -81,8 +82,10 @@ async def bench(options: argparse.Namespace) -> int:
             if name == "postgres" and not run.postgres_url:
                 print("postgres: skipped (no --postgres URL or TEST_DATABASE_URL)", file=sys.stderr)
                 continue
-            print(f"{name}...", file=sys.stderr, flush=True)
+            print(f"{name}...", file=sys.stderr, end="", flush=True)
+            began = time.monotonic()
             rows += await known[name](run)
+            print(f" {time.monotonic() - began:.0f}s", file=sys.stderr, flush=True)
         from bench import report
 
         print(report.as_json(run, rows) if options.json else report.table(run, rows))

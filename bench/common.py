@@ -37,7 +37,7 @@ class Sizes:
     @classmethod
     def of(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(200, 40, 300, 4.0, 100, 10, 15.0)
+            return cls(150, 30, 150, 3.0, 50, 10, 15.0)
         # Sized for a whole run in about eight minutes on two busy cores: each measured side still takes several
         # seconds after its warm-up, and the table shows the rate of each third of it (its spread).
         return cls(1000, 150, 1500, 10.0, 1000, 10, 30.0)
