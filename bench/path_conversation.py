@@ -210,4 +210,12 @@ async def memory(run: Run) -> list[Row]:
 
 
 def _scale_note(run: Run) -> list[str]:
-    return ["--quick: a tenth of the shops and conversations the target is about"] if run.quick else []
+    sizes = run.sizes
+    return (
+        [
+            f"--quick: {sizes.shops_many} shops and {sizes.shops_many * sizes.conversations_per_shop} conversations, "
+            "not the 1,000 and 10,000 the target is about"
+        ]
+        if run.quick
+        else []
+    )
