@@ -24,7 +24,9 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 # make bench: the hot paths through the real server over HTTP, each beside its baseline in the same run, as ratios
-# (README, "Performance"). BENCH_ARGS chooses paths and options: BENCH_ARGS='callbacks conversation --quick'.
+# (README, "Performance"); about 5-6 minutes on two busy cores, --quick
+# about 2½ (most of it starting servers). BENCH_ARGS chooses paths and options:
+# BENCH_ARGS='callbacks conversation --quick'.
 # With TEST_DATABASE_URL (and TEST_REDIS_URL) it also runs two servers on PostgreSQL, whose schema it recreates.
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -2,8 +2,9 @@
 over HTTP, each beside its baseline run in the same process tree a minute apart, as a ratio.
 
 The server under test (``dukabot serve``, or a baseline server) runs alone on one core (``taskset -c``); the load
-generator (``bench/load.py``) runs in its own process on another core, as does this process with the fake Bot API.
-Both sides of a ratio get the same requests, the same concurrency and the same warm-up (not measured).
+generator (``bench/load.py``) and the fake Bot API (``bench/telegram.py``) run in processes of their own on another
+core (the fake on a third when there is one). Both sides of a ratio get the same requests, the same concurrency and
+the same warm-up (not measured). A full run takes about six minutes on two busy cores, ``--quick`` about two and a half.
 
 Paths (all by default; ``postgres`` only with a PostgreSQL URL):
 
@@ -15,8 +16,10 @@ Paths (all by default; ``postgres`` only with a PostgreSQL URL):
 - ``latency``: callback → receipt at the fake Bot API at 50 callbacks a second over 16 shops, p50/p99, with
   Telegram's limits checked (30 messages a second per bot, enforced by the fake with 429; about one a second per
   chat).
-- ``memory``: RSS of one process that served 1,000 shops and 10,000 conversations, beside 1 shop idle.
-- ``postgres``: two ``serve`` processes sharing PostgreSQL (and Redis) against one, on the callback path
+- ``memory``: RSS of one process that served 1,000 shops and 10,000 conversations (paced by the server's answers,
+  the unanswered counted), beside 1 shop idle.
+- ``postgres``: two ``serve`` processes sharing PostgreSQL (and Redis) against one, on the callback path; on fewer
+  than three cores both figures are printed without a ratio
   (``--postgres URL``, or TEST_DATABASE_URL; its public schema is dropped and made again; ``--redis URL`` or
   TEST_REDIS_URL is flushed).
 
@@ -31,6 +34,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -78,8 +82,10 @@ async def bench(options: argparse.Namespace) -> int:
             if name == "postgres" and not run.postgres_url:
                 print("postgres: skipped (no --postgres URL or TEST_DATABASE_URL)", file=sys.stderr)
                 continue
-            print(f"{name}...", file=sys.stderr, flush=True)
+            print(f"{name}...", file=sys.stderr, end="", flush=True)
+            began = time.monotonic()
             rows += await known[name](run)
+            print(f" {time.monotonic() - began:.0f}s", file=sys.stderr, flush=True)
         from bench import report
 
         print(report.as_json(run, rows) if options.json else report.table(run, rows))

@@ -7,7 +7,8 @@ import asyncio
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ import aiohttp
 
 from bench.harness import Cores, LoadResult, Server, dukabot_argv, free_port, generate_load, start_server
 from bench.load import Request
+from bench.telegram import TelegramProcess
 from tests.support.app import VAULT_KEY
 
 JSON = {"Content-Type": "application/json"}
+ROOT = str(Path(__file__).resolve().parent.parent)  # where `python -m bench.telegram` is found
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,10 @@ class Sizes:
     @classmethod
     def of(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(300, 30, 200, 4.0, 100, 10, 20.0)
-        return cls(2000, 200, 1000, 20.0, 1000, 10, 60.0)
+            return cls(150, 30, 150, 3.0, 50, 10, 15.0)
+        # Sized for a whole run in about eight minutes on two busy cores: each measured side still takes several
+        # seconds after its warm-up, and the table shows the rate of each third of it (its spread).
+        return cls(1000, 150, 1500, 10.0, 1000, 10, 30.0)
 
 
 @dataclass
@@ -127,13 +132,36 @@ def requests_to(base: str, paths_and_bodies: Sequence[tuple[str, str]], headers:
     return [(f"{base}{path}", body, headers) for path, body in paths_and_bodies]
 
 
+@asynccontextmanager
+async def fake_bot_api(run: Run, name: str) -> AsyncIterator[TelegramProcess]:
+    """The fake Bot API in a process of its own for one path (a fresh one each time: no chats left from before)."""
+    env = clean_env()
+    env["PYTHONPATH"] = ROOT + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    telegram = await TelegramProcess.start(f"telegram-{name}", run.folder, run.cores, env)
+    try:
+        yield telegram
+    finally:
+        await telegram.stop()
+
+
 async def measure(
-    run: Run, servers: Sequence[Server], sent: Sequence[Request], warm: int, **options: Any
+    run: Run,
+    servers: Sequence[Server],
+    sent: Sequence[Request],
+    warm: int,
+    *,
+    telegram: TelegramProcess | None = None,
+    **options: Any,
 ) -> LoadResult:
-    """The load generator over ``sent``, its first ``warm`` requests a warm-up, watching ``servers``' CPU."""
-    return await generate_load(
+    """The load generator over ``sent``, its first ``warm`` requests a warm-up, watching ``servers``' CPU (and the
+    fake Bot API's, over the whole run, warm-up included)."""
+    cpu_before, began = (telegram.server.cpu_seconds(), time.monotonic()) if telegram else (0.0, 0.0)
+    result = await generate_load(
         sent[warm:], warmup=sent[:warm], folder=run.folder, cores=run.cores, servers=servers, **options
     )
+    if telegram is not None:
+        result.telegram_busy = (telegram.server.cpu_seconds() - cpu_before) / max(1e-9, time.monotonic() - began)
+    return result
 
 
 def error_notes(*servers: Server) -> list[str]:
@@ -142,6 +170,12 @@ def error_notes(*servers: Server) -> list[str]:
 
 def rate(value: float) -> str:
     return f"{value:,.0f}/s"
+
+
+def spread(result: LoadResult) -> str:
+    """Answers a second in each third of the measured span: how steady the figure was within the run."""
+    thirds = result.thirds()
+    return "thirds " + " / ".join(f"{value:,.0f}" for value in thirds) + "/s" if thirds else "no spread"
 
 
 def ratio_of(ours: float, theirs: float) -> float | None:

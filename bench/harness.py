@@ -1,6 +1,7 @@
 """Processes and cores: the server under test (dukabot's ``serve`` or a baseline) in a process pinned to one core,
-the load generator in another process on another core, and the fake Bot API in this process, recording every
-message a bot sends (with Telegram's per-bot limit enforced, as Telegram answers 429 past it)."""
+the load generator in another process on another core, and the fake Bot API in a process of its own
+(``bench/telegram.py``), recording every message a bot sends (with Telegram's per-bot limit enforced, as Telegram
+answers 429 past it)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,14 @@ READY_WAIT = 90.0  # seconds a server may take to start (imports, migrations che
 
 @dataclass(frozen=True)
 class Cores:
-    """Which core the server under test gets and which the load generator (and this process) get."""
+    """Which core the server under test gets, which the load generator (and this process) get, and which the fake
+    Bot API's process gets: a third core when there is one, else the load generator's (as a process of its own,
+    with its own share of that core)."""
 
     server: int | None
     load: int | None
     available: tuple[int, ...] = ()
+    telegram: int | None = None
 
     @classmethod
     def choose(cls) -> Cores:
@@ -41,10 +45,10 @@ class Cores:
         available = tuple(sorted(os.sched_getaffinity(0)))
         if len(available) < 2 or shutil.which("taskset") is None:
             return cls(None, None, available)
-        return cls(available[0], available[1], available)
+        return cls(available[0], available[1], available, available[2] if len(available) > 2 else available[1])
 
     def pin_this_process(self) -> None:
-        """This process (the fake Bot API, and the parent of the load generator) on the load generator's core."""
+        """This process (the parent of the load generator, mostly idle) on the load generator's core."""
         if self.load is not None:
             os.sched_setaffinity(0, {self.load})
 
@@ -54,7 +58,9 @@ class Cores:
     def describe(self) -> str:
         if self.server is None:
             return "not pinned (one core or no taskset)"
-        return f"server on core {self.server}, load generator and fake Bot API on core {self.load}"
+        if self.telegram == self.load:
+            return f"server on core {self.server}, load generator and fake Bot API (two processes) on core {self.load}"
+        return f"server on core {self.server}, load generator on core {self.load}, fake Bot API on {self.telegram}"
 
 
 class Recorder(FloodControl):
@@ -188,6 +194,7 @@ class LoadResult:
     answered: list[float]
     statuses: list[int]
     server_busy: float | None = None  # the servers' CPU time over the measured requests' wall time
+    telegram_busy: float | None = None  # the fake Bot API process's CPU time over the run's wall time
 
     @property
     def count(self) -> int:
@@ -205,6 +212,25 @@ class LoadResult:
     def generator_busy(self) -> float:
         """The load generator's CPU use over the run, 0 to 1: near 1, the generator may be the bottleneck."""
         return self.cpu / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def generator_bound(self) -> bool:
+        """The load generator, not the server, was the limit: it used its whole core while the server had room."""
+        return self.generator_busy > 0.85 and (self.server_busy is None or self.server_busy < 0.8)
+
+    def thirds(self) -> list[float]:
+        """Answers a second in each third of the measured span (first sent to last answered): how steady the
+        figure was within the run."""
+        if len(self.answered) < 30:
+            return []
+        start, end = min(self.sent), max(self.answered)
+        width = (end - start) / 3
+        if width <= 0:
+            return []
+        counts = [0, 0, 0]
+        for done in self.answered:
+            counts[min(2, int((done - start) / width))] += 1
+        return [count / width for count in counts]
 
     def latency(self, quantile: float) -> float:
         spans = sorted(done - sent for sent, done in zip(self.sent, self.answered, strict=True))

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from admin import shops
+from bench.telegram import TelegramProcess
 from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.migrate import upgrade
@@ -20,7 +21,6 @@ from core.db.tables import Customer, Order
 from core.vault import Vault
 from payments.attempts import open_payment
 from payments.states import PaymentStatus
-from sandbox.telegram import FakeTelegram
 from tests.support.app import VAULT_KEY
 from tests.support.mpesa import mpesa_settings
 from tests.support.seed import seed_shop
@@ -86,17 +86,12 @@ async def add_shops(database: Database, count: int, *, mpesa: bool, first: int =
     return made
 
 
-def register_bots(fake: FakeTelegram, shops_made: list[BenchShop]) -> None:
+async def register_bots(telegram: TelegramProcess, shops_made: list[BenchShop]) -> None:
     """Each shop's bot at the fake Bot API, and its merchant's chat open (an admin has written to the bot once)."""
-    for shop in shops_made:
-        fake.add_bot(shop.token, f"{shop.slug.replace('-', '_')}_bot", shop.slug)
-        meet(fake, shop.token, shop.admin_id)
-
-
-def meet(fake: FakeTelegram, token: str, chat_id: int) -> None:
-    """The bot may write to ``chat_id``: the user has written to it before, as Telegram requires."""
-    user = fake.user(token, chat_id)
-    user.account.meet(user.chat)
+    await telegram.add_bots(
+        [(shop.token, f"{shop.slug.replace('-', '_')}_bot", shop.slug) for shop in shops_made],
+        [(shop.token, shop.admin_id) for shop in shops_made],
+    )
 
 
 async def open_pushes(database: Database, shops_made: list[BenchShop], count: int, *, first_chat: int) -> list[StkPush]:
