@@ -11,35 +11,27 @@ Chats are lanes. Each chat with messages owed gets a lane of its own (a task), a
    ``core.redis_pacing`` (shared by the processes of one Redis). A lane whose next send would wait more than
    ``max_hold`` gives its rows back, uncounted, due when pacing allows (and moves the rest of its chat there too), so
    a paced chat holds no lease and no task while it waits;
-3. each result is recorded in its own short unit of work (``core.relay_results``).
+3. results are recorded by ``core.relay_results``: the sent rows of every lane that finished meanwhile in one unit of
+   work, with the claim of each chat's next row.
 
-So a chat paced at one message a second (a merchant's alert chat, a group) delays nobody else: every other chat's
-rows are claimed and sent meanwhile by their own lanes. A chat is delivered by one relay at a time: a claim takes a
-chat's first claimable row only, and only when no row of that chat is held by a live lease (``outbox.claim_due``); on
+So a chat paced at one message a second (a merchant's alert chat, a group) delays nobody else: every other chat's rows
+are claimed and sent meanwhile by their own lanes. A chat is delivered by one relay at a time: a claim takes a chat's
+first claimable row only, and only when no row of that chat is held by a live lease (``outbox.claim_due``); on
 PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED``, so several relays (processes) share the table and a chat's rows
 keep their order across them. On SQLite run one relay per process.
 
 Rows written with a ``coalesce`` name (the merchant's "order paid" alerts) are gathered: when a lane reaches one, it
-claims every due row of its chat with the same name and delivers them with one send or one edit of the group's
-message (``core.coalesce``).
+claims every due row of its chat with the same name and delivers them with one send or one edit of the group's message
+(``core.coalesce``).
 
-A row whose message ``replaces`` an earlier row of its chat is resolved right before its send
-(``outbox.replacing``): the notifier edits the earlier row's Telegram message when that row was sent (and sends anew
-when the edit is refused); an earlier row still owed is superseded and never sent; one held by another relay's lease
-is waited for, the replacing row and those after it in its chat given back uncounted. So a replacement never
-overtakes the row it replaces, and the chat shows exactly one of them.
+A row whose message ``replaces`` an earlier row of its chat is resolved by its claim (``core.outbox_replacing``).
 
 A send starts only while the lease still covers ``send_timeout`` and a safety margin, and a send that outlives
 ``send_timeout`` is abandoned (retried, counted, like a transient error). So while a lease holds no other relay can
 claim the row, and no relay sends it once the lease may be gone. A relay that dies between claim and send loses
-nothing: the row is due again when its lease runs out. A relay that is stopped gives back the rows it has not begun
-to send. Delivery is at least once: a relay that dies after Telegram accepted a message but before SENT was committed
-leaves a row whose outcome is unknown (``Claimed.unknown``: claimed again after its lease ran out with no result
-recorded; a send that timed out is noted so too). Telegram has no idempotency key, so such a row is delivered so that
-a second copy is harmless: a row that replaces a sent row edits that message again (an edit is idempotent: "not
-modified" counts as sent), and anything else, including a refused edit, goes out marked as a repeat
-(``outbox.as_repeat``). Direct replies share this relay's ``Pacing`` (``bot.replies``) and hand the replies they
-cannot send in time to the outbox.
+nothing: the row is due again when its lease runs out. A relay that is stopped gives back the rows it has not begun to
+send. Delivery is at least once (``core.relay_results``). Direct replies share this relay's ``Pacing``
+(``bot.replies``) and hand the replies they cannot send in time to the outbox.
 
 Logs carry row ids, tenant ids, chat ids and error classes; never message text, and never a bot token.
 """
@@ -70,7 +62,7 @@ from core.notify import (
     scrub,
 )
 from core.outbox import Claimed, OutboxStatus
-from core.pacing import Pacer, Pacing, PacingLimits, hold_chat_after_send
+from core.pacing import Pacer, Pacing, PacingLimits, hold_chat_after_send, wait_for_slot
 from core.relay_results import Outcome, RelayStats, Results, send_once
 
 # The Notifier port lives in core.notify; it is re-exported here for the modules that import it from the relay.
@@ -273,6 +265,7 @@ class OutboxRelay:
         paced = list(self._paced)[:_MAX_SKIPPED]
         async with self._results.units, self._db.uow() as uow:
             rows = await outbox.claim_due(uow.session, claim_time, room, self.lease, skip=paced)
+            rows = await outbox.resolve_replacing(uow.session, rows, claim_time)
             await uow.commit()
         self.stats.claimed += len(rows)
         if rows:
@@ -335,6 +328,7 @@ class OutboxRelay:
         now = self._clock.now()
         async with self._results.units, self._db.uow() as uow:
             rows = await outbox.claim_due(uow.session, now, 1, self.lease, chat=chat)
+            rows = await outbox.resolve_replacing(uow.session, rows, now)
             await uow.commit()
         self.stats.claimed += len(rows)
         return rows
@@ -346,13 +340,17 @@ class OutboxRelay:
         if lane.blocked is not None:  # the chat refused an earlier row: do not knock again
             await self._results.finish(row, OutboxStatus.UNDELIVERABLE, lane.blocked)
             return True
-        deferred_to = await self._wait_for_slot(row)
-        edit_message_id: int | None = None
-        if deferred_to is None and row.message.replaces is not None:
+        # A row that replaces another was resolved by its claim, as a rule; otherwise here, once its slot is booked.
+        target = row.replacing
+        deferred_to = target.wait_until if target is not None else None
+        if deferred_to is None:
+            deferred_to = await self._wait_for_slot(row)
+        if deferred_to is None and target is None and row.message.replaces is not None:
             async with self._results.units, self._db.uow() as uow:
                 target = await outbox.replacing(uow.session, row, self._clock.now())
                 await uow.commit()
-            deferred_to, edit_message_id = target.wait_until, target.message_id
+            deferred_to = target.wait_until
+        edit_message_id = target.message_id if target is not None else None
         if deferred_to is not None:  # keep the chat's order: every later row waits too
             held = [row, *lane.rows]
             lane.rows.clear()
@@ -384,48 +382,23 @@ class OutboxRelay:
 
     async def _gather(self, row: Claimed) -> tuple[list[Claimed], Message, int | None]:
         """``row`` with every other due row of its chat and ``coalesce`` name, and how to show them together."""
-        assert row.coalesce is not None
         now = self._clock.now()
         async with self._results.units, self._db.uow() as uow:
-            rows = [
-                row,
-                *await outbox.claim_due(
-                    uow.session, now, coalesce.MAX_ROWS - 1, self.lease, chat=row.chat, coalesce=row.coalesce
-                ),
-            ]
-            rows.sort(key=lambda r: r.id)
-            gathered = await coalesce.gather(uow.session, rows, now, self.coalesce_window)
+            rows, gathered = await coalesce.claim_group(uow.session, row, now, self.lease, self.coalesce_window)
             await uow.commit()
         self.stats.claimed += len(rows) - 1
-        if len(rows) > 1:
-            logger.debug("outbox rows %s to chat %s go as one message", [r.id for r in rows], row.chat_id)
         return rows, gathered.message, gathered.edit_message_id
 
     async def _wait_for_slot(self, row: Claimed) -> datetime | None:
         """Wait until pacing lets this row go and book the slot (None), or say until when to give the row back."""
-        lease_end = row.lease_end or self._clock.now() + self.lease
-        while True:
-            now = self._clock.now()
-            if self._stopping.is_set():
-                return now
-            if now + self._lease_margin > lease_end:  # too late in the lease to start a send safely: give it back,
-                return max(now, await self.pacer.ready_at(row.tenant_id, row.chat_id, now))  # uncounted
-            ready = await self.pacer.try_reserve(row.tenant_id, row.chat_id, now)
-            if ready is None:
-                return None
-            if ready - now > self.max_hold or ready + self._lease_margin > lease_end:
-                return ready
-            await self._pause((ready - now).total_seconds())
-
-    async def _pause(self, seconds: float) -> None:
-        """Wait for pacing; a relay that is stopping stops waiting."""
-        if self._stopping.is_set():
-            return
-        sleeping = asyncio.ensure_future(self._sleep(seconds))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in (sleeping, stopping):
-                waiter.cancel()
-            await asyncio.gather(sleeping, stopping, return_exceptions=True)
+        return await wait_for_slot(
+            self.pacer,
+            row.tenant_id,
+            row.chat_id,
+            self._clock,
+            lease_end=row.lease_end or self._clock.now() + self.lease,
+            margin=self._lease_margin,
+            max_hold=self.max_hold,
+            stopping=self._stopping,
+            sleep=self._sleep,
+        )

@@ -110,12 +110,15 @@ class Ingest:
         clock: Clock,
         *,
         on_applied: Callable[[], None] | None = None,
-        batch: int = 50,
+        batch: int = 8,
         poll_interval: float = 5.0,
     ) -> None:
         self.database = database
         self.clock = clock
         self.on_applied = on_applied or (lambda: None)  # wakes the outbox relay: applied events owe messages
+        # Events applied per transaction. On SQLite that transaction holds the one write lock, and the relay's claims
+        # and results queue behind it: a small batch keeps the wait of a receipt short; a commit every few events
+        # still spares most of a commit per event.
         self.batch = batch
         self.poll_interval = poll_interval  # a look now and then, for events whose earlier try failed
         self._arrivals: list[_Arrival[Any]] = []
