@@ -8,9 +8,8 @@ Chats are lanes. Each chat with messages owed gets a lane of its own (a task), a
    claim for it in its own unit of work instead (``claim_within``: the applier of provider events), so its rows
    wait for no commit but their own;
 2. a lane (``core.relay_lanes``) sends its chat's rows one after the other, in order, outside any transaction; when
-   its row is recorded it
-   claims the chat's next due row itself, and ends when the chat has none. Sends are paced per chat (about 1/s,
-   1 per 3 s for groups) and per tenant bot (about 30/s), by ``core.pacing`` (in this process) or
+   its row is recorded it claims the chat's next due row itself, and ends when the chat has none. Sends are paced
+   per chat (about 1/s, 1 per 3 s for groups) and per tenant bot (about 30/s), by ``core.pacing`` (in this process) or
    ``core.redis_pacing`` (shared by the processes of one Redis). A lane whose next send would wait more than
    ``max_hold`` gives its rows back, uncounted, due when pacing allows (and moves the rest of its chat there too), so
    a paced chat holds no lease and no task while it waits;
