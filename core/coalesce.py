@@ -13,6 +13,7 @@ fallback), and the rows then point at that one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,12 +25,27 @@ from core import texts
 from core.clock import utc
 from core.db.tables import OutboxMessage
 from core.messages import Button, Message
-from core.outbox import COALESCE_FIELD, Claimed, OutboxStatus
+from core.outbox import COALESCE_FIELD, Claimed, OutboxStatus, claim_due
+
+logger = logging.getLogger("core.relay")
 
 # A group's message lists at most this many rows (one keyboard row each, far below Telegram's 100 buttons, and a
 # list a merchant can still read); the next row starts a new message.
 MAX_ROWS = 20
 _HEADER_KEY = "outbox.coalesced.{name}"
+
+
+async def claim_group(
+    session: AsyncSession, row: Claimed, now: datetime, lease: timedelta, window: timedelta
+) -> tuple[list[Claimed], Gathered]:
+    """``row`` (claimed, with a ``coalesce`` name) with every other due row of its chat and name, claimed for
+    ``lease``, oldest first, and how to show them together."""
+    assert row.coalesce is not None
+    rows = [row, *await claim_due(session, now, MAX_ROWS - 1, lease, chat=row.chat, coalesce=row.coalesce)]
+    rows.sort(key=lambda r: r.id)
+    if len(rows) > 1:
+        logger.debug("outbox rows %s to chat %s go as one message", [r.id for r in rows], row.chat_id)
+    return rows, await gather(session, rows, now, window)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.clock import utc
 from core.db.insert import insert_if_absent
 from core.db.tables import OutboxMessage
 from core.messages import Message
@@ -129,6 +128,8 @@ class Claimed:
     unknown: bool = False  # an earlier send may have reached the chat (see the module docstring)
     lease_end: datetime | None = None  # when this claim's lease runs out (None: not known to the caller)
     coalesce: str | None = None  # see ``enqueue``
+    # ``message.replaces`` resolved in the unit of work that claimed the row (``resolve_replacing``); None: not yet
+    replacing: Replacing | None = None
 
     @property
     def chat(self) -> tuple[int, int]:
@@ -294,78 +295,6 @@ async def mark_sent(session: AsyncSession, row_id: int, now: datetime, message_i
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Replacing:
-    """How to deliver a row that replaces an earlier one: edit ``message_id`` (None: send as a new message), unless
-    ``wait_until`` is set: the earlier row may be in flight at another relay, so the row waits and keeps its place."""
-
-    message_id: int | None = None
-    wait_until: datetime | None = None
-
-
-_IN_FLIGHT_RECHECK = timedelta(seconds=1)
-
-
-async def replacing(session: AsyncSession, row: Claimed, now: datetime) -> Replacing:
-    """Resolve ``row.message.replaces`` right before the row is sent (rows of a chat go in order, so an earlier row
-    of the same batch has been recorded by then). An earlier row still owed and free is superseded here, in the
-    caller's unit of work, so it can never arrive after its replacement; one held by a relay's lease is waited for."""
-    key = row.message.replaces
-    if key is None:
-        return Replacing()
-    earlier = await session.scalar(
-        select(OutboxMessage).where(
-            OutboxMessage.dedupe_key == key,
-            OutboxMessage.tenant_id == row.tenant_id,
-            OutboxMessage.chat_id == row.chat_id,
-            OutboxMessage.id != row.id,
-        )
-    )
-    if earlier is None:
-        return Replacing()
-    if earlier.status == OutboxStatus.SENT.value:
-        return Replacing(message_id=earlier.sent_message_id)
-    if earlier.status == OutboxStatus.SUPERSEDED.value:
-        return Replacing(message_id=await _heir(session, row, earlier))
-    if earlier.status != OutboxStatus.PENDING.value:
-        return Replacing()  # undeliverable or dead: nothing in the chat to edit
-    held = earlier.claimed_until
-    superseded = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == earlier.id,
-            OutboxMessage.status == OutboxStatus.PENDING.value,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-        )
-        .values(status=OutboxStatus.SUPERSEDED.value, claimed_until=None, last_error=f"replaced by row {row.id}")
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(superseded, "rowcount", 0):
-        return Replacing()
-    until = utc(held) if held is not None else now
-    return Replacing(wait_until=max(until, now + _IN_FLIGHT_RECHECK))
-
-
-async def _heir(session: AsyncSession, row: Claimed, superseded: OutboxMessage) -> int | None:
-    """The message that holds a superseded row's place in the chat: the latest sent row that replaced it. Without
-    this, a result would come as a new message below the one that superseded "sending…" ("check your phone"),
-    leaving that one in the chat still asking for the PIN."""
-    heir = await session.scalar(
-        select(OutboxMessage.sent_message_id)
-        .where(
-            OutboxMessage.id > superseded.id,  # a range of the primary key: only the rows written since
-            OutboxMessage.id != row.id,
-            OutboxMessage.tenant_id == row.tenant_id,
-            OutboxMessage.chat_id == row.chat_id,
-            OutboxMessage.status == OutboxStatus.SENT.value,
-            OutboxMessage.payload["replaces"].as_string() == superseded.dedupe_key,
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    )
-    return heir
-
-
 async def mark_retry(session: AsyncSession, row_id: int, next_attempt_at: datetime, error: str, *, count: bool) -> None:
     """Put a row back for later. ``count`` is false for a rate limit: waiting out a 429 is not a failed try."""
     values: dict[str, object] = {
@@ -431,3 +360,9 @@ async def enqueue_many(session: AsyncSession, *, tenant_id: int, owed: Sequence[
     if added:
         session.info[_OWED] = True
     return added
+
+
+# A replacing row's resolution lives beside this module (it needs ``Claimed``); its names are the outbox's too.
+from core.outbox_replacing import Replacing as Replacing  # noqa: E402
+from core.outbox_replacing import replacing as replacing  # noqa: E402
+from core.outbox_replacing import resolve_replacing as resolve_replacing  # noqa: E402

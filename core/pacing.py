@@ -9,10 +9,14 @@ that use one Redis. Times are the relay's own clock, passed in as ``now``, so te
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from core.clock import Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +158,46 @@ class Pacer:
         if len(sends) < self.limits.bot_limit:
             return None
         return sends[0] + window
+
+
+async def wait_for_slot(
+    pacing: Pacing,
+    tenant_id: int,
+    chat_id: int,
+    clock: Clock,
+    *,
+    lease_end: datetime,
+    margin: timedelta,
+    max_hold: timedelta,
+    stopping: asyncio.Event,
+    sleep: Callable[[float], Awaitable[None]],
+) -> datetime | None:
+    """Wait until pacing lets a send to the chat go and book its slot (None), or say until when to give the row back:
+    when the wait would pass ``max_hold``, or leave less than ``margin`` of the row's lease (``lease_end``) for the
+    send, or ``stopping`` is set (the waits end with it)."""
+    while True:
+        now = clock.now()
+        if stopping.is_set():
+            return now
+        if now + margin > lease_end:  # too late in the lease to start a send safely: give it back, uncounted
+            return max(now, await pacing.ready_at(tenant_id, chat_id, now))
+        ready = await pacing.try_reserve(tenant_id, chat_id, now)
+        if ready is None:
+            return None
+        if ready - now > max_hold or ready + margin > lease_end:
+            return ready
+        await _pause(sleep, (ready - now).total_seconds(), stopping)
+
+
+async def _pause(sleep: Callable[[float], Awaitable[None]], seconds: float, stopping: asyncio.Event) -> None:
+    """Wait for pacing; a relay that is stopping stops waiting."""
+    if stopping.is_set():
+        return
+    sleeping = asyncio.ensure_future(sleep(seconds))
+    stopped = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({sleeping, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in (sleeping, stopped):
+            waiter.cancel()
+        await asyncio.gather(sleeping, stopped, return_exceptions=True)

@@ -4,42 +4,36 @@ Chats are lanes. Each chat with messages owed gets a lane of its own (a task), a
 
 1. the dispatcher claims the first due row of up to ``batch`` chats that no relay holds, in one short unit of work,
    and commits the claim (a lease: ``claimed_until``). It claims again whenever it is woken (new rows committed, a
-   lane ended) or every ``poll_interval``, without waiting for any lane to finish;
-2. a lane sends its chat's rows one after the other, in order, outside any transaction; when its row is recorded it
-   claims the chat's next due row itself, and ends when the chat has none. Sends are paced per chat (about 1/s,
-   1 per 3 s for groups) and per tenant bot (about 30/s), by ``core.pacing`` (in this process) or
+   lane ended) or every ``poll_interval``, without waiting for any lane to finish. A writer that owes messages may
+   claim for it in its own unit of work instead (``claim_within``: the applier of provider events), so its rows
+   wait for no commit but their own;
+2. a lane (``core.relay_lanes``) sends its chat's rows one after the other, in order, outside any transaction; when
+   its row is recorded it claims the chat's next due row itself, and ends when the chat has none. Sends are paced
+   per chat (about 1/s, 1 per 3 s for groups) and per tenant bot (about 30/s), by ``core.pacing`` (in this process) or
    ``core.redis_pacing`` (shared by the processes of one Redis). A lane whose next send would wait more than
    ``max_hold`` gives its rows back, uncounted, due when pacing allows (and moves the rest of its chat there too), so
    a paced chat holds no lease and no task while it waits;
-3. each result is recorded in its own short unit of work (``core.relay_results``).
+3. results are recorded by ``core.relay_results``: the sent rows of every lane that finished meanwhile in one unit of
+   work, with the claim of each chat's next row.
 
-So a chat paced at one message a second (a merchant's alert chat, a group) delays nobody else: every other chat's
-rows are claimed and sent meanwhile by their own lanes. A chat is delivered by one relay at a time: a claim takes a
-chat's first claimable row only, and only when no row of that chat is held by a live lease (``outbox.claim_due``); on
+So a chat paced at one message a second (a merchant's alert chat, a group) delays nobody else: every other chat's rows
+are claimed and sent meanwhile by their own lanes. A chat is delivered by one relay at a time: a claim takes a chat's
+first claimable row only, and only when no row of that chat is held by a live lease (``outbox.claim_due``); on
 PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED``, so several relays (processes) share the table and a chat's rows
 keep their order across them. On SQLite run one relay per process.
 
 Rows written with a ``coalesce`` name (the merchant's "order paid" alerts) are gathered: when a lane reaches one, it
-claims every due row of its chat with the same name and delivers them with one send or one edit of the group's
-message (``core.coalesce``).
+claims every due row of its chat with the same name and delivers them with one send or one edit of the group's message
+(``core.coalesce``).
 
-A row whose message ``replaces`` an earlier row of its chat is resolved right before its send
-(``outbox.replacing``): the notifier edits the earlier row's Telegram message when that row was sent (and sends anew
-when the edit is refused); an earlier row still owed is superseded and never sent; one held by another relay's lease
-is waited for, the replacing row and those after it in its chat given back uncounted. So a replacement never
-overtakes the row it replaces, and the chat shows exactly one of them.
+A row whose message ``replaces`` an earlier row of its chat is resolved by its claim (``core.outbox_replacing``).
 
 A send starts only while the lease still covers ``send_timeout`` and a safety margin, and a send that outlives
 ``send_timeout`` is abandoned (retried, counted, like a transient error). So while a lease holds no other relay can
 claim the row, and no relay sends it once the lease may be gone. A relay that dies between claim and send loses
-nothing: the row is due again when its lease runs out. A relay that is stopped gives back the rows it has not begun
-to send. Delivery is at least once: a relay that dies after Telegram accepted a message but before SENT was committed
-leaves a row whose outcome is unknown (``Claimed.unknown``: claimed again after its lease ran out with no result
-recorded; a send that timed out is noted so too). Telegram has no idempotency key, so such a row is delivered so that
-a second copy is harmless: a row that replaces a sent row edits that message again (an edit is idempotent: "not
-modified" counts as sent), and anything else, including a refused edit, goes out marked as a repeat
-(``outbox.as_repeat``). Direct replies share this relay's ``Pacing`` (``bot.replies``) and hand the replies they
-cannot send in time to the outbox.
+nothing: the row is due again when its lease runs out. A relay that is stopped gives back the rows it has not begun to
+send. Delivery is at least once (``core.relay_results``). Direct replies share this relay's ``Pacing``
+(``bot.replies``) and hand the replies they cannot send in time to the outbox.
 
 Logs carry row ids, tenant ids, chat ids and error classes; never message text, and never a bot token.
 """
@@ -47,19 +41,18 @@ Logs carry row ids, tenant ids, chat ids and error classes; never message text, 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from core import coalesce, outbox
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox
 from core.clock import Clock
 from core.db.engine import Database
 from core.dead_letters import MerchantChats, merchant_chats
-from core.messages import Message
 from core.notify import (
     Notifier,
     NotifierError,
@@ -69,9 +62,10 @@ from core.notify import (
     Undeliverable,
     scrub,
 )
-from core.outbox import Claimed, OutboxStatus
-from core.pacing import Pacer, Pacing, PacingLimits, hold_chat_after_send
-from core.relay_results import Outcome, RelayStats, Results, send_once
+from core.outbox import Claimed
+from core.pacing import Pacer, Pacing, PacingLimits
+from core.relay_lanes import Chat, Lane, Lanes, Sleep
+from core.relay_results import Outcome, RelayStats, Results
 
 # The Notifier port lives in core.notify; it is re-exported here for the modules that import it from the relay.
 __all__ = [
@@ -89,22 +83,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]
 # At most this many paced chats are left out of a claim by name (the rest are claimed and given back, as before).
 _MAX_SKIPPED = 200
-Chat = tuple[int, int]  # (tenant id, chat id)
 
 
-@dataclass(eq=False)
-class _Lane:
-    chat: Chat
-    rows: deque[Claimed] = field(default_factory=deque)
-    blocked: str | None = None  # the chat refused a row (403...): the rest of its rows are undeliverable too
-    looked: bool = False  # the chat's next row was looked for, and claimed if due, with the last result
-    task: asyncio.Task[None] | None = None
-
-
-class OutboxRelay:
+class OutboxRelay(Lanes):
     """Claims due outbox rows, sends them through ``notifier`` and records the results. See the module docstring.
 
     ``sleep`` is how the relay waits for pacing (``asyncio.sleep`` by default); tests pass one that moves a fake clock.
@@ -163,8 +146,10 @@ class OutboxRelay:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._lanes: dict[Chat, _Lane] = {}
+        self._lanes: dict[Chat, Lane] = {}
         self._paced: dict[Chat, datetime] = {}  # chats this relay gave rows back for, until when
+        self._claiming = 0  # lanes that claims under way may start
+        self._running = False
         self.pacer = pacer or pacing(
             PacingLimits(
                 per_chat_interval=per_chat_interval, per_group_interval=per_group_interval, per_bot_rate=per_bot_rate
@@ -211,6 +196,7 @@ class OutboxRelay:
         to send, and the loop returns once they have."""
         logger.info("outbox relay started")
         self._stopping.clear()
+        self._running = True
         watcher = asyncio.ensure_future(self._watch(stop))
         try:
             while not stop.is_set():
@@ -227,6 +213,7 @@ class OutboxRelay:
                 if claimed < room or room == 0:
                     await self._idle(stop)
         finally:
+            self._running = False
             self._stopping.set()
             watcher.cancel()
             await self._join_lanes()
@@ -264,168 +251,65 @@ class OutboxRelay:
     async def _dispatch(self) -> tuple[int, int]:
         """Claim the first row of idle chats, as many as lanes are free (at most ``batch``), and start their lanes.
         Returns how many rows were claimed and how many could have been."""
-        room = min(self.batch, self.max_lanes - len(self._lanes))
+        room = self._room()
         if room <= 0:
             return 0, 0
+        self._claiming += room
+        try:
+            async with self._results.units, self._db.uow() as uow:
+                rows = await self._claim_idle(uow.session, room)
+                await uow.commit()
+        finally:
+            self._claiming -= room
+        self._start(rows)
+        return len(rows), room
+
+    async def claim_within(self, session: AsyncSession) -> Callable[[bool], None]:
+        """Claim for idle chats in the caller's unit of work, which has just written outbox rows, and return what
+        to call once that unit of work ended, with whether it committed: it starts their lanes. So a writer that owes
+        messages (the applier of provider events) hands them over with its own commit, and they wait for no claim
+        of their own. Nothing is claimed while the relay is not running (the returned callable wakes it)."""
+        room = self._room() if self._running else 0
+        if room <= 0:
+            return lambda _committed: self.wake()
+        self._claiming += room
+        try:
+            rows = await self._claim_idle(session, room)
+        except BaseException:
+            self._claiming -= room
+            raise
+
+        def ended(committed: bool) -> None:
+            self._claiming -= room
+            if committed:
+                self._start(rows)
+            if not committed or len(rows) >= room:  # there may be more
+                self.wake()
+
+        return ended
+
+    def _room(self) -> int:
+        return min(self.batch, self.max_lanes - len(self._lanes) - self._claiming)
+
+    async def _claim_idle(self, session: AsyncSession, room: int) -> list[Claimed]:
         claim_time = self._clock.now()
         for chat in [chat for chat, until in self._paced.items() if until <= claim_time]:
             del self._paced[chat]
         paced = list(self._paced)[:_MAX_SKIPPED]
-        async with self._results.units, self._db.uow() as uow:
-            rows = await outbox.claim_due(uow.session, claim_time, room, self.lease, skip=paced)
-            await uow.commit()
+        rows = await outbox.claim_due(session, claim_time, room, self.lease, skip=paced)
+        return await outbox.resolve_replacing(session, rows, claim_time)
+
+    def _start(self, rows: list[Claimed]) -> None:
         self.stats.claimed += len(rows)
         if rows:
-            self.pacer.prune(claim_time)
+            self.pacer.prune(self._clock.now())
         for row in rows:
             self._hand_to_lane(row)
-        return len(rows), room
 
     def _hand_to_lane(self, row: Claimed) -> None:
         lane = self._lanes.get(row.chat)
         if lane is not None:  # its lane recorded its last row and is about to look for more: it takes this one
             lane.rows.append(row)
             return
-        lane = self._lanes[row.chat] = _Lane(row.chat, deque([row]))
+        lane = self._lanes[row.chat] = Lane(row.chat, deque([row]))
         lane.task = asyncio.create_task(self._run_lane(lane), name=f"outbox-lane-{row.tenant_id}-{row.chat_id}")
-
-    # ------------------------------------------------------------------------------------------- one chat
-
-    async def _run_lane(self, lane: _Lane) -> None:
-        """A chat's rows, in order, one after the other; then the chat's next due row, until it has none."""
-        try:
-            while True:
-                while lane.rows:
-                    row = lane.rows.popleft()
-                    lane.looked = False
-                    try:
-                        if not await self._deliver(lane, row):
-                            return
-                    except Exception as exc:  # a database failure: the row stays claimed, due again after its lease
-                        self.stats.errors += 1
-                        logger.error(
-                            "outbox row %s: recording the result failed (%s); due again after its lease",
-                            row.id,
-                            type(exc).__name__,
-                        )
-                if self._stopping.is_set():
-                    return
-                if lane.looked:  # the last result's unit of work found nothing more due in the chat: a row owed
-                    return  # since then was committed after it, and its commit woke the dispatcher
-                try:
-                    more = await self._claim_chat(lane.chat)
-                except Exception as exc:
-                    self.stats.errors += 1
-                    logger.error("outbox lane of chat %s: claiming failed: %s", lane.chat[1], type(exc).__name__)
-                    return
-                lane.rows.extend(more)
-                if not lane.rows:
-                    return
-        finally:
-            if self._lanes.get(lane.chat) is lane:  # first, so that no row is handed to a lane that has ended
-                del self._lanes[lane.chat]
-            left = list(lane.rows)
-            lane.rows.clear()
-            if left:  # rows claimed for this lane that it will not send now: back to the table, uncounted
-                with contextlib.suppress(Exception):
-                    await self._results.give_back(left, self._clock.now())
-            self.wake()
-
-    async def _claim_chat(self, chat: Chat) -> list[Claimed]:
-        now = self._clock.now()
-        async with self._results.units, self._db.uow() as uow:
-            rows = await outbox.claim_due(uow.session, now, 1, self.lease, chat=chat)
-            await uow.commit()
-        self.stats.claimed += len(rows)
-        return rows
-
-    async def _deliver(self, lane: _Lane, row: Claimed) -> bool:
-        """Send one row (with the rows it gathers) and record the result. False when the lane must stop: the chat
-        is paced or paused for longer than the relay holds rows, or the relay is stopping (the lane's rows, this one
-        included, are then given back)."""
-        if lane.blocked is not None:  # the chat refused an earlier row: do not knock again
-            await self._results.finish(row, OutboxStatus.UNDELIVERABLE, lane.blocked)
-            return True
-        deferred_to = await self._wait_for_slot(row)
-        edit_message_id: int | None = None
-        if deferred_to is None and row.message.replaces is not None:
-            async with self._results.units, self._db.uow() as uow:
-                target = await outbox.replacing(uow.session, row, self._clock.now())
-                await uow.commit()
-            deferred_to, edit_message_id = target.wait_until, target.message_id
-        if deferred_to is not None:  # keep the chat's order: every later row waits too
-            held = [row, *lane.rows]
-            lane.rows.clear()
-            self._paced[lane.chat] = deferred_to  # rows owed to it meanwhile are not claimed only to be given back
-            await self._results.give_back(held, deferred_to)
-            return False
-        rows, message = [row], row.message
-        if row.coalesce is not None:
-            rows, message, edit_message_id = await self._gather(row)
-        outcome = await send_once(
-            self._notifier,
-            row,
-            message,
-            edit_message_id=edit_message_id,
-            unknown=any(r.unknown for r in rows),
-            within=self.send_timeout,
-        )
-        # First: until SENT is committed, a crash repeats the message. The chat's next row is claimed with it.
-        lease = None if self._stopping.is_set() else self.lease
-        following = await self._results.record(rows, outcome, then_claim=lease)
-        if following is not None:
-            lane.rows.extend(following)
-            lane.looked = True
-        if outcome.kind == "sent":
-            await hold_chat_after_send(self.pacer, row.tenant_id, row.chat_id, self._clock.now())
-        if outcome.kind == "undeliverable":
-            lane.blocked = outcome.reason
-        return True
-
-    async def _gather(self, row: Claimed) -> tuple[list[Claimed], Message, int | None]:
-        """``row`` with every other due row of its chat and ``coalesce`` name, and how to show them together."""
-        assert row.coalesce is not None
-        now = self._clock.now()
-        async with self._results.units, self._db.uow() as uow:
-            rows = [
-                row,
-                *await outbox.claim_due(
-                    uow.session, now, coalesce.MAX_ROWS - 1, self.lease, chat=row.chat, coalesce=row.coalesce
-                ),
-            ]
-            rows.sort(key=lambda r: r.id)
-            gathered = await coalesce.gather(uow.session, rows, now, self.coalesce_window)
-            await uow.commit()
-        self.stats.claimed += len(rows) - 1
-        if len(rows) > 1:
-            logger.debug("outbox rows %s to chat %s go as one message", [r.id for r in rows], row.chat_id)
-        return rows, gathered.message, gathered.edit_message_id
-
-    async def _wait_for_slot(self, row: Claimed) -> datetime | None:
-        """Wait until pacing lets this row go and book the slot (None), or say until when to give the row back."""
-        lease_end = row.lease_end or self._clock.now() + self.lease
-        while True:
-            now = self._clock.now()
-            if self._stopping.is_set():
-                return now
-            if now + self._lease_margin > lease_end:  # too late in the lease to start a send safely: give it back,
-                return max(now, await self.pacer.ready_at(row.tenant_id, row.chat_id, now))  # uncounted
-            ready = await self.pacer.try_reserve(row.tenant_id, row.chat_id, now)
-            if ready is None:
-                return None
-            if ready - now > self.max_hold or ready + self._lease_margin > lease_end:
-                return ready
-            await self._pause((ready - now).total_seconds())
-
-    async def _pause(self, seconds: float) -> None:
-        """Wait for pacing; a relay that is stopping stops waiting."""
-        if self._stopping.is_set():
-            return
-        sleeping = asyncio.ensure_future(self._sleep(seconds))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in (sleeping, stopping):
-                waiter.cancel()
-            await asyncio.gather(sleeping, stopping, return_exceptions=True)

@@ -9,8 +9,16 @@ sent                   SENT, with the Telegram message id the notifier returned
 =====================  ==========================================================================================
 
 UNDELIVERABLE and DEAD rows are reported to the merchant through the outbox (``core.dead_letters``) in the same unit
-of work as the row's final state. Each result is recorded in its own short unit of work, at most ``concurrency`` at a
-time, so many chats sending side by side do not crowd the database.
+of work as the row's final state. The rows sent by lanes that finished meanwhile are recorded together, in one unit of
+work that also claims each chat's next row; other results each in a short unit of work of their own, at most
+``concurrency`` at a time.
+
+Delivery is at least once: a relay that dies after Telegram accepted a message but before SENT was committed
+leaves a row whose outcome is unknown (``Claimed.unknown``: claimed again after its lease ran out with no result
+recorded; a send that timed out is noted so too). Telegram has no idempotency key, so such a row is delivered so that
+a second copy is harmless: a row that replaces a sent row edits that message again (an edit is idempotent: "not
+modified" counts as sent), and anything else, including a refused edit, goes out marked as a repeat
+(``outbox.as_repeat``).
 """
 
 from __future__ import annotations
@@ -190,7 +198,11 @@ class Results:
                         following.append(
                             None
                             if sent.then_claim is None
-                            else await outbox.claim_due(uow.session, now, 1, sent.then_claim, chat=sent.rows[0].chat)
+                            else await outbox.resolve_replacing(
+                                uow.session,
+                                await outbox.claim_due(uow.session, now, 1, sent.then_claim, chat=sent.rows[0].chat),
+                                now,
+                            )
                         )
                     await uow.commit()
             except Exception as exc:

@@ -110,12 +110,19 @@ class Ingest:
         clock: Clock,
         *,
         on_applied: Callable[[], None] | None = None,
-        batch: int = 50,
+        claim_owed: Callable[[AsyncSession], Awaitable[Callable[[bool], None]]] | None = None,
+        batch: int = 8,
         poll_interval: float = 5.0,
     ) -> None:
         self.database = database
         self.clock = clock
         self.on_applied = on_applied or (lambda: None)  # wakes the outbox relay: applied events owe messages
+        # Claims the messages a batch owes in the batch's own transaction (``OutboxRelay.claim_within``) and gives
+        # what starts their delivery once it is committed (called with whether it was), in place of ``on_applied``.
+        self.claim_owed = claim_owed
+        # Events applied per transaction. On SQLite that transaction holds the one write lock, and the relay's claims
+        # and results queue behind it: a small batch keeps the wait of a receipt short; a commit every few events
+        # still spares most of a commit per event.
         self.batch = batch
         self.poll_interval = poll_interval  # a look now and then, for events whose earlier try failed
         self._arrivals: list[_Arrival[Any]] = []
@@ -237,8 +244,15 @@ class Ingest:
                         .execution_options(synchronize_session=False)
                     )
                     owes = outbox.owes_messages(uow.session)
-                    await uow.commit()
-                    if owes:
+                    handed = await self.claim_owed(uow.session) if owes and self.claim_owed is not None else None
+                    committed = False
+                    try:
+                        await uow.commit()
+                        committed = True
+                    finally:
+                        if handed is not None:
+                            handed(committed)
+                    if owes and handed is None:
                         self.on_applied()
             return len(ids)
         except Exception:

@@ -135,5 +135,5 @@ def build_runtime(
         tenant_cache,
         redis,
         tuple(parts.workers),
-        ingest=Ingest(database, clock, on_applied=relay.wake),
+        ingest=Ingest(database, clock, on_applied=relay.wake, claim_owed=relay.claim_within),
     )
