@@ -8,7 +8,6 @@ there fails rather than slip into a commit."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -74,9 +73,6 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = _reader_engine(self.engine, url, engine_kwargs)
         self._readers = async_sessionmaker(self._reader, expire_on_commit=False)
-        # SQLite has one writer at a time. Writers of this process queue here, first come first served, instead of
-        # at SQLite's busy handler, which polls with sleeps of up to 100 ms and so adds them to every wait.
-        self._writers = _WriterQueue() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -87,9 +83,7 @@ class Database:
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         """A unit of work; ``read_only`` for work that only reads (no write lock on SQLite, and no write possible)."""
-        if read_only:
-            return UnitOfWork(self._readers())
-        return UnitOfWork(self._sessions(), self._writers)
+        return UnitOfWork(self._readers() if read_only else self._sessions())
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -101,14 +95,10 @@ class UnitOfWork:
     """One transaction. Repositories work inside it and never commit; ``commit()`` is called once, by the caller
     that knows the work is complete. Leaving without commit rolls everything back."""
 
-    def __init__(self, session: AsyncSession, writers: _WriterQueue | None = None) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._writers = writers
-        self._holds = False
 
     async def __aenter__(self) -> UnitOfWork:
-        if self._writers is not None:
-            self._holds = await self._writers.enter()
         return self
 
     async def __aexit__(
@@ -116,33 +106,7 @@ class UnitOfWork:
     ) -> None:
         # close() rolls back whatever was not committed and detaches loaded objects with their values intact
         # (a rollback would expire them), so what a read-only unit of work loaded stays readable after it.
-        try:
-            await self.session.close()
-        finally:
-            if self._holds and self._writers is not None:
-                self._holds = False
-                self._writers.leave()
+        await self.session.close()
 
     async def commit(self) -> None:
         await self.session.commit()
-
-
-class _WriterQueue:
-    """The writing units of work of one process on SQLite, one at a time, in arrival order. A unit of work opened
-    inside another of the same task does not queue (it would wait for itself): it meets SQLite's lock as before."""
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
-
-    async def enter(self) -> bool:
-        task = asyncio.current_task()
-        if task is not None and task is self._owner:
-            return False
-        await self._lock.acquire()
-        self._owner = task
-        return True
-
-    def leave(self) -> None:
-        self._owner = None
-        self._lock.release()
