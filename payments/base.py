@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # types only: importing this module loads no HTTP client and 
     from payments.evidence import EvidenceReader
     from payments.inbound import InboundRoute
     from payments.jobs import JobHandler
+    from payments.notices import ProviderNotices
     from payments.registry import ProviderRegistry
 
 T = TypeVar("T")
@@ -244,6 +245,11 @@ class ProviderInfo:
     currencies: tuple[CurrencyLimits, ...] = ()
     capabilities: frozenset[Capability] = frozenset()
     button_code: int | None = None
+    # Its error codes that say nothing about whether a start reached it (its own word for a dropped connection): the
+    # start is never sent again (payments.starter), besides the generic "timeout" and "network".
+    no_answer_codes: frozenset[str] = frozenset()
+    # The reason code of an attempt that failed on something unexpected, in its own vocabulary when it words one.
+    unexpected_code: str = "unexpected"
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -317,6 +323,9 @@ class ProviderEntry:
     process: Callable[[ProcessKit], ProcessParts] | None = None
     # What the merchant checks a payment against, read from the provider's payload (payments.evidence): its reader.
     evidence: Callable[[], EvidenceReader] | None = None
+    # What the customer reads in the provider's own way (payments.notices.ProviderNotices): its receipt, the end of
+    # an attempt, the buttons kept on the started message; None: the generic messages.
+    notices: Callable[[], ProviderNotices] | None = None
 
     @property
     def name(self) -> str:
