@@ -52,7 +52,7 @@ class ProviderEvent:
     """One fact from a provider (or from the merchant, for manual payments), normalised.
 
     ``event_key`` makes the event idempotent: the same key from the same provider is applied at most once
-    (an M-Pesa receipt number, a Paystack event and reference, a proof decision id).
+    (a receipt number, a webhook event and reference, a proof decision id).
     """
 
     provider: str
@@ -65,14 +65,14 @@ class ProviderEvent:
     reason_code: str | None = None
     occurred_at: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
-    # The provider's id of the attempt this event reports (M-Pesa's CheckoutRequestID), when it names one: a query's
+    # The provider's id of the attempt this event reports (a push's checkout request id), when it names one: a query's
     # "paid" and the callback's receipt for the same attempt are the same money, reported twice.
     provider_ref: str | None = None
     # Why money that otherwise fits must still be checked by the merchant (a mistyped Paybill account number).
     review: str | None = None
-    channel: str | None = None  # how the customer paid, when the provider says (Paystack: card, mobile_money...)
+    channel: str | None = None  # how the customer paid, when the provider says (card, mobile_money...)
     # A paid event without an amount is money of unknown size, held for review, unless the event vouches that it is
-    # the attempt's own amount: only M-Pesa's STK Query answer does, for a push whose amount was fixed when it was
+    # the attempt's own amount: only a push provider's status query does, for a push whose amount was fixed when it was
     # requested and which the query names by its CheckoutRequestID.
     amount_is_attempts: bool = False
 
@@ -174,8 +174,8 @@ class StartRequest:
 class ProviderKind(enum.StrEnum):
     """How the customer pays: the chat step and the wording follow from it."""
 
-    PHONE_PUSH = "phone_push"  # a prompt on the customer's phone (M-Pesa STK push)
-    HOSTED_LINK = "hosted_link"  # a link to the provider's own checkout page (Paystack)
+    PHONE_PUSH = "phone_push"  # a prompt on the customer's phone (an STK push)
+    HOSTED_LINK = "hosted_link"  # a link to the provider's own checkout page
     CHAT_INVOICE = "chat_invoice"  # an invoice inside the chat (Telegram payments)
     MANUAL_PROOF = "manual_proof"  # paid by hand, a proof checked by the merchant
 
@@ -185,7 +185,7 @@ class Capability(enum.StrEnum):
     REFUND = "refund"
     PARTIAL_REFUND = "partial_refund"
     # Money it reported that was held for review is accepted only once the provider, asked again at that moment,
-    # confirms it arrived (a HeldMoneyConfirmer; Paystack, whose signed webhook Verify may contradict).
+    # confirms it arrived (a HeldMoneyConfirmer: one whose signed webhook its status query may contradict).
     CONFIRM_HELD = "confirm_held"
 
 
@@ -201,7 +201,7 @@ class ProviderInfoError(ValueError):
 @dataclass(frozen=True, slots=True)
 class CurrencyLimits:
     """One currency a provider takes, in minor units of :mod:`core.money`. ``step_minor`` is the smallest
-    increment it takes: M-Pesa takes whole shillings only, so 100 cents."""
+    increment it takes: one that takes whole shillings only, 100 cents."""
 
     currency: str
     exponent: int
@@ -279,7 +279,7 @@ class ProviderInfo:
 
     def refusal(self, amount: Money) -> Literal["currency", "step", "limits"] | None:
         """Why the provider cannot take ``amount``, for the customer's words: another currency, a fraction it does
-        not take (M-Pesa and cents), or outside its minimum and maximum; None when it can."""
+        not take (cents, to one that takes whole units), or outside its minimum and maximum; None when it can."""
         if not self.currencies:
             return None
         limits = self.limits(amount.currency)
@@ -293,7 +293,7 @@ class ProviderInfo:
         return capability in self.capabilities
 
     def title(self) -> str:
-        """Its name as an operator reads it at the start of a line (``M-Pesa``, ``Manual payment``)."""
+        """Its name as an operator reads it at the start of a line (``Manual payment``)."""
         from core.texts import text  # reads the catalog: not needed to import the declaration
 
         words = text(self.display_key)
@@ -464,7 +464,7 @@ class RefundResult:
     one shape for every provider, as ActiveMerchant's ``Response``.
 
     ``provider_refund_id`` is the provider's id of the refund when the report names it; ``alias`` another name the
-    provider gives the same refund (Paystack's ``refund_reference``): a report with only an alias is matched to our
+    provider gives the same refund (a provider's own refund reference): a report with only an alias is matched to our
     refund by amount. ``event_key`` makes the report idempotent; ``status`` is a :class:`RefundState` value, or the
     provider's own word when it is not one of them."""
 

@@ -156,6 +156,6 @@ class _Session:
         return await shops.managed_secret(self.session, self.vault, slug, provider, field, make, now, rotate=rotate)
 
 
-for _entry in ENTRIES.values():  # each provider's own commands (M-Pesa: register-c2b, rotate-c2b, recheck-c2b)
+for _entry in ENTRIES.values():  # each provider's own commands (registering its URLs...)
     for _command in _entry.commands(_Kit()) if _entry.commands is not None else ():
         provider.add_command(_command)

@@ -2,6 +2,9 @@
 
 Status columns are plain strings whose values are the enums in ``core.states``; the database keeps no enum type so a
 new state is a code change, not a migration of a type.
+
+A payment provider's own tables live in its folder (``payments/<name>/tables.py``), declared on this :class:`Base`;
+their migrations are here with the rest, and ``TRUNCATE ... CASCADE`` of the tenants reaches them.
 """
 
 from __future__ import annotations
@@ -104,25 +107,6 @@ class ProviderConfig(Base):
     secrets_enc: Mapped[str | None] = mapped_column(Text)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
-
-
-class C2BReceipt(Base):
-    """One M-Pesa C2B receipt of a tenant, claimed before anything else is done with its confirmation (a second copy
-    finds the claim and changes nothing). With initiator credentials the confirmation waits here (``waiting``) until
-    Daraja's Transaction Status result, posted to the URL carrying ``check_token``, says whether the receipt is real."""
-
-    __tablename__ = "mpesa_c2b_receipts"
-    __table_args__ = (UniqueConstraint("tenant_id", "receipt"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    receipt: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(16))  # applied | waiting | confirmed | refused
-    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    check_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(Timestamp)
-    settled_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class Product(Base):
@@ -267,7 +251,7 @@ class Payment(Base):
     provider_txn_id: Mapped[str | None] = mapped_column(String(64))
     provider_ref: Mapped[str | None] = mapped_column(String(128))
     callback_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # The number an M-Pesa push went to (E.164): Daraja's pause between two pushes is per phone.
+    # The number a push went to (E.164): a push provider may pause between two pushes to one phone.
     phone: Mapped[str | None] = mapped_column(String(16))
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(Text)
@@ -351,7 +335,7 @@ class Proof(Base):
 
 
 class Refund(Base):
-    """Money going back to a customer: through the provider's API (Paystack) or recorded as made outside."""
+    """Money going back to a customer: through the provider's API or recorded as made outside."""
 
     __tablename__ = "refunds"
     __table_args__ = (
@@ -369,7 +353,7 @@ class Refund(Base):
     provider_refund_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[int | None] = mapped_column(TgId)
-    # The reconciler's schedule for a refund still on its way (Paystack: fetch its state in case a webhook is lost):
+    # The reconciler's schedule for a refund still on its way (fetch its state in case a webhook is lost):
     # when to ask next (None: not asking), and how often it has asked.
     next_check_at: Mapped[datetime | None] = mapped_column(Timestamp)
     checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
