@@ -63,7 +63,7 @@ OPEN_COMMANDS = frozenset({"join"})
 
 @dataclass(frozen=True)
 class Merchant:
-    """Who pressed a merchant's button: the flow context, and the tenants' providers (accepting Paystack money)."""
+    """Who pressed a merchant's button: the flow context, and the tenants' providers (accepting held money)."""
 
     ctx: FlowContext
     registry: ProviderRegistry | None
@@ -96,7 +96,7 @@ async def handle_open(ctx: FlowContext, inbound: Inbound) -> Reply:
 
 
 async def handle(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry | None = None) -> Reply:
-    """``registry``: the tenants' providers, for the merchant actions that must ask one (accepting Paystack money)."""
+    """``registry``: the tenants' providers, for the merchant actions that must ask one (accepting held money)."""
     if inbound.kind is Kind.COMMAND:
         if ctx.conversation.step.startswith("admin."):
             ctx.go("idle")

@@ -1,6 +1,6 @@
 """``/order CODE``: one order as the merchant reconciles it. What was bought and by whom, each payment with what the
-merchant checks against the provider's statement (M-Pesa receipt, the phone that paid, amount, time; Paystack's
-reference and channel; the reference a customer gave with a proof), its history in words, and the buttons of what
+merchant checks against the provider's statement (its receipt number, the phone that paid, amount, time;
+its reference and channel; the reference a customer gave with a proof), its history in words, and the buttons of what
 can be done next. Every time is in the shop's time zone, labelled; a missing value leaves its part out."""
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _payer(seen: evidence.Evidence) -> str:
     """``0708 374 149``, ``JOHN DOE (2547 ***** 149)`` or ``JOHN DOE``: who paid, as the statement names them."""
     phone = None
     if seen.phone:
-        phone = phones.display(seen.phone) if seen.phone.startswith("+") else seen.phone  # Daraja may mask it
+        phone = phones.display(seen.phone) if seen.phone.startswith("+") else seen.phone  # a provider may mask it
     if seen.payer and phone:
         return f"{seen.payer} ({phone})"
     return seen.payer or phone or ""

@@ -6,9 +6,9 @@ customer a receipt; refusing it is a refund (``/refund``). Accepting is an event
 a double tap or two admins at once accept once and send one receipt.
 
 Money is accepted "as received" only when the provider says it was received. A provider that declares
-``Capability.CONFIRM_HELD`` is asked again, at that moment (Paystack holds a payment when Verify contradicted its
-signed ``charge.success``): unless it now says the amount held arrived, in that currency, the acceptance is refused,
-the merchant reads what it said, and nothing changes.
+``Capability.CONFIRM_HELD`` is asked again, at that moment (a hosted-link provider holds a payment when its status
+query contradicted its signed webhook): unless it now says the amount held arrived, in that currency, the acceptance
+is refused, the merchant reads what it said, and nothing changes.
 """
 
 from __future__ import annotations

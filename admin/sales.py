@@ -2,8 +2,8 @@
 
 - Gross sales: money that came in, each payment counted when it arrived (its first ``paid`` fact: accepted at once,
   or held for review and accepted or refunded since; money still held is not a sale yet).
-- Refunds: money that went back, each refund counted when it was applied to its payment (Paystack's ``processed``,
-  the merchant's Done), whichever period its payment fell in.
+- Refunds: money that went back, each refund counted when it was applied to its payment (the provider's word that it
+  was processed, the merchant's Done), whichever period its payment fell in.
 - Net = gross − refunds, always; over any run of periods the nets add up to what the orders kept.
 
 The payment events are the ledger: every payment and refund that moved money left one (``payments.service``), with

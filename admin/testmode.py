@@ -4,8 +4,8 @@ In test mode the tenant's providers are built with sandbox hosts and test creden
 ``tenant.test_mode`` to every factory), checkout shows the TEST MODE banner, new orders are test orders and sales
 leave them out.
 
-A live shop can still take no real money through a provider whose configured credentials are sandbox ones: Paystack
-with a test key (``sk_test_…``) shows its customers TEST MODE whatever the shop's mode; each provider object says so
+A live shop can still take no real money through a provider whose configured credentials are sandbox ones: a provider
+with a test key shows its customers TEST MODE whatever the shop's mode; each provider object says so
 itself (``payments.base.SandboxAware``). The merchant is told so
 wherever the mode is shown (/admin, /testmode), so "LIVE" never hides it."""
 

@@ -1,5 +1,5 @@
 """The shop's own button kinds: the customer's (catalog, cart, checkout, payment, orders) and the merchant's (menu,
-orders, proofs, refunds, test mode). A provider declares its own in its folder (``payments/mpesa/buttons.py``).
+orders, proofs, refunds, test mode). A provider declares its own in its folder (``payments/<name>/buttons.py``).
 
 Each prefix is the verb the button carried before buttons were typed, so a button of that time reads as this kind at
 version 0 and is answered as expired. Ids are looked up again within the tenant by whoever handles them.

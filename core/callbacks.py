@@ -23,7 +23,7 @@ None (refused, changing nothing).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_args, get_origin, get_type_hints
 
@@ -229,6 +229,8 @@ Ctx = TypeVar("Ctx")
 R = TypeVar("R")
 K = TypeVar("K", bound=CallbackData)
 ExpiredAnswer = Callable[[Ctx, Expired], Awaitable[R]]
+# A kind's handler and what answers its buttons from before an upgrade.
+Binding = tuple[Callable[[Ctx, Any], Awaitable[R]], ExpiredAnswer[Ctx, R]]
 
 
 class Routes(Generic[Ctx, R]):
@@ -242,7 +244,8 @@ class Routes(Generic[Ctx, R]):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._bound: dict[type[CallbackData], tuple[Callable[[Ctx, Any], Awaitable[R]], ExpiredAnswer[Ctx, R]]] = {}
+        self._bound: dict[type[CallbackData], Binding[Ctx, R]] = {}
+        self._sources: list[Callable[[], Mapping[type[CallbackData], Binding[Ctx, R]]]] = []
 
     def on(
         self, kind: type[K], *, expired: ExpiredAnswer[Ctx, R]
@@ -256,19 +259,36 @@ class Routes(Generic[Ctx, R]):
 
         return bind
 
+    def also(self, source: Callable[[], Mapping[type[CallbackData], Binding[Ctx, R]]]) -> None:
+        """Bindings read from ``source`` each time they are asked for, not once at import (the payment providers'
+        own buttons, from a registry that may grow after import); a kind bound here as well is answered here."""
+        self._sources.append(source)
+
+    def _binding(self, kind: type[CallbackData]) -> Binding[Ctx, R] | None:
+        bound = self._bound.get(kind)
+        for source in self._sources if bound is None else ():
+            bound = source().get(kind)
+            if bound is not None:
+                break
+        return bound
+
     def kinds(self) -> frozenset[type[CallbackData]]:
-        return frozenset(self._bound)
+        found = set(self._bound)
+        for source in self._sources:
+            found.update(source())
+        return frozenset(found)
 
     def takes(self, data: str | None) -> bool:
         """Whether ``data`` is (or was, before an upgrade) a button of these routes."""
         found = read(data)
-        kind = found.kind if isinstance(found, Expired) else type(found)
-        return found is not None and kind in self._bound
+        if found is None:
+            return False
+        return self._binding(found.kind if isinstance(found, Expired) else type(found)) is not None
 
     async def dispatch(self, ctx: Ctx, data: str | None, refuse: Callable[[Ctx], R]) -> R:
         found = read(data)
         if isinstance(found, Expired):
-            bound = self._bound.get(found.kind)
+            bound = self._binding(found.kind)
             return await bound[1](ctx, found) if bound else refuse(ctx)
-        bound = self._bound.get(type(found)) if found is not None else None
+        bound = self._binding(type(found)) if found is not None else None
         return await bound[0](ctx, found) if bound else refuse(ctx)

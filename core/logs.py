@@ -8,7 +8,8 @@ import re
 from datetime import UTC, datetime
 from typing import IO
 
-# Bot tokens (123456:AA...), Paystack keys, Fernet tokens and keys, Basic/Bearer credentials, M-Pesa passkeys.
+# Bot tokens (123456:AA...), providers' API keys (sk_live_..., pk_test_...), Fernet tokens and keys, Basic/Bearer
+# credentials, 64-hex passkeys: shapes, so that redaction depends on no provider's module being imported.
 _SECRET_SHAPES = re.compile(
     r"(\b\d{5,}:[A-Za-z0-9_-]{30,}\b|\b[sp]k_(?:test|live)_[A-Za-z0-9]+|\bgAAAA[A-Za-z0-9_=-]{20,}|"
     r"(?i:(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}|\b[0-9a-f]{64}\b|\b[A-Za-z0-9_-]{43}=)"

@@ -1,6 +1,6 @@
 """Money as an integer count of minor units with its ISO 4217 currency.
 
-Floats never touch money. Conversions to a provider's unit (whole shillings for M-Pesa, subunits for Paystack)
+Floats never touch money. Conversions to a provider's unit (whole units for one, subunits for another)
 happen at that provider's edge, using the helpers here.
 """
 
@@ -83,7 +83,7 @@ class Money:
 
     @classmethod
     def from_major(cls, value: Decimal | int | float | str, currency: str) -> Money:
-        """Round a provider's major-unit figure (e.g. Daraja's ``1.00``) to minor units."""
+        """Round a provider's major-unit figure (e.g. ``1.00``) to minor units."""
         scaled = _scaled(str(value), currency)
         return cls(int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP)), currency)
 

@@ -1,10 +1,10 @@
 """State shared by several ``dukabot serve`` processes through Redis (``DUKABOT_REDIS_URL``), when one is configured.
 
-Redis is optional and never the only copy of anything that matters: what lives there (send pacing, Daraja tokens) can
-be rebuilt by each process on its own. So every Redis-backed component falls back to its in-process behaviour while
-Redis does not answer, and ``RedisHealth`` keeps that quiet: one warning when an outage starts, one line when it ends,
-and Redis left alone for a few seconds after each failure, so a dead Redis costs one timeout now and then instead of
-one per message.
+Redis is optional and never the only copy of anything that matters: what lives there (send pacing, providers'
+access tokens) can be rebuilt by each process on its own. So every Redis-backed component falls back to its
+in-process behaviour while Redis does not answer, and ``RedisHealth`` keeps that quiet: one warning when an outage
+starts, one line when it ends, and Redis left alone for a few seconds after each failure, so a dead Redis costs one
+timeout now and then instead of one per message.
 
 Every key starts with ``KEY_PREFIX``, so dukabot can share a Redis with other programs.
 """

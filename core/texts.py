@@ -20,7 +20,7 @@ _packages: list[str] = [_CORE_PACKAGE]
 
 
 def register_catalog(package: str) -> None:
-    """Adds the JSON files of ``package`` (e.g. ``payments.mpesa.locales``) to the catalog; registering twice is
+    """Adds the JSON files of ``package`` (e.g. ``payments.<name>.locales``) to the catalog; registering twice is
     harmless. The merged catalog is rebuilt on next use, so a package registered late is still found."""
     if package not in _packages:
         _packages.append(package)

@@ -16,6 +16,7 @@ import functools
 import re
 
 from core.buttons import CancelOrder, MyOrders, PayWith
+from core.callbacks import Binding, CallbackData
 from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Order, Proof
@@ -27,7 +28,7 @@ from flows.context import MAX_PROOF_BYTES, FlowContext, Reply
 from flows.inbound import Inbound, Kind, UploadKind
 from payments import providers, stock
 from payments.attempts import open_payment, supersede_open
-from payments.base import ProviderKind
+from payments.base import ProviderEntry, ProviderKind
 from payments.chat import Answer, ChatStep
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
@@ -36,23 +37,29 @@ from payments.states import ORDER_CAN_BE_CANCELLED, OrderStatus, PaymentStatus
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./#:_-]{2,59}$")
 
 
-@functools.cache
 def chat_step(name: str) -> ChatStep | None:
     """The provider's chat step, loaded once; None for a provider without one (paid by proof) or unknown."""
     entry = providers.entry(name)
-    return entry.chat() if entry is not None and entry.chat is not None else None
+    return _loaded_step(entry) if entry is not None else None
 
 
-def _bind_provider_buttons() -> None:
-    """Every provider's own buttons, bound to the customer's routes. Each is about an order or its payment: one from
-    before an upgrade is answered with the customer's orders, where things stand now."""
+@functools.cache
+def _loaded_step(entry: ProviderEntry) -> ChatStep | None:
+    return entry.chat() if entry.chat is not None else None
+
+
+def _provider_buttons() -> dict[type[CallbackData], Binding[FlowContext, Reply]]:
+    """Every registered provider's own buttons, for the customer's routes, read from the registry when a button is
+    pressed (a provider registered after import has its buttons too). Each is about an order or its payment: one
+    from before an upgrade is answered with the customer's orders, where things stand now."""
+    found: dict[type[CallbackData], Binding[FlowContext, Reply]] = {}
     for name in providers.NAMES:
         step = chat_step(name)
-        for kind, handler in step.buttons.items() if step is not None else ():
-            CUSTOMER.on(kind, expired=orders_now)(handler)
+        found.update((kind, (handler, orders_now)) for kind, handler in (step.buttons if step else {}).items())
+    return found
 
 
-_bind_provider_buttons()
+CUSTOMER.also(_provider_buttons)
 
 
 def _button_code(name: str) -> int:

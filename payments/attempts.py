@@ -23,14 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.db.tables import OPEN_ATTEMPT, Order, Payment
 from core.texts import text as catalog_text
+from payments import providers
 from payments.base import Outcome, ProviderEvent, ProviderKind
-from payments.providers import ENTRIES
 from payments.service import apply_event
 from payments.states import PaymentStatus
 
 OPEN = (PaymentStatus.CREATED.value, PaymentStatus.PENDING.value)
-# An attempt of these providers with a callback token is a push (a prompt on a phone): their declared kind.
-PUSH_PROVIDERS = frozenset(name for name, entry in ENTRIES.items() if entry.info.kind is ProviderKind.PHONE_PUSH)
 
 
 def new_reference() -> str:
@@ -39,8 +37,10 @@ def new_reference() -> str:
 
 
 def is_push(payment: Payment) -> bool:
-    """An STK push: the attempt put (or is putting) a prompt on the customer's phone."""
-    return payment.provider in PUSH_PROVIDERS and payment.callback_token is not None
+    """A push: the attempt put (or is putting) a prompt on the customer's phone. Its provider's declared kind, read
+    from the registry when asked (a provider registered after import is one too)."""
+    entry = providers.entry(payment.provider)
+    return entry is not None and entry.info.kind is ProviderKind.PHONE_PUSH and payment.callback_token is not None
 
 
 async def open_payment(
@@ -109,7 +109,7 @@ async def supersede_open(session: AsyncSession, order: Order, clock: Clock) -> P
         payment_reference=current.reference,
         outcome=Outcome.CANCELLED,
         reason=catalog_text("jobs.superseded"),
-        reason_code=f"{current.provider}.superseded",  # in the provider's own words ("mpesa.why.superseded")
+        reason_code=f"{current.provider}.superseded",  # in the provider's own words ("<provider>.why.superseded")
     )
     await apply_event(session, order.tenant_id, event, clock)
     return None

@@ -5,8 +5,9 @@ A provider declares its step in its folder (``payments/<name>/chat.py``) and nam
 
 - the customer presses the provider's button in the order's payment menu: the flow checks the order (the customer's,
   awaiting payment, in stock, no proof being checked) and calls :attr:`ChatStep.begin`;
-- a step may ask a question (M-Pesa: the phone to push to; Paystack: an email) by moving the conversation to one of
-  its :attr:`ChatStep.questions`; what the customer types or shares there reaches :attr:`ChatStep.on_input`;
+- a step may ask a question (a push provider: the phone to push to; a hosted-link provider: an email) by moving the
+  conversation to one of its :attr:`ChatStep.questions`; what the customer types or shares there reaches
+  :attr:`ChatStep.on_input`;
 - its own buttons (:attr:`ChatStep.buttons`, kinds of :mod:`core.callbacks` declared in its folder) are bound by the
   flow to the customer's routes; a button of a kind from before an upgrade is answered with the customer's orders.
 
@@ -106,7 +107,7 @@ class ChatStep:
     """A provider's part of the conversation, driven by ``flows.payment``.
 
     ``begin``: the customer chose the provider for an order that can be paid (checked by the flow); ``config`` is the
-    shop's settings row of the provider (its options say, for example, whether Paystack asks for an email).
+    shop's settings row of the provider (its options say, for example, whether it asks for an email).
     ``questions``: the conversation steps the provider asks in, each named ``<provider>.<question>`` (the name is kept
     in the database, so a conversation left at a question is still answered after an upgrade: never rename one).
     ``on_input``: the answer to one of them; None when it does not take it (the flow then says what it expected).
@@ -135,7 +136,7 @@ async def start_online_payment(ctx: ChatContext, order: Order, provider: str, se
     another way to pay, they asked again. None when the order keeps an open attempt: an STK push (its prompt may be
     on the phone), or one a concurrent start opened a moment ago.
 
-    The attempt has its own callback token (hex: it can never spell a word Daraja refuses in a URL) and expires
+    The attempt has its own callback token (hex: it can never spell a word a provider refuses in a URL) and expires
     after the tenant's timeout even if it is never started."""
     await _replace_own(ctx, order, provider)
     if await supersede_open(ctx.session, order, ctx.clock) is not None:

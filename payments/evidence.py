@@ -24,12 +24,12 @@ from payments.providers import entry
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    receipt: str | None = None  # the provider's transaction id (M-Pesa's receipt number)
-    phone: str | None = None  # the paying phone, E.164 ("+254708374149") or as masked by Daraja
+    receipt: str | None = None  # the provider's transaction id (a receipt number)
+    phone: str | None = None  # the paying phone, E.164 ("+254708374149") or as masked by the provider
     payer: str | None = None  # the payer's name, as a Paybill or Till payment carries it ("JOHN DOE")
     amount: Money | None = None
     at: datetime | None = None  # when the provider says the money moved (UTC); else when we heard of it
-    channel: str | None = None  # the provider's word for how the customer paid (Paystack's "card", "mobile_money")
+    channel: str | None = None  # the provider's word for how the customer paid ("card", "mobile_money")
 
 
 def money_event(events: list[PaymentEvent]) -> PaymentEvent | None:

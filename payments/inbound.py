@@ -4,7 +4,7 @@ A provider's folder lists its :class:`InboundRoute` values (``payments/<name>/ro
 ``routes`` hook of its :class:`~payments.base.ProviderEntry`); ``webhooks/`` mounts whatever the registry lists,
 reads each body bounded by the route's limit, hands the handler an :class:`InboundRequest` and an
 :class:`InboundContext`, and turns its :class:`InboundResponse` into the HTTP answer. So the web server names no
-provider, and a provider's answers (Daraja's ResultCode JSON, Paystack's bare statuses) stay in its folder.
+provider, and a provider's answers (a result-code JSON, bare statuses) stay in its folder.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """The messages a payment transition owes, and to whom. Each goes through the outbox with its own dedupe key.
 
-An online attempt (M-Pesa STK push, Paystack link) tells the customer what to do under ``started_key``; its result
-(the receipt, or the failure, cancellation or expiry) takes that message's place in the chat (``in_place_of_start``),
-so the chat does not keep saying "check your phone" or offering a spent link once the answer is in.
+An online attempt (a push to the customer's phone, a hosted checkout link) tells the customer what to do under
+``started_key``; its result (the receipt, or the failure, cancellation or expiry) takes that message's place in the
+chat (``in_place_of_start``), so the chat does not keep saying "check your phone" or offering a spent link once the
+answer is in.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,8 +24,8 @@ from core.db.tables import Customer, Order, Payment, Proof, Tenant
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.texts import has, text
+from payments import providers
 from payments.base import ProviderEvent
-from payments.mpesa import messages as mpesa_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +52,35 @@ async def context_for(session: AsyncSession, payment: Payment) -> Context:
     return Context(tenant, order, payment, customer)
 
 
-# Providers whose attempts start with a message of their own (``payments.starter``); manual proofs have none.
-ONLINE_PROVIDERS = frozenset({"mpesa", "paystack"})
+@dataclass(frozen=True, slots=True)
+class ProviderNotices:
+    """What a provider tells the customer in its own way, declared on its registry line
+    (:attr:`payments.base.ProviderEntry.notices`); each part left None falls back to the generic message.
+
+    ``receipt``: the paid receipt, given the money and when it was paid (its own receipt number and time).
+    ``ended``: an attempt that ended without money (failed, cancelled, expired): it may name the reason in its own
+    words, offer its own next steps and owe work of its own in the same transaction (``session``).
+    ``started_rows``: button rows the attempt's started message keeps (a status check the "sending…" message had)."""
+
+    receipt: Callable[[Context, Money, datetime], Message] | None = None
+    ended: Callable[[AsyncSession, Context, str, ProviderEvent], Awaitable[Message]] | None = None
+    started_rows: Callable[[Context], list[list[Button]]] | None = None
+
+
+def provider_notices(provider: str) -> ProviderNotices:
+    """The provider's own notices (the generic ones when it declares none, or is no longer registered)."""
+    entry = providers.entry(provider)
+    return entry.notices() if entry is not None and entry.notices is not None else _GENERIC
+
+
+_GENERIC = ProviderNotices()
+
+
+def is_online(provider: str) -> bool:
+    """Whether the provider's attempts start with a message of their own (``payments.starter``): the providers
+    with a provider object to call. Manual proofs have none."""
+    entry = providers.entry(provider)
+    return entry is not None and entry.factory is not None
 
 
 def started_key(payment: Payment) -> str:
@@ -62,7 +90,7 @@ def started_key(payment: Payment) -> str:
 
 def in_place_of_start(ctx: Context, message: Message) -> Message:
     """``message`` as the result of the attempt: it replaces the attempt's start message when there is one."""
-    if ctx.payment.provider not in ONLINE_PROVIDERS:
+    if not is_online(ctx.payment.provider):
         return message
     return dataclasses.replace(message, replaces=started_key(ctx.payment))
 
@@ -97,10 +125,11 @@ async def for_merchant(session: AsyncSession, tenant: Tenant, key: str, message:
 
 
 def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: datetime | None = None) -> Message:
-    if ctx.payment.provider == "mpesa" and at is not None:  # the M-Pesa receipt number, amount and time
-        return mpesa_messages.receipt(ctx, paid, at)
+    own = provider_notices(ctx.payment.provider).receipt
+    if own is not None and at is not None:  # the provider's own receipt (its receipt number, amount and time)
+        return own(ctx, paid, at)
     provider = text(f"provider.{ctx.payment.provider}", ctx.lang)
-    if channel:  # "Paystack (card)": the provider's own word for the channel, translated when the catalog has it
+    if channel:  # "<Provider> (card)": the provider's own word for the channel, translated when the catalog has it
         key = f"{ctx.payment.provider}.channel.{channel}"
         provider += f" ({text(key, ctx.lang) if has(key) else channel.replace('_', ' ')})"
     body = text(
@@ -152,10 +181,11 @@ def needs_review_alert(ctx: Context, reason: str, *, acceptable: bool = False) -
 
 
 async def attempt_ended(session: AsyncSession, ctx: Context, status: str, event: ProviderEvent) -> Message:
-    """An attempt ended without money (failed, cancelled, expired). M-Pesa names each result code in plain words
-    and offers its own next steps (try again, Paybill)."""
-    if ctx.payment.provider == "mpesa":
-        return await mpesa_messages.ended(session, ctx, status, event)
+    """An attempt ended without money (failed, cancelled, expired): in the provider's own words when it has them
+    (each of its result codes in plain words, its own next steps), else the generic message."""
+    own = provider_notices(ctx.payment.provider).ended
+    if own is not None:
+        return await own(session, ctx, status, event)
     return payment_ended(ctx, f"payment.{status}", event.reason)
 
 

@@ -44,7 +44,7 @@ def registered(*extra: ProviderEntry) -> Iterator[None]:
     """The registry with ``extra`` providers added, until the block ends (the contract suite's own test provider:
     the product never calls this). Checked as the built-in lines are; everything that reads the registry when it
     runs sees them (the server built inside the block, its routes, the chat, refunds), but not what was derived from
-    it at import (``payments.attempts.PUSH_PROVIDERS``, the CLI's choices, the buttons ``flows.payment`` binds)."""
+    it at import (the flags of ``dukabot provider set``, its help)."""
     global NAMES
     clash = [item.name for item in extra if item.name in _ENTRIES]
     if clash:

@@ -12,7 +12,7 @@ row it was built for. Every change to a provider's settings, to those columns or
 (:mod:`core.db.config_version`). The caller passes the row it read in its own transaction, so the check is exact and
 costs nothing: a request that starts after the change commits, in this process or another, builds anew; a request
 already under way when it commits finishes with the settings of the row it read, as it would without the cache.
-So a rotated Paystack secret stops verifying webhooks from the first webhook whose transaction starts after the
+So a rotated secret stops verifying webhooks from the first webhook whose transaction starts after the
 rotation commits, in every process, whatever Redis or PostgreSQL notifications do.
 """
 

@@ -38,7 +38,7 @@ from payments.states import (
     PaymentStatus,
 )
 
-# A refund event's ``reason_code`` when the merchant sent the money themselves (M-Pesa, cash) and pressed Done: the
+# A refund event's ``reason_code`` when the merchant sent the money themselves (by hand, cash) and pressed Done: the
 # customer reads that the shop has sent it, rather than that it is on its way.
 SENT_BY_MERCHANT = "sent_by_merchant"
 
@@ -164,7 +164,7 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
         if event.provider_txn_id and event.provider_txn_id == payment.provider_txn_id:
             return Applied(EventResult.DUPLICATE, payment)  # the same money reported a second way (STK and C2B)
         if event.provider_ref and event.provider_ref == payment.provider_ref:
-            # The same attempt reported twice (M-Pesa: a query's "paid", then the callback with the receipt).
+            # The same attempt reported twice (a push: a query's "paid", then the callback with the receipt).
             if event.provider_txn_id and payment.provider_txn_id is None:
                 payment.provider_txn_id = event.provider_txn_id
             return Applied(EventResult.DUPLICATE, payment)
@@ -241,7 +241,7 @@ def _received(event: ProviderEvent, expected: Money) -> Money | None:
     return expected if event.amount_is_attempts else None
 
 
-# Refunds still open, in any of their forms: Paystack's on their way (payments.paystack.refunds.IN_FLIGHT) and the
+# Refunds still open, in any of their forms: a provider's on their way (its in-flight states) and the
 # merchant's tasks not yet marked Done (payments.merchant_refunds.AWAITING_MERCHANT). Spelled out here because both
 # modules import this one; a unit test keeps the three in step.
 OPEN_REFUND_STATUSES = frozenset(

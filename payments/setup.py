@@ -92,7 +92,7 @@ class ProviderSetup(BaseModel):
 
     @classmethod
     def facts(cls, secrets: Mapping[str, str], options: Mapping[str, Any]) -> dict[str, str]:
-        """What ``tenant show`` adds about stored settings besides the masked secrets (Paystack: the key's mode)."""
+        """What ``tenant show`` adds about stored settings besides the masked secrets (the key's mode, live or test)."""
         return {}
 
 

@@ -12,8 +12,8 @@ One attempt, one prompt on the customer's phone, ever. What is retried, and what
   request was not taken, so the job tries again later, a bounded number of times; then the attempt fails;
 * no answer (a timeout, a dropped connection) or a job whose earlier run died mid-call (``in_doubt``): the request may
   have reached the provider, so it is never sent again. The attempt waits as ``pending`` (unconfirmed) and is settled
-  by the provider's callback or the reconciler's query (STK Query once its CheckoutRequestID is known, Paystack Verify
-  by reference), or it expires;
+  by the provider's callback or the reconciler's query (a status query once the provider's own reference is known, or by
+  ours), or it expires;
 * anything unexpected: the attempt fails at once and the customer is told in plain words, with "try again" and the
   other ways to pay.
 """
@@ -36,9 +36,8 @@ from core.db.tables import Payment
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.texts import has, text
-from payments import jobs, notices
+from payments import jobs, notices, providers
 from payments.base import Outcome, PaymentProvider, ProviderError, ProviderEvent, Started, StartRequest
-from payments.mpesa.buttons import PushStatus
 from payments.registry import ProviderRegistry
 from payments.service import apply_event
 from payments.states import PaymentStatus
@@ -46,10 +45,9 @@ from payments.states import PaymentStatus
 log = logging.getLogger(__name__)
 
 START = "payment.start"  # the job kind
-# Errors that say nothing about whether the provider took the request: never sent again.
-NO_ANSWER = frozenset({"timeout", "network", "mpesa.network"})
-# The reason code of an unexpected failure, in each provider's own vocabulary (the customer's message reads it).
-UNEXPECTED = {"mpesa": "mpesa.unexpected"}
+# Errors that say nothing about whether the provider took the request: never sent again. A provider adds its own
+# (ProviderInfo.no_answer_codes).
+NO_ANSWER = frozenset({"timeout", "network"})
 RETRY_WAITS = (timedelta(seconds=5), timedelta(seconds=15))  # then the attempt fails: the customer is waiting
 
 
@@ -126,11 +124,13 @@ class PaymentStarter:
             payment = await uow.session.get(Payment, job.payment_id)
             assert payment is not None
             tenant_id, reference, provider = payment.tenant_id, payment.reference, payment.provider
-        code = UNEXPECTED.get(provider, "unexpected")
+        # In the provider's own vocabulary when it has one (the customer's message reads it).
+        entry = providers.entry(provider)
+        code = entry.info.unexpected_code if entry is not None else "unexpected"
         await self._fail(job, tenant_id, reference, provider, code, type(error).__name__)
 
     async def _refused(self, job: jobs.Job, loaded: _Loaded, error: ProviderError, schedule: Schedule) -> None:
-        if error.code in NO_ANSWER:
+        if error.code in NO_ANSWER or _own_no_answer(loaded.provider_name, error.code):
             # The provider may have accepted it: never send it again; the callback, a query or expiry settles it.
             log.warning("payment %s: no answer to the start (%s)", job.payment_id, error.code)
             await self._pending(job, loaded, None, schedule)
@@ -215,7 +215,7 @@ class PaymentStarter:
         detail: str | None,
         misconfigured: bool = False,
     ) -> None:
-        # The provider's own words for its refusals first (``paystack.start_failed.amount_below_minimum``).
+        # The provider's own words for its refusals first (``<provider>.start_failed.amount_below_minimum``).
         bare = code.removeprefix(f"{provider}.")
         keys = [f"{provider}.start_failed.{bare}", f"start_failed.{bare}", "start_failed.other"]
         reason = text(next(key for key in keys if has(key)))
@@ -248,10 +248,15 @@ class PaymentStarter:
             await uow.commit()
 
 
+def _own_no_answer(provider: str, code: str | None) -> bool:
+    entry = providers.entry(provider)
+    return entry is not None and code is not None and code in entry.info.no_answer_codes
+
+
 def started_message(ctx: notices.Context, started: Started | None) -> Message:
-    rows = []
-    if ctx.payment.provider == "mpesa":  # the status button of "sending…" stays on the message it turns into
-        rows.append([Button(text("mpesa.button.status", ctx.lang), data=PushStatus(ctx.order.id).pack())])
+    # The provider's buttons of "sending…" (a status check) stay on the message it turns into.
+    own = notices.provider_notices(ctx.payment.provider).started_rows
+    rows = own(ctx) if own is not None else []
     if started is None:
         body = text("payment.started_unconfirmed", ctx.lang, code=ctx.order.code, amount=ctx.amount())
         return Message(body, keyboard(*rows))

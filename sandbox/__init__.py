@@ -1,5 +1,5 @@
 """Everything that stands in for the outside world, kept apart from the product: the fake Telegram Bot API
-(``sandbox.telegram``), one simulator per payment provider (``sandbox.mpesa``, ``sandbox.paystack``), the registry
+(``sandbox.telegram``), one simulator per payment provider (``sandbox.<name>``), the registry
 that finds a provider's simulator by name (``sandbox.registry``) and the offline playground (``sandbox.playground``).
 
 The product (core, payments, flows, admin, bot, webhooks) never imports this package: ``dukabot playground`` loads it

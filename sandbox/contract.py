@@ -2,7 +2,7 @@
 process (an ``httpx.MockTransport``) or over the network (its aiohttp application, served on this machine), how to
 close it, and how to open the demo merchant account the playground's shop uses.
 
-Each provider's package (``sandbox/mpesa``, ``sandbox/paystack``) describes its simulator with one
+Each provider's package (``sandbox/<name>/``) describes its simulator with one
 :class:`ProviderSimulator` in its ``entry.py``; ``sandbox/registry.py`` lists them by provider name.
 """
 
@@ -40,6 +40,17 @@ class DemoAccount:
 
 
 @dataclass(frozen=True)
+class PlayCommand(Generic[S]):
+    """The playground's ``:<provider> WORD``: the customer's side of the provider (what the phone answers, what the
+    checkout page is given), played by a person at the terminal."""
+
+    words: tuple[str, ...]  # what WORD may be, the default first
+    help: str  # what it does, for the terminal's :help (one line)
+    act: Callable[[S, str], Awaitable[str]]
+    """Do it on the running simulator: ``(sim, word)``, with ``word`` one of :attr:`words`; what to print."""
+
+
+@dataclass(frozen=True)
 class ProviderSimulator(Generic[S]):
     """One provider's simulator, as the playground and the tests use it."""
 
@@ -56,6 +67,8 @@ class ProviderSimulator(Generic[S]):
     the account rather than sent with each payment)."""
     demo_options: Mapping[str, Any] = field(default_factory=dict)
     """Options of ``create`` for the playground, where a person, not a test, waits for the provider."""
+    play: PlayCommand[S] | None = None
+    """The playground's terminal command for the customer's side, if the provider needs one."""
 
     def transport(self, sim: S) -> httpx.MockTransport:
         return sim.mock_transport()

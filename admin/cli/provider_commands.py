@@ -36,6 +36,24 @@ __all__ = ["PROVIDER_NAMES", "provider"]
 PROVIDER_NAMES = NAMES  # from the registry's declarations alone: listing them imports no payment code
 
 
+class RegisteredProvider(click.Choice[str]):
+    """A provider's name, checked against the registry when the command line is read, not when this module was
+    imported: a provider registered later (the contract suite's) is a choice too."""
+
+    def __init__(self) -> None:
+        super().__init__((), case_sensitive=False)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from payments import providers
+
+        return providers.NAMES
+
+    @choices.setter
+    def choices(self, _: object) -> None:
+        pass  # click sets its given choices: the registry's are read instead
+
+
 @click.group(help=f"Payment methods of a shop: {', '.join(PROVIDER_NAMES)}.")
 def provider() -> None:
     pass
@@ -81,9 +99,7 @@ provider.add_command(
         help=_SET_HELP,
         params=[
             click.Argument(["slug"]),
-            click.Argument(
-                ["provider_name"], metavar="PROVIDER", type=click.Choice(PROVIDER_NAMES, case_sensitive=False)
-            ),
+            click.Argument(["provider_name"], metavar="PROVIDER", type=RegisteredProvider()),
             *flag_options(),
             click.Option(["--option", "extra"], metavar="KEY=VALUE", multiple=True, help=further_settings_help()),
         ],
@@ -140,6 +156,6 @@ class _Session:
         return await shops.managed_secret(self.session, self.vault, slug, provider, field, make, now, rotate=rotate)
 
 
-for _entry in ENTRIES.values():  # each provider's own commands (M-Pesa: register-c2b, rotate-c2b, recheck-c2b)
+for _entry in ENTRIES.values():  # each provider's own commands (registering its URLs...)
     for _command in _entry.commands(_Kit()) if _entry.commands is not None else ():
         provider.add_command(_command)

@@ -90,7 +90,7 @@ def further_settings_help() -> str:
 
 
 def usage_lines() -> str:
-    """``mpesa     --consumer-key K ... [--till N] ...``: each provider's flags, required ones first."""
+    """``<name>    --api-key K ... [--till N] ...``: each provider's flags, required ones first."""
     lines = []
     for provider in ENTRIES:
         flags = [spec for spec in fields_of(provider) if spec.cli == "flag"]
@@ -107,7 +107,7 @@ def usage_lines() -> str:
 
 
 def title_of(provider: str) -> str:
-    """The provider's name as people read it (``M-Pesa``), from the text catalog."""
+    """The provider's name as people read it (``Manual payment``), from the text catalog."""
     return ENTRIES[provider].info.title()
 
 

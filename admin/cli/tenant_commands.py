@@ -265,7 +265,7 @@ def tenant_show(slug: str, as_json: bool) -> None:
         click.echo(f"  {entry['provider']}{state}")
         details = [(key, str(value)) for key, value in sorted(entry["options"].items())]
         details += [(key, str(value)) for key, value in entry["secrets"].items()]
-        # Besides, what the provider's settings model says of its values (ProviderSetup.facts: Paystack's key mode).
+        # Besides, what the provider's settings model says of its values (ProviderSetup.facts: a key's mode).
         details += [(key.replace("_", " "), str(entry[key])) for key in sorted(set(entry) - _ENTRY_KEYS)]
         for key, value in details:
             shown = value.replace("\n", " / ")

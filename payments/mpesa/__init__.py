@@ -34,6 +34,8 @@ INFO = ProviderInfo(
     # Whole shillings from Ksh 1 to 250,000 per transaction (reference §A.6): a step of 100 cents.
     currencies=(CurrencyLimits("KES", 2, minimum_minor=100, maximum_minor=250_000_00, step_minor=100),),
     capabilities=frozenset({Capability.QUERY}),
+    no_answer_codes=frozenset({"mpesa.network"}),
+    unexpected_code="mpesa.unexpected",
 )
 
 
@@ -73,6 +75,12 @@ def _process(kit: ProcessKit) -> ProcessParts:
     return parts(kit)
 
 
+def _notices() -> Any:
+    from payments.mpesa.messages import NOTICES
+
+    return NOTICES
+
+
 def _evidence() -> Any:
     from payments.mpesa.evidence import read
 
@@ -88,4 +96,5 @@ ENTRY = ProviderEntry(
     chat=_chat,
     process=_process,
     evidence=_evidence,
+    notices=_notices,
 )

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.db.insert import insert_if_absent
 from core.db.repos.orders import OrderRepository
-from core.db.tables import C2BReceipt, Order, Payment, PaymentEvent, Tenant
+from core.db.tables import Order, Payment, PaymentEvent, Tenant
 from core.messages import Message
 from core.money import Money
 from core.texts import text
@@ -41,6 +41,7 @@ from payments.attempts import open_payment
 from payments.base import Outcome, ProviderEvent
 from payments.mpesa.codes import C2BRejectCode
 from payments.mpesa.provider import NAME, jsonable, receipt_key
+from payments.mpesa.tables import C2BReceipt
 from payments.mpesa.wire import C2BPayment, c2b_accept, c2b_reject
 from payments.service import Applied, EventResult, apply_event
 from payments.states import OrderStatus, PaymentStatus

@@ -28,11 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
-from core.db.tables import C2BReceipt, Tenant
+from core.db.tables import Tenant
 from payments import jobs
 from payments.base import ProviderError
 from payments.mpesa import c2b_check
 from payments.mpesa.provider import NAME, MpesaProvider
+from payments.mpesa.tables import C2BReceipt
 from payments.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)

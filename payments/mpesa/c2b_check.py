@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import outbox
 from core.clock import Clock
 from core.db.repos.customers import CustomerRepository
-from core.db.tables import C2BReceipt, Order, Tenant
+from core.db.tables import Order, Tenant
 from core.messages import Message
 from core.texts import text
 from payments import jobs, notices
@@ -31,6 +31,7 @@ from payments.mpesa import c2b
 from payments.mpesa.fields import callback_token
 from payments.mpesa.provider import jsonable
 from payments.mpesa.status import COMPLETED, StatusResult
+from payments.mpesa.tables import C2BReceipt
 from payments.mpesa.wire import C2BPayment, parse_c2b
 from payments.service import Applied
 

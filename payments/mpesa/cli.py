@@ -102,9 +102,9 @@ def _recheck(kit: OperatorKit, slug: str, public_url: str | None) -> None:
     import httpx
     from sqlalchemy import select
 
-    from core.db.tables import C2BReceipt
     from payments.base import ProviderError
     from payments.mpesa import c2b_check
+    from payments.mpesa.tables import C2BReceipt
 
     base = kit.public_url(public_url)
     if base is None:

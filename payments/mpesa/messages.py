@@ -1,14 +1,13 @@
 """What an M-Pesa customer reads when an attempt ends or pays: each result code in plain words, with the next step
 it calls for ("Try again", "Pay by Paybill", another method), and a receipt with the M-Pesa receipt number and time.
 
-``payments.notices`` calls these for payments of the ``mpesa`` provider; the buttons are the kinds of
-``payments.mpesa.buttons``, which its chat step (``payments.mpesa.chat``) answers.
+``payments.notices`` calls these for payments of the ``mpesa`` provider (:data:`NOTICES`, on its registry line); the
+buttons are the kinds of ``payments.mpesa.buttons``, which its chat step (``payments.mpesa.chat``) answers.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,13 +20,11 @@ from core.shoptime import clock_time, when_long
 from core.texts import has, text
 from payments import jobs
 from payments.base import ProviderEvent
-from payments.mpesa.buttons import Paybill, PushAgain
+from payments.mpesa.buttons import Paybill, PushAgain, PushStatus
 from payments.mpesa.codes import NextStep, result_info
 from payments.mpesa.pause import next_push_after, seconds_until
 from payments.mpesa.settings import MpesaSettings
-
-if TYPE_CHECKING:
-    from payments.notices import Context
+from payments.notices import Context, ProviderNotices
 
 RETRY_READY = "mpesa.retry_ready"  # the job kind that offers "Try again" once Daraja's pause is over
 # The next steps that a new push can follow (after Daraja's pause).
@@ -171,3 +168,11 @@ def receipt(ctx: Context, paid: Money, at: datetime) -> Message:
 
 def paybill_instructions(lang: str, business: str, code: str, amount: Money) -> Message:
     return Message(text("mpesa.paybill", lang, business=business, code=code, amount=amount.format()))
+
+
+def started_rows(ctx: Context) -> list[list[Button]]:
+    """The status button of "sending…" stays on the message it turns into."""
+    return [[Button(text("mpesa.button.status", ctx.lang), data=PushStatus(ctx.order.id).pack())]]
+
+
+NOTICES = ProviderNotices(receipt=receipt, ended=ended, started_rows=started_rows)

@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.repos.tenants import TenantRepository
-from core.db.tables import C2BReceipt, Tenant
+from core.db.tables import Tenant
 from payments.base import InvalidCallback
 from payments.inbound import InboundContext, InboundRequest, InboundResponse
 from payments.mpesa import c2b_check
 from payments.mpesa.provider import NAME, check_source
 from payments.mpesa.settings import MpesaSettings
 from payments.mpesa.status import parse_result
+from payments.mpesa.tables import C2BReceipt
 from payments.mpesa.wire import C2BPayment, stk_callback_ack
 from payments.service import EventResult
 

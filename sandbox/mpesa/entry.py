@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sandbox.contract import DemoAccount, ProviderSimulator
+from sandbox.contract import DemoAccount, PlayCommand, ProviderSimulator
+from sandbox.mpesa.models import (
+    CANCELLED,
+    EXPIRED,
+    INSUFFICIENT_FUNDS,
+    NO_CALLBACK,
+    SUCCESS,
+    UNREACHABLE,
+    WRONG_PIN,
+    SimOutcome,
+)
 from sandbox.mpesa.server import build_app
 from sandbox.mpesa.simulator import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, DarajaSimulator
 
@@ -24,11 +34,30 @@ async def close(sim: DarajaSimulator) -> None:
     await sim.aclose()
 
 
+OUTCOMES: dict[str, SimOutcome] = {
+    "success": SUCCESS,
+    "cancel": CANCELLED,
+    "wrongpin": WRONG_PIN,
+    "insufficient": INSUFFICIENT_FUNDS,
+    "unreachable": UNREACHABLE,
+    "expired": EXPIRED,
+    "nocallback": NO_CALLBACK,
+}
+
+
+async def answer_next_prompts(sim: DarajaSimulator, word: str) -> str:
+    sim.default_outcome = OUTCOMES[word]
+    return f"(the customer's phone will answer the next M-Pesa prompts with: {word})"
+
+
+PLAY = PlayCommand(tuple(OUTCOMES), "how the customer's phone answers the next M-Pesa prompts", answer_next_prompts)
+
 SIMULATOR = ProviderSimulator(
     provider="mpesa",
     create=DarajaSimulator,
     app=build_app,
     close=close,
     open_demo_account=open_demo_account,
-    demo_options={"callback_delay": 2.0},  # seconds between the PIN prompt and the callback, as a person would take
+    demo_options={"callback_delay": 2.0},
+    play=PLAY,  # seconds between the PIN prompt and the callback, as a person would take
 )

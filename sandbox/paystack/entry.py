@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.contract import DemoAccount, ProviderSimulator
+from sandbox.contract import DemoAccount, PlayCommand, ProviderSimulator
 from sandbox.paystack.server import build_app
 from sandbox.paystack.simulator import PaystackSimulator
 
@@ -19,10 +19,21 @@ async def close(sim: PaystackSimulator) -> None:
     await sim.close()
 
 
+async def answer_checkout(sim: PaystackSimulator, word: str) -> str:
+    links = [transaction for transaction in sim.transactions if transaction.status == "abandoned"]
+    if not links:
+        return "(no open Paystack link: choose Pay online first)"
+    await sim.pay(links[-1].reference, word)
+    return f"(the checkout page was answered: {word})"
+
+
+PLAY = PlayCommand(("success", "failed", "abandoned"), "answer the open Paystack checkout page", answer_checkout)
+
 SIMULATOR = ProviderSimulator(
     provider="paystack",
     create=PaystackSimulator,
     app=build_app,
     close=close,
     open_demo_account=open_demo_account,
+    play=PLAY,
 )

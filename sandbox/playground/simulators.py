@@ -10,30 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.contract import DemoAccount
-from sandbox.mpesa.models import (
-    CANCELLED,
-    EXPIRED,
-    INSUFFICIENT_FUNDS,
-    NO_CALLBACK,
-    SUCCESS,
-    UNREACHABLE,
-    WRONG_PIN,
-    SimOutcome,
-)
-from sandbox.mpesa.simulator import DarajaSimulator
-from sandbox.paystack.simulator import PaystackSimulator
 from sandbox.registry import SIMULATORS
-
-MPESA_OUTCOMES: dict[str, SimOutcome] = {
-    "success": SUCCESS,
-    "cancel": CANCELLED,
-    "wrongpin": WRONG_PIN,
-    "insufficient": INSUFFICIENT_FUNDS,
-    "unreachable": UNREACHABLE,
-    "expired": EXPIRED,
-    "nocallback": NO_CALLBACK,
-}
-PAYSTACK_OUTCOMES = ("success", "failed", "abandoned")
 
 
 @dataclass(frozen=True)
@@ -51,25 +28,25 @@ class PaymentSimulators:
         """(provider, secrets, options) for the demo shop, pointing at these simulators."""
         return [(provider, *each.account.settings(each.url)) for provider, each in self.running.items()]
 
-    # The terminal's commands play the customer's side, which differs by provider.
+    async def play(self, provider: str, word: str) -> str:
+        """The terminal's ``:<provider> WORD``: the customer's side, which differs by provider (its simulator's
+        :class:`~sandbox.contract.PlayCommand`)."""
+        command = SIMULATORS[provider].play
+        if command is None or provider not in self.running:
+            return f"(:{provider} is no command of the playground)"
+        if word not in command.words:
+            return f"(:{provider} takes one of {', '.join(command.words)})"
+        return await command.act(self.running[provider].sim, word)
 
-    def choose_mpesa(self, word: str) -> str:
-        outcome = MPESA_OUTCOMES.get(word)
-        if outcome is None:
-            return f"(:mpesa takes one of {', '.join(MPESA_OUTCOMES)})"
-        daraja: DarajaSimulator = self.running["mpesa"].sim
-        daraja.default_outcome = outcome
-        return f"(the customer's phone will answer the next M-Pesa prompts with: {word})"
 
-    async def pay_paystack(self, word: str) -> str:
-        if word not in PAYSTACK_OUTCOMES:
-            return f"(:paystack takes one of {', '.join(PAYSTACK_OUTCOMES)})"
-        paystack: PaystackSimulator = self.running["paystack"].sim
-        links = [t for t in paystack.transactions if t.status == "abandoned"]
-        if not links:
-            return "(no open Paystack link: choose Pay online first)"
-        await paystack.pay(links[-1].reference, word)
-        return f"(the checkout page was answered: {word})"
+def play_help() -> str:
+    """The :help lines of the providers' own commands."""
+    lines = []
+    for provider, entry in SIMULATORS.items():
+        if entry.play is not None:
+            lines.append(f"  :{provider} WORD".ljust(21) + entry.play.help + ":")
+            lines.append(" " * 21 + ", ".join(entry.play.words))
+    return "\n".join(lines)
 
 
 @asynccontextmanager

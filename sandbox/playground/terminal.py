@@ -13,10 +13,10 @@ import struct
 import zlib
 from pathlib import Path
 
-from sandbox.playground.simulators import PaymentSimulators
+from sandbox.playground.simulators import PaymentSimulators, play_help
 from sandbox.telegram import FakeUser, InlineButton, SentMessage, StoredFile
 
-HELP = """\
+HELP = f"""\
 You are chatting with the demo shop's Telegram bot. Type as in Telegram:
   /start, /shop, /cart, /orders, /help, /cancel      customer commands
   /admin, /pending, /approve CODE, /sales ...        merchant commands (switch with :m; /help lists them)
@@ -26,9 +26,7 @@ You are chatting with the demo shop's Telegram bot. Type as in Telegram:
   :press MSG N       press button N of message #MSG (the number in its header), an older one too
   :c  :m             type as the customer / as the merchant
   :photo [CAPTION]   send a photo (a receipt)   :doc NAME   send a document
-  :mpesa OUTCOME     how the customer's phone answers the next M-Pesa prompts:
-                     success (default), cancel, wrongpin, insufficient, unreachable, expired, nocallback
-  :paystack OUTCOME  answer the open Paystack checkout page: success, failed, abandoned
+{play_help()}
   :wait [SECONDS]    pause a script while a provider answers
   :help   :quit (or Ctrl-C, Ctrl-D)
 Photos and documents from the bot are saved, and their file:// link printed: open it to see them.
@@ -97,7 +95,7 @@ class Terminal:
             print("  ".join(f"[{number}] {button.text}" for number, button in enumerate(flat, start=1)))
         for button in flat:
             if button.url and button.url.startswith(("http://", "https://")):
-                print(f"  {button.text}: {button.url}  (open it in a browser, or type :paystack success)")
+                print(f"  {button.text}: {button.url}  (open it in a browser, or see :help)")
 
     def _saved(self, who: str, message: SentMessage, stored: StoredFile) -> str:
         """Writes a photo or document the bot sent where a person can open it; its file:// link."""
@@ -147,15 +145,12 @@ class Terminal:
         elif line == ":help":
             print(HELP)
         elif line.startswith(":wait"):
-            # For scripts: a provider's answer (Daraja's callback, a Paystack webhook) comes in its own time.
+            # For scripts: a provider's answer (its callback, its webhook) comes in its own time.
             seconds = line[len(":wait") :].strip()
             await asyncio.sleep(min(float(seconds), 30.0) if seconds.isdecimal() else 2.0)
-        elif line.startswith((":mpesa", ":paystack")) and self.payments is not None:
+        elif self.payments is not None and line.partition(" ")[0][1:] in self.payments.running:
             command, _, word = line.partition(" ")
-            if command == ":mpesa":
-                print(self.payments.choose_mpesa(word.strip()))
-            else:
-                print(await self.payments.pay_paystack(word.strip()))
+            print(await self.payments.play(command[1:], word.strip()))
         elif line.startswith(":press"):
             await self._press_by_hand(person, line[len(":press") :].split())
         else:
@@ -213,7 +208,7 @@ class Terminal:
             return
         button: InlineButton = buttons[number - 1]
         if button.callback_data is None:
-            print(f"(a link: {button.url} — open it in a browser, or type :paystack success)")
+            print(f"(a link: {button.url} — open it in a browser, or see :help)")
             return
         try:
             press = await person.press(message=message, callback_data=button.callback_data)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from payments import providers
-from payments.base import ProviderInfoError
+from payments.base import ProviderInfoError, ProviderKind
 from payments.providers import provider_factories
 from payments.setup import cli_manifest
 from tests.contract import linkpay
@@ -46,3 +46,27 @@ def test_the_suites_own_provider_is_registered_for_its_cases_only() -> None:
 def test_the_example_providers_settings_manifest_is_current() -> None:
     written = json.loads(linkpay.ENTRY.settings_manifest.read_text(encoding="utf-8"))
     assert written == cli_manifest(linkpay.ENTRY.setup())
+
+
+def test_what_reads_the_registry_reads_it_when_asked_so_a_provider_registered_later_counts() -> None:
+    """A provider registered after import (as the suite's own are) is a choice on the command line, a push when it
+    declares that kind, and its buttons are on the customer's routes: nothing keeps what the registry said at import."""
+    from click.testing import CliRunner
+
+    from admin.cli.provider_commands import provider
+    from core.db.tables import Payment
+    from flows.buttons import CUSTOMER
+    from payments.attempts import is_push
+    from tests.contract.linkpay.buttons import LinkStatus
+
+    assert LinkStatus in CUSTOMER.kinds() and CUSTOMER.takes(LinkStatus(7).pack())
+    assert is_push(Payment(provider="linkpay", callback_token="ab")) is False  # a hosted link
+    pushing = dataclasses.replace(
+        linkpay.ENTRY,
+        info=dataclasses.replace(linkpay.INFO, name="pushpay", button_code=903, kind=ProviderKind.PHONE_PUSH),
+    )
+    with providers.registered(pushing):
+        assert is_push(Payment(provider="pushpay", callback_token="ab")) is True
+        refused = CliRunner().invoke(provider, ["set", "shop", "nopay"])
+        assert "'nopay' is not one of 'mpesa', 'paystack', 'manual', 'linkpay', 'pushpay'" in refused.output
+    assert is_push(Payment(provider="pushpay", callback_token="ab")) is False  # gone with its block

@@ -22,9 +22,10 @@ from admin import shops
 from admin.cli import register as register_commands
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import AuditEntry, C2BReceipt, Order, Payment, PaymentEvent
+from core.db.tables import AuditEntry, Order, Payment, PaymentEvent
 from core.vault import Vault
 from payments.mpesa.c2b import c2b_urls
+from payments.mpesa.tables import C2BReceipt
 from payments.states import PaymentStatus
 from sandbox.mpesa.models import dumps
 from sandbox.mpesa.simulator import SANDBOX_PASSKEY

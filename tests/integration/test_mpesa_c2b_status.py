@@ -16,10 +16,11 @@ from sqlalchemy import select
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
-from core.db.tables import C2BReceipt, PaymentJob
+from core.db.tables import PaymentJob
 from core.vault import Vault
 from payments.mpesa.c2b_check import CHECK
 from payments.mpesa.status import parse_result
+from payments.mpesa.tables import C2BReceipt
 from payments.states import PaymentStatus
 from sandbox.mpesa.models import HOLD, SimOutcome, StatusRequest, dumps
 from sandbox.mpesa.status import result_body

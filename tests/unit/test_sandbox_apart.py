@@ -25,7 +25,10 @@ PRODUCT = ("core", "payments", "flows", "admin", "bot", "webhooks")
 
 # Shared by every simulator: the clock (so a test's FakeClock drives it), money, and the error type a wire parser
 # raises. core.unicode is a helper of the wire parsers.
-SHARED_PURE = frozenset({"core.clock", "core.money", "core.texts", "core.unicode", "payments.base"})
+# payments.base re-exports the declaration and refund types of the modules beside it: pure as well.
+SHARED_PURE = frozenset({"core.clock", "core.money", "core.texts", "core.unicode", "payments.base"}) | frozenset(
+    {"payments.info", "payments.entry", "payments.refunding"}
+)
 
 # What each simulator may import of its provider's folder: the wire formats and pure helpers.
 PURE_MODULES = {

@@ -9,6 +9,23 @@ from sqlalchemy.engine import Connection
 from core.db.tables import Base
 
 config = context.config
+
+
+def _with_provider_tables() -> None:
+    """A provider may declare tables of its own (``payments/<name>/tables.py``) on the same Base. The migration
+    environment is where the whole schema meets, so it loads them (by name: core imports no provider) before Alembic
+    compares the models with the database; otherwise a new migration would propose dropping them."""
+    import importlib
+    import importlib.util
+
+    providers = importlib.import_module("payments.providers")
+    for name in providers.NAMES:
+        module = f"payments.{name}.tables"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+
+
+_with_provider_tables()
 target_metadata = Base.metadata
 
 

@@ -6,7 +6,6 @@ along with the configuration-version events.
 - ``shop``: tenants, their admins and provider configurations, the catalog, customers, conversations, carts.
 - ``orders``: orders and their items.
 - ``payments``: payment attempts, payment jobs, provider events (received and applied), proofs, refunds.
-- ``mpesa_c2b``: M-Pesa C2B receipts.
 - ``messaging``: the outbox and the Telegram updates already handled.
 - ``admin``: admin invitations and the audit log.
 - ``config_events``: the mapper events that bump a tenant's configuration version.
@@ -17,7 +16,6 @@ from core.db.tables.admin import AdminInvite, AuditEntry
 from core.db.tables.base import NAMING, Base, TgId, Timestamp
 from core.db.tables.config_events import CACHED_TENANT_COLUMNS
 from core.db.tables.messaging import OutboxMessage, ProcessedUpdate
-from core.db.tables.mpesa_c2b import C2BReceipt
 from core.db.tables.orders import Order, OrderItem
 from core.db.tables.payments import (
     OPEN_ATTEMPT,
@@ -38,7 +36,6 @@ __all__ = [
     "AdminInvite",
     "AuditEntry",
     "Base",
-    "C2BReceipt",
     "CartItem",
     "Conversation",
     "Customer",

@@ -2,6 +2,10 @@
 
 Every row carries its tenant, and every query is scoped by it. Status columns are plain strings whose values are the
 enums in ``core.states``; the database keeps no enum type so a new state is a code change, not a migration of a type.
+
+A payment provider's own tables live in its folder (``payments/<name>/tables.py``), declared on this :class:`Base`;
+their migrations are here with the rest (the migration environment loads them), and ``TRUNCATE ... CASCADE`` of the
+tenants reaches them.
 """
 
 from __future__ import annotations

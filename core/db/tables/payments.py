@@ -63,7 +63,7 @@ class Payment(Base):
     provider_txn_id: Mapped[str | None] = mapped_column(String(64))
     provider_ref: Mapped[str | None] = mapped_column(String(128))
     callback_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # The number an M-Pesa push went to (E.164): Daraja's pause between two pushes is per phone.
+    # The number a push went to (E.164): a push provider may pause between two pushes to one phone.
     phone: Mapped[str | None] = mapped_column(String(16))
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(Text)
@@ -147,7 +147,7 @@ class Proof(Base):
 
 
 class Refund(Base):
-    """Money going back to a customer: through the provider's API (Paystack) or recorded as made outside."""
+    """Money going back to a customer: through the provider's API or recorded as made outside."""
 
     __tablename__ = "refunds"
     __table_args__ = (
@@ -165,7 +165,7 @@ class Refund(Base):
     provider_refund_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[int | None] = mapped_column(TgId)
-    # The reconciler's schedule for a refund still on its way (Paystack: fetch its state in case a webhook is lost):
+    # The reconciler's schedule for a refund still on its way (fetch its state in case a webhook is lost):
     # when to ask next (None: not asking), and how often it has asked.
     next_check_at: Mapped[datetime | None] = mapped_column(Timestamp)
     checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -53,4 +53,10 @@ def _chat() -> ChatStep:
     return STEP.check(INFO.name)
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes, chat=_chat)
+def _notices() -> Any:
+    from tests.contract.linkpay.notices import NOTICES
+
+    return NOTICES
+
+
+ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes, chat=_chat, notices=_notices)

@@ -1,14 +1,17 @@
 """LinkPay in the chat: "Pay by link" opens an attempt and its start job; the link replaces "preparing…" once
-LinkPay answered. It asks nothing first."""
+LinkPay answered. It asks nothing first. Its own button (:class:`LinkStatus`, on the started message) says where the
+order's payment stands."""
 
 from __future__ import annotations
 
 from core.buttons import ChooseMethod
+from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.tables import Order, ProviderConfig
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from payments.chat import ChatContext, ChatStep, Reply, start_online_payment
 from tests.contract.linkpay import INFO
+from tests.contract.linkpay.buttons import LinkStatus
 
 
 async def begin(ctx: ChatContext, order: Order, config: ProviderConfig) -> Reply:
@@ -23,4 +26,13 @@ async def begin(ctx: ChatContext, order: Order, config: ProviderConfig) -> Reply
     return Reply(start_payment=payment.id)
 
 
-STEP = ChatStep(begin=begin)
+async def status(ctx: ChatContext, button: LinkStatus) -> Reply:
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, button.order_id)
+    if order is None or order.customer_id != ctx.customer.id:
+        return Reply(notice=ctx.t("error.stale_button"))
+    payment = await PaymentRepository(ctx.session).latest_for_order(ctx.tenant.id, order.id)
+    state = payment.status if payment is not None and payment.provider == INFO.name else "none"
+    return Reply([Message(ctx.t("linkpay.status", code=order.code, status=state))])
+
+
+STEP = ChatStep(begin=begin, buttons={LinkStatus: status})

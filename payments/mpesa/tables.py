@@ -1,20 +1,15 @@
-"""M-Pesa C2B (Paybill/Till) receipts: the claim on each confirmation's receipt number."""
+"""M-Pesa's own table: the C2B (Paybill) receipts of each tenant. Declared on the product's ``Base`` (its migration,
+0007, is with the others in ``core/db/migrations``), and loaded with the provider's other modules."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    ForeignKey,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db.tables.base import Base, Timestamp
+from core.db.tables import Base, Timestamp
 
 
 class C2BReceipt(Base):
