@@ -2,11 +2,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.insert import insert_or_get
-from core.db.tables import CartItem, Conversation, Customer
+from core.db.tables import CartItem, Conversation, Customer, Tenant
+
+# The tenant, the person and their chat's conversation in one statement, each row locked as the first-contact upserts
+# lock it (PostgreSQL; SQLite's write transactions are one at a time already). Built once: it is the same every step.
+_RETURNING_CHAT = (
+    select(Tenant, Customer, Conversation)
+    .join(Customer, and_(Customer.tenant_id == Tenant.id, Customer.tg_user_id == bindparam("tg_user_id")))
+    .join(Conversation, and_(Conversation.tenant_id == Tenant.id, Conversation.chat_id == bindparam("chat_id")))
+    .where(Tenant.id == bindparam("tenant_id"))
+    .with_for_update(of=[Customer, Conversation])
+)
 
 
 class CustomerRepository:
@@ -27,6 +37,18 @@ class CustomerRepository:
         return await insert_or_get(
             self.session, Customer, values, key=("tenant_id", "tg_user_id"), refresh=("chat_id",)
         )
+
+    async def returning_chat(
+        self, tenant_id: int, tg_user_id: int, chat_id: int
+    ) -> tuple[Tenant, Customer, Conversation] | None:
+        """The tenant, the customer and the chat's conversation, when both are there already (every update after a
+        person's first), with the conversation locked for this transaction as :meth:`conversation` locks it; None for
+        a first contact (or no such tenant), which then goes through :meth:`get_or_create` and :meth:`conversation`."""
+        result = await self.session.execute(
+            _RETURNING_CHAT, {"tenant_id": tenant_id, "tg_user_id": tg_user_id, "chat_id": chat_id}
+        )
+        row = result.first()
+        return None if row is None else (row[0], row[1], row[2])
 
     async def by_id(self, tenant_id: int, customer_id: int) -> Customer | None:
         return await self.session.scalar(
