@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from core.db.sqlite_trips import one_trip_creator
+from core.db.sqlite_trips import OneTripConnection, one_trip_creator
 
 
 def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
@@ -57,7 +57,11 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        driver = getattr(connection.connection.dbapi_connection, "_connection", None)
+        if isinstance(driver, OneTripConnection):
+            driver.begin_with = begin  # sent with the transaction's first statement, in its trip
+        else:
+            connection.exec_driver_sql(begin)
 
 
 def _reader_engine(writer: AsyncEngine, url: str, engine_kwargs: dict[str, Any]) -> AsyncEngine:

@@ -22,8 +22,12 @@ from sqlalchemy.engine import URL
 _Outcome = tuple[Any, int, int | None, list[Any]]
 
 
-def _execute(connection: aiosqlite.Connection, sql: str, parameters: Any, *, many: bool) -> _Outcome:
-    """On the connection's thread: the statement run, its rows read and its cursor closed."""
+def _execute(connection: OneTripConnection, sql: str, parameters: Any, *, many: bool) -> _Outcome:
+    """On the connection's thread: the transaction begun if it is owed, the statement run, its rows read and its
+    cursor closed."""
+    begin, connection.begin_with = connection.begin_with, None
+    if begin is not None:
+        connection._conn.execute(begin)
     cursor = connection._conn.cursor()
     try:
         if many:
@@ -88,8 +92,24 @@ class OneTripCursor:
 
 
 class OneTripConnection(aiosqlite.Connection):
+    """``begin_with``: the BEGIN owed by a transaction that has run no statement yet. It goes with the first one,
+    in the same trip, so the lock is taken where it was (nothing ran in between); a transaction that runs none
+    begins nothing. A commit or rollback with no transaction open (the pool's reset after a commit) makes no trip."""
+
+    begin_with: str | None = None
+
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
+
+    async def commit(self) -> None:
+        self.begin_with = None
+        if self._conn.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        self.begin_with = None
+        if self._conn.in_transaction:
+            await super().rollback()
 
     async def on_thread(self, function: Callable[[], _Outcome]) -> _Outcome:
         outcome: _Outcome = await self._execute(function)  # type: ignore[no-untyped-call]
