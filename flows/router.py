@@ -64,8 +64,13 @@ async def open_step(
         tenant = await TenantRepository(session).by_id(tenant_id)
         return None if tenant is None else await open_context(session, tenant, actor, clock, methods)
     tenant, customer, conversation = found
-    if customer.chat_id != actor.chat_id:  # they write from another chat now (as get_or_create refreshes it)
+    now = clock.now()
+    if customer is None:
+        customer = await customers.get_or_create(tenant.id, actor.tg_user_id, actor.chat_id, actor.display_name, now)
+    elif customer.chat_id != actor.chat_id:  # they write from another chat now (as get_or_create refreshes it)
         customer.chat_id = actor.chat_id
+    if conversation is None:
+        conversation = await customers.conversation(tenant.id, actor.chat_id, now)
     return FlowContext(session, tenant, actor, customer, conversation, clock, methods)
 
 
