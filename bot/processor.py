@@ -19,12 +19,12 @@ from functools import partial
 from typing import Protocol
 
 from aiogram.types import Update
+from sqlalchemy import Insert, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.updates import Incoming, read
 from core.clock import Clock
 from core.db.engine import Database
-from core.db.insert import insert_if_absent
-from core.db.repos.tenants import TenantRepository
 from core.db.tables import ProcessedUpdate
 from core.outbox import owes_messages
 from flows import router
@@ -33,6 +33,25 @@ from flows.inbound import Inbound, Upload
 from payments.jobs import owes_jobs
 
 log = logging.getLogger(__name__)
+_RECORDS: dict[str, Insert] = {}
+
+
+def _record_statement(dialect: str) -> Insert:
+    """The update's id claimed once per tenant: a duplicate inserts nothing and returns no row (and, on PostgreSQL,
+    leaves the transaction usable). Built once per dialect; it is the same for every update."""
+    statement = _RECORDS.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(ProcessedUpdate)
+            .values(
+                tenant_id=bindparam("tenant_id"), update_id=bindparam("update_id"), received_at=bindparam("received_at")
+            )
+            .on_conflict_do_nothing()
+            .returning(ProcessedUpdate.id)
+        )
+        _RECORDS[dialect] = statement
+    return statement
 
 
 Route = Callable[[FlowContext, Inbound], Awaitable[tuple[Reply, bool]]]
@@ -114,18 +133,20 @@ class UpdateProcessor:
     async def _process(self, tenant_id: int, update: Update) -> tuple[Processed, FollowUp | None]:
         incoming = read(update)
         async with self.database.uow() as uow:
-            first_time = await insert_if_absent(
-                uow.session,
-                ProcessedUpdate.__table__,  # type: ignore[arg-type]
+            recorded = await uow.session.execute(
+                _record_statement(self.database.dialect),
                 {"tenant_id": tenant_id, "update_id": update.update_id, "received_at": self.clock.now()},
             )
-            if first_time is None:
+            if recorded.first() is None:
                 return Processed(duplicate=True), None
-            tenant = await TenantRepository(uow.session).by_id(tenant_id)
-            if incoming is None or tenant is None:
+            ctx = (
+                None
+                if incoming is None
+                else await router.open_step(uow.session, tenant_id, incoming.actor, self.clock, self.methods)
+            )
+            if incoming is None or ctx is None:
                 await uow.commit()
                 return Processed(ignored=True), None
-            ctx = await router.open_context(uow.session, tenant, incoming.actor, self.clock, self.methods)
             reply, refused = await self.route(ctx, incoming.inbound)
             owed = owes_messages(uow.session)
             jobs_owed = owes_jobs(uow.session)

@@ -52,6 +52,28 @@ async def open_context(
     return FlowContext(session, tenant, actor, customer, conversation, clock, methods)
 
 
+async def open_step(
+    session: AsyncSession, tenant_id: int, actor: Actor, clock: Clock, methods: frozenset[str] = frozenset({"manual"})
+) -> FlowContext | None:
+    """:func:`open_context` for an update of the tenant's; None when there is no such tenant. A person who wrote from
+    this chat before (nearly every update) is loaded with the tenant and locked in one statement; a first contact
+    makes its rows as :func:`open_context` does."""
+    customers = CustomerRepository(session)
+    found = await customers.returning_chat(tenant_id, actor.tg_user_id, actor.chat_id)
+    if found is None:
+        tenant = await TenantRepository(session).by_id(tenant_id)
+        return None if tenant is None else await open_context(session, tenant, actor, clock, methods)
+    tenant, customer, conversation = found
+    now = clock.now()
+    if customer is None:
+        customer = await customers.get_or_create(tenant.id, actor.tg_user_id, actor.chat_id, actor.display_name, now)
+    elif customer.chat_id != actor.chat_id:  # they write from another chat now (as get_or_create refreshes it)
+        customer.chat_id = actor.chat_id
+    if conversation is None:
+        conversation = await customers.conversation(tenant.id, actor.chat_id, now)
+    return FlowContext(session, tenant, actor, customer, conversation, clock, methods)
+
+
 async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
     question = choices.asked(ctx) if inbound.kind is not Kind.BUTTON else None
     # A button's own words (its label, its number, yes or no) press it even where the step also takes free text:

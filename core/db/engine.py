@@ -16,6 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from core.db.sqlite_trips import OneTripConnection, one_trip_creator
+
 
 def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
     """``read_only`` (SQLite): an engine whose connections read only and begin deferred."""
@@ -24,7 +26,11 @@ def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncE
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+    if parsed.database and parsed.database != ":memory:":
+        # One thread trip per statement, not four (core/db/sqlite_trips.py).
+        engine = create_async_engine(url, async_creator=one_trip_creator(parsed, timeout=30), **kwargs)
+    else:
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
     _configure_sqlite(engine, read_only=read_only)
     return engine
 
@@ -51,7 +57,11 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        driver = getattr(connection.connection.dbapi_connection, "_connection", None)
+        if isinstance(driver, OneTripConnection):
+            driver.begin_with = begin  # sent with the transaction's first statement, in its trip
+        else:
+            connection.exec_driver_sql(begin)
 
 
 def _reader_engine(writer: AsyncEngine, url: str, engine_kwargs: dict[str, Any]) -> AsyncEngine:

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.tables import Product
+
+# Built once: the shop's menu is asked for on nearly every step.
+_CATEGORIES = (
+    select(Product.category)
+    .where(Product.tenant_id == bindparam("tenant_id"), Product.active.is_(True))
+    .group_by(Product.category)
+    .order_by(Product.category)
+)
 
 
 class CatalogRepository:
@@ -11,21 +19,21 @@ class CatalogRepository:
         self.session = session
 
     async def categories(self, tenant_id: int) -> list[str]:
-        rows = await self.session.scalars(
-            select(Product.category)
-            .where(Product.tenant_id == tenant_id, Product.active.is_(True))
-            .group_by(Product.category)
-            .order_by(Product.category)
-        )
-        return list(rows)
+        return list(await self.session.scalars(_CATEGORIES, {"tenant_id": tenant_id}))
 
     async def page(self, tenant_id: int, category: str, offset: int, limit: int) -> tuple[list[Product], int]:
+        """A page of the category's products and how many it has in all (0 for a page past the end), in one
+        statement: the count rides on each row as a window over the whole category."""
         scope = (Product.tenant_id == tenant_id, Product.category == category, Product.active.is_(True))
-        total = await self.session.scalar(select(func.count()).select_from(Product).where(*scope))
-        rows = await self.session.scalars(
-            select(Product).where(*scope).order_by(Product.name, Product.id).offset(offset).limit(limit)
+        result = await self.session.execute(
+            select(Product, func.count().over())
+            .where(*scope)
+            .order_by(Product.name, Product.id)
+            .offset(offset)
+            .limit(limit)
         )
-        return list(rows), int(total or 0)
+        rows = result.all()
+        return [row[0] for row in rows], int(rows[0][1]) if rows else 0
 
     async def get(self, tenant_id: int, product_id: int) -> Product | None:
         return await self.session.scalar(

@@ -1,0 +1,130 @@
+"""aiosqlite with one trip to the connection's thread per statement.
+
+aiosqlite runs each call on the connection's own thread and hands the result back through the event loop, and
+SQLAlchemy's adapter makes four such calls for a statement that returns rows (open a cursor, execute, fetch all,
+close) and three for one that does not. Each trip costs a wake-up of the thread and one of the event loop, which
+on a busy server outweighs SQLite's own work on the small statements a conversation step runs. Here a cursor opens
+without a trip and a statement is executed, fetched and closed in one: what the adapter then asks of the cursor
+(rows, description, rowcount, lastrowid) is already in hand. Everything else (commit, rollback, the connection's
+settings) is aiosqlite's own; only the cursor differs, and SQLAlchemy's adapter reads every result in full anyway.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.engine import URL
+
+_Outcome = tuple[Any, int, int | None, list[Any]]
+
+
+def _execute(connection: OneTripConnection, sql: str, parameters: Any, *, many: bool) -> _Outcome:
+    """On the connection's thread: the transaction begun if it is owed, the statement run, its rows read and its
+    cursor closed."""
+    begin, connection.begin_with = connection.begin_with, None
+    if begin is not None:
+        connection._conn.execute(begin)
+    cursor = connection._conn.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else []
+        return description, cursor.rowcount, cursor.lastrowid, rows
+    finally:
+        cursor.close()
+
+
+class OneTripCursor:
+    """The cursor SQLAlchemy's aiosqlite adapter drives: the same calls as aiosqlite's, one trip per statement."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneTripConnection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[Any] = []
+
+    async def __aenter__(self) -> OneTripCursor:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._rows = []
+
+    async def execute(self, sql: str, parameters: Any = None) -> OneTripCursor:
+        await self._run(sql, () if parameters is None else parameters, many=False)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> OneTripCursor:
+        await self._run(sql, parameters, many=True)
+        return self
+
+    async def _run(self, sql: str, parameters: Any, *, many: bool) -> None:
+        self.description, self.rowcount, self.lastrowid, self._rows = await self._connection.on_thread(
+            partial(_execute, self._connection, sql, parameters, many=many)
+        )
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        count = self.arraysize if size is None else size
+        taken, self._rows = self._rows[:count], self._rows[count:]
+        return taken
+
+    async def fetchall(self) -> Sequence[Any]:
+        taken, self._rows = self._rows, []
+        return taken
+
+    async def close(self) -> None:
+        self._rows = []
+
+    async def setinputsizes(self, *_: Any) -> None:
+        return None
+
+
+class OneTripConnection(aiosqlite.Connection):
+    """``begin_with``: the BEGIN owed by a transaction that has run no statement yet. It goes with the first one,
+    in the same trip, so the lock is taken where it was (nothing ran in between); a transaction that runs none
+    begins nothing. A commit or rollback with no transaction open (the pool's reset after a commit) makes no trip."""
+
+    begin_with: str | None = None
+
+    def cursor(self) -> OneTripCursor:  # type: ignore[override]
+        return OneTripCursor(self)
+
+    async def commit(self) -> None:
+        self.begin_with = None
+        if self._conn.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        self.begin_with = None
+        if self._conn.in_transaction:
+            await super().rollback()
+
+    async def on_thread(self, function: Callable[[], _Outcome]) -> _Outcome:
+        outcome: _Outcome = await self._execute(function)  # type: ignore[no-untyped-call]
+        return outcome
+
+
+def one_trip_creator(url: URL, timeout: float) -> Callable[[], Awaitable[OneTripConnection]]:
+    """``async_creator`` for an engine on the SQLite file at ``url`` (``create_async_engine``)."""
+    args, kwargs = url.get_dialect()().create_connect_args(url)
+    connector = partial(sqlite3.connect, *args, **{**kwargs, "timeout": timeout})
+
+    async def connect() -> OneTripConnection:
+        connection = OneTripConnection(connector, 64)
+        connection._thread.daemon = True
+        await connection  # starts its thread and opens the file there
+        return connection
+
+    return connect
