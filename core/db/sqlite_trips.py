@@ -116,14 +116,27 @@ class OneTripConnection(aiosqlite.Connection):
         return outcome
 
 
-def one_trip_creator(url: URL, timeout: float) -> Callable[[], Awaitable[OneTripConnection]]:
+def _knows_this_aiosqlite() -> bool:
+    """Whether aiosqlite still has the private parts this module builds on (as in 0.20 to 0.22)."""
+    return all(hasattr(aiosqlite.Connection, name) for name in ("_execute", "_conn"))
+
+
+def one_trip_creator(url: URL, timeout: float) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     """``async_creator`` for an engine on the SQLite file at ``url`` (``create_async_engine``)."""
     args, kwargs = url.get_dialect()().create_connect_args(url)
     connector = partial(sqlite3.connect, *args, **{**kwargs, "timeout": timeout})
 
-    async def connect() -> OneTripConnection:
+    async def connect() -> aiosqlite.Connection:
+        if not _knows_this_aiosqlite():
+            # The parts of aiosqlite used above are not its public API: with a version that lacks them, connect as
+            # aiosqlite does (four trips a statement) rather than fail every transaction.
+            plain = aiosqlite.Connection(connector, 64)
+            await plain
+            return plain
         connection = OneTripConnection(connector, 64)
-        connection._thread.daemon = True
+        thread = getattr(connection, "_thread", None)
+        if thread is not None:
+            thread.daemon = True  # a connection left open never keeps the process from exiting
         await connection  # starts its thread and opens the file there
         return connection
 
