@@ -19,8 +19,8 @@ def _with_provider_tables() -> None:
     import importlib.util
 
     providers = importlib.import_module("payments.providers")
-    for name in providers.NAMES:
-        module = f"payments.{name}.tables"
+    for entry in providers.ENTRIES.values():
+        module = f"{entry.setup.__module__}.tables"  # the provider's own package (a test may register one elsewhere)
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module)
 
