@@ -37,14 +37,18 @@ async def server(database: Database, vault: Vault, tmp_path: Path) -> AsyncItera
         yield running
 
 
-async def owed_to(server: ShopServer, chat_id: int) -> int:
+async def owed_to(server: ShopServer, chat_id: int, status: OutboxStatus = OutboxStatus.PENDING) -> int:
     async with server.database.uow() as uow:
         count = await uow.session.scalar(
             select(func.count())
             .select_from(OutboxMessage)
-            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING.value)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == status.value)
         )
     return int(count or 0)
+
+
+async def first_recorded_sent(server: ShopServer, chat_id: int) -> bool:
+    return await owed_to(server, chat_id, OutboxStatus.SENT) == 1
 
 
 async def test_receipts_do_not_wait_for_the_merchants_group_and_its_alerts_become_one_list(
@@ -77,6 +81,8 @@ async def test_receipts_do_not_wait_for_the_merchants_group_and_its_alerts_becom
         await sim.settle()
         await until(lambda: len(group.messages) == 1, "the first alert in the group")
         first_alert = group.messages[0].content
+        # The fake has it before the relay records it sent (in the commit after the send): wait for that record.
+        await eventually(lambda: first_recorded_sent(server, GROUP), "the first alert recorded as sent")
         assert "is paid: KES 420 by M-Pesa" in first_alert
 
         # The others are paid while the group waits: every receipt arrives, the group's alerts stay owed.
