@@ -77,9 +77,7 @@ class Contract:
 
     async def order_status(self) -> str:
         async with self.server.database.uow() as uow:
-            status = await uow.session.scalar(select(Order.status).where(Order.code == self.order_code))
-        assert status is not None
-        return status
+            return (await uow.session.execute(select(Order.status).where(Order.code == self.order_code))).scalar_one()
 
     async def events(self) -> list[PaymentEvent]:
         async with self.server.database.uow() as uow:

@@ -100,7 +100,8 @@ class Kit(ABC):
     async def confirm_paid(self, order_code: str) -> None:
         """What tells the server that the attempt is paid: for an online provider, its genuine callback."""
         delivery = self.callback("genuine")
-        assert delivery is not None
+        if delivery is None:
+            raise NotImplementedError(f"{self.name} is online but declares no genuine callback: override confirm_paid")
         status, _ = await deliver(delivery)
         assert status == 200, status
 

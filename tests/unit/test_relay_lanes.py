@@ -36,6 +36,7 @@ class StuckChatNotifier(RecordingNotifier):
         self.stuck: set[int] = set()
         self.release = asyncio.Event()
         self.stuck_entered = asyncio.Event()
+        self.sent = asyncio.Condition()  # notified after every send, so a test waits for what it looks at
 
     async def send(
         self,
@@ -49,15 +50,18 @@ class StuckChatNotifier(RecordingNotifier):
         if chat_id in self.stuck:
             self.stuck_entered.set()
             await self.release.wait()
-        return await super().send(shop, chat_id, message, edit_message_id=edit_message_id, anew=anew)
+        try:
+            return await super().send(shop, chat_id, message, edit_message_id=edit_message_id, anew=anew)
+        finally:
+            async with self.sent:
+                self.sent.notify_all()
 
 
-async def until(check: Callable[[], bool], what: str) -> None:
-    """Looks until ``check`` holds (the relay's lanes signal nothing a test could wait on), failing after ``WAIT``."""
+async def until(sender: StuckChatNotifier, check: Callable[[], bool], what: str) -> None:
+    """Waits, send by send, until ``check`` holds; failing after ``WAIT``."""
     try:
-        async with asyncio.timeout(WAIT):
-            while not check():  # noqa: ASYNC110
-                await asyncio.sleep(0.001)
+        async with asyncio.timeout(WAIT), sender.sent:
+            await sender.sent.wait_for(check)
     except TimeoutError:
         raise AssertionError(f"gave up waiting for {what}") from None
 
@@ -101,13 +105,13 @@ async def test_a_receipt_goes_out_while_the_merchants_chat_is_stuck_on_a_send(
         await owe(database, clock, tenant_id, CUSTOMER, "receipt:1", "Your order A1 is paid")
         await owe(database, clock, tenant_id, OTHER_CUSTOMER, "receipt:2", "Your order A2 is paid")
         relay.wake()
-        await until(lambda: len(stuck.delivered) == 2, "both receipts")
+        await until(stuck, lambda: len(stuck.delivered) == 2, "both receipts")
         assert sorted(d.chat_id for d in stuck.delivered) == [CUSTOMER, OTHER_CUSTOMER]
         assert stuck.texts_to(ADMIN) == []
         assert (await row(database, "paid:2:to:admin")).claimed_until is None  # behind the stuck row, not claimed
 
         stuck.release.set()
-        await until(lambda: len(stuck.texts_to(ADMIN)) == 2, "the merchant's alerts")
+        await until(stuck, lambda: len(stuck.texts_to(ADMIN)) == 2, "the merchant's alerts")
         assert stuck.texts_to(ADMIN) == ["Order A1 is paid", "Order A2 is paid"]  # in order
     finally:
         stuck.release.set()
