@@ -517,7 +517,7 @@ CODE_LENGTH = 6
 def order_code(placed: str) -> str:
     """The code in "Order K7Q2XA is placed. ..."."""
     code = placed.split("Order ", 1)[1].split(" ", 1)[0]
-    assert len(code) == CODE_LENGTH and code.isalnum() and code.isupper(), placed
+    assert len(code) == CODE_LENGTH and code.isalnum() and code == code.upper(), placed  # "746643" is a code too
     return code
 
 
