@@ -13,6 +13,7 @@ live or the test secret hash are both accepted, so a payment started before a sw
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -96,7 +97,11 @@ class FlutterwaveProvider:
         live_key = str(secrets.get("secret_key", "")).strip()
         test_key = str(secrets.get("test_secret_key", "")).strip()
         key = test_key if config.test_mode and test_key else live_key
-        self.client = FlutterwaveClient(deps.http, secret_key=key, base_url=str(options.get("base_url") or LIVE_HOST))
+        base_url = str(options.get("base_url") or LIVE_HOST)
+        self.client = FlutterwaveClient(deps.http, secret_key=key, base_url=base_url)
+        # The other mode's key: a payment started before a switch is known to Flutterwave under the key that made it.
+        other = live_key if key == test_key else test_key
+        self.other_client = FlutterwaveClient(deps.http, secret_key=other, base_url=base_url) if other else None
         self.hashes = tuple(h for h in (secrets.get("secret_hash", ""), secrets.get("test_secret_hash", "")) if h)
         self.hmac_secrets = tuple(s for s in (secrets.get("hmac_secret", ""),) if s)
         self.test_mode = config.test_mode or is_test_key(key)
@@ -174,7 +179,7 @@ class FlutterwaveProvider:
         """What verify says of the transaction a webhook told: its event (None while pending). Raises
         FlutterwaveError (retryable) when verify cannot be asked now."""
         try:
-            verified = await self.client.verify(told.id)
+            verified = (await self._found(lambda client: client.verify(told.id)))[1]
         except FlutterwaveError as error:
             if error.retryable:
                 raise
@@ -195,7 +200,7 @@ class FlutterwaveProvider:
 
     async def query(self, payment_reference: str, provider_ref: str | None) -> ProviderEvent | None:
         try:
-            txn = await self.client.verify_by_reference(payment_reference)
+            txn = (await self._by_reference(payment_reference))[1]
         except FlutterwaveError as error:
             if error.code == "not_found":
                 return None  # the link was never opened: the tenant's timeout decides
@@ -204,7 +209,7 @@ class FlutterwaveProvider:
 
     async def confirm_held(self, payment_reference: str) -> HeldWord:
         try:
-            txn = await self.client.verify_by_reference(payment_reference)
+            txn = (await self._by_reference(payment_reference))[1]
         except FlutterwaveError as error:
             if error.code == "not_found":
                 return HeldWord("not_found")
@@ -216,21 +221,38 @@ class FlutterwaveProvider:
     async def refund(self, request: RefundRequest) -> RefundResult:
         """Flutterwave takes no idempotency key on v3 refunds: a refund whose answer was lost is never sent again
         (``retryable``), and its fetch or webhook settles it."""
-        txn_id = request.provider_txn_id
-        if txn_id is None or not txn_id.isdigit():
-            txn_id = (await self.client.verify_by_reference(request.payment_reference)).id
-        refund = await self.client.refund(txn_id, request.amount, request.note)
-        return refund_result(refund, request.payment_reference, txn_id)
+        client, txn = await self._by_reference(request.payment_reference)
+        refund = await client.refund(txn.id, request.amount, request.note)
+        return refund_result(refund, request.payment_reference, txn.id)
 
     async def refund_status(self, provider_refund_id: str, payment_reference: str) -> RefundResult | None:
         if not provider_refund_id.isdigit():
             return None
-        txn = await self.client.verify_by_reference(payment_reference)  # a refund names no currency: its payment's
-        refund = await self.client.fetch_refund(provider_refund_id, txn.amount.currency)
+        client, txn = await self._by_reference(payment_reference)  # a refund names no currency: its payment's
+        refund = await client.fetch_refund(provider_refund_id, txn.amount.currency)
         return refund_result(refund, payment_reference, txn.id)
 
     def refund_next_check(self, checks_done: int) -> timedelta:
         return refund_next_check(checks_done)
+
+    async def verify(self, transaction_id: str) -> Transaction:
+        """Verify by id, under the key that knows the transaction."""
+        return (await self._found(lambda client: client.verify(transaction_id)))[1]
+
+    async def _by_reference(self, payment_reference: str) -> tuple[FlutterwaveClient, Transaction]:
+        return await self._found(lambda client: client.verify_by_reference(payment_reference))
+
+    async def _found(
+        self, ask: Callable[[FlutterwaveClient], Awaitable[Transaction]]
+    ) -> tuple[FlutterwaveClient, Transaction]:
+        """Asked with this mode's key, then, when Flutterwave does not know it, the other mode's (a payment started
+        before the shop switched); the client that knows it, and its answer."""
+        try:
+            return self.client, await ask(self.client)
+        except FlutterwaveError as error:
+            if error.code != "not_found" or self.other_client is None:
+                raise
+        return self.other_client, await ask(self.other_client)
 
     @property
     def refund_horizon(self) -> timedelta:

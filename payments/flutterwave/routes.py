@@ -103,7 +103,7 @@ async def _refund(
     """A refund's webhook (its shape is unconfirmed: SOURCES.md). It names the transaction by id only: verify tells
     which payment it is and in which currency, so the webhook alone moves nothing either."""
     txn_id = str(hook.data.get("tx_id") or hook.data.get("transaction_id") or "")
-    txn = await provider.client.verify(txn_id)
+    txn = await provider.verify(txn_id)
     result = refund_result(parse_refund(hook.data, txn.amount.currency, "webhook data"), txn.tx_ref, txn.id)
     async with database.uow() as uow:
         payment = await PaymentRepository(uow.session).by_reference(txn.tx_ref)
