@@ -9,7 +9,7 @@ code                  retryable  when
 invalid_key           no         401/403: a missing or wrong secret key (the merchant is alerted)
 not_found             no         404, or a 400 whose message says no transaction was found
 rejected              no         any other 4xx, or 2xx with ``status: error``
-rate_limited          no         429: Flutterwave turned the call away before doing anything
+rate_limited          yes        429: Flutterwave turned the call away before doing anything
 provider_unavailable  yes        5xx
 bad_response          yes        an answer that is not Flutterwave's envelope
 timeout / network     yes        no answer: the request may have reached Flutterwave
@@ -149,8 +149,8 @@ class FlutterwaveClient:
             return envelope
         if status in (401, 403):
             raise FlutterwaveError(message, code="invalid_key", http_status=status)
-        if status == 429:
-            raise FlutterwaveError(message, code=RATE_LIMITED, http_status=status)
+        if status == 429:  # turned away before anything was done: asking later cannot do it twice
+            raise FlutterwaveError(message, code=RATE_LIMITED, retryable=True, http_status=status)
         if status >= 500:
             raise FlutterwaveError(message, code="provider_unavailable", retryable=True, http_status=status)
         if status == 404 or "no transaction" in said.lower() or "not found" in said.lower():
