@@ -60,7 +60,9 @@ class FlutterwaveSetup(ProviderSetup):
     test_secret_hash: Annotated[Secret, AfterValidator(_hash)] | None = setting(
         "the test dashboard's secret hash, when it differs.", metavar="H", default=None
     )
-    base_url: BaseUrl | None = setting("another API host (a simulator).", metavar="URL", default=None)
+    base_url: BaseUrl | None = setting(
+        "another API host (a sandbox, a simulator, a test double).", metavar="URL", default=None
+    )
     payment_options: Annotated[str, AfterValidator(_channels)] | None = setting(
         "the checkout's channels (default: every channel of the account).",
         metavar="card,mpesa,mobilemoney,banktransfer,ussd",
