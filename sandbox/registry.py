@@ -9,11 +9,12 @@ from types import MappingProxyType
 from typing import Any
 
 from sandbox.contract import ProviderSimulator
+from sandbox.flutterwave import entry as flutterwave
 from sandbox.mpesa import entry as mpesa
 from sandbox.paystack import entry as paystack
 
 SIMULATORS: Mapping[str, ProviderSimulator[Any]] = MappingProxyType(
-    {entry.provider: entry for entry in (mpesa.SIMULATOR, paystack.SIMULATOR)}
+    {entry.provider: entry for entry in (mpesa.SIMULATOR, paystack.SIMULATOR, flutterwave.SIMULATOR)}
 )
 
 

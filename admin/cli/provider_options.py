@@ -65,7 +65,13 @@ def flag_options() -> list[click.Option]:
     for name, used in users.items():
         first = used[0][1]
         same_choices = all(spec.choices == first.choices for _, spec in used)
-        words = f"{', '.join(provider for provider, _ in used)}: {first.help}"
+        # Providers sharing a flag may mean different things by it (whose key it is): each says its own, grouped.
+        by_help: dict[str, list[str]] = {}
+        for provider, spec in used:
+            by_help.setdefault(spec.help, []).append(provider)
+        words = ""
+        for said, names in by_help.items():
+            words += ("" if not words else " " if words.endswith(".") else "; ") + f"{', '.join(names)}: {said}"
         envvars = [spec.envvar(provider) for provider, spec in used if spec.secret]
         if envvars:
             words += f" [env var: {', '.join(envvars)}]"

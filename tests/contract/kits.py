@@ -17,11 +17,16 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 import httpx
+from aiohttp import web
 
+from payments.flutterwave.wire import HASH_HEADER as FLUTTERWAVE_HASH
 from payments.paystack.signature import SIGNATURE_HEADER, sign
+from sandbox.flutterwave.server import build_app as flutterwave_app
+from sandbox.flutterwave.simulator import FlutterwaveSimulator
 from sandbox.mpesa.models import HOLD, SimOutcome, dumps
 from sandbox.mpesa.server import SimulatorServer
 from sandbox.mpesa.simulator import DarajaSimulator
@@ -397,8 +402,72 @@ class LinkPayKit(Kit):
         return len(self.sim.refunds)
 
 
+class FlutterwaveKit(Kit):
+    """Flutterwave v3, against its simulator (``sandbox/flutterwave``): a hosted link, webhooks carrying the shop's
+    secret hash in ``verif-hash``, believed only through verify; test mode is the same host with the test key."""
+
+    name = "flutterwave"
+    method_button = "🦋 Card, M-Pesa & more (Flutterwave)"
+    start_path = "/v3/payments"
+    refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 300", "wrong_currency": "NGN 420"}
+    query_after: ClassVar[dict[str, float]] = {"minutes": 1}
+    refunds_by = "provider"
+    refund_sent = "A refund of KES 100 for order"
+    LIVE_KEY, TEST_KEY = "FLWSECK-contract000000000000000000-X", "FLWSECK_TEST-contract0000000000000-X"
+    HASH = "contract-secret-hash-0001"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = FlutterwaveSimulator()  # no dashboard webhook URL: the kit delivers each webhook itself
+        self.sim.add_merchant(self.LIVE_KEY, self.HASH)
+        self.sim.add_merchant(self.TEST_KEY, self.HASH)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        runner = web.AppRunner(flutterwave_app(self.sim))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            yield {"api.flutterwave.com": f"http://127.0.0.1:{runner.addresses[0][1]}"}
+        finally:
+            await runner.cleanup()
+
+    def settings(self) -> Settings:
+        return {"secret_key": self.LIVE_KEY, "test_secret_key": self.TEST_KEY, "secret_hash": self.HASH}, {}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == "api.flutterwave.com" and headers.get("authorization") == f"Bearer {self.TEST_KEY}"
+
+    async def pay(self) -> None:
+        self.sim.settle(self.sim.last(), "successful")
+
+    async def decline(self) -> None:
+        self.sim.settle(self.sim.last(), "failed")  # its webhook is left undelivered: verify finds it
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        txn = self.sim.last()
+        if kind == "wrong_amount":  # Flutterwave collected other money: its verify says the same
+            txn.amount = Decimal(300)
+        elif kind == "wrong_currency":
+            txn.currency = "NGN"
+        sent = self.sim.webhook(txn, secret_hash="someone-elses-secret-hash" if kind == "forged" else None)
+        headers = {k: v for k, v in sent.headers.items() if not (kind == "unsigned" and k == FLUTTERWAVE_HASH)}
+        return Delivery(f"{self.base_url}/pay/flutterwave/{self.shop_slug}", sent.body, headers)
+
+    async def finish_refund(self, merchant: Person) -> None:
+        for sent in [*self.sim.complete_refunds(), *(s for s in self.sim.sent if b'"refund.' in s.body)]:
+            for _ in range(2):  # each webhook delivered twice
+                delivery = Delivery(f"{self.base_url}/pay/flutterwave/{self.shop_slug}", sent.body, sent.headers)
+                status, _ = await deliver(delivery)
+                assert status == 200, status
+
+    def refunds_at_provider(self) -> int | None:
+        return len(self.sim.refunds)
+
+
 # Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.
-KITS: dict[str, type[Kit]] = {kit.name: kit for kit in (MpesaKit, PaystackKit, ManualKit, LinkPayKit)}
+KITS: dict[str, type[Kit]] = {kit.name: kit for kit in (MpesaKit, PaystackKit, FlutterwaveKit, ManualKit, LinkPayKit)}
 
 
 async def deliver(delivery: Delivery) -> tuple[int, str]:
