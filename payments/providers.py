@@ -10,13 +10,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
-from payments import manual, mpesa, paystack
+from payments import manual, mpesa, paypal, paystack
 from payments.base import ProviderEntry, ProviderInfoError
 
 if TYPE_CHECKING:
     from payments.registry import ProviderFactory
 
-_ENTRIES: dict[str, ProviderEntry] = {entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, manual.ENTRY)}
+_ENTRIES: dict[str, ProviderEntry] = {entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, paypal.ENTRY, manual.ENTRY)}
 ENTRIES: Final[Mapping[str, ProviderEntry]] = _ENTRIES
 NAMES: tuple[str, ...] = tuple(ENTRIES)
 
