@@ -24,7 +24,15 @@ from payments import refunds
 from payments.base import Callback, InvalidCallback, ProviderError, ProviderEvent
 from payments.paypal.client import PayPalClient
 from payments.paypal.provider import NAME, PayPalProvider, refund_next_check, refund_result
-from payments.paypal.wire import CAPTURE_EVENTS, ORDER_EVENTS, REFUND_EVENTS, WebhookEvent, order_id_of, parse_refund
+from payments.paypal.wire import (
+    CAPTURE_EVENTS,
+    ORDER_EVENTS,
+    REFUND_EVENTS,
+    WebhookEvent,
+    order_id_of,
+    parse_refund,
+    reference_of,
+)
 from payments.registry import ProviderRegistry
 from payments.service import EventResult, apply_event
 from payments.states import PaymentStatus
@@ -104,12 +112,13 @@ async def _record(
     return Answer(200, "recorded" if fresh else "duplicate")
 
 
-async def _by_order(database: Database, tenant: Tenant, order_id: str) -> Payment | None:
+async def _payment_of(database: Database, tenant: Tenant, reference: str | None, order_id: str) -> Payment | None:
+    """The shop's PayPal payment the webhook names: by our reference (a start whose answer was lost has no order id
+    yet), else by the order id kept at the start."""
+    where = Payment.reference == reference if reference else Payment.provider_ref == order_id
     async with database.uow() as uow:
         return await uow.session.scalar(
-            select(Payment).where(
-                Payment.tenant_id == tenant.id, Payment.provider == NAME, Payment.provider_ref == order_id
-            )
+            select(Payment).where(Payment.tenant_id == tenant.id, Payment.provider == NAME, where)
         )
 
 
@@ -129,7 +138,7 @@ async def _order_event(
     event: WebhookEvent,
 ) -> Answer:
     order_id = order_id_of(event)
-    payment = await _by_order(database, tenant, order_id) if order_id else None
+    payment = await _payment_of(database, tenant, reference_of(event), order_id) if order_id else None
     if order_id is None or payment is None:  # not an order of this shop's: kept, never captured
         return await _record(database, clock, tenant, None, f"webhook:{event.id}", "unmatched", event)
     settled = await provider.settle(order_id, payment.reference, client)

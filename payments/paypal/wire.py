@@ -360,6 +360,16 @@ def verification_status(data: Mapping[str, Any]) -> str:
     return str(data.get("verification_status") or "").upper()
 
 
+def reference_of(event: WebhookEvent) -> str | None:
+    """Our reference as the webhook names it (the order's purchase unit, or the capture): a hint to find the
+    payment by; what decides is the GET of the order, which must name the same reference."""
+    if event.event_type in ORDER_EVENTS:
+        units = event.resource.get("purchase_units")
+        unit = units[0] if isinstance(units, list) and units and isinstance(units[0], Mapping) else {}
+        return _reference(unit)
+    return _reference(event.resource)
+
+
 def order_id_of(event: WebhookEvent) -> str | None:
     """The order a webhook is about: the resource itself for an order event, the capture's order otherwise."""
     if event.event_type in ORDER_EVENTS:
