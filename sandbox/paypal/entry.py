@@ -14,6 +14,8 @@ def open_demo_account(sim: PayPalSimulator, shop_url: str, slug: str) -> DemoAcc
     # PayPal's webhook URL is registered with the app, not sent with each order; the demo app is a sandbox one.
     sim.add_app(DEMO_CLIENT_ID, DEMO_SECRET, DEMO_WEBHOOK_ID, sandbox=True, webhook_url=f"{shop_url}/pay/paypal/{slug}")
     options = {"client_id": DEMO_CLIENT_ID, "webhook_id": DEMO_WEBHOOK_ID, "mode": "sandbox"}
+    # The demo shop sells in KES, which PayPal does not take: it charges in USD at a demo rate, showing both amounts.
+    options |= {"conversion_currency": "USD", "conversion_rate": "0.0077"}
     return DemoAccount(secrets={"client_secret": DEMO_SECRET}, options=options)
 
 

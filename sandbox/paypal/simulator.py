@@ -327,8 +327,7 @@ class PayPalSimulator:
     def app(self) -> web.Application:
         async def handle(request: web.Request) -> web.StreamResponse:
             body = await request.read()
-            if request.path.startswith("/checkoutnow"):
-                self.page_base = f"{request.scheme}://{request.host}"
+            self.page_base = f"{request.scheme}://{request.host}"  # the approve links point where it is served
             answer = self.answer(request.method, request.path, dict(request.query), dict(request.headers), body)
             if answer.location is not None:
                 raise web.HTTPSeeOther(answer.location)
