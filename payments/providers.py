@@ -16,7 +16,9 @@ from payments.base import ProviderEntry, ProviderInfoError
 if TYPE_CHECKING:
     from payments.registry import ProviderFactory
 
-_ENTRIES: dict[str, ProviderEntry] = {entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, paypal.ENTRY, manual.ENTRY)}
+_ENTRIES: dict[str, ProviderEntry] = {
+    entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, paypal.ENTRY, manual.ENTRY)
+}
 ENTRIES: Final[Mapping[str, ProviderEntry]] = _ENTRIES
 NAMES: tuple[str, ...] = tuple(ENTRIES)
 

@@ -62,7 +62,8 @@ def test_a_step_that_asks_in_another_providers_name_is_refused_when_loaded() -> 
 
 def test_payment_menu_codes_keep_the_meaning_of_buttons_already_sent() -> None:
     codes = {entry.name: entry.info.button_code for entry in providers.ENTRIES.values()}
-    assert codes == {"manual": 1, "mpesa": 2, "paystack": 3, "paypal": 6}  # what METHOD_CODES said before: never renumber
+    # What METHOD_CODES said before, and the codes given since: never renumber.
+    assert codes == {"manual": 1, "mpesa": 2, "paystack": 3, "paypal": 6}
     assert [found.name if (found := providers.by_button_code(code)) is not None else None for code in (1, 2, 3, 4)] == [
         "manual",
         "mpesa",
