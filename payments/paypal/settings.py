@@ -65,7 +65,7 @@ class PayPalSetup(ProviderSetup):
         "units of that currency per unit of the shop's (e.g. 0.0077).", metavar="RATE", cli="option", default=None
     )
     base_url: BaseUrl | None = setting(
-        "another API host for both modes (a simulator, a test double).", metavar="URL", default=None
+        "another API host (a sandbox, a simulator, a test double).", metavar="URL", default=None
     )
 
     @model_validator(mode="after")
