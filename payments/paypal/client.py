@@ -22,6 +22,7 @@ The client secret and tokens appear only in the Authorization header: never in a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -70,6 +71,8 @@ class PayPalClient:
         self._client_id = client_id
         self._secret = Secret(client_secret)
         self._tokens = tokens
+        # Two shops may name one client id with different secrets: a token is shared only by the same credentials.
+        self._token_key = (self.base_url, client_id, hashlib.sha256(client_secret.encode()).hexdigest()[:16])
 
     def __repr__(self) -> str:
         return f"PayPalClient(base_url={self.base_url!r})"
@@ -81,7 +84,7 @@ class PayPalClient:
     # --- calls ---------------------------------------------------------------------------------------------
 
     async def token(self) -> str:
-        return await self._tokens.get((self.base_url, self._client_id), self._fetch_token)
+        return await self._tokens.get(self._token_key, self._fetch_token)
 
     async def create_order(self, body: Mapping[str, Any], request_id: str) -> Order:
         data = await self._call("create order", "POST", ORDERS_PATH, json=body, request_id=request_id)
@@ -169,7 +172,7 @@ class PayPalClient:
                 f"PayPal {operation}: network error ({type(exc).__name__})", code="network", retryable=True
             ) from None
         if response.status_code == 401 and again:  # the token expired early or was revoked: one fresh try
-            self._tokens.invalidate((self.base_url, self._client_id))
+            self._tokens.invalidate(self._token_key)
             return await self._call(operation, method, path, json=json, request_id=request_id, again=False)
         if not 200 <= response.status_code < 300:
             raise self._error(operation, response)

@@ -14,7 +14,7 @@ from core.clock import Clock
 from core.vault import Secret
 
 SHARED_NAME = "paypal.tokens"
-TokenKey = tuple[str, str]  # (base url, client id)
+TokenKey = tuple[str, str, str]  # (base url, client id, a digest of the secret)
 
 
 @dataclass(frozen=True, slots=True)
