@@ -193,6 +193,14 @@ async def test_abandoned_on_paypal_then_expired(journey: Journey) -> None:
     assert (await journey.payment()).status == PaymentStatus.EXPIRED
     assert journey.customer.count(RECEIPT) == 0 and journey.merchant.count(PAID_ALERT) == 0
 
+    # The buyer approves on the PayPal tab left open after all: its late webhook captures real money, paid late.
+    journey.sim.approve(journey.sim.last().id)
+    assert await journey.deliver(journey.delivery("CHECKOUT.ORDER.APPROVED")) == 200
+    assert await journey.deliver(journey.delivery("CHECKOUT.ORDER.APPROVED")) == 200
+    payment = await journey.payment()
+    assert (payment.status, payment.paid_minor) == (PaymentStatus.PAID, 323)
+    assert journey.customer.count(RECEIPT) == 1 and journey.merchant.count("arrived after the attempt had ended") == 1
+
 
 async def test_verification_unreachable_is_503_and_the_redelivery_pays(journey: Journey) -> None:
     link = await journey.choose_paypal()
