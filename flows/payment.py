@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from core.buttons import CancelOrder, MyOrders, PayWith
 from core.callbacks import Binding, CallbackData
@@ -68,14 +70,21 @@ def _button_code(name: str) -> int:
     return entry.info.button_code
 
 
-def menu_place(ctx: FlowContext, method: str, amount: Money) -> tuple[bool, str | None]:
+def menu_place(
+    ctx: FlowContext, method: str, amount: Money, options: Mapping[str, Any] | None = None
+) -> tuple[bool, str | None]:
     """Whether the order's menu offers ``method`` for ``amount``, and the customer's words when it does not.
 
     The provider's declaration (:class:`payments.base.ProviderInfo`) says whether it takes the amount and why
     not. A provider with words for that reason (``<name>.not_offered.<reason>``: an amount with cents, for one that
     takes whole units only) is left out with them. Without words, another currency leaves it out silently (the shop
-    has no use for it), and an amount outside its limits is still offered: choosing it explains the limit."""
+    has no use for it), and an amount outside its limits is still offered: choosing it explains the limit. A provider
+    that charges another amount (:attr:`payments.chat.ChatStep.charged`, a conversion the shop set) is checked on
+    that amount."""
     entry = providers.entry(method)
+    step = chat_step(method)
+    converted = step.charged(options or {}, amount) if step is not None and step.charged is not None else None
+    amount = converted or amount
     reason = entry.info.refusal(amount) if entry is not None else None
     if reason is None:
         return True, None
@@ -92,7 +101,7 @@ async def offer_methods(ctx: FlowContext, order: Order) -> Message:
     for config in configs:
         if config.provider not in ctx.methods:
             continue
-        offered, why = menu_place(ctx, config.provider, total)
+        offered, why = menu_place(ctx, config.provider, total, config.options)
         if offered:
             names.append(config.provider)
         elif why is not None:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.db.tables import OPEN_ATTEMPT, Order, Payment
+from core.money import Money
 from core.texts import text as catalog_text
 from payments import providers
 from payments.base import Outcome, ProviderEvent, ProviderKind
@@ -52,17 +53,20 @@ async def open_payment(
     *,
     expires_at: datetime | None = None,
     callback_token: str | None = None,
+    amount: Money | None = None,
 ) -> Payment | None:
-    """A new attempt for ``order``. None when ``status`` is open and the order already has an open attempt,
-    one committed by a concurrent start included (the insert waits for it, then does nothing)."""
+    """A new attempt for ``order``, for the order's total or for ``amount`` (what a provider that converts the
+    shop's currency charges: the receipt and the amount check use it). None when ``status`` is open and the order
+    already has an open attempt, one committed by a concurrent start included (the insert waits for it, then does
+    nothing)."""
     values = {
         "tenant_id": order.tenant_id,
         "order_id": order.id,
         "provider": provider,
         "reference": new_reference(),
         "status": status.value,
-        "amount_minor": order.total_minor,
-        "currency": order.currency,
+        "amount_minor": order.total_minor if amount is None else amount.minor,
+        "currency": order.currency if amount is None else amount.currency,
         "refunded_minor": 0,
         "is_test": order.is_test,
         "expires_at": expires_at,

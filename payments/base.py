@@ -164,6 +164,9 @@ class StartRequest:
     customer_email: str | None
     shop_name: str
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # The order's total, when the attempt charges another amount (a provider that converts the shop's currency):
+    # the customer is shown both. None: ``amount`` is the order's total.
+    order_total: Money | None = None
 
 
 @runtime_checkable

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from core.callbacks import CallbackData
 from core.messages import Message
+from core.money import Money
 from core.texts import has
 from payments.attempts import is_push, open_attempt, open_payment, supersede_open
 from payments.base import Outcome, ProviderEvent
@@ -112,12 +113,17 @@ class ChatStep:
     in the database, so a conversation left at a question is still answered after an upgrade: never rename one).
     ``on_input``: the answer to one of them; None when it does not take it (the flow then says what it expected).
     ``buttons``: the provider's own button kinds, each with its handler (the customer's press, checked by the handler:
-    ids are looked up again within the tenant)."""
+    ids are looked up again within the tenant).
+    ``charged``: for a provider that charges another amount than the order's (it converts a currency it does not
+    take into one it does, at a rate the shop sets): ``(the shop's options, the order's total) -> the amount it
+    charges``, None when it charges the total. The payment menu checks that amount against the provider's
+    declaration, and the step opens its attempt for it (:func:`start_online_payment`'s ``charge``)."""
 
     begin: Begin
     questions: frozenset[str] = frozenset()
     on_input: OnInput = no_input
     buttons: Mapping[type[CallbackData], ButtonHandler] = field(default_factory=dict)
+    charged: Callable[[Mapping[str, Any], Money], Money | None] | None = None
 
     def check(self, provider: str) -> ChatStep:
         """This step, once its questions are shown to be the provider's own; raises TypeError otherwise."""
@@ -127,7 +133,9 @@ class ChatStep:
         return self
 
 
-async def start_online_payment(ctx: ChatContext, order: Order, provider: str, sending: Message) -> Payment | None:
+async def start_online_payment(
+    ctx: ChatContext, order: Order, provider: str, sending: Message, *, charge: Money | None = None
+) -> Payment | None:
     """A ``created`` attempt, its start job and the customer's ``sending`` message, all in this transaction; the
     worker calls the provider after the commit, and its answer takes the place of ``sending`` in the chat.
 
@@ -137,7 +145,8 @@ async def start_online_payment(ctx: ChatContext, order: Order, provider: str, se
     on the phone), or one a concurrent start opened a moment ago.
 
     The attempt has its own callback token (hex: it can never spell a word a provider refuses in a URL) and expires
-    after the tenant's timeout even if it is never started."""
+    after the tenant's timeout even if it is never started. ``charge``: what the provider charges when it is not the
+    order's total (:attr:`ChatStep.charged`); the attempt is for that amount."""
     await _replace_own(ctx, order, provider)
     if await supersede_open(ctx.session, order, ctx.clock) is not None:
         return None
@@ -150,6 +159,7 @@ async def start_online_payment(ctx: ChatContext, order: Order, provider: str, se
         now,
         expires_at=now + timedelta(minutes=ctx.tenant.payment_timeout_minutes),
         callback_token=secrets.token_hex(20),
+        amount=charge,
     )
     if payment is not None:
         await queue_start(ctx.session, payment, ctx.customer.chat_id, sending, now)

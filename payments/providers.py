@@ -10,14 +10,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
-from payments import flutterwave, manual, mpesa, paystack
+from payments import flutterwave, manual, mpesa, paypal, paystack
 from payments.base import ProviderEntry, ProviderInfoError
 
 if TYPE_CHECKING:
     from payments.registry import ProviderFactory
 
 _ENTRIES: dict[str, ProviderEntry] = {
-    entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, flutterwave.ENTRY, manual.ENTRY)
+    entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, flutterwave.ENTRY, paypal.ENTRY, manual.ENTRY)
 }
 ENTRIES: Final[Mapping[str, ProviderEntry]] = _ENTRIES
 NAMES: tuple[str, ...] = tuple(ENTRIES)

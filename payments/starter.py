@@ -158,6 +158,7 @@ class PaymentStarter:
             customer = await CustomerRepository(uow.session).by_id(tenant.id, order.customer_id)
             provider = await self.registry.for_tenant(uow.session, tenant, payment.provider)
             assert customer is not None
+            total = Money(order.total_minor, order.currency)
             request = StartRequest(
                 payment_reference=payment.reference,
                 callback_token=payment.callback_token,
@@ -168,6 +169,7 @@ class PaymentStarter:
                 customer_email=customer.email,
                 shop_name=tenant.name,
                 metadata={"tenant": tenant.slug, "order": order.code, "chat": str(customer.chat_id)},
+                order_total=total if total != Money(payment.amount_minor, payment.currency) else None,
             )
             timeout = timedelta(minutes=tenant.payment_timeout_minutes)
             return _Loaded(request, provider, tenant.id, payment.reference, payment.provider, timeout)

@@ -11,10 +11,11 @@ from typing import Any
 from sandbox.contract import ProviderSimulator
 from sandbox.flutterwave import entry as flutterwave
 from sandbox.mpesa import entry as mpesa
+from sandbox.paypal import entry as paypal
 from sandbox.paystack import entry as paystack
 
 SIMULATORS: Mapping[str, ProviderSimulator[Any]] = MappingProxyType(
-    {entry.provider: entry for entry in (mpesa.SIMULATOR, paystack.SIMULATOR, flutterwave.SIMULATOR)}
+    {entry.provider: entry for entry in (mpesa.SIMULATOR, paystack.SIMULATOR, flutterwave.SIMULATOR, paypal.SIMULATOR)}
 )
 
 

@@ -72,7 +72,7 @@ def kit(provider: str) -> Kit:
 async def contract(
     kit: Kit, database: Database, vault: Vault, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Contract]:
-    currency = "KES"
+    currency = kit.currency
     if request.node.get_closest_marker("foreign_currency"):
         foreign = foreign_currency(kit.name)
         if foreign is None:

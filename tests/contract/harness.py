@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db.tables import Order, Payment, PaymentEvent
+from core.money import Money
 from tests.contract.kits import CallbackKind, Delivery, Kit, deliver
 from tests.contract.network import Network
 from tests.support.app import Person, Shop, ShopServer, place_order
@@ -38,8 +39,13 @@ class Contract:
             await self.merchant.tap("🟢 Yes, go live")
         self.kit.test_mode = on
 
+    def money(self, minor: int) -> str:
+        """An amount in the shop's currency as the chat writes it (``KES 420``)."""
+        return Money(minor, self.kit.currency).format()
+
     async def order(self) -> None:
-        self.order_code = await place_order(self.customer, phone=self.kit.customer_phone)
+        product = f"Pishori Rice 2kg · {self.money(42000)}"
+        self.order_code = await place_order(self.customer, phone=self.kit.customer_phone, product=product)
 
     async def start(self) -> None:
         """A placed order, paid for with the provider: the collection has started at the provider."""

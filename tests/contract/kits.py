@@ -30,6 +30,8 @@ from sandbox.flutterwave.simulator import FlutterwaveSimulator
 from sandbox.mpesa.models import HOLD, SimOutcome, dumps
 from sandbox.mpesa.server import SimulatorServer
 from sandbox.mpesa.simulator import DarajaSimulator
+from sandbox.paypal.entry import SIMULATOR as PAYPAL_SIMULATOR
+from sandbox.paypal.simulator import PayPalSimulator
 from sandbox.paystack.simulator import PaystackSimulator, RetryPolicy, serve
 from tests.contract.linkpay.simulator import LinkPaySimulator
 from tests.contract.linkpay.wire import SIGNATURE_HEADER as LINKPAY_SIGNATURE
@@ -63,6 +65,7 @@ class Kit(ABC):
     received: ClassVar[dict[str, str]] = {}  # the money a wrong_amount / wrong_currency callback reports
 
     paid_alert: ClassVar[str] = "is paid: KES 420"  # what the merchant reads, once, when the order is paid
+    currency: ClassVar[str] = "KES"  # what the shop sells in: one the provider takes (PayPal takes no KES)
     online: ClassVar[bool] = True  # False: the manual method (no simulator, no callbacks; only some cases apply)
 
     def __init__(self) -> None:
@@ -466,8 +469,82 @@ class FlutterwaveKit(Kit):
         return len(self.sim.refunds)
 
 
+class PayPalKit(Kit):
+    """PayPal Orders v2, against the PayPal simulator, in a shop selling in USD. A webhook is believed through
+    PayPal's verify-webhook-signature and a GET of the order; the genuine callback is CHECKOUT.ORDER.APPROVED (the
+    server captures). Test mode is PayPal's sandbox host with the sandbox app's credentials."""
+
+    name = "paypal"
+    method_button = "🅿️ PayPal"
+    start_path = "/v2/checkout/orders"
+    currency = "USD"
+    paid_alert = "is paid: USD 420"
+    refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "USD 300"}
+    query_after: ClassVar[dict[str, float]] = {"minutes": 1}
+    refunds_by = "provider"
+    refund_sent = "A refund of USD 100 for order"
+    LIVE = ("contract-live-client", "contract-live-secret", "WH-CONTRACT-LIVE")
+    SANDBOX = ("contract-sandbox-client", "contract-sandbox-secret", "WH-CONTRACT-SANDBOX")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = PayPalSimulator()
+        self.sim.add_app(*self.LIVE, sandbox=False)
+        self.sim.add_app(*self.SANDBOX, sandbox=True)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        async with PAYPAL_SIMULATOR.serve(self.sim) as url:
+            yield {"api-m.paypal.com": url, "api-m.sandbox.paypal.com": url}
+
+    def settings(self) -> Settings:
+        (live_id, live_secret, live_hook), (sandbox_id, sandbox_secret, sandbox_hook) = self.LIVE, self.SANDBOX
+        options = {"client_id": live_id, "webhook_id": live_hook}
+        options |= {"sandbox_client_id": sandbox_id, "sandbox_webhook_id": sandbox_hook}
+        return {"client_secret": live_secret, "sandbox_client_secret": sandbox_secret}, options
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == "api-m.sandbox.paypal.com"
+
+    async def pay(self) -> None:
+        self.sim.approve()
+
+    async def decline(self) -> None:
+        self.sim.approve(decline=True)  # no webhook is delivered: the reconciler's capture finds it declined
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        if kind == "wrong_currency":
+            return None  # PayPal captures in the order's currency: of dukabot's currencies, USD is PayPal's only one
+        order = self.sim.last()
+        if kind == "wrong_amount":  # PayPal's order holds other money: its capture and its GET say the same
+            order.value = "300.00"
+        approved = [
+            d for d in self.sim.webhooks("CHECKOUT.ORDER.APPROVED") if json.loads(d.body)["resource"]["id"] == order.id
+        ]
+        made = _pick(approved, "CHECKOUT.ORDER.APPROVED webhook")
+        headers = dict(made.headers)
+        if kind == "forged":
+            headers["PAYPAL-TRANSMISSION-SIG"] = "f" * 64
+        elif kind == "unsigned":
+            headers = {"Content-Type": "application/json"}
+        return Delivery(f"{self.base_url}/pay/paypal/{self.shop_slug}", made.body, headers)
+
+    async def finish_refund(self, merchant: Person) -> None:
+        for made in self.sim.webhooks("PAYMENT.CAPTURE.REFUNDED"):
+            for _ in range(2):  # each webhook delivered twice
+                url = f"{self.base_url}/pay/paypal/{self.shop_slug}"
+                status, _ = await deliver(Delivery(url, made.body, made.headers))
+                assert status == 200, status
+
+    def refunds_at_provider(self) -> int | None:
+        return len(self.sim.refunds)
+
+
 # Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.
-KITS: dict[str, type[Kit]] = {kit.name: kit for kit in (MpesaKit, PaystackKit, FlutterwaveKit, ManualKit, LinkPayKit)}
+KITS: dict[str, type[Kit]] = {
+    kit.name: kit for kit in (MpesaKit, PaystackKit, FlutterwaveKit, PayPalKit, ManualKit, LinkPayKit)
+}
 
 
 async def deliver(delivery: Delivery) -> tuple[int, str]:

@@ -34,7 +34,7 @@ async def test_a_start_that_timed_out_is_never_sent_again(contract: Contract) ->
     await contract.start()
     assert network.sent(kit.start_path) == 1
     unconfirmed = contract.customer.find("did not confirm it in time")
-    assert f"order {contract.order_code} (KES 420) was sent" in unconfirmed.content
+    assert f"order {contract.order_code} ({contract.money(42000)}) was sent" in unconfirmed.content
     payment = await contract.payment()
     assert payment.status == PaymentStatus.PENDING
 

@@ -1,0 +1,1 @@
+"""PayPal's texts: en.json (and en.<area>.json)."""
