@@ -11,9 +11,10 @@ from typing import Any
 from sandbox.contract import ProviderSimulator
 from sandbox.mpesa import entry as mpesa
 from sandbox.paystack import entry as paystack
+from sandbox.stripe import entry as stripe
 
 SIMULATORS: Mapping[str, ProviderSimulator[Any]] = MappingProxyType(
-    {entry.provider: entry for entry in (mpesa.SIMULATOR, paystack.SIMULATOR)}
+    {entry.provider: entry for entry in (mpesa.SIMULATOR, paystack.SIMULATOR, stripe.SIMULATOR)}
 )
 
 

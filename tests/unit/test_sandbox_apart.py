@@ -34,6 +34,7 @@ SHARED_PURE = frozenset({"core.clock", "core.money", "core.texts", "core.unicode
 PURE_MODULES = {
     "mpesa": frozenset(f"payments.mpesa.{name}" for name in ("wire", "wire_c2b", "codes", "fields", "status")),
     "paystack": frozenset(f"payments.paystack.{name}" for name in ("wire", "signature", "limits", "reference")),
+    "stripe": frozenset(f"payments.stripe.{name}" for name in ("currencies", "signature", "keys")),
     "telegram": frozenset[str](),
 }
 
