@@ -39,7 +39,7 @@ class StripeSetup(ProviderSetup):
     provider: ClassVar[str] = "stripe"
 
     secret_key: Annotated[Secret, AfterValidator(_secret_key)] = setting(
-        "secret key, sk_live_... (or sk_test_... for a shop that only tests)", metavar="K"
+        "secret key, sk_test_... or sk_live_...", metavar="K"
     )
     webhook_secret: Annotated[Secret, AfterValidator(_webhook_secret)] = setting(
         "the webhook endpoint's signing secret, whsec_... (comma-separated while rolling it).", metavar="S"

@@ -68,5 +68,5 @@ def test_what_reads_the_registry_reads_it_when_asked_so_a_provider_registered_la
     with providers.registered(pushing):
         assert is_push(Payment(provider="pushpay", callback_token="ab")) is True
         refused = CliRunner().invoke(provider, ["set", "shop", "nopay"])
-        assert "'nopay' is not one of 'mpesa', 'paystack', 'manual', 'linkpay', 'pushpay'" in refused.output
+        assert "'nopay' is not one of 'mpesa', 'paystack', 'stripe', 'manual', 'linkpay', 'pushpay'" in refused.output
     assert is_push(Payment(provider="pushpay", callback_token="ab")) is False  # gone with its block

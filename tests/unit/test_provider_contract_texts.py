@@ -41,5 +41,5 @@ def test_a_provider_ships_the_texts_of_what_it_declares(name: str) -> None:
 
 
 def test_the_registry_has_a_provider_of_each_capability_checked_here() -> None:
-    assert {name for name, entry in ENTRIES.items() if entry.info.supports(Capability.REFUND)} == {"paystack"}
+    assert {name for name, entry in ENTRIES.items() if entry.info.supports(Capability.REFUND)} == {"paystack", "stripe"}
     assert {name for name, entry in ENTRIES.items() if entry.info.supports(Capability.CONFIRM_HELD)} == {"paystack"}
