@@ -63,4 +63,24 @@ def _chat() -> ChatStep:
     return STEP.check(INFO.name)
 
 
-ENTRY = ProviderEntry(INFO, setup=_setup, factory=_factory, routes=_routes, chat=_chat)
+def _process(kit: Any) -> Any:
+    from payments.stripe.connect import process
+
+    return process(kit)
+
+
+def _merchant_commands() -> Any:
+    from payments.stripe.connect import COMMANDS
+
+    return COMMANDS
+
+
+ENTRY = ProviderEntry(
+    INFO,
+    setup=_setup,
+    factory=_factory,
+    routes=_routes,
+    chat=_chat,
+    process=_process,
+    merchant_commands=_merchant_commands,
+)

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
+from core.money import Money
 from core.texts import text
 from payments.base import (
     Callback,
@@ -36,16 +38,22 @@ from payments.stripe.currencies import to_amount
 from payments.stripe.keys import key_mode, webhook_secrets
 from payments.stripe.signature import verify
 from payments.stripe.wire import (
+    ACCOUNT_LINKS_PATH,
+    ACCOUNTS_PATH,
     BALANCE_PATH,
     LIVE_HOST,
+    PAYOUTS_PATH,
     REFERENCE_KEY,
     REFUND_EVENTS,
     REFUNDS_PATH,
     SESSIONS_PATH,
     Event,
+    Payout,
     Session,
     charge_refunds,
+    parse_balance,
     parse_event,
+    parse_payouts,
     parse_refund,
     parse_session,
 )
@@ -98,6 +106,10 @@ class StripeProvider:
         self.tenant_slug = config.tenant_slug
         self.timeout = timedelta(minutes=30)
         self.return_url = deps.callback_base.rstrip("/") + return_path(config.tenant_slug)
+        # Connect: the key is the platform's; the shop is its Express account, paid by destination charges.
+        self.connect = str(config.options.get("connect") or "") == "on"
+        self.connected_account = str(config.options.get("connected_account") or "") or None
+        self.fee_percent = Decimal(str(config.options.get("application_fee_percent") or "0"))
 
     @property
     def sandboxed(self) -> bool:
@@ -138,6 +150,15 @@ class StripeProvider:
             "cancel_url": f"{self.return_url}?state=cancel&ref={reference}",
             "expires_at": expires_at(self.clock.now(), lifetime),
         }
+        if self.connect:
+            if self.connected_account is None:
+                raise ProviderError(
+                    "the shop has no Stripe account yet", code="connect_not_onboarded", misconfigured=True
+                )
+            fields["payment_intent_data"]["transfer_data"] = {"destination": self.connected_account}
+            fee = self.application_fee(start.amount)
+            if fee:
+                fields["payment_intent_data"]["application_fee_amount"] = fee
         session = parse_session(await self.client.call("POST", SESSIONS_PATH, fields, idempotency_key=reference))
         if not session.url:
             raise ProviderError("Stripe's session has no URL", code="bad_answer")
@@ -147,6 +168,43 @@ class StripeProvider:
             values={"card": _TEST_CARD, "minutes": minutes},
             link=LinkButton("stripe.button_pay", session.url),
             provider_ref=session.id,
+        )
+
+    def application_fee(self, amount: Money) -> int:
+        """The platform's fee on ``amount``, in Stripe's units, rounded down (the merchant keeps the fraction)."""
+        return int(to_amount(amount) * self.fee_percent / 100)
+
+    # --- Connect: the shop's Express account ------------------------------------------------------------------
+
+    async def create_account(self, tenant_id: int) -> str:
+        """The shop's Express account on the platform (one per shop: the idempotency key names the shop)."""
+        fields = {"type": "express", "metadata": {"tenant": self.tenant_slug}}
+        answer = await self.client.call("POST", ACCOUNTS_PATH, fields, idempotency_key=f"account-{tenant_id}")
+        account = answer.get("id")
+        if not isinstance(account, str) or not account.startswith("acct_"):
+            raise ProviderError("Stripe's account has no id", code="bad_answer")
+        return account
+
+    async def onboarding_link(self, account: str) -> str:
+        """A fresh Account Link to Stripe's onboarding (single use, minutes long: made when the merchant asks)."""
+        fields = {
+            "account": account,
+            "type": "account_onboarding",
+            "refresh_url": f"{self.return_url}?state=connect_refresh",
+            "return_url": f"{self.return_url}?state=connect_done",
+        }
+        answer = await self.client.call("POST", ACCOUNT_LINKS_PATH, fields)
+        url = answer.get("url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ProviderError("Stripe's account link has no URL", code="bad_answer")
+        return url
+
+    async def balance_and_payouts(self, account: str) -> tuple[list[Money], list[Payout]]:
+        """The connected account's available balance and its latest payouts (``Stripe-Account``)."""
+        on_account = StripeClient(self.client.http, base_url=self.client.base_url, key=self.key, account=account)
+        return (
+            parse_balance(await on_account.call("GET", BALANCE_PATH)),
+            parse_payouts(await on_account.call("GET", f"{PAYOUTS_PATH}?limit=5")),
         )
 
     def next_check(self, checks_done: int) -> timedelta | None:

@@ -17,13 +17,15 @@ from core.clock import Clock
 from core.db.repos.orders import PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
+from core.messages import Message
 from core.texts import text
-from payments import refunds
+from payments import notices, refunds
 from payments.base import InvalidCallback, RefundResult
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
 from payments.service import apply_event
 from payments.stripe import INFO
 from payments.stripe.provider import StripeProvider
+from payments.stripe.wire import Event, account_ready, named_tenant
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -31,7 +33,20 @@ _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", 
 
 
 async def webhook(context: InboundContext, request: InboundRequest) -> InboundResponse:
-    slug = request.path_params["tenant"]
+    return await _handle(context, request, request.path_params["tenant"])
+
+
+async def platform_webhook(context: InboundContext, request: InboundRequest) -> InboundResponse:
+    """The Connect platform's one endpoint, for every shop onboarded through it: the shop is the one the event's
+    object names in its metadata (sessions, payments and accounts are made with it), and its secrets check the
+    signature before anything is read further."""
+    slug = named_tenant(request.body)
+    if slug is None:
+        return InboundResponse(404, json={"error": "no shop named"}, outcome="unknown_shop")
+    return await _handle(context, request, slug)
+
+
+async def _handle(context: InboundContext, request: InboundRequest, slug: str) -> InboundResponse:
     async with context.database.uow() as uow:
         tenant = await TenantRepository(uow.session).by_slug(slug)
         provider = await context.registry.for_tenant(uow.session, tenant, INFO.name) if tenant else None
@@ -45,6 +60,8 @@ async def webhook(context: InboundContext, request: InboundRequest) -> InboundRe
             log.warning("stripe webhook for %s refused: %s", slug, error.reason)
             return InboundResponse(error.status, json={"error": error.reason}, outcome="refused")
         outcomes = [await _refund(uow.session, tenant, provider, report, context.clock) for report in reports]
+        if event.type == "account.updated":
+            outcomes.append(await _account(uow.session, tenant, provider, event, context.clock))
         if payment_event is not None:
             applied = await apply_event(uow.session, tenant.id, payment_event, context.clock)
             outcomes.append(applied.result.value)
@@ -69,9 +86,19 @@ async def _refund(
     return "duplicate" if applied.duplicate else "applied" if applied.moved else "recorded"
 
 
+async def _account(session: AsyncSession, tenant: Tenant, provider: StripeProvider, event: Event, clock: Clock) -> str:
+    """The shop's Express account can take payments: the merchant is told once (the message's key is the account's)."""
+    ready = account_ready(event.object)
+    if ready is None or ready[0] != provider.connected_account or not ready[1]:
+        return "ignored"
+    message = Message(text("stripe.connect.ready"))
+    await notices.to_merchant(session, tenant, f"stripe.connect.ready:{ready[0]}", message, clock.now())
+    return "applied"
+
+
 def render_return(shop: str, state: str, bot_username: str | None, language: str) -> str:
     """The page after Stripe's Checkout: what happened in a word, and the way back to the chat."""
-    state = state if state in ("success", "cancel") else "unknown"
+    state = state if state in ("success", "cancel", "connect_done", "connect_refresh") else "unknown"
     title = html.escape(text(f"stripe.return.title.{state}", language))
     body = html.escape(text(f"stripe.return.body.{state}", language, shop=shop))
     link = ""
@@ -97,4 +124,7 @@ async def return_page(context: InboundContext, request: InboundRequest) -> Inbou
 ROUTES = (
     InboundRoute("POST", "/pay/stripe/{tenant}", "webhook", webhook, max_body_bytes=MAX_WEBHOOK_BYTES),
     InboundRoute("GET", "/pay/stripe/{tenant}/return", "return_page", return_page),
+    InboundRoute(
+        "POST", "/pay/stripe/platform/events", "platform_webhook", platform_webhook, max_body_bytes=MAX_WEBHOOK_BYTES
+    ),
 )

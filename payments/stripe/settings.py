@@ -8,11 +8,12 @@ charging real cards)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, model_validator
 
-from payments.setup import BaseUrl, ProviderSetup, Secret, setting
+from payments.setup import BaseUrl, ProviderSetup, Secret, Switch, setting
 from payments.stripe.keys import key_mode, webhook_secrets
 
 
@@ -35,6 +36,16 @@ def _webhook_secret(value: Any) -> Any:
     return value
 
 
+def _percent(value: str) -> str:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError("is a percentage such as 2.5") from None
+    if not number.is_finite() or not Decimal(0) <= number <= Decimal(50) or number != number.quantize(Decimal("0.01")):
+        raise ValueError("is a percentage from 0 to 50, at most two decimals")
+    return str(number)
+
+
 class StripeSetup(ProviderSetup):
     provider: ClassVar[str] = "stripe"
 
@@ -53,6 +64,28 @@ class StripeSetup(ProviderSetup):
     base_url: BaseUrl | None = setting(
         "another API host (a simulator, a test double).", metavar="URL", cli="option", default=None
     )
+    connect: Switch | None = setting(
+        "on: the shop is an Express account of the platform whose keys are given (its payments are destination "
+        "charges, onboarded with /connect stripe in the chat).",
+        metavar="on|off",
+        cli="option",
+        default=None,
+    )
+    application_fee_percent: Annotated[str, AfterValidator(_percent)] | None = setting(
+        "with connect=on: the platform's fee, a percentage of each payment.",
+        metavar="PERCENT",
+        cli="option",
+        default=None,
+    )
+    connected_account: str | None = setting(
+        "the shop's Express account, acct_..., made from the chat.", metavar="ACCT", cli="managed", default=None
+    )
+
+    @model_validator(mode="after")
+    def _fee_with_connect(self) -> StripeSetup:
+        if self.application_fee_percent is not None and self.connect != "on":
+            raise ValueError("application_fee_percent needs connect=on: a shop's own account pays no platform fee")
+        return self
 
     @classmethod
     def facts(cls, secrets: Mapping[str, str], options: Mapping[str, Any]) -> dict[str, str]:

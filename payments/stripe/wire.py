@@ -31,6 +31,9 @@ LIVE_HOST = "https://api.stripe.com"
 SESSIONS_PATH = "/v1/checkout/sessions"
 REFUNDS_PATH = "/v1/refunds"
 BALANCE_PATH = "/v1/balance"
+ACCOUNTS_PATH = "/v1/accounts"
+ACCOUNT_LINKS_PATH = "/v1/account_links"
+PAYOUTS_PATH = "/v1/payouts"
 # Our reference travels as client_reference_id and in the metadata of the session and of its payment (so that a
 # charge's events name it too).
 REFERENCE_KEY = "payment_reference"
@@ -230,3 +233,58 @@ def parse_error(status: int, body: bytes) -> ApiError:
         str(error.get("code") or error.get("type") or f"http_{status}"),
         str(error.get("message") or "")[:300],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    amount: Money
+    status: str  # paid, pending, in_transit, canceled, failed
+    arrival: datetime | None
+
+
+def _known_money(amount: Any, currency: Any) -> Money | None:
+    try:
+        return _money(amount, currency)
+    except MoneyError:  # a currency dukabot does not count: left out of what the merchant reads
+        return None
+
+
+def parse_balance(data: Mapping[str, Any]) -> list[Money]:
+    """A Balance's ``available`` amounts, one per currency."""
+    items = data.get("available")
+    found = (
+        [_known_money(i.get("amount"), i.get("currency")) for i in items if isinstance(i, Mapping)]
+        if isinstance(items, list)
+        else []
+    )
+    return [money for money in found if money is not None]
+
+
+def parse_payouts(data: Mapping[str, Any]) -> list[Payout]:
+    """A list of Payouts (``{"data": [...]}``), newest first as Stripe lists them."""
+    items = data.get("data")
+    payouts = []
+    for item in items if isinstance(items, list) else []:
+        money = _known_money(item.get("amount"), item.get("currency")) if isinstance(item, Mapping) else None
+        if money is not None:
+            payouts.append(Payout(money, str(item.get("status") or "?"), _time(item.get("arrival_date"))))
+    return payouts
+
+
+def account_ready(obj: Mapping[str, Any]) -> tuple[str, bool] | None:
+    """An Account object's id and whether it can take charges (``charges_enabled``); None for anything else."""
+    account = obj.get("id")
+    if obj.get("object") != "account" or not isinstance(account, str):
+        return None
+    return account, obj.get("charges_enabled") is True
+
+
+def named_tenant(body: bytes) -> str | None:
+    """The shop an event's object names in its metadata (``tenant``), read before the signature only to know whose
+    secrets check it; None when it names none."""
+    try:
+        data = json.loads(body)
+        slug = data["data"]["object"]["metadata"]["tenant"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return slug if isinstance(slug, str) and 0 < len(slug) <= 64 else None

@@ -25,9 +25,10 @@ import httpx
 from core.clock import Clock, SystemClock
 from payments.stripe.signature import SIGNATURE_HEADER, header
 from sandbox.stripe.forms import parse_form
-from sandbox.stripe.state import Account, Endpoint, Idempotent, SimEvent, SimRefund, SimSession
+from sandbox.stripe.state import Account, Endpoint, Idempotent, SimAccount, SimEvent, SimRefund, SimSession
 
 CHECKOUT_PREFIX = "/c/pay/"
+ONBOARDING_PREFIX = "/c/onboard/"
 MINIMUM = {"usd": 50}
 MAXIMUM = 99_999_999
 
@@ -71,6 +72,7 @@ class StripeSimulator:
         self.sessions: list[SimSession] = []
         self.refunds: list[SimRefund] = []
         self.events: list[SimEvent] = []
+        self.accounts: dict[str, SimAccount] = {}
         self.requests: list[SimRequest] = []
         self._idempotent: dict[tuple[str, str], Idempotent] = {}
         self._ids = itertools.count(1)
@@ -96,11 +98,14 @@ class StripeSimulator:
     # --- the API ------------------------------------------------------------------------------------------
 
     async def handle(self, request: SimRequest) -> SimResponse:
-        from sandbox.stripe.checkout import handle_checkout  # the page and the API share the state
+        from sandbox.stripe.checkout import handle_checkout  # the pages and the API share the state
+        from sandbox.stripe.connect import handle_onboarding
 
         self.requests.append(request)
         if request.path.startswith(CHECKOUT_PREFIX):
             return await handle_checkout(self, request)
+        if request.path.startswith(ONBOARDING_PREFIX):
+            return await handle_onboarding(self, request)
         key = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if key not in self.account.keys:
             return error(401, "invalid_request_error", "Invalid API Key provided", code="api_key_invalid")
@@ -125,8 +130,19 @@ class StripeSimulator:
 
     def _route(self, request: SimRequest, key: str, livemode: bool, fields: dict[str, Any]) -> SimResponse:
         parts = [part for part in request.path.split("/") if part]
+        on_account = request.headers.get("stripe-account")
+        if on_account is not None and on_account not in self.accounts:
+            return error(403, "invalid_request_error", "The provided key does not have access to account")
         if request.method == "GET" and parts == ["v1", "balance"]:
-            return SimResponse.json({"object": "balance", "livemode": livemode, "available": [], "pending": []})
+            return SimResponse.json(self._balance(on_account, livemode))
+        if request.method == "GET" and parts == ["v1", "payouts"] and on_account is not None:
+            return SimResponse.json({"object": "list", "data": list(self.accounts[on_account].payouts)})
+        if request.method == "POST" and parts == ["v1", "accounts"]:
+            account = SimAccount(self._id("acct"), livemode, dict(fields.get("metadata") or {}))
+            self.accounts[account.id] = account
+            return SimResponse.json(account.wire())
+        if request.method == "POST" and parts == ["v1", "account_links"]:
+            return self._account_link(request, fields)
         if parts[:3] == ["v1", "checkout", "sessions"]:
             if request.method == "POST" and len(parts) == 3:
                 return self._create_session(request, key, livemode, fields)
@@ -146,6 +162,29 @@ class StripeSimulator:
                 return error(404, "invalid_request_error", "No such refund", code="resource_missing")
             return SimResponse.json(refund.wire())
         return error(404, "invalid_request_error", f"Unrecognized request URL ({request.method}: {request.path})")
+
+    def _balance(self, account: str | None, livemode: bool) -> dict[str, Any]:
+        """A connected account's balance: what its destination charges brought, less the platform's fees."""
+        totals: dict[str, int] = {}
+        for session in self.sessions:
+            if account is not None and session.destination == account and session.payment_status == "paid":
+                totals[session.currency] = (
+                    totals.get(session.currency, 0) + session.amount_total - session.application_fee
+                )
+        available = [{"amount": amount, "currency": currency} for currency, amount in totals.items()]
+        return {"object": "balance", "livemode": livemode, "available": available, "pending": []}
+
+    def _account_link(self, request: SimRequest, fields: dict[str, Any]) -> SimResponse:
+        account = self.accounts.get(str(fields.get("account")))
+        if account is None:
+            return error(400, "invalid_request_error", "No such account", param="account")
+        if fields.get("type") != "account_onboarding":
+            return error(400, "invalid_request_error", "Invalid type", param="type")
+        account.return_url, account.refresh_url = str(fields.get("return_url")), str(fields.get("refresh_url"))
+        url = f"{self.public_url or request.origin}{ONBOARDING_PREFIX}{account.id}"
+        return SimResponse.json(
+            {"object": "account_link", "url": url, "created": self.now(), "expires_at": self.now() + 300}
+        )
 
     def _session(self, session_id: str, key: str | None = None) -> SimSession | None:
         return next((s for s in self.sessions if s.id == session_id and (key is None or s.key == key)), None)
@@ -178,12 +217,20 @@ class StripeSimulator:
                 "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.",
                 param="expires_at",
             )
+        intent = fields.get("payment_intent_data")
+        intent = intent if isinstance(intent, dict) else {}
         for url_field in ("success_url", "cancel_url"):
             if not str(fields.get(url_field, "")).startswith(("http://", "https://")):
                 return error(400, "invalid_request_error", "Not a valid URL", param=url_field)
+        transfer = intent.get("transfer_data")
+        destination = transfer.get("destination") if isinstance(transfer, dict) else None
+        if destination is not None and not (
+            destination in self.accounts and self.accounts[destination].charges_enabled
+        ):
+            return error(
+                400, "invalid_request_error", "The destination account cannot take charges", code="account_invalid"
+            )
         session_id = self._id("cs", livemode)
-        intent = fields.get("payment_intent_data")
-        intent = intent if isinstance(intent, dict) else {}
         session = SimSession(
             id=session_id,
             key=key,
@@ -199,6 +246,8 @@ class StripeSimulator:
             created=now,
             url=f"{self.public_url or request.origin}{CHECKOUT_PREFIX}{session_id}",
         )
+        session.destination = destination
+        session.application_fee = int(intent.get("application_fee_amount") or 0)
         self.sessions.append(session)
         return SimResponse.json(session.wire())
 
@@ -291,7 +340,19 @@ class StripeSimulator:
             raise LookupError(f"no open Checkout Session {session_id}")
         return session
 
-    def _emit(self, kind: str, obj: dict[str, Any], livemode: bool) -> SimEvent:
+    def complete_onboarding(self, account_id: str) -> SimEvent:
+        """The merchant gave Stripe its details: the account can take charges (``account.updated``)."""
+        account = self.accounts[account_id]
+        account.charges_enabled = account.details_submitted = True
+        return self._emit("account.updated", account.wire(), account.livemode, account=account.id)
+
+    def payout(self, account_id: str, amount: int, currency: str, status: str = "paid") -> None:
+        self.accounts[account_id].payouts.insert(
+            0,
+            {"object": "payout", "amount": amount, "currency": currency, "status": status, "arrival_date": self.now()},
+        )
+
+    def _emit(self, kind: str, obj: dict[str, Any], livemode: bool, *, account: str | None = None) -> SimEvent:
         event_id = self._id("evt")
         body = {
             "id": event_id,
@@ -302,6 +363,8 @@ class StripeSimulator:
             "type": kind,
             "data": {"object": obj},
         }
+        if account is not None:  # a Connect event: what happened on a connected account
+            body["account"] = account
         event = SimEvent(event_id, kind, livemode, body)
         self.events.append(event)
         return event

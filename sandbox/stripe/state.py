@@ -25,6 +25,8 @@ class SimSession:
     status: str = "open"
     payment_status: str = "unpaid"
     payment_intent: str | None = None
+    destination: str | None = None  # Connect: the destination charge's connected account
+    application_fee: int = 0
 
     def wire(self) -> dict[str, Any]:
         return {
@@ -102,3 +104,28 @@ class Endpoint:
 class Account:
     keys: dict[str, bool] = field(default_factory=dict)  # secret key -> livemode
     endpoints: dict[bool, Endpoint] = field(default_factory=dict)  # livemode -> where its events are sent
+
+
+@dataclass
+class SimAccount:
+    """A connected (Express) account of the platform."""
+
+    id: str
+    livemode: bool
+    metadata: dict[str, str]
+    charges_enabled: bool = False
+    details_submitted: bool = False
+    return_url: str = ""
+    refresh_url: str = ""
+    payouts: list[dict[str, Any]] = field(default_factory=list)
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "account",
+            "type": "express",
+            "charges_enabled": self.charges_enabled,
+            "details_submitted": self.details_submitted,
+            "payouts_enabled": self.charges_enabled,
+            "metadata": dict(self.metadata),
+        }
