@@ -34,6 +34,7 @@ from flows.buttons import expired, refuse
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
 from payments import notices
+from payments.chat import merchant_command
 from payments.manual.signals import signals
 from payments.registry import ProviderRegistry
 
@@ -76,7 +77,7 @@ ADMIN: Routes[Merchant, Reply] = Routes("admin")
 def is_admin_input(inbound: Inbound, step: str) -> bool:
     """Whether this input belongs to the merchant's side (and so needs an admin)."""
     if inbound.kind is Kind.COMMAND:
-        return inbound.command in ADMIN_COMMANDS
+        return inbound.command in ADMIN_COMMANDS or merchant_command(inbound.command or "") is not None
     if inbound.kind is Kind.BUTTON:
         return ADMIN.takes(inbound.data)
     return step.startswith("admin.")
@@ -152,6 +153,8 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
         return await invites.remove(ctx, args)
     if command == "alerts":
         return await alerts.command(ctx, args)
+    if command not in ("approve", "reject") and (own := merchant_command(command)) is not None:
+        return await own(ctx, args)  # a provider's own command (ProviderEntry.merchant_commands)
     return await _decide(ctx, command, args)
 
 

@@ -94,6 +94,9 @@ class Answer:
 
 
 Begin = Callable[["ChatContext", "Order", "ProviderConfig"], Awaitable[Reply]]
+# A merchant's chat command of a provider (``ProviderEntry.merchant_commands``): the admin's context and the words
+# after the command.
+MerchantCommand = Callable[["ChatContext", str], Awaitable[Reply]]
 OnInput = Callable[["ChatContext", Answer], Awaitable["Reply | None"]]
 ButtonHandler = Callable[["ChatContext", Any], Awaitable[Reply]]
 
@@ -185,3 +188,16 @@ async def _replace_own(ctx: ChatContext, order: Order, provider: str) -> None:
         reason_code=f"{provider}.replaced",
     )
     await apply_event(ctx.session, order.tenant_id, event, ctx.clock)
+
+
+def merchant_command(name: str) -> MerchantCommand | None:
+    """The merchant's chat command ``name`` of the first provider in the registry that declares it, read when asked
+    (so a provider registered later counts); None when no provider has it."""
+    from payments.providers import ENTRIES  # the registry imports the declarations, which name this module's types
+
+    for entry in ENTRIES.values():
+        if entry.merchant_commands is not None:
+            found = entry.merchant_commands().get(name)
+            if found is not None:
+                return found
+    return None

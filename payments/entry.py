@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # types only: importing this module loads no HTTP client and 
     from core.db.engine import Database
     from core.db.tables import Tenant
     from core.vault import Vault
-    from payments.chat import ChatStep
+    from payments.chat import ChatStep, MerchantCommand
     from payments.evidence import EvidenceReader
     from payments.inbound import InboundRoute
     from payments.jobs import JobHandler
@@ -59,6 +59,9 @@ class ProviderEntry:
     # What the customer reads in the provider's own way (payments.notices.ProviderNotices): its receipt, the end of
     # an attempt, the buttons kept on the started message; None: the generic messages.
     notices: Callable[[], ProviderNotices] | None = None
+    # Commands the shop's admins type in the chat (``/connect``), by name without the slash; the shop's own commands
+    # come first. Like a chat step, a command makes no request to the provider (its routes and jobs do).
+    merchant_commands: Callable[[], Mapping[str, MerchantCommand]] | None = None
 
     @property
     def name(self) -> str:

@@ -11,13 +11,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
 from payments import flutterwave, manual, mpesa, paypal, paystack
+from payments import stripe as stripe_provider
 from payments.base import ProviderEntry, ProviderInfoError
 
 if TYPE_CHECKING:
     from payments.registry import ProviderFactory
 
 _ENTRIES: dict[str, ProviderEntry] = {
-    entry.name: entry for entry in (mpesa.ENTRY, paystack.ENTRY, flutterwave.ENTRY, paypal.ENTRY, manual.ENTRY)
+    entry.name: entry
+    for entry in (mpesa.ENTRY, paystack.ENTRY, flutterwave.ENTRY, stripe_provider.ENTRY, paypal.ENTRY, manual.ENTRY)
 }
 ENTRIES: Final[Mapping[str, ProviderEntry]] = _ENTRIES
 NAMES: tuple[str, ...] = tuple(ENTRIES)

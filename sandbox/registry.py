@@ -13,9 +13,13 @@ from sandbox.flutterwave import entry as flutterwave
 from sandbox.mpesa import entry as mpesa
 from sandbox.paypal import entry as paypal
 from sandbox.paystack import entry as paystack
+from sandbox.stripe import entry as stripe
 
 SIMULATORS: Mapping[str, ProviderSimulator[Any]] = MappingProxyType(
-    {entry.provider: entry for entry in (mpesa.SIMULATOR, paystack.SIMULATOR, flutterwave.SIMULATOR, paypal.SIMULATOR)}
+    {
+        entry.provider: entry
+        for entry in (mpesa.SIMULATOR, paystack.SIMULATOR, flutterwave.SIMULATOR, stripe.SIMULATOR, paypal.SIMULATOR)
+    }
 )
 
 

@@ -79,6 +79,8 @@ async def set_provider(
     config = await repo.provider_config(tenant.id, provider)
     previous = decrypt_provider_secrets(vault, config) if config is not None else {}
     kept = {key: value for key, value in previous.items() if key in managed}
+    if config is not None:  # a managed option (an account the provider made) is kept as a managed secret is
+        kept |= {key: str(value) for key, value in (config.options or {}).items() if key in managed}
     try:
         setup = model.parse({**given, **kept})
     except SetupError as error:

@@ -33,6 +33,9 @@ from sandbox.mpesa.simulator import DarajaSimulator
 from sandbox.paypal.entry import SIMULATOR as PAYPAL_SIMULATOR
 from sandbox.paypal.simulator import PayPalSimulator
 from sandbox.paystack.simulator import PaystackSimulator, RetryPolicy, serve
+from sandbox.stripe.entry import SIMULATOR as STRIPE_SIMULATOR
+from sandbox.stripe.simulator import StripeSimulator
+from sandbox.stripe.state import SimEvent as StripeEvent
 from tests.contract.linkpay.simulator import LinkPaySimulator
 from tests.contract.linkpay.wire import SIGNATURE_HEADER as LINKPAY_SIGNATURE
 from tests.contract.linkpay.wire import START_PATH as LINKPAY_START
@@ -541,9 +544,89 @@ class PayPalKit(Kit):
         return len(self.sim.refunds)
 
 
+class StripeKit(Kit):
+    """Stripe Checkout, against the Stripe simulator. Events are signed in ``Stripe-Signature`` with the endpoint's
+    secret of the mode (live or test); test mode is the same host with the ``sk_test_`` key. A declined delayed
+    payment is told by its event (the session's retrieval says only "complete, unpaid")."""
+
+    name = "stripe"
+    method_button = "💳 Pay by card (Stripe)"
+    start_path = "/v1/checkout/sessions"
+    refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 300", "wrong_currency": "NGN 420"}
+    query_after: ClassVar[dict[str, float]] = {"minutes": 1}
+    refunds_by = "provider"
+    refund_sent = "A refund of KES 100 for order"
+    LIVE_KEY, TEST_KEY = "sk_live_contract0000000000000001", "sk_test_contract0000000000000001"
+    LIVE_SECRET, TEST_SECRET = "whsec_contract_live", "whsec_contract_test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = StripeSimulator()  # no endpoint on its "dashboard": the kit delivers each event itself
+        self.sim.add_key(self.LIVE_KEY)
+        self.sim.add_key(self.TEST_KEY)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        async with STRIPE_SIMULATOR.serve(self.sim) as url:
+            yield {"api.stripe.com": url}
+
+    def settings(self) -> Settings:
+        secrets = {
+            "secret_key": self.LIVE_KEY,
+            "webhook_secret": self.LIVE_SECRET,
+            "test_secret_key": self.TEST_KEY,
+            "test_webhook_secret": self.TEST_SECRET,
+        }
+        return secrets, {}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == "api.stripe.com" and headers.get("authorization") == f"Bearer {self.TEST_KEY}"
+
+    def _delivery(self, event: StripeEvent, secrets: list[str] | None = None) -> Delivery:
+        mine = [self.LIVE_SECRET if event.livemode else self.TEST_SECRET]
+        body, headers = self.sim.signed(event, secrets=mine if secrets is None else secrets)
+        return Delivery(f"{self.base_url}/pay/stripe/{self.shop_slug}", body, headers)
+
+    async def pay(self) -> None:
+        self.sim.pay(self.sim.last().id)
+
+    async def decline(self) -> None:
+        for event in self.sim.pay_later(self.sim.last().id, succeeds=False):
+            status, _ = await deliver(self._delivery(event))
+            assert status == 200, (event.type, status)
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        completed = [e for e in self.sim.events if e.type == "checkout.session.completed"]
+        event = _pick(completed, "checkout.session.completed event")
+        if kind in ("wrong_amount", "wrong_currency"):  # Stripe collected other money: its retrieval agrees
+            session = self.sim.last()
+            if kind == "wrong_amount":
+                session.amount_total = 30000
+            else:
+                session.currency = "ngn"
+            body = json.loads(json.dumps(event.body))
+            body["data"]["object"] = session.wire()
+            event = StripeEvent(event.id, event.type, event.livemode, body)
+        if kind == "unsigned":
+            body, _ = self.sim.signed(event, secrets=[])
+            url = f"{self.base_url}/pay/stripe/{self.shop_slug}"
+            return Delivery(url, body, {"Content-Type": "application/json"})
+        return self._delivery(event, ["whsec_someone_else"] if kind == "forged" else None)
+
+    async def finish_refund(self, merchant: Person) -> None:
+        for event in self.sim.settle_refunds():
+            for _ in range(2):  # each event delivered twice
+                status, _ = await deliver(self._delivery(event))
+                assert status == 200, (event.type, status)
+
+    def refunds_at_provider(self) -> int | None:
+        return len(self.sim.refunds)
+
+
 # Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.
 KITS: dict[str, type[Kit]] = {
-    kit.name: kit for kit in (MpesaKit, PaystackKit, FlutterwaveKit, PayPalKit, ManualKit, LinkPayKit)
+    kit.name: kit for kit in (MpesaKit, PaystackKit, FlutterwaveKit, StripeKit, PayPalKit, ManualKit, LinkPayKit)
 }
 
 

@@ -23,7 +23,7 @@ FLOWS = Path(flows.__file__).parent
 def test_the_flows_name_no_provider_that_has_a_chat_step() -> None:
     # The manual payment's proof step is the flows' own (flows.payment says why): it is the one provider they name.
     checked = [entry for entry in providers.ENTRIES.values() if entry.info.kind is not ProviderKind.MANUAL_PROOF]
-    assert sorted(entry.name for entry in checked) == ["flutterwave", "mpesa", "paypal", "paystack"]
+    assert sorted(entry.name for entry in checked) == ["flutterwave", "mpesa", "paypal", "paystack", "stripe"]
     named = []
     for path in sorted(FLOWS.glob("*.py")):
         source = path.read_text(encoding="utf-8").lower().replace("-", "")  # "M-Pesa" names mpesa too
@@ -44,6 +44,8 @@ def test_each_chat_step_is_found_through_the_registry_with_its_own_questions_and
         {SendPush, OtherPhone, PushStatus, PushAgain, Paybill},
     )
     assert (paystack.questions, dict(paystack.buttons)) == (frozenset({"paystack.email"}), {})
+    stripe = steps["stripe"]
+    assert stripe is not None and (stripe.questions, dict(stripe.buttons)) == (frozenset(), {})
     # The flow bound every provider's buttons to the customer's routes.
     assert set(mpesa.buttons) <= CUSTOMER.kinds()
 
@@ -63,14 +65,16 @@ def test_a_step_that_asks_in_another_providers_name_is_refused_when_loaded() -> 
 def test_payment_menu_codes_keep_the_meaning_of_buttons_already_sent() -> None:
     codes = {entry.name: entry.info.button_code for entry in providers.ENTRIES.values()}
     # What METHOD_CODES said before, and each provider's since: never renumber.
-    assert codes == {"manual": 1, "mpesa": 2, "paystack": 3, "flutterwave": 4, "paypal": 6}
+    assert codes == {"manual": 1, "mpesa": 2, "paystack": 3, "flutterwave": 4, "stripe": 5, "paypal": 6}
     assert [
-        found.name if (found := providers.by_button_code(code)) is not None else None for code in (1, 2, 3, 4, 6, 999)
+        found.name if (found := providers.by_button_code(code)) is not None else None
+        for code in (1, 2, 3, 4, 5, 6, 999)
     ] == [
         "manual",
         "mpesa",
         "paystack",
         "flutterwave",
+        "stripe",
         "paypal",
         None,
     ]
