@@ -107,8 +107,8 @@ class OneTripConnection(aiosqlite.Connection):
 
     ``writes_to``: on a writer's connection, the file whose write turn its transactions take before that first
     trip; ``None`` (a reader's connection) takes none. The turn goes back in ``commit``, ``rollback`` and ``stop``
-    (which ``close``, SQLAlchemy's terminate and the garbage collector's ``__del__`` all come through), whatever
-    the outcome of the trip."""
+    (which ``close`` and SQLAlchemy's terminate come through: an invalidated connection, and one the pool finds
+    dropped by its task, unreturned), whatever the outcome of the trip."""
 
     begin_with: str | None = None
     writes_to: str | None = None

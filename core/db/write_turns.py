@@ -105,8 +105,9 @@ class WriteTurns:
         self.taken += 1
 
     def _pass_on(self) -> None:
-        """The holder is done: the turn goes to the oldest waiter still waiting. Off the loop's thread (a connection
-        dropped by the garbage collector) this is scheduled onto the loop, where the futures live."""
+        """The holder is done: the turn goes to the oldest waiter still waiting. Off the loop's thread (the pool's
+        clean-up of a dropped connection runs wherever the garbage collector does) it is scheduled onto the loop,
+        where the futures live."""
         if threading.get_ident() != self._loop_thread:
             loop = self._loop()
             if loop is not None and not loop.is_closed():

@@ -1,19 +1,21 @@
 """Writers to a SQLite file take turns first come first served, one transaction each (core/db/write_turns.py): a
 writer that commits and begins again lets in the one already waiting; every way a transaction ends gives its turn
-back (commit, rollback, an exception, the pool's reset, invalidation, cancellation waiting or holding), so every
-turn taken comes back; a unit of work that commits, waits and writes again holds up nobody meanwhile; a wait past
-the busy timeout fails as SQLite does; read-only work never queues. SQLite only: PostgreSQL has no such queue."""
+back (commit, rollback, an exception, the pool's reset, invalidation, a connection closed or dropped, cancellation
+waiting or holding), so every turn taken comes back; a unit of work that commits, waits and writes again holds up
+nobody meanwhile; a wait past the busy timeout fails as SQLite does; read-only work never queues. SQLite only:
+PostgreSQL has no such queue."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SAWarning
 
 from core.db.engine import Database
 from core.db.write_turns import WriteTurns, turns_for
@@ -125,6 +127,21 @@ async def test_a_connection_returned_to_the_pool_or_invalidated_gives_the_turn_b
         await raw.driver_connection.close()  # as when the file's connection dies under SQLAlchemy
         assert turns.holder is None
         await connection.invalidate()
+    _all_given_back(turns)
+    await _write(sqlite_file, "after")
+    assert await _marks(sqlite_file) == ["after"]
+
+
+async def test_a_connection_dropped_without_being_closed_gives_the_turn_back(sqlite_file: Database) -> None:
+    """A checked-out connection its task dropped (no commit, no close): the pool's finalizer terminates it when the
+    garbage collector finds it, and the turn comes back with it."""
+    turns = _turns(sqlite_file)
+    connection = await sqlite_file.engine.connect()
+    await connection.execute(MARK, {"who": "dropped"})
+    assert turns.holder is not None
+    with pytest.warns(SAWarning, match="garbage collector is trying to clean up"):
+        del connection
+        gc.collect()
     _all_given_back(turns)
     await _write(sqlite_file, "after")
     assert await _marks(sqlite_file) == ["after"]
