@@ -2,11 +2,11 @@
 
 SQLite lets one transaction write at a time. A writer that finds the file locked waits in SQLite's busy handler,
 which sleeps and tries again, each sleep longer than the last (up to 100 ms); it does not queue. So a writer that
-commits and at once begins again (the payment applier, batch after batch) takes the lock back before a writer
-already waiting wakes from its sleep, and the one waiting can miss it for seconds: callbacks answered in bursts with
-stalls between them. Here a writing transaction first waits for its turn in a plain FIFO queue, then sends its
-``BEGIN IMMEDIATE``; it gives the turn back when the transaction has ended. Handing the turn to the oldest waiter on
-release means a writer that begins again queues behind everyone already waiting.
+commits and at once begins again (the payment applier, batch after batch) can take the lock back before a writer
+already waiting wakes from its sleep, again and again, and the one waiting can miss it for seconds: callbacks
+answered in bursts with stalls between them. Here a writing transaction first waits for its turn in a plain FIFO
+queue, then sends its ``BEGIN IMMEDIATE``; it gives the turn back when the transaction has ended. Handing the turn to
+the oldest waiter on release means a writer that begins again queues behind everyone already waiting.
 
 The turn covers one transaction, not a unit of work: it is held exactly while SQLite's write lock is (plus the
 trips that send BEGIN and COMMIT), so it adds no deadlock that SQLite did not already have. A unit of work that
