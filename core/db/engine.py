@@ -1,8 +1,9 @@
 """The database: one async engine, and units of work that own a session and its single commit.
 
-A unit of work either may write (the default) or only reads (``uow(read_only=True)``). On SQLite a writing one begins
-with BEGIN IMMEDIATE, so that concurrent writers queue; a reading one begins deferred and never takes the write lock,
-so reads go on beside a writer (WAL). A reading one cannot write: on SQLite its connections are ``query_only`` (a pool
+A unit of work either may write (the default) or only reads (``uow(read_only=True)``). On a SQLite file each writing
+transaction first waits its turn among this process's writers, first come first served (``core/db/write_turns.py``),
+then begins with BEGIN IMMEDIATE; a reading one begins deferred and never takes the write lock, so reads go on beside
+a writer (WAL) and never queue. A reading one cannot write: on SQLite its connections are ``query_only`` (a pool
 of their own, so no connection switches between kinds), on PostgreSQL it runs as a READ ONLY transaction; a write
 there fails rather than slip into a commit."""
 
@@ -18,28 +19,35 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.db.sqlite_trips import OneTripConnection, one_trip_creator
 
+BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for the write lock (its turn, then the file's lock) before failing
 
-def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
-    """``read_only`` (SQLite): an engine whose connections read only and begin deferred."""
+
+def create_engine(
+    url: str, *, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT, **kwargs: Any
+) -> AsyncEngine:
+    """``read_only`` (SQLite): an engine whose connections read only and begin deferred. ``busy_timeout`` (SQLite):
+    how long a writer waits for its turn, and then for the file's lock, before "database is locked"."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     if parsed.database and parsed.database != ":memory:":
-        # One thread trip per statement, not four (core/db/sqlite_trips.py).
-        engine = create_async_engine(url, async_creator=one_trip_creator(parsed, timeout=30), **kwargs)
+        # One thread trip per statement, not four, and writers that take turns (core/db/sqlite_trips.py).
+        creator = one_trip_creator(parsed, timeout=busy_timeout, writers_take_turns=not read_only)
+        engine = create_async_engine(url, async_creator=creator, **kwargs)
     else:
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-    _configure_sqlite(engine, read_only=read_only)
+        engine = create_async_engine(url, connect_args={"timeout": busy_timeout}, **kwargs)
+    _configure_sqlite(engine, read_only=read_only, busy_timeout=busy_timeout)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, read_only: bool, busy_timeout: float) -> None:
     """SQLite lets only one writer in at a time. A deferred transaction that reads and then writes fails at once with
     "database is locked" when another writer got there first; BEGIN IMMEDIATE takes the write lock up front and waits
-    (busy timeout) instead, so concurrent units of work on SQLite queue up rather than fail. A transaction that only
-    reads needs no lock: it begins deferred and reads a snapshot while a writer works."""
+    (busy timeout) instead, so concurrent units of work on SQLite wait rather than fail (and, on a file, wait their
+    turn in order before that: core/db/write_turns.py). A transaction that only reads needs no lock: it begins
+    deferred and reads a snapshot while a writer works."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -48,7 +56,7 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
         if not read_only:  # the journal mode is the file's: the writers set it
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         if read_only:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
@@ -59,7 +67,9 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
     def _on_begin(connection: Any) -> None:
         driver = getattr(connection.connection.dbapi_connection, "_connection", None)
         if isinstance(driver, OneTripConnection):
-            driver.begin_with = begin  # sent with the transaction's first statement, in its trip
+            # Sent with the transaction's first statement, in its trip; a writer's connection waits for its turn
+            # before that trip and gives it back when the transaction ends (core/db/sqlite_trips.py).
+            driver.begin_with = begin
         else:
             connection.exec_driver_sql(begin)
 

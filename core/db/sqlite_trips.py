@@ -7,10 +7,15 @@ on a busy server outweighs SQLite's own work on the small statements a conversat
 without a trip and a statement is executed, fetched and closed in one: what the adapter then asks of the cursor
 (rows, description, rowcount, lastrowid) is already in hand. Everything else (commit, rollback, the connection's
 settings) is aiosqlite's own; only the cursor differs, and SQLAlchemy's adapter reads every result in full anyway.
+
+A writer's connection also takes its file's write turn (``core/db/write_turns.py``) before the trip that begins a
+transaction, and gives it back when the transaction ends here: COMMIT or ROLLBACK run (the pool's reset on return is
+a rollback), or the connection closed, terminated or dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
@@ -18,6 +23,8 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy.engine import URL
+
+from core.db.write_turns import WriteTurn, turns_for
 
 _Outcome = tuple[Any, int, int | None, list[Any]]
 
@@ -68,6 +75,8 @@ class OneTripCursor:
         return self
 
     async def _run(self, sql: str, parameters: Any, *, many: bool) -> None:
+        if self._connection.begin_with is not None:
+            await self._connection.take_turn()
         self.description, self.rowcount, self.lastrowid, self._rows = await self._connection.on_thread(
             partial(_execute, self._connection, sql, parameters, many=many)
         )
@@ -94,22 +103,54 @@ class OneTripCursor:
 class OneTripConnection(aiosqlite.Connection):
     """``begin_with``: the BEGIN owed by a transaction that has run no statement yet. It goes with the first one,
     in the same trip, so the lock is taken where it was (nothing ran in between); a transaction that runs none
-    begins nothing. A commit or rollback with no transaction open (the pool's reset after a commit) makes no trip."""
+    begins nothing. A commit or rollback with no transaction open (the pool's reset after a commit) makes no trip.
+
+    ``writes_to``: on a writer's connection, the file whose write turn its transactions take before that first
+    trip; ``None`` (a reader's connection) takes none. The turn goes back in ``commit``, ``rollback`` and ``stop``
+    (which ``close`` and SQLAlchemy's terminate come through: an invalidated connection, and one the pool finds
+    dropped by its task, unreturned), whatever the outcome of the trip."""
 
     begin_with: str | None = None
+    writes_to: str | None = None
+    busy_timeout: float = 30.0
+    _turn: WriteTurn | None = None
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
+    async def take_turn(self) -> None:
+        if self.writes_to is not None and self._turn is None:
+            self._turn = await turns_for(self.writes_to).take(self.busy_timeout)
+
+    def _give_turn_back(self) -> None:
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn.give_back()
+
+    # If the caller is cancelled while its COMMIT or ROLLBACK is on the thread, the turn goes back a moment before
+    # that trip ends; the next writer's BEGIN IMMEDIATE then waits out that moment in SQLite's busy handler.
+
     async def commit(self) -> None:
-        self.begin_with = None
-        if self._conn.in_transaction:
-            await super().commit()
+        try:
+            self.begin_with = None
+            if self._conn.in_transaction:
+                await super().commit()
+        finally:
+            self._give_turn_back()
 
     async def rollback(self) -> None:
-        self.begin_with = None
-        if self._conn.in_transaction:
-            await super().rollback()
+        try:
+            self.begin_with = None
+            if self._conn.in_transaction:
+                await super().rollback()
+        finally:
+            self._give_turn_back()
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        try:
+            return super().stop()
+        finally:
+            self._give_turn_back()
 
     async def on_thread(self, function: Callable[[], _Outcome]) -> _Outcome:
         outcome: _Outcome = await self._execute(function)  # type: ignore[no-untyped-call]
@@ -117,23 +158,31 @@ class OneTripConnection(aiosqlite.Connection):
 
 
 def _knows_this_aiosqlite() -> bool:
-    """Whether aiosqlite still has the private parts this module builds on (as in 0.20 to 0.22)."""
-    return all(hasattr(aiosqlite.Connection, name) for name in ("_execute", "_conn"))
+    """Whether aiosqlite has the parts this module builds on (as in 0.22): the private ``_execute`` and ``_conn``,
+    and ``stop``, through which every way a connection ends passes (and so gives its write turn back)."""
+    return all(hasattr(aiosqlite.Connection, name) for name in ("_execute", "_conn", "stop"))
 
 
-def one_trip_creator(url: URL, timeout: float) -> Callable[[], Awaitable[aiosqlite.Connection]]:
-    """``async_creator`` for an engine on the SQLite file at ``url`` (``create_async_engine``)."""
+def one_trip_creator(
+    url: URL, timeout: float, *, writers_take_turns: bool = False
+) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    """``async_creator`` for an engine on the SQLite file at ``url`` (``create_async_engine``); with
+    ``writers_take_turns``, its transactions wait for the file's write turn, at most ``timeout`` seconds."""
     args, kwargs = url.get_dialect()().create_connect_args(url)
     connector = partial(sqlite3.connect, *args, **{**kwargs, "timeout": timeout})
 
     async def connect() -> aiosqlite.Connection:
         if not _knows_this_aiosqlite():
             # The parts of aiosqlite used above are not its public API: with a version that lacks them, connect as
-            # aiosqlite does (four trips a statement) rather than fail every transaction.
+            # aiosqlite does (four trips a statement, writers meeting in SQLite's busy handler, not taking turns)
+            # rather than fail every transaction.
             plain = aiosqlite.Connection(connector, 64)
             await plain
             return plain
         connection = OneTripConnection(connector, 64)
+        connection.busy_timeout = timeout
+        if writers_take_turns:
+            connection.writes_to = url.database
         thread = getattr(connection, "_thread", None)
         if thread is not None:
             thread.daemon = True  # a connection left open never keeps the process from exiting
