@@ -44,6 +44,7 @@ class Lanes:
     _results: Results
     _lanes: dict[Chat, Lane]
     _paced: dict[Chat, datetime]
+    _full: bool
     _stopping: asyncio.Event
     _sleep: Sleep
     _lease_margin: timedelta
@@ -95,7 +96,8 @@ class Lanes:
             if left:  # rows claimed for this lane that it will not send now: back to the table, uncounted
                 with contextlib.suppress(Exception):
                     await self._results.give_back(left, self._clock.now())
-            self.wake()
+            if self._full or left:  # a lane is free for chats the last claim had no room for
+                self.wake()
 
     async def _claim_chat(self, chat: Chat) -> list[Claimed]:
         now = self._clock.now()

@@ -30,6 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core import outbox
 from core.clock import Clock
 from core.db.engine import Database
@@ -189,21 +191,11 @@ class Results:
             batch, self._sent = self._sent, []
             try:
                 now = self._clock.now()
-                following: list[list[Claimed] | None] = []
                 async with self.units, self._db.uow() as uow:
                     for sent in batch:
                         for row in sent.rows:
                             await outbox.mark_sent(uow.session, row.id, now, sent.message_id)
-                    for sent in batch:
-                        following.append(
-                            None
-                            if sent.then_claim is None
-                            else await outbox.resolve_replacing(
-                                uow.session,
-                                await outbox.claim_due(uow.session, now, 1, sent.then_claim, chat=sent.rows[0].chat),
-                                now,
-                            )
-                        )
+                    following = await self._claim_next(uow.session, batch, now)
                     await uow.commit()
             except Exception as exc:
                 for sent in batch:
@@ -217,6 +209,27 @@ class Results:
                     logger.debug("outbox row %s sent to chat %s (tenant %s)", row.id, row.chat_id, row.tenant_id)
                 if not sent.done.done():
                     sent.done.set_result(claimed)
+
+    @staticmethod
+    async def _claim_next(session: AsyncSession, batch: Sequence[_Sent], now: datetime) -> list[list[Claimed] | None]:
+        """For each sent of ``batch`` that asks for it, its chat's next due row, claimed: every chat's in one
+        statement (per lease asked for: one, in practice)."""
+        wanted: dict[timedelta, list[tuple[int, int]]] = {}
+        for sent in batch:
+            if sent.then_claim is not None:
+                wanted.setdefault(sent.then_claim, []).append(sent.rows[0].chat)
+        claimed: dict[tuple[int, int], Claimed] = {}
+        for lease, chats in wanted.items():
+            rows = await outbox.claim_due(session, now, len(chats), lease, chats=chats)
+            claimed.update((row.chat, row) for row in await outbox.resolve_replacing(session, rows, now))
+        following: list[list[Claimed] | None] = []
+        for sent in batch:
+            if sent.then_claim is None:
+                following.append(None)
+            else:
+                row = claimed.pop(sent.rows[0].chat, None)
+                following.append([row] if row is not None else [])
+        return following
 
     async def _rate_limited(self, rows: Sequence[Claimed], outcome: Outcome) -> None:
         first = rows[0]
