@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core import coalesce, outbox
+from core import outbox
 from core.clock import Clock
 from core.db.engine import Database
 from core.messages import Message
@@ -163,11 +163,7 @@ class Lanes:
 
     async def _gather(self, row: Claimed) -> tuple[list[Claimed], Message, int | None]:
         """``row`` with every other due row of its chat and ``coalesce`` name, and how to show them together."""
-        now = self._clock.now()
-        async with self._results.units, self._db.uow() as uow:
-            rows, gathered = await coalesce.claim_group(uow.session, row, now, self.lease, self.coalesce_window)
-            await uow.commit()
-        self.stats.claimed += len(rows) - 1
+        rows, gathered = await self._results.gather(row, self.lease, self.coalesce_window)
         return rows, gathered.message, gathered.edit_message_id
 
     async def _wait_for_slot(self, row: Claimed) -> Booked | datetime:
