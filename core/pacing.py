@@ -107,12 +107,12 @@ class _Send:
     done: datetime | None = None
 
     def counts_at(self, cap: timedelta) -> datetime:
-        """When the send is taken to have reached Telegram: when it was done; in flight, no earlier than that, and
-        at the latest ``cap`` after its booking (a sender that died never reports it)."""
+        """Until when the send holds its place in the window, less the window: when it was done; in flight, ``cap``
+        after its booking (it counts until it is reported; a sender that died never reports it)."""
         return self.done if self.done is not None else self.booked + cap
 
 
-def window_ready(sends: Sequence[_Send], limits: PacingLimits, now: datetime) -> datetime | None:
+def _window_ready(sends: Sequence[_Send], limits: PacingLimits, now: datetime) -> datetime | None:
     """When a bot whose window holds ``sends`` (the ones that still count at ``now``) may send again; None: now."""
     if len(sends) < limits.bot_limit:
         return None
@@ -211,7 +211,7 @@ class Pacer:
         return sends
 
     def _bot_window_ready(self, tenant_id: int, now: datetime) -> datetime | None:
-        return window_ready(self._counting(tenant_id, now), self.limits, now)
+        return _window_ready(self._counting(tenant_id, now), self.limits, now)
 
 
 async def wait_for_slot(
