@@ -26,7 +26,7 @@ from core.clock import Clock, SystemClock
 from core.db.engine import Database
 from core.messages import Message
 from core.notify import NotifierError, RetryAfter, Undeliverable
-from core.pacing import Pacer, Pacing, PacingLimits, hold_chat_after_send
+from core.pacing import Pacer, Pacing, PacingLimits
 from flows.context import Reply
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,10 @@ class TelegramReplier:
                 await self._sleep((ready - now).total_seconds())
                 continue
             try:
-                await self.notifier.send(tenant_id, chat_id, message, edit_message_id=edit_id)
+                try:
+                    await self.notifier.send(tenant_id, chat_id, message, edit_message_id=edit_id)
+                finally:  # it counts against the chat's and the bot's limits from its answer (core.pacing)
+                    await self.pacing.sent(tenant_id, chat_id, booked=now, done=self.clock.now())
             except RetryAfter as error:  # the whole bot is over its limit: every sender of this bot waits
                 until = self.clock.now() + timedelta(seconds=error.seconds)
                 await self.pacing.pause(tenant_id, chat_id, now=now, until=until, whole_bot=True)
@@ -130,7 +133,6 @@ class TelegramReplier:
                     "chat %s (tenant %s): reply failed (%s), owed by the outbox", chat_id, tenant_id, error.reason
                 )
                 return False
-            await hold_chat_after_send(self.pacing, tenant_id, chat_id, self.clock.now())
             return True
 
     async def _late(self, tenant_id: int, chat_id: int, message: Message) -> None:

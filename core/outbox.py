@@ -187,6 +187,15 @@ def _first_of_its_chat(now: datetime) -> ColumnElement[bool]:
     )
 
 
+async def any_due(session: AsyncSession, now: datetime, *, skip: Sequence[tuple[int, int]] = ()) -> bool:
+    """Whether ``claim_due`` would find a row (of a chat not in ``skip``): a read, so a relay that looks now and then
+    takes no write lock to find nothing."""
+    due = select(OutboxMessage.id).where(_free(OutboxMessage, now), _chat_is_free(now))
+    if skip:
+        due = due.where(tuple_(OutboxMessage.tenant_id, OutboxMessage.chat_id).not_in(list(skip)))
+    return (await session.scalar(due.limit(1))) is not None
+
+
 async def claim_due(
     session: AsyncSession,
     now: datetime,
@@ -194,6 +203,7 @@ async def claim_due(
     lease: timedelta,
     *,
     chat: tuple[int, int] | None = None,
+    chats: Sequence[tuple[int, int]] = (),
     coalesce: str | None = None,
     skip: Sequence[tuple[int, int]] = (),
 ) -> list[Claimed]:
@@ -205,8 +215,11 @@ async def claim_due(
 
     With ``chat`` and ``coalesce``, claims instead up to ``limit`` due rows of that chat with that ``coalesce`` name,
     wherever they stand in the chat (their news is gathered into one message): call it only while holding a row of
-    the chat. ``skip``: chats (tenant id, chat id) not to claim from now, which the caller knows to be paced."""
+    the chat. ``skip``: chats (tenant id, chat id) not to claim from now, which the caller knows to be paced.
+    ``chats``: only from these chats (the next row of each, in one statement)."""
     due = select(OutboxMessage).where(_free(OutboxMessage, now))
+    if chats:
+        due = due.where(tuple_(OutboxMessage.tenant_id, OutboxMessage.chat_id).in_(list(chats)))
     if skip:
         due = due.where(tuple_(OutboxMessage.tenant_id, OutboxMessage.chat_id).not_in(list(skip)))
     if chat is not None:

@@ -5,13 +5,18 @@ Telegram allows a bot about one message a second per chat, one every few seconds
 in all; past that it answers 429 with ``retry_after``. ``Pacing`` is the port the relay asks before each send;
 ``Pacer`` (here) keeps the state in this process, ``core.redis_pacing.RedisPacer`` shares it between the processes
 that use one Redis. Times are the relay's own clock, passed in as ``now``, so tests drive pacing with a fake clock.
+
+What Telegram counts is when a message reaches it, which is some time after the send was booked and before its answer
+came back. So a send counts from its booking until it is reported done (``Pacing.sent``), and then at the time it was
+done: a bot's 31st send is booked only a full window after the answer to the send it displaces, and a chat's next
+send only an interval after the answer to its last. However long a send is in flight, no window at Telegram's end
+ever holds more than the limit (``tests/unit/test_pacing.py``, ``tests/integration/test_pacing_at_the_bot_api.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -31,6 +36,11 @@ class PacingLimits:
     per_group_interval: float = 3.0
     per_bot_rate: float = 30.0
     bot_burst: int | None = None
+    # A send never reported done (its sender died) counts as done this long after it was booked.
+    in_flight_cap: float = 60.0
+    # When the send that holds a full window is still in flight, a sender asks again this much later (its answer
+    # is due any moment; the time it will count at is not known yet).
+    recheck: float = 0.02
 
     def __post_init__(self) -> None:
         if self.per_bot_rate <= 0:
@@ -67,6 +77,12 @@ class Pacing(Protocol):
         """The earliest time a message to this chat may go out (``now`` or later); books nothing."""
         ...
 
+    async def sent(self, tenant_id: int, chat_id: int, *, booked: datetime, done: datetime) -> None:
+        """The send booked at ``booked`` (by ``try_reserve``) is over at ``done``: answered, refused or given up. It
+        counts in its bot's window at ``done`` from now on (until now it counted as in flight), and the chat's next
+        send waits its interval from ``done``. Every send booked must be reported, whatever its outcome."""
+        ...
+
     async def pause(self, tenant_id: int, chat_id: int, *, now: datetime, until: datetime, whole_bot: bool) -> None:
         """Hold this chat, and with ``whole_bot`` every chat of the tenant's bot, until ``until`` (a 429)."""
         ...
@@ -76,11 +92,37 @@ class Pacing(Protocol):
         ...
 
 
-async def hold_chat_after_send(pacing: Pacing, tenant_id: int, chat_id: int, done: datetime) -> None:
-    """Count the chat's interval from when a send was answered, not only from when it was booked: a send that took
-    long to reach Telegram must not arrive right before the next one."""
-    until = done + pacing.limits.chat_interval(chat_id)
-    await pacing.pause(tenant_id, chat_id, now=done, until=until, whole_bot=False)
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """A send's slot, booked at ``at`` (what ``Pacing.sent`` is told as ``booked``)."""
+
+    at: datetime
+
+
+@dataclass(slots=True)
+class _Send:
+    """One send in a bot's window: booked at ``booked``, done at ``done`` (None: still in flight)."""
+
+    booked: datetime
+    done: datetime | None = None
+
+    def counts_at(self, cap: timedelta) -> datetime:
+        """Until when the send holds its place in the window, less the window: when it was done; in flight, ``cap``
+        after its booking (it counts until it is reported; a sender that died never reports it)."""
+        return self.done if self.done is not None else self.booked + cap
+
+
+def _window_ready(sends: Sequence[_Send], limits: PacingLimits, now: datetime) -> datetime | None:
+    """When a bot whose window holds ``sends`` (the ones that still count at ``now``) may send again; None: now."""
+    if len(sends) < limits.bot_limit:
+        return None
+    cap = timedelta(seconds=limits.in_flight_cap)
+    ordered = sorted(sends, key=lambda send: (send.done is None, send.counts_at(cap)))
+    deciding = ordered[len(ordered) - limits.bot_limit]  # the send the next one would push out of the window
+    if deciding.done is not None:
+        return deciding.done + limits.bot_window
+    # Still in flight: it will count at its answer, not known yet, and no earlier than its booking.
+    return max(deciding.booked + limits.bot_window, now + timedelta(seconds=limits.recheck))
 
 
 class Pacer:
@@ -94,7 +136,7 @@ class Pacer:
         self._chat_next: dict[tuple[int, int], datetime] = {}
         self._chat_paused: dict[tuple[int, int], datetime] = {}
         self._bot_paused: dict[int, datetime] = {}
-        self._bot_sends: dict[int, deque[datetime]] = {}
+        self._bot_sends: dict[int, list[_Send]] = {}
 
     async def try_reserve(self, tenant_id: int, chat_id: int, now: datetime) -> datetime | None:
         ready = self._ready_at(tenant_id, chat_id, now)
@@ -115,14 +157,25 @@ class Pacer:
         if whole_bot and (current is None or until > current):
             self._bot_paused[tenant_id] = until
 
+    async def sent(self, tenant_id: int, chat_id: int, *, booked: datetime, done: datetime) -> None:
+        self.done(tenant_id, chat_id, booked=booked, done=done)
+
     def book(self, tenant_id: int, chat_id: int, now: datetime) -> None:
-        """Record a send at ``now`` whatever the limits say (``RedisPacer`` mirrors the sends Redis booked here, so
-        this process still paces its own sends if Redis goes away)."""
-        self._chat_next[(tenant_id, chat_id)] = now + self.limits.chat_interval(chat_id)
-        sends = self._bot_sends.setdefault(tenant_id, deque())
-        sends.append(now)
-        while len(sends) > self.limits.bot_limit:
-            sends.popleft()
+        """Record a send booked at ``now`` whatever the limits say (``RedisPacer`` mirrors the sends Redis booked
+        here, so this process still paces its own sends if Redis goes away)."""
+        key = (tenant_id, chat_id)
+        self._chat_next[key] = max(self._chat_next.get(key, now), now + self.limits.chat_interval(chat_id))
+        self._bot_sends.setdefault(tenant_id, []).append(_Send(now))
+
+    def done(self, tenant_id: int, chat_id: int, *, booked: datetime, done: datetime) -> None:
+        """``sent``, without awaiting (``RedisPacer`` mirrors it here)."""
+        done = max(done, booked)
+        key = (tenant_id, chat_id)
+        self._chat_next[key] = max(self._chat_next.get(key, done), done + self.limits.chat_interval(chat_id))
+        for send in self._bot_sends.get(tenant_id, ()):
+            if send.done is None and send.booked == booked:
+                send.done = done
+                return
 
     def prune(self, now: datetime) -> None:
         """Forget what no longer holds anything back, so the maps do not grow with every chat ever served."""
@@ -131,9 +184,9 @@ class Pacer:
                 del table[key]
         for tenant_id in [t for t, at in self._bot_paused.items() if at <= now]:
             del self._bot_paused[tenant_id]
-        horizon = now - self.limits.bot_window
-        for tenant_id in [t for t, sends in self._bot_sends.items() if not sends or sends[-1] <= horizon]:
-            del self._bot_sends[tenant_id]
+        for tenant_id in list(self._bot_sends):
+            if not self._counting(tenant_id, now):
+                del self._bot_sends[tenant_id]
 
     def _ready_at(self, tenant_id: int, chat_id: int, now: datetime) -> datetime:
         key = (tenant_id, chat_id)
@@ -148,16 +201,17 @@ class Pacer:
                 ready = candidate
         return ready
 
-    def _bot_window_ready(self, tenant_id: int, now: datetime) -> datetime | None:
+    def _counting(self, tenant_id: int, now: datetime) -> list[_Send]:
+        """The bot's sends that still count at ``now`` (the others are forgotten)."""
         sends = self._bot_sends.get(tenant_id)
         if not sends:
-            return None
-        window = self.limits.bot_window
-        while sends and sends[0] <= now - window:
-            sends.popleft()
-        if len(sends) < self.limits.bot_limit:
-            return None
-        return sends[0] + window
+            return []
+        horizon, cap = now - self.limits.bot_window, timedelta(seconds=self.limits.in_flight_cap)
+        sends[:] = [send for send in sends if send.counts_at(cap) > horizon]
+        return sends
+
+    def _bot_window_ready(self, tenant_id: int, now: datetime) -> datetime | None:
+        return _window_ready(self._counting(tenant_id, now), self.limits, now)
 
 
 async def wait_for_slot(
@@ -171,10 +225,10 @@ async def wait_for_slot(
     max_hold: timedelta,
     stopping: asyncio.Event,
     sleep: Callable[[float], Awaitable[None]],
-) -> datetime | None:
-    """Wait until pacing lets a send to the chat go and book its slot (None), or say until when to give the row back:
-    when the wait would pass ``max_hold``, or leave less than ``margin`` of the row's lease (``lease_end``) for the
-    send, or ``stopping`` is set (the waits end with it)."""
+) -> Booked | datetime:
+    """Wait until pacing lets a send to the chat go and book its slot (``Booked``: report the send's end with
+    ``Pacing.sent``), or say until when to give the row back: when the wait would pass ``max_hold``, or leave less
+    than ``margin`` of the row's lease (``lease_end``) for the send, or ``stopping`` is set (the waits end with it)."""
     while True:
         now = clock.now()
         if stopping.is_set():
@@ -183,7 +237,7 @@ async def wait_for_slot(
             return max(now, await pacing.ready_at(tenant_id, chat_id, now))
         ready = await pacing.try_reserve(tenant_id, chat_id, now)
         if ready is None:
-            return None
+            return Booked(now)
         if ready - now > max_hold or ready + margin > lease_end:
             return ready
         await _pause(sleep, (ready - now).total_seconds(), stopping)

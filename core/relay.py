@@ -149,6 +149,9 @@ class OutboxRelay(Lanes):
         self._lanes: dict[Chat, Lane] = {}
         self._paced: dict[Chat, datetime] = {}  # chats this relay gave rows back for, until when
         self._claiming = 0  # lanes that claims under way may start
+        # The last claim took as many chats as it had room for (or had none): more may be due, so a lane that ends
+        # wakes the dispatcher; otherwise every row due is in a lane, or its commit wakes the dispatcher.
+        self._full = False
         self._running = False
         self.pacer = pacer or pacing(
             PacingLimits(
@@ -253,7 +256,10 @@ class OutboxRelay(Lanes):
         Returns how many rows were claimed and how many could have been."""
         room = self._room()
         if room <= 0:
+            self._full = True
             return 0, 0
+        if not await self._anything_due():
+            return 0, room
         self._claiming += room
         try:
             async with self._results.units, self._db.uow() as uow:
@@ -262,7 +268,17 @@ class OutboxRelay(Lanes):
         finally:
             self._claiming -= room
         self._start(rows)
+        self._full = len(rows) >= room
         return len(rows), room
+
+    async def _anything_due(self) -> bool:
+        """Whether a claim would find a row, read without SQLite's write lock: most looks (the poll, a wake for rows
+        that a writer claimed itself) find nothing, and a write transaction that finds nothing still queues every
+        other writer behind it, the applier of payments among them."""
+        now = self._clock.now()
+        skip = [chat for chat, until in self._paced.items() if until > now][:_MAX_SKIPPED]
+        async with self._db.uow(read_only=True) as uow:
+            return await outbox.any_due(uow.session, now, skip=skip)
 
     async def claim_within(self, session: AsyncSession) -> Callable[[bool], None]:
         """Claim for idle chats in the caller's unit of work, which has just written outbox rows, and return what
@@ -284,6 +300,7 @@ class OutboxRelay(Lanes):
             if committed:
                 self._start(rows)
             if not committed or len(rows) >= room:  # there may be more
+                self._full = True
                 self.wake()
 
         return ended

@@ -11,13 +11,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core import coalesce, outbox
+from core import outbox
 from core.clock import Clock
 from core.db.engine import Database
 from core.messages import Message
 from core.notify import Notifier
 from core.outbox import Claimed, OutboxStatus
-from core.pacing import Pacing, hold_chat_after_send, wait_for_slot
+from core.pacing import Booked, Pacing, wait_for_slot
 from core.relay_results import RelayStats, Results, send_once
 
 logger = logging.getLogger("core.relay")
@@ -44,6 +44,7 @@ class Lanes:
     _results: Results
     _lanes: dict[Chat, Lane]
     _paced: dict[Chat, datetime]
+    _full: bool
     _stopping: asyncio.Event
     _sleep: Sleep
     _lease_margin: timedelta
@@ -95,7 +96,8 @@ class Lanes:
             if left:  # rows claimed for this lane that it will not send now: back to the table, uncounted
                 with contextlib.suppress(Exception):
                     await self._results.give_back(left, self._clock.now())
-            self.wake()
+            if self._full or left:  # a lane is free for chats the last claim had no room for
+                self.wake()
 
     async def _claim_chat(self, chat: Chat) -> list[Claimed]:
         now = self._clock.now()
@@ -116,54 +118,56 @@ class Lanes:
         # A row that replaces another was resolved by its claim, as a rule; otherwise here, once its slot is booked.
         target = row.replacing
         deferred_to = target.wait_until if target is not None else None
+        booked: Booked | None = None
         if deferred_to is None:
-            deferred_to = await self._wait_for_slot(row)
-        if deferred_to is None and target is None and row.message.replaces is not None:
+            slot = await self._wait_for_slot(row)
+            booked, deferred_to = (slot, None) if isinstance(slot, Booked) else (None, slot)
+        if booked is not None and target is None and row.message.replaces is not None:
             async with self._results.units, self._db.uow() as uow:
                 target = await outbox.replacing(uow.session, row, self._clock.now())
                 await uow.commit()
             deferred_to = target.wait_until
         edit_message_id = target.message_id if target is not None else None
         if deferred_to is not None:  # keep the chat's order: every later row waits too
+            if booked is not None:  # the slot goes unused
+                await self.pacer.sent(row.tenant_id, row.chat_id, booked=booked.at, done=self._clock.now())
             held = [row, *lane.rows]
             lane.rows.clear()
             self._paced[lane.chat] = deferred_to  # rows owed to it meanwhile are not claimed only to be given back
             await self._results.give_back(held, deferred_to)
             return False
+        assert booked is not None
         rows, message = [row], row.message
-        if row.coalesce is not None:
-            rows, message, edit_message_id = await self._gather(row)
-        outcome = await send_once(
-            self._notifier,
-            row,
-            message,
-            edit_message_id=edit_message_id,
-            unknown=any(r.unknown for r in rows),
-            within=self.send_timeout,
-        )
+        try:
+            if row.coalesce is not None:
+                rows, message, edit_message_id = await self._gather(row)
+            outcome = await send_once(
+                self._notifier,
+                row,
+                message,
+                edit_message_id=edit_message_id,
+                unknown=any(r.unknown for r in rows),
+                within=self.send_timeout,
+            )
+        finally:  # whatever came of it, Telegram may have had the message until now: it counts from here
+            await self.pacer.sent(row.tenant_id, row.chat_id, booked=booked.at, done=self._clock.now())
         # First: until SENT is committed, a crash repeats the message. The chat's next row is claimed with it.
         lease = None if self._stopping.is_set() else self.lease
         following = await self._results.record(rows, outcome, then_claim=lease)
         if following is not None:
             lane.rows.extend(following)
             lane.looked = True
-        if outcome.kind == "sent":
-            await hold_chat_after_send(self.pacer, row.tenant_id, row.chat_id, self._clock.now())
         if outcome.kind == "undeliverable":
             lane.blocked = outcome.reason
         return True
 
     async def _gather(self, row: Claimed) -> tuple[list[Claimed], Message, int | None]:
         """``row`` with every other due row of its chat and ``coalesce`` name, and how to show them together."""
-        now = self._clock.now()
-        async with self._results.units, self._db.uow() as uow:
-            rows, gathered = await coalesce.claim_group(uow.session, row, now, self.lease, self.coalesce_window)
-            await uow.commit()
-        self.stats.claimed += len(rows) - 1
+        rows, gathered = await self._results.gather(row, self.lease, self.coalesce_window)
         return rows, gathered.message, gathered.edit_message_id
 
-    async def _wait_for_slot(self, row: Claimed) -> datetime | None:
-        """Wait until pacing lets this row go and book the slot (None), or say until when to give the row back."""
+    async def _wait_for_slot(self, row: Claimed) -> Booked | datetime:
+        """Wait until pacing lets this row go and book the slot, or say until when to give the row back."""
         return await wait_for_slot(
             self.pacer,
             row.tenant_id,

@@ -30,7 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from core import outbox
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import coalesce, outbox
 from core.clock import Clock
 from core.db.engine import Database
 from core.dead_letters import MerchantChats, alert_merchant
@@ -116,6 +118,14 @@ class _Sent:
     done: asyncio.Future[list[Claimed] | None]
 
 
+@dataclass(eq=False, slots=True)
+class _Gather:
+    row: Claimed
+    lease: timedelta
+    window: timedelta
+    done: asyncio.Future[tuple[list[Claimed], coalesce.Gathered]]
+
+
 class Results:
     """Records outcomes on outbox rows (see the module docstring)."""
 
@@ -150,6 +160,7 @@ class Results:
         self._merchant_chats = merchant_chats
         self._wake = wake
         self._sent: list[_Sent] = []  # sent rows waiting to be recorded together (``_flush_sent``)
+        self._gathers: list[_Gather] = []  # coalesced groups waiting to be claimed with them
         self._flushing: asyncio.Future[None] | None = None
 
     def backoff(self, failures: int) -> float:
@@ -167,8 +178,7 @@ class Results:
         if outcome.kind == "sent":
             done: asyncio.Future[list[Claimed] | None] = asyncio.get_running_loop().create_future()
             self._sent.append(_Sent(rows, outcome.message_id, then_claim, done))
-            if self._flushing is None or self._flushing.done():
-                self._flushing = asyncio.ensure_future(self._flush_sent())
+            self._flush()
             return await done
         if outcome.kind == "retry_after":
             await self._rate_limited(rows, outcome)
@@ -180,36 +190,52 @@ class Results:
                 await self._failed(row, outcome)
         return None
 
+    async def gather(
+        self, row: Claimed, lease: timedelta, window: timedelta
+    ) -> tuple[list[Claimed], coalesce.Gathered]:
+        """``row`` (with a ``coalesce`` name) with every other due row of its chat and name, claimed, and how to show
+        them together (``coalesce.claim_group``), in the next unit of work that records sent rows: a merchant's
+        alerts, gathered about once a second per shop, take no commit of their own."""
+        done: asyncio.Future[tuple[list[Claimed], coalesce.Gathered]] = asyncio.get_running_loop().create_future()
+        self._gathers.append(_Gather(row, lease, window, done))
+        self._flush()
+        return await done
+
+    def _flush(self) -> None:
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.ensure_future(self._flush_sent())
+
     async def _flush_sent(self) -> None:
-        """Record every sent row waiting, in one unit of work, and again while more came meanwhile: lanes sending side
-        by side share one commit (on SQLite every write queues behind the others), and none waits longer than one
-        commit for its turn."""
+        """Record every sent row waiting, and gather the groups asked for, in one unit of work, and again while more
+        came meanwhile: lanes sending side by side share one commit (on SQLite every write queues behind the others),
+        and none waits longer than one commit for its turn."""
         await asyncio.sleep(0)  # the lanes whose sends ended in this same moment join this commit
-        while self._sent:
+        while self._sent or self._gathers:
             batch, self._sent = self._sent, []
+            gathers, self._gathers = self._gathers, []
             try:
                 now = self._clock.now()
-                following: list[list[Claimed] | None] = []
                 async with self.units, self._db.uow() as uow:
                     for sent in batch:
                         for row in sent.rows:
                             await outbox.mark_sent(uow.session, row.id, now, sent.message_id)
-                    for sent in batch:
-                        following.append(
-                            None
-                            if sent.then_claim is None
-                            else await outbox.resolve_replacing(
-                                uow.session,
-                                await outbox.claim_due(uow.session, now, 1, sent.then_claim, chat=sent.rows[0].chat),
-                                now,
-                            )
-                        )
+                    following = await self._claim_next(uow.session, batch, now)
+                    groups = [
+                        await coalesce.claim_group(uow.session, ask.row, now, ask.lease, ask.window) for ask in gathers
+                    ]
                     await uow.commit()
             except Exception as exc:
                 for sent in batch:
                     if not sent.done.done():
                         sent.done.set_exception(exc)
+                for ask in gathers:
+                    if not ask.done.done():
+                        ask.done.set_exception(exc)
                 continue
+            for ask, group in zip(gathers, groups, strict=True):
+                self.stats.claimed += len(group[0]) - 1
+                if not ask.done.done():
+                    ask.done.set_result(group)
             for sent, claimed in zip(batch, following, strict=True):
                 self.stats.sent += len(sent.rows)
                 self.stats.claimed += len(claimed or ())
@@ -217,6 +243,27 @@ class Results:
                     logger.debug("outbox row %s sent to chat %s (tenant %s)", row.id, row.chat_id, row.tenant_id)
                 if not sent.done.done():
                     sent.done.set_result(claimed)
+
+    @staticmethod
+    async def _claim_next(session: AsyncSession, batch: Sequence[_Sent], now: datetime) -> list[list[Claimed] | None]:
+        """For each sent of ``batch`` that asks for it, its chat's next due row, claimed: every chat's in one
+        statement (per lease asked for: one, in practice)."""
+        wanted: dict[timedelta, list[tuple[int, int]]] = {}
+        for sent in batch:
+            if sent.then_claim is not None:
+                wanted.setdefault(sent.then_claim, []).append(sent.rows[0].chat)
+        claimed: dict[tuple[int, int], Claimed] = {}
+        for lease, chats in wanted.items():
+            rows = await outbox.claim_due(session, now, len(chats), lease, chats=chats)
+            claimed.update((row.chat, row) for row in await outbox.resolve_replacing(session, rows, now))
+        following: list[list[Claimed] | None] = []
+        for sent in batch:
+            if sent.then_claim is None:
+                following.append(None)
+            else:
+                row = claimed.pop(sent.rows[0].chat, None)
+                following.append([row] if row is not None else [])
+        return following
 
     async def _rate_limited(self, rows: Sequence[Claimed], outcome: Outcome) -> None:
         first = rows[0]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
@@ -104,17 +104,22 @@ class Job:
     in_doubt: bool  # an earlier claim ran out while its handler was running: it may have called the provider
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[Job]:
-    due = (
-        select(PaymentJob)
-        .where(
-            PaymentJob.status.in_([JobStatus.PENDING.value, JobStatus.RUNNING.value]),
-            PaymentJob.next_attempt_at <= now,
-            or_(PaymentJob.claimed_until.is_(None), PaymentJob.claimed_until <= now),
-        )
-        .order_by(PaymentJob.next_attempt_at, PaymentJob.id)
-        .limit(limit)
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        PaymentJob.status.in_([JobStatus.PENDING.value, JobStatus.RUNNING.value]),
+        PaymentJob.next_attempt_at <= now,
+        or_(PaymentJob.claimed_until.is_(None), PaymentJob.claimed_until <= now),
     )
+
+
+async def any_due(session: AsyncSession, now: datetime) -> bool:
+    """Whether ``claim_due`` would find a job: a read, so a worker that looks now and then takes no write lock to
+    find nothing."""
+    return (await session.scalar(select(PaymentJob.id).where(*_due(now)).limit(1))) is not None
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[Job]:
+    due = select(PaymentJob).where(*_due(now)).order_by(PaymentJob.next_attempt_at, PaymentJob.id).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     claimed = []
@@ -163,7 +168,8 @@ class JobHandler(Protocol):
 class JobWorker:
     """Claims due jobs and runs their handlers, up to ``concurrency`` at a time, each as soon as a slot is free (one
     slow provider call holds one slot, not the others); started and stopped with the app, woken after a commit that
-    owed jobs (``wake``), and looking every ``poll_interval`` seconds for retries and leases that ran out."""
+    owed jobs (``wake``), and looking every ``poll_interval`` seconds for retries and leases that ran out. A look that
+    finds nothing only reads (``_claim``)."""
 
     def __init__(
         self,
@@ -220,6 +226,12 @@ class JobWorker:
         return len(jobs)
 
     async def _claim(self, limit: int) -> list[Job]:
+        """Due jobs, claimed. It reads first: most looks (the poll, a job's end) find nothing, and on SQLite a write
+        transaction that finds nothing still queues every other writer behind it (the applier of payments, the
+        relay)."""
+        async with self.database.uow(read_only=True) as look:
+            if not await any_due(look.session, self.clock.now()):
+                return []
         async with self.database.uow() as uow:
             jobs = await claim_due(uow.session, self.clock.now(), limit, self.lease)
             await uow.commit()

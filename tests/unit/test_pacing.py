@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -67,15 +68,82 @@ async def test_group_chats_get_the_longer_interval(make_pacer: PacerFactory, clo
     assert await pacer.try_reserve(TENANT, GROUP, at(clock, 1)) == at(clock, 3)
 
 
+async def book(pacer: Pacing, chat_id: int, now: datetime, *, answered: datetime | None = None) -> bool:
+    """Book a send to ``chat_id`` at ``now`` and, when it was booked, report it answered at ``answered`` (at once by
+    default), as a sender does. Whether it was booked."""
+    if await pacer.try_reserve(TENANT, chat_id, now) is not None:
+        return False
+    await pacer.sent(TENANT, chat_id, booked=now, done=answered or now)
+    return True
+
+
 async def test_a_bot_gets_at_most_its_rate_in_any_second(make_pacer: PacerFactory, clock: FakeClock) -> None:
     pacer = make_pacer(PacingLimits(per_bot_rate=2))
 
-    assert await pacer.try_reserve(TENANT, 1, clock.now()) is None
-    assert await pacer.try_reserve(TENANT, 2, at(clock, 0.5)) is None
+    assert await book(pacer, 1, clock.now())
+    assert await book(pacer, 2, at(clock, 0.5))
     assert await pacer.try_reserve(TENANT, 3, at(clock, 0.5)) == at(clock, 1)  # the window slides from the first
     assert await pacer.try_reserve(TENANT + 1, 3, at(clock, 0.5)) is None  # another tenant's bot has its own
-    assert await pacer.try_reserve(TENANT, 3, at(clock, 1)) is None
+    assert await book(pacer, 3, at(clock, 1))
     assert await pacer.try_reserve(TENANT, 4, at(clock, 1)) == at(clock, 1.5)
+
+
+async def test_a_send_counts_from_its_answer(make_pacer: PacerFactory, clock: FakeClock) -> None:
+    """Telegram may have had a send at any moment until its answer came back: the bot's window and the chat's
+    interval count from the answer, and a send still in flight holds its place until it is answered."""
+    pacer = make_pacer(PacingLimits(per_bot_rate=2))
+
+    assert await book(pacer, 1, clock.now(), answered=at(clock, 0.3))  # slow to answer
+    assert await pacer.try_reserve(TENANT, 2, at(clock, 0.5)) is None  # in flight, not answered yet
+    assert await pacer.try_reserve(TENANT, 1, at(clock, 1)) == at(clock, 1.3)  # the chat: a second from the answer
+    # The bot's window is full: of the answered send (which counts at 0.3) and the one in flight.
+    assert await pacer.try_reserve(TENANT, 3, at(clock, 1)) == at(clock, 1.3)
+    # At 1.3 the first send has left the window; the second is in flight and counts until it is answered, at 1.6.
+    assert await pacer.try_reserve(TENANT, 3, at(clock, 1.3)) is None
+    assert await pacer.try_reserve(TENANT, 4, at(clock, 1.55)) == at(clock, 1.57)  # asks again in a moment
+    await pacer.sent(TENANT, 2, booked=at(clock, 0.5), done=at(clock, 1.6))
+    await pacer.sent(TENANT, 3, booked=at(clock, 1.3), done=at(clock, 1.3))
+    assert await pacer.try_reserve(TENANT, 4, at(clock, 1.6)) == at(clock, 2.3)  # answered at 1.3: counts till 2.3
+    assert await pacer.try_reserve(TENANT, 4, at(clock, 2.3)) is None
+
+
+async def test_a_burst_never_puts_a_31st_message_in_any_second_at_telegram(
+    make_pacer: PacerFactory, clock: FakeClock
+) -> None:
+    """120 messages owed at once to as many chats of one bot, and five to one chat, each send taking up to 0.3 s to
+    reach Telegram and as long again to be answered: wherever in its flight Telegram counts it, no second of
+    Telegram's holds more than 30 of the bot's messages, nor two of one chat's."""
+    pacer = make_pacer(PacingLimits())
+    rng = random.Random(14)
+    owed = [*[CUSTOMER] * 5, *range(1000, 1120)]
+    arrivals: list[tuple[datetime, int]] = []
+    flying: list[tuple[datetime, datetime, int]] = []  # (answered, booked, chat)
+    step = timedelta(milliseconds=5)
+    now = clock.now()
+    while owed or flying:
+        for answered, booked, chat in [f for f in flying if f[0] <= now]:
+            flying.remove((answered, booked, chat))
+            await pacer.sent(TENANT, chat, booked=booked, done=answered)
+        waiting = []
+        for index, chat in enumerate(owed):
+            if await pacer.try_reserve(TENANT, chat, now) is not None:
+                waiting.append(chat)
+                if chat != CUSTOMER:  # the bot's window is full: the others wait too
+                    waiting += owed[index + 1 :]
+                    break
+                continue
+            reached = now + timedelta(seconds=rng.uniform(0, 0.3))
+            arrivals.append((reached, chat))
+            flying.append((reached + timedelta(seconds=rng.uniform(0, 0.3)), now, chat))
+        owed = waiting
+        now += step
+
+    times = sorted(reached for reached, _ in arrivals)
+    assert len(times) == 125
+    assert all(later - earlier >= timedelta(seconds=1) for earlier, later in zip(times, times[30:], strict=False))
+    to_one_chat = sorted(reached for reached, chat in arrivals if chat == CUSTOMER)
+    assert all(b - a >= timedelta(seconds=1) for a, b in itertools.pairwise(to_one_chat))
+    assert times[-1] - times[0] < timedelta(seconds=8)  # and it kept going: 125 messages in about 5 s
 
 
 async def test_ready_at_books_nothing(make_pacer: PacerFactory, clock: FakeClock) -> None:
@@ -83,7 +151,7 @@ async def test_ready_at_books_nothing(make_pacer: PacerFactory, clock: FakeClock
 
     assert await pacer.ready_at(TENANT, CUSTOMER, clock.now()) == clock.now()
     assert await pacer.ready_at(TENANT, CUSTOMER, clock.now()) == clock.now()
-    assert await pacer.try_reserve(TENANT, CUSTOMER, clock.now()) is None
+    assert await book(pacer, CUSTOMER, clock.now())
     assert await pacer.ready_at(TENANT, OTHER_CUSTOMER, clock.now()) == at(clock, 1)
 
 
@@ -122,7 +190,7 @@ async def test_two_pacers_sharing_redis_book_each_slot_once(redis: Redis, redis_
     limits = PacingLimits(per_chat_interval=1.0, per_bot_rate=3)
     first, second = RedisPacer(redis, limits, prefix=redis_prefix), RedisPacer(redis, limits, prefix=redis_prefix)
 
-    assert await first.try_reserve(TENANT, CUSTOMER, clock.now()) is None
+    assert await book(first, CUSTOMER, clock.now())
     assert await second.try_reserve(TENANT, CUSTOMER, clock.now()) == at(clock, 1)  # the chat's interval holds
 
     booked: list[datetime] = []  # both "processes" offer a new chat every tenth of a second for five seconds
@@ -130,6 +198,7 @@ async def test_two_pacers_sharing_redis_book_each_slot_once(redis: Redis, redis_
         now = at(clock, step / 10)
         for number, pacer in enumerate((first, second)):
             if await pacer.try_reserve(TENANT, 1000 + 2 * step + number, now) is None:
+                await pacer.sent(TENANT, 1000 + 2 * step + number, booked=now, done=now)
                 booked.append(now)
 
     booked.append(clock.now())  # CUSTOMER's send
