@@ -1,0 +1,122 @@
+"""The inbox's two small rules (:mod:`payments.ingest`): when the applier may run while callbacks arrive, and which
+events this process knows for sure are already committed.
+
+**When to apply** (:class:`ApplyPolicy`, the whole rule is :meth:`ApplyPolicy.wait`). Recording a callback is a
+short group commit; applying one is the business logic (several milliseconds of CPU). On one core the two compete
+for the CPU and for SQLite's one write lock, so the applier must not set the pace of the answers:
+
+- light load, the applier keeps up (fewer than ``light`` events recorded and not applied): apply at once, no delay;
+- a burst (an arrival within the last ``quiet`` seconds, and a backlog of at least ``light``): recording comes
+  first, and the applier still gets ``share`` of the time: after a batch that took ``d`` seconds it waits
+  ``d * (1 - share) / share`` (3 d at a quarter), or until the arrivals have been quiet for ``quiet``;
+- no arrival for ``quiet`` seconds: apply at once, so the backlog a burst left drains at full speed;
+- overload, a backlog of ``high_water`` or more: apply at once, and recording waits (:meth:`ApplyPolicy.may_record`)
+  until the backlog is under ``high_water`` again, so the backlog stays bounded and the answers slow to the pace of
+  the business logic (a provider that times out delivers again, which is a duplicate).
+
+**What is known** (:class:`Recent`): a bounded memory, least recently used out first. The inbox keeps the keys of the
+events this process saw committed (recorded by it or by another transaction it read, or applied by it), scoped by
+tenant and provider as the database's unique keys are; a key is added only once its transaction committed, so a key
+found in it is committed and "already have it" is a true answer; a key not in it goes to the database.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+EventKey = tuple[int, str, str]  # (tenant id, provider, event key): the scope of the inbox's unique key
+
+# Keys kept of committed events and of checked requests: each entry costs ~300 bytes, so ~5 MB each when full. A
+# provider redelivers within minutes, and 16,384 events is several minutes of a busy process's callbacks.
+KEPT = 16_384
+
+
+@dataclass(slots=True)
+class ApplyPolicy:
+    light: int = 8  # a backlog under this: the applier keeps up, so it applies at once (the batch size)
+    high_water: int = 2_000  # a backlog at this: recording waits for the applier (~15 s of applying at 7 ms each)
+    share: float = 0.25  # the applier's least share of the time during a burst
+    quiet: float = 0.05  # seconds without an arrival that end a burst
+    _last_arrival: float | None = field(default=None, init=False)
+    _last_batch_ended: float | None = field(default=None, init=False)
+    _last_batch_took: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.share <= 1:
+            raise ValueError("share must be in (0, 1]")
+        if not 0 < self.light <= self.high_water:
+            raise ValueError("light must be positive and no more than high_water")
+
+    def arrived(self, now: float) -> None:
+        """A request came to be recorded."""
+        self._last_arrival = now
+
+    def applied(self, started: float, ended: float) -> None:
+        """The applier applied a batch from ``started`` to ``ended``."""
+        self._last_batch_ended = ended
+        self._last_batch_took = max(0.0, ended - started)
+
+    def wait(self, now: float, backlog: int) -> float:
+        """Seconds the applier waits before its next batch (0: at once), given ``backlog`` events recorded and not
+        applied."""
+        if backlog < self.light or backlog >= self.high_water:
+            return 0.0
+        if self._last_arrival is None or now - self._last_arrival >= self.quiet:
+            return 0.0
+        if self._last_batch_ended is None:
+            return 0.0
+        rest = self._last_batch_took * (1 - self.share) / self.share
+        owed = self._last_batch_ended + rest - now  # its share is due then
+        quiet_at = self._last_arrival + self.quiet - now  # or the burst is over then
+        return max(0.0, min(owed, quiet_at))
+
+    def may_record(self, backlog: int) -> bool:
+        """Whether recording may go on; not at ``high_water`` (the applier catches up first)."""
+        return backlog < self.high_water
+
+
+class Recent(Generic[K, V]):
+    """A bounded map that forgets its least recently used entry first."""
+
+    def __init__(self, size: int = KEPT) -> None:
+        if size < 1:
+            raise ValueError("size must be positive")
+        self.size = size
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def drop_if(self, unwanted: Callable[[V], bool]) -> None:
+        for key in [key for key, value in self._entries.items() if unwanted(value)]:
+            del self._entries[key]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedBefore:
+    """What a route's full check of a request found, kept so that the same request seen again needs no database:
+    the tenant (a payment's token never changes tenant), and the route's own facts (what verified it)."""
+
+    tenant_id: int
+    facts: object
