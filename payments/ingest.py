@@ -129,9 +129,11 @@ class Ingest:
         # still spares most of a commit per event.
         self.batch = batch
         self.poll_interval = poll_interval  # a look now and then, for events whose earlier try failed
-        self.policy = policy or ApplyPolicy(light=batch)
+        self.policy = policy or ApplyPolicy(batch=batch)
         self._arrivals: list[_Arrival[Any]] = []
         self._recorder: asyncio.Task[None] | None = None
+        self._recorder_idle = asyncio.Event()  # clear while arrivals wait to be recorded (queued or committing)
+        self._recorder_idle.set()
         self._wake = asyncio.Event()
         # Events this process recorded and has not applied: an estimate (not another process's, nor a crash's), set
         # right whenever the applier finds the inbox drained. It steers the policy only.
@@ -172,11 +174,19 @@ class Ingest:
         arrival: _Arrival[R] = _Arrival(check, asyncio.get_running_loop().create_future(), [])
         self.policy.arrived(time.monotonic())
         self._arrivals.append(arrival)
+        self._recorder_idle.clear()
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._record_arrivals(), name="ingest-recorder")
         return await arrival.answer
 
     async def _record_arrivals(self) -> None:
+        try:
+            await self._record_waiting()
+        finally:
+            if not self._arrivals:
+                self._recorder_idle.set()
+
+    async def _record_waiting(self) -> None:
         while self._arrivals:
             while self._applying and not self.policy.may_record(self.backlog):
                 self._under_high_water.clear()  # overload: the applier catches up first (ingest_policy)
@@ -262,34 +272,36 @@ class Ingest:
         self._applying = True
         try:
             while not stop.is_set():
-                pause = self.policy.wait(time.monotonic(), self.backlog)
-                if pause > 0:  # a burst: the recorder goes first for a while
-                    await _first_of(stop.wait(), seconds=pause)
+                recording = not self._recorder_idle.is_set()
+                pause, limit = self.policy.next_batch(time.monotonic(), self.backlog, recording)
+                if pause > 0:  # arrivals wait: the recorder goes first, until it is idle or the applier's share is due
+                    await _first_of(stop.wait(), self._recorder_idle.wait(), seconds=pause)
                     continue
                 self._wake.clear()
                 started = time.monotonic()
                 try:
-                    applied = await self.apply_recorded()
+                    applied = await self.apply_recorded(limit)
                 except Exception:  # a database outage must not end the applier; the next look tries again
                     log.exception("inbound events could not be applied")
                     applied = 0
                 if applied:
                     self.policy.applied(started, time.monotonic())
-                if applied >= self.batch:
+                if applied >= limit:
                     continue  # more may be waiting
                 await _first_of(stop.wait(), self._wake.wait(), seconds=self.poll_interval)
         finally:
             self._applying = False
             self._under_high_water.set()  # nobody waits for an applier that has stopped
 
-    async def apply_recorded(self) -> int:
-        """Apply up to ``batch`` recorded events, oldest first, in one transaction (one per event when that fails);
-        how many were looked at."""
+    async def apply_recorded(self, limit: int | None = None) -> int:
+        """Apply up to ``limit`` (``batch``) recorded events, oldest first, in one transaction (one per event when
+        that fails); how many were looked at."""
+        limit = limit or self.batch
         ids: list[int] = []
         recorded_before = self._recorded
         try:
             async with self.database.uow() as uow:
-                rows = await _claim(uow.session, self.batch)
+                rows = await _claim(uow.session, limit)
                 ids = [row.id for row in rows]
                 keys = [(row.tenant_id, row.provider, row.event_key) for row in rows]
                 for row in rows:
@@ -312,7 +324,7 @@ class Ingest:
                     if owes and handed is None:
                         self.on_applied()
             self._known_committed(keys)
-            self._applied(len(ids), drained_at=recorded_before if len(ids) < self.batch else None)
+            self._applied(len(ids), drained_at=recorded_before if len(ids) < limit else None)
             return len(ids)
         except Exception:
             if len(ids) <= 1:
