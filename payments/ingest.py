@@ -8,9 +8,17 @@ only, run in it too), so a burst costs one transaction per batch, not one or two
 tenant already applied (``payment_events``) or already recorded is recognised by the unique keys and is not recorded
 again: a duplicate commits nothing and wakes nothing.
 
+What this process knows without the database (:mod:`payments.ingest_policy`): the keys of events it saw committed
+(recorded, found recorded or applied, or applied by it), added only after the transaction ended well, so a key found
+there is a true "already have it" and skips the read and the insert; and what a route's full check found about a
+request (the payment a token names), so that a route can answer a redelivery with no database trip at all
+(:meth:`known`, :meth:`recall`, :meth:`remember`; ``payments.mpesa.routes``). Both are bounded (``KEPT`` entries).
+
 The applier (:meth:`Ingest.run`, started and stopped with the app) is woken by every new record and applies what is
-recorded in id order, a batch per transaction: ``apply_event`` for each, the rows deleted, one commit, then the relay
-is woken when messages are owed. A batch that fails is applied again one event per transaction, so one bad event
+recorded in id order, when :class:`~payments.ingest_policy.ApplyPolicy` says: while arrivals wait to be recorded it
+yields to them (with a guaranteed share of the time), while callbacks come it applies one event per transaction,
+and otherwise a batch: ``apply_event`` for each, the rows deleted, one commit, then the relay is woken when
+messages are owed. A batch that fails is applied again one event per transaction, so one bad event
 holds up nobody else; it keeps its row (tried again on the next look, up to ``MAX_ATTEMPTS``) with its error. What a
 crash leaves recorded but not applied is applied when the applier starts again; applying twice is harmless, since
 ``apply_event`` is idempotent on the event's key.
@@ -140,6 +148,7 @@ class Ingest:
         self.backlog = 0
         self._recorded = 0  # events recorded by this process, ever (the backlog is set right from it)
         self._applying = False  # the applier runs (only then may recording wait for it)
+        self._cut_short = False  # the last batch stopped early for arrivals
         self._under_high_water = asyncio.Event()
         self._under_high_water.set()
         self._committed: Recent[EventKey, bool] = Recent(kept)  # event keys known committed (ingest_policy)
@@ -162,6 +171,11 @@ class Ingest:
         """A tenant's settings changed (every tenant's when None): what routes' checks found with the old ones goes."""
         self._checked.drop_if(lambda found: tenant_id is None or found.tenant_id == tenant_id)
 
+    @property
+    def recording(self) -> bool:
+        """Arrivals wait to be recorded (queued, or their commit under way)."""
+        return not self._recorder_idle.is_set()
+
     def _known_committed(self, keys: Sequence[EventKey]) -> None:
         for key in keys:
             self._committed.put(key, True)
@@ -172,7 +186,6 @@ class Ingest:
         """Run ``check`` and commit the events it gives to the inbox: how many of them were new (0: all seen
         before), or the refusal ``check`` returned. Returns after the commit."""
         arrival: _Arrival[R] = _Arrival(check, asyncio.get_running_loop().create_future(), [])
-        self.policy.arrived(time.monotonic())
         self._arrivals.append(arrival)
         self._recorder_idle.clear()
         if self._recorder is None or self._recorder.done():
@@ -272,8 +285,7 @@ class Ingest:
         self._applying = True
         try:
             while not stop.is_set():
-                recording = not self._recorder_idle.is_set()
-                pause, limit = self.policy.next_batch(time.monotonic(), self.backlog, recording)
+                pause, limit = self.policy.next_batch(time.monotonic(), self.backlog, self.recording)
                 if pause > 0:  # arrivals wait: the recorder goes first, until it is idle or the applier's share is due
                     await _first_of(stop.wait(), self._recorder_idle.wait(), seconds=pause)
                     continue
@@ -286,7 +298,7 @@ class Ingest:
                     applied = 0
                 if applied:
                     self.policy.applied(started, time.monotonic())
-                if applied >= limit:
+                if applied >= limit or self._cut_short:
                     continue  # more may be waiting
                 await _first_of(stop.wait(), self._wake.wait(), seconds=self.poll_interval)
         finally:
@@ -295,18 +307,24 @@ class Ingest:
 
     async def apply_recorded(self, limit: int | None = None) -> int:
         """Apply up to ``limit`` (``batch``) recorded events, oldest first, in one transaction (one per event when
-        that fails); how many were looked at."""
+        that fails), stopping after the event at hand when the policy says arrivals go first; how many were looked
+        at."""
         limit = limit or self.batch
         ids: list[int] = []
         recorded_before = self._recorded
+        self._cut_short = False
         try:
             async with self.database.uow() as uow:
                 rows = await _claim(uow.session, limit)
-                ids = [row.id for row in rows]
-                keys = [(row.tenant_id, row.provider, row.event_key) for row in rows]
+                keys: list[EventKey] = []
                 for row in rows:
+                    if ids and not self.policy.go_on(self.backlog, self.recording):
+                        self._cut_short = True  # the rest stays recorded for the next batch
+                        break
+                    ids.append(row.id)
+                    keys.append((row.tenant_id, row.provider, row.event_key))
                     await apply_event(uow.session, row.tenant_id, from_json(row.event), self.clock)
-                if rows:
+                if ids:
                     await uow.session.execute(
                         delete(InboundEvent)
                         .where(InboundEvent.id.in_(ids))
@@ -324,7 +342,7 @@ class Ingest:
                     if owes and handed is None:
                         self.on_applied()
             self._known_committed(keys)
-            self._applied(len(ids), drained_at=recorded_before if len(ids) < limit else None)
+            self._applied(len(ids), drained_at=recorded_before if len(rows) < limit else None)
             return len(ids)
         except Exception:
             if len(ids) <= 1:

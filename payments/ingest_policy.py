@@ -1,22 +1,22 @@
 """The inbox's two small rules (:mod:`payments.ingest`): when the applier may run while callbacks arrive, and which
 events this process knows for sure are already committed.
 
-**When to apply** (:class:`ApplyPolicy`, the whole rule is :meth:`ApplyPolicy.next_batch`). Recording a callback
-is a short group commit; applying one is the business logic (several milliseconds of CPU). On one core the two
-compete for the CPU and for SQLite's one write lock, so the applier must not set the pace of the answers:
+**When to apply** (:class:`ApplyPolicy`: :meth:`~ApplyPolicy.next_batch` before a batch, :meth:`~ApplyPolicy.go_on`
+between its events). Recording a callback is a short group commit; applying one is the business logic (several
+milliseconds of CPU). On one core the two compete for the CPU and for SQLite's one write lock, so the applier must not
+set the pace of the answers. The rule:
 
-- arrivals waiting to be recorded (queued, or their commit under way): the applier waits until the recorder is idle,
-  but no longer than its share of the time is due: after a batch that took ``d`` seconds it is owed the next one
-  ``d * (1 - share) / share`` later (``3 d`` at a quarter). So it gets at least ``share`` of the time however
-  dense the arrivals, and the backlog of a sustained overload drains;
-- an arrival within the last ``quiet`` seconds (callbacks are coming): apply at once, one event per transaction, so
-  the next arrival waits behind one event's work at most, not a batch's;
-- no arrival for ``quiet`` seconds: apply at once, ``batch`` events per transaction, so a backlog drains fast;
-- overload, a backlog of ``high_water`` or more: apply at once, ``batch`` at a time, and recording waits
+- arrivals waiting to be recorded (queued, or their commit under way): the applier does not start a batch until the
+  recorder is idle, or until its share of the time is due: after a batch that took ``d`` seconds it is owed the
+  next one ``d * (1 - share) / share`` later (``3 d`` at a quarter). So it gets at least ``share`` of the time
+  however dense the arrivals, and the backlog of a sustained overload drains;
+- within a batch (up to ``batch`` events in one transaction), the applier stops after the event at hand as soon as
+  an arrival waits, and commits what it applied: an arrival waits behind one event's work, not a batch's;
+- otherwise (no arrival waiting) it applies at once: at light load an event is applied as soon as its record is
+  committed, with no delay added, and a backlog drains a batch per transaction;
+- overload, a backlog of ``high_water`` or more: the applier neither waits nor stops early, and recording waits
   (:meth:`ApplyPolicy.may_record`) until the backlog is under ``high_water`` again: the backlog stays bounded and the
   answers slow to the pace of the business logic (a provider that times out delivers again: a duplicate).
-
-At light load (the applier keeping up) nothing waits: an event is applied as soon as its record is committed.
 
 **What is known** (:class:`Recent`): a bounded memory, least recently used out first. The inbox keeps the keys of the
 events this process saw committed (recorded by it or by another transaction it read, or applied by it), scoped by
@@ -43,11 +43,9 @@ KEPT = 16_384
 
 @dataclass(slots=True)
 class ApplyPolicy:
-    batch: int = 8  # events per transaction when no callback is coming, or in overload
+    batch: int = 8  # events per transaction at most
     high_water: int = 2_000  # a backlog at this: recording waits for the applier (~15 s of applying at 7 ms each)
     share: float = 0.25  # the applier's least share of the time while arrivals wait
-    quiet: float = 0.05  # seconds without an arrival after which callbacks are not "coming"
-    _last_arrival: float | None = field(default=None, init=False)
     _last_batch_ended: float | None = field(default=None, init=False)
     _last_batch_took: float = field(default=0.0, init=False)
 
@@ -57,32 +55,22 @@ class ApplyPolicy:
         if not 0 < self.batch <= self.high_water:
             raise ValueError("batch must be positive and no more than high_water")
 
-    def arrived(self, now: float) -> None:
-        """A request came to be recorded."""
-        self._last_arrival = now
-
     def applied(self, started: float, ended: float) -> None:
         """The applier applied a batch from ``started`` to ``ended``."""
         self._last_batch_ended = ended
         self._last_batch_took = max(0.0, ended - started)
 
     def next_batch(self, now: float, backlog: int, recording: bool) -> tuple[float, int]:
-        """How long the applier waits for the recorder (0: not at all), and how many events it applies next.
-        ``backlog``: events recorded and not applied; ``recording``: arrivals are waiting to be recorded (the wait
-        ends early when the recorder goes idle)."""
-        if backlog >= self.high_water:
-            return 0.0, self.batch
-        if recording:
-            return self._share_due(now), 1
-        if self._last_arrival is not None and now - self._last_arrival < self.quiet:
-            return 0.0, 1
-        return 0.0, self.batch
+        """How long the applier waits for the recorder to go idle (0: not at all), and how many events its next
+        batch may hold. ``backlog``: events recorded and not applied; ``recording``: arrivals wait to be recorded."""
+        if recording and backlog < self.high_water and self._last_batch_ended is not None:
+            rest = self._last_batch_took * (1 - self.share) / self.share
+            return max(0.0, self._last_batch_ended + rest - now), self.batch
+        return 0.0, self.batch  # (no batch yet to weigh its share against: the first is not held back)
 
-    def _share_due(self, now: float) -> float:
-        if self._last_batch_ended is None:
-            return 0.0  # no batch to weigh its share against
-        rest = self._last_batch_took * (1 - self.share) / self.share
-        return max(0.0, self._last_batch_ended + rest - now)
+    def go_on(self, backlog: int, recording: bool) -> bool:
+        """Whether a batch under way applies its next event (it has applied one at least)."""
+        return not recording or backlog >= self.high_water
 
     def may_record(self, backlog: int) -> bool:
         """Whether recording may go on; not at ``high_water`` (the applier catches up first)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -186,3 +187,32 @@ async def _statements_while(database: Database, work: Awaitable[int | R]) -> tup
     finally:
         event.remove(engine, "before_cursor_execute", count)
     return answer, sent
+
+
+async def test_a_batch_stops_after_the_event_at_hand_while_an_arrival_waits(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await till(database, vault, clock)
+    tenant_id = shop.shop.tenant_id
+    ingest = Ingest(database, clock)
+    for n in (1, 2, 3):
+        payment = await shop.order({SUGAR: 1}, provider="mpesa", status=PaymentStatus.PENDING)
+        assert await ingest.record(accepting(tenant_id, paid(payment.reference, key=f"stk:QK{n}"))) == 1
+
+    checking, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_check(_: AsyncSession) -> str:
+        checking.set()
+        await release.wait()
+        return "refused"
+
+    waiting = asyncio.create_task(ingest.record(slow_check))
+    await checking.wait()  # an arrival is being recorded
+    assert ingest.recording
+    assert await ingest.apply_recorded() == 1  # one event, then the arrival goes first
+    assert await recorded(database) == 2
+    release.set()
+    assert await waiting == "refused"
+    assert not ingest.recording
+    assert await ingest.apply_recorded() == 2  # nobody waits: the rest in one batch
+    assert await recorded(database) == 0

@@ -10,46 +10,42 @@ from payments.ingest_policy import ApplyPolicy, Recent
 
 def policy() -> ApplyPolicy:
     # Times in binary fractions, so that the arithmetic is exact.
-    return ApplyPolicy(batch=8, high_water=100, share=0.25, quiet=0.5)
+    return ApplyPolicy(batch=8, high_water=100, share=0.25)
 
 
-def test_with_no_callback_coming_a_backlog_is_applied_at_once_a_batch_at_a_time() -> None:
+def test_with_no_arrival_waiting_the_applier_applies_at_once_a_batch_at_a_time() -> None:
     rule = policy()
-    assert rule.next_batch(1.0, backlog=0, recording=False) == (0.0, 8)  # after a restart, say
-    rule.arrived(1.0)
-    assert rule.next_batch(1.5, backlog=40, recording=False) == (0.0, 8)  # the last arrival was 500 ms ago
-
-
-def test_while_callbacks_come_and_none_waits_an_event_is_applied_at_once_one_at_a_time() -> None:
-    rule = policy()
-    rule.arrived(1.0)
+    assert rule.next_batch(1.0, backlog=0, recording=False) == (0.0, 8)  # the first, after a restart say
     rule.applied(1.0, 1.25)
-    assert rule.next_batch(1.25, backlog=1, recording=False) == (0.0, 1)  # light load: no delay added
-    assert rule.next_batch(1.25, backlog=50, recording=False) == (0.0, 1)  # the next arrival waits one event at most
+    assert rule.next_batch(1.25, backlog=1, recording=False) == (0.0, 8)  # light load: no delay added
+    assert rule.go_on(backlog=40, recording=False)
 
 
 def test_while_arrivals_wait_the_applier_yields_until_its_share_is_due() -> None:
     rule = policy()
-    rule.arrived(1.0)
     rule.applied(1.0, 1.25)  # a batch took 250 ms: a quarter of the time earns the recorder 750 ms, until 2.0
-    assert rule.next_batch(1.25, backlog=10, recording=True) == (0.75, 1)
-    assert rule.next_batch(1.75, backlog=10, recording=True) == (0.25, 1)
-    assert rule.next_batch(2.0, backlog=10, recording=True) == (0.0, 1)  # due, however dense the arrivals
+    assert rule.next_batch(1.25, backlog=10, recording=True) == (0.75, 8)
+    assert rule.next_batch(1.75, backlog=10, recording=True) == (0.25, 8)
+    assert rule.next_batch(2.0, backlog=10, recording=True) == (0.0, 8)  # due, however dense the arrivals
     rule.applied(2.0, 2.125)
-    assert rule.next_batch(2.125, backlog=10, recording=True) == (0.375, 1)  # three times the last one's 125 ms
+    assert rule.next_batch(2.125, backlog=10, recording=True) == (0.375, 8)  # three times the last one's 125 ms
+
+
+def test_a_batch_stops_after_the_event_at_hand_when_an_arrival_waits() -> None:
+    rule = policy()
+    assert not rule.go_on(backlog=10, recording=True)
+    assert rule.go_on(backlog=10, recording=False)
 
 
 def test_the_first_batch_is_not_held_back() -> None:
-    rule = policy()
-    rule.arrived(3.0)
-    assert rule.next_batch(3.0, backlog=5, recording=True) == (0.0, 1)  # nothing to weigh its share against
+    assert policy().next_batch(3.0, backlog=5, recording=True) == (0.0, 8)  # nothing to weigh its share against
 
 
 def test_at_high_water_the_applier_catches_up_and_recording_waits() -> None:
     rule = policy()
-    rule.arrived(4.0)
     rule.applied(4.0, 4.5)
     assert rule.next_batch(4.5, backlog=100, recording=True) == (0.0, 8)
+    assert rule.go_on(backlog=100, recording=True)
     assert not rule.may_record(100)
     assert rule.may_record(99)
 
