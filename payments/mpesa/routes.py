@@ -6,7 +6,12 @@ Callbacks are unsigned, so: the STK token is random and per payment (an unknown 
 the C2B token is the tenant's own random C2B secret (a tenant without one gets 404); the source-IP allowlist is on for
 live tenants (Safaricom's addresses unless the tenant says otherwise); and the amount must match, else the payment is
 parked for the merchant. An STK result that passes those checks is recorded (``payments.ingest``) and answered as
-Daraja expects once the record is committed; the server applies it off the request. A C2B confirmation is applied
+Daraja expects once the record is committed; the server applies it off the request. A redelivery of a result this
+process knows is committed is answered with no database trip: the token's payment and the settings that checked it
+are kept from the full check (a token is its payment's for good), the same checks run again on them, and the event's
+key is looked up in the inbox's memory. A settings change drops what was kept for the tenant when the process hears
+of it (:mod:`core.tenant_cache`: at once on PostgreSQL, at its re-check otherwise); until then a duplicate from an
+address the change removed from the allowlist is still answered "accepted", which changes nothing. A C2B confirmation is applied
 in one short transaction before the answer; a duplicate one is rolled back whole, so it leaves no row behind.
 """
 
