@@ -149,6 +149,7 @@ class Ingest:
         self._recorded = 0  # events recorded by this process, ever (the backlog is set right from it)
         self._applying = False  # the applier runs (only then may recording wait for it)
         self._cut_short = False  # the last batch stopped early for arrivals
+        self._committing = 0  # arrivals in the recorder's commit under way
         self._under_high_water = asyncio.Event()
         self._under_high_water.set()
         self._committed: Recent[EventKey, bool] = Recent(kept)  # event keys known committed (ingest_policy)
@@ -170,6 +171,11 @@ class Ingest:
     def forget_tenant(self, tenant_id: int | None = None) -> None:
         """A tenant's settings changed (every tenant's when None): what routes' checks found with the old ones goes."""
         self._checked.drop_if(lambda found: tenant_id is None or found.tenant_id == tenant_id)
+
+    @property
+    def waiting(self) -> int:
+        """Arrivals waiting to be recorded: queued, or in the commit under way."""
+        return len(self._arrivals) + self._committing
 
     @property
     def recording(self) -> bool:
@@ -205,6 +211,7 @@ class Ingest:
                 self._under_high_water.clear()  # overload: the applier catches up first (ingest_policy)
                 await self._under_high_water.wait()
             batch, self._arrivals = self._arrivals, []
+            self._committing = len(batch)
             try:
                 new = await self._commit(batch)
             except Exception as error:  # each waiting request answers with an error: the provider delivers again
@@ -213,6 +220,8 @@ class Ingest:
                     if not arrival.answer.done():
                         arrival.answer.set_exception(error)
                 continue
+            finally:
+                self._committing = 0
             for arrival in batch:
                 if not arrival.answer.done():
                     arrival.answer.set_result(sum(1 for key, event in arrival.events if new.get(key) is event))
@@ -318,7 +327,7 @@ class Ingest:
                 rows = await _claim(uow.session, limit)
                 keys: list[EventKey] = []
                 for row in rows:
-                    if ids and not self.policy.go_on(self.backlog, self.recording):
+                    if ids and not self.policy.go_on(self.backlog, self.waiting):
                         self._cut_short = True  # the rest stays recorded for the next batch
                         break
                     ids.append(row.id)
@@ -342,7 +351,8 @@ class Ingest:
                     if owes and handed is None:
                         self.on_applied()
             self._known_committed(keys)
-            self._applied(len(ids), drained_at=recorded_before if len(rows) < limit else None)
+            drained = len(rows) < limit and not self._cut_short  # the look found all there was, and applied it
+            self._applied(len(ids), drained_at=recorded_before if drained else None)
             return len(ids)
         except Exception:
             if len(ids) <= 1:

@@ -11,8 +11,10 @@ process knows is committed is answered with no database trip: the token's paymen
 are kept from the full check (a token is its payment's for good), the same checks run again on them, and the event's
 key is looked up in the inbox's memory. A settings change drops what was kept for the tenant when the process hears
 of it (:mod:`core.tenant_cache`: at once on PostgreSQL, at its re-check otherwise); until then a duplicate from an
-address the change removed from the allowlist is still answered "accepted", which changes nothing. A C2B confirmation is applied
-in one short transaction before the answer; a duplicate one is rolled back whole, so it leaves no row behind.
+address the change removed from the allowlist is still answered "accepted", which changes nothing.
+
+A C2B confirmation is applied in one short transaction before the answer; a duplicate one is rolled back whole, so it
+leaves no row behind.
 """
 
 from __future__ import annotations

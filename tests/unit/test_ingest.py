@@ -189,12 +189,12 @@ async def _statements_while(database: Database, work: Awaitable[int | R]) -> tup
     return answer, sent
 
 
-async def test_a_batch_stops_after_the_event_at_hand_while_an_arrival_waits(
+async def test_a_batch_stops_after_the_event_at_hand_while_a_batch_of_arrivals_waits(
     database: Database, vault: Vault, clock: FakeClock
 ) -> None:
     shop = await till(database, vault, clock)
     tenant_id = shop.shop.tenant_id
-    ingest = Ingest(database, clock)
+    ingest = Ingest(database, clock, batch=2)
     for n in (1, 2, 3):
         payment = await shop.order({SUGAR: 1}, provider="mpesa", status=PaymentStatus.PENDING)
         assert await ingest.record(accepting(tenant_id, paid(payment.reference, key=f"stk:QK{n}"))) == 1
@@ -206,13 +206,13 @@ async def test_a_batch_stops_after_the_event_at_hand_while_an_arrival_waits(
         await release.wait()
         return "refused"
 
-    waiting = asyncio.create_task(ingest.record(slow_check))
-    await checking.wait()  # an arrival is being recorded
-    assert ingest.recording
-    assert await ingest.apply_recorded() == 1  # one event, then the arrival goes first
+    arrivals = [asyncio.create_task(ingest.record(slow_check)) for _ in range(2)]
+    await checking.wait()  # two arrivals are being recorded: a batch's worth
+    assert (ingest.recording, ingest.waiting) == (True, 2)
+    assert await ingest.apply_recorded() == 1  # one event, then the arrivals go first
     assert await recorded(database) == 2
     release.set()
-    assert await waiting == "refused"
-    assert not ingest.recording
-    assert await ingest.apply_recorded() == 2  # nobody waits: the rest in one batch
+    assert [await arrival for arrival in arrivals] == ["refused", "refused"]
+    assert (ingest.recording, ingest.waiting) == (False, 0)
+    assert await ingest.apply_recorded() == 2  # nobody waits: a whole batch
     assert await recorded(database) == 0

@@ -18,7 +18,7 @@ def test_with_no_arrival_waiting_the_applier_applies_at_once_a_batch_at_a_time()
     assert rule.next_batch(1.0, backlog=0, recording=False) == (0.0, 8)  # the first, after a restart say
     rule.applied(1.0, 1.25)
     assert rule.next_batch(1.25, backlog=1, recording=False) == (0.0, 8)  # light load: no delay added
-    assert rule.go_on(backlog=40, recording=False)
+    assert rule.go_on(backlog=40, waiting=0)
 
 
 def test_while_arrivals_wait_the_applier_yields_until_its_share_is_due() -> None:
@@ -31,10 +31,10 @@ def test_while_arrivals_wait_the_applier_yields_until_its_share_is_due() -> None
     assert rule.next_batch(2.125, backlog=10, recording=True) == (0.375, 8)  # three times the last one's 125 ms
 
 
-def test_a_batch_stops_after_the_event_at_hand_when_an_arrival_waits() -> None:
+def test_a_batch_stops_after_the_event_at_hand_when_a_batch_of_arrivals_waits() -> None:
     rule = policy()
-    assert not rule.go_on(backlog=10, recording=True)
-    assert rule.go_on(backlog=10, recording=False)
+    assert not rule.go_on(backlog=10, waiting=8)  # a burst: they go first
+    assert rule.go_on(backlog=10, waiting=7)  # a steady pace: the batch finishes, a commit for all its events
 
 
 def test_the_first_batch_is_not_held_back() -> None:
@@ -45,7 +45,7 @@ def test_at_high_water_the_applier_catches_up_and_recording_waits() -> None:
     rule = policy()
     rule.applied(4.0, 4.5)
     assert rule.next_batch(4.5, backlog=100, recording=True) == (0.0, 8)
-    assert rule.go_on(backlog=100, recording=True)
+    assert rule.go_on(backlog=100, waiting=50)
     assert not rule.may_record(100)
     assert rule.may_record(99)
 
