@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # types only: importing this module loads no database layer
     from core.clock import Clock
     from core.db.engine import Database
     from core.vault import Vault
-    from payments.ingest import Check
+    from payments.ingest import Check, Ingest
     from payments.registry import ProviderRegistry
 
 DEFAULT_MAX_BODY = 1024 * 1024  # provider callbacks are small; a route that expects less says so
@@ -71,6 +71,9 @@ class InboundContext:
     # (``payments.ingest.Ingest.record``): how many were new, or the check's refusal. None: no applier is running,
     # so a route applies its events itself before answering.
     record: Callable[[Check[InboundResponse]], Awaitable[int | InboundResponse]] | None = None
+    # The same inbox, for what it knows without the database: event keys known committed, and what a route's full
+    # check found about a request it may see again (``Ingest.known``, ``recall``, ``remember``).
+    inbox: Ingest | None = None
 
 
 Handler = Callable[[InboundContext, InboundRequest], Awaitable[InboundResponse]]

@@ -63,7 +63,7 @@ def _handler(provider: str, route: InboundRoute) -> Callable[[web.Request], Awai
         )
         record = runtime.ingest.record if runtime.ingest is not None else None
         context = InboundContext(
-            runtime.database, runtime.registry, runtime.clock, runtime.vault, runtime.jobs.wake, record
+            runtime.database, runtime.registry, runtime.clock, runtime.vault, runtime.jobs.wake, record, runtime.ingest
         )
         answer = await route.handler(context, inbound)
         if answer.changed:

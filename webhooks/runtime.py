@@ -118,6 +118,8 @@ def build_runtime(
         route=partial(gate.route, registry=registry),
     )
     reconciler = Reconciler(database, registry, clock)
+    ingest = Ingest(database, clock, on_applied=relay.wake, claim_owed=relay.claim_within)
+    tenant_cache.on_change.append(ingest.forget_tenant)  # what callbacks' checks found with the old settings
     return Runtime(
         settings,
         database,
@@ -135,5 +137,5 @@ def build_runtime(
         tenant_cache,
         redis,
         tuple(parts.workers),
-        ingest=Ingest(database, clock, on_applied=relay.wake, claim_owed=relay.claim_within),
+        ingest=ingest,
     )

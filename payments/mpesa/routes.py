@@ -6,13 +6,21 @@ Callbacks are unsigned, so: the STK token is random and per payment (an unknown 
 the C2B token is the tenant's own random C2B secret (a tenant without one gets 404); the source-IP allowlist is on for
 live tenants (Safaricom's addresses unless the tenant says otherwise); and the amount must match, else the payment is
 parked for the merchant. An STK result that passes those checks is recorded (``payments.ingest``) and answered as
-Daraja expects once the record is committed; the server applies it off the request. A C2B confirmation is applied
-in one short transaction before the answer; a duplicate one is rolled back whole, so it leaves no row behind.
+Daraja expects once the record is committed; the server applies it off the request. A redelivery of a result this
+process knows is committed is answered with no database trip: the token's payment and the settings that checked it
+are kept from the full check (a token is its payment's for good), the same checks run again on them, and the event's
+key is looked up in the inbox's memory. A settings change drops what was kept for the tenant when the process hears
+of it (:mod:`core.tenant_cache`: at once on PostgreSQL, at its re-check otherwise); until then a duplicate from an
+address the change removed from the allowlist is still answered "accepted", which changes nothing.
+
+A C2B confirmation is applied in one short transaction before the answer; a duplicate one is rolled back whole, so it
+leaves no row behind.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +29,8 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from payments.base import InvalidCallback
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
-from payments.ingest import Checked
+from payments.ingest import Checked, Ingest
+from payments.ingest_policy import CheckedBefore
 from payments.mpesa import c2b
 from payments.mpesa import routes_checks as checks
 from payments.mpesa.provider import NAME, MpesaProvider, check_source, parse_stk
@@ -33,10 +42,43 @@ from payments.service import EventResult, apply_event
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class _StkChecked:
+    """What a full check of an STK callback found for its token: the settings that verified it and the payment's
+    facts the parser needs (a token is its payment's for good)."""
+
+    settings: MpesaSettings
+    params: dict[str, str]
+
+
+def _known_duplicate(inbox: Ingest, token: str, request: InboundRequest) -> InboundResponse | None:
+    """The answer to a redelivery this process knows is committed, with no database trip: the token was checked
+    before, the request passes the same checks (source, this payment's push), and every event it reports is known
+    committed. None: the full check decides."""
+    before = inbox.recall(f"{NAME}:stk:{token}")
+    if before is None or not isinstance(before.facts, _StkChecked):
+        return None
+    checked = before.facts
+    try:
+        callback = request.callback(checked.params)
+        check_source(checked.settings, callback)
+        events = parse_stk(before.tenant_id, callback)
+    except InvalidCallback:
+        return None  # the full check refuses it, and logs why
+    if not all(inbox.known((before.tenant_id, event.provider, event.event_key)) for event in events):
+        return None
+    return InboundResponse(json=stk_callback_ack(), outcome="stk_duplicate")
+
+
 async def stk_callback(context: InboundContext, request: InboundRequest) -> InboundResponse:
     token = request.path_params["token"]
     if not TOKEN.match(token):
         return refused(404, "unknown_token")
+    inbox = context.inbox
+    if inbox is not None and context.record is not None:
+        duplicate = _known_duplicate(inbox, token, request)
+        if duplicate is not None:
+            return duplicate
 
     async def check(session: AsyncSession) -> Checked | InboundResponse:
         found = await PaymentRepository(session).with_tenant_by_callback_token(token)
@@ -45,9 +87,8 @@ async def stk_callback(context: InboundContext, request: InboundRequest) -> Inbo
             return refused(404, "unknown_token")
         payment, tenant = found
         provider = await context.registry.for_tenant(session, tenant, NAME)
-        callback = request.callback(
-            {"token": token, "reference": payment.reference, "checkout": payment.provider_ref or ""}
-        )
+        params = {"token": token, "reference": payment.reference, "checkout": payment.provider_ref or ""}
+        callback = request.callback(params)
         try:
             if isinstance(provider, MpesaProvider):
                 events = provider.parse_callback(callback)  # the source allowlist, then this payment's push only
@@ -56,6 +97,9 @@ async def stk_callback(context: InboundContext, request: InboundRequest) -> Inbo
         except InvalidCallback as error:
             log.warning("stk callback for payment %s refused: %s", payment.id, error.reason)
             return refused(error.status, "invalid")
+        if inbox is not None and isinstance(provider, MpesaProvider):
+            # Facts read from committed rows, so kept whether or not this recording commits.
+            inbox.remember(f"{NAME}:stk:{token}", CheckedBefore(tenant.id, _StkChecked(provider.settings, params)))
         return Checked(tenant.id, events)
 
     if context.record is not None:  # recorded now, applied off the request (payments.ingest)
@@ -70,7 +114,8 @@ async def stk_callback(context: InboundContext, request: InboundRequest) -> Inbo
         results = [await apply_event(uow.session, checked.tenant_id, event, context.clock) for event in checked.events]
         await uow.commit()
     outcome = results[0].result.value if results else "empty"
-    return InboundResponse(json=stk_callback_ack(), changed=True, outcome=f"stk_{outcome}")
+    changed = any(applied.result is not EventResult.DUPLICATE for applied in results)  # a duplicate owes nothing
+    return InboundResponse(json=stk_callback_ack(), changed=changed, outcome=f"stk_{outcome}")
 
 
 async def _c2b_tenant(
@@ -116,7 +161,8 @@ async def c2b_confirm(context: InboundContext, request: InboundRequest) -> Inbou
             if applied.result is not EventResult.DUPLICATE:
                 await uow.commit()  # a duplicate is rolled back: no payment opened for it stays behind
         outcome = applied.result.value
-    return InboundResponse(json=c2b_confirmation_ack(), changed=True, outcome=f"c2b_{outcome}")
+    changed = outcome != EventResult.DUPLICATE.value  # a duplicate committed nothing: no relay to wake
+    return InboundResponse(json=c2b_confirmation_ack(), changed=changed, outcome=f"c2b_{outcome}")
 
 
 async def c2b_validate(context: InboundContext, request: InboundRequest) -> InboundResponse:
