@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.db.repos.customers import CustomerRepository
-from core.db.tables import Order, OrderItem, Product
+from core.db.tables import Order, OrderItem, OutboxMessage, Product
 from core.money import Money
 from core.vault import Vault
 from payments.attempts import open_payment
@@ -35,6 +35,7 @@ from tests.support.seed import seed_shop
 
 BATCH = 8  # payments.ingest.Ingest's default
 PRICE = 42000
+PRODUCT_STOCK = 40  # the seeded shop's rice (tests.support.seed.PRODUCTS)
 
 
 @dataclass
@@ -147,7 +148,12 @@ async def main(count: int, profile: bool) -> None:
                 pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
                 print(f"--- {kind}: top functions by cumulative time ---")
                 pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(45)
+        async with database.uow(read_only=True) as uow:
+            owed = await uow.session.scalar(select(func.count()).select_from(OutboxMessage))
+            rice = await uow.session.scalar(select(Product.stock).where(Product.sku == "RICE-2KG"))
         await database.dispose()
+    # What the paid events owed: a receipt and a merchant alert each (the warm-up's too), a bag of rice each.
+    print(f"outbox rows {owed} (expected {2 * (count + 2 * BATCH)}), rice left {rice} (expected {PRODUCT_STOCK})")
     expected = {"paid": EventResult.APPLIED.value, "duplicate": EventResult.DUPLICATE.value}
     print(f"apply_event on SQLite, {count} events each, batches of {BATCH} per transaction")
     for kind, tally in tallies.items():
