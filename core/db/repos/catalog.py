@@ -52,23 +52,11 @@ class CatalogRepository:
         rows = await self.session.scalars(select(Product).where(Product.tenant_id == tenant_id, Product.id.in_(ids)))
         return {product.id: product for product in rows}
 
-    async def take_stock(self, tenant_id: int, product_id: int, quantity: int) -> bool:
-        """Take ``quantity`` off a counted stock. False when there was not enough: the stock is then left at 0.
-        Products without a count (``stock`` NULL) are unlimited and untouched. Conditional updates, not
-        read-then-write, so two payments landing at once cannot both take the last unit."""
-        counted = (Product.tenant_id == tenant_id, Product.id == product_id, Product.stock.is_not(None))
-        taken = await self.session.execute(
-            update(Product).where(*counted, Product.stock >= quantity).values(stock=Product.stock - quantity)
-        )
-        if getattr(taken, "rowcount", 0):
-            return True
-        emptied = await self.session.execute(update(Product).where(*counted, Product.stock < quantity).values(stock=0))
-        return not getattr(emptied, "rowcount", 0)
-
     async def take_stocks(self, tenant_id: int, wanted: Mapping[int, int]) -> set[int]:
-        """``take_stock`` for several products at once (product id -> quantity): one statement when every counted
-        stock has enough, a second for those short. Returns the ids of the products there was not enough of (their
-        stock is left at 0)."""
+        """Take each quantity (product id -> quantity) off its product's counted stock: one statement when every
+        counted stock has enough, a second for those short. Returns the ids of the products there was not enough of:
+        their stock is left at 0. Products without a count (``stock`` NULL) are unlimited and untouched. Conditional
+        updates, not read-then-write, so two payments landing at once cannot both take the last unit."""
         if not wanted:
             return set()
         products = cast(Table, Product.__table__)
