@@ -183,21 +183,11 @@ class PaymentRepository:
             .limit(1)
         )
 
-    async def move(
-        self, payment_id: int, allowed: Iterable[str], new_status: str, now: datetime, **values: object
-    ) -> bool:
-        result = await self.session.execute(
-            update(Payment)
-            .where(Payment.id == payment_id, Payment.status.in_(list(allowed)))
-            .values(status=new_status, updated_at=now, **values)
-            .execution_options(synchronize_session="fetch")
-        )
-        return bool(getattr(result, "rowcount", 0))
-
     async def move_loaded(
         self, payment: Payment, allowed: Iterable[str], new_status: str, now: datetime, **values: object
     ) -> bool:
-        """``move`` for a payment loaded in this session: one statement, and ``payment`` shows the move."""
+        """Conditional transition of a payment loaded in this session: true when this call moved it, false when it
+        was not in an allowed state. One statement, and ``payment`` shows the move."""
         where = {"moving": payment.id, "allowed": sorted(allowed)}
         changes = {"status": new_status, "updated_at": now, **values}
         return await _move_loaded(self.session, _MOVE_PAYMENT, payment, where, changes)
