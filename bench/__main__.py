@@ -23,7 +23,8 @@ Paths (all by default; ``postgres`` only with a PostgreSQL URL):
   (``--postgres URL``, or TEST_DATABASE_URL; its public schema is dropped and made again; ``--redis URL`` or
   TEST_REDIS_URL is flushed).
 
-``python -m bench micro`` runs the in-process micro benchmarks, ``python -m bench cli`` the CLI's answer times.
+``python -m bench micro`` runs the in-process micro benchmarks, ``python -m bench apply`` what ``apply_event`` costs
+per event (``--profile`` for where), ``python -m bench cli`` the CLI's answer times.
 """
 
 from __future__ import annotations
@@ -98,6 +99,11 @@ def main() -> None:
         from bench import micro
 
         micro.run()
+        return
+    if argv[:1] == ["apply"]:
+        from bench import apply
+
+        apply.run(argv[1:])
         return
     if argv[:1] == ["cli"]:
         from bench import cli

@@ -34,6 +34,11 @@ class Context:
     order: Order
     payment: Payment
     customer: Customer
+    # The order's products whose stock is counted, when read with the rest (``core.db.repos.orders.Parties``);
+    # None: not read (``payments.stock`` reads them when it needs them).
+    counted: frozenset[int] | None = None
+    # Where the merchant's alerts go, when read with the rest; None: ``for_merchant`` asks.
+    alert_chats: tuple[int, ...] | None = None
 
     @property
     def lang(self) -> str:
@@ -106,8 +111,16 @@ async def to_customer(session: AsyncSession, ctx: Context, key: str, message: Me
     )
 
 
-async def to_merchant(session: AsyncSession, tenant: Tenant, key: str, message: Message, now: datetime) -> None:
-    owed = await for_merchant(session, tenant, key, message)
+async def to_merchant(
+    session: AsyncSession,
+    tenant: Tenant,
+    key: str,
+    message: Message,
+    now: datetime,
+    *,
+    chats: Sequence[int] | None = None,
+) -> None:
+    owed = await for_merchant(session, tenant, key, message, chats=chats)
     await outbox.enqueue_many(session, tenant_id=tenant.id, owed=owed, now=now)
 
 
@@ -116,12 +129,14 @@ def for_customer(ctx: Context, key: str, message: Message) -> outbox.Owed:
     return outbox.Owed(ctx.customer.chat_id, key, message)
 
 
-async def for_merchant(session: AsyncSession, tenant: Tenant, key: str, message: Message) -> list[outbox.Owed]:
-    """``message`` owed to each of the merchant's alert chats (a query only when the shop has no alert group)."""
-    return [
-        outbox.Owed(chat_id, f"{key}:to:{chat_id}", message)
-        for chat_id in await TenantRepository(session).alert_chats(tenant)
-    ]
+async def for_merchant(
+    session: AsyncSession, tenant: Tenant, key: str, message: Message, *, chats: Sequence[int] | None = None
+) -> list[outbox.Owed]:
+    """``message`` owed to each of the merchant's alert chats: ``chats`` when the caller read them already
+    (``Context.alert_chats``), else asked (a query only when the shop has no alert group)."""
+    if chats is None:
+        chats = await TenantRepository(session).alert_chats(tenant)
+    return [outbox.Owed(chat_id, f"{key}:to:{chat_id}", message) for chat_id in chats]
 
 
 def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: datetime | None = None) -> Message:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import outbox
 from core.clock import Clock
-from core.db.insert import insert_if_absent
 from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.tables import Payment, PaymentEvent, Refund
 from core.messages import Message
@@ -66,18 +68,14 @@ class Applied:
 
 async def apply_event(session: AsyncSession, tenant_id: int, event: ProviderEvent, clock: Clock) -> Applied:
     """A handful of statements: the event recorded (a duplicate ends there, on the table's unique key), the payment
-    read with its order, tenant and customer in one query, each move a conditional UPDATE whose changes the session
-    takes from the statement (no refresh), the messages owed written in one INSERT, the event's result noted."""
+    read with its order and lines, tenant and customer in one query, each move a conditional UPDATE whose changes the
+    session takes from the statement (no refresh), the messages owed written in one INSERT, the event's result and
+    payment noted."""
     now = clock.now()
-    event_id = await insert_if_absent(
-        session,
-        PaymentEvent.__table__,  # type: ignore[arg-type]
+    recorded = await session.execute(
+        _record_statement(session),
         {
             "tenant_id": tenant_id,
-            # another tenant's reference is as good as unknown here
-            "payment_id": select(Payment.id)
-            .where(Payment.reference == event.payment_reference, Payment.tenant_id == tenant_id)
-            .scalar_subquery(),
             "provider": event.provider,
             "event_key": event.event_key,
             "outcome": event.outcome.value,
@@ -90,21 +88,43 @@ async def apply_event(session: AsyncSession, tenant_id: int, event: ProviderEven
             "received_at": now,
         },
     )
+    event_id = recorded.scalar()
     if event_id is None:
         return Applied(EventResult.DUPLICATE)
     parties = await PaymentRepository(session).with_parties(tenant_id, event.payment_reference)
     if parties is None:
         applied = Applied(EventResult.UNMATCHED)
     else:
-        payment, order, tenant, customer = parties
-        applied = await _apply(session, notices.Context(tenant, order, payment, customer), event, clock)
+        ctx = notices.Context(
+            parties.tenant,
+            parties.order,
+            parties.payment,
+            parties.customer,
+            counted=parties.counted,
+            alert_chats=parties.alert_chats,
+        )
+        applied = await _apply(session, ctx, event, clock)
+    # The event names its payment only now, with its result: another tenant's reference is as good as unknown.
     await session.execute(
-        update(PaymentEvent)
-        .where(PaymentEvent.id == event_id)
-        .values(result=applied.result.value)
-        .execution_options(synchronize_session=False)
+        _NOTE_RESULT,
+        {"noted": event_id, "result": applied.result.value, "payment_id": parties.payment.id if parties else None},
     )
     return applied
+
+
+_EVENTS = cast(Table, PaymentEvent.__table__)
+_PAYMENTS = cast(Table, Payment.__table__)
+_NOTE_RESULT = update(_EVENTS).where(_EVENTS.c.id == bindparam("noted"))
+# An event's record, one statement per dialect, built once: ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (no
+# id back: the event's unique key holds it already, a duplicate). The values come with each execution.
+_RECORD = {
+    name: module.insert(_EVENTS).on_conflict_do_nothing().returning(_EVENTS.c.id)
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _record_statement(session: AsyncSession) -> Any:
+    return _RECORD["postgresql" if session.bind is not None and session.bind.dialect.name == "postgresql" else "sqlite"]
 
 
 async def _apply(session: AsyncSession, ctx: notices.Context, event: ProviderEvent, clock: Clock) -> Applied:
@@ -116,8 +136,8 @@ async def _apply(session: AsyncSession, ctx: notices.Context, event: ProviderEve
     if event.outcome is Outcome.ACCEPTED:
         return await _accepted(session, ctx, event, clock)
     allowed, target = ENDINGS[event.outcome]
-    moved = await PaymentRepository(session).move(
-        payment.id, allowed, target, clock.now(), reason=event.reason or payment.reason
+    moved = await PaymentRepository(session).move_loaded(
+        payment, allowed, target, clock.now(), reason=event.reason or payment.reason
     )
     if not moved:
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
@@ -146,6 +166,7 @@ async def _announce(
             f"proof:{proof.id}",
             notices.proof_for_review(ctx, proof, await signals(session, ctx.tenant.id, proof, payment)),
             now,
+            chats=ctx.alert_chats,
         )
     elif event.outcome is Outcome.REJECTED:
         await notices.to_customer(
@@ -174,6 +195,7 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
             f"review:{payment.id}:{event.event_key}",
             notices.needs_review_alert(ctx, text("review.second_receipt", txn=event.provider_txn_id or "?")),
             now,
+            chats=ctx.alert_chats,
         )
         return Applied(EventResult.NEEDS_REVIEW, payment, PaymentStatus(payment.status))
 
@@ -187,8 +209,8 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
             reason = text("review.order_already_paid", code=ctx.order.code)
         else:
             reason = event.review or ""
-        moved = await payments.move(
-            payment.id,
+        moved = await payments.move_loaded(
+            payment,
             CAN_BE_PAID,
             PaymentStatus.NEEDS_REVIEW,
             now,
@@ -199,19 +221,19 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
         if not moved:
             return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
         if not order_taken:
-            await OrderRepository(session).move(
-                payment.tenant_id, payment.order_id, ORDER_CAN_BE_PAID, OrderStatus.NEEDS_REVIEW, now
-            )
+            await OrderRepository(session).move_loaded(ctx.order, ORDER_CAN_BE_PAID, OrderStatus.NEEDS_REVIEW, now)
         review_alert = notices.needs_review_alert(ctx, reason, acceptable=not order_taken)
         under_review = Message(text("payment.under_review", ctx.lang, code=ctx.order.code))
-        owed = await notices.for_merchant(session, ctx.tenant, f"review:{payment.id}", review_alert)
+        owed = await notices.for_merchant(
+            session, ctx.tenant, f"review:{payment.id}", review_alert, chats=ctx.alert_chats
+        )
         owed.append(notices.for_customer(ctx, f"payment:{payment.id}:review", under_review))
         await outbox.enqueue_many(session, tenant_id=ctx.tenant.id, owed=owed, now=now)
         return Applied(EventResult.NEEDS_REVIEW, payment, PaymentStatus.NEEDS_REVIEW)
 
     late = payment.status in LATE_SUCCESS
-    moved = await payments.move(
-        payment.id,
+    moved = await payments.move_loaded(
+        payment,
         CAN_BE_PAID,
         PaymentStatus.PAID,
         now,
@@ -220,7 +242,7 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
     )
     if not moved:
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
-    await OrderRepository(session).move(payment.tenant_id, payment.order_id, ORDER_CAN_BE_PAID, OrderStatus.PAID, now)
+    await OrderRepository(session).move_loaded(ctx.order, ORDER_CAN_BE_PAID, OrderStatus.PAID, now)
     receipt = notices.receipt(ctx, received, channel=event.channel, at=event.occurred_at or now)
     # In time or late, the receipt takes the place of the attempt's message ("check your phone", or the failure that
     # replaced it): an edit is idempotent, so a relay that dies mid-send can never show the receipt twice. A late
@@ -265,22 +287,20 @@ async def _accepted(session: AsyncSession, ctx: notices.Context, event: Provider
         .where(Refund.payment_id == payment.id, Refund.status.in_(sorted(OPEN_REFUND_STATUSES)))
         .exists()
     )
-    moved = await session.execute(
-        update(Payment)
-        .where(Payment.id == payment.id, Payment.status == PaymentStatus.NEEDS_REVIEW.value, ~open_refund)
+    payments = _PAYMENTS
+    moved = await session.scalar(
+        update(payments)
+        .where(payments.c.id == payment.id, payments.c.status == PaymentStatus.NEEDS_REVIEW.value, ~open_refund)
         .values(status=PaymentStatus.PAID.value, updated_at=now)
-        .execution_options(synchronize_session=False)
+        .returning(payments.c.id)
     )
-    if not getattr(moved, "rowcount", 0):
-        await session.refresh(payment)
+    if moved is None:  # the payment as read is as it stands: its row is locked (with_parties)
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
-    if not await OrderRepository(session).move(
-        payment.tenant_id, payment.order_id, [OrderStatus.NEEDS_REVIEW], OrderStatus.PAID, now
-    ):
+    _took(payment, status=PaymentStatus.PAID.value, updated_at=now)
+    if not await OrderRepository(session).move_loaded(ctx.order, [OrderStatus.NEEDS_REVIEW], OrderStatus.PAID, now):
         # Read as needs_review a moment ago; another transaction moved it since. Undo the payment's move with
         # the whole transaction rather than leave a paid payment on an order that is not.
         raise RuntimeError(f"order {ctx.order.id} left needs_review while payment {payment.id} was accepted")
-    await session.refresh(payment)  # moved by a statement the session could not follow (synchronize_session=False)
     received = Money(payment.paid_minor or payment.amount_minor, payment.currency)
     receipt = notices.receipt(ctx, received, channel=None, at=now)
     await _order_paid(session, ctx, receipt, received, late=False, now=now, alert_merchant=False)
@@ -299,11 +319,11 @@ async def _order_paid(
 ) -> None:
     """What an order's becoming paid owes: its stock taken, the customer's receipt, the merchant's alert (which
     also says when the stock fell short, so the merchant restocks or refunds)."""
-    short = await stock.take_for_order(session, ctx.order)
+    short = await stock.take_for_order(session, ctx.order, ctx.counted)
     owed = [notices.for_customer(ctx, f"receipt:{ctx.payment.id}", receipt)]
     if alert_merchant or short:
         alert = notices.paid_alert(ctx, received, late=late, short=short)
-        owed += await notices.for_merchant(session, ctx.tenant, f"paid:{ctx.payment.id}", alert)
+        owed += await notices.for_merchant(session, ctx.tenant, f"paid:{ctx.payment.id}", alert, chats=ctx.alert_chats)
     await outbox.enqueue_many(session, tenant_id=ctx.tenant.id, owed=owed, now=now)
 
 
@@ -317,39 +337,37 @@ async def _refunded(session: AsyncSession, ctx: notices.Context, event: Provider
     paid_then = payment.amount_minor if payment.paid_minor is None else payment.paid_minor
     # No amount means "all of it": what is left as read. Should another refund land first, it no longer fits.
     amount = event.amount or Money(paid_then - payment.refunded_minor, payment.currency)
-    paid = func.coalesce(Payment.paid_minor, Payment.amount_minor)
-    total = Payment.refunded_minor + amount.minor
+    payments = _PAYMENTS
+    paid = func.coalesce(payments.c.paid_minor, payments.c.amount_minor)
+    total = payments.c.refunded_minor + amount.minor
     landed = None
     if amount.minor > 0:
-        landed = await session.scalar(
-            update(Payment)
-            .where(
-                Payment.id == payment.id,
-                Payment.status.in_(list(CAN_BE_REFUNDED)),
-                Payment.currency == amount.currency,
-                total <= paid,
+        landed = (
+            await session.execute(
+                update(payments)
+                .where(
+                    payments.c.id == payment.id,
+                    payments.c.status.in_(sorted(CAN_BE_REFUNDED)),
+                    payments.c.currency == amount.currency,
+                    total <= paid,
+                )
+                .values(
+                    refunded_minor=total,
+                    status=case(
+                        (total >= paid, PaymentStatus.REFUNDED.value), else_=PaymentStatus.PARTIALLY_REFUNDED.value
+                    ),
+                    updated_at=now,
+                )
+                .returning(payments.c.status, payments.c.refunded_minor)
             )
-            .values(
-                refunded_minor=total,
-                status=case(
-                    (total >= paid, PaymentStatus.REFUNDED.value), else_=PaymentStatus.PARTIALLY_REFUNDED.value
-                ),
-                updated_at=now,
-            )
-            .returning(Payment.status)
-            .execution_options(synchronize_session=False)
-        )
-    await session.refresh(payment)  # moved by a statement the session could not follow (synchronize_session=False)
-    if landed is None:
+        ).first()
+    if landed is None:  # the payment as read is as it stands: its row is locked (with_parties)
         return await _refund_refused(session, ctx, event, amount, now)
-    target = PaymentStatus(landed)
+    _took(payment, status=landed.status, refunded_minor=landed.refunded_minor, updated_at=now)
+    target = PaymentStatus(landed.status)
     if target is PaymentStatus.REFUNDED and not await _order_holds_other_money(session, payment):
-        await OrderRepository(session).move(
-            payment.tenant_id,
-            payment.order_id,
-            [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.NEEDS_REVIEW],
-            OrderStatus.REFUNDED,
-            now,
+        await OrderRepository(session).move_loaded(
+            ctx.order, [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.NEEDS_REVIEW], OrderStatus.REFUNDED, now
         )
     told = "refund.sent_by_merchant" if event.reason_code == SENT_BY_MERCHANT else "refund.on_its_way"
     await notices.to_customer(
@@ -377,8 +395,21 @@ async def _refund_refused(
         refunded = Money(payment.refunded_minor, payment.currency)
         why = text("refund.refused.too_much", amount=amount.format(), paid=paid.format(), refunded=refunded.format())
     body = text("refund.merchant.refused", code=ctx.order.code, amount=amount.format(), why=why)
-    await notices.to_merchant(session, ctx.tenant, f"refund:{payment.id}:{event.event_key}:refused", Message(body), now)
+    await notices.to_merchant(
+        session,
+        ctx.tenant,
+        f"refund:{payment.id}:{event.event_key}:refused",
+        Message(body),
+        now,
+        chats=ctx.alert_chats,
+    )
     return Applied(EventResult.REFUSED, payment, PaymentStatus(payment.status), why=why)
+
+
+def _took(row: object, **values: object) -> None:
+    """``row`` (loaded in the session) as a statement of ours just wrote it: its committed state, no refresh."""
+    for key, value in values.items():
+        set_committed_value(row, key, value)
 
 
 async def _order_holds_other_money(session: AsyncSession, payment: Payment) -> bool:

@@ -7,26 +7,28 @@ is real either way), and then the merchant is told in the paid alert — restock
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.repos.catalog import CatalogRepository
 from core.db.tables import Order
 
 
-async def take_for_order(session: AsyncSession, order: Order) -> list[str]:
+async def take_for_order(session: AsyncSession, order: Order, counted: Collection[int] | None = None) -> list[str]:
     """Take each line's quantity off its product's stock. Returns the names of the lines there was not enough
-    stock for (their stock is left at 0)."""
-    catalog = CatalogRepository(session)
+    stock for (their stock is left at 0). ``counted``: the order's products whose stock is counted, when the caller
+    read them already (``core.db.repos.orders.Parties``); most products of most shops are not, and cost no write."""
     ids = [item.product_id for item in order.items if item.product_id is not None]
-    # One read to skip what is not counted (most products of most shops), rather than a write per line.
-    counted = {
-        product.id for product in (await catalog.by_ids(order.tenant_id, ids)).values() if product.stock is not None
-    }
-    return [
-        item.name
-        for item in order.items
-        if item.product_id in counted and not await catalog.take_stock(order.tenant_id, item.product_id, item.quantity)
-    ]
+    if counted is None:
+        products = await CatalogRepository(session).by_ids(order.tenant_id, ids)
+        counted = {product.id for product in products.values() if product.stock is not None}
+    wanted: dict[int, int] = {}
+    for item in order.items:
+        if item.product_id is not None and item.product_id in counted:
+            wanted[item.product_id] = wanted.get(item.product_id, 0) + item.quantity
+    short = await CatalogRepository(session).take_stocks(order.tenant_id, wanted)
+    return [item.name for item in order.items if item.product_id in short]
 
 
 async def sold_out(session: AsyncSession, order: Order) -> list[str]:

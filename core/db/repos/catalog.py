@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select, update
+from collections.abc import Mapping
+from typing import cast
+
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.tables import Product
@@ -49,15 +52,29 @@ class CatalogRepository:
         rows = await self.session.scalars(select(Product).where(Product.tenant_id == tenant_id, Product.id.in_(ids)))
         return {product.id: product for product in rows}
 
-    async def take_stock(self, tenant_id: int, product_id: int, quantity: int) -> bool:
-        """Take ``quantity`` off a counted stock. False when there was not enough: the stock is then left at 0.
-        Products without a count (``stock`` NULL) are unlimited and untouched. Conditional updates, not
-        read-then-write, so two payments landing at once cannot both take the last unit."""
-        counted = (Product.tenant_id == tenant_id, Product.id == product_id, Product.stock.is_not(None))
-        taken = await self.session.execute(
-            update(Product).where(*counted, Product.stock >= quantity).values(stock=Product.stock - quantity)
+    async def take_stocks(self, tenant_id: int, wanted: Mapping[int, int]) -> set[int]:
+        """Take each quantity (product id -> quantity) off its product's counted stock: one statement when every
+        counted stock has enough, a second for those short. Returns the ids of the products there was not enough of:
+        their stock is left at 0. Products without a count (``stock`` NULL) are unlimited and untouched. Conditional
+        updates, not read-then-write, so two payments landing at once cannot both take the last unit."""
+        if not wanted:
+            return set()
+        products = cast(Table, Product.__table__)
+        need = case(dict(wanted), value=products.c.id)
+
+        def counted(ids: list[int]) -> tuple[ColumnElement[bool], ...]:
+            return (products.c.tenant_id == tenant_id, products.c.id.in_(ids), products.c.stock.is_not(None))
+
+        taken = await self.session.scalars(
+            update(products)
+            .where(*counted(list(wanted)), products.c.stock >= need)
+            .values(stock=products.c.stock - need)
+            .returning(products.c.id)
         )
-        if getattr(taken, "rowcount", 0):
-            return True
-        emptied = await self.session.execute(update(Product).where(*counted, Product.stock < quantity).values(stock=0))
-        return not getattr(emptied, "rowcount", 0)
+        rest = sorted(set(wanted) - set(taken))
+        if not rest:
+            return set()
+        emptied = await self.session.scalars(
+            update(products).where(*counted(rest), products.c.stock < need).values(stock=0).returning(products.c.id)
+        )
+        return set(emptied)

@@ -2,11 +2,76 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from core.db.tables import Customer, Order, Payment, Proof, Tenant
+from core.db.tables import Customer, Order, OrderItem, Payment, Product, Proof, Tenant, TenantAdmin
+
+_PAYMENTS = cast(Table, Payment.__table__)
+_ORDERS = cast(Table, Order.__table__)
+
+# A transition's conditional moves, built once (a hot path: building a statement costs more than running it). The
+# values to set come with each execution, as parameters named after their columns; the statement returns the row's id
+# when it moved, nothing when the row was not in an allowed state.
+_MOVE_PAYMENT = (
+    update(_PAYMENTS)
+    .where(_PAYMENTS.c.id == bindparam("moving"), _PAYMENTS.c.status.in_(bindparam("allowed", expanding=True)))
+    .returning(_PAYMENTS.c.id)
+)
+_MOVE_ORDER = (
+    update(_ORDERS)
+    .where(
+        _ORDERS.c.tenant_id == bindparam("of_tenant"),
+        _ORDERS.c.id == bindparam("moving"),
+        _ORDERS.c.status.in_(bindparam("allowed", expanding=True)),
+    )
+    .returning(_ORDERS.c.id)
+)
+
+
+async def _move_loaded(
+    session: AsyncSession, statement: Any, row: Any, where: dict[str, object], values: dict[str, object]
+) -> bool:
+    """Run a conditional move of ``row`` (loaded in ``session``) and, when it moved, give ``row`` the values written
+    as its committed state: the statement says what it changed, so no refresh and no fetch follow."""
+    moved = (await session.execute(statement, {**where, **values})).first() is not None
+    if moved:
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+    return moved
+
+
+# Everything a payment's transition reads and tells, in one statement: a row for each line of the order and, when
+# the shop has no alert group, each of its admins (whose private chats get the merchant's alerts instead).
+_PARTIES = (
+    select(Payment, Order, Tenant, Customer, OrderItem, Product.stock, TenantAdmin.tg_user_id)
+    .join(Order, Order.id == Payment.order_id)
+    .join(Tenant, Tenant.id == Payment.tenant_id)
+    .join(Customer, Customer.id == Order.customer_id)
+    .outerjoin(OrderItem, OrderItem.order_id == Order.id)
+    .outerjoin(Product, and_(Product.id == OrderItem.product_id, Product.tenant_id == Order.tenant_id))
+    .outerjoin(TenantAdmin, and_(TenantAdmin.tenant_id == Tenant.id, Tenant.alert_chat_id.is_(None)))
+    .where(Payment.reference == bindparam("reference"), Payment.tenant_id == bindparam("of_tenant"))
+    .order_by(OrderItem.id, TenantAdmin.id)
+    .with_for_update(of=Payment, key_share=True)
+    .options(lazyload(Order.items))  # not loaded by the relationship: the lines come in the rows
+    .execution_options(populate_existing=True)
+)
+
+
+class Parties(NamedTuple):
+    """Everything a payment's transition reads and tells, read in one statement (``PaymentRepository.with_parties``)."""
+
+    payment: Payment
+    order: Order  # with its lines
+    tenant: Tenant
+    customer: Customer
+    counted: frozenset[int]  # the order's products whose stock is counted, as read (``payments.stock``)
+    alert_chats: tuple[int, ...]  # where the merchant's alerts go (``TenantRepository.alert_chats``)
 
 
 class OrderRepository:
@@ -46,6 +111,11 @@ class OrderRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def move_loaded(self, order: Order, allowed: Iterable[str], new_status: str, now: datetime) -> bool:
+        """``move`` for an order loaded in this session: one statement, and ``order`` shows the move."""
+        where = {"of_tenant": order.tenant_id, "moving": order.id, "allowed": sorted(allowed)}
+        return await _move_loaded(self.session, _MOVE_ORDER, order, where, {"status": new_status, "updated_at": now})
+
 
 class PaymentRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -59,29 +129,26 @@ class PaymentRepository:
             select(Payment).where(Payment.tenant_id == tenant_id, Payment.id == payment_id)
         )
 
-    async def with_parties(self, tenant_id: int, reference: str) -> tuple[Payment, Order, Tenant, Customer] | None:
-        """The tenant's payment with this reference, its order (with its lines), the tenant and the customer, read
-        fresh in one query (plus the order's lines): everything a payment's transition reads and tells.
+    async def with_parties(self, tenant_id: int, reference: str) -> Parties | None:
+        """The tenant's payment with this reference, its order with its lines, the tenant and the customer, read
+        fresh in one statement (``_PARTIES``), with which of the lines' products count their stock and where the
+        merchant's alerts go.
 
         The payment's row is locked as it is read (PostgreSQL): a transition waiting on another one's move of the
         same payment reads the payment as that one left it, not as it was before, so no refresh is needed after.
-        ``FOR NO KEY UPDATE``, the lock an UPDATE of the row takes: the event row inserted just before holds a key
-        share of it (its foreign key), which a plain ``FOR UPDATE`` would wait on, and two such waits deadlock."""
-        row = (
-            await self.session.execute(
-                select(Payment, Order, Tenant, Customer)
-                .join(Order, Order.id == Payment.order_id)
-                .join(Tenant, Tenant.id == Payment.tenant_id)
-                .join(Customer, Customer.id == Order.customer_id)
-                .where(Payment.reference == reference, Payment.tenant_id == tenant_id)
-                .with_for_update(of=Payment, key_share=True)
-                .execution_options(populate_existing=True)
-            )
-        ).first()
-        if row is None:
+        ``FOR NO KEY UPDATE``, the lock an UPDATE of the row takes: a row that refers to the payment (an event, a
+        refund) holds a key share of it, which a plain ``FOR UPDATE`` would wait on, and two such waits deadlock."""
+        rows = (await self.session.execute(_PARTIES, {"reference": reference, "of_tenant": tenant_id})).all()
+        if not rows:
             return None
-        payment, order, tenant, customer = row
-        return payment, order, tenant, customer
+        payment, order, tenant, customer = rows[0][:4]
+        # Rows are lines x admins: each line and each admin once, in their order.
+        lines = list(dict.fromkeys(row.OrderItem for row in rows if row.OrderItem is not None))
+        set_committed_value(order, "items", lines)
+        counted = frozenset(row.OrderItem.product_id for row in rows if row.stock is not None)
+        admins = tuple(dict.fromkeys(row.tg_user_id for row in rows if row.tg_user_id is not None))
+        alert_chats = (tenant.alert_chat_id,) if tenant.alert_chat_id is not None else admins
+        return Parties(payment, order, tenant, customer, counted, alert_chats)
 
     async def lock(self, payment_id: int) -> None:
         """Hold the payment's row until the transaction ends. Work that touches a payment's refunds takes this lock
@@ -116,16 +183,14 @@ class PaymentRepository:
             .limit(1)
         )
 
-    async def move(
-        self, payment_id: int, allowed: Iterable[str], new_status: str, now: datetime, **values: object
+    async def move_loaded(
+        self, payment: Payment, allowed: Iterable[str], new_status: str, now: datetime, **values: object
     ) -> bool:
-        result = await self.session.execute(
-            update(Payment)
-            .where(Payment.id == payment_id, Payment.status.in_(list(allowed)))
-            .values(status=new_status, updated_at=now, **values)
-            .execution_options(synchronize_session="fetch")
-        )
-        return bool(getattr(result, "rowcount", 0))
+        """Conditional transition of a payment loaded in this session: true when this call moved it, false when it
+        was not in an allowed state. One statement, and ``payment`` shows the move."""
+        where = {"moving": payment.id, "allowed": sorted(allowed)}
+        changes = {"status": new_status, "updated_at": now, **values}
+        return await _move_loaded(self.session, _MOVE_PAYMENT, payment, where, changes)
 
     async def proof(self, tenant_id: int, proof_id: int) -> Proof | None:
         return await self.session.scalar(select(Proof).where(Proof.tenant_id == tenant_id, Proof.id == proof_id))
