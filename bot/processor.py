@@ -135,7 +135,8 @@ class UpdateProcessor:
     async def _process(self, tenant_id: int, update: Update) -> tuple[Processed, FollowUp | None]:
         incoming = read(update)
         async with self.database.uow() as uow:
-            recorded = await uow.session.execute(
+            connection = await uow.session.connection()  # a Core statement: the ORM has nothing to add to it
+            recorded = await connection.execute(
                 _record_statement(self.database.dialect),
                 {"tenant_id": tenant_id, "update_id": update.update_id, "received_at": self.clock.now()},
             )
