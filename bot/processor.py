@@ -23,6 +23,7 @@ from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.updates import Incoming, read
+from core.catalog_cache import CatalogCache
 from core.clock import Clock
 from core.db.engine import Database
 from core.db.tables import ProcessedUpdate
@@ -104,6 +105,7 @@ class UpdateProcessor:
         # Where an input goes: the composition root passes the merchant side's gate (admin.gate.route); alone, the
         # bot serves the customer's conversation only.
         self.route = route or _customers_only
+        self.catalog = CatalogCache()  # the shops' shelves, checked against the tenant row each step reads
         self.replying = 0
 
     async def process(self, tenant_id: int, update: Update) -> Processed:
@@ -133,7 +135,8 @@ class UpdateProcessor:
     async def _process(self, tenant_id: int, update: Update) -> tuple[Processed, FollowUp | None]:
         incoming = read(update)
         async with self.database.uow() as uow:
-            recorded = await uow.session.execute(
+            connection = await uow.session.connection()  # a Core statement: the ORM has nothing to add to it
+            recorded = await connection.execute(
                 _record_statement(self.database.dialect),
                 {"tenant_id": tenant_id, "update_id": update.update_id, "received_at": self.clock.now()},
             )
@@ -142,7 +145,9 @@ class UpdateProcessor:
             ctx = (
                 None
                 if incoming is None
-                else await router.open_step(uow.session, tenant_id, incoming.actor, self.clock, self.methods)
+                else await router.open_step(
+                    uow.session, tenant_id, incoming.actor, self.clock, self.methods, self.catalog
+                )
             )
             if incoming is None or ctx is None:
                 await uow.commit()

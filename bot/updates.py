@@ -31,9 +31,23 @@ def parse_update(body: bytes) -> Update | None:
     nested too deep, an integer outside 64 bits, not an update)."""
     try:
         data = _screened(json.loads(body, parse_constant=_no_constant), 0)
-        return Update.model_validate(data)
+        return Update.model_validate(_unread_parts_dropped(data))
     except (ValueError, ValidationError, RecursionError, _Refused):
         return None
+
+
+def _unread_parts_dropped(data: Any) -> Any:
+    """A button press carries the bot's own message back, keyboard and all: only its chat and id are read (to edit
+    it), so its keyboard and formatting are not built into models (most of a press's parsing). Screened already."""
+    query = data.get("callback_query") if isinstance(data, dict) else None
+    message = query.get("message") if isinstance(query, dict) else None
+    if isinstance(message, dict):
+        for unread in _UNREAD_OF_PRESSED_MESSAGE:
+            message.pop(unread, None)
+    return data
+
+
+_UNREAD_OF_PRESSED_MESSAGE = ("reply_markup", "entities", "caption_entities")
 
 
 def _no_constant(name: str) -> Any:

@@ -3,11 +3,12 @@
 The invalidation rule (the same one for every per-tenant cache in dukabot):
 
 1. Every change to a tenant's cached state gives the tenant a new ``config_version`` in the change's own transaction
-   (:mod:`core.db.config_version`: provider settings, ``/testmode``, ``tenant edit``, ``keys rotate``, secrets).
+   (:mod:`core.db.config_version`: provider settings, ``/testmode``, ``tenant edit``, ``keys rotate``, secrets, and
+   what browsing shows of its products: :mod:`core.catalog_cache`).
 2. A cache that is handed the tenant's row, read in the caller's transaction, uses an entry only when the row's
    version is the entry's: exact, and free (the provider registry, :mod:`payments.registry`, which is what
    payment callbacks and webhooks use, so a changed or rotated provider secret is never used after its change
-   commits).
+   commits; and the shops' shelves, :mod:`core.catalog_cache`, which conversation steps browse).
 3. A cache without the row (this one, for the Telegram webhook) uses an entry only while it was checked against the
    database less than ``recheck_after`` ago (5 seconds by default): the first lookup after that reads every tenant's
    version in one query and drops what changed. On PostgreSQL the process also listens for the ``NOTIFY`` each

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from core.buttons import AddToCart, Category, Shop, ShowCart, ShowProduct
-from core.db.repos.catalog import CatalogRepository
+from core.catalog_cache import Shelf, shelf_of
+from core.db.repos.catalog import CatalogRepository, ShelfItem
 from core.db.repos.customers import CustomerRepository
 from core.db.tables import Product
 from core.messages import Button, Message, keyboard
@@ -13,12 +14,21 @@ from flows.context import FlowContext
 PAGE_SIZE = 8
 
 
-def price(product: Product) -> str:
+def price(product: Product | ShelfItem) -> str:
     return Money(product.price_minor, product.currency).format()
 
 
+async def shelf(ctx: FlowContext) -> Shelf:
+    """The shop's categories and products as browsing shows them: the process's copy when it is the tenant row's
+    version (core.catalog_cache), else read now."""
+    catalog = CatalogRepository(ctx.session)
+    if ctx.catalog is not None:
+        return await ctx.catalog.shelf(catalog, ctx.tenant.id, ctx.tenant.config_version)
+    return shelf_of(*await catalog.shelf(ctx.tenant.id))
+
+
 async def show_categories(ctx: FlowContext, *, edit: bool = False) -> Message:
-    categories = await CatalogRepository(ctx.session).categories(ctx.tenant.id)
+    categories = (await shelf(ctx)).categories
     if not categories:
         return Message(ctx.t("shop.empty"), edit=edit)
     rows = [[Button(name, data=Category(index, 0).pack())] for index, name in enumerate(categories)]
@@ -27,12 +37,12 @@ async def show_categories(ctx: FlowContext, *, edit: bool = False) -> Message:
 
 
 async def show_category(ctx: FlowContext, index: int, page: int) -> Message | None:
-    catalog = CatalogRepository(ctx.session)
-    categories = await catalog.categories(ctx.tenant.id)
-    if not 0 <= index < len(categories) or page < 0:
+    shown = await shelf(ctx)
+    category = shown.category(index)
+    if category is None or page < 0:
         return None
-    category = categories[index]
-    products, total = await catalog.page(ctx.tenant.id, category, page * PAGE_SIZE, PAGE_SIZE)
+    items = shown.items[category]
+    products, total = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], len(items)
     if not products:
         return None
     rows = [[Button(f"{p.name} · {price(p)}", data=ShowProduct(p.id).pack())] for p in products]
@@ -65,8 +75,7 @@ async def show_product(ctx: FlowContext, product_id: int) -> Message | None:
         lines.append(ctx.t("product.stock", count=product.stock) if product.stock > 0 else ctx.t("product.sold_out"))
     if in_cart:
         lines.append(ctx.t("product.in_cart", count=in_cart))
-    categories = await CatalogRepository(ctx.session).categories(ctx.tenant.id)
-    back = categories.index(product.category) if product.category in categories else 0
+    back = (await shelf(ctx)).index_of(product.category) or 0
     rows = []
     if product.stock is None or product.stock > 0:
         rows.append([Button(ctx.t("button.add_to_cart"), data=AddToCart(product.id).pack())])

@@ -17,6 +17,7 @@ nothing gets the question again, with its buttons and a short hint, and changes 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import unicodedata
 
 from core.callbacks import CallbackData, read
@@ -44,6 +45,11 @@ def normalise(words: str) -> str:
         for char in decomposed
     )
     return " ".join(kept.split())
+
+
+# Button labels are ours (short, and the same from chat to chat: a shop's categories and products), and every step
+# reads its question's: normalised once. Typed words are not kept.
+_label = functools.lru_cache(maxsize=2048)(normalise)
 
 
 def remember(ctx: FlowContext, reply: Reply) -> None:
@@ -84,7 +90,7 @@ def choose(question: Message, typed: str, language: str, *, loose: bool) -> str 
     buttons = _choices(question)
     if not said or not buttons:
         return None
-    labels = [normalise(b.text) for b in buttons]
+    labels = [_label(b.text) for b in buttons]
     if said.isdecimal():
         number = int(said) if len(said) <= 2 else 0
         return buttons[number - 1].data if 1 <= number <= len(buttons) else None
@@ -92,7 +98,7 @@ def choose(question: Message, typed: str, language: str, *, loose: bool) -> str 
     exact = [b for b, label in zip(buttons, labels, strict=True) if compact == label.replace(" ", "")]
     if len(exact) == 1:
         return exact[0].data
-    answers = [(means, {normalise(word) for word in text(key, language).split("|")}) for key, means in _YES_NO]
+    answers = [(means, {_label(word) for word in text(key, language).split("|")}) for key, means in _YES_NO]
     words = set(said.split())
     # Loose, a yes or no word among others counts ("yes please, go ahead"), unless both are there.
     meant = [means for means, accepted in answers if said in accepted or (loose and words & accepted)]
@@ -128,7 +134,7 @@ def as_typed(reply: Reply) -> Reply:
 
 def _choices(message: Message) -> list[Button]:
     """The buttons a person can type: ours (not links), with words on them (not "+" or "✕")."""
-    return [b for row in message.buttons for b in row if b.data is not None and normalise(b.text)]
+    return [b for row in message.buttons for b in row if b.data is not None and _label(b.text)]
 
 
 def _kind(button: Button) -> type[CallbackData] | None:

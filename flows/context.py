@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.catalog_cache import CatalogCache
 from core.clock import Clock
 from core.db.tables import Conversation, Customer, Tenant
 from core.texts import text
@@ -31,6 +32,7 @@ class FlowContext:
     conversation: Conversation
     clock: Clock
     methods: frozenset[str] = frozenset({"manual"})  # payment methods this server can start
+    catalog: CatalogCache | None = None  # the process's shelves (browsing); None: read from the database each time
 
     @property
     def lang(self) -> str:

@@ -31,6 +31,7 @@ from core.buttons import (
     UseName,
     UsePhone,
 )
+from core.catalog_cache import CatalogCache
 from core.clock import Clock
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
@@ -43,17 +44,27 @@ from flows.inbound import Actor, Inbound, Kind
 
 
 async def open_context(
-    session: AsyncSession, tenant: Tenant, actor: Actor, clock: Clock, methods: frozenset[str] = frozenset({"manual"})
+    session: AsyncSession,
+    tenant: Tenant,
+    actor: Actor,
+    clock: Clock,
+    methods: frozenset[str] = frozenset({"manual"}),
+    catalog: CatalogCache | None = None,
 ) -> FlowContext:
     customers = CustomerRepository(session)
     now = clock.now()
     customer = await customers.get_or_create(tenant.id, actor.tg_user_id, actor.chat_id, actor.display_name, now)
     conversation = await customers.conversation(tenant.id, actor.chat_id, now)
-    return FlowContext(session, tenant, actor, customer, conversation, clock, methods)
+    return FlowContext(session, tenant, actor, customer, conversation, clock, methods, catalog)
 
 
 async def open_step(
-    session: AsyncSession, tenant_id: int, actor: Actor, clock: Clock, methods: frozenset[str] = frozenset({"manual"})
+    session: AsyncSession,
+    tenant_id: int,
+    actor: Actor,
+    clock: Clock,
+    methods: frozenset[str] = frozenset({"manual"}),
+    catalog: CatalogCache | None = None,
 ) -> FlowContext | None:
     """:func:`open_context` for an update of the tenant's; None when there is no such tenant. A person who wrote from
     this chat before (nearly every update) is loaded with the tenant and locked in one statement; a first contact
@@ -62,7 +73,7 @@ async def open_step(
     found = await customers.returning_chat(tenant_id, actor.tg_user_id, actor.chat_id)
     if found is None:
         tenant = await TenantRepository(session).by_id(tenant_id)
-        return None if tenant is None else await open_context(session, tenant, actor, clock, methods)
+        return None if tenant is None else await open_context(session, tenant, actor, clock, methods, catalog)
     tenant, customer, conversation = found
     now = clock.now()
     if customer is None:
@@ -71,7 +82,7 @@ async def open_step(
         customer.chat_id = actor.chat_id
     if conversation is None:
         conversation = await customers.conversation(tenant.id, actor.chat_id, now)
-    return FlowContext(session, tenant, actor, customer, conversation, clock, methods)
+    return FlowContext(session, tenant, actor, customer, conversation, clock, methods, catalog)
 
 
 async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:

@@ -1,19 +1,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.tables import Product
+from core.db.tables import Product, Tenant
 
-# Built once: the shop's menu is asked for on nearly every step.
-_CATEGORIES = (
-    select(Product.category)
-    .where(Product.tenant_id == bindparam("tenant_id"), Product.active.is_(True))
-    .group_by(Product.category)
-    .order_by(Product.category)
+
+class ShelfItem(NamedTuple):
+    """What browsing shows of a product (never its stock: see core.catalog_cache)."""
+
+    id: int
+    name: str
+    price_minor: int
+    currency: str
+    category: str
+
+
+# The tenant's version with every active product, in one statement (so the version is the one the products were read
+# at); a shop with none gives one row of Nones. Categories by name, each one's
+# products by name and id, in the database's collation (the order the shop has always been shown in).
+_SHELF = (
+    select(Tenant.config_version, Product.id, Product.name, Product.price_minor, Product.currency, Product.category)
+    .select_from(Tenant)
+    .outerjoin(Product, and_(Product.tenant_id == Tenant.id, Product.active.is_(True)))
+    .where(Tenant.id == bindparam("tenant_id"))
+    .order_by(Product.category, Product.name, Product.id)
 )
 
 
@@ -21,22 +35,11 @@ class CatalogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def categories(self, tenant_id: int) -> list[str]:
-        return list(await self.session.scalars(_CATEGORIES, {"tenant_id": tenant_id}))
-
-    async def page(self, tenant_id: int, category: str, offset: int, limit: int) -> tuple[list[Product], int]:
-        """A page of the category's products and how many it has in all (0 for a page past the end), in one
-        statement: the count rides on each row as a window over the whole category."""
-        scope = (Product.tenant_id == tenant_id, Product.category == category, Product.active.is_(True))
-        result = await self.session.execute(
-            select(Product, func.count().over())
-            .where(*scope)
-            .order_by(Product.name, Product.id)
-            .offset(offset)
-            .limit(limit)
-        )
-        rows = result.all()
-        return [row[0] for row in rows], int(rows[0][1]) if rows else 0
+    async def shelf(self, tenant_id: int) -> tuple[int, list[ShelfItem]]:
+        """The tenant's configuration version and its active products (see core.catalog_cache)."""
+        rows = (await self.session.execute(_SHELF, {"tenant_id": tenant_id})).all()
+        version = int(rows[0][0]) if rows else 0
+        return version, [ShelfItem(*row[1:]) for row in rows if row[1] is not None]
 
     async def get(self, tenant_id: int, product_id: int) -> Product | None:
         return await self.session.scalar(

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy import Insert, and_, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.insert import insert_or_get
 from core.db.tables import CartItem, Conversation, Customer, Tenant
+
+Row = TypeVar("Row", Customer, Conversation)
 
 # The tenant, the person and their chat's conversation in one statement. On PostgreSQL the rows are locked as the
 # first-contact upserts lock them, which an outer join's missing side cannot be (so a first contact there finds
@@ -28,6 +32,47 @@ _RETURNING_CHAT_OUTER = (
     .where(Tenant.id == bindparam("tenant_id"))
 )
 
+# The first-contact upserts, as core.db.insert.insert_or_get makes them (the conflict branch updates, so the row comes
+# back and, on PostgreSQL, stays locked), built once per dialect: they run on every first contact, and building one
+# (its ``excluded`` alias, its cache key) costs more than running it.
+_UPSERTS: dict[tuple[str, str], Insert] = {}
+
+
+def _upsert(dialect: str, entity: type[Customer] | type[Conversation]) -> Insert:
+    statement = _UPSERTS.get((dialect, entity.__name__))
+    if statement is not None:
+        return statement
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if entity is Customer:
+        made = insert(Customer).values(
+            tenant_id=bindparam("tenant_id"),
+            tg_user_id=bindparam("tg_user_id"),
+            chat_id=bindparam("chat_id"),
+            display_name=bindparam("display_name"),
+            created_at=bindparam("now"),
+        )
+        # chat_id follows the chat they write from
+        made = made.on_conflict_do_update(
+            index_elements=["tenant_id", "tg_user_id"], set_={"chat_id": made.excluded.chat_id}
+        )
+    else:
+        made = insert(Conversation).values(
+            tenant_id=bindparam("tenant_id"),
+            chat_id=bindparam("chat_id"),
+            step="idle",
+            data=bindparam("data", type_=Conversation.__table__.c.data.type),
+            updated_at=bindparam("now"),
+        )
+        made = made.on_conflict_do_update(
+            index_elements=["tenant_id", "chat_id"], set_={"tenant_id": made.excluded.tenant_id}
+        )
+    statement = made.returning(entity)
+    _UPSERTS[(dialect, entity.__name__)] = statement
+    return statement
+
+
+_POPULATE = {"populate_existing": True}
+
 
 class CustomerRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -42,11 +87,9 @@ class CustomerRepository:
             "tg_user_id": tg_user_id,
             "chat_id": chat_id,
             "display_name": display_name,
-            "created_at": now,
+            "now": now,
         }
-        return await insert_or_get(
-            self.session, Customer, values, key=("tenant_id", "tg_user_id"), refresh=("chat_id",)
-        )
+        return await self._upserted(Customer, values)
 
     async def returning_chat(
         self, tenant_id: int, tg_user_id: int, chat_id: int
@@ -71,8 +114,13 @@ class CustomerRepository:
     async def conversation(self, tenant_id: int, chat_id: int, now: datetime) -> Conversation:
         """The chat's conversation row, made on first contact and locked for this transaction (by the insert's
         conflict update), so two updates of one chat apply in turn."""
-        values = {"tenant_id": tenant_id, "chat_id": chat_id, "step": "idle", "data": {}, "updated_at": now}
-        return await insert_or_get(self.session, Conversation, values, key=("tenant_id", "chat_id"))
+        return await self._upserted(Conversation, {"tenant_id": tenant_id, "chat_id": chat_id, "data": {}, "now": now})
+
+    async def _upserted(self, entity: type[Row], values: dict[str, Any]) -> Row:
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        result = await self.session.scalars(_upsert(dialect, entity), values, execution_options=_POPULATE)
+        row: Row = result.one()
+        return row
 
     async def cart(self, customer_id: int) -> list[CartItem]:
         rows = await self.session.scalars(
