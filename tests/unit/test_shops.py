@@ -302,7 +302,7 @@ async def test_setting_a_provider_again_replaces_it(database: Database, vault: V
 @pytest.mark.parametrize(
     ("provider", "secrets", "options", "message"),
     [
-        ("stripe", {}, {}, "unknown provider"),
+        ("nopay", {}, {}, "unknown provider"),
         ("mpesa", {**MPESA_SECRETS, "passkey": ""}, {"shortcode": "174379"}, "needs the secret passkey"),
         ("mpesa", MPESA_SECRETS, {}, "needs the option shortcode"),
         ("mpesa", MPESA_SECRETS, {"shortcode": "17a379"}, "shortcode must be a number"),
