@@ -12,7 +12,8 @@ What this process knows without the database (:mod:`payments.ingest_policy`): th
 (recorded, found recorded or applied, or applied by it), added only after the transaction ended well, so a key found
 there is a true "already have it" and skips the read and the insert; and what a route's full check found about a
 request (the payment a token names), so that a route can answer a redelivery with no database trip at all
-(:meth:`known`, :meth:`recall`, :meth:`remember`; ``payments.mpesa.routes``). Both are bounded (``KEPT`` entries).
+(:meth:`known`, :meth:`recall`, :meth:`remember`; the phone-push callback route uses them). Both are bounded
+(``KEPT`` entries).
 
 The applier (:meth:`Ingest.run`, started and stopped with the app) is woken by every new record and applies what is
 recorded in id order, when :class:`~payments.ingest_policy.ApplyPolicy` says: while arrivals wait to be recorded it

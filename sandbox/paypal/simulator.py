@@ -333,7 +333,7 @@ class PayPalSimulator:
                 raise web.HTTPSeeOther(answer.location)
             if answer.html is not None:
                 return web.Response(status=answer.status, text=answer.html, content_type="text/html")
-            return web.json_response(answer.body, status=answer.status)
+            return web.Response(status=answer.status, body=_json(answer.body), content_type="application/json")
 
         async def closing(_: web.Application) -> None:
             await self.close()
@@ -353,4 +353,9 @@ def _httpx(answer: Answer) -> httpx.Response:
         return httpx.Response(303, headers={"Location": answer.location})
     if answer.html is not None:
         return httpx.Response(answer.status, text=answer.html, headers={"Content-Type": "text/html"})
-    return httpx.Response(answer.status, json=answer.body)
+    return httpx.Response(answer.status, content=_json(answer.body), headers={"Content-Type": "application/json"})
+
+
+def _json(body: Any) -> bytes:
+    """The same bytes served and in process, as PayPal sends them (compact)."""
+    return json.dumps(body, separators=(",", ":")).encode()

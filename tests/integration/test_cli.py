@@ -297,7 +297,7 @@ def test_refused_operations_exit_1(shop: Invoke, args: list[str], expected: str)
         (["tenant", "add", "ok", "--bot-token", TOKEN], "Missing option '--name'"),
         (["tenant", "add", "ok", "--name", "X", "--bot-token", TOKEN, "--admin", "abc"], "--admin"),
         (["tenant", "add", "ok", "--name", "X", "--bot-token", TOKEN, "--admin", "0"], "--admin"),
-        (["provider", "set", "duka", "stripe"], "'stripe' is not one of"),
+        (["provider", "set", "duka", "nopay"], "'nopay' is not one of"),
         (["provider", "set", "duka", "paystack", "--secret-key", PAYSTACK_KEY, "--shortcode", "174379"], "--shortcode"),
         (["provider", "set", "duka", "manual", "--instructions", "Cash", "--passkey", PASSKEY], "--passkey"),
         (["provider", "set", "duka", "mpesa", "--consumer-key", CONSUMER_KEY], "mpesa needs --shortcode"),

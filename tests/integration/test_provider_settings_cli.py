@@ -79,7 +79,7 @@ def test_the_help_lists_every_option_of_every_model() -> None:
             else:  # managed: made by the provider's own commands, never typed in
                 assert field_name.replace("_", "-") not in help_text and f"{field_name}=" not in help_text
     assert "mpesa: Daraja app consumer key. [env var: DUKABOT_MPESA_CONSUMER_KEY]" in help_text
-    assert "mpesa, paystack, paypal: another API host" in help_text
+    assert "mpesa, paystack, flutterwave, paypal: another API" in help_text
     assert "paystack --secret-key K [--base-url URL] [--test-secret-key K]" in help_text
     commands = CliRunner().invoke(main, ["provider", "--help"]).stdout
     for command in ("set", "register-c2b", "rotate-c2b", "recheck-c2b"):  # M-Pesa's own, from its folder

@@ -47,7 +47,13 @@ async def test_with_redis_pacing_and_tokens_are_shared(tmp_path: Path) -> None:
 async def test_the_providers_job_kinds_are_built_from_the_registry(tmp_path: Path) -> None:
     runtime = build_runtime(settings(tmp_path, None))
     try:
-        assert sorted(runtime.jobs.handlers) == ["mpesa.c2b_check", "mpesa.retry_ready", "payment.start"]
+        assert sorted(runtime.jobs.handlers) == [
+            "mpesa.c2b_check",
+            "mpesa.retry_ready",
+            "payment.start",
+            "stripe.connect_link",
+            "stripe.payouts",
+        ]
         assert runtime.workers == ()  # no provider runs a loop of its own yet
     finally:
         await runtime.close()
