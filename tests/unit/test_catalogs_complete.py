@@ -127,13 +127,12 @@ def test_every_english_key_is_translated(language: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_translation_has_a_key_english_lacks(language: str) -> None:
-    english_names = {english.path.name for english, _ in _pairs(language)}
     extra: dict[str, list[str]] = {}
     for catalog in _catalogs():
         if catalog.language != language:
             continue
         english = catalog.path.with_name(f"{REFERENCE}.{catalog.area}.json" if catalog.area else f"{REFERENCE}.json")
-        if english.name not in english_names or not english.exists():
+        if not english.exists():
             extra[f"{catalog.name} (no English file {english.name})"] = sorted(catalog.texts())
             continue
         unknown = sorted(catalog.texts().keys() - _catalog(english).texts().keys())
@@ -214,5 +213,8 @@ def test_the_running_catalog_serves_each_translation(language: str) -> None:
         if not translation.path.exists():
             continue
         for key, template in translation.texts().items():
-            values = {field: f"<{field}>" for field, _, _ in _placeholders(template)}
+            try:
+                values = {field: f"<{field}>" for field, _, _ in _placeholders(template)}
+            except ValueError:
+                continue  # a stray brace: told by test_placeholders_are_those_of_english
             assert texts.text(key, language, **values) == template.format_map(values), (translation.name, key)
