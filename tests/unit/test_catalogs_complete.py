@@ -77,6 +77,9 @@ def _placeholders(template: str) -> set[tuple[str, str | None, str | None]]:
     return {(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(template) if field}
 
 
+# Symbols that belong to a language's typography, not to the message: French writes "preuve n°3" where English
+# writes "proof #3".
+TYPOGRAPHY = frozenset("°")
 _COMMAND = re.compile(r"(?<![\w/.])/[a-z][a-z_]*")
 _CODE = re.compile(r"`[^`]+`")
 _MARKUP = re.compile(r"</?[a-z][^>]*>")
@@ -84,7 +87,7 @@ _MARKUP = re.compile(r"</?[a-z][^>]*>")
 
 def _kept_literally(template: str) -> set[str]:
     """What no translation may change: commands, `code`, Telegram HTML tags and emoji (symbols, not punctuation)."""
-    symbols = {char for char in template if unicodedata.category(char) == "So"}
+    symbols = {char for char in template if unicodedata.category(char) == "So" and char not in TYPOGRAPHY}
     return {*_COMMAND.findall(template), *_CODE.findall(template), *_MARKUP.findall(template), *symbols}
 
 
