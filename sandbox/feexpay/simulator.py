@@ -190,6 +190,11 @@ class FeexPaySimulator:
             async with httpx.AsyncClient(trust_env=False, timeout=10) as http:
                 await http.post(made.url, content=made.body, headers=dict(made.headers))
 
+    async def drain(self) -> None:
+        """Wait until every callback on its way has been sent."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()

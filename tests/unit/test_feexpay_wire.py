@@ -5,6 +5,8 @@ phonenumbers' carrier data, and each refusal in our stable codes, the key never 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import httpx
 import phonenumbers
@@ -148,3 +150,14 @@ async def test_the_client_against_the_simulator_request_status_and_refusals() ->
             await stranger.status(reference)
         assert refused.value.code == "invalid_key" and refused.value.misconfigured
         assert "fp_live_stranger" not in str(refused.value) and "fp_live_stranger" not in repr(stranger)
+
+
+def test_the_french_texts_say_everything_the_english_ones_do_with_the_same_blanks() -> None:
+    folder = Path(__file__).resolve().parents[2] / "payments" / "feexpay" / "locales"
+    english = json.loads((folder / "en.json").read_text(encoding="utf-8"))
+    french = json.loads((folder / "fr.json").read_text(encoding="utf-8"))
+    assert set(french) == set(english)
+    blanks = re.compile(r"\{(\w+)\}")
+    for key, words in english.items():
+        assert set(blanks.findall(french[key])) == set(blanks.findall(words)), key
+    assert "TEST MODE" in french["feexpay.started_test"]  # what the suite and the customer look for, in any language
