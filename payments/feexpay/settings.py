@@ -42,5 +42,5 @@ class FeexPaySetup(ProviderSetup):
         "the sandbox shop id, used while the shop is in test mode.", metavar="ID", cli="option", default=None
     )
     base_url: BaseUrl | None = setting(
-        "another API host (a sandbox, a simulator, a test double).", metavar="URL", default=None
+        "another API host (FeexPay's sandbox host if it has one, a simulator).", metavar="URL", default=None
     )
