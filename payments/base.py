@@ -167,6 +167,9 @@ class StartRequest:
     # The order's total, when the attempt charges another amount (a provider that converts the shop's currency):
     # the customer is shown both. None: ``amount`` is the order's total.
     order_total: Money | None = None
+    # What the customer chose in the provider's chat step that the start needs (a mobile-money network), as the step
+    # gave it to ``payments.chat.start_online_payment``; carried by the start job, so it holds across a restart.
+    choices: Mapping[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -137,7 +137,13 @@ class ChatStep:
 
 
 async def start_online_payment(
-    ctx: ChatContext, order: Order, provider: str, sending: Message, *, charge: Money | None = None
+    ctx: ChatContext,
+    order: Order,
+    provider: str,
+    sending: Message,
+    *,
+    charge: Money | None = None,
+    choices: Mapping[str, str] | None = None,
 ) -> Payment | None:
     """A ``created`` attempt, its start job and the customer's ``sending`` message, all in this transaction; the
     worker calls the provider after the commit, and its answer takes the place of ``sending`` in the chat.
@@ -149,7 +155,8 @@ async def start_online_payment(
 
     The attempt has its own callback token (hex: it can never spell a word a provider refuses in a URL) and expires
     after the tenant's timeout even if it is never started. ``charge``: what the provider charges when it is not the
-    order's total (:attr:`ChatStep.charged`); the attempt is for that amount."""
+    order's total (:attr:`ChatStep.charged`); the attempt is for that amount. ``choices``: what the customer chose
+    in the step that the provider's ``start`` needs (:attr:`payments.base.StartRequest.choices`)."""
     await _replace_own(ctx, order, provider)
     if await supersede_open(ctx.session, order, ctx.clock) is not None:
         return None
@@ -165,7 +172,7 @@ async def start_online_payment(
         amount=charge,
     )
     if payment is not None:
-        await queue_start(ctx.session, payment, ctx.customer.chat_id, sending, now)
+        await queue_start(ctx.session, payment, ctx.customer.chat_id, sending, now, choices=choices)
     return payment
 
 

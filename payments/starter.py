@@ -21,8 +21,10 @@ One attempt, one prompt on the customer's phone, ever. What is retried, and what
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,14 +59,24 @@ class Schedule:
     lifetime: timedelta
 
 
-async def queue_start(session: AsyncSession, payment: Payment, chat_id: int, sending: Message, now: datetime) -> None:
-    """Owe the start of ``payment`` (a job) and the customer's "sending…" message, in the caller's transaction."""
+async def queue_start(
+    session: AsyncSession,
+    payment: Payment,
+    chat_id: int,
+    sending: Message,
+    now: datetime,
+    *,
+    choices: Mapping[str, str] | None = None,
+) -> None:
+    """Owe the start of ``payment`` (a job, carrying the customer's ``choices`` for the provider) and the
+    customer's "sending…" message, in the caller's transaction."""
     await jobs.enqueue(
         session,
         tenant_id=payment.tenant_id,
         kind=START,
         dedupe_key=f"start:{payment.id}",
         payment_id=payment.id,
+        payload={"choices": dict(choices)} if choices else None,
         now=now,
     )
     await outbox.enqueue(
@@ -97,7 +109,7 @@ class PaymentStarter:
 
     async def run(self, job: jobs.Job) -> None:
         assert job.payment_id is not None
-        loaded = await self._load(job.payment_id)
+        loaded = await self._load(job.payment_id, _choices(job.payload))
         if loaded is None:  # no longer waiting to start (expired, superseded): nothing to do
             await self._finish(job)
             return
@@ -147,7 +159,7 @@ class PaymentStarter:
         log.warning("payment %s: %s refused the start (%s)", job.payment_id, loaded.provider_name, error.code)
         await self._failed(job, loaded, error.code or "error", str(error), misconfigured=error.misconfigured)
 
-    async def _load(self, payment_id: int) -> _Loaded | None:
+    async def _load(self, payment_id: int, choices: Mapping[str, str]) -> _Loaded | None:
         async with self.database.uow() as uow:
             payment = await uow.session.get(Payment, payment_id)
             if payment is None or payment.status != PaymentStatus.CREATED or payment.callback_token is None:
@@ -170,6 +182,7 @@ class PaymentStarter:
                 shop_name=tenant.name,
                 metadata={"tenant": tenant.slug, "order": order.code, "chat": str(customer.chat_id)},
                 order_total=total if total != Money(payment.amount_minor, payment.currency) else None,
+                choices=choices,
             )
             timeout = timedelta(minutes=tenant.payment_timeout_minutes)
             return _Loaded(request, provider, tenant.id, payment.reference, payment.provider, timeout)
@@ -266,3 +279,11 @@ def started_message(ctx: notices.Context, started: Started | None) -> Message:
     if started.link is not None:
         rows.append([Button(text(started.link.text_key, ctx.lang), url=started.link.url)])
     return Message(body, keyboard(*rows))
+
+
+def _choices(payload: Mapping[str, Any]) -> dict[str, str]:
+    """The customer's choices a start job carries (``queue_start``), as text; a job written before had none."""
+    found = payload.get("choices")
+    if not isinstance(found, Mapping):
+        return {}
+    return {str(key): str(value) for key, value in found.items()}

@@ -4,6 +4,8 @@ Each case runs once per online provider in the registry, and for the manual meth
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from tests.contract import linkpay
 from tests.contract.harness import Contract
 from tests.contract.kits import KITS, Kit
 from tests.contract.network import Network
-from tests.support.app import shop_server
+from tests.support.app import MAMA_CATALOG, shop_server
 from tests.support.clocks import MovableClock
 
 MERCHANT, CUSTOMER = 9001, 5001
@@ -44,6 +46,22 @@ def foreign_currency(provider: str) -> str | None:
         return None
     taken = {limits.currency for limits in entry.info.currencies}
     return next(code for code in CANDIDATES if code not in taken and exponent(code) == 2)
+
+
+def catalog_for(currency: str) -> str:
+    """The shop's catalog. The cases count in minor units (an order of 42000, a refund of 10000, as KES 420 and 100):
+    a currency with fewer decimals (XOF has none) sells each product at a price as many times higher, so every amount
+    of a case is the same number of minor units."""
+    scale = 10 ** (2 - exponent(currency))
+    if scale == 1:
+        return MAMA_CATALOG
+    rows = list(csv.reader(io.StringIO(MAMA_CATALOG)))
+    column = rows[0].index("price")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        [rows[0], *([*row[:column], str(int(row[column]) * scale), *row[column + 1 :]] for row in rows[1:])]
+    )
+    return out.getvalue()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -86,7 +104,9 @@ async def contract(
     ):
         network.routes.update(routes)
         server.provider_http, server.clock = http, clock
-        shop = await server.add_shop(currency=currency, providers={kit.name: kit.settings()})
+        shop = await server.add_shop(
+            currency=currency, catalog=catalog_for(currency), providers={kit.name: kit.settings()}
+        )
         await server.start()
         kit.base_url, kit.shop_slug = server.base_url, shop.slug
         merchant = server.person(shop, MERCHANT, "Mama")

@@ -23,8 +23,11 @@ from typing import Any, ClassVar, Literal
 import httpx
 from aiohttp import web
 
+from core.money import Money
 from payments.flutterwave.wire import HASH_HEADER as FLUTTERWAVE_HASH
 from payments.paystack.signature import SIGNATURE_HEADER, sign
+from sandbox.feexpay.entry import SIMULATOR as FEEXPAY_SIMULATOR
+from sandbox.feexpay.simulator import FeexPaySimulator
 from sandbox.flutterwave.server import build_app as flutterwave_app
 from sandbox.flutterwave.simulator import FlutterwaveSimulator
 from sandbox.mpesa.models import HOLD, SimOutcome, dumps
@@ -138,13 +141,14 @@ class Kit(ABC):
         return None
 
 
-async def done_twice(merchant: Person) -> None:
+async def done_twice(merchant: Person, sent: str = "KES 100") -> None:
     """A refund the merchant sends by hand: its Done, pressed twice at once. The task waits in the merchant's menu
-    (the confirmation's own Done may have been replaced by the answer to a second tap of Confirm)."""
+    (the confirmation's own Done may have been replaced by the answer to a second tap of Confirm). ``sent``: the
+    refund as the shop's currency writes it."""
     await merchant.send("/admin")
     await merchant.tap("↩️ Refunds to send (1)")
     done = next(b for m in reversed(merchant.messages) for row in m.buttons for b, _ in row if "✅ Done:" in b)
-    assert done.startswith("✅ Done: sent KES 100 for "), done
+    assert done.startswith(f"✅ Done: sent {sent} for "), done
     await asyncio.gather(merchant.tap(done), merchant.tap(done))
 
 
@@ -624,9 +628,80 @@ class StripeKit(Kit):
         return len(self.sim.refunds)
 
 
+class FeexPayKit(Kit):
+    """FeexPay, against its simulator (``sandbox/feexpay``), in a shop selling in XOF: a request-to-pay on the
+    customer's phone, its network chosen from the number's prefix. FeexPay signs nothing: its callback is a hint,
+    believed only through the status endpoint. So "forged" is a callback naming a request FeexPay does not know
+    (refused, 404), and "unsigned" one without the reference that alone is read (400). Test mode is the same host
+    with the sandbox key; refunds are the merchant's (FeexPay has no refund call)."""
+
+    name = "feexpay"
+    method_button = "📲 Mobile Money (FeexPay)"
+    start_path = "/api/transactions/public/requesttopay/mtn"
+    customer_phone = "+229 01 97 00 00 00"  # an MTN Benin number by its prefix
+    currency = "XOF"
+    paid_alert = "is paid: XOF 42,000"
+    refused: ClassVar[dict[str, int]] = {"forged": 404, "unsigned": 400}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "XOF 300"}
+    query_after: ClassVar[dict[str, float]] = {"seconds": 20}
+    refunds_by = "merchant"
+    refund_sent = "The shop has sent you XOF 10,000 back"
+    LIVE_KEY, TEST_KEY = "fp_live_contract000000000000000001", "fp_test_contract000000000000000001"
+    LIVE_SHOP, TEST_SHOP = "contract-shop-live", "contract-shop-test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = FeexPaySimulator()  # no callback URL on its dashboard: the kit delivers each callback itself
+        self.sim.add_merchant(self.LIVE_KEY, self.LIVE_SHOP)
+        self.sim.add_merchant(self.TEST_KEY, self.TEST_SHOP, sandbox=True)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        async with FEEXPAY_SIMULATOR.serve(self.sim) as url:
+            yield {"api.feexpay.me": url}
+
+    def settings(self) -> Settings:
+        secrets = {"api_key": self.LIVE_KEY, "test_api_key": self.TEST_KEY}
+        return secrets, {"shop_id": self.LIVE_SHOP, "test_shop_id": self.TEST_SHOP}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == "api.feexpay.me" and headers.get("authorization") == f"Bearer {self.TEST_KEY}"
+
+    async def start(self, customer: Person) -> None:
+        await customer.tap(self.method_button)
+        await customer.tap("✅ Send to 01 97 00 00 00 (MTN MoMo)")
+
+    async def press_again(self, customer: Person) -> None:
+        await customer.tap("✅ Send to 01 97 00 00 00 (MTN MoMo)")
+
+    async def pay(self) -> None:
+        self.sim.approve()
+
+    async def decline(self) -> None:
+        self.sim.decline()  # its callback is left undelivered: the status query finds it
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        if kind == "wrong_currency":
+            return None  # FeexPay names no currency: XOF is all it collects
+        request = self.sim.last()
+        if kind == "wrong_amount":  # FeexPay collected other money: its status says the same
+            request.amount = 300
+        body = json.loads(self.sim.callback(request).body)
+        if kind == "forged":  # a request FeexPay never made, told as paid
+            body["reference"] = "FXP-99999999"
+        elif kind == "unsigned":  # nothing FeexPay could be asked about
+            del body["reference"]
+        url = f"{self.base_url}/pay/feexpay/{self.shop_slug}"
+        return Delivery(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+    async def finish_refund(self, merchant: Person) -> None:
+        await done_twice(merchant, Money(10000, self.currency).format())
+
+
 # Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.
 KITS: dict[str, type[Kit]] = {
-    kit.name: kit for kit in (MpesaKit, PaystackKit, FlutterwaveKit, StripeKit, PayPalKit, ManualKit, LinkPayKit)
+    kit.name: kit
+    for kit in (MpesaKit, PaystackKit, FlutterwaveKit, StripeKit, PayPalKit, FeexPayKit, ManualKit, LinkPayKit)
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db.tables import Refund
+from core.money import Money
 from payments.states import PaymentStatus
 from tests.contract.harness import Contract
 
@@ -21,7 +22,7 @@ async def test_the_same_refund_asked_twice_moves_money_once(contract: Contract) 
         pytest.skip(f"{kit.name} has no refunds")
     await contract.paid()
 
-    await merchant.send(f"/refund {contract.order_code} 100")
+    await merchant.send(f"/refund {contract.order_code} {Money(10000, kit.currency).major()}")
     confirm = f"✅ Confirm: refund {contract.money(10000)}"
     await asyncio.gather(merchant.tap(confirm), merchant.tap(confirm))  # a double tap
     runtime = contract.server.runtime

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = re.compile(r"mpesa|paystack|daraja|flutterwave", re.IGNORECASE)
+NAMES = re.compile(r"mpesa|paystack|daraja|flutterwave|feexpay", re.IGNORECASE)
 OWN_PLACES = ("payments/mpesa/", "payments/paystack/", "sandbox/mpesa/", "sandbox/paystack/", "tests/", "bench/")
 OWN_PLACES += ("payments/flutterwave/", "sandbox/flutterwave/")
+OWN_PLACES += ("payments/feexpay/", "sandbox/feexpay/")
 OWN_PLACES += ("core/db/migrations/",)  # landed migrations are never edited
 LISTS_THEM = {
     "payments/providers.py",  # the registry: one line per provider
