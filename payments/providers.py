@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
-from payments import flutterwave, manual, mpesa, paypal, paystack
+from payments import corefy, flutterwave, manual, mpesa, paypal, paystack
 from payments import stripe as stripe_provider
 from payments.base import ProviderEntry, ProviderInfoError
 
@@ -19,7 +19,15 @@ if TYPE_CHECKING:
 
 _ENTRIES: dict[str, ProviderEntry] = {
     entry.name: entry
-    for entry in (mpesa.ENTRY, paystack.ENTRY, flutterwave.ENTRY, stripe_provider.ENTRY, paypal.ENTRY, manual.ENTRY)
+    for entry in (
+        mpesa.ENTRY,
+        paystack.ENTRY,
+        flutterwave.ENTRY,
+        stripe_provider.ENTRY,
+        paypal.ENTRY,
+        corefy.ENTRY,
+        manual.ENTRY,
+    )
 }
 ENTRIES: Final[Mapping[str, ProviderEntry]] = _ENTRIES
 NAMES: tuple[str, ...] = tuple(ENTRIES)
