@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sandbox.contract import ProviderSimulator
+from sandbox.corefy import entry as corefy
 from sandbox.flutterwave import entry as flutterwave
 from sandbox.mpesa import entry as mpesa
 from sandbox.paypal import entry as paypal
@@ -18,7 +19,14 @@ from sandbox.stripe import entry as stripe
 SIMULATORS: Mapping[str, ProviderSimulator[Any]] = MappingProxyType(
     {
         entry.provider: entry
-        for entry in (mpesa.SIMULATOR, paystack.SIMULATOR, flutterwave.SIMULATOR, stripe.SIMULATOR, paypal.SIMULATOR)
+        for entry in (
+            mpesa.SIMULATOR,
+            paystack.SIMULATOR,
+            flutterwave.SIMULATOR,
+            stripe.SIMULATOR,
+            paypal.SIMULATOR,
+            corefy.SIMULATOR,
+        )
     }
 )
 
