@@ -105,8 +105,7 @@ class CorefyProvider:
             if test_key
             else None
         )
-        # Test mode talks to the sandbox only; a shop without test credentials stays on its live key (as a shop
-        # without a test key does with every provider), and its invoices still say test_mode.
+        # Test mode talks to the sandbox only: a shop in test mode without a test key starts nothing (``start``).
         self.client = test if config.test_mode and test is not None else live
         # The other mode's client: a payment started before a switch is known to Corefy under the key that made it.
         self.other_client = live if self.client is test else test
@@ -129,6 +128,8 @@ class CorefyProvider:
         refusal = INFO.refusal(start.amount)
         if refusal is not None:  # refused before any request
             raise ProviderError(f"Corefy does not take {start.amount.format()}", code=f"amount_{refusal}")
+        if self.test_mode and not self.sandboxed:  # the live key moves real money, whatever test_mode says
+            raise ProviderError("Corefy: test mode without a test API key", code="no_test_key", misconfigured=True)
         chat = start.metadata.get("chat", "")
         customer = {"reference_id": f"tg{chat}"[:64] if chat else "anonymous"}
         if start.customer_email:
@@ -139,7 +140,7 @@ class CorefyProvider:
             reference_id=start.payment_reference,
             amount=start.amount,
             description=f"{start.shop_name[:60]}: order {start.order_code}",
-            test_mode=self.test_mode or self.client.mode == "test",
+            test_mode=self.sandboxed,
             return_url=self.callback_base + return_path(self.tenant_slug) + f"?reference={start.payment_reference}",
             callback_url=self.callback_base + callback_path(self.tenant_slug),
             customer=customer,
@@ -150,7 +151,7 @@ class CorefyProvider:
         if invoice.page_url is None:
             raise CorefyError("Corefy invoice: no hosted payment page in the answer", code="no_page", retryable=False)
         return Started(
-            text_key="corefy.started_test" if self.sandboxed or self.test_mode else "corefy.started",
+            text_key="corefy.started_test" if self.sandboxed else "corefy.started",
             link=LinkButton("corefy.button_pay", invoice.page_url),
             provider_ref=invoice.id,
         )
@@ -257,8 +258,8 @@ class CorefyProvider:
         for client in (self.client, self.other_client):
             if client is None:
                 continue
-            invoices = [i for i in await client.invoices_by_reference(payment_reference)]
-            mine = [i for i in invoices if i.reference_id == payment_reference]
+            invoices = await client.invoices_by_reference(payment_reference)
+            mine = [invoice for invoice in invoices if invoice.reference_id == payment_reference]
             if mine:
                 return client, mine[-1]
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -98,7 +99,9 @@ async def _refund(
 ) -> InboundResponse:
     """A refund's callback names our refund by its ``reference_id``: that refund's payment is fetched again for its
     currency, and the refund itself, so the callback alone moves nothing either."""
-    reference = told.data.get("attributes", {}).get("reference_id") if isinstance(told.data, dict) else None
+    attributes = told.data.get("attributes")
+    said = attributes if isinstance(attributes, Mapping) else {}
+    reference = said.get("reference_id")
     ours = refund_id_of(reference if isinstance(reference, str) else None)
     async with database.uow() as uow:
         row = (
@@ -108,7 +111,7 @@ async def _refund(
         )
         payment = await uow.session.get(Payment, row.payment_id) if row is not None else None
     if row is None or payment is None:
-        currency = str(told.data.get("attributes", {}).get("currency") or "KES").upper()
+        currency = str(said.get("currency") or "KES").upper()  # KES only when it names none: it is not ours anyway
         unknown = refund_result(parse_refund(told.data, currency, "callback data"), None)
         async with database.uow() as uow:
             fresh = await refunds.record_fact(

@@ -48,12 +48,20 @@ SIGNATURE_HEADER: Final = "x-signature"
 INVOICE_TYPE: Final = "payment-invoices"
 REFUND_TYPE: Final = "refunds"
 
-# Corefy's words for an invoice, as facts (SOURCES.md). Everything after "processed" was paid first: refunds of it
+# Corefy's words for an invoice, as facts (SOURCES.md). Every word after "processed" was paid first: refunds of it
 # are told by their own objects, so an invoice that reads "refunded" is still the payment that was made.
 PAID_STATUSES: Final = frozenset(
-    {"processed", "partially_processed", "refunding", "refund_pending", "partially_refunded", "refunded"}
+    {
+        "processed",
+        "partially_processed",
+        "refunding",
+        "refund_pending",
+        "refund_error",
+        "refund_failed",
+        "partially_refunded",
+        "refunded",
+    }
 )
-PAID_STATUSES_MORE: Final = frozenset({"refund_error", "refund_failed", "charged_back"})
 FAILED_STATUSES: Final = frozenset({"process_failed"})
 EXPIRED_STATUSES: Final = frozenset({"expired"})
 CANCELLED_STATUSES: Final = frozenset({"terminated"})
@@ -73,7 +81,7 @@ REFUND_STATES: Final = {
 
 
 def is_paid(status: str) -> bool:
-    return status in PAID_STATUSES or status in PAID_STATUSES_MORE
+    return status in PAID_STATUSES
 
 
 # --- authentication and signatures -----------------------------------------------------------------------------------
