@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -118,7 +119,7 @@ async def test_paid_then_callbacks_duplicated_reordered_forged_and_a_refund_from
     server, sim, customer, merchant = journey.server, journey.sim, journey.customer, journey.merchant
     code, link = await journey.choose_corefy()
     invoice = sim.last()
-    assert (invoice.key, invoice.amount, invoice.currency, invoice.test_mode) == (LIVE_KEY, 420, "KES", False)
+    assert (invoice.key, invoice.amount, invoice.currency, invoice.test_mode) == (LIVE_KEY, Decimal(420), "KES", False)
     assert invoice.callback_url == journey.callback_url
     assert "TEST MODE" not in customer.find(f"To pay KES 420 for order {code}").content
 
@@ -153,7 +154,7 @@ async def test_paid_then_callbacks_duplicated_reordered_forged_and_a_refund_from
     await sim.drain()
     await server.settle()
     assert [(refund.amount, refund.invoice_id, refund.status) for refund in sim.refunds] == [
-        (100, invoice.id, "processed")
+        (Decimal(100), invoice.id, "processed")
     ]
     assert sim.refunds[0].reference_id.startswith("dukabot-refund-")
     assert customer.count("A refund of KES 100 for order") == 1
