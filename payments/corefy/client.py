@@ -27,6 +27,7 @@ import httpx
 from core.money import Money
 from core.vault import Secret
 from payments.base import RATE_LIMITED, InvalidCallback, ProviderError
+from payments.corefy.signature import basic_auth
 from payments.corefy.wire import (
     INVOICE_PATH,
     INVOICES_PATH,
@@ -35,7 +36,6 @@ from payments.corefy.wire import (
     REFUND_PATH,
     Invoice,
     Refund,
-    basic_auth,
     document,
     error_message,
     parse_invoice,

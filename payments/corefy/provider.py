@@ -33,6 +33,7 @@ from payments.base import (
 )
 from payments.corefy import INFO
 from payments.corefy.client import CorefyClient, CorefyError
+from payments.corefy.signature import is_signed
 from payments.corefy.wire import (
     CANCELLED_STATUSES,
     EXPIRED_STATUSES,
@@ -43,7 +44,6 @@ from payments.corefy.wire import (
     Refund,
     invoice_body,
     is_paid,
-    is_signed,
     parse_callback_body,
     parse_invoice,
     refund_reference,

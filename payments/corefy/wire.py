@@ -2,8 +2,8 @@
 JSON:API documents, payment invoices, refunds, errors, and the callbacks' signature. Where each fact comes from, and
 which are unconfirmed (read tolerantly here), is in SOURCES.md.
 
-- Every request is authenticated with HTTP Basic: the commerce account's id (``coma_…``) as user, its API key as
-  password. The key decides whether the request is live or test; the API host is issued by Corefy's manager.
+- Every request is authenticated with HTTP Basic (:mod:`payments.corefy.signature`); the key decides whether the
+  request is live or test; the API host is issued by Corefy's manager.
 - ``POST /api/payment-invoices`` ``{"data": {"type": "payment-invoices", "attributes": {reference_id, amount,
   currency, service?, description, test_mode, return_url, return_urls, callback_url, customer, metadata}}}``
   answers 201 with the invoice: ``{"data": {"type": "payment-invoices", "id": "cpi_…", "attributes": {status,
@@ -15,17 +15,13 @@ which are unconfirmed (read tolerantly here), is in SOURCES.md.
   {reference_id, status, amount, currency, created}}}``; ``GET /api/refunds/{id}`` fetches one.
 - Errors are JSON:API ``{"errors": [{"status", "title", "detail"}]}`` (or a ``message``), with a 4xx/5xx status.
 - A callback is the object itself (an invoice or a refund) as the API tells it, posted to the ``callback_url``,
-  signed in ``X-Signature``: base64 of the raw SHA-1 of ``secret + body + secret``, under the account's live or test
-  secret key, after the mode the operation was made in. Callbacks may arrive duplicated and out of order.
+  signed in ``X-Signature`` (:mod:`payments.corefy.signature`). Callbacks may arrive duplicated and out of order.
 
 Amounts are JSON numbers of major units (``420``, ``10.5``): read through their decimal text, refusing more decimals
 than the currency has; never a float's arithmetic."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import math
 from collections.abc import Mapping
@@ -44,7 +40,6 @@ REFUND_PATH: Final = "/api/payment-invoices/{id}/refund"
 REFUND_FETCH_PATH: Final = "/api/refunds/{id}"
 REFERENCE_FILTER: Final = "filter[reference_id]"
 
-SIGNATURE_HEADER: Final = "x-signature"
 INVOICE_TYPE: Final = "payment-invoices"
 REFUND_TYPE: Final = "refunds"
 
@@ -82,43 +77,6 @@ REFUND_STATES: Final = {
 
 def is_paid(status: str) -> bool:
     return status in PAID_STATUSES
-
-
-# --- authentication and signatures -----------------------------------------------------------------------------------
-
-
-def basic_auth(account_id: str, api_key: str) -> str:
-    """The ``Authorization`` header's value: ``Basic base64(account id:API key)``."""
-    return "Basic " + base64.b64encode(f"{account_id}:{api_key}".encode()).decode()
-
-
-def credentials(header: str) -> tuple[str, str] | None:
-    """The account id and key of a Basic ``Authorization`` header (the simulator reads it); None when it is not one."""
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user, sep, password = base64.b64decode(token.strip(), validate=True).decode().partition(":")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return (user, password) if sep else None
-
-
-def sign(body: bytes, secret: str) -> str:
-    """``X-Signature``: base64 of the raw SHA-1 digest of the secret, the raw body and the secret again."""
-    if not secret:
-        raise ValueError("a secret key is required to sign")
-    return base64.b64encode(hashlib.sha1(secret.encode() + body + secret.encode()).digest()).decode()  # noqa: S324
-
-
-def is_signed(body: bytes, headers: Mapping[str, str], secrets: tuple[str, ...]) -> bool:
-    """Whether ``X-Signature`` is the signature of the raw body under one of the shop's secret keys (its live and
-    test ones: a payment started before the shop switched is signed with the key of its mode), compared in constant
-    time; a missing or non-ASCII header is simply wrong."""
-    given = (headers.get(SIGNATURE_HEADER) or "").strip()
-    if not given or not given.isascii():
-        return False
-    return any(hmac.compare_digest(given.encode(), sign(body, secret).encode()) for secret in secrets if secret)
 
 
 # --- amounts ---------------------------------------------------------------------------------------------------
@@ -431,7 +389,7 @@ class CallbackBody:
 
 
 def parse_callback_body(body: bytes) -> CallbackBody:
-    """The body of a callback whose signature was checked (:func:`is_signed`)."""
+    """The body of a callback whose signature was checked (:func:`payments.corefy.signature.is_signed`)."""
     raw = load_json(body, "callback")
     data = raw.get("data")
     if not isinstance(data, Mapping):

@@ -7,7 +7,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sandbox.corefy.simulator import SimInvoice
+    from sandbox.corefy.state import SimInvoice
 
 
 def payment_page(path: str, invoice: SimInvoice, test: bool) -> str:

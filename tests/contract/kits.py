@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Literal
 import httpx
 from aiohttp import web
 
-from payments.corefy.wire import SIGNATURE_HEADER as COREFY_SIGNATURE
-from payments.corefy.wire import basic_auth as corefy_auth
+from payments.corefy.signature import SIGNATURE_HEADER as COREFY_SIGNATURE
+from payments.corefy.signature import basic_auth as corefy_auth
 from payments.flutterwave.wire import HASH_HEADER as FLUTTERWAVE_HASH
 from payments.paystack.signature import SIGNATURE_HEADER, sign
 from sandbox.corefy.server import build_app as corefy_app

@@ -13,7 +13,8 @@ from core.clock import SystemClock
 from core.money import Money
 from payments.base import InvalidCallback, Outcome, ProviderError, StartRequest
 from payments.corefy.provider import CorefyProvider, invoice_event
-from payments.corefy.wire import basic_auth, credentials, is_signed, parse_invoice, parse_refund, sign
+from payments.corefy.signature import basic_auth, credentials, is_signed, sign
+from payments.corefy.wire import parse_invoice, parse_refund
 from payments.registry import ProviderDeps, TenantProviderConfig
 
 BODY = b'{"data":{"type":"payment-invoices","id":"cpi_1"}}'

@@ -35,7 +35,7 @@ PURE_MODULES = {
     "mpesa": frozenset(f"payments.mpesa.{name}" for name in ("wire", "wire_c2b", "codes", "fields", "status")),
     "paystack": frozenset(f"payments.paystack.{name}" for name in ("wire", "signature", "limits", "reference")),
     "flutterwave": frozenset({"payments.flutterwave.wire"}),
-    "corefy": frozenset({"payments.corefy.wire"}),
+    "corefy": frozenset({"payments.corefy.wire", "payments.corefy.signature"}),
     "paypal": frozenset(f"payments.paypal.{name}" for name in ("wire", "currencies", "conversion")),
     "stripe": frozenset(f"payments.stripe.{name}" for name in ("currencies", "signature", "keys")),
     "telegram": frozenset[str](),
