@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
-from payments import feexpay, flutterwave, manual, mpesa, paypal, paystack
+from payments import corefy, feexpay, flutterwave, manual, mpesa, paypal, paystack
 from payments import stripe as stripe_provider
 from payments.base import ProviderEntry, ProviderInfoError
 
@@ -26,6 +26,7 @@ _ENTRIES: dict[str, ProviderEntry] = {
         stripe_provider.ENTRY,
         paypal.ENTRY,
         feexpay.ENTRY,
+        corefy.ENTRY,
         manual.ENTRY,
     )
 }

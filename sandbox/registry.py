@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sandbox.contract import ProviderSimulator
+from sandbox.corefy import entry as corefy
 from sandbox.feexpay import entry as feexpay
 from sandbox.flutterwave import entry as flutterwave
 from sandbox.mpesa import entry as mpesa
@@ -26,6 +27,7 @@ SIMULATORS: Mapping[str, ProviderSimulator[Any]] = MappingProxyType(
             stripe.SIMULATOR,
             paypal.SIMULATOR,
             feexpay.SIMULATOR,
+            corefy.SIMULATOR,
         )
     }
 )

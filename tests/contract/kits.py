@@ -24,8 +24,12 @@ import httpx
 from aiohttp import web
 
 from core.money import Money
+from payments.corefy.signature import SIGNATURE_HEADER as COREFY_SIGNATURE
+from payments.corefy.signature import basic_auth as corefy_auth
 from payments.flutterwave.wire import HASH_HEADER as FLUTTERWAVE_HASH
 from payments.paystack.signature import SIGNATURE_HEADER, sign
+from sandbox.corefy.server import build_app as corefy_app
+from sandbox.corefy.simulator import CorefySimulator
 from sandbox.feexpay.entry import SIMULATOR as FEEXPAY_SIMULATOR
 from sandbox.feexpay.simulator import FeexPaySimulator
 from sandbox.flutterwave.server import build_app as flutterwave_app
@@ -698,10 +702,91 @@ class FeexPayKit(Kit):
         await done_twice(merchant, Money(10000, self.currency).format())
 
 
+class CorefyKit(Kit):
+    """Corefy, against its simulator (``sandbox/corefy``): an invoice paid on the hosted payment page, callbacks
+    signed in ``X-Signature`` and believed only through the invoice's fetch; test mode is the test API key on the
+    sandbox host Corefy issued the shop."""
+
+    name = "corefy"
+    method_button = "💳 Card & more (Corefy)"
+    start_path = "/api/payment-invoices"
+    refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 300", "wrong_currency": "NGN 420"}
+    query_after: ClassVar[dict[str, float]] = {"minutes": 1}
+    refunds_by = "provider"
+    refund_sent = "A refund of KES 100 for order"
+    ACCOUNT, LIVE_HOST, SANDBOX_HOST = "coma_contract0001", "api.corefy.com", "api.sandbox.corefy.com"
+    LIVE_KEY, TEST_KEY = "contract-live-api-key-0001", "contract-test-api-key-0001"
+    LIVE_SECRET, TEST_SECRET = "sk_live_contract_secret_0001", "sk_test_contract_secret_0001"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = CorefySimulator()  # delivers nothing by itself: the kit delivers each callback
+        self.sim.add_merchant(self.ACCOUNT, self.LIVE_KEY, self.LIVE_SECRET)
+        self.sim.add_merchant(self.ACCOUNT, self.TEST_KEY, self.TEST_SECRET, test=True)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        runner = web.AppRunner(corefy_app(self.sim))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            yield {self.LIVE_HOST: url, self.SANDBOX_HOST: url}
+        finally:
+            await runner.cleanup()
+
+    def settings(self) -> Settings:
+        secrets = {"api_key": self.LIVE_KEY, "secret_key": self.LIVE_SECRET}
+        secrets |= {"test_api_key": self.TEST_KEY, "test_secret_key": self.TEST_SECRET}
+        options = {"account_id": self.ACCOUNT, "api_url": f"https://{self.LIVE_HOST}"}
+        return secrets, {**options, "test_api_url": f"https://{self.SANDBOX_HOST}"}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        return host == self.SANDBOX_HOST and headers.get("authorization") == corefy_auth(self.ACCOUNT, self.TEST_KEY)
+
+    async def pay(self) -> None:
+        self.sim.settle(self.sim.last(), "processed")
+
+    async def decline(self) -> None:
+        self.sim.settle(self.sim.last(), "process_failed")  # its callbacks are left undelivered: the fetch finds it
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        invoice = self.sim.last()
+        if kind == "wrong_amount":  # Corefy collected other money: its fetch says the same
+            invoice.processed_amount = Decimal(300)
+        elif kind == "wrong_currency":
+            invoice.currency = "NGN"
+        sent = self.sim.callback(invoice, secret="sk_live_someone_elses_secret" if kind == "forged" else None)
+        headers = {k: v for k, v in sent.headers.items() if not (kind == "unsigned" and k.lower() == COREFY_SIGNATURE)}
+        return Delivery(f"{self.base_url}/pay/corefy/{self.shop_slug}", sent.body, headers)
+
+    async def finish_refund(self, merchant: Person) -> None:
+        self.sim.complete_refunds()
+        for sent in [s for s in self.sim.sent if b'"type": "refunds"' in s.body]:
+            for _ in range(2):  # each callback delivered twice
+                delivery = Delivery(f"{self.base_url}/pay/corefy/{self.shop_slug}", sent.body, sent.headers)
+                status, _ = await deliver(delivery)
+                assert status == 200, status
+
+    def refunds_at_provider(self) -> int | None:
+        return len(self.sim.refunds)
+
+
 # Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.
 KITS: dict[str, type[Kit]] = {
     kit.name: kit
-    for kit in (MpesaKit, PaystackKit, FlutterwaveKit, StripeKit, PayPalKit, FeexPayKit, ManualKit, LinkPayKit)
+    for kit in (
+        MpesaKit,
+        PaystackKit,
+        FlutterwaveKit,
+        StripeKit,
+        PayPalKit,
+        FeexPayKit,
+        CorefyKit,
+        ManualKit,
+        LinkPayKit,
+    )
 }
 
 

@@ -21,7 +21,7 @@ class Seen:
 class Network(httpx.AsyncBaseTransport):
     """``routes`` maps a provider's real host (``api.paystack.co``) to the simulator standing in for it; a request
     for any other host fails as an unreachable one would. ``lose_answers_on``: the paths whose answer is lost once
-    the simulator has handled the request."""
+    the simulator has handled the request (one that does something: a GET's answer always comes back)."""
 
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
@@ -30,8 +30,9 @@ class Network(httpx.AsyncBaseTransport):
         self.lose_answers_on: set[str] = set()
 
     def sent(self, path: str) -> int:
-        """How many requests for ``path`` reached a provider."""
-        return sum(seen.path == path for seen in self.seen)
+        """How many requests for ``path`` reached a provider to do something: a GET only reads (a provider may list
+        what it holds on the path it creates them on, as JSON:API collections do), so it is not counted."""
+        return sum(seen.path == path and seen.method != "GET" for seen in self.seen)
 
     @property
     def hosts(self) -> set[str]:
@@ -50,7 +51,7 @@ class Network(httpx.AsyncBaseTransport):
             content=await request.aread(),
         )
         response = await self.inner.handle_async_request(forwarded)
-        if request.url.path in self.lose_answers_on:
+        if request.url.path in self.lose_answers_on and request.method != "GET":  # a read is not taken, only seen
             await response.aread()
             raise httpx.ReadTimeout("the provider took the request; its answer was lost", request=request)
         return response

@@ -68,6 +68,18 @@ def test_what_reads_the_registry_reads_it_when_asked_so_a_provider_registered_la
     with providers.registered(pushing):
         assert is_push(Payment(provider="pushpay", callback_token="ab")) is True
         refused = CliRunner().invoke(provider, ["set", "shop", "nopay"])
-        choices = "'mpesa', 'paystack', 'flutterwave', 'stripe', 'paypal', 'feexpay', 'manual', 'linkpay', 'pushpay'"
+        names = (
+            "mpesa",
+            "paystack",
+            "flutterwave",
+            "stripe",
+            "paypal",
+            "feexpay",
+            "corefy",
+            "manual",
+            "linkpay",
+            "pushpay",
+        )
+        choices = ", ".join(f"'{name}'" for name in names)
         assert f"'nopay' is not one of {choices}" in refused.output
     assert is_push(Payment(provider="pushpay", callback_token="ab")) is False  # gone with its block

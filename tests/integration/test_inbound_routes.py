@@ -26,7 +26,7 @@ from webhooks.app import build_app
 from webhooks.runtime import Runtime, build_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDER_NAMES = re.compile(r"mpesa|m-pesa|paystack|daraja|flutterwave|stripe|paypal|feexpay", re.IGNORECASE)
+PROVIDER_NAMES = re.compile(r"mpesa|m-pesa|paystack|daraja|flutterwave|stripe|paypal|feexpay|corefy", re.IGNORECASE)
 # Still naming a provider, outside the inbound routes: the product's one-line description in ``dukabot --help``, and
 # the composition root, which builds M-Pesa's payment jobs and shared token cache (the next piece of issue 13 lets a
 # provider declare those too). Nothing that serves a request is among them.

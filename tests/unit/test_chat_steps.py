@@ -23,7 +23,7 @@ FLOWS = Path(flows.__file__).parent
 def test_the_flows_name_no_provider_that_has_a_chat_step() -> None:
     # The manual payment's proof step is the flows' own (flows.payment says why): it is the one provider they name.
     checked = [entry for entry in providers.ENTRIES.values() if entry.info.kind is not ProviderKind.MANUAL_PROOF]
-    names = ["feexpay", "flutterwave", "mpesa", "paypal", "paystack", "stripe"]
+    names = ["corefy", "feexpay", "flutterwave", "mpesa", "paypal", "paystack", "stripe"]
     assert sorted(entry.name for entry in checked) == names
     named = []
     for path in sorted(FLOWS.glob("*.py")):
@@ -66,10 +66,19 @@ def test_a_step_that_asks_in_another_providers_name_is_refused_when_loaded() -> 
 def test_payment_menu_codes_keep_the_meaning_of_buttons_already_sent() -> None:
     codes = {entry.name: entry.info.button_code for entry in providers.ENTRIES.values()}
     # What METHOD_CODES said before, and each provider's since: never renumber.
-    assert codes == {"manual": 1, "mpesa": 2, "paystack": 3, "flutterwave": 4, "stripe": 5, "paypal": 6, "feexpay": 7}
+    assert codes == {
+        "manual": 1,
+        "mpesa": 2,
+        "paystack": 3,
+        "flutterwave": 4,
+        "stripe": 5,
+        "paypal": 6,
+        "feexpay": 7,
+        "corefy": 8,
+    }
     assert [
         found.name if (found := providers.by_button_code(code)) is not None else None
-        for code in (1, 2, 3, 4, 5, 6, 7, 999)
+        for code in (1, 2, 3, 4, 5, 6, 7, 8, 999)
     ] == [
         "manual",
         "mpesa",
@@ -78,6 +87,7 @@ def test_payment_menu_codes_keep_the_meaning_of_buttons_already_sent() -> None:
         "stripe",
         "paypal",
         "feexpay",
+        "corefy",
         None,
     ]
 

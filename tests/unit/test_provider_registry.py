@@ -24,7 +24,20 @@ def test_every_provider_folder_is_registered_under_its_own_name() -> None:
     folders = {path.parent.name for path in PAYMENTS.glob("*/provider.py")} | {
         path.parent.name for path in PAYMENTS.glob("*/settings.py")
     }
-    assert folders == set(ENTRIES) == {"mpesa", "paystack", "flutterwave", "stripe", "paypal", "feexpay", "manual"}
+    assert (
+        folders
+        == set(ENTRIES)
+        == {
+            "mpesa",
+            "paystack",
+            "flutterwave",
+            "stripe",
+            "paypal",
+            "feexpay",
+            "corefy",
+            "manual",
+        }
+    )
     for name, entry in ENTRIES.items():
         model = entry.setup()
         assert entry.info.name == name and model.provider == name

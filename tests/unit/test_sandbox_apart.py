@@ -35,6 +35,7 @@ PURE_MODULES = {
     "mpesa": frozenset(f"payments.mpesa.{name}" for name in ("wire", "wire_c2b", "codes", "fields", "status")),
     "paystack": frozenset(f"payments.paystack.{name}" for name in ("wire", "signature", "limits", "reference")),
     "flutterwave": frozenset({"payments.flutterwave.wire"}),
+    "corefy": frozenset({"payments.corefy.wire", "payments.corefy.signature"}),
     "paypal": frozenset(f"payments.paypal.{name}" for name in ("wire", "currencies", "conversion")),
     "feexpay": frozenset(f"payments.feexpay.{name}" for name in ("wire", "networks")),
     "stripe": frozenset(f"payments.stripe.{name}" for name in ("currencies", "signature", "keys")),
@@ -135,7 +136,7 @@ def test_the_sandbox_has_a_simulator_for_every_online_provider_of_the_product() 
 def test_a_provider_without_a_simulator_is_named_in_the_refusal() -> None:
     with pytest.raises(LookupError) as refused:
         simulator("nopay")
-    simulators = "mpesa, paystack, flutterwave, stripe, paypal, feexpay"
+    simulators = "mpesa, paystack, flutterwave, stripe, paypal, feexpay, corefy"
     assert str(refused.value) == f"the sandbox has no simulator for 'nopay' (it has: {simulators})"
 
 
