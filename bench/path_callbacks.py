@@ -235,8 +235,9 @@ async def latency(run: Run) -> list[Row]:
     async with fake_bot_api(run, "latency") as telegram:
         prepared = await prepare(run, telegram, sqlite_url(run.folder, "latency"), warm + count)
         pushes = prepared.pushes
+        traced = run.folder / "latency-timeline.log" if run.timeline else None
         server = await start_dukabot(
-            run, "dukabot-latency", prepared.database_url, telegram.base_url, core=run.cores.server
+            run, "dukabot-latency", prepared.database_url, telegram.base_url, core=run.cores.server, timeline=traced
         )
         try:
             sent = callback_requests(server.url, pushes)
@@ -264,6 +265,10 @@ async def latency(run: Run) -> list[Row]:
         *checks(result, "dukabot"),
         *error_notes(server),
     ]
+    if traced is not None:
+        from bench.timeline import breakdown
+
+        notes += breakdown(measured, received, traced)
 
     def ms(value: float) -> str:
         return f"> {run.sizes.receipt_wait:.0f} s" if value == float("inf") else f"{value * 1000:,.0f} ms"

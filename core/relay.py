@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -82,6 +83,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+timeline = logging.getLogger("dukabot.timeline")  # the latency bench's (``core.relay_lanes``)
 
 # At most this many paced chats are left out of a claim by name (the rest are claimed and given back, as before).
 _MAX_SKIPPED = 200
@@ -320,6 +322,10 @@ class OutboxRelay(Lanes):
         self.stats.claimed += len(rows)
         if rows:
             self.pacer.prune(self._clock.now())
+            if timeline.isEnabledFor(logging.DEBUG):
+                claimed = time.monotonic()
+                for row in rows:
+                    timeline.debug("claim %s %.6f %d", row.chat_id, claimed, len(rows))
         for row in rows:
             self._hand_to_lane(row)
 
