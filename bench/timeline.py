@@ -120,6 +120,7 @@ class Trace:
 
 pauses: list[tuple[float, float]] = []  # the applier's pauses for the recorder: (asked, taken) seconds
 held: dict[str, list[tuple[float, float]]] = {"gc": [], "stall": []}  # (from, to) of each, from _watch_stalls
+stacks: dict[float, str] = {}  # where the main thread was, by the start of its stall (the last report of each)
 
 
 def read(path: Path) -> dict[str, Trace]:
@@ -128,6 +129,7 @@ def read(path: Path) -> dict[str, Trace]:
     pauses.clear()
     for spans in held.values():
         spans.clear()
+    stacks.clear()
     if not path.exists():
         return traces
     for line in path.read_text(errors="replace").splitlines():
@@ -156,6 +158,8 @@ def read(path: Path) -> dict[str, Trace]:
                 )
         elif kind in held:
             held[kind].append((float(fields[1]), float(fields[2])))
+            if kind == "stall":
+                stacks[float(fields[1])] = " ".join(fields[3:])
         elif kind == "pause":
             pauses.append((float(fields[2]), float(fields[3])))
         elif kind == "defer":
@@ -233,6 +237,9 @@ def breakdown(sent: Mapping[str, float], at_fake: Mapping[str, float], path: Pat
                 else ""
             )
         )
+        if kind == "stall" and spans:
+            longest = max(spans, key=lambda start: spans[start] - start)
+            notes.append(f"  the longest, last seen in: {stacks.get(longest, '?')}")
     taken = [pause[1] for pause in pauses]
     notes.append(
         f"  the applier paused for the recorder {len(pauses)} times, p50 {percentile(taken, 0.5) * 1000:,.1f} ms, "
