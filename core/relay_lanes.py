@@ -147,7 +147,7 @@ class Lanes:
             return False
         assert booked is not None
         rows, message = [row], row.message
-        slot = time.monotonic()
+        paced = time.monotonic()
         try:
             if row.coalesce is not None:
                 rows, message, edit_message_id = await self._gather(row)
@@ -171,7 +171,7 @@ class Lanes:
                 "deliver %s %.6f %.6f %.6f %.6f %.6f %s",
                 row.chat_id,
                 began,
-                slot,
+                paced,
                 sending,
                 answered,
                 time.monotonic(),
