@@ -180,6 +180,7 @@ STAGES = (
     ("pacing", "lane", "slot"),
     ("gather", "slot", "sending"),
     ("to the fake", "sending", "at_fake"),
+    ("fake's answer back", "at_fake", "answered"),
     ("total", "sent", "at_fake"),
 )
 
