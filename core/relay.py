@@ -216,7 +216,7 @@ class OutboxRelay(Lanes):
         looked = self._looked_at
         while self._due and looked is not None and self._due[0] <= looked:
             heapq.heappop(self._due)
-        if not self._due:
+        if not self._due or self._room() <= 0:  # every lane busy: the first to end wakes the dispatcher
             return self.poll_interval
         until = (self._due[0] - self._clock.now()).total_seconds() + _DUE_MARGIN
         return min(self.poll_interval, max(0.0, until))
