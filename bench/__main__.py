@@ -62,6 +62,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("paths", nargs="*", help="callbacks, conversation, latency, memory, postgres (default: all)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small counts, seconds per path")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument(
+        "--timeline", action="store_true", help="latency: trace each receipt through the server, stage by stage"
+    )
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"), help="PostgreSQL URL")
     parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL"), help="Redis URL for the postgres path")
     return parser.parse_args(argv)
@@ -77,7 +80,15 @@ async def bench(options: argparse.Namespace) -> int:
     cores = Cores.choose()
     cores.pin_this_process()
     with tempfile.TemporaryDirectory(prefix="dukabot-bench-") as folder:
-        run = Run(Path(folder), cores, Sizes.of(options.quick), options.quick, options.postgres, options.redis)
+        run = Run(
+            Path(folder),
+            cores,
+            Sizes.of(options.quick),
+            options.quick,
+            options.postgres,
+            options.redis,
+            options.timeline,
+        )
         rows: list[Row] = []
         for name in chosen:
             if name == "postgres" and not run.postgres_url:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -51,6 +52,7 @@ class Run:
     quick: bool
     postgres_url: str | None = None
     redis_url: str | None = None
+    timeline: bool = False  # the latency path traces each receipt through the server (bench/timeline.py)
 
 
 @dataclass
@@ -82,8 +84,10 @@ async def start_dukabot(
     *,
     core: int | None,
     redis_url: str | None = None,
+    timeline: Path | None = None,
 ) -> Server:
-    """``dukabot serve`` as an operator runs it, Telegram by webhooks (a public URL is set, so nothing polls)."""
+    """``dukabot serve`` as an operator runs it, Telegram by webhooks (a public URL is set, so nothing polls); with
+    ``timeline``, through ``bench.timeline``, which writes the server's timeline there."""
     port = free_port()
     env = clean_env()
     env.update(
@@ -97,7 +101,11 @@ async def start_dukabot(
     )
     if redis_url:
         env["DUKABOT_REDIS_URL"] = redis_url
-    argv = run.cores.pin([*dukabot_argv(), "serve"], core)
+    command = [*dukabot_argv(), "serve"]
+    if timeline is not None:
+        env["PYTHONPATH"] = ROOT + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        command = [sys.executable, "-m", "bench.timeline", str(timeline), "serve"]
+    argv = run.cores.pin(command, core)
     return await start_server(name, argv, port=port, folder=run.folder, env=env)
 
 

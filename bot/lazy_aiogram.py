@@ -46,6 +46,7 @@ def install() -> None:
         importlib.import_module("aiogram")  # every model defined, none built
     finally:
         BaseModel.model_rebuild = classmethod(eager)  # type: ignore[method-assign,assignment]
+    _keep_responses(importlib.import_module("aiogram.methods.base").Response)
     if not namespaces:
         return
     names = namespaces[0][1]
@@ -64,6 +65,27 @@ def install() -> None:
         log.warning("aiogram's models could not be built on first use with this version; building them all now")
         for cls, namespace in namespaces:
             eager(cls, force=True, _types_namespace=namespace)
+
+
+def _keep_responses(response: Any) -> None:
+    """Keeps each ``Response[T]`` once made. aiogram parametrises ``Response`` with the method's result type on
+    every Bot API call, and pydantic caches a parametrised model weakly: a class lives in reference cycles, so each
+    collection of the oldest generation freed it, and the next call built it again, the whole schema of the still
+    deferred ``Message`` with it (70-250 ms with the event loop held, every second or two while receipts go out at
+    50 a second). Kept here, each is built once per process, as the eager import did with ``Message``."""
+    made: dict[Any, Any] = {}
+    parametrise = response.__class_getitem__
+
+    def kept(params: Any) -> Any:
+        try:
+            found = made.get(params)
+        except TypeError:  # unhashable parameters: pydantic's own cache decides
+            return parametrise(params)
+        if found is None:
+            found = made[params] = parametrise(params)
+        return found
+
+    response.__class_getitem__ = kept
 
 
 def _subclasses(root: type[BaseModel]) -> list[type[BaseModel]]:

@@ -4,7 +4,9 @@ Chats are lanes. Each chat with messages owed gets a lane of its own (a task), a
 
 1. the dispatcher claims the first due row of up to ``batch`` chats that no relay holds, in one short unit of work,
    and commits the claim (a lease: ``claimed_until``). It claims again whenever it is woken (new rows committed, a
-   lane ended) or every ``poll_interval``, without waiting for any lane to finish. A writer that owes messages may
+   lane ended), when a row this relay gave back or put off falls due (a timer set for that moment: a row that pacing
+   held back goes at its time, not at the next poll), and every ``poll_interval`` (rows written by other processes,
+   leases that ran out), without waiting for any lane to finish. A writer that owes messages may
    claim for it in its own unit of work instead (``claim_within``: the applier of provider events), so its rows
    wait for no commit but their own;
 2. a lane (``core.relay_lanes``) sends its chat's rows one after the other, in order, outside any transaction; when
@@ -41,8 +43,10 @@ Logs carry row ids, tenant ids, chat ids and error classes; never message text, 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -82,9 +86,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+timeline = logging.getLogger("dukabot.timeline")  # the latency bench's (``core.relay_lanes``)
 
 # At most this many paced chats are left out of a claim by name (the rest are claimed and given back, as before).
 _MAX_SKIPPED = 200
+# The dispatcher wakes this much after a row falls due, so that the row's time has surely come by its clock.
+_DUE_MARGIN = 0.005
 
 
 class OutboxRelay(Lanes):
@@ -145,9 +152,12 @@ class OutboxRelay(Lanes):
         self.poll_interval = poll_interval
         self._sleep: Sleep = sleep or asyncio.sleep
         self._wake = asyncio.Event()
+        self._sooner = asyncio.Event()  # a row falls due sooner than the dispatcher's alarm
         self._stopping = asyncio.Event()
         self._lanes: dict[Chat, Lane] = {}
         self._paced: dict[Chat, datetime] = {}  # chats this relay gave rows back for, until when
+        self._due: list[datetime] = []  # a heap: when rows this relay gave back or put off fall due again
+        self._looked_at: datetime | None = None  # when the dispatcher last looked for due rows
         self._claiming = 0  # lanes that claims under way may start
         # The last claim took as many chats as it had room for (or had none): more may be due, so a lane that ends
         # wakes the dispatcher; otherwise every row due is in a lane, or its commit wakes the dispatcher.
@@ -173,6 +183,7 @@ class OutboxRelay(Lanes):
             rng=rng or random.Random(),
             merchant_chats=merchant_chats,
             wake=self.wake,
+            due_at=self._due_at,
         )
 
     @property
@@ -193,10 +204,27 @@ class OutboxRelay(Lanes):
         """Ask the running loop to claim now (call it right after committing new outbox rows)."""
         self._wake.set()
 
+    def _due_at(self, at: datetime) -> None:
+        """A row this relay gave back or put off is due again at ``at``: the dispatcher looks then."""
+        if not self._due or at < self._due[0]:
+            self._sooner.set()  # a dispatcher asleep sets its alarm again
+        heapq.heappush(self._due, at)
+
+    def _idle_seconds(self) -> float:
+        """How long the dispatcher may sleep: until the next row it knows of falls due, at most ``poll_interval``.
+        A time its last look already covered is forgotten; one that passed since is looked for at once."""
+        looked = self._looked_at
+        while self._due and looked is not None and self._due[0] <= looked:
+            heapq.heappop(self._due)
+        if not self._due or self._room() <= 0:  # every lane busy: the first to end wakes the dispatcher
+            return self.poll_interval
+        until = (self._due[0] - self._clock.now()).total_seconds() + _DUE_MARGIN
+        return min(self.poll_interval, max(0.0, until))
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set: claim for idle chats, then wait for ``wake()``, ``stop`` or
-        ``poll_interval`` seconds; lanes deliver meanwhile. On ``stop``, lanes give back what they have not begun
-        to send, and the loop returns once they have."""
+        """Deliver until ``stop`` is set: claim for idle chats, then wait for ``wake()``, ``stop``, the next row this
+        relay put off falling due, or ``poll_interval`` seconds; lanes deliver meanwhile. On ``stop``, lanes give
+        back what they have not begun to send, and the loop returns once they have."""
         logger.info("outbox relay started")
         self._stopping.clear()
         self._running = True
@@ -227,13 +255,22 @@ class OutboxRelay(Lanes):
         self._stopping.set()
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
-        try:
-            await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
+        """Wait for ``wake()``, ``stop``, or the next row this relay knows of to fall due (``_idle_seconds``)."""
+        while True:
+            self._sooner.clear()
+            waiters = {
+                asyncio.ensure_future(stop.wait()),
+                asyncio.ensure_future(self._wake.wait()),
+                asyncio.ensure_future(self._sooner.wait()),
+            }
+            try:
+                await asyncio.wait(waiters, timeout=self._idle_seconds(), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+                await asyncio.gather(*waiters, return_exceptions=True)
+            if not self._sooner.is_set() or stop.is_set() or self._wake.is_set():
+                return
 
     async def run_once(self) -> int:
         """One pass, for tests and tools: claim for idle chats, let every lane deliver until its chat has nothing
@@ -275,7 +312,7 @@ class OutboxRelay(Lanes):
         """Whether a claim would find a row, read without SQLite's write lock: most looks (the poll, a wake for rows
         that a writer claimed itself) find nothing, and a write transaction that finds nothing still queues every
         other writer behind it, the applier of payments among them."""
-        now = self._clock.now()
+        now = self._looked_at = self._clock.now()
         skip = [chat for chat, until in self._paced.items() if until > now][:_MAX_SKIPPED]
         async with self._db.uow(read_only=True) as uow:
             return await outbox.any_due(uow.session, now, skip=skip)
@@ -320,6 +357,10 @@ class OutboxRelay(Lanes):
         self.stats.claimed += len(rows)
         if rows:
             self.pacer.prune(self._clock.now())
+            if timeline.isEnabledFor(logging.DEBUG):
+                claimed = time.monotonic()
+                for row in rows:
+                    timeline.debug("claim %s %.6f %d", row.chat_id, claimed, len(rows))
         for row in rows:
             self._hand_to_lane(row)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from core.pacing import Booked, Pacing, wait_for_slot
 from core.relay_results import RelayStats, Results, send_once
 
 logger = logging.getLogger("core.relay")
+# Each row's way through its lane, for the latency bench (``python -m bench latency --timeline``): silent unless a
+# handler asks for its debug lines.
+timeline = logging.getLogger("dukabot.timeline")
 
 Chat = tuple[int, int]  # (tenant id, chat id)
 Sleep = Callable[[float], Awaitable[None]]
@@ -112,6 +116,7 @@ class Lanes:
         """Send one row (with the rows it gathers) and record the result. False when the lane must stop: the chat
         is paced or paused for longer than the relay holds rows, or the relay is stopping (the lane's rows, this one
         included, are then given back)."""
+        began = time.monotonic()
         if lane.blocked is not None:  # the chat refused an earlier row: do not knock again
             await self._results.finish(row, OutboxStatus.UNDELIVERABLE, lane.blocked)
             return True
@@ -135,12 +140,18 @@ class Lanes:
             lane.rows.clear()
             self._paced[lane.chat] = deferred_to  # rows owed to it meanwhile are not claimed only to be given back
             await self._results.give_back(held, deferred_to)
+            if timeline.isEnabledFor(logging.DEBUG):
+                timeline.debug(
+                    "defer %s %.6f %.3f", row.chat_id, began, (deferred_to - self._clock.now()).total_seconds()
+                )
             return False
         assert booked is not None
         rows, message = [row], row.message
+        paced = time.monotonic()
         try:
             if row.coalesce is not None:
                 rows, message, edit_message_id = await self._gather(row)
+            sending = time.monotonic()
             outcome = await send_once(
                 self._notifier,
                 row,
@@ -151,9 +162,21 @@ class Lanes:
             )
         finally:  # whatever came of it, Telegram may have had the message until now: it counts from here
             await self.pacer.sent(row.tenant_id, row.chat_id, booked=booked.at, done=self._clock.now())
+        answered = time.monotonic()
         # First: until SENT is committed, a crash repeats the message. The chat's next row is claimed with it.
         lease = None if self._stopping.is_set() else self.lease
         following = await self._results.record(rows, outcome, then_claim=lease)
+        if timeline.isEnabledFor(logging.DEBUG):
+            timeline.debug(
+                "deliver %s %.6f %.6f %.6f %.6f %.6f %s",
+                row.chat_id,
+                began,
+                paced,
+                sending,
+                answered,
+                time.monotonic(),
+                outcome.kind,
+            )
         if following is not None:
             lane.rows.extend(following)
             lane.looked = True

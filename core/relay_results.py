@@ -145,6 +145,7 @@ class Results:
         rng: random.Random,
         merchant_chats: MerchantChats,
         wake: Callable[[], None],
+        due_at: Callable[[datetime], None] = lambda _at: None,
     ) -> None:
         self._db = database
         self._clock = clock
@@ -159,6 +160,7 @@ class Results:
         self._rng = rng
         self._merchant_chats = merchant_chats
         self._wake = wake
+        self._due_at = due_at  # tells the dispatcher when a row put off here falls due again
         self._sent: list[_Sent] = []  # sent rows waiting to be recorded together (``_flush_sent``)
         self._gathers: list[_Gather] = []  # coalesced groups waiting to be claimed with them
         self._flushing: asyncio.Future[None] | None = None
@@ -277,6 +279,7 @@ class Results:
                 reason = outbox.noted(outcome.reason, unknown=row.unknown)
                 await outbox.mark_retry(uow.session, row.id, until, reason, count=False)
             await uow.commit()
+        self._due_at(until)
         self.stats.rate_limited += len(rows)
         logger.warning(
             "outbox row %s: rate limited in chat %s (tenant %s), retry in %gs",
@@ -293,12 +296,12 @@ class Results:
             await self.finish(row, OutboxStatus.DEAD, outcome.reason)
             return
         delay = self.backoff(failures)
+        retry_at = self._clock.now() + timedelta(seconds=delay)
         async with self.units, self._db.uow() as uow:
             reason = outbox.noted(outcome.reason, unknown=row.unknown or outcome.unknown)
-            await outbox.mark_retry(
-                uow.session, row.id, self._clock.now() + timedelta(seconds=delay), reason, count=True
-            )
+            await outbox.mark_retry(uow.session, row.id, retry_at, reason, count=True)
             await uow.commit()
+        self._due_at(retry_at)
         self.stats.retried += 1
         logger.warning(
             "outbox row %s to chat %s (tenant %s): %s failure %d/%d (%s), retry in %.1fs",
@@ -346,5 +349,6 @@ class Results:
             await outbox.give_back(uow.session, [row.id for row in rows], until)
             moved = await outbox.hold_chat(uow.session, rows[0].chat, self._clock.now(), until)
             await uow.commit()
+        self._due_at(until)
         self.stats.deferred += len(rows) + moved
         logger.debug("outbox rows %s to chat %s deferred by pacing", [row.id for row in rows], rows[0].chat_id)

@@ -49,6 +49,9 @@ from payments.ingest_policy import KEPT, ApplyPolicy, CheckedBefore, EventKey, R
 from payments.service import apply_event
 
 log = logging.getLogger(__name__)
+# Each event's way through recording and applying, for the latency bench (``python -m bench latency --timeline``):
+# silent unless a handler asks for its debug lines.
+timeline = logging.getLogger("dukabot.timeline")
 
 R = TypeVar("R")
 
@@ -112,6 +115,7 @@ class _Arrival(Generic[R]):
     check: Check[R]
     answer: asyncio.Future[int | R]  # how many of its events were new, or the check's refusal
     events: list[tuple[EventKey, ProviderEvent]]
+    arrived: float = 0.0  # time.monotonic() when it came (the timeline's)
 
 
 class Ingest:
@@ -151,6 +155,7 @@ class Ingest:
         self._applying = False  # the applier runs (only then may recording wait for it)
         self._cut_short = False  # the last batch stopped early for arrivals
         self._committing = 0  # arrivals in the recorder's commit under way
+        self._committed_at = 0.0  # time.monotonic() of the applier's last commit (the timeline's)
         self._under_high_water = asyncio.Event()
         self._under_high_water.set()
         self._committed: Recent[EventKey, bool] = Recent(kept)  # event keys known committed (ingest_policy)
@@ -192,7 +197,7 @@ class Ingest:
     async def record(self, check: Check[R]) -> int | R:
         """Run ``check`` and commit the events it gives to the inbox: how many of them were new (0: all seen
         before), or the refusal ``check`` returned. Returns after the commit."""
-        arrival: _Arrival[R] = _Arrival(check, asyncio.get_running_loop().create_future(), [])
+        arrival: _Arrival[R] = _Arrival(check, asyncio.get_running_loop().create_future(), [], time.monotonic())
         self._arrivals.append(arrival)
         self._recorder_idle.clear()
         if self._recorder is None or self._recorder.done():
@@ -213,6 +218,7 @@ class Ingest:
                 await self._under_high_water.wait()
             batch, self._arrivals = self._arrivals, []
             self._committing = len(batch)
+            began = time.monotonic()
             try:
                 new = await self._commit(batch)
             except Exception as error:  # each waiting request answers with an error: the provider delivers again
@@ -230,6 +236,8 @@ class Ingest:
                 self.backlog += len(new)
                 self._recorded += len(new)
                 self.wake()
+                if timeline.isEnabledFor(logging.DEBUG):
+                    _trace_recorded(batch, new, began)
 
     async def _commit(self, batch: Sequence[_Arrival[Any]]) -> dict[EventKey, ProviderEvent]:
         """One transaction for the whole batch: each arrival's check, which keys were applied already (one read),
@@ -297,7 +305,12 @@ class Ingest:
             while not stop.is_set():
                 pause, limit = self.policy.next_batch(time.monotonic(), self.backlog, self.recording)
                 if pause > 0:  # arrivals wait: the recorder goes first, until it is idle or the applier's share is due
+                    paused = time.monotonic()
                     await _first_of(stop.wait(), self._recorder_idle.wait(), seconds=pause)
+                    if timeline.isEnabledFor(logging.DEBUG):
+                        timeline.debug(
+                            "pause - %.6f %.3f %.3f %d", paused, pause, time.monotonic() - paused, self.backlog
+                        )
                     continue
                 self._wake.clear()
                 started = time.monotonic()
@@ -323,9 +336,11 @@ class Ingest:
         ids: list[int] = []
         recorded_before = self._recorded
         self._cut_short = False
+        looked = time.monotonic()
         try:
             async with self.database.uow() as uow:
                 rows = await _claim(uow.session, limit)
+                locked = time.monotonic()
                 keys: list[EventKey] = []
                 for row in rows:
                     if ids and not self.policy.go_on(self.backlog, self.waiting):
@@ -346,12 +361,17 @@ class Ingest:
                     try:
                         await uow.commit()
                         committed = True
+                        self._committed_at = time.monotonic()
                     finally:
                         if handed is not None:
                             handed(committed)
                     if owes and handed is None:
                         self.on_applied()
             self._known_committed(keys)
+            if keys and timeline.isEnabledFor(logging.DEBUG):
+                done = self._committed_at
+                for key in keys:
+                    timeline.debug("apply %s %.6f %.6f %.6f %d", key[2], looked, locked, done, len(keys))
             drained = len(rows) < limit and not self._cut_short  # the look found all there was, and applied it
             self._applied(len(ids), drained_at=recorded_before if drained else None)
             return len(ids)
@@ -403,6 +423,14 @@ class Ingest:
                 .execution_options(synchronize_session=False)
             )
             await uow.commit()
+
+
+def _trace_recorded(batch: Sequence[_Arrival[Any]], new: dict[EventKey, ProviderEvent], began: float) -> None:
+    done = time.monotonic()
+    for arrival in batch:
+        for key, event in arrival.events:
+            if new.get(key) is event:
+                timeline.debug("record %s %.6f %.6f %.6f %d", key[2], arrival.arrived, began, done, len(batch))
 
 
 async def _first_of(*waits: Awaitable[Any], seconds: float) -> None:

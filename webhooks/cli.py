@@ -33,6 +33,8 @@ admin_cli.register(main)
 def serve(port: int | None) -> None:
     """Run the server: Telegram updates for every tenant, provider callbacks, health, metrics, outbox relay, and the
     payment workers."""
+    import gc
+
     from aiohttp import web
 
     from admin.cli.plumbing import load_settings
@@ -51,6 +53,10 @@ def serve(port: int | None) -> None:
     async def app() -> web.Application:
         application = build_app(runtime)
         application.on_cleanup.append(lambda _: runtime.close())
+        # What start-up imported and built lives as long as the process: frozen, the collections of the oldest
+        # generation no longer walk it (~200,000 objects: a pause of 100-300 ms every few seconds under load).
+        gc.collect()
+        gc.freeze()
         return application
 
     def listening(_: str) -> None:  # said once the port is ours, not before: binding it may fail

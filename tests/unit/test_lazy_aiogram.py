@@ -69,3 +69,32 @@ def test_models_are_built_on_first_use_and_work_as_aiogram_s() -> None:
         [{"text": "Pay", "url": "https://pay.example/x"}],
     ]
     assert result["edit"] == {"chat_id": 5, "message_id": 3, "text": "Cart"}
+
+
+KEPT_SCRIPT = """
+import gc, weakref
+import bot  # aiogram imported as the server imports it
+from aiogram.methods.base import Response
+from aiogram.types import Message
+
+def answered():  # what aiogram does with each answer to sendMessage; nothing of it is kept
+    Response[Message].model_validate(
+        {"ok": True, "result": {"message_id": 9, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "Karibu"}}
+    )
+    return weakref.ref(Response[Message])
+
+made = answered()
+gc.collect()
+print(made() is not None and Response[Message] is made())
+"""
+
+
+def test_a_response_type_is_built_once_not_again_after_each_collection() -> None:
+    # pydantic caches Response[Message] weakly, and the next call after a collection that freed it built it again,
+    # with the whole of the deferred Message's schema: tens of milliseconds with the event loop held.
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    run = subprocess.run(  # noqa: S603 (our own interpreter, no shell)
+        [sys.executable, "-c", KEPT_SCRIPT], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == "True"
