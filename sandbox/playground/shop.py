@@ -84,10 +84,12 @@ async def open_shop(
     http: httpx.AsyncClient | None = None,
     on_app: Callable[[web.Application], None] | None = None,
     simulator_options: dict[str, dict[str, Any]] | None = None,
+    chat_interval: float = 1.0,
 ) -> AsyncIterator[Shop]:
     """The shop running, until the block ends. ``http``: the client the shop calls providers with (the page watches
     it); ``on_app``: a look at the shop's aiohttp application before it starts (the page adds an observer of the
-    callbacks it receives). Nobody has written to the bot yet: see :func:`greet`."""
+    callbacks it receives). ``chat_interval``: the pause between two messages to one chat, Telegram's second unless a
+    test shortens it. Nobody has written to the bot yet."""
     # Imported here: run.py imports this module, and seeding lives there with its history helpers.
     from sandbox.playground.run import kept_history, seed_demo_shop
 
@@ -104,7 +106,7 @@ async def open_shop(
             (data_dir / "playground.sqlite3").unlink(missing_ok=True)
             shutil.rmtree(data_dir / "media", ignore_errors=True)
         await seed_demo_shop(local, simulators)
-        runtime = build_runtime(local, clock=clock, http=http)
+        runtime = build_runtime(local, clock=clock, http=http, chat_interval=chat_interval)
         stack.push_async_callback(runtime.close)
         # Telegram's update ids never go back: the bot would drop the new /start as one it has already processed.
         bot.continue_history(*await kept_history(runtime.database))

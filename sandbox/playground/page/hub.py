@@ -4,6 +4,7 @@ from where it stands, then each new event as it comes. Server-sent events, so th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -39,8 +40,13 @@ class Hub:
         """``GET events``: the events after ``Last-Event-ID`` (a browser reconnecting) or all, then each new one."""
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         await response.prepare(request)
+        with contextlib.suppress(ConnectionResetError):  # the tab was closed: nobody to write to
+            await self._send(response, request.headers.get("Last-Event-ID"))
+        return response
+
+    async def _send(self, response: web.StreamResponse, last_event_id: str | None) -> None:
         generation = self.generation
-        sent = _resume_from(request.headers.get("Last-Event-ID"), generation)
+        sent = _resume_from(last_event_id, generation)
         while not self.closing:
             if self.generation != generation:
                 await response.write(b"event: reset\ndata: {}\n\n")
@@ -54,7 +60,6 @@ class Hub:
                     await self._changed.wait_until(self._news_after(sent, generation))
             except TimeoutError:
                 await response.write(b": still here\n\n")
-        return response
 
     def _news_after(self, sent: int, generation: int) -> Callable[[], bool | None]:
         def check() -> bool | None:

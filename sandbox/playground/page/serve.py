@@ -61,7 +61,7 @@ def build_page_app(page: Page) -> web.Application:
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES, middlewares=[_actions_from_the_page])
     app[PAGE] = page
     app.router.add_get("/", _index)
-    app.router.add_get("/events", lambda request: request.app[PAGE].hub.stream(request))
+    app.router.add_get("/events", _events)
     app.router.add_static("/static", HERE / "static")
     app.router.add_get("/media/{file_id}", _media)
     app.router.add_post("/phones", _add_phone)
@@ -106,6 +106,10 @@ def _phone(request: web.Request) -> tuple[Session, str]:
 
 def _refused(problem: str | None) -> web.Response:
     return web.Response(status=204) if problem is None else web.Response(status=409, text=problem)
+
+
+async def _events(request: web.Request) -> web.StreamResponse:
+    return await request.app[PAGE].hub.stream(request)
 
 
 async def _index(request: web.Request) -> web.Response:
@@ -200,7 +204,9 @@ def open_browser(url: str) -> None:
 
 
 @asynccontextmanager
-async def running_shop(settings: Settings, port: int | None, page: Page, *, keep: bool) -> AsyncIterator[Session]:
+async def running_shop(
+    settings: Settings, port: int | None, page: Page, *, keep: bool, chat_interval: float = 1.0
+) -> AsyncIterator[Session]:
     """A fresh shop for the page: its provider client and its application watched for the side panel, Daraja's
     pushes turned into prompts on the phones, and the merchant and the customer already greeted by the bot."""
     underneath = Underneath(page.hub, bot_id_from_token(DEMO_TOKEN), {})
@@ -213,7 +219,9 @@ async def running_shop(settings: Settings, port: int | None, page: Page, *, keep
         app.middlewares.append(underneath.observe_callbacks)
 
     try:
-        async with open_shop(settings, port, keep=keep, http=http, on_app=watch_callbacks) as shop:
+        async with open_shop(
+            settings, port, keep=keep, http=http, on_app=watch_callbacks, chat_interval=chat_interval
+        ) as shop:
             session = Session(shop, page.hub, underneath, prompts, page.message_html)
             try:
                 await session.start()
@@ -234,9 +242,11 @@ async def serve_page(
     page_port_number: int | None = None,
     started: Callable[[str, Session], None] | None = None,
     stop: asyncio.Event | None = None,
+    chat_interval: float = 1.0,
 ) -> None:
     """The page and the shop behind it, until ``stop`` is set (or the process is interrupted). ``started`` is told
-    the page's URL once the shop is ready (by default it is printed, and a browser opened where there is a screen)."""
+    the page's URL once the shop is ready (by default it is printed, and a browser opened where there is a screen).
+    ``chat_interval``: see :func:`~sandbox.playground.shop.open_shop` (tests shorten it)."""
     page = Page(Hub(), templates())
     runner = web.AppRunner(build_page_app(page), shutdown_timeout=1.0)
     await runner.setup()
@@ -248,13 +258,14 @@ async def serve_page(
         url = f"http://{settings.host}:{runner.addresses[0][1]}/"
         first = True
         while not stopping.is_set():
-            async with running_shop(settings, port, page, keep=keep and first) as session:
+            async with running_shop(settings, port, page, keep=keep and first, chat_interval=chat_interval) as session:
                 if first:
                     (started or _announce)(url, session)
                     first = False
                 await _first_of(page.reset_asked, stopping)
             page.reset_asked.clear()
-            page.hub.reset()  # the browsers reload, onto the new shop
+            if not stopping.is_set():
+                page.hub.reset()  # the browsers reload, onto the new shop
     finally:
         await runner.cleanup()
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 from aiohttp import web
+from aiohttp.streams import StreamReader
 from sqlalchemy import select
 
 from core.db.engine import Database
@@ -25,6 +26,7 @@ from sandbox.telegram import TelegramEvent
 SECRET_WORDS = ("secret", "password", "passkey", "token", "authorization", "signature", "credential")
 SECRET_NAMES = frozenset({"pin", "otp", "cvv", "verif-hash"})  # short ones, whole names only ("shipping" is no pin)
 QUIET_METHODS = frozenset({"getUpdates", "getMe", "deleteWebhook", "getWebhookInfo"})  # the long poll, not news
+TOKEN_LENGTH = 24  # a path segment this long in a callback URL is its secret token
 BODY_LIMIT = 6000  # characters of a body shown; the rest is cut (a chart upload is described, not kept, anyway)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -126,14 +128,30 @@ class Underneath:
         """On the shop's application: each provider callback (a POST to ``/pay/…``) with its body and our answer."""
         if request.method != "POST" or not request.path.startswith("/pay/"):
             return await handler(request)
-        body = await request.read()  # aiohttp keeps it: the shop's handler reads it again
+        again = request.clone()  # before the body is read: aiohttp clones no request after that
+        body = await request.read()
         try:
-            response = await handler(request)
+            response = await handler(_fed_again(again, body))
         except web.HTTPException as error:
-            self.entry("callback", f"provider → shop: POST {request.path} → {error.status}", shown(body))
+            self.entry("callback", f"provider → shop: POST {_path(request.path)} → {error.status}", shown(body))
             raise
-        self.entry("callback", f"provider → shop: POST {request.path} → {response.status}", shown(body))
+        self.entry("callback", f"provider → shop: POST {_path(request.path)} → {response.status}", shown(body))
         return response
+
+
+def _path(path: str) -> str:
+    """A callback's path with its token masked (``/pay/stk/<token>``: whoever knows it can post a payment's result)."""
+    return "/".join(mask(part) if len(part) >= TOKEN_LENGTH else part for part in path.split("/"))
+
+
+def _fed_again(request: web.Request, body: bytes) -> web.Request:
+    """``request`` (a clone of the one that came) with ``body`` to read once more: the shop reads a callback from
+    the stream itself (``request.content``), which the observer has already read."""
+    stream = StreamReader(request.protocol, 2**16, loop=asyncio.get_running_loop())
+    stream.feed_data(body)
+    stream.feed_eof()
+    request._payload = stream  # the one way to give a request a new body; only the playground's observer does it
+    return request
 
 
 def _headers(headers: httpx.Headers) -> str:
