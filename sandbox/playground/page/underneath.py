@@ -208,6 +208,8 @@ class StateWatch:
         self._payments(payments)
         self._outbox(outbox)
         if tenant_modes and tenant_modes[0] != self.test_mode:
+            if self.test_mode is not None:
+                self.underneath.entry("state", f"shop: test mode {'on' if tenant_modes[0] else 'off'}")
             self.test_mode = bool(tenant_modes[0])
             self.on_mode(self.test_mode)
 
