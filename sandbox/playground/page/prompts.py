@@ -42,7 +42,10 @@ class Prompts:
         if response.request.url.path != STK_PATH or response.status_code != 200:
             return
         await response.aread()
-        checkout = response.json().get("CheckoutRequestID")
+        try:
+            checkout = response.json().get("CheckoutRequestID")
+        except (ValueError, AttributeError):  # not Daraja's JSON object: the shop deals with it, no prompt opens
+            return
         if isinstance(checkout, str):
             # Not awaited here: the shop's own request goes on while the page looks up whose phone it is.
             task = asyncio.get_running_loop().create_task(self.show(checkout))

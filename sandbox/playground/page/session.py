@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from sandbox.playground.page.views import MessageView, bot_message, sent_message
 from sandbox.playground.shop import MERCHANT_ID, Shop
 from sandbox.telegram import BotAccount, FakeUser, TelegramEvent
 
+log = logging.getLogger(__name__)
 MORE_CUSTOMERS = ("Otieno", "Achieng", "Kamau", "Njeri", "Mutua")  # the names of the phones "add a customer" makes
 SKIP_SECONDS = 60
 ANSWER_SECONDS = 10.0  # how long a press waits for the bot's answer (its toast) before the page stops waiting
@@ -70,7 +72,13 @@ class Session:
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A press the bot never answered, a mode it did not confirm: the page goes on, the console says so.
+            log.warning("playground page: %s", task.exception())
 
     # Phones
 

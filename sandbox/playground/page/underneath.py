@@ -113,12 +113,15 @@ class Underneath:
         async def on_response(response: httpx.Response) -> None:
             await response.aread()
             request = response.request
+            try:
+                sent = shown(request.content) if request.content else "(no body)"
+            except httpx.RequestNotRead:
+                sent = "(a streamed body)"
             self.entry(
                 "provider",
                 f"shop → {request.url.host}:{request.url.port} {request.method} {request.url.path} → "
                 f"{response.status_code}",
-                f"{_headers(request.headers)}{shown(request.content) if request.content else '(no body)'}\n\n"
-                f"answer:\n{shown(response.content)}",
+                f"{_headers(request.headers)}{sent}\n\nanswer:\n{shown(response.content)}",
             )
 
         return {"response": [on_response]}
