@@ -129,8 +129,14 @@ def webhook_set(slug: str) -> None:
     help="Port of the shop server (default: DUKABOT_PORT, or a free one when that is in use).",
 )
 @click.option("--keep", is_flag=True, help="Keep the playground's data from the last run instead of starting fresh.")
-def playground(port: int | None, keep: bool) -> None:
-    """Run a whole shop offline: a fake Telegram, a seeded demo shop, and a terminal chat as customer or merchant."""
+@click.option(
+    "--terminal",
+    is_flag=True,
+    help="A terminal chat instead of the page in the browser (the default when stdin is piped).",
+)
+def playground(port: int | None, keep: bool, terminal: bool) -> None:
+    """Run a whole shop offline: a fake Telegram, a seeded demo shop, and a page in the browser showing the customer's
+    and the merchant's phones (or, with --terminal, a chat in the terminal)."""
     import asyncio
 
     from admin.cli.plumbing import load_settings
@@ -148,7 +154,7 @@ def playground(port: int | None, keep: bool) -> None:
     chosen = settings.port if port is None else port
     ensure_can_listen(settings.host, chosen)
     try:
-        asyncio.run(run_playground(settings, port=port, keep=keep))
+        asyncio.run(run_playground(settings, port=port, keep=keep, terminal=terminal or None))
     except KeyboardInterrupt:
         sys.exit(0)
     except OSError as error:

@@ -1,8 +1,10 @@
 """``dukabot playground``: the whole product on one machine, with no accounts and no network.
 
 It starts a fake Telegram Bot API server, seeds a demo shop (catalog, manual payment, one merchant), runs the real
-server against them (long polling, exactly as a shop without a public URL runs), and gives a terminal chat in which a
-person types as the customer or as the merchant. Input is read line by line, so a script can be piped in too.
+server against them (long polling, exactly as a shop without a public URL runs, see ``shop.py``), and shows it either
+as a page in the browser (``page/``: both phones, the payment pages, what happens underneath) or as a terminal chat in
+which a person types as the customer or as the merchant (``--terminal``, or whenever stdin is not a terminal: input is
+read line by line, so a script can be piped in too).
 """
 
 from __future__ import annotations
@@ -10,12 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import shutil
-from contextlib import AsyncExitStack
+import sys
 from importlib import resources
-from pathlib import Path
 
-from aiohttp import web
 from sqlalchemy import func, select
 
 from admin import shops
@@ -25,30 +24,32 @@ from core.db.tables import OutboxMessage, ProcessedUpdate
 from core.outbox import OutboxStatus
 from core.settings import Settings
 from sandbox.playground.lines import LineReader
-from sandbox.playground.simulators import PaymentSimulators, payment_simulators
+from sandbox.playground.shop import (
+    CUSTOMER_ID,
+    DEMO_SLUG,
+    DEMO_TOKEN,
+    INSTRUCTIONS,
+    MERCHANT_ID,
+    demo_settings,
+    open_shop,
+)
+from sandbox.playground.simulators import PaymentSimulators
 from sandbox.playground.terminal import HELP, Terminal
-from sandbox.telegram import FakeTelegramServer, FakeUser
-from webhooks.app import build_app
+from sandbox.telegram import FakeUser
 from webhooks.runtime import build_runtime
 
-DEMO_SLUG = "demo"
-DEMO_TOKEN = "7000001:PLAYGROUND-demo-shop-token-not-a-real-one"  # noqa: S105 (the fake Telegram's demo bot)
-CUSTOMER_ID = 100001
-MERCHANT_ID = 100002
-INSTRUCTIONS = "Send the amount to Till 555 555 (Demo Duka), or pay cash at the counter."
-
-
-def demo_settings(settings: Settings, api_base: str, port: int | None) -> Settings:
-    data_dir = settings.data_dir / "playground"
-    return settings.model_copy(
-        update={
-            "data_dir": data_dir,
-            "database_url": f"sqlite+aiosqlite:///{(data_dir / 'playground.sqlite3').resolve()}",
-            "telegram_api": api_base,
-            "public_url": None,
-            "port": settings.port if port is None else port,
-        }
-    )
+__all__ = [
+    "CUSTOMER_ID",
+    "DEMO_SLUG",
+    "DEMO_TOKEN",
+    "INSTRUCTIONS",
+    "MERCHANT_ID",
+    "demo_settings",
+    "kept_history",
+    "quiet",
+    "run_playground",
+    "seed_demo_shop",
+]
 
 
 async def seed_demo_shop(settings: Settings, simulators: PaymentSimulators | None = None) -> None:
@@ -122,9 +123,25 @@ async def kept_history(database: Database) -> tuple[int, dict[int, int]]:
     return int(last_update or 0), last_messages
 
 
-async def run_playground(settings: Settings, *, port: int | None = None, keep: bool = False, pace: float = 0.0) -> None:
+async def run_playground(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    keep: bool = False,
+    pace: float = 0.0,
+    terminal: bool | None = None,
+) -> None:
+    """``terminal``: the terminal chat (True) or the page (False); None chooses the chat when stdin is no terminal (a
+    piped script), the page otherwise."""
+    if terminal is None:
+        terminal = not sys.stdin.isatty()
     try:
-        await _run(settings, port, keep, pace)
+        if terminal:
+            await _run(settings, port, keep, pace)
+        else:
+            from sandbox.playground.page.serve import serve_page
+
+            await serve_page(settings, port, keep)
     finally:
         # Everything is closed and the process is about to exit. Its last garbage collection would walk every object
         # the imports built (aiogram's and SQLAlchemy's models): about a second of CPU after :quit or Ctrl-C, for
@@ -133,28 +150,9 @@ async def run_playground(settings: Settings, *, port: int | None = None, keep: b
 
 
 async def _run(settings: Settings, port: int | None, keep: bool, pace: float) -> None:
-    async with FakeTelegramServer() as telegram, AsyncExitStack() as stack:
-        bot = telegram.fake.add_bot(DEMO_TOKEN, "demo_duka_bot", "Demo Duka")
-        local = demo_settings(settings, telegram.base_url, port)
-        shop_url = f"http://{local.host}:{local.port}"
-        simulators = await stack.enter_async_context(payment_simulators(shop_url, DEMO_SLUG))
-        data_dir = Path(local.data_dir)
-        if not keep:
-            (data_dir / "playground.sqlite3").unlink(missing_ok=True)
-            shutil.rmtree(data_dir / "media", ignore_errors=True)
-        await seed_demo_shop(local, simulators)
-        runtime = build_runtime(local)
-        stack.push_async_callback(runtime.close)
-        # Telegram's update ids never go back: the bot would drop the new /start as one it has already processed.
-        bot.continue_history(*await kept_history(runtime.database))
-        runner = web.AppRunner(build_app(runtime))
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, local.host, local.port)
-        await site.start()
-        customer = telegram.fake.user(DEMO_TOKEN, CUSTOMER_ID, "Wanjiru")
-        merchant = telegram.fake.user(DEMO_TOKEN, MERCHANT_ID, "Mama Duka")
-        terminal = Terminal(customer, merchant, simulators, media=data_dir / "media")
+    async with open_shop(settings, port, keep=keep) as shop:
+        customer, merchant, local = shop.customer, shop.merchant, shop.settings
+        terminal = Terminal(customer, merchant, shop.simulators, media=shop.media)
         print(f"dukabot playground: the demo shop's server runs on http://{local.host}:{local.port}")
         print(HELP)
         watchers = [asyncio.create_task(terminal.watch(who)) for who in terminal.people]
@@ -167,7 +165,7 @@ async def _run(settings: Settings, port: int | None, keep: bool, pace: float) ->
             await terminal.settled("customer")
             while (line := await lines.get()) is not None and await terminal.act(line):
                 # Let the bot answer before the next line, so a button number means a button of what was printed.
-                await quiet(terminal, customer, runtime.database)
+                await quiet(terminal, customer, shop.runtime.database)
                 await asyncio.sleep(pace)
         finally:
             lines.close()

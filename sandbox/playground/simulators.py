@@ -4,7 +4,7 @@ page" does."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -50,13 +50,16 @@ def play_help() -> str:
 
 
 @asynccontextmanager
-async def payment_simulators(shop_url: str, slug: str) -> AsyncIterator[PaymentSimulators]:
+async def payment_simulators(
+    shop_url: str, slug: str, options: Mapping[str, Mapping[str, Any]] | None = None
+) -> AsyncIterator[PaymentSimulators]:
     """Every registered simulator on 127.0.0.1, with the demo shop ``slug`` (served at ``shop_url``) as its
-    merchant. Each is closed when its server stops."""
+    merchant. Each is closed when its server stops. ``options``: more keyword options of a provider's simulator
+    (``{"mpesa": {"clock": ...}}``), over its playground defaults."""
     running: dict[str, Running] = {}
     async with AsyncExitStack() as stack:
         for provider, entry in SIMULATORS.items():
-            sim = entry.create(**entry.demo_options)
+            sim = entry.create(**{**entry.demo_options, **(options or {}).get(provider, {})})
             account = entry.open_demo_account(sim, shop_url, slug)
             url = await stack.enter_async_context(entry.serve(sim))
             running[provider] = Running(sim, url, account)

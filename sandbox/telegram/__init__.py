@@ -16,6 +16,7 @@ from .account import BotAccount
 from .delivery import SECRET_HEADER, WebhookPolicy
 from .errors import ApiError
 from .fake import FailureRule, FakeTelegram
+from .feed import Listener, TelegramEvent
 from .markup import InlineButton
 from .models import (
     ApiCall,
@@ -47,8 +48,10 @@ __all__ = [
     "FakeTelegramServer",
     "FakeUser",
     "InlineButton",
+    "Listener",
     "SentMessage",
     "StoredFile",
+    "TelegramEvent",
     "WebhookDelivery",
     "WebhookPolicy",
     "create_app",

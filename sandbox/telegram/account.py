@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from core.clock import Clock
 
 from .errors import ApiError, bad_request, forbidden
+from .feed import Listener, TelegramEvent, tell
 from .models import (
     CallbackAnswer,
     ChatAction,
@@ -118,6 +119,8 @@ class BotAccount:
         self._last_update_id = 0
         self._last_file_number = 0
         self._last_query_number = 0
+        # Told of every update queued here (FakeTelegram.listeners, shared by all its bots).
+        self.listeners: list[Listener] = []
 
     def __repr__(self) -> str:
         return f"<BotAccount {self.id} @{self.user.username}>"
@@ -232,6 +235,7 @@ class BotAccount:
         update = {"update_id": self._last_update_id, **body}
         self.pending.append(update)
         self.notify()
+        tell(self.listeners, TelegramEvent("update", self.id, update))
         return update
 
     def confirm(self, offset: int | None) -> None:

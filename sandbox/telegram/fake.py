@@ -14,6 +14,7 @@ from core.clock import Clock, SystemClock
 from .account import BotAccount, bot_id_from_token
 from .delivery import WebhookDispatcher, WebhookPolicy
 from .errors import ApiError, not_found, unauthorized
+from .feed import Listener, TelegramEvent, tell
 from .flood import MESSAGE_METHODS, FloodControl
 from .methods import Call, find_method
 from .models import ApiCall, ChatInfo, ChatType, UserInfo
@@ -69,6 +70,8 @@ class FakeTelegram:
         self.flood: FloodControl | None = None
         # A slow Bot API: while set and not released, message methods are carried out but not answered.
         self._answers_held: asyncio.Event | None = None
+        # Told of every update queued for any bot and every Bot API call (see sandbox.telegram.feed).
+        self.listeners: list[Listener] = []
 
     # Bots
 
@@ -79,6 +82,7 @@ class FakeTelegram:
             raise ValueError(f"bot {bot_id} is already registered")
         user = UserInfo(bot_id, first_name, username=username, is_bot=True)
         account = BotAccount(token=token, user=user, clock=self.clock)
+        account.listeners = self.listeners
         self._bots[token] = account
         return account
 
@@ -247,11 +251,13 @@ class FakeTelegram:
             if self.flood is not None:
                 self.flood.check(account.id, str(params.raw("chat_id")), spec.name)
             result = await spec.handler(Call(self, account, params))
+            tell(self.listeners, TelegramEvent("call", account.id, record.params, spec.name, result))
             if self._answers_held is not None and spec.name in MESSAGE_METHODS:
                 await self._answers_held.wait()  # done in the chat, but the bot does not hear of it yet
             return result
         except ApiError as error:
             record.error_code = error.error_code
+            tell(self.listeners, TelegramEvent("call", account.id, record.params, spec.name, None, error.error_code))
             raise
 
     def _raise_scripted_failure(self, account: BotAccount, method: str, params: Params) -> None:
