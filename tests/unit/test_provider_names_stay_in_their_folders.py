@@ -17,6 +17,10 @@ OWN_PLACES = ("payments/mpesa/", "payments/paystack/", "sandbox/mpesa/", "sandbo
 OWN_PLACES += ("payments/flutterwave/", "sandbox/flutterwave/")
 OWN_PLACES += ("payments/feexpay/", "sandbox/feexpay/")
 OWN_PLACES += ("core/db/migrations/",)  # landed migrations are never edited
+# Owed: the browser playground shows M-Pesa's PIN prompt and holds Daraja's pushes by name. Its phone prompt belongs
+# behind the sandbox's ProviderSimulator (a simulator declaring the prompt its phone shows), as the providers' pages
+# already are; until then the playground's shop set-up and page are listed here rather than hidden.
+OWN_PLACES += ("sandbox/playground/page/", "sandbox/playground/shop.py", "sandbox/playground/simulators.py")
 LISTS_THEM = {
     "payments/providers.py",  # the registry: one line per provider
     "sandbox/registry.py",  # the sandbox's: one line per simulator
