@@ -101,7 +101,7 @@ async def test_stock_moves_no_version_and_a_product_page_shows_todays_stock(
             select(Product).where(Product.tenant_id == shop.tenant_id, Product.sku == "GRO-RICE-2KG")
         )
         assert rice is not None
-        assert await CatalogRepository(uow.session).take_stock(shop.tenant_id, rice.id, 5) is True
+        assert await CatalogRepository(uow.session).take_stocks(shop.tenant_id, {rice.id: 5}) == set()
         await uow.commit()
     assert await version_of(database, shop) == before
 
