@@ -142,17 +142,18 @@ class UpdateProcessor:
             )
             if recorded.first() is None:
                 return Processed(duplicate=True), None
-            ctx = (
+            step = (
                 None
                 if incoming is None
                 else await router.open_step(
                     uow.session, tenant_id, incoming.actor, self.clock, self.methods, self.catalog
                 )
             )
-            if incoming is None or ctx is None:
+            if incoming is None or step is None:
                 await uow.commit()
                 return Processed(ignored=True), None
-            reply, refused = await self.route(ctx, incoming.inbound)
+            reply, refused = await self.route(step.ctx, incoming.inbound)
+            await step.save()
             owed = owes_messages(uow.session)
             jobs_owed = owes_jobs(uow.session)
             await uow.commit()

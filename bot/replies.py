@@ -17,9 +17,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from aiogram.exceptions import TelegramBadRequest
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import AiogramError, TelegramBadRequest
 
-from bot.notifier import BotDirectory, TelegramNotifier
+from bot import bot_api
+from bot.notifier import BotDirectory, TelegramNotifier, translate
 from bot.updates import Incoming
 from core import outbox
 from core.clock import Clock, SystemClock
@@ -88,7 +91,7 @@ class TelegramReplier:
             # Always answer a button press, at once, or the customer's button keeps spinning.
             notice = reply.notice[:_CALLBACK_NOTICE_LIMIT] if reply.notice else None
             try:
-                await bot.answer_callback_query(incoming.callback_query_id, text=notice)
+                await bot_api.answer_callback_query(bot, incoming.callback_query_id, notice)
             except TelegramBadRequest as error:
                 # The press is too old to answer (handled late: a restart, a backlog). What it did is still owed.
                 log.warning("chat %s: button press not answered: %s", incoming.actor.chat_id, error.message)
@@ -117,7 +120,7 @@ class TelegramReplier:
                 continue
             try:
                 try:
-                    await self.notifier.send(tenant_id, chat_id, message, edit_message_id=edit_id)
+                    await self._send(tenant_id, chat_id, message, edit_id)
                 finally:  # it counts against the chat's and the bot's limits from its answer (core.pacing)
                     await self.pacing.sent(tenant_id, chat_id, booked=now, done=self.clock.now())
             except RetryAfter as error:  # the whole bot is over its limit: every sender of this bot waits
@@ -134,6 +137,31 @@ class TelegramReplier:
                 )
                 return False
             return True
+
+    async def _send(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None:
+        """A plain text message (nearly every reply: a menu) as one JSON call (``bot.bot_api``); anything else, and
+        its errors, as the relay sends it (``TelegramNotifier``). The rules are the notifier's: an edit Telegram
+        refuses is sent anew, and "message is not modified" means the chat shows it already."""
+        text = bot_api.plain_text(message)
+        if text is None:
+            await self.notifier.send(tenant_id, chat_id, message, edit_message_id=edit_id)
+            return
+        bot = await self.bots.bot_for(tenant_id)
+        keyboard = bot_api.keyboard_json(message.buttons)
+        try:
+            if edit_id is not None and await self._edited(bot, chat_id, edit_id, text, keyboard):
+                return
+            await bot_api.send_text(bot, chat_id, text, keyboard)
+        except (AiogramError, aiohttp.ClientError, TimeoutError) as error:
+            raise translate(error, token=bot.token) from None
+
+    @staticmethod
+    async def _edited(bot: Bot, chat_id: int, message_id: int, text: str, keyboard: str | None) -> bool:
+        try:
+            await bot_api.edit_text(bot, chat_id, message_id, text, keyboard)
+        except TelegramBadRequest as error:
+            return "message is not modified" in error.message.lower()
+        return True
 
     async def _late(self, tenant_id: int, chat_id: int, message: Message) -> None:
         if self.fallback is None or message.image is not None:  # the outbox stores JSON: a drawn chart cannot wait

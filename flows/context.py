@@ -29,6 +29,8 @@ class FlowContext:
     tenant: Tenant
     actor: Actor
     customer: Customer
+    # In an update's step (router.open_step) a copy the session does not track, written by Step.save when its step,
+    # data or time changed: change it by assignment (as go and remember do), never its data dict in place.
     conversation: Conversation
     clock: Clock
     methods: frozenset[str] = frozenset({"manual"})  # payment methods this server can start

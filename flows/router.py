@@ -7,6 +7,8 @@ also press a button of the question last asked (``flows.choices``), and input no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.buttons import (
@@ -33,6 +35,7 @@ from core.buttons import (
 )
 from core.catalog_cache import CatalogCache
 from core.clock import Clock
+from core.db.repos.conversations import ConversationRead, ConversationRepository, as_read
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
@@ -58,6 +61,19 @@ async def open_context(
     return FlowContext(session, tenant, actor, customer, conversation, clock, methods, catalog)
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """An update's step: its context, whose conversation is a copy the session does not track, and that copy as
+    read. :meth:`save` writes the conversation (core.db.repos.conversations): call it once the step is done, before
+    the commit."""
+
+    ctx: FlowContext
+    read: ConversationRead
+
+    async def save(self) -> bool:
+        return await ConversationRepository(self.ctx.session).save(self.ctx.conversation, self.read)
+
+
 async def open_step(
     session: AsyncSession,
     tenant_id: int,
@@ -65,24 +81,28 @@ async def open_step(
     clock: Clock,
     methods: frozenset[str] = frozenset({"manual"}),
     catalog: CatalogCache | None = None,
-) -> FlowContext | None:
-    """:func:`open_context` for an update of the tenant's; None when there is no such tenant. A person who wrote from
-    this chat before (nearly every update) is loaded with the tenant and locked in one statement; a first contact
-    makes its rows as :func:`open_context` does."""
-    customers = CustomerRepository(session)
-    found = await customers.returning_chat(tenant_id, actor.tg_user_id, actor.chat_id)
+) -> Step | None:
+    """:func:`open_context` for an update of the tenant's, in as few statements as it takes; None when there is no
+    such tenant. A person who wrote from this chat before (nearly every update) is loaded with the tenant and locked
+    in one statement; a first contact makes what is missing."""
+    chats = ConversationRepository(session)
+    now = clock.now()
+    found = await chats.returning_chat(tenant_id, actor.tg_user_id, actor.chat_id, now)
     if found is None:
         tenant = await TenantRepository(session).by_id(tenant_id)
-        return None if tenant is None else await open_context(session, tenant, actor, clock, methods, catalog)
-    tenant, customer, conversation = found
-    now = clock.now()
+        if tenant is None:
+            return None
+        customer, conversation = None, None
+    else:
+        tenant, customer, conversation = found
     if customer is None:
-        customer = await customers.get_or_create(tenant.id, actor.tg_user_id, actor.chat_id, actor.display_name, now)
-    elif customer.chat_id != actor.chat_id:  # they write from another chat now (as get_or_create refreshes it)
+        customer = await chats.customer(tenant.id, actor.tg_user_id, actor.chat_id, actor.display_name, now)
+    elif customer.chat_id != actor.chat_id:  # they write from another chat now (as the first-contact upsert does)
         customer.chat_id = actor.chat_id
     if conversation is None:
-        conversation = await customers.conversation(tenant.id, actor.chat_id, now)
-    return FlowContext(session, tenant, actor, customer, conversation, clock, methods, catalog)
+        conversation = await chats.open(tenant.id, actor.chat_id, now)
+    ctx = FlowContext(session, tenant, actor, customer, conversation, clock, methods, catalog)
+    return Step(ctx, as_read(conversation))
 
 
 async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:

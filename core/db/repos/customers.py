@@ -3,36 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, and_, bindparam, delete, select
+from sqlalchemy import Insert, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.insert import insert_or_get
-from core.db.tables import CartItem, Conversation, Customer, Tenant
+from core.db.tables import CartItem, Conversation, Customer
 
 Row = TypeVar("Row", Customer, Conversation)
 
-# The tenant, the person and their chat's conversation in one statement. On PostgreSQL the rows are locked as the
-# first-contact upserts lock them, which an outer join's missing side cannot be (so a first contact there finds
-# nothing and makes its rows); SQLite's write transactions are one at a time already, and its outer join gives the
-# tenant with whichever rows are there. Built once: it is the same every step.
-_CUSTOMER_ON = and_(Customer.tenant_id == Tenant.id, Customer.tg_user_id == bindparam("tg_user_id"))
-_CONVERSATION_ON = and_(Conversation.tenant_id == Tenant.id, Conversation.chat_id == bindparam("chat_id"))
-_RETURNING_CHAT_LOCKED = (
-    select(Tenant, Customer, Conversation)
-    .join(Customer, _CUSTOMER_ON)
-    .join(Conversation, _CONVERSATION_ON)
-    .where(Tenant.id == bindparam("tenant_id"))
-    .with_for_update(of=[Customer, Conversation])
-)
-_RETURNING_CHAT_OUTER = (
-    select(Tenant, Customer, Conversation)
-    .outerjoin(Customer, _CUSTOMER_ON)
-    .outerjoin(Conversation, _CONVERSATION_ON)
-    .where(Tenant.id == bindparam("tenant_id"))
-)
-
-# The first-contact upserts, as core.db.insert.insert_or_get makes them (the conflict branch updates, so the row comes
+# The first-contact upserts of open_context (an update's step uses core.db.repos.conversations), as
+# core.db.insert.insert_or_get makes them (the conflict branch updates, so the row comes
 # back and, on PostgreSQL, stays locked), built once per dialect: they run on every first contact, and building one
 # (its ``excluded`` alias, its cache key) costs more than running it.
 _UPSERTS: dict[tuple[str, str], Insert] = {}
@@ -90,21 +71,6 @@ class CustomerRepository:
             "now": now,
         }
         return await self._upserted(Customer, values)
-
-    async def returning_chat(
-        self, tenant_id: int, tg_user_id: int, chat_id: int
-    ) -> tuple[Tenant, Customer | None, Conversation | None] | None:
-        """The tenant with the customer and the chat's conversation where they are there already (every update
-        after a person's first), the conversation locked for this transaction as :meth:`conversation` locks it.
-        None when nothing was found (no such tenant; on PostgreSQL, a first contact too): the caller then reads the
-        tenant and makes what is missing with :meth:`get_or_create` and :meth:`conversation`."""
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        statement = _RETURNING_CHAT_OUTER if dialect == "sqlite" else _RETURNING_CHAT_LOCKED
-        result = await self.session.execute(
-            statement, {"tenant_id": tenant_id, "tg_user_id": tg_user_id, "chat_id": chat_id}
-        )
-        row = result.first()
-        return None if row is None else (row[0], row[1], row[2])
 
     async def by_id(self, tenant_id: int, customer_id: int) -> Customer | None:
         return await self.session.scalar(

@@ -1,0 +1,178 @@
+"""The rows an update's step works on, the tenant, the person and their chat's conversation, read and written in as
+few statements as the step needs, each a Core statement built once (the ORM's loading and flushing cost more than the
+statements themselves on this path, which every update takes).
+
+- A returning chat (nearly every update) is read in one statement, the rows locked as the first-contact upserts lock
+  them (PostgreSQL; SQLite's write transactions are one at a time already).
+- The conversation is given to the step as a copy the session does not track, and written back by :meth:`save`:
+  one UPDATE when the step changed it, none when it did not (a refusal, a menu shown again).
+- A first contact makes the customer with one upsert; on PostgreSQL the conversation too, at once, so that two first
+  updates of one chat wait for each other on its key. On SQLite the outer join already saw, inside the transaction's
+  write lock, that there is no conversation: it is made by :meth:`save`, with the step's changes, in one INSERT (no
+  other writer can make it in between; one that somehow had would break the unique key, and the update is retried).
+
+Repositories never commit: the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Insert, Select, Table, Update, and_, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+
+from core.db.tables import Conversation, Customer, Tenant
+
+# A conversation's state as read: what :meth:`ConversationRepository.save` compares the step's copy with.
+ConversationRead = tuple[str, dict[str, Any], datetime]
+
+_CUSTOMERS = cast(Table, Customer.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_VALUES = (_CONVERSATIONS.c.id, _CONVERSATIONS.c.step, _CONVERSATIONS.c.data, _CONVERSATIONS.c.updated_at)
+
+_CUSTOMER_ON = and_(Customer.tenant_id == Tenant.id, Customer.tg_user_id == bindparam("tg_user_id"))
+_CONVERSATION_ON = and_(_CONVERSATIONS.c.tenant_id == Tenant.id, _CONVERSATIONS.c.chat_id == bindparam("chat_id"))
+# The tenant and the customer as the session's objects (the steps read and change them), the conversation as values.
+_RETURNING_CHAT_LOCKED: Select[Any] = (
+    select(Tenant, Customer, *_VALUES)
+    .join(Customer, _CUSTOMER_ON)
+    .join(_CONVERSATIONS, _CONVERSATION_ON)
+    .where(Tenant.id == bindparam("tenant_id"))
+    .with_for_update(of=[Customer, _CONVERSATIONS])
+)
+_RETURNING_CHAT_OUTER: Select[Any] = (
+    select(Tenant, Customer, *_VALUES)
+    .outerjoin(Customer, _CUSTOMER_ON)
+    .outerjoin(_CONVERSATIONS, _CONVERSATION_ON)
+    .where(Tenant.id == bindparam("tenant_id"))
+)
+
+_SAVE: Update = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .values(step=bindparam("step"), data=bindparam("data"), updated_at=bindparam("updated_at"))
+)
+_MAKE: Insert = (
+    insert(_CONVERSATIONS)
+    .values(
+        tenant_id=bindparam("tenant_id"),
+        chat_id=bindparam("chat_id"),
+        step=bindparam("step"),
+        data=bindparam("data"),
+        updated_at=bindparam("updated_at"),
+    )
+    .returning(_CONVERSATIONS.c.id)
+)
+
+
+def _upserts(dialect: str) -> tuple[Insert, Insert]:
+    """The first-contact upserts of the customer and the conversation, as ``core.db.insert.insert_or_get`` makes
+    them: the conflict branch updates (the customer's chat follows the chat they write from), so the row comes back
+    and, on PostgreSQL, stays locked until the transaction ends."""
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    customer = insert_of(_CUSTOMERS).values(
+        tenant_id=bindparam("tenant_id"),
+        tg_user_id=bindparam("tg_user_id"),
+        chat_id=bindparam("chat_id"),
+        display_name=bindparam("display_name"),
+        created_at=bindparam("now"),
+    )
+    customer = customer.on_conflict_do_update(
+        index_elements=["tenant_id", "tg_user_id"], set_={"chat_id": customer.excluded.chat_id}
+    )
+    conversation = insert_of(_CONVERSATIONS).values(
+        tenant_id=bindparam("tenant_id"),
+        chat_id=bindparam("chat_id"),
+        step="idle",
+        data={},
+        updated_at=bindparam("now"),
+    )
+    conversation = conversation.on_conflict_do_update(
+        index_elements=["tenant_id", "chat_id"], set_={"tenant_id": conversation.excluded.tenant_id}
+    )
+    return customer.returning(*_CUSTOMERS.c), conversation.returning(*_VALUES)
+
+
+_UPSERTS = {dialect: _upserts(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+def as_read(conversation: Conversation) -> ConversationRead:
+    return conversation.step, conversation.data, conversation.updated_at
+
+
+def _copy(tenant_id: int, chat_id: int, values: Any) -> Conversation:
+    """A conversation the session does not track (never flushed): :meth:`ConversationRepository.save` writes it."""
+    conversation_id, step, data, updated_at = values
+    return Conversation(
+        id=conversation_id, tenant_id=tenant_id, chat_id=chat_id, step=step, data=data, updated_at=updated_at
+    )
+
+
+class ConversationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.dialect = session.bind.dialect.name if session.bind else "sqlite"
+
+    async def returning_chat(
+        self, tenant_id: int, tg_user_id: int, chat_id: int, now: datetime
+    ) -> tuple[Tenant, Customer | None, Conversation | None] | None:
+        """The tenant with the customer and the chat's conversation where they are there already (every update
+        after a person's first), locked for this transaction as the first-contact upserts lock them. None when
+        nothing was found (no such tenant; on PostgreSQL, a first contact too): the caller then reads the tenant and
+        makes what is missing with :meth:`customer` and :meth:`open`. On SQLite a chat without a conversation gets a
+        new one, made by :meth:`save` (the module's docstring says why that is safe there)."""
+        statement = _RETURNING_CHAT_OUTER if self.dialect == "sqlite" else _RETURNING_CHAT_LOCKED
+        found = await self.session.execute(
+            statement, {"tenant_id": tenant_id, "tg_user_id": tg_user_id, "chat_id": chat_id}
+        )
+        row = found.first()
+        if row is None:
+            return None
+        if row[2] is not None:
+            conversation = _copy(tenant_id, chat_id, row[2:])
+        else:  # only on SQLite: the locked inner join finds nothing without a conversation
+            conversation = _copy(tenant_id, chat_id, (None, "idle", {}, now))
+        return row[0], row[1], conversation
+
+    async def customer(
+        self, tenant_id: int, tg_user_id: int, chat_id: int, display_name: str, now: datetime
+    ) -> Customer:
+        """The Telegram user's customer row, made on first contact (``chat_id`` follows the chat they write from),
+        as the session's object (a step may change it) though the session did not load it: it was not loaded in
+        this session before (the caller found none)."""
+        values = {
+            "tenant_id": tenant_id,
+            "tg_user_id": tg_user_id,
+            "chat_id": chat_id,
+            "display_name": display_name,
+            "now": now,
+        }
+        row = (await self.session.execute(_UPSERTS[self.dialect][0], values)).one()
+        customer = Customer(**row._mapping)
+        make_transient_to_detached(customer)  # the row as it is in the database: nothing of it is pending
+        self.session.add(customer)
+        return customer
+
+    async def open(self, tenant_id: int, chat_id: int, now: datetime) -> Conversation:
+        """The chat's conversation, made on first contact and locked for this transaction (by the insert's conflict
+        update), so two updates of one chat apply in turn; a copy, as :meth:`returning_chat` gives it."""
+        values = {"tenant_id": tenant_id, "chat_id": chat_id, "now": now}
+        row = (await self.session.execute(_UPSERTS[self.dialect][1], values)).one()
+        return _copy(tenant_id, chat_id, row)
+
+    async def save(self, conversation: Conversation, read: ConversationRead) -> bool:
+        """Writes a conversation given as a copy: one UPDATE when its step, data or time moved from ``read`` (the row
+        is this transaction's, locked), or the INSERT of a new one (:meth:`returning_chat` on SQLite). Whether it
+        wrote."""
+        values = {"step": conversation.step, "data": conversation.data, "updated_at": conversation.updated_at}
+        if conversation.id is None:
+            values.update(tenant_id=conversation.tenant_id, chat_id=conversation.chat_id)
+            conversation.id = (await self.session.execute(_MAKE, values)).scalar_one()
+            return True
+        if as_read(conversation) == read:
+            return False
+        await self.session.execute(_SAVE, {"conversation_id": conversation.id, **values})
+        return True
