@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
@@ -126,6 +127,7 @@ class WriteTurns:
 _queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, WriteTurns]] = weakref.WeakKeyDictionary()
 
 
+@functools.lru_cache(maxsize=256)  # asked on every write transaction; realpath is a system call per path part
 def file_key(database: str) -> str:
     """The key of the file at ``database`` (a path or a ``file:`` URI): one queue however the path is spelled."""
     return database if database.startswith("file:") else os.path.realpath(database)
