@@ -12,19 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from functools import cache
-
-from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import update
 
 from core.clock import Clock
 from core.db.engine import Database
-from core.db.repos.customers import CustomerRepository
-from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.repos.orders import PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment, Tenant
-from core.money import Money
-from core.texts import text
 from payments import refunds
 from payments.base import InvalidCallback, ProviderError, ProviderEvent
 from payments.flutterwave.provider import (
@@ -36,12 +29,11 @@ from payments.flutterwave.provider import (
 )
 from payments.flutterwave.wire import CHARGE_COMPLETED, Webhook, parse_refund, parse_transaction
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
+from payments.return_page import hosted_return
 from payments.service import EventResult, apply_event
-from payments.states import PaymentStatus
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 64 * 1024
-_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 
 
 def _answer(status: int, outcome: str, *, changed: bool = False) -> InboundResponse:
@@ -144,70 +136,9 @@ async def _unhandled(database: Database, clock: Clock, tenant: Tenant, hook: Web
 
 # --- the customer's return from the checkout ----------------------------------------------------------------------
 
-_STATES = {
-    PaymentStatus.PAID: "paid",
-    PaymentStatus.PARTIALLY_REFUNDED: "paid",
-    PaymentStatus.PENDING: "confirming",
-    PaymentStatus.CREATED: "confirming",
-    PaymentStatus.FAILED: "failed",
-    PaymentStatus.CANCELLED: "failed",
-    PaymentStatus.EXPIRED: "failed",
-    PaymentStatus.NEEDS_REVIEW: "review",
-    PaymentStatus.REFUNDED: "refunded",
-}
-
-
-@cache
-def _templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("payments.flutterwave", "templates"), autoescape=select_autoescape(default=True)
-    )
-
 
 async def return_page(context: InboundContext, request: InboundRequest) -> InboundResponse:
-    reference = (request.query.get("tx_ref") or "")[:64]
-    now = context.clock.now()
-    async with context.database.uow() as uow:
-        tenant = await TenantRepository(uow.session).by_slug(request.path_params["tenant"])
-        if tenant is None:
-            return InboundResponse(404, text="unknown shop")
-        payment = await PaymentRepository(uow.session).by_reference(reference) if reference else None
-        values = {"shop": tenant.name, "code": "", "amount": ""}
-        language, state = "en", "unknown"
-        if payment is not None and payment.tenant_id == tenant.id and payment.provider == NAME:
-            order = await OrderRepository(uow.session).by_id(tenant.id, payment.order_id)
-            customer = await CustomerRepository(uow.session).by_id(tenant.id, order.customer_id) if order else None
-            language = customer.language if customer else "en"
-            state = _STATES.get(PaymentStatus(payment.status), "unknown")
-            values.update(
-                code=order.code if order else "", amount=Money(payment.amount_minor, payment.currency).format()
-            )
-            if payment.status == PaymentStatus.PENDING:  # verify it now rather than at the next scheduled check
-                await uow.session.execute(
-                    update(Payment)
-                    .where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING.value)
-                    .values(next_check_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-                await uow.commit()
-        bot_url = f"https://t.me/{tenant.bot_username}" if tenant.bot_username else None
-        test = tenant.test_mode or (payment is not None and payment.is_test)
-    html = (
-        _templates()
-        .get_template("flutterwave_return.html")
-        .render(
-            language=language,
-            state=state,
-            title=text(f"flutterwave.return.title.{state}", language),
-            body=text(f"flutterwave.return.body.{state}", language, **values),
-            shop=values["shop"],
-            bot_url=bot_url,
-            back=text("flutterwave.return.back" if bot_url else "flutterwave.return.back_plain", language, **values),
-            test=test,
-            test_banner=text("flutterwave.return.test", language),
-        )
-    )
-    return InboundResponse(404 if state == "unknown" else 200, html=html, headers=_PAGE_HEADERS)
+    return await hosted_return(context, request, provider=NAME, reference_param="tx_ref")
 
 
 ROUTES = (

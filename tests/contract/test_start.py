@@ -14,6 +14,7 @@ from payments.states import PaymentStatus
 from tests.contract.conftest import foreign_currency
 from tests.contract.harness import Contract
 from tests.support.app import place_order
+from webhooks.runtime import Runtime
 
 
 @pytest.mark.parametrize("test_mode", [False, True], ids=["live", "test-mode"])
@@ -82,12 +83,12 @@ async def test_a_currency_the_provider_does_not_declare_is_never_collected(contr
     assert "💵 Pay by hand and upload proof" in offered and kit.method_button not in offered, offered
 
     runtime = contract.server.runtime
-    assert runtime is not None
+    assert isinstance(runtime, Runtime), "the contract's server runs with its runtime"
     async with runtime.database.uow() as uow:
         tenant = await TenantRepository(uow.session).by_slug(shop.slug)
-        assert tenant is not None
+        assert tenant is not None and tenant.slug == shop.slug
         provider = await runtime.registry.for_tenant(uow.session, tenant, kit.name)
-    assert provider is not None
+    assert provider is not None and provider.name == kit.name
     request = StartRequest(
         payment_reference=f"FOREIGN-{code}",
         callback_token="ab" * 20,
