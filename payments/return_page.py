@@ -1,8 +1,8 @@
 """The page a customer lands on back from a provider's hosted checkout: what became of the payment, in the
 customer's language, and the way back to the chat. It changes nothing but one thing: a payment still pending is
 checked now rather than at its next scheduled check (its provider may already know). A provider's route calls
-:func:`hosted_return` with the query parameter that carries our reference; its words are its own texts,
-``<provider>.return.title.<state>``, ``.body.<state>``, ``.back``, ``.back_plain`` and ``.test``."""
+:func:`hosted_return` with the query parameters that may carry our reference (the first present wins); its words
+are its own texts, ``<provider>.return.title.<state>``, ``.body.<state>``, ``.back``, ``.back_plain`` and ``.test``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from core.texts import text
 from payments.inbound import InboundContext, InboundRequest, InboundResponse
 from payments.states import PaymentStatus
 
+_ICONS = {"paid": "✅", "confirming": "⏳", "failed": "❌", "review": "🔎", "refunded": "↩️", "unknown": "❔"}
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 
 _STATES = {
@@ -41,11 +42,11 @@ def _templates() -> Environment:
 
 
 async def hosted_return(
-    context: InboundContext, request: InboundRequest, *, provider: str, reference_param: str
+    context: InboundContext, request: InboundRequest, *, provider: str, reference_params: tuple[str, ...]
 ) -> InboundResponse:
-    """The return page of ``provider``'s payment named by ``?<reference_param>=``; 404 for a shop or payment it does
-    not know (a reference of another shop or provider is not known here)."""
-    reference = (request.query.get(reference_param) or "")[:64]
+    """The return page of ``provider``'s payment named by the first of ``?<reference_params>=`` given; 404 for a
+    shop or payment it does not know (a reference of another shop or provider is not known here)."""
+    reference = next((request.query[name] for name in reference_params if request.query.get(name)), "")[:64]
     async with context.database.uow() as uow:
         tenant = await TenantRepository(uow.session).by_slug(request.path_params["tenant"])
         if tenant is None:
@@ -64,7 +65,12 @@ async def hosted_return(
             if payment.status == PaymentStatus.PENDING:
                 await uow.session.execute(
                     update(Payment)
-                    .where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING.value)
+                    .where(
+                        Payment.id == payment.id,
+                        Payment.status == PaymentStatus.PENDING.value,
+                        # a check already due sooner stays where it is
+                        Payment.next_check_at.is_(None) | (Payment.next_check_at > context.clock.now()),
+                    )
                     .values(next_check_at=context.clock.now())
                     .execution_options(synchronize_session=False)
                 )
@@ -77,6 +83,7 @@ async def hosted_return(
         .render(
             language=language,
             state=state,
+            icon=_ICONS[state],
             title=text(f"{provider}.return.title.{state}", language),
             body=text(f"{provider}.return.body.{state}", language, **values),
             shop=values["shop"],

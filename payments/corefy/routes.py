@@ -160,7 +160,7 @@ async def _unhandled(database: Database, clock: Clock, tenant: Tenant, told: Cal
 
 
 async def return_page(context: InboundContext, request: InboundRequest) -> InboundResponse:
-    return await hosted_return(context, request, provider=NAME, reference_param="reference")
+    return await hosted_return(context, request, provider=NAME, reference_params=("reference",))
 
 
 ROUTES = (

@@ -138,7 +138,7 @@ async def _unhandled(database: Database, clock: Clock, tenant: Tenant, hook: Web
 
 
 async def return_page(context: InboundContext, request: InboundRequest) -> InboundResponse:
-    return await hosted_return(context, request, provider=NAME, reference_param="tx_ref")
+    return await hosted_return(context, request, provider=NAME, reference_params=("tx_ref",))
 
 
 ROUTES = (

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from core.clock import Clock
 from core.db.engine import Database
-from core.db.repos.customers import CustomerRepository
-from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.repos.orders import PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment, PaymentEvent, Tenant
 from payments.base import Callback, InvalidCallback, ProviderError
@@ -29,7 +26,6 @@ from payments.paystack.provider import NAME, PaystackProvider
 from payments.paystack.wire import ChargeEvent, RefundEvent, UnknownEvent
 from payments.registry import ProviderRegistry
 from payments.service import EventResult, apply_event
-from payments.states import PaymentStatus
 
 log = logging.getLogger(__name__)
 
@@ -139,74 +135,3 @@ async def _unknown(database: Database, clock: Clock, tenant: Tenant, event: Unkn
         )
         await uow.commit()
     return Answer(200, "recorded" if fresh else "duplicate")
-
-
-# --- the customer's return from the checkout --------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnView:
-    """What the return page shows. ``state`` picks its words: paid, confirming, failed, review, refunded, unknown."""
-
-    shop_name: str
-    state: str
-    language: str = "en"
-    order_code: str | None = None
-    amount_minor: int | None = None
-    currency: str | None = None
-    bot_username: str | None = None
-    test: bool = False
-
-
-_STATES = {
-    PaymentStatus.PAID: "paid",
-    PaymentStatus.PENDING: "confirming",
-    PaymentStatus.CREATED: "confirming",
-    PaymentStatus.FAILED: "failed",
-    PaymentStatus.CANCELLED: "failed",
-    PaymentStatus.EXPIRED: "failed",
-    PaymentStatus.NEEDS_REVIEW: "review",
-    PaymentStatus.REFUNDED: "refunded",
-    PaymentStatus.PARTIALLY_REFUNDED: "paid",
-}
-
-
-async def return_view(database: Database, clock: Clock, slug: str, reference: str | None) -> ReturnView | None:
-    """The page for ``reference`` of shop ``slug``; None when there is no such shop. It marks nothing paid: an open
-    payment is only brought forward in the reconciler's queue, so Verify is asked about it at once."""
-    async with database.uow() as uow:
-        tenant = await TenantRepository(uow.session).by_slug(slug)
-        if tenant is None:
-            return None
-        payment = await PaymentRepository(uow.session).by_reference(reference) if reference else None
-        if payment is None or payment.tenant_id != tenant.id or payment.provider != NAME:
-            return ReturnView(tenant.name, "unknown", bot_username=tenant.bot_username, test=tenant.test_mode)
-        order = await OrderRepository(uow.session).by_id(tenant.id, payment.order_id)
-        customer = await CustomerRepository(uow.session).by_id(tenant.id, order.customer_id) if order else None
-        state = _STATES.get(PaymentStatus(payment.status), "unknown")
-        if payment.status == PaymentStatus.PENDING:
-            await _check_soon(uow.session, payment.id, clock.now())
-            await uow.commit()
-        return ReturnView(
-            shop_name=tenant.name,
-            state=state,
-            language=customer.language if customer else "en",
-            order_code=order.code if order else None,
-            amount_minor=payment.amount_minor,
-            currency=payment.currency,
-            bot_username=tenant.bot_username,
-            test=payment.is_test or tenant.test_mode,
-        )
-
-
-async def _check_soon(session: AsyncSession, payment_id: int, now: datetime) -> None:
-    await session.execute(
-        update(Payment)
-        .where(
-            Payment.id == payment_id,
-            Payment.status == PaymentStatus.PENDING.value,
-            (Payment.next_check_at.is_(None)) | (Payment.next_check_at > now),
-        )
-        .values(next_check_at=now)
-        .execution_options(synchronize_session=False)
-    )
