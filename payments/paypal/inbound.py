@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from core.clock import Clock
 from core.db.engine import Database
-from core.db.repos.customers import CustomerRepository
-from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.repos.orders import PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment, Tenant
 from payments import refunds
 from payments.base import Callback, InvalidCallback, ProviderError, ProviderEvent
+from payments.inbound import InboundContext
 from payments.paypal.client import PayPalClient
 from payments.paypal.provider import NAME, PayPalProvider, refund_next_check, refund_result
 from payments.paypal.wire import (
@@ -34,6 +34,7 @@ from payments.paypal.wire import (
     reference_of,
 )
 from payments.registry import ProviderRegistry
+from payments.return_page import ReturnAction, ReturnVisit
 from payments.service import EventResult, apply_event
 from payments.states import PaymentStatus
 
@@ -194,79 +195,25 @@ async def _refund_event(
 # --- the buyer's return from PayPal -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ReturnView:
-    """What the return page shows. ``state``: paid, confirming, failed, cancelled, review, refunded, unknown."""
-
-    shop_name: str
-    state: str
-    language: str = "en"
-    order_code: str | None = None
-    amount: tuple[int, str] | None = None
-    bot_username: str | None = None
-    test: bool = False
-    changed: bool = False
-
-
-_STATES = {
-    PaymentStatus.PAID: "paid",
-    PaymentStatus.PENDING: "confirming",
-    PaymentStatus.CREATED: "confirming",
-    PaymentStatus.FAILED: "failed",
-    PaymentStatus.CANCELLED: "cancelled",
-    PaymentStatus.EXPIRED: "failed",
-    PaymentStatus.NEEDS_REVIEW: "review",
-    PaymentStatus.REFUNDED: "refunded",
-    PaymentStatus.PARTIALLY_REFUNDED: "paid",
-}
-
-
-async def return_view(
-    database: Database,
-    registry: ProviderRegistry,
-    clock: Clock,
-    slug: str,
-    reference: str,
-    order_id: str,
-    cancelled: bool,
-) -> ReturnView | None:
-    """The page for the buyer back from PayPal; None when there is no such shop. Back from an approval, the order is
-    captured and settled here (as the webhook would), so the chat has its receipt by the time the buyer is there;
-    back from a cancel, nothing changes (the attempt stays open until it expires or the customer pays again)."""
-    async with database.uow() as uow:
-        tenant = await TenantRepository(uow.session).by_slug(slug)
-        payment = await PaymentRepository(uow.session).by_reference(reference) if reference and tenant else None
-    if tenant is None:
-        return None
-    if payment is None or payment.tenant_id != tenant.id or payment.provider != NAME:
-        return ReturnView(tenant.name, "unknown", bot_username=tenant.bot_username, test=tenant.test_mode)
-    changed = False
-    if cancelled:
-        state = "cancelled" if payment.status in (PaymentStatus.PENDING, PaymentStatus.CREATED) else None
-    else:
-        state = None
-        if payment.status == PaymentStatus.PENDING and payment.provider_ref and payment.provider_ref == order_id:
-            found = await _shop(database, registry, slug)
-            if found is not None:
-                try:
-                    settled = await found[1].settle(order_id, payment.reference)
-                except ProviderError as error:
-                    log.warning("paypal return for %s: PayPal not answered (%s)", reference, error.code)
-                    settled = None
-                if settled is not None:
-                    changed = (await apply(database, clock, tenant, settled)).changed
-    async with database.uow() as uow:
-        payment = await PaymentRepository(uow.session).by_reference(reference)
-        assert payment is not None
-        order = await OrderRepository(uow.session).by_id(tenant.id, payment.order_id)
-        customer = await CustomerRepository(uow.session).by_id(tenant.id, order.customer_id) if order else None
-    return ReturnView(
-        shop_name=tenant.name,
-        state=state or _STATES.get(PaymentStatus(payment.status), "unknown"),
-        language=customer.language if customer else "en",
-        order_code=order.code if order else None,
-        amount=(payment.amount_minor, payment.currency),
-        bot_username=tenant.bot_username,
-        test=payment.is_test or tenant.test_mode,
-        changed=changed,
-    )
+async def on_return(context: InboundContext, visit: ReturnVisit) -> ReturnAction:
+    """Back from an approval (PayPal adds ``token``, its order id), the order is captured and settled here as the
+    webhook would, so the chat has its receipt by the time the buyer is there; back from a cancel
+    (``cancelled=1``), nothing changes: the attempt stays open until it expires or the customer pays again."""
+    payment = visit.payment
+    if visit.query.get("cancelled") == "1":
+        still_open = payment.status in (PaymentStatus.PENDING, PaymentStatus.CREATED)
+        return ReturnAction(state="cancelled" if still_open else None)
+    order_id = (visit.query.get("token") or "")[:64]
+    if payment.status != PaymentStatus.PENDING or not payment.provider_ref or payment.provider_ref != order_id:
+        return ReturnAction()
+    found = await _shop(context.database, context.registry, visit.tenant.slug)
+    if found is None:
+        return ReturnAction()
+    try:
+        settled = await found[1].settle(order_id, payment.reference)
+    except ProviderError as error:
+        log.warning("paypal return for %s: PayPal not answered (%s)", payment.reference, error.code)
+        return ReturnAction()
+    if settled is None:
+        return ReturnAction()
+    return ReturnAction(changed=(await apply(context.database, context.clock, visit.tenant, settled)).changed)
