@@ -22,14 +22,15 @@ from core.texts import text
 from payments import notices, refunds
 from payments.base import InvalidCallback, RefundResult
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
+from payments.return_page import PAGE_HEADERS, ReturnAction, ReturnVisit, hosted_return
 from payments.service import apply_event
+from payments.states import PaymentStatus
 from payments.stripe import INFO
 from payments.stripe.provider import StripeProvider
 from payments.stripe.wire import Event, account_ready, named_tenant
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 64 * 1024
-_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 
 
 async def webhook(context: InboundContext, request: InboundRequest) -> InboundResponse:
@@ -96,14 +97,13 @@ async def _account(session: AsyncSession, tenant: Tenant, provider: StripeProvid
     return "applied"
 
 
-def render_return(shop: str, state: str, bot_username: str | None, language: str) -> str:
-    """The page after Stripe's Checkout: what happened in a word, and the way back to the chat."""
-    state = state if state in ("success", "cancel", "connect_done", "connect_refresh") else "unknown"
+def render_connect_return(shop: str, state: str, bot_username: str | None, language: str) -> str:
+    """The merchant's page after Stripe's Express onboarding (done, or its link expired), and the way back."""
     title = html.escape(text(f"stripe.return.title.{state}", language))
     body = html.escape(text(f"stripe.return.body.{state}", language, shop=shop))
     link = ""
     if bot_username:
-        back = html.escape(text("stripe.return.back", language, shop=shop))
+        back = html.escape(text("stripe.return.connect_back", language, shop=shop))
         link = f'<p><a href="https://t.me/{html.escape(bot_username)}">{back}</a></p>'
     return (
         f'<!doctype html><html lang="{html.escape(language)}"><head><meta charset="utf-8">'
@@ -112,13 +112,26 @@ def render_return(shop: str, state: str, bot_username: str | None, language: str
     )
 
 
+async def _on_return(context: InboundContext, visit: ReturnVisit) -> ReturnAction:
+    # Back through the cancel_url: the session is still open (the customer may pay again), so say "not made".
+    still_open = visit.payment.status in (PaymentStatus.PENDING, PaymentStatus.CREATED)
+    return ReturnAction(state="cancelled" if visit.query.get("state") == "cancel" and still_open else None)
+
+
 async def return_page(context: InboundContext, request: InboundRequest) -> InboundResponse:
+    """The customer back from Checkout (``?state=success|cancel&ref=<our reference>``): the shared page, saying
+    what the payment's state is (never what the address claims); or the merchant back from onboarding."""
+    state = request.query.get("state", "")
+    if state not in ("connect_done", "connect_refresh"):
+        return await hosted_return(
+            context, request, provider=INFO.name, reference_params=("ref",), on_return=_on_return
+        )
     async with context.database.uow() as uow:
         tenant = await TenantRepository(uow.session).by_slug(request.path_params["tenant"])
     if tenant is None:
         return InboundResponse(404, text="unknown shop")
-    page = render_return(tenant.name, request.query.get("state", ""), tenant.bot_username, "en")
-    return InboundResponse(html=page, headers=_PAGE_HEADERS)
+    page = render_connect_return(tenant.name, state, tenant.bot_username, "en")
+    return InboundResponse(html=page, headers=PAGE_HEADERS)
 
 
 ROUTES = (

@@ -122,7 +122,7 @@ async def test_paid_on_the_checkout_page_one_receipt_whatever_comes_again(rig: R
     assert rig.sim.requests[0].headers["idempotency-key"] == session.client_reference_id
 
     page = await rig.answer_page("pay")
-    assert "Go back to the chat" in page
+    assert "Payment received" in page and f"payment for order {code} (KES 420) is confirmed" in page
 
     payment = await rig.payment()
     assert (payment.status, payment.paid_minor) == (PaymentStatus.PAID, 42000)
@@ -153,7 +153,7 @@ async def test_a_delayed_payment_that_fails_is_told_with_a_way_forward(rig: Rig)
 async def test_left_on_the_page_then_expired(rig: Rig) -> None:
     code = await rig.choose_stripe()
     page = await rig.answer_page("abandon")
-    assert "without paying" in page and "Go back to the chat" in page
+    assert "Payment not made" in page and f"without paying order {code} (KES 420)" in page
     assert (await rig.payment()).status == PaymentStatus.PENDING  # leaving is no answer: the link stays open
 
     expired = rig.sim.expire(rig.sim.last().id)  # Stripe's expires_at passed
@@ -192,3 +192,17 @@ async def test_a_test_mode_shop_uses_the_test_key_and_says_so(rig: Rig) -> None:
     assert rig.sim.last().livemode is False
     await rig.answer_page("pay")
     assert (await rig.payment()).status == PaymentStatus.PAID
+
+
+async def test_the_return_page_says_what_the_payment_is_not_what_the_address_claims(rig: Rig) -> None:
+    code = await rig.choose_stripe()
+    reference = (await rig.payment()).reference
+    base = f"{rig.server.base_url}/pay/stripe/{rig.slug}/return"
+    claimed = await rig.browser.get(f"{base}?state=success&ref={reference}")  # typed by hand: nothing was paid
+    assert claimed.status_code == 200 and "Confirming your payment" in claimed.text and code in claimed.text
+    assert (await rig.payment()).status == PaymentStatus.PENDING and rig.customer.count(RECEIPT) == 0
+
+    assert (await rig.browser.get(f"{base}?state=success&ref=dk-someone-else")).status_code == 404
+    assert (await rig.browser.get(f"{rig.server.base_url}/pay/stripe/nobody/return?ref={reference}")).status_code == 404
+    onboarded = await rig.browser.get(f"{base}?state=connect_done")
+    assert onboarded.status_code == 200 and "Stripe has your details for" in onboarded.text
