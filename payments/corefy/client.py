@@ -43,6 +43,7 @@ from payments.corefy.wire import (
     parse_refund,
     refund_body,
 )
+from payments.http_call import send
 
 _T = TypeVar("_T")
 _MAX_MESSAGE = 200
@@ -119,16 +120,17 @@ class CorefyClient:
         params: Mapping[str, str] | None = None,
     ) -> Any:
         headers = {"Authorization": self._auth.reveal(), "Accept": "application/json"}
-        try:
-            response = await self._http.request(
-                method, self.base_url + path, json=json, params=params, headers=headers, timeout=20
-            )
-        except httpx.TimeoutException:
-            raise CorefyError(f"Corefy {operation}: timed out", code="timeout", retryable=True) from None
-        except httpx.HTTPError as error:
-            raise CorefyError(
-                f"Corefy {operation}: network error ({type(error).__name__})", code="network", retryable=True
-            ) from None
+        response = await send(
+            self._http,
+            f"Corefy {operation}",
+            method,
+            self.base_url + path,
+            error=CorefyError,
+            json=json,
+            params=params,
+            headers=headers,
+            timeout=20,
+        )
         status = response.status_code
         if 200 <= status < 300:
             try:

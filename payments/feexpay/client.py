@@ -35,6 +35,7 @@ from payments.feexpay.wire import (
     parse_started,
     parse_status,
 )
+from payments.http_call import send
 
 _MAX_MESSAGE = 200
 _T = TypeVar("_T")
@@ -94,14 +95,16 @@ class FeexPayClient:
         self, operation: str, method: str, path: str, *, json: Mapping[str, Any] | None = None
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._key.reveal()}", "Accept": "application/json"}
-        try:
-            response = await self._http.request(method, self.base_url + path, json=json, headers=headers, timeout=30)
-        except httpx.TimeoutException:
-            raise FeexPayError(f"FeexPay {operation}: timed out", code="timeout", retryable=True) from None
-        except httpx.HTTPError as error:
-            raise FeexPayError(
-                f"FeexPay {operation}: network error ({type(error).__name__})", code="network", retryable=True
-            ) from None
+        response = await send(
+            self._http,
+            f"FeexPay {operation}",
+            method,
+            self.base_url + path,
+            error=FeexPayError,
+            json=json,
+            headers=headers,
+            timeout=30,
+        )
         status = response.status_code
         if 200 <= status < 300:
             return response

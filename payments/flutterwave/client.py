@@ -44,6 +44,7 @@ from payments.flutterwave.wire import (
     parse_refund,
     parse_transaction,
 )
+from payments.http_call import send
 
 _T = TypeVar("_T")
 _MAX_MESSAGE = 200
@@ -124,16 +125,17 @@ class FlutterwaveClient:
         params: Mapping[str, str] | None = None,
     ) -> Envelope:
         headers = {"Authorization": f"Bearer {self._key.reveal()}", "Accept": "application/json"}
-        try:
-            response = await self._http.request(
-                method, self.base_url + path, json=json, params=params, headers=headers, timeout=20
-            )
-        except httpx.TimeoutException:
-            raise FlutterwaveError(f"Flutterwave {operation}: timed out", code="timeout", retryable=True) from None
-        except httpx.HTTPError as error:
-            raise FlutterwaveError(
-                f"Flutterwave {operation}: network error ({type(error).__name__})", code="network", retryable=True
-            ) from None
+        response = await send(
+            self._http,
+            f"Flutterwave {operation}",
+            method,
+            self.base_url + path,
+            error=FlutterwaveError,
+            json=json,
+            params=params,
+            headers=headers,
+            timeout=20,
+        )
         status = response.status_code
         try:
             envelope: Envelope | None = parse_envelope(response.content)

@@ -31,6 +31,7 @@ import httpx
 from core.money import Money
 from core.vault import Secret
 from payments.base import InvalidCallback, ProviderError
+from payments.http_call import send
 from payments.paypal.currencies import check_amount
 from payments.paypal.tokens import PayPalTokens
 from payments.paypal.wire import (
@@ -124,19 +125,16 @@ class PayPalClient:
     # --- plumbing ------------------------------------------------------------------------------------------
 
     async def _fetch_token(self) -> tuple[str, int]:
-        try:
-            response = await self._http.post(
-                self.base_url + TOKEN_PATH,
-                data={"grant_type": "client_credentials"},
-                auth=(self._client_id, self._secret.reveal()),
-                headers={"Accept": "application/json"},
-            )
-        except httpx.TimeoutException:
-            raise PayPalError("PayPal token: timed out", code="timeout", retryable=True) from None
-        except httpx.HTTPError as exc:
-            raise PayPalError(
-                f"PayPal token: network error ({type(exc).__name__})", code="network", retryable=True
-            ) from None
+        response = await send(
+            self._http,
+            "PayPal token",
+            "POST",
+            self.base_url + TOKEN_PATH,
+            error=PayPalError,
+            data={"grant_type": "client_credentials"},
+            auth=(self._client_id, self._secret.reveal()),
+            headers={"Accept": "application/json"},
+        )
         if response.status_code in (400, 401):
             raise PayPalError("PayPal refused the client id or secret", code="invalid_client", http_status=401)
         if response.status_code != 200:
@@ -163,14 +161,15 @@ class PayPalClient:
             headers[REQUEST_ID_HEADER] = request_id
         if method == "POST":
             headers["Prefer"] = "return=representation"
-        try:
-            response = await self._http.request(method, self.base_url + path, json=json, headers=headers)
-        except httpx.TimeoutException:
-            raise PayPalError(f"PayPal {operation}: timed out", code="timeout", retryable=True) from None
-        except httpx.HTTPError as exc:
-            raise PayPalError(
-                f"PayPal {operation}: network error ({type(exc).__name__})", code="network", retryable=True
-            ) from None
+        response = await send(
+            self._http,
+            f"PayPal {operation}",
+            method,
+            self.base_url + path,
+            error=PayPalError,
+            json=json,
+            headers=headers,
+        )
         if response.status_code == 401 and again:  # the token expired early or was revoked: one fresh try
             self._tokens.invalidate(self._token_key)
             return await self._call(operation, method, path, json=json, request_id=request_id, again=False)

@@ -32,6 +32,7 @@ import httpx
 from core.money import Money
 from core.vault import Secret
 from payments.base import InvalidCallback, ProviderError
+from payments.http_call import send
 from payments.paystack.keys import key_mode
 from payments.paystack.limits import AmountNotAllowed, check_amount, to_subunits
 from payments.paystack.reference import InvalidReference, validate_reference
@@ -197,16 +198,16 @@ class PaystackClient:
         params: Mapping[str, Any] | None = None,
     ) -> Envelope:
         headers = {"Authorization": f"Bearer {self._key.reveal()}", "Accept": "application/json"}
-        try:
-            response = await self._http.request(
-                method, self._base_url + path, json=json, params=params, headers=headers
-            )
-        except httpx.TimeoutException:
-            raise PaystackError(f"Paystack {operation}: timed out", code="timeout", retryable=True) from None
-        except httpx.HTTPError as exc:
-            raise PaystackError(
-                f"Paystack {operation}: network error ({type(exc).__name__})", code="network", retryable=True
-            ) from None
+        response = await send(
+            self._http,
+            f"Paystack {operation}",
+            method,
+            self._base_url + path,
+            error=PaystackError,
+            json=json,
+            params=params,
+            headers=headers,
+        )
         try:
             envelope: Envelope | None = parse_envelope(response.content)
         except InvalidCallback:

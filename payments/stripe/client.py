@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from payments.base import RATE_LIMITED, ProviderError
+from payments.http_call import send
 from payments.stripe.wire import encode, parse_error
 
 TIMEOUT_SECONDS = 15.0
@@ -43,14 +44,15 @@ class StripeClient:
         if fields is not None:
             content = encode(fields)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            answer = await self.http.request(
-                method, self.base_url + path, content=content, headers=headers, timeout=TIMEOUT_SECONDS
-            )
-        except httpx.TimeoutException:
-            raise ProviderError("Stripe did not answer in time", code="timeout", retryable=True) from None
-        except httpx.TransportError:
-            raise ProviderError("Stripe could not be reached", code="network", retryable=True) from None
+        answer = await send(
+            self.http,
+            f"Stripe {method} {path}",
+            method,
+            self.base_url + path,
+            content=content,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
+        )
         if answer.status_code < 300:
             try:
                 data = answer.json()
