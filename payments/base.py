@@ -96,15 +96,26 @@ class InvalidCallback(Exception):
 
 class ProviderError(Exception):
     """The provider refused or failed a call. ``retryable`` says whether trying later may help; ``misconfigured``
-    that the shop's own settings are wrong (credentials, business number), so the merchant must act."""
+    that the shop's own settings are wrong (credentials, business number), so the merchant must act: a provider's
+    subclass names the codes that always mean so in ``misconfigured_codes``. ``http_status``: the provider's
+    answer, when there was one."""
+
+    misconfigured_codes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
-        self, message: str, *, code: str | None = None, retryable: bool = False, misconfigured: bool = False
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retryable: bool = False,
+        misconfigured: bool = False,
+        http_status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.retryable = retryable
-        self.misconfigured = misconfigured
+        self.misconfigured = misconfigured or code in self.misconfigured_codes
+        self.http_status = http_status
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,9 +50,7 @@ _MAX_MESSAGE = 200
 
 
 class CorefyError(ProviderError):
-    def __init__(self, message: str, *, code: str, retryable: bool = False, http_status: int | None = None) -> None:
-        super().__init__(message, code=code, retryable=retryable, misconfigured=code == "invalid_key")
-        self.http_status = http_status
+    misconfigured_codes = frozenset({"invalid_key"})
 
 
 class CorefyClient:

@@ -44,9 +44,7 @@ KEY_CHECK_REFERENCE = "dukabot-key-check"
 
 
 class FeexPayError(ProviderError):
-    def __init__(self, message: str, *, code: str, retryable: bool = False, http_status: int | None = None) -> None:
-        super().__init__(message, code=code, retryable=retryable, misconfigured=code == "invalid_key")
-        self.http_status = http_status
+    misconfigured_codes = frozenset({"invalid_key"})
 
 
 class FeexPayClient:

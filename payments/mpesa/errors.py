@@ -28,10 +28,15 @@ class DarajaError(ProviderError):
         request_id: str | None = None,
         retry_after: timedelta | None = None,
     ) -> None:
-        super().__init__(message, code=code, retryable=retryable, misconfigured=(reason or code) in MISCONFIGURED)
+        super().__init__(
+            message,
+            code=code,
+            retryable=retryable,
+            misconfigured=(reason or code) in MISCONFIGURED,
+            http_status=http_status,
+        )
         self.kind = kind
         self.reason = reason or code
-        self.http_status = http_status
         self.request_id = request_id
         self.retry_after = retry_after
 

@@ -58,9 +58,7 @@ RATE_LIMITED = "rate_limited"  # payments.refunding: a refund refused so that it
 
 
 class PayPalError(ProviderError):
-    def __init__(self, message: str, *, code: str, retryable: bool = False, http_status: int | None = None) -> None:
-        super().__init__(message, code=code, retryable=retryable, misconfigured=code == "invalid_client")
-        self.http_status = http_status
+    misconfigured_codes = frozenset({"invalid_client"})
 
 
 class PayPalClient:

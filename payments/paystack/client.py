@@ -56,6 +56,8 @@ class PaystackError(ProviderError):
     """A Paystack call that failed. ``code`` is ours (stable); ``paystack_code``/``error_type`` are
     Paystack's."""
 
+    misconfigured_codes = frozenset({"invalid_key"})
+
     def __init__(
         self,
         message: str,
@@ -68,8 +70,7 @@ class PaystackError(ProviderError):
         next_step: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, code=code, retryable=retryable, misconfigured=code == "invalid_key")
-        self.http_status = http_status
+        super().__init__(message, code=code, retryable=retryable, http_status=http_status)
         self.paystack_code = paystack_code
         self.error_type = error_type
         self.next_step = next_step
