@@ -1,8 +1,9 @@
 """The page a customer lands on back from a provider's hosted checkout: what became of the payment, in the
 customer's language, and the way back to the chat. It changes nothing but one thing: a payment still pending is
 checked now rather than at its next scheduled check (its provider may already know). A provider's route calls
-:func:`hosted_return` with the query parameters that may carry our reference (the first present wins); its words
-are its own texts, ``<provider>.return.title.<state>``, ``.body.<state>``, ``.back``, ``.back_plain`` and ``.test``."""
+:func:`hosted_return` with the query parameters that may carry our reference (the first present wins). Its words are
+the catalog's ``return.title.<state>``, ``.body.<state>``, ``.back``, ``.back_plain`` and ``.test`` (with the
+provider's name as ``{provider}``); a provider may say one its own way as ``<provider>.return.<same>``."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment, Tenant
 from core.money import Money
-from core.texts import text
+from core.texts import has, text
 from payments.inbound import InboundContext, InboundRequest, InboundResponse
+from payments.info import ProviderInfo
 from payments.states import PaymentStatus
 
 _ICONS = {
@@ -87,7 +89,7 @@ async def hosted_return(
     context: InboundContext,
     request: InboundRequest,
     *,
-    provider: str,
+    provider: ProviderInfo,
     reference_params: tuple[str, ...],
     on_return: ReturnHook | None = None,
 ) -> InboundResponse:
@@ -95,17 +97,23 @@ async def hosted_return(
     shop or payment it does not know (a reference of another shop or provider is not known here). ``on_return``
     is the provider's own step for a known payment, before the page is drawn."""
     reference = next((request.query[name] for name in reference_params if request.query.get(name)), "")[:64]
-    page = await _read(context, request.path_params["tenant"], reference, provider)
+    page = await _read(context, request.path_params["tenant"], reference, provider.name)
     if page is None:
         return InboundResponse(404, text="unknown shop")
     action = ReturnAction()
     if on_return is not None and page.payment is not None:
         action = await on_return(context, ReturnVisit(page.tenant, page.payment, request.query))
         if action.changed:
-            page = await _read(context, page.tenant.slug, reference, provider) or page
+            page = await _read(context, page.tenant.slug, reference, provider.name) or page
     state = action.state or page.state
     tenant, language = page.tenant, page.language
     values = {"shop": tenant.name, "code": page.code, "amount": page.amount}
+    values["provider"] = text(provider.display_key, language)
+
+    def words(part: str) -> str:
+        own = f"{provider.name}.return.{part}"
+        return text(own if has(own) else f"return.{part}", language, **values)
+
     bot_url = f"https://t.me/{tenant.bot_username}" if tenant.bot_username else None
     html = (
         _templates()
@@ -114,13 +122,13 @@ async def hosted_return(
             language=language,
             state=state,
             icon=_ICONS.get(state, _ICONS["unknown"]),
-            title=text(f"{provider}.return.title.{state}", language),
-            body=text(f"{provider}.return.body.{state}", language, **values),
+            title=words(f"title.{state}"),
+            body=words(f"body.{state}"),
             shop=tenant.name,
             bot_url=bot_url,
-            back=text(f"{provider}.return.back" if bot_url else f"{provider}.return.back_plain", language, **values),
+            back=words("back" if bot_url else "back_plain"),
             test=tenant.test_mode or (page.payment is not None and page.payment.is_test),
-            test_banner=text(f"{provider}.return.test", language),
+            test_banner=words("test"),
         )
     )
     status = 404 if state == "unknown" else 200

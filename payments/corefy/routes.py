@@ -25,6 +25,7 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment, Refund, Tenant
 from payments import refunds
 from payments.base import InvalidCallback, ProviderError, ProviderEvent
+from payments.corefy import INFO
 from payments.corefy.provider import NAME, CorefyProvider, invoice_event, refund_next_check, refund_result
 from payments.corefy.wire import INVOICE_TYPE, REFUND_TYPE, CallbackBody, parse_invoice, parse_refund, refund_id_of
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
@@ -160,7 +161,7 @@ async def _unhandled(database: Database, clock: Clock, tenant: Tenant, told: Cal
 
 
 async def return_page(context: InboundContext, request: InboundRequest) -> InboundResponse:
-    return await hosted_return(context, request, provider=NAME, reference_params=("reference",))
+    return await hosted_return(context, request, provider=INFO, reference_params=("reference",))
 
 
 ROUTES = (

@@ -20,6 +20,7 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment, Tenant
 from payments import refunds
 from payments.base import InvalidCallback, ProviderError, ProviderEvent
+from payments.flutterwave import INFO
 from payments.flutterwave.provider import (
     NAME,
     FlutterwaveProvider,
@@ -138,7 +139,7 @@ async def _unhandled(database: Database, clock: Clock, tenant: Tenant, hook: Web
 
 
 async def return_page(context: InboundContext, request: InboundRequest) -> InboundResponse:
-    return await hosted_return(context, request, provider=NAME, reference_params=("tx_ref",))
+    return await hosted_return(context, request, provider=INFO, reference_params=("tx_ref",))
 
 
 ROUTES = (

@@ -9,8 +9,8 @@ receipt is; the page is the shared one of hosted checkouts (:mod:`payments.retur
 from __future__ import annotations
 
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
+from payments.paypal import INFO
 from payments.paypal.inbound import handle_webhook, on_return
-from payments.paypal.provider import NAME
 from payments.return_page import hosted_return
 
 MAX_WEBHOOK_BYTES = 64 * 1024  # PayPal's events are a few kilobytes
@@ -26,7 +26,7 @@ async def webhook(context: InboundContext, request: InboundRequest) -> InboundRe
 
 
 async def return_page(context: InboundContext, request: InboundRequest) -> InboundResponse:
-    return await hosted_return(context, request, provider=NAME, reference_params=("reference",), on_return=on_return)
+    return await hosted_return(context, request, provider=INFO, reference_params=("reference",), on_return=on_return)
 
 
 ROUTES = (

@@ -10,8 +10,8 @@ is the shared page of hosted checkouts (:mod:`payments.return_page`) in Paystack
 from __future__ import annotations
 
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
+from payments.paystack import INFO
 from payments.paystack.inbound import handle_webhook
-from payments.paystack.provider import NAME
 from payments.return_page import hosted_return
 
 MAX_WEBHOOK_BYTES = 64 * 1024  # Paystack's events are a few kilobytes
@@ -28,7 +28,7 @@ async def webhook(context: InboundContext, request: InboundRequest) -> InboundRe
 
 async def return_page(context: InboundContext, request: InboundRequest) -> InboundResponse:
     # Paystack sends the customer back with both ?trxref= and ?reference=, each our reference
-    return await hosted_return(context, request, provider=NAME, reference_params=("reference", "trxref"))
+    return await hosted_return(context, request, provider=INFO, reference_params=("reference", "trxref"))
 
 
 ROUTES = (

@@ -123,9 +123,7 @@ async def return_page(context: InboundContext, request: InboundRequest) -> Inbou
     what the payment's state is (never what the address claims); or the merchant back from onboarding."""
     state = request.query.get("state", "")
     if state not in ("connect_done", "connect_refresh"):
-        return await hosted_return(
-            context, request, provider=INFO.name, reference_params=("ref",), on_return=_on_return
-        )
+        return await hosted_return(context, request, provider=INFO, reference_params=("ref",), on_return=_on_return)
     async with context.database.uow() as uow:
         tenant = await TenantRepository(uow.session).by_slug(request.path_params["tenant"])
     if tenant is None:

@@ -122,7 +122,7 @@ async def test_approved_on_paypal_paid_once_with_its_receipt_alert_and_a_refund_
     landed = await journey.on_paypal(link, "approve")
     # Back on the shop's page, which captured the order and sends the buyer back to the chat.
     assert landed.status_code == 200 and str(landed.url).startswith(journey.webhook_url + "/return")
-    assert "Payment received" in landed.text and "Go back to the chat with Mama Mboga Store" in landed.text
+    assert "Payment received" in landed.text and "Your receipt is in the chat with Mama Mboga Store" in landed.text
     payment = await journey.payment()
     assert (payment.status, payment.amount_minor, payment.currency, payment.paid_minor) == (
         PaymentStatus.PAID,
@@ -183,7 +183,7 @@ async def test_declined_funding_fails_with_a_way_forward(journey: Journey) -> No
 async def test_abandoned_on_paypal_then_expired(journey: Journey) -> None:
     link = await journey.choose_paypal()
     landed = await journey.on_paypal(link, "cancel")
-    assert "Payment not made" in landed.text and "Go back to the chat" in landed.text
+    assert "Payment not made" in landed.text and "You left the PayPal page without paying order" in landed.text
     assert (await journey.payment()).status == PaymentStatus.PENDING  # the link still works until it expires
     runtime = journey.server.runtime
     assert runtime is not None

@@ -153,7 +153,7 @@ async def test_a_delayed_payment_that_fails_is_told_with_a_way_forward(rig: Rig)
 async def test_left_on_the_page_then_expired(rig: Rig) -> None:
     code = await rig.choose_stripe()
     page = await rig.answer_page("abandon")
-    assert "Payment not made" in page and f"without paying order {code} (KES 420)" in page
+    assert "Payment not made" in page and f"You left the Stripe page without paying order {code} (KES 420)" in page
     assert (await rig.payment()).status == PaymentStatus.PENDING  # leaving is no answer: the link stays open
 
     expired = rig.sim.expire(rig.sim.last().id)  # Stripe's expires_at passed
