@@ -72,6 +72,8 @@ class FakeTelegram:
         self._answers_held: asyncio.Event | None = None
         # Told of every update queued for any bot and every Bot API call (see sandbox.telegram.feed).
         self.listeners: list[Listener] = []
+        # Methods called through Telegram's test environment (/bot<token>/test/<method>), in order.
+        self.test_environment_calls: list[str] = []
 
     # Bots
 

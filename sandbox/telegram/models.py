@@ -123,6 +123,7 @@ class SentMessage:
     markup: Markup = NO_MARKUP
     edit_date: int | None = None
     deleted: bool = False
+    invoice: dict[str, Any] | None = None  # an Invoice (sendInvoice); its payload is the bot's (stars.StarsLedger)
 
     @property
     def content(self) -> str:
@@ -175,6 +176,8 @@ class SentMessage:
         if self.caption is not None:
             message["caption"] = self.caption
             _put_entities(message, "caption_entities", self.caption_entities)
+        if self.invoice is not None:
+            message["invoice"] = self.invoice
         if self.markup.api is not None:
             message["reply_markup"] = self.markup.api
         return message
