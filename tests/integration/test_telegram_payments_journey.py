@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.db.engine import Database
-from core.db.tables import Payment
+from core.db.tables import Payment, Product
 from core.vault import Vault
 from payments.states import PaymentStatus
 from sandbox.telegram import stars
@@ -214,3 +214,46 @@ async def test_stars_in_test_mode_go_through_telegrams_test_environment(stars_te
     assert started.content.startswith("🧪 TEST MODE – Telegram's test environment: these Stars are not real.")
     await stars_test_journey.pay(invoice)
     assert await stars_test_journey.payments() == [(PaymentStatus.PAID, 42, "XTR")]
+
+
+async def test_pre_checkout_refused_when_the_stock_ran_out_or_the_shop_changed_a_price(journey: Journey) -> None:
+    customer = journey.customer
+    code, invoice = await journey.invoice()
+    sent = journey.ledger().invoice(customer.user.chat.id, invoice.message_id)
+
+    async def product(**values: int) -> None:
+        async with journey.server.database.uow() as uow:
+            await uow.session.execute(update(Product).where(Product.sku == "GRO-RICE-2KG").values(**values))
+            await uow.commit()
+
+    await product(stock=0)
+    gone = await stars.ask_pre_checkout(customer.user, sent)
+    assert (gone.ok, gone.error_message) == (
+        False,
+        f"Sorry, Pishori Rice 2kg sold out before order {code} was paid. Nothing was charged.",
+    )
+    await product(stock=40, price_minor=45000)
+    repriced = await stars.ask_pre_checkout(customer.user, sent)
+    assert (repriced.ok, repriced.error_message) == (
+        False,
+        f"The shop changed a price since order {code} was placed. Nothing was charged. "
+        "Please place the order again from /shop.",
+    )
+    await product(price_minor=42000)
+    assert (await stars.ask_pre_checkout(customer.user, sent)).ok is True
+    await journey.server.settle()
+    assert await journey.payments() == [(PaymentStatus.PENDING, 42, "XTR")]
+
+
+async def test_pre_checkout_refused_once_the_customer_cancelled_the_order(journey: Journey) -> None:
+    customer = journey.customer
+    code, invoice = await journey.invoice()
+    sent = journey.ledger().invoice(customer.user.chat.id, invoice.message_id)
+    await customer.tap("✖ Cancel order")
+    await journey.server.settle()
+    refused = await stars.ask_pre_checkout(customer.user, sent)
+    assert (refused.ok, refused.error_message) == (
+        False,
+        f"Order {code} can no longer be paid with this invoice (it was cancelled, has expired or was paid another "
+        "way). Nothing was charged. Open /orders to see where it stands.",
+    )
