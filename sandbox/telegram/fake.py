@@ -133,6 +133,11 @@ class FakeTelegram:
         self._users[(token, user_id)] = user
         return user
 
+    @property
+    def users(self) -> list[FakeUser]:
+        """Every user made with `user()`, for every bot, oldest first."""
+        return list(self._users.values())
+
     def group(self, token: str, chat_id: int, title: str) -> FakeGroup:
         """A group the bot is a member of (e.g. a merchant's alert group); the bot may post there at once.
 

@@ -127,7 +127,10 @@ class SentMessage:
 
     @property
     def content(self) -> str:
-        """The text, or the caption of a media message ("" when there is neither)."""
+        """The text, or the caption of a media message, or what an invoice shows ("" when there is none of them)."""
+        if self.invoice is not None:
+            shown = self.invoice
+            return f"🧾 {shown['title']}: {shown['description']} ({shown['total_amount']} {shown['currency']})"
         return self.text if self.text is not None else self.caption or ""
 
     @property
