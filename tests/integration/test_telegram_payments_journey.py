@@ -257,3 +257,21 @@ async def test_pre_checkout_refused_once_the_customer_cancelled_the_order(journe
         f"Order {code} can no longer be paid with this invoice (it was cancelled, has expired or was paid another "
         "way). Nothing was charged. Open /orders to see where it stands.",
     )
+
+
+async def test_a_payment_naming_no_payment_of_the_shop_changes_nothing_and_the_merchant_is_told(
+    journey: Journey,
+) -> None:
+    customer, merchant = journey.customer, journey.merchant
+    _, invoice = await journey.invoice()
+    sent = journey.ledger().invoice(customer.user.chat.id, invoice.message_id)
+    for _ in range(2):  # delivered twice: told once
+        stars.successful_payment(customer.user, sent, charge_id="stxFOREIGN1", invoice_payload="telegram:NOSUCHREF")
+        await journey.server.settle()
+    assert await journey.payments() == [(PaymentStatus.PENDING, 42, "XTR")]
+    assert customer.count("Telegram told us of a payment that does not match any open order of this shop") == 2
+    assert merchant.find("names no open payment of this shop").content == (
+        "⚠️ Telegram reports a payment of 42 XTR from Wanjiru Kamau (charge stxFOREIGN1) that names no open payment of "
+        "this shop. Look it up in the bot's payments (@BotFather) and refund it or settle the order by hand."
+    )
+    assert merchant.count("names no open payment of this shop") == 1
