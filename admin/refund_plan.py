@@ -108,7 +108,7 @@ async def start(ctx: FlowContext, planned: Plan) -> Message:
     payment, amount, code = planned.payment, planned.amount, planned.order.code
     now = ctx.clock.now()
     reason = f"/refund by {ctx.actor.tg_user_id}"[:_MAX_REASON]
-    if not refunds.by_provider(payment.provider):
+    if not refunds.by_provider(payment.provider, payment.currency):
         task = await merchant_refunds.open_task(ctx.session, payment, amount, ctx.actor.tg_user_id, reason, now)
         details = {"refund_id": task.refund.id, "amount_minor": amount.minor, "provider": payment.provider}
         audit(ctx, True, code, details)

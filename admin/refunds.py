@@ -154,7 +154,7 @@ def _card(ctx: FlowContext, planned: Plan, question: RefundConfirmation) -> Mess
         )
         for item in order.items
     ]
-    if refunds.by_provider(payment.provider):
+    if refunds.by_provider(payment.provider, payment.currency):
         how = ctx.t(f"{payment.provider}.refund.how")
     else:
         how = ctx.t("refund.confirm.how_by_hand", provider=provider)

@@ -31,6 +31,7 @@ from core.messages import Message
 from core.notify import NotifierError, RetryAfter, Undeliverable
 from core.pacing import Pacer, Pacing, PacingLimits
 from flows.context import Reply
+from payments.invoices import PreCheckoutAnswer
 
 log = logging.getLogger(__name__)
 _CALLBACK_NOTICE_LIMIT = 200
@@ -87,6 +88,8 @@ class TelegramReplier:
 
     async def deliver(self, tenant_id: int, incoming: Incoming, reply: Reply) -> None:
         bot = await self.bots.bot_for(tenant_id)
+        if reply.pre_checkout is not None:  # Telegram waits 10 s for it, the customer's payment sheet with it
+            await answer_pre_checkout(bot, reply.pre_checkout)
         if incoming.callback_query_id is not None:
             # Always answer a button press, at once, or the customer's button keeps spinning.
             notice = reply.notice[:_CALLBACK_NOTICE_LIMIT] if reply.notice else None
@@ -169,3 +172,12 @@ class TelegramReplier:
             return
         await self.fallback(tenant_id, chat_id, message)
         log.info("chat %s (tenant %s): reply handed to the outbox", chat_id, tenant_id)
+
+
+async def answer_pre_checkout(bot: Bot, answer: PreCheckoutAnswer) -> None:
+    """Answer a pre-checkout query of an invoice in the chat: yes, or no with the customer's words. A query too old
+    to answer is logged: Telegram has refused the payment by then, and nothing was charged."""
+    try:
+        await bot.answer_pre_checkout_query(answer.query_id, answer.ok, error_message=answer.error)
+    except TelegramBadRequest as error:
+        log.warning("pre-checkout query not answered: %s", error.message)

@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram.types import CallbackQuery, Message, Update, User
+from aiogram.types import CallbackQuery, Message, PreCheckoutQuery, SuccessfulPayment, Update, User
 from pydantic import ValidationError
 
 from core.unicode import clean_text
 from flows.inbound import Actor, Inbound, Kind, Upload, UploadKind
+from payments.invoices import InvoiceEvent, InvoiceStage
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,9 @@ def _screened(value: Any, depth: int) -> Any:
 
 def read(update: Update) -> Incoming | None:
     """None for updates dukabot does not act on (edited messages, channel posts, chat member changes...)."""
+    paying = read_invoice(update)
+    if paying is not None:
+        return paying
     if update.message is not None and update.message.from_user is not None:
         return Incoming(_actor(update.message.from_user, update.message.chat.id), _from_message(update.message))
     if update.callback_query is not None:
@@ -131,3 +135,31 @@ def _from_message(message: Message) -> Inbound:
             upload = Upload(kind, media.file_id, media.file_unique_id, getattr(media, "file_size", None))
             return Inbound(Kind.UPLOAD, text=caption, upload=upload)
     return Inbound(Kind.OTHER)
+
+
+def read_invoice(update: Update) -> Incoming | None:
+    """A pre-checkout query or a payment made in the chat (Telegram's native invoices), as the flows read them;
+    None for any other update. A pre-checkout query comes from the customer's private chat, whose id is theirs."""
+    query: PreCheckoutQuery | None = update.pre_checkout_query
+    if query is not None:
+        asked = InvoiceEvent(
+            InvoiceStage.PRE_CHECKOUT,
+            clean_text(query.invoice_payload),
+            clean_text(query.currency).upper(),
+            query.total_amount,
+            query_id=query.id,
+        )
+        return Incoming(_actor(query.from_user, query.from_user.id), Inbound.paying(asked))
+    message = update.message
+    paid: SuccessfulPayment | None = message.successful_payment if message is not None else None
+    if message is None or paid is None or message.from_user is None:
+        return None
+    made = InvoiceEvent(
+        InvoiceStage.PAID,
+        clean_text(paid.invoice_payload),
+        clean_text(paid.currency).upper(),
+        paid.total_amount,
+        charge_id=clean_text(paid.telegram_payment_charge_id),
+        provider_charge_id=clean_text(paid.provider_payment_charge_id),
+    )
+    return Incoming(_actor(message.from_user, message.chat.id), Inbound.paying(made))

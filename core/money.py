@@ -20,6 +20,7 @@ _EXPONENTS: dict[str, int] = {
     "TZS": 2,
     "XOF": 0,
     "RWF": 0,
+    "XTR": 0,  # Telegram Stars: whole stars, the currency of digital goods paid inside Telegram
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from payments.invoices import InvoiceEvent
+
 
 class Kind(enum.StrEnum):
     COMMAND = "command"
@@ -12,6 +14,7 @@ class Kind(enum.StrEnum):
     BUTTON = "button"
     UPLOAD = "upload"
     CONTACT = "contact"
+    INVOICE = "invoice"  # a pre-checkout query or a payment made in the chat (payments.invoices)
     OTHER = "other"  # stickers, voice notes, locations...: things we do not take
 
 
@@ -53,6 +56,7 @@ class Inbound:
     data: str | None = None  # callback data of a pressed button
     upload: Upload | None = None
     contact_phone: str | None = None
+    invoice: InvoiceEvent | None = None
 
     @classmethod
     def cmd(cls, command: str, args: str = "") -> Inbound:
@@ -65,3 +69,7 @@ class Inbound:
     @classmethod
     def pressed(cls, data: str) -> Inbound:
         return cls(Kind.BUTTON, data=data)
+
+    @classmethod
+    def paying(cls, invoice: InvoiceEvent) -> Inbound:
+        return cls(Kind.INVOICE, invoice=invoice)

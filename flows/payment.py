@@ -32,6 +32,7 @@ from payments import providers, stock
 from payments.attempts import open_payment, supersede_open
 from payments.base import ProviderEntry, ProviderKind
 from payments.chat import Answer, ChatStep
+from payments.invoices import InvoiceStage, PreCheckoutAnswer, provider_of
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
 from payments.states import ORDER_CAN_BE_CANCELLED, OrderStatus, PaymentStatus
@@ -189,6 +190,21 @@ async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
     if step == "pay.reference" and inbound.kind is Kind.TEXT:
         return await _take_reference(ctx, inbound.text)
     return await _provider_input(ctx, inbound)
+
+
+async def on_invoice(ctx: FlowContext, inbound: Inbound) -> Reply:
+    """A pre-checkout query or a payment made in the chat, for the provider its invoice payload names. A payload
+    that names no chat-invoice provider of ours is refused before any money moves (nothing else changes)."""
+    invoice = inbound.invoice
+    assert invoice is not None
+    named = provider_of(invoice.payload)
+    step = chat_step(named[0]) if named is not None else None
+    if step is not None and step.invoice is not None:
+        return await step.invoice(ctx, invoice)
+    if invoice.stage is InvoiceStage.PRE_CHECKOUT and invoice.query_id is not None:
+        answer = PreCheckoutAnswer(invoice.query_id, ok=False, error=ctx.t("invoice.not_ours"))
+        return Reply(pre_checkout=answer, refused=True)
+    return Reply(refused=True)
 
 
 async def _provider_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:

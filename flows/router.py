@@ -133,6 +133,8 @@ async def _route(ctx: FlowContext, inbound: Inbound) -> Reply | None:
         return await _command(ctx, inbound.command or "", inbound.text)
     if inbound.kind is Kind.BUTTON:
         return await _press(ctx, inbound.data)
+    if inbound.kind is Kind.INVOICE:
+        return await payment.on_invoice(ctx, inbound)
     for step_input in (checkout.on_input, payment.on_input, _quantity_input):
         reply = await step_input(ctx, inbound)
         if reply is not None:

@@ -30,6 +30,7 @@ from core.money import Money
 from core.texts import has
 from payments.attempts import is_push, open_attempt, open_payment, supersede_open
 from payments.base import Outcome, ProviderEvent
+from payments.invoices import InvoiceEvent, PreCheckoutAnswer
 from payments.service import apply_event
 from payments.starter import queue_start
 from payments.states import PaymentStatus
@@ -49,6 +50,8 @@ class Reply:
     notice: str | None = None
     refused: bool = False  # the input was refused and nothing changed
     start_payment: int | None = None  # a payment to hand to its provider once this reply's transaction commits
+    # The answer to Telegram's pre-checkout query of an invoice in the chat, sent once the transaction commits.
+    pre_checkout: PreCheckoutAnswer | None = None
 
 
 class ChatContext(Protocol):
@@ -99,6 +102,9 @@ Begin = Callable[["ChatContext", "Order", "ProviderConfig"], Awaitable[Reply]]
 MerchantCommand = Callable[["ChatContext", str], Awaitable[Reply]]
 OnInput = Callable[["ChatContext", Answer], Awaitable["Reply | None"]]
 ButtonHandler = Callable[["ChatContext", Any], Awaitable[Reply]]
+# What a chat-invoice provider does with a fact about one of its invoices (payments.invoices): a pre-checkout query
+# is answered (Reply.pre_checkout), a payment made in the chat is applied.
+InvoiceHandler = Callable[["ChatContext", InvoiceEvent], Awaitable[Reply]]
 
 
 async def no_input(ctx: ChatContext, answer: Answer) -> Reply | None:
@@ -120,13 +126,16 @@ class ChatStep:
     ``charged``: for a provider that charges another amount than the order's (it converts a currency it does not
     take into one it does, at a rate the shop sets): ``(the shop's options, the order's total) -> the amount it
     charges``, None when it charges the total. The payment menu checks that amount against the provider's
-    declaration, and the step opens its attempt for it (:func:`start_online_payment`'s ``charge``)."""
+    declaration, and the step opens its attempt for it (:func:`start_online_payment`'s ``charge``).
+    ``invoice``: for a provider whose invoices are paid inside the chat (``ProviderKind.CHAT_INVOICE``), what it
+    does with a pre-checkout query or a payment naming it in the invoice payload (:mod:`payments.invoices`)."""
 
     begin: Begin
     questions: frozenset[str] = frozenset()
     on_input: OnInput = no_input
     buttons: Mapping[type[CallbackData], ButtonHandler] = field(default_factory=dict)
     charged: Callable[[Mapping[str, Any], Money], Money | None] | None = None
+    invoice: InvoiceHandler | None = None
 
     def check(self, provider: str) -> ChatStep:
         """This step, once its questions are shown to be the provider's own; raises TypeError otherwise."""

@@ -94,6 +94,9 @@ class ProviderInfo:
     no_answer_codes: frozenset[str] = frozenset()
     # The reason code of an attempt that failed on something unexpected, in its own vocabulary when it words one.
     unexpected_code: str = "unexpected"
+    # With Capability.REFUND: the currencies of the payments it refunds through its API, when not all of them (Telegram
+    # refunds Stars; a card invoice's money is refunded by the merchant at the card provider). Empty: every one.
+    refunded_currencies: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -135,6 +138,12 @@ class ProviderInfo:
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def refunds(self, currency: str | None) -> bool:
+        """Whether it sends back money of a payment in ``currency`` itself (None: of some payment)."""
+        if Capability.REFUND not in self.capabilities:
+            return False
+        return currency is None or not self.refunded_currencies or currency in self.refunded_currencies
 
     def title(self) -> str:
         """Its name as an operator reads it at the start of a line (``Manual payment``)."""

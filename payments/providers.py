@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
-from payments import corefy, feexpay, flutterwave, manual, mpesa, paypal, paystack
+from payments import corefy, feexpay, flutterwave, manual, mpesa, paypal, paystack, telegram
 from payments import stripe as stripe_provider
 from payments.base import ProviderEntry, ProviderInfoError
 
@@ -27,6 +27,7 @@ _ENTRIES: dict[str, ProviderEntry] = {
         paypal.ENTRY,
         feexpay.ENTRY,
         corefy.ENTRY,
+        telegram.ENTRY,
         manual.ENTRY,
     )
 }

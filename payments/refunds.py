@@ -63,10 +63,11 @@ def refunders() -> list[str]:
     return sorted(name for name, entry in ENTRIES.items() if entry.info.supports(Capability.REFUND))
 
 
-def by_provider(provider: str) -> bool:
-    """Whether the provider sends the money back itself (else the merchant does, by hand)."""
+def by_provider(provider: str, currency: str | None = None) -> bool:
+    """Whether the provider sends the money back itself (else the merchant does, by hand); ``currency``: the
+    payment's, for a provider that refunds only some (``ProviderInfo.refunded_currencies``)."""
     declared = ENTRIES.get(provider)
-    return declared is not None and declared.info.supports(Capability.REFUND)
+    return declared is not None and declared.info.refunds(currency)
 
 
 def _earlier(status: str) -> list[str]:

@@ -38,6 +38,8 @@ class ProviderDeps:
     clock: Clock
     callback_base: str  # the public URL, or this server's local address when there is none
     shared: dict[str, Any] = field(default_factory=dict)  # per-process caches a provider wants to share (tokens)
+    # The Bot API a chat-invoice provider sends its invoices through (DUKABOT_TELEGRAM_API: a local server, a fake).
+    telegram_api: str = "https://api.telegram.org"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,9 @@ class TenantProviderConfig:
     test_mode: bool
     secrets: Mapping[str, str]
     options: Mapping[str, Any]
+    # The shop's own bot token, given only to a provider whose invoices are paid inside the chat (its kind is
+    # ProviderKind.CHAT_INVOICE): it sends them as the shop's bot. None for every other provider.
+    bot_token: str | None = field(default=None, repr=False)
 
 
 ProviderFactory = Callable[[TenantProviderConfig, ProviderDeps], PaymentProvider]
@@ -132,7 +137,16 @@ class ProviderRegistry:
             test_mode=tenant.test_mode,
             secrets=secrets,
             options=dict(stored.options or {}),
+            bot_token=self.vault.decrypt(tenant.bot_token_enc) if _sends_in_chat(name) else None,
         )
         factory = self.factories.get(name)
         provider = factory(config, self.deps) if factory is not None and stored.enabled else None
         return _Built(state, config, stored.enabled, provider)
+
+
+def _sends_in_chat(name: str) -> bool:
+    from payments.info import ProviderKind
+    from payments.providers import entry  # the registry lines import this module's types
+
+    found = entry(name)
+    return found is not None and found.info.kind is ProviderKind.CHAT_INVOICE

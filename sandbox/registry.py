@@ -16,6 +16,7 @@ from sandbox.mpesa import entry as mpesa
 from sandbox.paypal import entry as paypal
 from sandbox.paystack import entry as paystack
 from sandbox.stripe import entry as stripe
+from sandbox.telegram import entry as telegram
 
 SIMULATORS: Mapping[str, ProviderSimulator[Any]] = MappingProxyType(
     {
@@ -28,6 +29,7 @@ SIMULATORS: Mapping[str, ProviderSimulator[Any]] = MappingProxyType(
             paypal.SIMULATOR,
             feexpay.SIMULATOR,
             corefy.SIMULATOR,
+            telegram.SIMULATOR,
         )
     }
 )

@@ -111,7 +111,9 @@ def webhook_set(slug: str) -> None:
                 tenant_id = tenant.id
             bot = await runtime.bots.bot_for(tenant_id)
             try:
-                await bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"])
+                await bot.set_webhook(
+                    url, secret_token=secret, allowed_updates=["message", "callback_query", "pre_checkout_query"]
+                )
             except TelegramAPIError as error:
                 raise click.ClickException(f"Telegram refused the webhook: {error.message}") from None
         finally:

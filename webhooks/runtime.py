@@ -95,7 +95,7 @@ def build_runtime(
     relay = OutboxRelay(database, TelegramNotifier(bots), clock, pacer=pacer)
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     callback_base = settings.public_url or f"http://{settings.host}:{settings.port}"
-    deps = ProviderDeps(http, clock, callback_base)
+    deps = ProviderDeps(http, clock, callback_base, telegram_api=settings.telegram_api)
     registry = ProviderRegistry(vault, deps, provider_factories())
     # What each provider adds to the process (its token cache, its job kinds, its loops), before any of its provider
     # objects is built: those find the shared objects in deps.shared.

@@ -99,7 +99,11 @@ async def open_shop(
         local = demo_settings(settings, telegram.base_url, port)
         shop_url = f"http://{local.host}:{local.port}"
         simulators = await stack.enter_async_context(
-            payment_simulators(shop_url, DEMO_SLUG, {"mpesa": {"clock": clock}, **(simulator_options or {})})
+            payment_simulators(
+                shop_url,
+                DEMO_SLUG,
+                {"mpesa": {"clock": clock}, "telegram": {"fake": telegram.fake}, **(simulator_options or {})},
+            )
         )
         data_dir = Path(local.data_dir)
         if not keep:

@@ -25,6 +25,7 @@ from .models import (
     UserInfo,
     WebhookDelivery,
 )
+from .stars import StarsLedger
 
 T = TypeVar("T")
 
@@ -111,6 +112,7 @@ class BotAccount:
         self.callback_answers: list[CallbackAnswer] = []
         self.chat_actions: list[ChatAction] = []
         self.commands: list[dict[str, Any]] = []
+        self.payments = StarsLedger()  # invoices, pre-checkout queries, the Stars ledger (sandbox.telegram.stars)
         # Bumped on every change; a message's `revision` tells when it was last sent or edited.
         self.revision = 0
         self.changed = Signal()

@@ -72,6 +72,8 @@ class FakeTelegram:
         self._answers_held: asyncio.Event | None = None
         # Told of every update queued for any bot and every Bot API call (see sandbox.telegram.feed).
         self.listeners: list[Listener] = []
+        # Methods called through Telegram's test environment (/bot<token>/test/<method>), in order.
+        self.test_environment_calls: list[str] = []
 
     # Bots
 
@@ -130,6 +132,11 @@ class FakeTelegram:
         user = FakeUser(account, info)
         self._users[(token, user_id)] = user
         return user
+
+    @property
+    def users(self) -> list[FakeUser]:
+        """Every user made with `user()`, for every bot, oldest first."""
+        return list(self._users.values())
 
     def group(self, token: str, chat_id: int, title: str) -> FakeGroup:
         """A group the bot is a member of (e.g. a merchant's alert group); the bot may post there at once.

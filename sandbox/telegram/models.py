@@ -123,10 +123,14 @@ class SentMessage:
     markup: Markup = NO_MARKUP
     edit_date: int | None = None
     deleted: bool = False
+    invoice: dict[str, Any] | None = None  # an Invoice (sendInvoice); its payload is the bot's (stars.StarsLedger)
 
     @property
     def content(self) -> str:
-        """The text, or the caption of a media message ("" when there is neither)."""
+        """The text, or the caption of a media message, or what an invoice shows ("" when there is none of them)."""
+        if self.invoice is not None:
+            shown = self.invoice
+            return f"🧾 {shown['title']}: {shown['description']} ({shown['total_amount']} {shown['currency']})"
         return self.text if self.text is not None else self.caption or ""
 
     @property
@@ -175,6 +179,8 @@ class SentMessage:
         if self.caption is not None:
             message["caption"] = self.caption
             _put_entities(message, "caption_entities", self.caption_entities)
+        if self.invoice is not None:
+            message["invoice"] = self.invoice
         if self.markup.api is not None:
             message["reply_markup"] = self.markup.api
         return message

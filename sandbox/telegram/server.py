@@ -30,6 +30,8 @@ def create_app(fake: FakeTelegram | None = None) -> web.Application:
     app[FAKE_KEY] = fake if fake is not None else FakeTelegram()
     app.router.add_route("GET", "/bot{token}/{method}", _handle_method)
     app.router.add_route("POST", "/bot{token}/{method}", _handle_method)
+    # Telegram's test environment (Stars that cost nothing): the same methods under /test/, counted apart.
+    app.router.add_route("POST", "/bot{token}/test/{method}", _handle_test_method)
     app.router.add_get("/file/bot{token}/{file_path:.+}", _handle_file)
     app.on_shutdown.append(_shutdown_fake)
     return app
@@ -49,6 +51,11 @@ async def _handle_method(request: web.Request) -> web.Response:
     if isinstance(result, Described):
         body = {"ok": True, "result": result.result, "description": result.description}
     return web.json_response(body)
+
+
+async def _handle_test_method(request: web.Request) -> web.Response:
+    request.app[FAKE_KEY].test_environment_calls.append(request.match_info["method"])
+    return await _handle_method(request)
 
 
 async def _handle_file(request: web.Request) -> web.Response:

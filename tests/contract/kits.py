@@ -43,10 +43,13 @@ from sandbox.paystack.simulator import PaystackSimulator, RetryPolicy, serve
 from sandbox.stripe.entry import SIMULATOR as STRIPE_SIMULATOR
 from sandbox.stripe.simulator import StripeSimulator
 from sandbox.stripe.state import SimEvent as StripeEvent
+from sandbox.telegram import stars
 from tests.contract.linkpay.simulator import LinkPaySimulator
 from tests.contract.linkpay.wire import SIGNATURE_HEADER as LINKPAY_SIGNATURE
 from tests.contract.linkpay.wire import START_PATH as LINKPAY_START
+from tests.contract.network import Seen
 from tests.support.app import Person
+from webhooks.telegram import SECRET_HEADER as WEBHOOK_SECRET
 
 # What a callback can be: the provider's own (genuine), signed by someone else or carrying a token that is not the
 # payment's (forged), without its signature or token (unsigned), or genuine in form but for other money.
@@ -77,6 +80,8 @@ class Kit(ABC):
     paid_alert: ClassVar[str] = "is paid: KES 420"  # what the merchant reads, once, when the order is paid
     currency: ClassVar[str] = "KES"  # what the shop sells in: one the provider takes (PayPal takes no KES)
     online: ClassVar[bool] = True  # False: the manual method (no simulator, no callbacks; only some cases apply)
+    queries: ClassVar[bool] = True  # False: it cannot be asked what became of a payment (only its report tells)
+    reports_declines: ClassVar[bool] = True  # False: a declined payment never reaches the shop (it just expires)
 
     def __init__(self) -> None:
         self.base_url = ""
@@ -97,6 +102,11 @@ class Kit(ABC):
     @abstractmethod
     def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
         """Whether a request with this host and these headers goes to the provider's sandbox (test mode)."""
+
+    def sandboxed(self, seen: Seen) -> bool:
+        """Whether a request the network saw went to the provider's sandbox: by its host and headers, unless the
+        provider has one host and one set of headers for both (its test credential is in the body)."""
+        return self.is_sandbox(seen.host, seen.headers)
 
     async def start(self, customer: Person) -> None:
         """Under the placed order, choose this provider and confirm whatever it asks before it collects."""
@@ -773,6 +783,115 @@ class CorefyKit(Kit):
         return len(self.sim.refunds)
 
 
+class TelegramKit(Kit):
+    """Telegram Payments, card invoices in the shop's currency, against the fake Telegram Bot API
+    (``sandbox/telegram``): the "callback" is Telegram's own update to the shop's webhook (``successful_payment``),
+    trusted for its secret token; test mode is the provider's TEST token on the same host (so the kit reads the
+    request's body). Telegram tells the bot nothing of a declined card and cannot be asked about a card payment: those
+    cases do not apply (its Stars are queried: tests/integration/test_telegram_payments_journey.py)."""
+
+    name = "telegram"
+    method_button = "⭐ Pay in Telegram"
+    start_path = "*/sendInvoice"  # the bot's token is in the path: /bot<token>/sendInvoice
+    refused: ClassVar[dict[str, int]] = {"forged": 401, "unsigned": 401}
+    received: ClassVar[dict[str, str]] = {"wrong_amount": "KES 300", "wrong_currency": "NGN 420"}
+    query_after: ClassVar[dict[str, float]] = {"minutes": 1}
+    queries = False
+    reports_declines = False
+    refunds_by = "merchant"  # a card invoice's money is refunded at the card provider, by the merchant
+    refund_sent = "The shop has sent you KES 100 back"
+    HOST = "api.telegram.org"
+    LIVE_TOKEN, TEST_TOKEN = "284685063:LIVE:Y29udHJhY3Q", "284685063:TEST:Y29udHJhY3Q"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.customer: Person | None = None
+        self.charge_id = ""
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[dict[str, str]]:
+        """Requests for Telegram's host go on to the fake Telegram the shop's server talks to (known once served)."""
+
+        async def forward(request: web.Request) -> web.Response:
+            assert self.merchant is not None, "the shop is not served yet"
+            target = f"{self.merchant.server.telegram.base_url}{request.path_qs}"
+            async with httpx.AsyncClient(trust_env=False) as http:
+                answer = await http.post(target, content=await request.read(), headers=dict(request.headers))
+            return web.Response(status=answer.status_code, body=answer.content, content_type="application/json")
+
+        app = web.Application()
+        app.router.add_route("POST", "/{tail:.*}", forward)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            yield {self.HOST: f"http://127.0.0.1:{runner.addresses[0][1]}"}
+        finally:
+            await runner.cleanup()
+
+    def settings(self) -> Settings:
+        secrets = {"provider_token": self.LIVE_TOKEN, "test_provider_token": self.TEST_TOKEN}
+        return secrets, {"invoices": "card", "base_url": f"https://{self.HOST}"}
+
+    def is_sandbox(self, host: str, headers: Mapping[str, str]) -> bool:
+        raise NotImplementedError("one host for both: the token in the body says (sandboxed)")
+
+    def sandboxed(self, seen: Seen) -> bool:
+        return seen.host == self.HOST and json.loads(seen.body).get("provider_token") == self.TEST_TOKEN
+
+    async def start(self, customer: Person) -> None:
+        self.customer = customer
+        await customer.tap(self.method_button)
+
+    def _invoice(self) -> stars.SentInvoice:
+        assert self.customer is not None, "no invoice asked for"
+        ledger = self.customer.user.account.payments
+        return _pick(list(ledger.invoices.values()), "invoice")  # type: ignore[no-any-return]
+
+    async def pay(self) -> None:
+        """The customer presses Pay: the pre-checkout question is answered yes, and the card is charged; its
+        update is left for the case to deliver."""
+        assert self.customer is not None
+        paid = await stars.pay(self.customer.user, self._invoice().message_id, deliver=False)
+        assert paid.query.ok, paid.query.error_message
+        self.charge_id = paid.charge_id or ""
+
+    def callback(self, kind: CallbackKind) -> Delivery | None:
+        assert self.customer is not None and self.merchant is not None
+        invoice, user = self._invoice(), self.customer.user
+        money = {"wrong_amount": ("KES", 30000), "wrong_currency": ("NGN", 42000)}.get(kind)
+        currency, amount = money or (invoice.currency, invoice.total_amount)
+        message = {
+            "message_id": 777000 + invoice.message_id,
+            "from": user.info.to_api(),
+            "chat": user.chat.to_api(),
+            "date": user.account.now(),
+            "successful_payment": {
+                "currency": currency,
+                "total_amount": amount,
+                "invoice_payload": invoice.payload,
+                "telegram_payment_charge_id": self.charge_id,
+                "provider_payment_charge_id": f"prov_{self.charge_id}",
+            },
+        }
+        update_id = (
+            900_000
+            + invoice.message_id * 10
+            + ("genuine", "wrong_amount", "wrong_currency").index(
+                kind if kind in ("wrong_amount", "wrong_currency") else "genuine"
+            )
+        )
+        headers = {"Content-Type": "application/json"}
+        if kind != "unsigned":
+            secret = "someone-elses-secret" if kind == "forged" else self.merchant.shop.webhook_secret
+            headers[WEBHOOK_SECRET] = secret
+        body = json.dumps({"update_id": update_id, "message": message}).encode()
+        return Delivery(f"{self.base_url}/tg/{self.shop_slug}", body, headers)
+
+    async def finish_refund(self, merchant: Person) -> None:
+        await done_twice(merchant)
+
+
 # Every provider in the registry (and the manual method) must have its kit here: one without fails the suite.
 KITS: dict[str, type[Kit]] = {
     kit.name: kit
@@ -784,6 +903,7 @@ KITS: dict[str, type[Kit]] = {
         PayPalKit,
         FeexPayKit,
         CorefyKit,
+        TelegramKit,
         ManualKit,
         LinkPayKit,
     )

@@ -76,6 +76,7 @@ def test_what_reads_the_registry_reads_it_when_asked_so_a_provider_registered_la
             "paypal",
             "feexpay",
             "corefy",
+            "telegram",
             "manual",
             "linkpay",
             "pushpay",

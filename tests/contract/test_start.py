@@ -24,7 +24,7 @@ async def test_test_mode_talks_only_to_sandbox_hosts_and_live_never(contract: Co
         await contract.test_mode(True)
     await contract.start()
     assert network.sent(kit.start_path) == 1, network.seen
-    sandbox = [kit.is_sandbox(seen.host, seen.headers) for seen in network.seen]
+    sandbox = [kit.sandboxed(seen) for seen in network.seen]
     assert sandbox == [test_mode] * len(network.seen), network.seen
     assert (contract.customer.count("TEST MODE") >= 1) is test_mode  # the customer is told no real money moves
 

@@ -23,7 +23,7 @@ FLOWS = Path(flows.__file__).parent
 def test_the_flows_name_no_provider_that_has_a_chat_step() -> None:
     # The manual payment's proof step is the flows' own (flows.payment says why): it is the one provider they name.
     checked = [entry for entry in providers.ENTRIES.values() if entry.info.kind is not ProviderKind.MANUAL_PROOF]
-    names = ["corefy", "feexpay", "flutterwave", "mpesa", "paypal", "paystack", "stripe"]
+    names = ["corefy", "feexpay", "flutterwave", "mpesa", "paypal", "paystack", "stripe", "telegram"]
     assert sorted(entry.name for entry in checked) == names
     named = []
     for path in sorted(FLOWS.glob("*.py")):
@@ -75,10 +75,11 @@ def test_payment_menu_codes_keep_the_meaning_of_buttons_already_sent() -> None:
         "paypal": 6,
         "feexpay": 7,
         "corefy": 8,
+        "telegram": 9,
     }
     assert [
         found.name if (found := providers.by_button_code(code)) is not None else None
-        for code in (1, 2, 3, 4, 5, 6, 7, 8, 999)
+        for code in (1, 2, 3, 4, 5, 6, 7, 8, 9, 999)
     ] == [
         "manual",
         "mpesa",
@@ -88,6 +89,7 @@ def test_payment_menu_codes_keep_the_meaning_of_buttons_already_sent() -> None:
         "paypal",
         "feexpay",
         "corefy",
+        "telegram",
         None,
     ]
 

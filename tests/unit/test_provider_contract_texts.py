@@ -42,6 +42,6 @@ def test_a_provider_ships_the_texts_of_what_it_declares(name: str) -> None:
 
 def test_the_registry_has_a_provider_of_each_capability_checked_here() -> None:
     refunders = {name for name, entry in ENTRIES.items() if entry.info.supports(Capability.REFUND)}
-    assert refunders == {"paystack", "flutterwave", "stripe", "paypal", "corefy"}
+    assert refunders == {"paystack", "flutterwave", "stripe", "paypal", "corefy", "telegram"}
     confirmers = {name for name, entry in ENTRIES.items() if entry.info.supports(Capability.CONFIRM_HELD)}
     assert confirmers == {"paystack", "flutterwave"}

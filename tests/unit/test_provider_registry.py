@@ -35,6 +35,7 @@ def test_every_provider_folder_is_registered_under_its_own_name() -> None:
             "paypal",
             "feexpay",
             "corefy",
+            "telegram",
             "manual",
         }
     )

@@ -136,7 +136,7 @@ def test_the_sandbox_has_a_simulator_for_every_online_provider_of_the_product() 
 def test_a_provider_without_a_simulator_is_named_in_the_refusal() -> None:
     with pytest.raises(LookupError) as refused:
         simulator("nopay")
-    simulators = "mpesa, paystack, flutterwave, stripe, paypal, feexpay, corefy"
+    simulators = "mpesa, paystack, flutterwave, stripe, paypal, feexpay, corefy, telegram"
     assert str(refused.value) == f"the sandbox has no simulator for 'nopay' (it has: {simulators})"
 
 

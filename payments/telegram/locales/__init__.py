@@ -1,0 +1,1 @@
+"""The texts of Telegram Payments: its payment button, the invoice messages, pre-checkout refusals and refunds."""
