@@ -24,6 +24,9 @@ from core.relay import OutboxRelay
 from core.settings import Settings
 from core.tenant_cache import TenantCache
 from core.vault import Vault
+from fiscal.contract import FiscalKit
+from fiscal.overdue import FiscalOverdue
+from fiscal.registry import job_handlers as fiscal_job_handlers
 from payments import process
 from payments.base import Worker
 from payments.ingest import Ingest
@@ -104,7 +107,9 @@ def build_runtime(
     tenant_cache = TenantCache(database, vault, clock)
     tenant_cache.on_change.append(registry.forget)  # frees a changed tenant's providers (their check needs no help)
     starter = PaymentStarter(database, registry, clock)
-    jobs = JobWorker(database, clock, {START: starter, **parts.jobs}, on_done=relay.wake)
+    # Fiscal documents are payment jobs too, owed by the payment's own transaction (payments.fiscal_hook).
+    fiscal_jobs = fiscal_job_handlers(FiscalKit(database, clock, http, vault))
+    jobs = JobWorker(database, clock, {START: starter, **parts.jobs, **fiscal_jobs}, on_done=relay.wake)
     metrics = Metrics()
     processor = UpdateProcessor(
         database,
@@ -136,6 +141,6 @@ def build_runtime(
         jobs,
         tenant_cache,
         redis,
-        tuple(parts.workers),
+        (*parts.workers, FiscalOverdue(database, clock)),
         ingest=ingest,
     )

@@ -97,6 +97,9 @@ class Product(Base):
     photo_url: Mapped[str | None] = mapped_column(Text)
     stock: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What a tax authority needs of the product (fiscal/: an item classification code and a tax type).
+    item_class: Mapped[str | None] = mapped_column(String(20))
+    tax_type: Mapped[str | None] = mapped_column(String(2))
 
 
 class Customer(Base):
