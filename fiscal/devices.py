@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.tables import FiscalDevice, FiscalDocument
+from core.db.tables import FiscalDevice, FiscalDocument, Tenant
 from core.vault import Vault
 from payments.setup import ProviderSetup
 
@@ -51,6 +51,10 @@ async def store(
     give again (a communication key the authority issued) and still wants."""
     secrets, options = setup.stored()
     authority = type(setup).provider
+    tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+    assert tenant is not None
+    reported = {name for name in tenant.fiscal_authorities.split(",") if name}
+    tenant.fiscal_authorities = ",".join(sorted({*reported, authority}))
     row = await device(session, tenant_id, authority)
     bundle = {**keep, **secrets}
     if row is None:

@@ -322,7 +322,7 @@ async def _order_paid(
     short = await stock.take_for_order(session, ctx.order, ctx.counted)
     await fiscal_hook.owe_documents(
         session,
-        ctx.tenant.id,
+        ctx.tenant,
         document="sale",
         key=f"paid:{ctx.payment.id}",
         order_id=ctx.order.id,
@@ -382,7 +382,7 @@ async def _refunded(session: AsyncSession, ctx: notices.Context, event: Provider
         )
     await fiscal_hook.owe_documents(
         session,
-        ctx.tenant.id,
+        ctx.tenant,
         document="credit",
         key=f"refund:{payment.id}:{event.event_key}",
         order_id=ctx.order.id,

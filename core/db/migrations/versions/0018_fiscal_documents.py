@@ -69,6 +69,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('fiscal_documents', schema=None) as batch_op:
         batch_op.create_index('ix_fiscal_documents_order', ['tenant_id', 'order_id'], unique=False)
+    with op.batch_alter_table('tenants', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('fiscal_authorities', sa.String(length=60), server_default='', nullable=False))
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.add_column(sa.Column('item_class', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('tax_type', sa.String(length=2), nullable=True))
@@ -78,6 +80,8 @@ def downgrade() -> None:
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_column('tax_type')
         batch_op.drop_column('item_class')
+    with op.batch_alter_table('tenants', schema=None) as batch_op:
+        batch_op.drop_column('fiscal_authorities')
     with op.batch_alter_table('fiscal_documents', schema=None) as batch_op:
         batch_op.drop_index('ix_fiscal_documents_order')
     op.drop_table('fiscal_documents')
