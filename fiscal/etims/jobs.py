@@ -17,13 +17,14 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.tables import FiscalDevice, FiscalDocument, Order, Product, Tenant
+from core.db.tables import FiscalDevice, FiscalDocument, Order, PaymentJob, Product, Tenant
 from fiscal import devices
 from fiscal.contract import FiscalKit
 from fiscal.etims import wire
 from fiscal.etims.client import OscuClient, Unreachable
 from fiscal.etims.settings import EtimsSetup
 from payments import jobs
+from payments.fiscal_hook import job_kind
 from payments.jobs import Job
 from payments.setup import SetupError
 
@@ -155,7 +156,8 @@ class EtimsJobs:
         source_key: str,
         now: datetime,
     ) -> FiscalDocument | str | None:
-        """The document, numbered; a reason to wait (text); None when nothing is owed (not in shillings)."""
+        """The document, numbered; a reason to wait (text); None when nothing is owed (not in shillings, or the
+        refund of a sale KRA never saw)."""
         order = await session.get(Order, int(job.payload["order_id"]))
         if order is None or order.currency != CURRENCY or str(job.payload.get("currency")) != CURRENCY:
             log.warning(
@@ -166,6 +168,10 @@ class EtimsJobs:
         original = 0
         if credit:
             sale = await devices.sale_of(session, tenant.id, device.id, order.id)
+            if sale is None and not await _sale_owed(session, tenant.id, order.id):
+                # Sold before the shop reported to eTIMS: KRA never saw the sale, so there is nothing to credit.
+                log.warning("etims: refund of order %s, whose sale was never reported: no credit note", order.id)
+                return None
             if sale is None:
                 return "the credit note waits for the sale's invoice"
             original = sale.number
@@ -312,3 +318,15 @@ async def _lines(session: AsyncSession, order: Order, setup: EtimsSetup) -> list
     if not lines:
         return "the order has no items"
     return lines
+
+
+async def _sale_owed(session: AsyncSession, tenant_id: int, order_id: int) -> bool:
+    """Whether a sales invoice of the order is still owed (its job not yet run to a document)."""
+    pending = await session.scalars(
+        select(PaymentJob.payload).where(
+            PaymentJob.tenant_id == tenant_id,
+            PaymentJob.kind == job_kind(NAME),
+            PaymentJob.status.in_([jobs.JobStatus.PENDING.value, jobs.JobStatus.RUNNING.value]),
+        )
+    )
+    return any(payload.get("document") == "sale" and int(payload.get("order_id", 0)) == order_id for payload in pending)

@@ -213,6 +213,24 @@ async def test_a_refund_becomes_a_credit_note_of_the_sale(rig: Rig) -> None:
     assert await rig.documents() == [("sale", 1, None, "submitted", 44500), ("credit", 2, 1, "submitted", 10000)]
 
 
+async def test_a_refund_of_a_sale_made_before_the_shop_reported_to_etims_owes_no_credit_note(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    shop = await seed_shop(database, vault, clock)
+    till = Till(database, clock, shop)
+    payment = await till.order({"SUGAR-1KG": 1})
+    await till.event(payment, Outcome.PAID, "pay1", payment.amount_minor)  # no eTIMS yet: nothing owed
+    await configure(database, vault, clock, shop.tenant_id)
+    await till.event(payment, Outcome.REFUNDED, "refund1", 5000)
+    sim = EtimsSimulator()
+    async with httpx.AsyncClient(transport=sim.mock_transport()) as http:
+        worker = JobWorker(database, clock, job_handlers(FiscalKit(database, clock, http, vault)))
+        rig = Rig(database, vault, clock, till, sim, worker)
+        await rig.drain(rounds=2)
+    assert await rig.jobs() == [("fiscal.etims", "done")]
+    assert await rig.documents() == [] and sim.sales_calls == 0
+
+
 async def test_bad_settings_are_refused_with_the_reason_and_a_product_without_class_waits(
     database: Database, vault: Vault, clock: FakeClock
 ) -> None:

@@ -1,22 +1,31 @@
 """`dukabot fiscal set SLUG etims` as the operator runs it: the settings stored (the communication key encrypted and
-never printed, kept when set again without it), a bad value one line naming the field with nothing stored."""
+never printed, kept when set again without it), a bad value one line naming the field with nothing stored; and
+`dukabot doctor`'s eTIMS line."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import FiscalDevice
+from core.db.tables import FiscalDevice, Product
+from core.settings import Settings
 from core.vault import Vault
+from fiscal import devices
 from fiscal.etims.settings import EtimsSetup
 from fiscal.registry import settings_manifest
 from payments.setup import cli_manifest
 from tests.integration.test_provider_settings_cli import TOKEN, Run, dukabot, in_thread, one_line_error
+from tests.support.app import VAULT_KEY
+from tests.support.seed import seed_shop
 from webhooks.cli import main
+from webhooks.doctor import Check, fiscal_checks
+from webhooks.runtime import build_runtime
 
 __all__ = ["dukabot"]  # the fixture, shared
 
@@ -101,4 +110,36 @@ async def test_an_unknown_shop_or_option_is_refused(dukabot: Run) -> None:
     assert (
         "etims takes --option KEY=VALUE with KEY one of default_item_class, default_tax_type, alert_after_hours, "
         "not 'colour=red'" in " ".join(wrong.stderr.split())
+    )
+
+
+async def test_doctor_says_what_the_shop_still_lacks_for_etims(
+    database: Database, vault: Vault, clock: FakeClock, tmp_path: Path
+) -> None:
+    shop = await seed_shop(database, vault, clock)
+    async with database.uow() as uow:
+        setup = EtimsSetup.parse({"kra_pin": PIN, "device_serial": "DUKA-0001"})
+        await devices.store(uow.session, vault, shop.tenant_id, setup, clock.now())
+        await uow.commit()
+    settings = Settings(database_url=database.url, secret_keys=VAULT_KEY, data_dir=tmp_path)
+    runtime = build_runtime(settings, clock=clock)
+    try:
+        (lacking,) = await fiscal_checks(runtime, shop.tenant_id)
+        async with database.uow() as uow:
+            await uow.session.execute(update(Product).values(item_class="5059690800"))
+            await uow.commit()
+        (ready,) = await fiscal_checks(runtime, shop.tenant_id)
+    finally:
+        await runtime.close()
+    assert lacking == Check(
+        "mama-mboga: etims",
+        False,
+        "12 product(s) without an item classification: add the catalog column item_class, or set --option "
+        "default_item_class=CODE; see dukabot fiscal set mama-mboga etims",
+    )
+    assert ready == Check(
+        "mama-mboga: etims",
+        True,
+        "P051234567A branch 00, device DUKA-0001; https://etims-api.kra.go.ke/etims-api; device initialised on the "
+        "first submission",
     )
