@@ -143,3 +143,34 @@ async def test_doctor_says_what_the_shop_still_lacks_for_etims(
         "P051234567A branch 00, device DUKA-0001; https://etims-api.kra.go.ke/etims-api; device initialised on the "
         "first submission",
     )
+
+
+async def test_the_catalog_names_each_products_item_class_and_tax_type(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    from admin import shops
+    from admin.shops.errors import ShopError
+
+    await seed_shop(database, vault, clock)
+    header = "sku,name,price,category,item_class,tax_type\n"
+    async with database.uow() as uow:
+        await shops.import_catalog(
+            uow.session,
+            "mama-mboga",
+            header + "S1,Soda,80,Drinks,5059690800,b\nS2,Water,50,Drinks,,\n",
+            now=clock.now(),
+        )
+        await uow.commit()
+    async with database.uow() as uow:
+        rows = await uow.session.execute(
+            select(Product.sku, Product.item_class, Product.tax_type).where(Product.sku.in_(["S1", "S2"]))
+        )
+        assert sorted(tuple(row) for row in rows) == [("S1", "5059690800", "B"), ("S2", None, None)]
+        with pytest.raises(ShopError) as refused:
+            await shops.import_catalog(
+                uow.session, "mama-mboga", header + "S3,Juice,90,Drinks,50-59,F\n", now=clock.now()
+            )
+    assert (
+        "line 2: item_class must be empty or a classification code of 2 to 10 digits; "
+        "tax_type must be empty or one of A, B, C, D, E" in str(refused.value)
+    )
