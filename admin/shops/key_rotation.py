@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin.shops.errors import ShopError
 from core.clock import SystemClock
 from core.db.repos.tenants import TenantRepository
-from core.db.tables import AuditEntry, ProviderConfig, Tenant
+from core.db.tables import AuditEntry, FiscalDevice, ProviderConfig, Tenant
 from core.vault import Vault, VaultError
 
 __all__ = ["rotate_keys"]
 
 
 async def rotate_keys(session: AsyncSession, vault: Vault, *, now: datetime | None = None) -> int:
-    """Re-encrypt every bot token, webhook secret and provider bundle under the vault's first key; the count of
+    """Re-encrypt every bot token, webhook secret, provider and fiscal bundle under the vault's first key; the count of
     values re-encrypted. A value that no configured key opens refuses the whole rotation (nothing is changed)."""
     count = 0
     tenants = list(await session.scalars(select(Tenant).order_by(Tenant.id).with_for_update()))
@@ -50,6 +50,19 @@ async def rotate_keys(session: AsyncSession, vault: Vault, *, now: datetime | No
         except VaultError:
             raise ShopError(
                 f"the {config.provider} secrets of shop {slugs.get(config.tenant_id, '?')!r} cannot be decrypted "
+                "with the configured keys: keep the old key in the list until the rotation has run; nothing was changed"
+            ) from None
+        count += 1
+    devices = await session.scalars(
+        select(FiscalDevice).where(FiscalDevice.secrets_enc.is_not(None)).order_by(FiscalDevice.id).with_for_update()
+    )
+    for device in devices:  # a tax authority's communication key (fiscal/)
+        assert device.secrets_enc is not None
+        try:
+            device.secrets_enc = vault.rotate(device.secrets_enc)
+        except VaultError:
+            raise ShopError(
+                f"the {device.authority} secrets of shop {slugs.get(device.tenant_id, '?')!r} cannot be decrypted "
                 "with the configured keys: keep the old key in the list until the rotation has run; nothing was changed"
             ) from None
         count += 1

@@ -174,3 +174,23 @@ async def test_the_catalog_names_each_products_item_class_and_tax_type(
         "line 2: item_class must be empty or a classification code of 2 to 10 digits; "
         "tax_type must be empty or one of A, B, C, D, E" in str(refused.value)
     )
+
+
+async def test_keys_rotate_re_encrypts_the_communication_key(
+    database: Database, vault: Vault, clock: FakeClock
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from admin.shops.key_rotation import rotate_keys
+
+    shop = await seed_shop(database, vault, clock)
+    async with database.uow() as uow:
+        setup = EtimsSetup.parse({"kra_pin": PIN, "device_serial": "DUKA-0001", "cmc_key": KEY})
+        await devices.store(uow.session, vault, shop.tenant_id, setup, clock.now())
+        await uow.commit()
+    new_key = Fernet.generate_key().decode()
+    async with database.uow() as uow:
+        assert await rotate_keys(uow.session, Vault([new_key, VAULT_KEY]), now=clock.now()) == 3
+        await uow.commit()
+    _, secrets = await stored(database, Vault([new_key]))  # the old key can go
+    assert secrets == {"cmc_key": KEY}
