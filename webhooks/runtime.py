@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import httpx
@@ -18,6 +18,7 @@ from bot.replies import OutboxFallback, TelegramReplier
 from core import shared_state
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
+from core.fiscal_stamp import FiscalStamps, NoFiscalStamps
 from core.pacing import Pacer, Pacing, PacingLimits
 from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
@@ -26,6 +27,7 @@ from core.tenant_cache import TenantCache
 from core.vault import Vault
 from fiscal.contract import FiscalKit
 from fiscal.overdue import FiscalOverdue
+from fiscal.registry import RegisteredStamps
 from fiscal.registry import job_handlers as fiscal_job_handlers
 from payments import process
 from payments.base import Worker
@@ -59,6 +61,8 @@ class Runtime:
     redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and providers' tokens shared with other processes
     workers: tuple[Worker, ...] = ()  # the providers' own loops (ProviderEntry.process), run with the app
     ingest: Ingest | None = None  # provider events recorded by the routes, applied off the request
+    # What tax authorities stamped on an order's sale (an eTIMS invoice), for its receipt and exports.
+    fiscal_stamps: FiscalStamps = field(default_factory=NoFiscalStamps)
 
     @property
     def polling(self) -> bool:
@@ -143,4 +147,5 @@ def build_runtime(
         redis,
         (*parts.workers, FiscalOverdue(database, clock)),
         ingest=ingest,
+        fiscal_stamps=RegisteredStamps(),
     )
