@@ -7,6 +7,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core core
 COPY payments payments
+COPY fiscal fiscal
 COPY flows flows
 COPY bot bot
 COPY admin admin

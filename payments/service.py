@@ -25,7 +25,7 @@ from core.db.tables import Payment, PaymentEvent, Refund
 from core.messages import Message
 from core.money import Money
 from core.texts import text
-from payments import notices, stock
+from payments import fiscal_hook, notices, stock
 from payments.base import Outcome, ProviderEvent
 from payments.manual.provider import NAME as MANUAL
 from payments.manual.signals import signals
@@ -320,6 +320,17 @@ async def _order_paid(
     """What an order's becoming paid owes: its stock taken, the customer's receipt, the merchant's alert (which
     also says when the stock fell short, so the merchant restocks or refunds)."""
     short = await stock.take_for_order(session, ctx.order, ctx.counted)
+    await fiscal_hook.owe_documents(
+        session,
+        ctx.tenant,
+        document="sale",
+        key=f"paid:{ctx.payment.id}",
+        order_id=ctx.order.id,
+        payment_id=ctx.payment.id,
+        amount_minor=received.minor,
+        currency=received.currency,
+        now=now,
+    )
     owed = [notices.for_customer(ctx, f"receipt:{ctx.payment.id}", receipt)]
     if alert_merchant or short:
         alert = notices.paid_alert(ctx, received, late=late, short=short)
@@ -369,6 +380,17 @@ async def _refunded(session: AsyncSession, ctx: notices.Context, event: Provider
         await OrderRepository(session).move_loaded(
             ctx.order, [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.NEEDS_REVIEW], OrderStatus.REFUNDED, now
         )
+    await fiscal_hook.owe_documents(
+        session,
+        ctx.tenant,
+        document="credit",
+        key=f"refund:{payment.id}:{event.event_key}",
+        order_id=ctx.order.id,
+        payment_id=payment.id,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        now=now,
+    )
     told = "refund.sent_by_merchant" if event.reason_code == SENT_BY_MERCHANT else "refund.on_its_way"
     await notices.to_customer(
         session,

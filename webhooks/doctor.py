@@ -123,6 +123,38 @@ async def _database_and_tenants(runtime: Runtime, settings: Settings, slug: str 
                 tenant = await TenantRepository(uow.session).by_id(tenant_id)
                 assert tenant is not None
                 checks.append(await _provider(runtime, uow.session, tenant, name))
+        checks += await fiscal_checks(runtime, tenant_id)
+    return checks
+
+
+async def fiscal_checks(runtime: Runtime, tenant_id: int) -> list[Check]:
+    """One line per tax authority the shop reports to (``fiscal/``): its settings and what it still lacks."""
+    from sqlalchemy import select
+
+    from core.db.tables import FiscalDevice
+    from fiscal.contract import FiscalKit
+    from fiscal.registry import ENTRIES as FISCAL
+
+    kit = FiscalKit(runtime.database, runtime.clock, runtime.http, runtime.vault)
+    checks = []
+    async with runtime.database.uow() as uow:
+        tenant = await TenantRepository(uow.session).by_id(tenant_id)
+        assert tenant is not None
+        names = (
+            await uow.session.scalars(select(FiscalDevice.authority).where(FiscalDevice.tenant_id == tenant_id))
+        ).all()
+        for name in names:
+            what = f"{tenant.slug}: {name}"
+            entry = FISCAL.get(name)
+            if entry is None:
+                checks.append(Check(what, False, "this build does not know this tax authority"))
+                continue
+            try:
+                checks.append(Check(what, True, redact(await entry.check(kit, uow.session, tenant))))
+            except VaultError:
+                checks.append(Check(what, False, "its secrets cannot be decrypted with the configured keys"))
+            except (SetupError, ValueError) as error:
+                checks.append(Check(what, False, f"{redact(str(error))}; see dukabot fiscal set {tenant.slug} {name}"))
     return checks
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import httpx
@@ -18,12 +18,17 @@ from bot.replies import OutboxFallback, TelegramReplier
 from core import shared_state
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
+from core.fiscal_stamp import FiscalStamps, NoFiscalStamps
 from core.pacing import Pacer, Pacing, PacingLimits
 from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
 from core.settings import Settings
 from core.tenant_cache import TenantCache
 from core.vault import Vault
+from fiscal.contract import FiscalKit
+from fiscal.overdue import FiscalOverdue
+from fiscal.registry import RegisteredStamps
+from fiscal.registry import job_handlers as fiscal_job_handlers
 from payments import process
 from payments.base import Worker
 from payments.ingest import Ingest
@@ -56,6 +61,8 @@ class Runtime:
     redis: Redis | None = None  # with DUKABOT_REDIS_URL: pacing and providers' tokens shared with other processes
     workers: tuple[Worker, ...] = ()  # the providers' own loops (ProviderEntry.process), run with the app
     ingest: Ingest | None = None  # provider events recorded by the routes, applied off the request
+    # What tax authorities stamped on an order's sale (an eTIMS invoice), for its receipt and exports.
+    fiscal_stamps: FiscalStamps = field(default_factory=NoFiscalStamps)
 
     @property
     def polling(self) -> bool:
@@ -104,7 +111,9 @@ def build_runtime(
     tenant_cache = TenantCache(database, vault, clock)
     tenant_cache.on_change.append(registry.forget)  # frees a changed tenant's providers (their check needs no help)
     starter = PaymentStarter(database, registry, clock)
-    jobs = JobWorker(database, clock, {START: starter, **parts.jobs}, on_done=relay.wake)
+    # Fiscal documents are payment jobs too, owed by the payment's own transaction (payments.fiscal_hook).
+    fiscal_jobs = fiscal_job_handlers(FiscalKit(database, clock, http, vault))
+    jobs = JobWorker(database, clock, {START: starter, **parts.jobs, **fiscal_jobs}, on_done=relay.wake)
     metrics = Metrics()
     processor = UpdateProcessor(
         database,
@@ -136,6 +145,7 @@ def build_runtime(
         jobs,
         tenant_cache,
         redis,
-        tuple(parts.workers),
+        (*parts.workers, FiscalOverdue(database, clock)),
         ingest=ingest,
+        fiscal_stamps=RegisteredStamps(),
     )

@@ -29,10 +29,11 @@ def catalog_import(slug: str, file: IO[str]) -> None:
     """Add or update the products of shop SLUG from a CSV FILE ('-' reads standard input).
 
     \b
-    Columns: sku,name,price,category,description,photo_url,stock
+    Columns: sku,name,price,category,description,photo_url,stock,item_class,tax_type
       price      in major units of the shop's currency: 1250 or 12.50
       photo_url  empty, or an https:// URL
       stock      empty for no limit, or a whole number
+      item_class, tax_type  optional, for a tax authority (dukabot fiscal): a classification code, A-E
 
     Products are matched by sku: known ones are updated, new ones added, others left alone. A file with any bad
     row is refused as a whole, naming each bad line.

@@ -24,8 +24,20 @@ from payments.providers import ENTRIES as PROVIDERS
 
 __all__ = ["CATALOG_COLUMNS", "ImportReport", "import_catalog"]
 
-CATALOG_COLUMNS: Final = ("sku", "name", "price", "category", "description", "photo_url", "stock")
+CATALOG_COLUMNS: Final = (
+    "sku",
+    "name",
+    "price",
+    "category",
+    "description",
+    "photo_url",
+    "stock",
+    "item_class",
+    "tax_type",
+)
 _REQUIRED_COLUMNS: Final = ("sku", "name", "price", "category")
+# Tax types a product may name, for its tax authority (fiscal/: A exempt, B 16%, C zero-rated, D non-VAT, E 8%).
+TAX_TYPES: Final = ("A", "B", "C", "D", "E")
 SKU_MAX: Final = 64
 CATEGORY_MAX: Final = 60
 DESCRIPTION_MAX: Final = 1000  # Telegram photo captions hold 1024 characters, with the name and price
@@ -68,6 +80,8 @@ class _Row:
     description: str
     photo_url: str | None
     stock: int | None
+    item_class: str | None = None  # for a tax authority (fiscal/): the product's classification code, tax type
+    tax_type: str | None = None
 
 
 def _parse_row(values: dict[str, str], currency: str) -> tuple[_Row | None, list[str]]:
@@ -131,9 +145,16 @@ def _parse_row(values: dict[str, str], currency: str) -> tuple[_Row | None, list
         else:
             stock = int(raw_stock)
 
+    item_class = values.get("item_class", "").strip() or None
+    if item_class is not None and not (item_class.isdigit() and 2 <= len(item_class) <= 10):
+        reasons.append("item_class must be empty or a classification code of 2 to 10 digits")
+    tax_type = values.get("tax_type", "").strip().upper() or None
+    if tax_type is not None and tax_type not in TAX_TYPES:
+        reasons.append(f"tax_type must be empty or one of {', '.join(TAX_TYPES)}")
+
     if reasons:
         return None, reasons
-    row = _Row(0, sku, name, price_minor, category, description, photo_url, stock)
+    row = _Row(0, sku, name, price_minor, category, description, photo_url, stock, item_class, tax_type)
     return row, []
 
 
@@ -242,6 +263,8 @@ async def import_catalog(
             "description": row.description,
             "photo_url": row.photo_url,
             "stock": row.stock,
+            "item_class": row.item_class,
+            "tax_type": row.tax_type,
             "active": True,
         }
         product = existing.get(row.sku)

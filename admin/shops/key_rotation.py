@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin.shops.errors import ShopError
 from core.clock import SystemClock
 from core.db.repos.tenants import TenantRepository
-from core.db.tables import AuditEntry, ProviderConfig, Tenant
+from core.db.tables import AuditEntry, FiscalDevice, ProviderConfig, Tenant
 from core.vault import Vault, VaultError
 
 __all__ = ["rotate_keys"]
 
 
 async def rotate_keys(session: AsyncSession, vault: Vault, *, now: datetime | None = None) -> int:
-    """Re-encrypt every bot token, webhook secret and provider bundle under the vault's first key; the count of
+    """Re-encrypt every bot token, webhook secret, provider and fiscal bundle under the vault's first key; the count of
     values re-encrypted. A value that no configured key opens refuses the whole rotation (nothing is changed)."""
     count = 0
     tenants = list(await session.scalars(select(Tenant).order_by(Tenant.id).with_for_update()))
@@ -44,14 +44,13 @@ async def rotate_keys(session: AsyncSession, vault: Vault, *, now: datetime | No
         .with_for_update()
     )
     for config in configs:
-        assert config.secrets_enc is not None
-        try:
-            config.secrets_enc = vault.rotate(config.secrets_enc)
-        except VaultError:
-            raise ShopError(
-                f"the {config.provider} secrets of shop {slugs.get(config.tenant_id, '?')!r} cannot be decrypted "
-                "with the configured keys: keep the old key in the list until the rotation has run; nothing was changed"
-            ) from None
+        config.secrets_enc = _rotated(vault, config.secrets_enc, config.provider, slugs.get(config.tenant_id))
+        count += 1
+    devices = await session.scalars(
+        select(FiscalDevice).where(FiscalDevice.secrets_enc.is_not(None)).order_by(FiscalDevice.id).with_for_update()
+    )
+    for device in devices:  # a tax authority's communication key (fiscal/)
+        device.secrets_enc = _rotated(vault, device.secrets_enc, device.authority, slugs.get(device.tenant_id))
         count += 1
     TenantRepository(session).audit(
         AuditEntry(
@@ -66,3 +65,15 @@ async def rotate_keys(session: AsyncSession, vault: Vault, *, now: datetime | No
     )
     await session.flush()
     return count
+
+
+def _rotated(vault: Vault, bundle: str | None, owner: str, slug: str | None) -> str:
+    """A provider's or an authority's secrets bundle under the first key; refused when no key opens it."""
+    assert bundle is not None
+    try:
+        return vault.rotate(bundle)
+    except VaultError:
+        raise ShopError(
+            f"the {owner} secrets of shop {slug or '?'!r} cannot be decrypted with the configured keys: keep the old "
+            "key in the list until the rotation has run; nothing was changed"
+        ) from None

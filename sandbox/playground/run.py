@@ -20,9 +20,11 @@ from sqlalchemy import func, select
 from admin import shops
 from core.db.engine import Database
 from core.db.migrate import upgrade
+from core.db.repos.tenants import TenantRepository
 from core.db.tables import OutboxMessage, ProcessedUpdate
 from core.outbox import OutboxStatus
 from core.settings import Settings
+from sandbox.etims import playground as etims_playground
 from sandbox.playground.lines import LineReader
 from sandbox.playground.shop import (
     CUSTOMER_ID,
@@ -52,7 +54,9 @@ __all__ = [
 ]
 
 
-async def seed_demo_shop(settings: Settings, simulators: PaymentSimulators | None = None) -> None:
+async def seed_demo_shop(
+    settings: Settings, simulators: PaymentSimulators | None = None, *, etims_url: str | None = None
+) -> None:
     runtime = build_runtime(settings)
     try:
         await upgrade(runtime.database.engine)
@@ -82,6 +86,13 @@ async def seed_demo_shop(settings: Settings, simulators: PaymentSimulators | Non
                     await shops.set_provider(uow.session, runtime.vault, DEMO_SLUG, provider, secrets, options, now)
                 catalog = resources.files("admin").joinpath("sample_catalog.csv").read_text(encoding="utf-8")
                 await shops.import_catalog(uow.session, DEMO_SLUG, catalog, now=now)
+                await uow.commit()
+            if etims_url is not None:  # new or kept, the shop reports to this start's eTIMS simulator
+                tenant = await TenantRepository(uow.session).by_slug(DEMO_SLUG)
+                assert tenant is not None
+                await etims_playground.configure_demo(
+                    uow.session, runtime.vault, tenant.id, etims_url, runtime.clock.now()
+                )
                 await uow.commit()
     finally:
         await runtime.close()
@@ -152,7 +163,7 @@ async def run_playground(
 async def _run(settings: Settings, port: int | None, keep: bool, pace: float) -> None:
     async with open_shop(settings, port, keep=keep) as shop:
         customer, merchant, local = shop.customer, shop.merchant, shop.settings
-        terminal = Terminal(customer, merchant, shop.simulators, media=shop.media)
+        terminal = Terminal(customer, merchant, shop.simulators, media=shop.media, etims=shop.etims)
         print(f"dukabot playground: the demo shop's server runs on http://{local.host}:{local.port}")
         print(HELP)
         watchers = [asyncio.create_task(terminal.watch(who)) for who in terminal.people]

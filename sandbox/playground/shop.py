@@ -15,6 +15,8 @@ import httpx
 from aiohttp import web
 
 from core.settings import Settings
+from sandbox.etims import playground as etims_playground
+from sandbox.etims.simulator import EtimsSimulator
 from sandbox.playground.simulators import PaymentSimulators, payment_simulators
 from sandbox.telegram import BotAccount, FakeTelegram, FakeTelegramServer, FakeUser
 from webhooks.app import build_app
@@ -52,6 +54,7 @@ class Shop:
     settings: Settings
     app: web.Application
     clock: PlaygroundClock
+    etims: EtimsSimulator | None = None  # KRA eTIMS's, which the demo shop reports its sales to
 
     @property
     def url(self) -> str:
@@ -105,11 +108,13 @@ async def open_shop(
                 {"mpesa": {"clock": clock}, "telegram": {"fake": telegram.fake}, **(simulator_options or {})},
             )
         )
+        etims = EtimsSimulator()
+        etims_url = await stack.enter_async_context(etims_playground.serving(etims))
         data_dir = Path(local.data_dir)
         if not keep:
             (data_dir / "playground.sqlite3").unlink(missing_ok=True)
             shutil.rmtree(data_dir / "media", ignore_errors=True)
-        await seed_demo_shop(local, simulators)
+        await seed_demo_shop(local, simulators, etims_url=etims_url)
         runtime = build_runtime(local, clock=clock, http=http, chat_interval=chat_interval)
         stack.push_async_callback(runtime.close)
         # Telegram's update ids never go back: the bot would drop the new /start as one it has already processed.
@@ -123,4 +128,4 @@ async def open_shop(
         await web.TCPSite(runner, local.host, local.port).start()
         customer = telegram.fake.user(DEMO_TOKEN, CUSTOMER_ID, "Wanjiru")
         merchant = telegram.fake.user(DEMO_TOKEN, MERCHANT_ID, "Mama Duka")
-        yield Shop(telegram.fake, bot, customer, merchant, simulators, runtime, local, app, clock)
+        yield Shop(telegram.fake, bot, customer, merchant, simulators, runtime, local, app, clock, etims)

@@ -1,7 +1,7 @@
 """``dukabot playground`` as a person runs it, in its own process: a script piped to its stdin walks the demo shop
 from /start to a paid order by hand (the customer uploads a receipt photo, the merchant approves it), then pays a
 second order by M-Pesa and a third by Paystack against the local simulators, and what the terminal printed shows
-every step, the receipts included."""
+every step, the receipts included, and the sales invoices KRA eTIMS's simulator signed for them."""
 
 from __future__ import annotations
 
@@ -58,6 +58,9 @@ SCRIPT = [
     ":paystack success",
     ":wait 5",
     "/orders",
+    # The demo shop reports each sale to KRA eTIMS's simulator: the three orders, signed in order.
+    ":etims invoices",
+    ":etims nonsense",
 ]
 
 
@@ -67,6 +70,10 @@ def test_the_playground_runs_a_whole_manual_payment_journey(tmp_path: Path) -> N
     assert done.returncode == 0, f"exit {done.returncode}\n{out[-3000:]}\n{done.stderr[-3000:]}"
 
     assert "Karibu, Wanjiru! Welcome to Demo Duka." in out
+    assert re.search(
+        r"\n  #1 sale KES 65\.00 signed [0-9A-F]{16}\n  #2 sale KES [0-9,.]+ signed [0-9A-F]{16}\n", out
+    ), out[-3000:]
+    assert "(:etims takes one of down, up, invoices)" in out
     placed = re.search(r"Order ([A-Z0-9]{6}) is placed\. Amount to pay: KES 65\.", out)
     assert placed, out[-3000:]
     code = placed.group(1)

@@ -48,13 +48,15 @@ async def test_the_providers_job_kinds_are_built_from_the_registry(tmp_path: Pat
     runtime = build_runtime(settings(tmp_path, None))
     try:
         assert sorted(runtime.jobs.handlers) == [
+            "fiscal.etims",  # the fiscal integrations' documents (fiscal.registry) are payment jobs too
             "mpesa.c2b_check",
             "mpesa.retry_ready",
             "payment.start",
             "stripe.connect_link",
             "stripe.payouts",
         ]
-        assert runtime.workers == ()  # no provider runs a loop of its own yet
+        # No provider runs a loop of its own yet; the fiscal integrations' alert of late documents is the one loop.
+        assert [worker.name for worker in runtime.workers] == ["fiscal-overdue"]
     finally:
         await runtime.close()
 

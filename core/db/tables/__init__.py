@@ -8,6 +8,7 @@ along with the configuration-version events.
 - ``payments``: payment attempts, payment jobs, provider events (received and applied), proofs, refunds.
 - ``messaging``: the outbox and the Telegram updates already handled.
 - ``admin``: admin invitations and the audit log.
+- ``fiscal``: tax authorities' control units and the documents numbered on them.
 - ``config_events``: the mapper events that bump a tenant's configuration version.
 """
 
@@ -15,6 +16,7 @@ from core.db.tables import config_events as config_events
 from core.db.tables.admin import AdminInvite, AuditEntry
 from core.db.tables.base import NAMING, Base, TgId, Timestamp
 from core.db.tables.config_events import CACHED_TENANT_COLUMNS
+from core.db.tables.fiscal import FiscalDevice, FiscalDocument
 from core.db.tables.messaging import OutboxMessage, ProcessedUpdate
 from core.db.tables.orders import Order, OrderItem
 from core.db.tables.payments import (
@@ -39,6 +41,8 @@ __all__ = [
     "CartItem",
     "Conversation",
     "Customer",
+    "FiscalDevice",
+    "FiscalDocument",
     "InboundEvent",
     "Order",
     "OrderItem",

@@ -48,6 +48,9 @@ class Tenant(Base):
     # What caches of this tenant's state are checked against: a new random value with every change to what they
     # hold, in the change's own transaction (core/db/config_version.py; the events in core/db/tables/config_events.py).
     config_version: Mapped[int] = mapped_column(BigInteger, default=new_config_version, server_default=text("0"))
+    # The tax authorities the shop reports its sales to (fiscal/, comma-separated names; "" none), read with the tenant
+    # so that a payment of a shop without any costs no query (payments.fiscal_hook).
+    fiscal_authorities: Mapped[str] = mapped_column(String(60), default="", server_default="")
 
     admins: Mapped[list[TenantAdmin]] = relationship(back_populates="tenant", lazy="raise")
 
@@ -97,6 +100,9 @@ class Product(Base):
     photo_url: Mapped[str | None] = mapped_column(Text)
     stock: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What a tax authority needs of the product (fiscal/: an item classification code and a tax type).
+    item_class: Mapped[str | None] = mapped_column(String(20))
+    tax_type: Mapped[str | None] = mapped_column(String(2))
 
 
 class Customer(Base):
