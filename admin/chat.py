@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from admin import alerts, copies, invites, menu, orders, proofs, refund_tasks, refunds, review, sales, testmode
+from admin import (
+    alerts,
+    copies,
+    exports,
+    invites,
+    menu,
+    orders,
+    proofs,
+    receipts,
+    refund_tasks,
+    refunds,
+    review,
+    sales,
+    testmode,
+)
 from core.buttons import (
     AcceptPayment,
     AdminMenu,
@@ -29,6 +43,7 @@ from core.callbacks import Expired, Routes
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.tables import Customer, Order
+from core.fiscal_stamp import FiscalStamps, NoFiscalStamps
 from core.messages import Message
 from flows.buttons import expired, refuse
 from flows.context import FlowContext, Reply
@@ -54,6 +69,8 @@ ADMIN_COMMANDS = frozenset(
         "admins",
         "removeadmin",
         "alerts",
+        "receipt",
+        "export",
     }
 )
 # Commands that mean one thing for an admin and another for a customer: an admin gets the merchant's side.
@@ -96,12 +113,20 @@ async def handle_open(ctx: FlowContext, inbound: Inbound) -> Reply:
     return await invites.join(ctx, inbound.text)
 
 
-async def handle(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry | None = None) -> Reply:
-    """``registry``: the tenants' providers, for the merchant actions that must ask one (accepting held money)."""
+async def handle(
+    ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry | None = None, fiscal: FiscalStamps | None = None
+) -> Reply:
+    """``registry``: the tenants' providers, for the merchant actions that must ask one (accepting held money);
+    ``fiscal``: what tax authorities gave the shop's sales (receipts and exports print it)."""
     if inbound.kind is Kind.COMMAND:
         if ctx.conversation.step.startswith("admin."):
             ctx.go("idle")
-        return await _command(ctx, inbound.command or "", inbound.text.strip(), registry)
+        command, args = inbound.command or "", inbound.text.strip()
+        if command == "receipt":
+            return await receipts.command(ctx, args, fiscal or NoFiscalStamps())
+        if command == "export":
+            return await exports.command(ctx, args, fiscal or NoFiscalStamps())
+        return await _command(ctx, command, args, registry)
     if inbound.kind is Kind.BUTTON:
         return await ADMIN.dispatch(Merchant(ctx, registry), inbound.data, lambda m: refuse(m.ctx))
     if ctx.conversation.step == "admin.reject_reason" and inbound.kind is Kind.TEXT:

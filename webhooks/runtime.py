@@ -32,6 +32,7 @@ from payments.providers import ENTRIES, provider_factories
 from payments.reconciler import Reconciler
 from payments.registry import ProviderDeps, ProviderRegistry
 from payments.starter import START, PaymentStarter
+from webhooks.fiscal import fiscal_stamps
 from webhooks.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def build_runtime(
         methods=registry.names,
         fingerprint=ProofFingerprints(database, bots),
         observe=lambda outcome: metrics.updates.labels(outcome).inc(),
-        route=partial(gate.route, registry=registry),
+        route=partial(gate.route, registry=registry, fiscal=fiscal_stamps(settings)),
     )
     reconciler = Reconciler(database, registry, clock)
     ingest = Ingest(database, clock, on_applied=relay.wake, claim_owed=relay.claim_within)

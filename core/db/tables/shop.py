@@ -19,6 +19,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import expression
 
 from core.db.config_version import new_config_version
 from core.db.tables.base import Base, TgId, Timestamp
@@ -48,6 +49,13 @@ class Tenant(Base):
     # What caches of this tenant's state are checked against: a new random value with every change to what they
     # hold, in the change's own transaction (core/db/config_version.py; the events in core/db/tables/config_events.py).
     config_version: Mapped[int] = mapped_column(BigInteger, default=new_config_version, server_default=text("0"))
+    # What a receipt prints about the shop (admin/receipt_pdf.py; `dukabot tenant receipt`): its address, its tax id
+    # (a KRA PIN in Kenya), and its VAT: a rate in basis points (1600 = 16%; None: the shop charges no VAT) and whether
+    # its prices include it.
+    address: Mapped[str | None] = mapped_column(Text)
+    tax_id: Mapped[str | None] = mapped_column(String(40))
+    vat_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    prices_include_vat: Mapped[bool] = mapped_column(Boolean, default=True, server_default=expression.true())
 
     admins: Mapped[list[TenantAdmin]] = relationship(back_populates="tenant", lazy="raise")
 
