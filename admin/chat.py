@@ -43,7 +43,6 @@ from core.callbacks import Expired, Routes
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.tables import Customer, Order
-from core.fiscal_stamp import FiscalStamps, NoFiscalStamps
 from core.messages import Message
 from flows.buttons import expired, refuse
 from flows.context import FlowContext, Reply
@@ -113,20 +112,12 @@ async def handle_open(ctx: FlowContext, inbound: Inbound) -> Reply:
     return await invites.join(ctx, inbound.text)
 
 
-async def handle(
-    ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry | None = None, fiscal: FiscalStamps | None = None
-) -> Reply:
-    """``registry``: the tenants' providers, for the merchant actions that must ask one (accepting held money);
-    ``fiscal``: what tax authorities gave the shop's sales (receipts and exports print it)."""
+async def handle(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry | None = None) -> Reply:
+    """``registry``: the tenants' providers, for the merchant actions that must ask one (accepting held money)."""
     if inbound.kind is Kind.COMMAND:
         if ctx.conversation.step.startswith("admin."):
             ctx.go("idle")
-        command, args = inbound.command or "", inbound.text.strip()
-        if command == "receipt":
-            return await receipts.command(ctx, args, fiscal or NoFiscalStamps())
-        if command == "export":
-            return await exports.command(ctx, args, fiscal or NoFiscalStamps())
-        return await _command(ctx, command, args, registry)
+        return await _command(ctx, inbound.command or "", inbound.text.strip(), registry)
     if inbound.kind is Kind.BUTTON:
         return await ADMIN.dispatch(Merchant(ctx, registry), inbound.data, lambda m: refuse(m.ctx))
     if ctx.conversation.step == "admin.reject_reason" and inbound.kind is Kind.TEXT:
@@ -178,6 +169,10 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
         return await invites.remove(ctx, args)
     if command == "alerts":
         return await alerts.command(ctx, args)
+    if command == "receipt":
+        return await receipts.command(ctx, args)
+    if command == "export":
+        return await exports.command(ctx, args)
     if command not in ("approve", "reject") and (own := merchant_command(command)) is not None:
         return await own(ctx, args)  # a provider's own command (ProviderEntry.merchant_commands)
     return await _decide(ctx, command, args)

@@ -247,13 +247,13 @@ def _payment_row(
     )
 
 
-async def command(ctx: FlowContext, args: str, fiscal: FiscalStamps) -> Reply:
+async def command(ctx: FlowContext, args: str) -> Reply:
     """``/export [MONTH]`` (admins only: the gate sees to it): the month's CSV, sent as a document."""
     period = month_range(args, ctx.clock.now(), shoptime.shop_zone(ctx.tenant))
     if period is None:
         return Reply([Message(ctx.t("admin.export.usage"))], refused=True)
     start, end = period
-    export = await build(ctx.session, ctx.tenant, start, end, fiscal)
+    export = await build(ctx.session, ctx.tenant, start, end, ctx.fiscal)
     caption = ctx.t(
         "admin.export.caption",
         period=f"{start:%Y-%m}",

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import logging
 
-from admin import chat, receipts
-from core.buttons import ReceiptPdf
-from core.callbacks import read
+from admin import chat
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry
-from core.fiscal_stamp import FiscalStamps, NoFiscalStamps
+from core.fiscal_stamp import FiscalStamps
 from core.messages import Message
 from flows import router
 from flows.context import FlowContext, Reply
-from flows.inbound import Inbound, Kind
+from flows.inbound import Inbound
 from payments.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
@@ -30,26 +28,22 @@ async def route(
     """``registry``: the tenants' providers (the composition root binds it), for merchant actions that ask one;
     ``fiscal``: what tax authorities gave the shops' sales, printed on PDF receipts."""
     tenants = TenantRepository(ctx.session)
-    fiscal = fiscal or NoFiscalStamps()
-    if inbound.kind is Kind.BUTTON and isinstance(button := read(inbound.data), ReceiptPdf):
-        # The customer's own receipt, or any of the shop's for an admin (who may shop here too).
-        admin = await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id)
-        reply = await receipts.pressed(ctx, button.order_id, fiscal, admin=admin)
-        return reply, reply.refused
+    if fiscal is not None:
+        ctx.fiscal = fiscal
     if chat.is_open_input(inbound):  # /join CODE: for people who are not admins yet
         reply = await chat.handle_open(ctx, inbound)
         return reply, reply.refused
     if chat.is_shared_input(inbound) and await tenants.is_admin(
         ctx.tenant.id, ctx.actor.tg_user_id
     ):  # /orders: the shop's orders for an admin, one's own for a customer
-        return await chat.handle(ctx, inbound, registry, fiscal), False
+        return await chat.handle(ctx, inbound, registry), False
     if not chat.is_admin_input(inbound, ctx.conversation.step):
         reply = await router.handle(ctx, inbound)
         if inbound.command == "start" and await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id):
             reply.messages.append(Message(ctx.t("admin.welcome") + "\n\n" + ctx.t("admin.help")))
         return reply, False
     if await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id):
-        return await chat.handle(ctx, inbound, registry, fiscal), False
+        return await chat.handle(ctx, inbound, registry), False
     what = inbound.command or inbound.data or ctx.conversation.step
     log.warning(
         "refused merchant action %r from non-admin user %s of tenant %s", what, ctx.actor.tg_user_id, ctx.tenant.id

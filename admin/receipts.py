@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin import orders
 from admin.receipt_pdf import Line, PaidWith, Receipt, render, vat_of
 from core import shoptime
+from core.buttons import ReceiptPdf
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.tables import Order, Payment, PaymentEvent, Tenant
@@ -23,6 +24,7 @@ from core.fiscal_stamp import FiscalStamps
 from core.messages import Attachment, Message
 from core.money import Money
 from core.texts import text
+from flows.buttons import CUSTOMER, orders_now
 from flows.context import FlowContext, Reply
 from payments.base import Outcome
 from payments.states import PaymentStatus
@@ -82,18 +84,19 @@ async def _paid_with(session: AsyncSession, tenant: Tenant, payment: Payment, la
     )
 
 
-async def pressed(ctx: FlowContext, order_id: int, fiscal: FiscalStamps, *, admin: bool) -> Reply:
-    """The "📄 Receipt (PDF)" button: the customer's own order only (an admin may press it for any of the shop's)."""
-    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, order_id)
-    if order is None or (order.customer_id != ctx.customer.id and not admin):
+@CUSTOMER.on(ReceiptPdf, expired=orders_now)
+async def pressed(ctx: FlowContext, button: ReceiptPdf) -> Reply:
+    """The "📄 Receipt (PDF)" button under a paid receipt: the customer's own order only."""
+    order = await OrderRepository(ctx.session).by_id(ctx.tenant.id, button.order_id)
+    if order is None or order.customer_id != ctx.customer.id:
         return Reply(notice=ctx.t("receipt.not_available"), refused=True)
-    document = await for_order(ctx.session, ctx.tenant, order, fiscal)
+    document = await for_order(ctx.session, ctx.tenant, order, ctx.fiscal)
     if document is None:
         return Reply(notice=ctx.t("receipt.not_paid", code=order.code), refused=True)
     return Reply([document], notice=ctx.t("receipt.pdf_caption", code=order.code))
 
 
-async def command(ctx: FlowContext, args: str, fiscal: FiscalStamps) -> Reply:
+async def command(ctx: FlowContext, args: str) -> Reply:
     """``/receipt CODE`` (admins only: the gate sees to it): any order of this shop's."""
     ident = args.split()[0] if args.split() else ""
     if not ident:
@@ -101,7 +104,7 @@ async def command(ctx: FlowContext, args: str, fiscal: FiscalStamps) -> Reply:
     order = await orders.find(ctx, ident)
     if order is None:
         return Reply([Message(ctx.t("admin.no_such_order", code=ident[:20]))], refused=True)
-    document = await for_order(ctx.session, ctx.tenant, order, fiscal)
+    document = await for_order(ctx.session, ctx.tenant, order, ctx.fiscal)
     if document is None:
         return Reply([Message(ctx.t("receipt.not_paid", code=order.code))], refused=True)
     return Reply([document])

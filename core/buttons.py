@@ -124,7 +124,7 @@ class MyOrders(CallbackData, prefix="orders"):
 
 @dataclass(frozen=True)
 class ReceiptPdf(CallbackData, prefix="rcpt"):
-    """The order's receipt as a PDF document (admin.receipts): its customer's, or any order's for an admin."""
+    """The order's receipt as a PDF document, for its customer (admin.receipts)."""
 
     order_id: int
 
