@@ -16,7 +16,7 @@ from core.fiscal_stamp import NoFiscalStamps
 from core.shoptime import shop_zone
 from core.vault import Vault
 from flows.inbound import Actor, Inbound
-from tests.integration.test_pdf_receipts import WANJIRU, routed
+from tests.integration.test_pdf_receipts import WANJIRU, pdf_lines, routed
 from tests.integration.test_stock_and_review import SUGAR, TEA, Shelf, shelf
 from tests.support.fiscal import STAMP, FixedStamps
 from tests.support.refunds import as_admin, refund_confirmed
@@ -83,6 +83,14 @@ async def test_the_months_export_lists_orders_and_payments_and_adds_up_to_sales(
         month = await sales.compute(uow.session, tenant, "month", clock.now())
     assert sum(int(float(row[13]) * 100) for row in payments) == month.gross == 143_000
     assert sum(int(float(row[15]) * 100) for row in payments) == month.refunds == 10_000
+    refunded = await routed(shop, admin_of(shop), Inbound.cmd("receipt", "ST0002"))
+    lines = pdf_lines(refunded.messages[0])
+    assert lines[lines.index("Total KES 380") :][:4] == [
+        "Total KES 380",
+        "Paid KES 380 by manual payment, 15 Jan 2026, 12:00 EAT",
+        f"Reference: {payments[1][10]}",  # the provider's reference, as in the export
+        "Refunded: KES 100",
+    ]
 
 
 async def test_test_orders_and_tax_stamps_when_asked(database: Database, vault: Vault, clock: FakeClock) -> None:
