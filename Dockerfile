@@ -4,6 +4,10 @@ FROM python:3.11-slim
 # container's address, never to its loopback) and keeps its data in the /data volume, owned by the user it runs as.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DUKABOT_DATA_DIR=/data DUKABOT_HOST=0.0.0.0 DUKABOT_PORT=8080
 WORKDIR /app
+# DejaVu Sans for PDF receipts (admin/receipt_pdf.py): PDF's built-in fonts know Latin-1 only.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY core core
 COPY payments payments

@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from admin import alerts, copies, invites, menu, orders, proofs, refund_tasks, refunds, review, sales, testmode
+from admin import (
+    alerts,
+    copies,
+    exports,
+    invites,
+    menu,
+    orders,
+    proofs,
+    receipts,
+    refund_tasks,
+    refunds,
+    review,
+    sales,
+    testmode,
+)
 from core.buttons import (
     AcceptPayment,
     AdminMenu,
@@ -54,6 +68,8 @@ ADMIN_COMMANDS = frozenset(
         "admins",
         "removeadmin",
         "alerts",
+        "receipt",
+        "export",
     }
 )
 # Commands that mean one thing for an admin and another for a customer: an admin gets the merchant's side.
@@ -153,6 +169,10 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
         return await invites.remove(ctx, args)
     if command == "alerts":
         return await alerts.command(ctx, args)
+    if command == "receipt":
+        return await receipts.command(ctx, args)
+    if command == "export":
+        return await exports.command(ctx, args)
     if command not in ("approve", "reject") and (own := merchant_command(command)) is not None:
         return await own(ctx, args)  # a provider's own command (ProviderEntry.merchant_commands)
     return await _decide(ctx, command, args)

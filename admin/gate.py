@@ -9,6 +9,7 @@ import logging
 from admin import chat
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry
+from core.fiscal_stamp import FiscalStamps
 from core.messages import Message
 from flows import router
 from flows.context import FlowContext, Reply
@@ -18,9 +19,17 @@ from payments.registry import ProviderRegistry
 log = logging.getLogger(__name__)
 
 
-async def route(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry | None = None) -> tuple[Reply, bool]:
-    """``registry``: the tenants' providers (the composition root binds it), for merchant actions that ask one."""
+async def route(
+    ctx: FlowContext,
+    inbound: Inbound,
+    registry: ProviderRegistry | None = None,
+    fiscal: FiscalStamps | None = None,
+) -> tuple[Reply, bool]:
+    """``registry``: the tenants' providers (the composition root binds it), for merchant actions that ask one;
+    ``fiscal``: what tax authorities gave the shops' sales, printed on PDF receipts."""
     tenants = TenantRepository(ctx.session)
+    if fiscal is not None:
+        ctx.fiscal = fiscal
     if chat.is_open_input(inbound):  # /join CODE: for people who are not admins yet
         reply = await chat.handle_open(ctx, inbound)
         return reply, reply.refused

@@ -91,11 +91,13 @@ def period_bounds(period: str, now: datetime, tz: tzinfo) -> tuple[datetime, dat
 
 
 async def movements(
-    session: AsyncSession, tenant: Tenant, since: datetime, until: datetime
+    session: AsyncSession, tenant: Tenant, since: datetime, until: datetime, *, include_test: bool = False
 ) -> dict[int, list[Movement]]:
     """The money in and out before ``until`` of every payment that moved money from ``since``, from its events, in
     order. A refund's event may leave its amount out ("all of it"): it was what was left then, so each payment's events
-    are replayed from its first, in the order they were applied."""
+    are replayed from its first, in the order they were applied. Test payments count only with ``include_test`` (an
+    export that asks for them)."""
+    live = () if include_test else (Payment.is_test.is_(False), Order.is_test.is_(False))
     moved_since = select(PaymentEvent.payment_id).where(
         PaymentEvent.tenant_id == tenant.id,
         PaymentEvent.outcome.in_([Outcome.PAID.value, Outcome.REFUNDED.value]),
@@ -111,8 +113,7 @@ async def movements(
             PaymentEvent.tenant_id == tenant.id,
             PaymentEvent.payment_id.in_(moved_since),
             Payment.tenant_id == tenant.id,
-            Payment.is_test.is_(False),
-            Order.is_test.is_(False),
+            *live,
             Payment.currency == tenant.currency,
             Payment.status.in_([status.value for status in _MONEY_IN]),
             PaymentEvent.outcome.in_([Outcome.PAID.value, Outcome.REFUNDED.value]),

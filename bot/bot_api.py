@@ -34,7 +34,7 @@ Method = type[TelegramMethod[Any]]
 def plain_text(message: Message) -> str | None:
     """The text of ``message`` when it goes out as one plain text message (no picture or file, not blank, within
     Telegram's 4096 characters), cleaned of lone surrogates as every send is; None for anything else."""
-    if message.photo is not None or message.document is not None or message.image is not None:
+    if message.photo is not None or message.document is not None or message.image is not None or message.attachment:
         return None
     text = clean_text(message.text)
     if not text.strip() or utf16_len(text) > TEXT_LIMIT:

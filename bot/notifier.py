@@ -103,7 +103,7 @@ class TelegramNotifier:
         """Edits ``message_id`` into ``message``; False when Telegram refuses the edit (send anew instead)."""
         text = message.text
         media = message.photo is not None or message.document is not None
-        if message.image is not None or not text.strip():
+        if message.image is not None or message.attachment is not None or not text.strip():
             return False
         if utf16_len(text) > (CAPTION_LIMIT if media else TEXT_LIMIT):
             return False
@@ -136,6 +136,8 @@ class TelegramNotifier:
         photo: str | BufferedInputFile | None = message.photo
         if message.image is not None:  # a picture drawn on the server (a sales chart): uploaded, not referenced
             photo = media = BufferedInputFile(message.image, "chart.png")
+        elif message.attachment is not None:  # a file made on the server (a PDF receipt, an export)
+            media = BufferedInputFile(message.attachment.data, message.attachment.name)
         if media is not None:
             fits = utf16_len(text) <= CAPTION_LIMIT
             caption = text if fits and text.strip() else None

@@ -167,7 +167,8 @@ class TelegramReplier:
         return True
 
     async def _late(self, tenant_id: int, chat_id: int, message: Message) -> None:
-        if self.fallback is None or message.image is not None:  # the outbox stores JSON: a drawn chart cannot wait
+        # The outbox stores JSON: a drawn chart or a made file cannot wait there.
+        if self.fallback is None or message.image is not None or message.attachment is not None:
             log.warning("chat %s (tenant %s): a reply could not be sent in time and was dropped", chat_id, tenant_id)
             return
         await self.fallback(tenant_id, chat_id, message)

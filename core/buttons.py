@@ -122,6 +122,13 @@ class MyOrders(CallbackData, prefix="orders"):
     signpost = True
 
 
+@dataclass(frozen=True)
+class ReceiptPdf(CallbackData, prefix="rcpt"):
+    """The order's receipt as a PDF document, for its customer (admin.receipts)."""
+
+    order_id: int
+
+
 # The merchant's side (admin.buttons), behind the admin gate.
 
 

@@ -21,6 +21,14 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file made on the server (a PDF receipt, an export), uploaded as a document under ``name``."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
@@ -34,6 +42,9 @@ class Message:
     # Raw image bytes (a PNG chart drawn on the server), sent as a photo. For direct replies only: outbox payloads
     # stay JSON and never carry it.
     image: bytes | None = field(default=None, repr=False)
+    # A file made on the server, sent as a document with the text as its caption. For direct replies only, as
+    # ``image`` is.
+    attachment: Attachment | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.catalog_cache import CatalogCache
 from core.clock import Clock
 from core.db.tables import Conversation, Customer, Tenant
+from core.fiscal_stamp import FiscalStamps, NoFiscalStamps
 from core.texts import text
 from flows.inbound import Actor
 from payments.chat import Reply
@@ -35,6 +36,9 @@ class FlowContext:
     clock: Clock
     methods: frozenset[str] = frozenset({"manual"})  # payment methods this server can start
     catalog: CatalogCache | None = None  # the process's shelves (browsing); None: read from the database each time
+    # What tax authorities gave the shop's sales (printed on PDF receipts, listed in exports): the composition root
+    # binds the process's (admin.gate.route); none when nothing is wired.
+    fiscal: FiscalStamps = field(default_factory=NoFiscalStamps)
 
     @property
     def lang(self) -> str:

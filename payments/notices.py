@@ -16,7 +16,16 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox, phones, shoptime
-from core.buttons import AcceptPayment, ApproveProof, ChooseMethod, MyOrders, ProofAgain, RejectProof, ViewOrder
+from core.buttons import (
+    AcceptPayment,
+    ApproveProof,
+    ChooseMethod,
+    MyOrders,
+    ProofAgain,
+    ReceiptPdf,
+    RejectProof,
+    ViewOrder,
+)
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
 from core.db.repos.tenants import TenantRepository
@@ -140,6 +149,13 @@ async def for_merchant(
 
 
 def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: datetime | None = None) -> Message:
+    """The customer's receipt in the chat, with a button that sends it as a PDF document (admin.receipts)."""
+    message = _chat_receipt(ctx, paid, channel=channel, at=at)
+    pdf = Button(text("button.receipt_pdf", ctx.lang), data=ReceiptPdf(ctx.order.id).pack())
+    return dataclasses.replace(message, buttons=(*message.buttons, (pdf,)))
+
+
+def _chat_receipt(ctx: Context, paid: Money, *, channel: str | None, at: datetime | None) -> Message:
     own = provider_notices(ctx.payment.provider).receipt
     if own is not None and at is not None:  # the provider's own receipt (its receipt number, amount and time)
         return own(ctx, paid, at)

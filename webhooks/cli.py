@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from admin import cli as admin_cli
+from webhooks.orders_cli import orders
 from webhooks.ports import ensure_can_listen, free_port, in_use, listen_problem
 
 
@@ -26,6 +27,7 @@ def main() -> None:
 
 
 admin_cli.register(main)
+main.add_command(orders)
 
 
 @main.command()

@@ -27,7 +27,6 @@ from core.tenant_cache import TenantCache
 from core.vault import Vault
 from fiscal.contract import FiscalKit
 from fiscal.overdue import FiscalOverdue
-from fiscal.registry import RegisteredStamps
 from fiscal.registry import job_handlers as fiscal_job_handlers
 from payments import process
 from payments.base import Worker
@@ -37,6 +36,7 @@ from payments.providers import ENTRIES, provider_factories
 from payments.reconciler import Reconciler
 from payments.registry import ProviderDeps, ProviderRegistry
 from payments.starter import START, PaymentStarter
+from webhooks.fiscal import fiscal_stamps
 from webhooks.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ def build_runtime(
     fiscal_jobs = fiscal_job_handlers(FiscalKit(database, clock, http, vault))
     jobs = JobWorker(database, clock, {START: starter, **parts.jobs, **fiscal_jobs}, on_done=relay.wake)
     metrics = Metrics()
+    stamps = fiscal_stamps(settings)
     processor = UpdateProcessor(
         database,
         clock,
@@ -124,7 +125,7 @@ def build_runtime(
         methods=registry.names,
         fingerprint=ProofFingerprints(database, bots),
         observe=lambda outcome: metrics.updates.labels(outcome).inc(),
-        route=partial(gate.route, registry=registry),
+        route=partial(gate.route, registry=registry, fiscal=stamps),
     )
     reconciler = Reconciler(database, registry, clock)
     ingest = Ingest(database, clock, on_applied=relay.wake, claim_owed=relay.claim_within)
@@ -147,5 +148,5 @@ def build_runtime(
         redis,
         (*parts.workers, FiscalOverdue(database, clock)),
         ingest=ingest,
-        fiscal_stamps=RegisteredStamps(),
+        fiscal_stamps=stamps,
     )

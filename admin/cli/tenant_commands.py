@@ -9,6 +9,7 @@ import click
 
 from admin.cli.plumbing import CliError, echo_hint, echo_ok, echo_warning, in_unit_of_work, load_settings, load_vault
 from admin.cli.tenant_admin_commands import admin
+from admin.cli.tenant_receipt_commands import receipt
 from core.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ def tenant() -> None:
 
 
 tenant.add_command(admin)
+tenant.add_command(receipt)
 
 
 @tenant.command("add")

@@ -19,6 +19,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import expression
 
 from core.db.config_version import new_config_version
 from core.db.tables.base import Base, TgId, Timestamp
@@ -51,6 +52,13 @@ class Tenant(Base):
     # The tax authorities the shop reports its sales to (fiscal/, comma-separated names; "" none), read with the tenant
     # so that a payment of a shop without any costs no query (payments.fiscal_hook).
     fiscal_authorities: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    # What a receipt prints about the shop (admin/receipt_pdf.py; `dukabot tenant receipt`): its address, its tax id
+    # (a KRA PIN in Kenya), and its VAT: a rate in basis points (1600 = 16%; None: the shop charges no VAT) and whether
+    # its prices include it.
+    address: Mapped[str | None] = mapped_column(Text)
+    tax_id: Mapped[str | None] = mapped_column(String(40))
+    vat_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    prices_include_vat: Mapped[bool] = mapped_column(Boolean, default=True, server_default=expression.true())
 
     admins: Mapped[list[TenantAdmin]] = relationship(back_populates="tenant", lazy="raise")
 
