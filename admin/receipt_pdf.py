@@ -78,7 +78,7 @@ class Line:
 @dataclass(frozen=True, slots=True)
 class PaidWith:
     method: str  # the provider's name, in the customer's language
-    reference: str  # the provider's own reference (M-Pesa receipt, Paystack id), else ours
+    reference: str  # the provider's own reference (its receipt or transaction id), else ours
     amount: Money
     refunded: Money
     at: str  # in the shop's time zone, as shown
