@@ -82,9 +82,8 @@ def webhook_set(slug: str) -> None:
     """Register SLUG's webhook at DUKABOT_PUBLIC_URL/tg/SLUG, with the tenant's secret token."""
     import asyncio
 
-    from aiogram.exceptions import TelegramAPIError
-
     from admin.cli.plumbing import load_settings
+    from bot.channel import ChannelRefused
     from core.db.repos.tenants import TenantRepository
     from webhooks.doctor import disabled_note
     from webhooks.runtime import build_runtime
@@ -109,11 +108,10 @@ def webhook_set(slug: str) -> None:
                     )
                 secret = runtime.vault.decrypt(tenant.webhook_secret_enc)
                 tenant_id = tenant.id
-            bot = await runtime.bots.bot_for(tenant_id)
             try:
-                await bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"])
-            except TelegramAPIError as error:
-                raise click.ClickException(f"Telegram refused the webhook: {error.message}") from None
+                await runtime.channel.set_webhook(tenant_id, url, secret)
+            except ChannelRefused as error:
+                raise click.ClickException(f"Telegram refused the webhook: {error.reason}") from None
         finally:
             await runtime.close()
 

@@ -1,30 +1,11 @@
-"""The Telegram side of the outbox relay: renders a ``core.messages.Message`` into Bot API calls through aiogram and
-translates aiogram's exceptions into the ``core.relay`` errors the relay acts on.
-
-Rendering:
-
-- a photo (URL or file_id) carries the text as its caption; a document likewise. A caption is limited to 1024
-  characters: a longer text goes out as text message(s) right after the photo or document;
-- otherwise a text message, split into parts of at most 4096 characters, at line breaks or spaces where possible;
-- the inline keyboard goes on the last message sent, so it stays under everything it refers to.
-
-Editing (``edit_message_id``, for a message that replaces an earlier one): a text message is edited with
-editMessageText, a photo or document message with editMessageCaption (the picture or file itself stays), in both cases
-with the new message's keyboard (none removes the old one). A message that does not fit in one message is not edited.
-Any 400 on the edit (too old, deleted, text versus media...) falls back to sending the message anew; "message is not
-modified" means it already shows this, so it counts as delivered. ``send`` returns the id of the message that shows
-the message: the edited one, or the last one sent. ``anew`` is sent instead of the message when it goes out as new.
-
-Limits are measured in UTF-16 code units, as Telegram counts them (an emoji outside the BMP counts two).
-A multi-part message that fails half-way is retried whole by the relay: its first parts may then arrive twice.
-"""
+"""The Bot API calls of the outbox relay's notifier (``bot.telegram_render``) through aiogram, and aiogram's exceptions
+translated into the ``core.relay`` errors the relay acts on."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 from aiogram import Bot
@@ -42,138 +23,75 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.types import Message as SentMessage
 
-from core.messages import Button, Message
+from bot.telegram_render import Keyboard, MediaKind, refusal
 from core.relay import NotifierError, PermanentError, RetryAfter, TransientError, Undeliverable, scrub
-from core.unicode import clean_text
-
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-
-# 400 descriptions that mean the chat cannot be written to at all (retrying cannot help).
-_UNREACHABLE = (
-    "chat not found",
-    "user not found",
-    "peer_id_invalid",
-    "chat_write_forbidden",
-    "have no rights to send",
-    "not enough rights to send",
-)
 
 
-class BotDirectory(Protocol):
-    """Gives the aiogram ``Bot`` of a tenant (the composition root owns the bots and their sessions)."""
+class AiogramCalls:
+    """One tenant's aiogram ``Bot`` as :class:`bot.telegram_render.TelegramCalls`. ``request_timeout`` (seconds) is
+    passed to each Bot API call; keep it below the relay's ``send_timeout``."""
 
-    async def bot_for(self, tenant_id: int) -> Bot: ...
+    def __init__(self, bot: Bot, *, request_timeout: int | None = None) -> None:
+        self.bot = bot
+        self.request_timeout = request_timeout
 
-
-class TelegramNotifier:
-    """The ``core.relay.Notifier`` port over aiogram: one tenant, one bot.
-
-    ``request_timeout`` (seconds) is passed to each Bot API call; keep it below the relay's ``send_timeout``.
-    """
-
-    def __init__(self, bots: BotDirectory, *, request_timeout: int | None = None) -> None:
-        self._bots = bots
-        self._request_timeout = request_timeout
-
-    async def send(
-        self,
-        tenant_id: int,
-        chat_id: int,
-        message: Message,
-        *,
-        edit_message_id: int | None = None,
-        anew: Message | None = None,
-    ) -> int | None:
-        bot = await self._bots.bot_for(tenant_id)
-        # A lone surrogate cannot be encoded for the Bot API: without this the whole message would be lost.
-        message = dataclasses.replace(message, text=clean_text(message.text))
-        try:
-            if edit_message_id is not None and await self._edit(bot, chat_id, edit_message_id, message):
-                return edit_message_id
-            return await self._render(bot, chat_id, anew or message)
-        except NotifierError:
-            raise
-        except (AiogramError, aiohttp.ClientError, TimeoutError) as exc:
-            raise translate(exc, token=bot.token) from None
-
-    async def _edit(self, bot: Bot, chat_id: int, message_id: int, message: Message) -> bool:
-        """Edits ``message_id`` into ``message``; False when Telegram refuses the edit (send anew instead)."""
-        text = message.text
-        media = message.photo is not None or message.document is not None
-        if message.image is not None or not text.strip():
-            return False
-        if utf16_len(text) > (CAPTION_LIMIT if media else TEXT_LIMIT):
-            return False
-        keyboard = render_keyboard(message.buttons)
-        try:
-            if media:
-                await bot.edit_message_caption(
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    caption=text,
-                    reply_markup=keyboard,
-                    request_timeout=self._request_timeout,
-                )
-            else:
-                await bot.edit_message_text(
-                    text=text,
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    reply_markup=keyboard,
-                    request_timeout=self._request_timeout,
-                )
-        except TelegramBadRequest as error:
-            return "message is not modified" in error.message.lower()
-        return True
-
-    async def _render(self, bot: Bot, chat_id: int, message: Message) -> int:
-        keyboard = render_keyboard(message.buttons)
-        text = message.text
-        media: str | BufferedInputFile | None = message.photo or message.document
-        photo: str | BufferedInputFile | None = message.photo
-        if message.image is not None:  # a picture drawn on the server (a sales chart): uploaded, not referenced
-            photo = media = BufferedInputFile(message.image, "chart.png")
-        if media is not None:
-            fits = utf16_len(text) <= CAPTION_LIMIT
-            caption = text if fits and text.strip() else None
-            markup = keyboard if fits or not text.strip() else None
-            sent: SentMessage
-            if photo is not None:
-                sent = await bot.send_photo(
-                    chat_id,
-                    photo,
-                    caption=caption,
-                    reply_markup=markup,
-                    request_timeout=self._request_timeout,
-                )
-            else:
-                sent = await bot.send_document(
-                    chat_id,
-                    media,
-                    caption=caption,
-                    reply_markup=markup,
-                    request_timeout=self._request_timeout,
-                )
-            if fits or not text.strip():
-                return sent.message_id
-        parts = split_text(text)
-        if not parts:
-            raise PermanentError("the message has no text")
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            sent = await bot.send_message(
-                chat_id,
-                part,
-                reply_markup=keyboard if last else None,
-                request_timeout=self._request_timeout,
+    async def send_text(self, chat_id: int, text: str, keyboard: Keyboard) -> int:
+        async with translated(self.bot):
+            sent = await self.bot.send_message(
+                chat_id, text, reply_markup=render_keyboard(keyboard), request_timeout=self.request_timeout
             )
         return sent.message_id
 
+    async def send_media(
+        self, chat_id: int, kind: MediaKind, media: str | bytes, caption: str | None, keyboard: Keyboard
+    ) -> int:
+        given = BufferedInputFile(media, "chart.png") if isinstance(media, bytes) else media
+        markup = render_keyboard(keyboard)
+        async with translated(self.bot):
+            if kind == "photo":
+                sent = await self.bot.send_photo(
+                    chat_id, given, caption=caption, reply_markup=markup, request_timeout=self.request_timeout
+                )
+            else:
+                sent = await self.bot.send_document(
+                    chat_id, given, caption=caption, reply_markup=markup, request_timeout=self.request_timeout
+                )
+        return sent.message_id
 
-def render_keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    async def edit_text(self, chat_id: int, message_id: int, text: str, keyboard: Keyboard) -> None:
+        async with translated(self.bot):
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=render_keyboard(keyboard),
+                request_timeout=self.request_timeout,
+            )
+
+    async def edit_caption(self, chat_id: int, message_id: int, caption: str, keyboard: Keyboard) -> None:
+        async with translated(self.bot):
+            await self.bot.edit_message_caption(
+                chat_id=chat_id,
+                message_id=message_id,
+                caption=caption,
+                reply_markup=render_keyboard(keyboard),
+                request_timeout=self.request_timeout,
+            )
+
+
+@asynccontextmanager
+async def translated(bot: Bot) -> AsyncIterator[None]:
+    """aiogram's and the network's exceptions inside the block, raised as the relay's errors."""
+    try:
+        yield
+    except NotifierError:
+        raise
+    except (AiogramError, aiohttp.ClientError, TimeoutError) as exc:
+        raise translate(exc, token=bot.token) from None
+
+
+def render_keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     """Our buttons as an aiogram inline keyboard: callback buttons and URL buttons; None when there are none."""
     rows = [
         [
@@ -203,9 +121,7 @@ def translate(exc: BaseException, *, token: str | None = None) -> NotifierError:
     if isinstance(exc, TelegramMigrateToChat):
         return Undeliverable(f"the group is now the supergroup {exc.migrate_to_chat_id}")
     if isinstance(exc, TelegramBadRequest):
-        if any(marker in exc.message.lower() for marker in _UNREACHABLE):
-            return Undeliverable(clean(exc.message))
-        return PermanentError(clean(exc.message))
+        return refusal(exc.message, clean(exc.message))
     if isinstance(exc, TelegramEntityTooLarge):  # a TelegramNetworkError subclass, but retrying cannot help
         return PermanentError(clean(exc.message))
     if isinstance(exc, TelegramServerError):
@@ -223,40 +139,3 @@ def translate(exc: BaseException, *, token: str | None = None) -> NotifierError:
     if isinstance(exc, asyncio.TimeoutError):
         return TransientError("timed out")
     return TransientError(f"unexpected {type(exc).__name__}")
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """``text`` in parts of at most ``limit`` UTF-16 units: cut at the last line break of a part, else at the last
-    space, else hard (never inside a character). Parts that would be blank are dropped."""
-    parts: list[str] = []
-    rest = text
-    while utf16_len(rest) > limit:
-        fit = _fitting_prefix(rest, limit)
-        window = rest[:fit]
-        cut = window.rfind("\n")
-        if cut < fit // 2:
-            cut = window.rfind(" ")
-        if cut < fit // 2:  # no good break point in the second half: cut hard
-            head, rest = rest[:fit], rest[fit:]
-        else:
-            head, rest = rest[:cut], rest[cut + 1 :]
-        if head.strip():
-            parts.append(head)
-    if rest.strip():
-        parts.append(rest)
-    return parts
-
-
-def _fitting_prefix(text: str, limit: int) -> int:
-    """How many characters of ``text`` fit in ``limit`` UTF-16 units."""
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit:
-            return index
-    return len(text)

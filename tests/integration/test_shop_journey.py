@@ -37,6 +37,7 @@ async def server(
 
 
 BY_HAND = "💵 Pay by hand and upload proof"
+pytestmark = pytest.mark.every_channel
 BOTH_WAYS = pytest.mark.parametrize("server", ["webhook", "polling"], indirect=True)
 
 

@@ -1,5 +1,6 @@
-"""aiogram's models are built on first use, not at import (bot.lazy_aiogram), and behave as aiogram's own: updates
-parse and Bot API methods serialise. Run in a fresh interpreter, since this test process has used most models already.
+"""aiogram's models are built on first use, not at import (bot.aiogram.lazy_aiogram), and behave as aiogram's own:
+updates parse and Bot API methods serialise. Run in a fresh interpreter, since this test process has used most models
+already.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import json
 import webhooks.app  # the server's whole import graph
 from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, Message, Update
-from bot.notifier import render_keyboard
-from bot.updates import parse_update
+from bot.aiogram.notifier import render_keyboard
+from bot.aiogram.updates import parse_update
 from core.messages import Button
 
 from aiogram.methods.base import Response
@@ -59,7 +60,7 @@ def test_models_are_built_on_first_use_and_work_as_aiogram_s() -> None:
         [sys.executable, "-c", SCRIPT], cwd=root, env=env, capture_output=True, text=True, check=True
     )
     result = json.loads(run.stdout)
-    # Update alone is built at start: bot.lazy_aiogram checks that this aiogram builds a deferred model at all.
+    # Update alone is built at start: bot.aiogram.lazy_aiogram checks that this aiogram builds a deferred model at all.
     assert result["built_at_import"] == ["Update"]
     assert result["sent"] == [9, 5, "Karibu"]
     assert (result["data"], result["message_text"], result["first_name"]) == ("shop:cat:1", "Menu", "Amina")
@@ -73,7 +74,7 @@ def test_models_are_built_on_first_use_and_work_as_aiogram_s() -> None:
 
 KEPT_SCRIPT = """
 import gc, weakref
-import bot  # aiogram imported as the server imports it
+import bot.aiogram  # aiogram imported as the server imports it
 from aiogram.methods.base import Response
 from aiogram.types import Message
 

@@ -1,0 +1,32 @@
+"""From a Telegram update to a flow input, python-telegram-bot building the models (``Update.de_json``); reading them
+is the same for every Telegram library (``bot.telegram_read.read``)."""
+
+from __future__ import annotations
+
+from telegram import Bot, Update
+
+from bot.channel import Received
+from bot.telegram_read import read, screened_body
+
+__all__ = ["parse_update", "read", "received"]
+
+
+def parse_update(body: bytes, bot: Bot | None = None) -> Update | None:
+    """The update in a webhook body, with its texts cleaned; None for a body Telegram could not have sent (not JSON,
+    nested too deep, an integer outside 64 bits, not an update). ``de_json`` checks no types, so what it needs to
+    be an update is checked first."""
+    try:
+        data = screened_body(body)
+    except ValueError:
+        return None
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None
+    try:
+        return Update.de_json(data, bot)
+    except (ValueError, TypeError, KeyError, AttributeError):  # a field of the wrong shape inside
+        return None
+
+
+def received(update: Update) -> Received:
+    return Received(update.update_id, read(update))
