@@ -27,12 +27,18 @@ class Unreadable(ValueError):
     """The body holds what no Telegram update holds."""
 
 
-def screened_body(body: bytes) -> Any:
+def screened_body(body: bytes) -> dict[str, Any]:
     """The decoded JSON of a webhook body with its texts cleaned, and a pressed button's message stripped of what is
-    never read; raises :class:`Unreadable` (a ``ValueError``) for JSON Telegram could not have sent (NaN,
-    nested too deep, an integer outside 64 bits) and ``ValueError`` for what is not JSON."""
+    never read; raises :class:`Unreadable` (a ``ValueError``) for JSON Telegram could not have sent (not an object
+    with an integer ``update_id``, NaN, nested too deep, an integer outside 64 bits) and ``ValueError`` for what is
+    not JSON. Libraries differ in what they let through (aiogram reads ``true`` as 1, PTB checks no type), so the
+    update's identity is checked here, for all of them."""
     try:
-        return unread_parts_dropped(_screened(json.loads(body, parse_constant=_no_constant), 0))
+        data = json.loads(body, parse_constant=_no_constant)
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+            raise Unreadable
+        screened: dict[str, Any] = unread_parts_dropped(_screened(data, 0))
+        return screened
     except RecursionError:
         raise Unreadable from None
 
