@@ -142,13 +142,13 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await database.dispose()
 
 
-CHANNELS = ("aiogram", "ptb")  # bot/channels.py: the suites marked ``every_channel`` run once for each
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A module or test marked ``every_channel`` runs once per Telegram library; others on the default one."""
+    """A module or test marked ``every_channel`` runs once per channel of the registry (bot/channels.py); others on
+    the default one."""
     if "telegram_library" in metafunc.fixturenames and metafunc.definition.get_closest_marker("every_channel"):
-        metafunc.parametrize("telegram_library", CHANNELS, indirect=True)
+        from bot.channels import ENTRIES
+
+        metafunc.parametrize("telegram_library", sorted(ENTRIES), indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -156,7 +156,7 @@ def telegram_library(request: pytest.FixtureRequest) -> Iterator[str]:
     """The Telegram library (``DUKABOT_TELEGRAM_LIBRARY``) of every server the test builds through tests/support."""
     from tests.support.app import LIBRARY
 
-    name = getattr(request, "param", "aiogram")
+    name = getattr(request, "param", "aiogram")  # bot.channels.DEFAULT
     LIBRARY["name"] = name
     try:
         yield name

@@ -5,8 +5,8 @@ for anything else; polling and operator calls go through aiogram's methods."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import aiohttp
 from aiogram import Bot
@@ -21,30 +21,27 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
+from aiogram.types import Update
 
 from bot.aiogram import ENTRY, UPDATE_KINDS, bot_api
 from bot.aiogram.notifier import AiogramCalls, translate, translated
-from bot.aiogram.updates import parse_update, received
-from bot.bots import TenantBots, TenantBotsOfChannel
-from bot.channel import ChannelInfo, ChannelKit, ChannelRefused, PollConflict, Received, TokenRefused
+from bot.aiogram.updates import parse_update
+from bot.bots import TenantBots
+from bot.channel import ChannelKit, ChannelRefused, PollConflict, TokenRefused
+from bot.telegram_channel import TelegramChannel
 from bot.telegram_render import NOT_MODIFIED, TelegramNotifier
 from core.messages import Message
 from core.notify import RetryAfter, scrub
 
 
-class AiogramChannel(TenantBotsOfChannel[Bot]):
+class AiogramChannel(TelegramChannel[Bot]):
+    entry = ENTRY
+
     def __init__(self, kit: ChannelKit) -> None:
         self.api = TelegramAPIServer.from_base(kit.api_base)
         self._session: AiohttpSession | None = None  # built with the first bot: a process may need none
         self.bots: TenantBots[Bot] = TenantBots(kit.database, kit.vault, lambda token: Bot(token, session=self.session))
         self.notifier = TelegramNotifier(self._calls)
-
-    def __repr__(self) -> str:
-        return f"AiogramChannel({self.bots!r})"
-
-    @property
-    def info(self) -> ChannelInfo:
-        return ENTRY.info
 
     @property
     def session(self) -> AiohttpSession:
@@ -55,25 +52,18 @@ class AiogramChannel(TenantBotsOfChannel[Bot]):
             self._session = AiohttpSession(api=self.api, limit=0)
         return self._session
 
-    async def _calls(self, tenant_id: int) -> AiogramCalls:
-        return AiogramCalls(await self.bots.bot_for(tenant_id))
+    # The library's parts (bot.telegram_channel)
 
-    # Reading
+    def _parse_update(self, body: bytes) -> Update | None:
+        return parse_update(body)
 
-    def parse(self, body: bytes) -> Received | None:
-        update = parse_update(body)
-        return None if update is None else received(update)
+    def _polling(self, bot: Bot) -> AbstractAsyncContextManager[None]:
+        return _polling(bot)
 
-    async def poll(self, tenant_id: int, offset: int | None, wait: int) -> Sequence[Received]:
-        bot = await self.bots.bot_for(tenant_id)
-        async with _polling(bot):
-            updates = await bot.get_updates(offset=offset, timeout=wait)
-        return [received(update) for update in updates]
+    def _calls_of(self, bot: Bot) -> AiogramCalls:
+        return AiogramCalls(bot)
 
-    async def take_over_polling(self, tenant_id: int) -> None:
-        bot = await self.bots.bot_for(tenant_id)
-        async with _polling(bot):
-            await bot.delete_webhook(drop_pending_updates=False)
+    # Receiving
 
     async def set_webhook(self, tenant_id: int, url: str, secret: str) -> None:
         bot = await self.bots.bot_for(tenant_id)

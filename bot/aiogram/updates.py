@@ -6,10 +6,9 @@ from __future__ import annotations
 from aiogram.types import Update
 from pydantic import ValidationError
 
-from bot.channel import Received
 from bot.telegram_read import read, screened_body
 
-__all__ = ["parse_update", "read", "received"]
+__all__ = ["parse_update", "read"]
 
 
 def parse_update(body: bytes) -> Update | None:
@@ -19,7 +18,3 @@ def parse_update(body: bytes) -> Update | None:
         return Update.model_validate(screened_body(body))
     except (ValueError, ValidationError):
         return None
-
-
-def received(update: Update) -> Received:
-    return Received(update.update_id, read(update))

@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import certifi
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.error import RetryAfter as PtbRetryAfter
 from telegram.request import HTTPXRequest
 
-from bot.bots import TenantBots, TenantBotsOfChannel
-from bot.channel import ChannelInfo, ChannelKit, ChannelRefused, PollConflict, Received, TokenRefused
+from bot.bots import TenantBots
+from bot.channel import ChannelKit, ChannelRefused, PollConflict, TokenRefused
 from bot.ptb import ENTRY, UPDATE_KINDS
 from bot.ptb.notifier import PtbCalls, retry_seconds, translate
-from bot.ptb.updates import parse_update, received
+from bot.ptb.updates import parse_update
+from bot.telegram_channel import TelegramChannel
 from bot.telegram_render import TelegramNotifier
 from core.messages import Message
 from core.notify import RetryAfter, scrub
@@ -28,7 +29,9 @@ SEND_POOL = 256  # connections for every tenant's sends together (pacing bounds 
 POLL_POOL = 100_000  # one per polling tenant: a cap would make shops wait for each other's long polls
 
 
-class PtbChannel(TenantBotsOfChannel[Bot]):
+class PtbChannel(TelegramChannel[Bot]):
+    entry = ENTRY
+
     def __init__(self, kit: ChannelKit) -> None:
         self.api = kit.api_base
         tls = {"verify": _tls()}  # one CA bundle loaded for both pools (and every channel of the process)
@@ -36,9 +39,6 @@ class PtbChannel(TenantBotsOfChannel[Bot]):
         self._polls = HTTPXRequest(POLL_POOL, read_timeout=10.0, pool_timeout=5.0, httpx_kwargs=tls)
         self.bots: TenantBots[Bot] = TenantBots(kit.database, kit.vault, self._bot)
         self.notifier = TelegramNotifier(self._calls)
-
-    def __repr__(self) -> str:
-        return f"PtbChannel({self.bots!r})"
 
     def _bot(self, token: str) -> Bot:
         return Bot(
@@ -49,29 +49,18 @@ class PtbChannel(TenantBotsOfChannel[Bot]):
             get_updates_request=self._polls,
         )
 
-    @property
-    def info(self) -> ChannelInfo:
-        return ENTRY.info
+    # The library's parts (bot.telegram_channel)
 
-    async def _calls(self, tenant_id: int) -> PtbCalls:
-        return PtbCalls(await self.bots.bot_for(tenant_id))
+    def _parse_update(self, body: bytes) -> Update | None:
+        return parse_update(body)
 
-    # Reading
+    def _polling(self, bot: Bot) -> AbstractAsyncContextManager[None]:
+        return _polling(bot)
 
-    def parse(self, body: bytes) -> Received | None:
-        update = parse_update(body)
-        return None if update is None else received(update)
+    def _calls_of(self, bot: Bot) -> PtbCalls:
+        return PtbCalls(bot)
 
-    async def poll(self, tenant_id: int, offset: int | None, wait: int) -> Sequence[Received]:
-        bot = await self.bots.bot_for(tenant_id)
-        async with _polling(bot):
-            updates = await bot.get_updates(offset=offset, timeout=wait)
-        return [received(update) for update in updates]
-
-    async def take_over_polling(self, tenant_id: int) -> None:
-        bot = await self.bots.bot_for(tenant_id)
-        async with _polling(bot):
-            await bot.delete_webhook(drop_pending_updates=False)
+    # Receiving
 
     async def set_webhook(self, tenant_id: int, url: str, secret: str) -> None:
         bot = await self.bots.bot_for(tenant_id)
@@ -83,7 +72,7 @@ class PtbChannel(TenantBotsOfChannel[Bot]):
     # Replying
 
     async def answer_press(self, tenant_id: int, query_id: str, notice: str | None) -> None:
-        await (await self._calls(tenant_id)).answer_press(query_id, notice)
+        await PtbCalls(await self.bots.bot_for(tenant_id)).answer_press(query_id, notice)
 
     async def reply(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None:
         """Through the notifier: python-telegram-bot's own methods for every reply (no faster path of ours)."""

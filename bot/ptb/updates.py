@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from telegram import Bot, Update
 
-from bot.channel import Received
 from bot.telegram_read import read, screened_body
 
-__all__ = ["parse_update", "read", "received"]
+__all__ = ["parse_update", "read"]
 
 
 def parse_update(body: bytes, bot: Bot | None = None) -> Update | None:
@@ -18,7 +17,3 @@ def parse_update(body: bytes, bot: Bot | None = None) -> Update | None:
         return Update.de_json(screened_body(body), bot)
     except (ValueError, TypeError, KeyError, AttributeError):  # de_json checks no types: a part of the wrong shape
         return None
-
-
-def received(update: Update) -> Received:
-    return Received(update.update_id, read(update))

@@ -21,7 +21,7 @@ from core.notify import RetryAfter, TransientError, Undeliverable
 from flows.context import MAX_PROOF_BYTES
 from flows.inbound import Kind, UploadKind
 from sandbox.telegram import FakeTelegramServer
-from tests.support.channels import adopt, channel_at, close_quickly
+from tests.support.channels import channel_at, serving
 
 TENANT = 1
 TOKEN = "7300001:AAH-channel-contract-token-abcdefghij"
@@ -42,10 +42,8 @@ async def telegram() -> AsyncIterator[FakeTelegramServer]:
 
 @pytest.fixture
 async def channel(telegram: FakeTelegramServer, name: str) -> AsyncIterator[Channel]:
-    built = channel_at(name, telegram.base_url)
-    adopt(built, TENANT, TOKEN)
-    yield built
-    await close_quickly(built)
+    async with serving(name, telegram.base_url, token=TOKEN, tenant_id=TENANT) as built:
+        yield built
 
 
 # ------------------------------------------------------------------------------------------------- the registry

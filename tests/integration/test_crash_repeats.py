@@ -24,7 +24,7 @@ from core.outbox import OutboxStatus
 from core.relay import OutboxRelay
 from core.vault import Vault
 from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser
-from tests.support.channels import channel_at, close_quickly
+from tests.support.channels import serving
 
 TOKEN = "7100001:AAH-crash-test-token-abcdefghijklmnop"
 CUSTOMER, MERCHANT = 254_700_000_001, 9001
@@ -46,9 +46,8 @@ async def telegram() -> AsyncIterator[FakeTelegramServer]:
 @pytest.fixture
 async def channel(telegram: FakeTelegramServer, telegram_library: str, database: Database) -> AsyncIterator[Channel]:
     """The channel reads the tenant's token from the database, as the server's does."""
-    built = channel_at(telegram_library, telegram.base_url, database)
-    yield built
-    await close_quickly(built)
+    async with serving(telegram_library, telegram.base_url, database=database) as built:
+        yield built
 
 
 async def seed(database: Database, vault: Vault, clock: FakeClock) -> int:

@@ -21,7 +21,7 @@ from flows.context import Reply
 from flows.inbound import Actor, Inbound
 from sandbox.telegram import FakeTelegramServer, FakeUser
 from tests.integration.test_reply_pacing import Sleep
-from tests.support.channels import adopt, channel_at, close_quickly
+from tests.support.channels import adopt, serving
 
 TOKEN = "7100002:AAH-reply-json-token-abcdefghijklmnop"
 CHAT = 254_700_000_003
@@ -37,10 +37,8 @@ async def telegram() -> AsyncIterator[FakeTelegramServer]:
 
 @pytest.fixture
 async def channel(telegram: FakeTelegramServer, telegram_library: str) -> AsyncIterator[Channel]:
-    built = channel_at(telegram_library, telegram.base_url)
-    adopt(built, 1, TOKEN)
-    yield built
-    await close_quickly(built)
+    async with serving(telegram_library, telegram.base_url, token=TOKEN) as built:
+        yield built
 
 
 async def pressed_menu(telegram: FakeTelegramServer, replier: ChannelReplier) -> tuple[FakeUser, Incoming]:

@@ -30,7 +30,7 @@ from flows.context import Reply
 from flows.inbound import Actor, Inbound
 from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
 from tests.integration.test_crash_repeats import seed
-from tests.support.channels import adopt, channel_at, close_quickly
+from tests.support.channels import adopt, serving
 from webhooks.runtime import build_runtime
 
 pytestmark = pytest.mark.every_channel
@@ -60,10 +60,8 @@ async def telegram() -> AsyncIterator[FakeTelegramServer]:
 
 @pytest.fixture
 async def channel(telegram: FakeTelegramServer, telegram_library: str) -> AsyncIterator[Channel]:
-    built = channel_at(telegram_library, telegram.base_url)
-    adopt(built, 1, TOKEN)
-    yield built
-    await close_quickly(built)
+    async with serving(telegram_library, telegram.base_url, token=TOKEN) as built:
+        yield built
 
 
 async def customer(fake: FakeTelegram) -> FakeUser:

@@ -5,6 +5,8 @@ given bots by token rather than by tenant row, and closed without aiogram's TLS 
 from __future__ import annotations
 
 import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from bot import channels
@@ -39,3 +41,18 @@ async def close_quickly(channel: Channel) -> None:
     if inner is not None:
         await inner.close()
     await channel.close()
+
+
+@asynccontextmanager
+async def serving(
+    library: str, api_base: str, *, token: str | None = None, tenant_id: int = 1, database: Database | None = None
+) -> AsyncIterator[Channel]:
+    """The ``library``'s channel on ``api_base`` for the block, with ``token``'s bot as ``tenant_id``'s when given
+    (else the tenants' own, read from ``database``), closed quickly after."""
+    built = channel_at(library, api_base, database)
+    if token is not None:
+        adopt(built, tenant_id, token)
+    try:
+        yield built
+    finally:
+        await close_quickly(built)
