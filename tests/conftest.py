@@ -154,7 +154,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(autouse=True)
 def telegram_library(request: pytest.FixtureRequest) -> Iterator[str]:
     """The Telegram library (``DUKABOT_TELEGRAM_LIBRARY``) of every server the test builds through tests/support."""
-    from tests.support.app import LIBRARY
+    from tests.support.library import LIBRARY
 
     name = getattr(request, "param", "aiogram")  # bot.channels.DEFAULT
     LIBRARY["name"] = name

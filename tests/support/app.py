@@ -39,6 +39,7 @@ from core.settings import Settings
 from core.vault import Vault, VaultError
 from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
 from sandbox.telegram.delivery import SECRET_HEADER
+from tests.support.library import LIBRARY
 from webhooks.app import build_app
 from webhooks.runtime import Runtime, build_runtime
 
@@ -74,9 +75,7 @@ MAMA_INSTRUCTIONS = "Send the amount to Till 123456 (Mama Mboga), then send the 
 FUNDI_INSTRUCTIONS = "Pay to Paybill 400200, account FUNDI, then send the receipt here."
 
 _bot_numbers = itertools.count(8_100_001)
-# The Telegram library the servers of the running test use (DUKABOT_TELEGRAM_LIBRARY): the ``telegram_library``
-# fixture of tests/conftest.py sets it, once per library for the suites that run over every channel.
-LIBRARY = {"name": "aiogram"}
+
 _quiet_loggers = ("aiohttp.access",)
 
 
