@@ -60,7 +60,10 @@ def serve(port: int | None) -> None:
         return application
 
     def listening(_: str) -> None:  # said once the port is ours, not before: binding it may fail
-        click.echo(f"dukabot serving on http://{settings.host}:{settings.port}, Telegram by {mode}")
+        click.echo(
+            f"dukabot serving on http://{settings.host}:{settings.port}, Telegram by {mode} through "
+            f"{settings.telegram_library}"
+        )
 
     try:
         web.run_app(app(), host=settings.host, port=settings.port, print=listening)

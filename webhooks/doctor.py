@@ -66,7 +66,9 @@ def _load_settings() -> tuple[Settings | None, Check]:
 
         return None, Check("settings", False, settings_problem(exc))
     mode = f"webhooks at {settings.public_url}" if settings.public_url else "long polling"
-    return settings, Check("settings", True, f"Telegram by {mode}; logs as {settings.log_format}")
+    return settings, Check(
+        "settings", True, f"Telegram by {mode} through {settings.telegram_library}; logs as {settings.log_format}"
+    )
 
 
 async def _doctor(settings: Settings, slug: str | None) -> list[Check]:
