@@ -23,14 +23,16 @@ A multi-part message that fails half-way is retried whole by the relay: its firs
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
-from typing import Literal, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Literal, Protocol, TypeVar
 
 from core.channel_limits import TELEGRAM
 from core.messages import Button, Message
 from core.notify import NotifierError, PermanentError, Undeliverable
 from core.unicode import clean_text
 
+T = TypeVar("T")
 TEXT_LIMIT = TELEGRAM.text
 CAPTION_LIMIT = TELEGRAM.caption
 Keyboard = tuple[tuple[Button, ...], ...]
@@ -135,6 +137,24 @@ class Refused(PermanentError):
 
 class RefusedChat(Undeliverable):
     """Telegram's 400 saying the chat cannot be written to (chat not found, no rights)."""
+
+
+def keyboard_rows(buttons: Keyboard, button: Callable[[Button], T]) -> list[list[T]]:
+    """Our buttons as a library's inline keyboard rows (``button`` makes one of its buttons); empty rows dropped."""
+    return [[button(b) for b in row] for row in buttons if row]
+
+
+@asynccontextmanager
+async def translating(
+    failures: tuple[type[BaseException], ...], translate: Callable[[BaseException], NotifierError]
+) -> AsyncIterator[None]:
+    """A library's ``failures`` inside the block raised as the relay's errors (``translate``); the relay's own pass."""
+    try:
+        yield
+    except NotifierError:
+        raise
+    except failures as exc:
+        raise translate(exc) from None
 
 
 def error_is_refusal(error: NotifierError) -> bool:

@@ -4,8 +4,8 @@ translated into the ``core.relay`` errors the relay acts on."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import functools
+from contextlib import AbstractAsyncContextManager
 
 import aiohttp
 from aiogram import Bot
@@ -24,7 +24,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.telegram_render import Keyboard, MediaKind, refusal
+from bot.telegram_render import Keyboard, MediaKind, keyboard_rows, refusal, translating
+from core.messages import Button
 from core.relay import NotifierError, PermanentError, RetryAfter, TransientError, Undeliverable, scrub
 
 
@@ -80,30 +81,24 @@ class AiogramCalls:
             )
 
 
-@asynccontextmanager
-async def translated(bot: Bot) -> AsyncIterator[None]:
+def translated(bot: Bot) -> AbstractAsyncContextManager[None]:
     """aiogram's and the network's exceptions inside the block, raised as the relay's errors."""
-    try:
-        yield
-    except NotifierError:
-        raise
-    except (AiogramError, aiohttp.ClientError, TimeoutError) as exc:
-        raise translate(exc, token=bot.token) from None
+    return translating(_FAILURES, functools.partial(translate, token=bot.token))
+
+
+_FAILURES = (AiogramError, aiohttp.ClientError, TimeoutError)
 
 
 def render_keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     """Our buttons as an aiogram inline keyboard: callback buttons and URL buttons; None when there are none."""
-    rows = [
-        [
-            InlineKeyboardButton(text=b.text, url=b.url)
-            if b.url is not None
-            else InlineKeyboardButton(text=b.text, callback_data=b.data)
-            for b in row
-        ]
-        for row in buttons
-        if row
-    ]
+    rows = keyboard_rows(buttons, _button)
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def _button(b: Button) -> InlineKeyboardButton:
+    if b.url is not None:
+        return InlineKeyboardButton(text=b.text, url=b.url)
+    return InlineKeyboardButton(text=b.text, callback_data=b.data)
 
 
 def translate(exc: BaseException, *, token: str | None = None) -> NotifierError:

@@ -5,9 +5,9 @@ call here, beside its twin in ``bot/aiogram/notifier.py``."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import warnings
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
@@ -25,7 +25,8 @@ from telegram.error import (
     RetryAfter as PtbRetryAfter,
 )
 
-from bot.telegram_render import Keyboard, MediaKind, refusal
+from bot.telegram_render import Keyboard, MediaKind, keyboard_rows, refusal, translating
+from core.messages import Button
 from core.relay import NotifierError, PermanentError, RetryAfter, TransientError, Undeliverable, scrub
 
 
@@ -69,30 +70,24 @@ class PtbCalls:
             await self.bot.answer_callback_query(query_id, text=notice or None)
 
 
-@asynccontextmanager
-async def translated(bot: Bot) -> AsyncIterator[None]:
+def translated(bot: Bot) -> AbstractAsyncContextManager[None]:
     """python-telegram-bot's and the network's exceptions inside the block, raised as the relay's errors."""
-    try:
-        yield
-    except NotifierError:
-        raise
-    except (TelegramError, httpx.HTTPError, TimeoutError) as exc:
-        raise translate(exc, token=bot.token) from None
+    return translating(_FAILURES, functools.partial(translate, token=bot.token))
+
+
+_FAILURES = (TelegramError, httpx.HTTPError, TimeoutError)
 
 
 def render_keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     """Our buttons as a python-telegram-bot inline keyboard; None when there are none."""
-    rows = [
-        [
-            InlineKeyboardButton(b.text, url=b.url)
-            if b.url is not None
-            else InlineKeyboardButton(b.text, callback_data=b.data)
-            for b in row
-        ]
-        for row in buttons
-        if row
-    ]
+    rows = keyboard_rows(buttons, _button)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _button(b: Button) -> InlineKeyboardButton:
+    if b.url is not None:
+        return InlineKeyboardButton(b.text, url=b.url)
+    return InlineKeyboardButton(b.text, callback_data=b.data)
 
 
 def retry_seconds(error: PtbRetryAfter) -> float:
