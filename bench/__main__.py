@@ -13,6 +13,8 @@ Paths (all by default; ``postgres`` only with a PostgreSQL URL):
   again (duplicates) on both; and the first figure against a bare aiohttp JSON handler.
 - ``conversation``: ``/shop`` and a button press as webhook updates with the secret header, against aiogram's
   webhook echo bot replying over HTTP to the same fake Bot API.
+- ``channels``: the conversation step through dukabot on python-telegram-bot beside dukabot on aiogram (the
+  default), same shops and fake Bot API: what choosing DUKABOT_TELEGRAM_LIBRARY=ptb costs.
 - ``latency``: callback → receipt at the fake Bot API at 50 callbacks a second over 16 shops, p50/p99, with
   Telegram's limits checked (30 messages a second per bot, enforced by the fake with 429; about one a second per
   chat).
@@ -46,11 +48,12 @@ PathRun = Callable[[Run], Awaitable[list[Row]]]
 
 
 def paths() -> dict[str, PathRun]:
-    from bench import path_callbacks, path_conversation
+    from bench import path_callbacks, path_channels, path_conversation
 
     return {
         "callbacks": path_callbacks.callbacks,
         "conversation": path_conversation.conversation,
+        "channels": path_channels.channels,
         "latency": path_callbacks.latency,
         "memory": path_conversation.memory,
         "postgres": path_callbacks.two_processes,
@@ -59,7 +62,9 @@ def paths() -> dict[str, PathRun]:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("paths", nargs="*", help="callbacks, conversation, latency, memory, postgres (default: all)")
+    parser.add_argument(
+        "paths", nargs="*", help="callbacks, conversation, channels, latency, memory, postgres (default: all)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: small counts, seconds per path")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument(

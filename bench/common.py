@@ -85,9 +85,11 @@ async def start_dukabot(
     core: int | None,
     redis_url: str | None = None,
     timeline: Path | None = None,
+    library: str = "aiogram",
 ) -> Server:
-    """``dukabot serve`` as an operator runs it, Telegram by webhooks (a public URL is set, so nothing polls); with
-    ``timeline``, through ``bench.timeline``, which writes the server's timeline there."""
+    """``dukabot serve`` as an operator runs it, Telegram by webhooks (a public URL is set, so nothing polls) through
+    ``library`` (DUKABOT_TELEGRAM_LIBRARY); with ``timeline``, through ``bench.timeline``, which writes the server's
+    timeline there."""
     port = free_port()
     env = clean_env()
     env.update(
@@ -98,6 +100,7 @@ async def start_dukabot(
         DUKABOT_PUBLIC_URL=f"http://127.0.0.1:{port}",
         DUKABOT_HOST="127.0.0.1",
         DUKABOT_PORT=str(port),
+        DUKABOT_TELEGRAM_LIBRARY=library,
     )
     if redis_url:
         env["DUKABOT_REDIS_URL"] = redis_url

@@ -1,6 +1,3 @@
-"""The Telegram side: aiogram bots, updates, replies. Importing the package imports aiogram with its models built on
-first use (bot.lazy_aiogram), before any module here imports aiogram."""
-
-from bot import lazy_aiogram
-
-lazy_aiogram.install()
+"""The chat side: the channel contract (``bot.channel``), its registry (``bot.channels``), what every channel shares
+(the update processor, the paced replier, the poller, proof fingerprints), and one folder per implementation
+(``bot/aiogram``, ``bot/ptb``). Only those folders import a chat library."""

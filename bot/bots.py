@@ -1,19 +1,16 @@
-"""One aiogram Bot per tenant, built on demand from the tenant's encrypted token and kept for the process; and the
-switch that takes a bot out of service when Telegram refuses its token.
-
-Every tenant's Bot shares one aiogram ``AiohttpSession``: one aiohttp connection pool and one SSL context (the CA
-bundle loaded once) for the whole process. A Bot is then only its token and a reference to that session, so a
-thousand shops cost a thousand small objects, not a thousand connection pools. aiogram builds each request's URL from
-the calling Bot's token, so sharing the session shares nothing else between shops."""
+"""One bot per tenant, built on demand from the tenant's encrypted token and kept for the process; and the switch that
+takes a bot out of service when Telegram refuses its token. Whatever the library: a channel (``bot/aiogram``,
+``bot/ptb``) passes ``make``, which builds its library's bot from a token on the HTTP session it shares between every
+tenant's bot (one connection pool for the process: a thousand shops cost a thousand small objects, not a thousand
+pools)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import update
 
 from core.db.engine import Database
@@ -21,24 +18,25 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.vault import Vault
 
+B = TypeVar("B")
+
 
 class UnknownTenant(LookupError):
     pass
 
 
-class TenantBots:
-    def __init__(self, database: Database, vault: Vault, api_base: str) -> None:
+class TenantBots(Generic[B]):
+    def __init__(self, database: Database, vault: Vault, make: Callable[[str], B]) -> None:
         self.database = database
         self.vault = vault
-        self.api = TelegramAPIServer.from_base(api_base)
-        self._session: AiohttpSession | None = None  # built with the first bot: a process may need none
-        self._bots: dict[int, tuple[Bot, str]] = {}  # tenant id: the bot and the encrypted token it was built from
+        self.make = make
+        self._bots: dict[int, tuple[B, str]] = {}  # tenant id: the bot and the encrypted token it was built from
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"TenantBots({len(self._bots)} bots)"
 
-    async def bot_for(self, tenant_id: int) -> Bot:
+    async def bot_for(self, tenant_id: int) -> B:
         cached = self._bots.get(tenant_id)
         if cached is not None:
             return cached[0]
@@ -49,18 +47,15 @@ class TenantBots:
                     if tenant is None:
                         raise UnknownTenant(tenant_id)
                     token_enc = tenant.bot_token_enc
-                bot = Bot(self.vault.decrypt(token_enc), session=self.session)
+                bot = self.make(self.vault.decrypt(token_enc))
                 self._bots[tenant_id] = (bot, token_enc)
             return self._bots[tenant_id][0]
 
-    @property
-    def session(self) -> AiohttpSession:
-        """The HTTP session every tenant's bot sends through. No connection limit: a long-polling bot holds one
-        connection for as long as its getUpdates waits, so a cap would let a thousand polling shops starve every
-        send (sends are bounded by pacing instead)."""
-        if self._session is None:
-            self._session = AiohttpSession(api=self.api, limit=0)
-        return self._session
+    def adopt(self, tenant_id: int, token: str) -> B:
+        """The tenant's bot built from ``token`` as given, not from the database (a test's or a tool's own bot)."""
+        bot = self.make(token)
+        self._bots[tenant_id] = (bot, "")
+        return bot
 
     async def token_changed(self, tenant_id: int) -> bool:
         """Whether the tenant's token in the database is not the one its cached bot uses (the operator set a new one
@@ -73,8 +68,8 @@ class TenantBots:
             return tenant is not None and tenant.bot_token_enc != cached[1]
 
     def forget(self, tenant_id: int) -> None:
-        """Drops the cached bot, so that the next ``bot_for`` reads the token again. The shared session stays open:
-        a message on its way through the old bot (the relay's) is not cut off."""
+        """Drops the cached bot, so that the next ``bot_for`` reads the token again. The channel's shared session
+        stays open: a message on its way through the old bot (the relay's) is not cut off."""
         self._bots.pop(tenant_id, None)
 
     async def disable(self, tenant_id: int, reason: str, now: datetime) -> bool:
@@ -101,7 +96,24 @@ class TenantBots:
             await uow.commit()
         return bool(getattr(result, "rowcount", 0))
 
-    async def close(self) -> None:
-        session, self._session, self._bots = self._session, None, {}
-        if session is not None:
-            await session.close()
+    def clear(self) -> None:
+        """Forgets every bot (the channel closes the session they share)."""
+        self._bots = {}
+
+
+class TenantBotsOfChannel(Generic[B]):
+    """The tenants' part of a channel (``bot.channel.Channel``), the same whatever the library: its ``bots``."""
+
+    bots: TenantBots[B]
+
+    async def token_changed(self, tenant_id: int) -> bool:
+        return await self.bots.token_changed(tenant_id)
+
+    def forget(self, tenant_id: int) -> None:
+        self.bots.forget(tenant_id)
+
+    async def disable(self, tenant_id: int, reason: str, now: datetime) -> bool:
+        return await self.bots.disable(tenant_id, reason, now)
+
+    async def enable(self, tenant_id: int) -> bool:
+        return await self.bots.enable(tenant_id)

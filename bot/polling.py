@@ -1,6 +1,7 @@
 """Long polling for every tenant, in one process: used when no public URL is set (local runs, the playground).
 
-Each tenant's bot polls in its own supervised task: whatever goes wrong for one shop (a 409 because another process
+Each tenant's bot polls in its own supervised task, through the channel (``bot.channel.Channel.poll``, whichever
+library carries it): whatever goes wrong for one shop (a 409 because another process
 or a webhook uses the bot, the network, Telegram's 5xx, our own bug) is waited out with a capped, jittered
 exponential back-off and never touches another shop's polling. Only a 401 ends it: Telegram refused the token, which
 no retry mends, so the bot is disabled (recorded on the tenant, shown by `dukabot doctor` and /readyz) until the
@@ -15,22 +16,15 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiogram.exceptions import (
-    TelegramConflictError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
-from aiogram.types import Update
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from bot.bots import TenantBots
+from bot.channel import Channel, PollConflict, Received, TokenRefused
 from bot.processor import UpdateProcessor
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
 from core.db.tables import Tenant
+from core.notify import RetryAfter, TransientError
 
 log = logging.getLogger(__name__)
 MAX_UPDATE_TRIES = 3  # an update that fails this often (not for an outage) is skipped, as Telegram drops it
@@ -78,7 +72,7 @@ class Poller:
     def __init__(
         self,
         database: Database,
-        bots: TenantBots,
+        channel: Channel,
         processor: UpdateProcessor,
         *,
         clock: Clock | None = None,
@@ -88,7 +82,7 @@ class Poller:
         sleep: Sleep | None = None,
     ) -> None:
         self.database = database
-        self.bots = bots
+        self.channel = channel
         self.processor = processor
         self.clock: Clock = clock or SystemClock()
         self.poll_timeout = poll_timeout
@@ -136,26 +130,26 @@ class Poller:
     async def _supervise(self, tenant_id: int, stop: asyncio.Event) -> None:
         """Keeps the tenant's loop running until ``stop``, or until Telegram refuses the token."""
         lane = _Lane(tenant_id)
-        self.bots.forget(tenant_id)  # a token set since this process cached the bot is read again
+        self.channel.forget(tenant_id)  # a token set since this process cached the bot is read again
         while not stop.is_set():
             try:
                 await self._poll(lane, stop)
                 return
-            except TelegramUnauthorizedError:
+            except TokenRefused:
                 try:
-                    if await self.bots.token_changed(tenant_id):
+                    if await self.channel.token_changed(tenant_id):
                         log.info("tenant %s: the bot token was replaced; polling with the new one", tenant_id)
-                        self.bots.forget(tenant_id)
+                        self.channel.forget(tenant_id)
                         lane = _Lane(tenant_id)
                         continue
-                    if await self.bots.disable(tenant_id, DISABLED_REASON, self.clock.now()):
+                    if await self.channel.disable(tenant_id, DISABLED_REASON, self.clock.now()):
                         log.error("tenant %s: Telegram refused the bot token; the bot is disabled", tenant_id)
                     return
                 except Exception as error:  # the database is away: the next getUpdates says 401 again
                     lane.failures += 1
                     self._log_failure(lane, error)
-            except TelegramRetryAfter as error:  # Telegram says how long: no failure, no guess
-                await self._sleep(float(error.retry_after))
+            except RetryAfter as error:  # Telegram says how long: no failure, no guess
+                await self._sleep(error.seconds)
                 continue
             except Exception as error:
                 lane.failures += 1
@@ -169,22 +163,21 @@ class Poller:
             log.debug(
                 "tenant %s: polling failed again (%s), try %d", lane.tenant_id, type(error).__name__, lane.failures
             )
-        elif isinstance(error, TelegramConflictError):
+        elif isinstance(error, PollConflict):
             log.warning("tenant %s: another process or a webhook uses this bot (409); retrying", lane.tenant_id)
-        elif isinstance(error, TelegramNetworkError | TelegramServerError) or _transient(error):
+        elif isinstance(error, TransientError) or _transient(error):
             log.warning("tenant %s: polling failed (%s); retrying", lane.tenant_id, type(error).__name__)
         else:
             log.exception("tenant %s: polling failed unexpectedly; retrying", lane.tenant_id)
 
     async def _poll(self, lane: _Lane, stop: asyncio.Event) -> None:
-        bot = await self.bots.bot_for(lane.tenant_id)
         if not lane.webhook_deleted:
             # getUpdates answers 409 while a webhook is set: polling takes over from any webhook, once. A 409 later
             # on means someone else took the bot since; taking it back at every retry would only fight them.
-            await bot.delete_webhook(drop_pending_updates=False)
+            await self.channel.take_over_polling(lane.tenant_id)
             lane.webhook_deleted = True
         while not stop.is_set():
-            updates = await bot.get_updates(offset=lane.offset, timeout=self.poll_timeout)
+            updates = await self.channel.poll(lane.tenant_id, lane.offset, self.poll_timeout)
             if lane.failures:
                 log.info("tenant %s: polling again after %d failed tries", lane.tenant_id, lane.failures)
                 lane.failures = 0
@@ -192,7 +185,7 @@ class Poller:
                 if not await self._handle(lane, update):
                     break
 
-    async def _handle(self, lane: _Lane, update: Update) -> bool:
+    async def _handle(self, lane: _Lane, update: Received) -> bool:
         """Processes one update and moves the offset past it; False leaves it (and every later one) unconfirmed, so
         that the next getUpdates hands it over again."""
         try:

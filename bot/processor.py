@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from aiogram.types import Update
 from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.updates import Incoming, read
+from bot.channel import Incoming, Received
 from core.catalog_cache import CatalogCache
 from core.clock import Clock
 from core.db.engine import Database
@@ -108,14 +107,14 @@ class UpdateProcessor:
         self.catalog = CatalogCache()  # the shops' shelves, checked against the tenant row each step reads
         self.replying = 0
 
-    async def process(self, tenant_id: int, update: Update) -> Processed:
+    async def process(self, tenant_id: int, update: Received) -> Processed:
         """Handles the update and runs its follow-up before returning."""
         processed, follow_up = await self.handle(tenant_id, update)
         if follow_up is not None:
             await follow_up()
         return processed
 
-    async def handle(self, tenant_id: int, update: Update) -> tuple[Processed, FollowUp | None]:
+    async def handle(self, tenant_id: int, update: Received) -> tuple[Processed, FollowUp | None]:
         """Records and applies the update (committed when this returns); the follow-up it owes, if any, must be
         awaited once by the caller. ``replying`` counts follow-ups handed out and not yet finished."""
         processed, follow_up = await self._process(tenant_id, update)
@@ -132,8 +131,8 @@ class UpdateProcessor:
 
         return processed, counted
 
-    async def _process(self, tenant_id: int, update: Update) -> tuple[Processed, FollowUp | None]:
-        incoming = read(update)
+    async def _process(self, tenant_id: int, update: Received) -> tuple[Processed, FollowUp | None]:
+        incoming = update.incoming
         async with self.database.uow() as uow:
             connection = await uow.session.connection()  # a Core statement: the ORM has nothing to add to it
             recorded = await connection.execute(

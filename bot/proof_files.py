@@ -11,7 +11,7 @@ import logging
 
 from sqlalchemy import select, update
 
-from bot.bots import TenantBots
+from bot.channel import Channel
 from core.db.engine import Database
 from core.db.tables import Proof
 from flows.context import MAX_PROOF_BYTES
@@ -21,9 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class ProofFingerprints:
-    def __init__(self, database: Database, bots: TenantBots) -> None:
+    def __init__(self, database: Database, channel: Channel) -> None:
         self.database = database
-        self.bots = bots
+        self.channel = channel
 
     async def __call__(self, tenant_id: int, upload: Upload) -> None:
         if upload.size is not None and upload.size > MAX_PROOF_BYTES:
@@ -40,14 +40,10 @@ class ProofFingerprints:
             )
         if not ids:
             return  # the upload did not become a proof (wrong step, refused...)
-        bot = await self.bots.bot_for(tenant_id)
-        found = await bot.get_file(upload.file_id)
-        if found.file_path is None:
-            return
-        content = await bot.download_file(found.file_path)
+        content = await self.channel.download(tenant_id, upload.file_id)
         if content is None:
             return
-        digest = hashlib.sha256(content.read()).hexdigest()
+        digest = hashlib.sha256(content).hexdigest()
         async with self.database.uow() as uow:
             await uow.session.execute(
                 update(Proof).where(Proof.tenant_id == tenant_id, Proof.id.in_(ids)).values(content_sha256=digest)

@@ -16,25 +16,19 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Protocol
 
-import aiohttp
-from aiogram import Bot
-from aiogram.exceptions import AiogramError, TelegramBadRequest
-
-from bot import bot_api
-from bot.notifier import BotDirectory, TelegramNotifier, translate
-from bot.updates import Incoming
+from bot.channel import Incoming
 from core import outbox
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
 from core.messages import Message
-from core.notify import NotifierError, RetryAfter, Undeliverable
+from core.notify import NotifierError, PermanentError, RetryAfter, Undeliverable
 from core.pacing import Pacer, Pacing, PacingLimits
 from flows.context import Reply
 from payments.invoices import PreCheckoutAnswer
 
 log = logging.getLogger(__name__)
-_CALLBACK_NOTICE_LIMIT = 200
 
 Sleep = Callable[[float], Awaitable[None]]
 # Owes a reply that could not be sent in time to the outbox: (tenant id, chat id, message).
@@ -64,22 +58,34 @@ class OutboxFallback:
         self._wake()
 
 
-class TelegramReplier:
-    """``pacing`` is shared with the outbox relay (the composition root builds it once); alone, the replier paces
-    its own sends at Telegram's limits. Without ``fallback`` a reply that cannot go out in time is dropped (logged)."""
+class Replying(Protocol):
+    """What the replier needs of a channel (``bot.channel.Channel``): its ways of answering."""
+
+    async def answer_press(self, tenant_id: int, query_id: str, notice: str | None) -> None: ...
+
+    async def answer_pre_checkout(self, tenant_id: int, answer: PreCheckoutAnswer) -> None: ...
+
+    async def reply(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None: ...
+
+
+class ChannelReplier:
+    """Answers through ``channel``. ``pacing`` is shared with the outbox relay (the composition root builds it
+    once); alone, the replier paces its own sends at Telegram's limits. Without ``fallback`` a reply that cannot go
+    out in time is dropped (logged). ``notice_limit`` is the channel's (``ChannelLimits.notice``)."""
 
     def __init__(
         self,
-        bots: BotDirectory,
+        channel: Replying,
         *,
+        notice_limit: int = 200,
         pacing: Pacing | None = None,
         clock: Clock | None = None,
         fallback: Fallback | None = None,
         max_wait: float = 5.0,
         sleep: Sleep | None = None,
     ) -> None:
-        self.bots = bots
-        self.notifier = TelegramNotifier(bots)
+        self.channel = channel
+        self.notice_limit = notice_limit
         self.pacing = pacing or Pacer(PacingLimits())
         self.clock = clock or SystemClock()
         self.fallback = fallback
@@ -87,17 +93,20 @@ class TelegramReplier:
         self._sleep: Sleep = sleep or asyncio.sleep
 
     async def deliver(self, tenant_id: int, incoming: Incoming, reply: Reply) -> None:
-        bot = await self.bots.bot_for(tenant_id)
         if reply.pre_checkout is not None:  # Telegram waits 10 s for it, the customer's payment sheet with it
-            await answer_pre_checkout(bot, reply.pre_checkout)
+            try:
+                await self.channel.answer_pre_checkout(tenant_id, reply.pre_checkout)
+            except NotifierError as error:
+                # Too late, or Telegram out of reach: Telegram refuses the payment itself, and nothing is charged.
+                log.warning("chat %s: pre-checkout query not answered: %s", incoming.actor.chat_id, error.reason)
         if incoming.callback_query_id is not None:
             # Always answer a button press, at once, or the customer's button keeps spinning.
-            notice = reply.notice[:_CALLBACK_NOTICE_LIMIT] if reply.notice else None
+            notice = reply.notice[: self.notice_limit] if reply.notice else None
             try:
-                await bot_api.answer_callback_query(bot, incoming.callback_query_id, notice)
-            except TelegramBadRequest as error:
+                await self.channel.answer_press(tenant_id, incoming.callback_query_id, notice)
+            except (PermanentError, Undeliverable) as error:
                 # The press is too old to answer (handled late: a restart, a backlog). What it did is still owed.
-                log.warning("chat %s: button press not answered: %s", incoming.actor.chat_id, error.message)
+                log.warning("chat %s: button press not answered: %s", incoming.actor.chat_id, error.reason)
         chat_id = incoming.actor.chat_id
         for index, message in enumerate(reply.messages):
             # A photo or document cannot replace a text menu in place: it is sent as a new message.
@@ -123,7 +132,7 @@ class TelegramReplier:
                 continue
             try:
                 try:
-                    await self._send(tenant_id, chat_id, message, edit_id)
+                    await self.channel.reply(tenant_id, chat_id, message, edit_id)
                 finally:  # it counts against the chat's and the bot's limits from its answer (core.pacing)
                     await self.pacing.sent(tenant_id, chat_id, booked=now, done=self.clock.now())
             except RetryAfter as error:  # the whole bot is over its limit: every sender of this bot waits
@@ -141,31 +150,6 @@ class TelegramReplier:
                 return False
             return True
 
-    async def _send(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None:
-        """A plain text message (nearly every reply: a menu) as one JSON call (``bot.bot_api``); anything else, and
-        its errors, as the relay sends it (``TelegramNotifier``). The rules are the notifier's: an edit Telegram
-        refuses is sent anew, and "message is not modified" means the chat shows it already."""
-        text = bot_api.plain_text(message)
-        if text is None:
-            await self.notifier.send(tenant_id, chat_id, message, edit_message_id=edit_id)
-            return
-        bot = await self.bots.bot_for(tenant_id)
-        keyboard = bot_api.keyboard_json(message.buttons)
-        try:
-            if edit_id is not None and await self._edited(bot, chat_id, edit_id, text, keyboard):
-                return
-            await bot_api.send_text(bot, chat_id, text, keyboard)
-        except (AiogramError, aiohttp.ClientError, TimeoutError) as error:
-            raise translate(error, token=bot.token) from None
-
-    @staticmethod
-    async def _edited(bot: Bot, chat_id: int, message_id: int, text: str, keyboard: str | None) -> bool:
-        try:
-            await bot_api.edit_text(bot, chat_id, message_id, text, keyboard)
-        except TelegramBadRequest as error:
-            return "message is not modified" in error.message.lower()
-        return True
-
     async def _late(self, tenant_id: int, chat_id: int, message: Message) -> None:
         # The outbox stores JSON: a drawn chart or a made file cannot wait there.
         if self.fallback is None or message.image is not None or message.attachment is not None:
@@ -173,12 +157,3 @@ class TelegramReplier:
             return
         await self.fallback(tenant_id, chat_id, message)
         log.info("chat %s (tenant %s): reply handed to the outbox", chat_id, tenant_id)
-
-
-async def answer_pre_checkout(bot: Bot, answer: PreCheckoutAnswer) -> None:
-    """Answer a pre-checkout query of an invoice in the chat: yes, or no with the customer's words. A query too old
-    to answer is logged: Telegram has refused the payment by then, and nothing was charged."""
-    try:
-        await bot.answer_pre_checkout_query(answer.query_id, answer.ok, error_message=answer.error)
-    except TelegramBadRequest as error:
-        log.warning("pre-checkout query not answered: %s", error.message)

@@ -1,8 +1,8 @@
 """The ``Notifier`` port: how the outbox relay hands one chat message to a tenant's bot, and the errors it understands.
 
-The relay (``core.relay``) decides what each error does to an outbox row; the adapter (``bot.notifier``) maps
-Telegram's answers onto these errors. ``reason`` texts are stored and logged, so they must never hold message text or
-a bot token: ``scrub`` masks anything shaped like a token.
+The relay (``core.relay``) decides what each error does to an outbox row; each chat channel (``bot.channel``) maps
+its network's answers onto these errors (``bot.telegram_render`` for Telegram's). ``reason`` texts are stored and
+logged, so they must never hold message text or a bot token: ``scrub`` masks anything shaped like a token.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     secret_keys: SecretStr | None = None
     public_url: str | None = None
     telegram_api: str = "https://api.telegram.org"
+    telegram_library: Literal["aiogram", "ptb"] = "aiogram"  # which library carries Telegram (bot/channels.py)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     metrics_token: SecretStr | None = None  # who may scrape /metrics from elsewhere: webhooks/metrics_access.py

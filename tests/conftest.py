@@ -22,6 +22,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot import channels
+from bot.channel import Channel, ChannelKit
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.migrate import upgrade
@@ -51,6 +53,7 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "every_channel: runs once per Telegram library (bot/channels.py)")
     missing = [name for name, value in (("TEST_DATABASE_URL", PG_URL), ("TEST_REDIS_URL", REDIS_URL)) if not value]
     if IN_CI and missing:
         raise pytest.UsageError(
@@ -137,6 +140,40 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module or test marked ``every_channel`` runs once per channel of the registry (bot/channels.py); others on
+    the default one."""
+    if "telegram_library" in metafunc.fixturenames and metafunc.definition.get_closest_marker("every_channel"):
+        from bot.channels import ENTRIES
+
+        metafunc.parametrize("telegram_library", sorted(ENTRIES), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def telegram_library(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The Telegram library (``DUKABOT_TELEGRAM_LIBRARY``) of every server the test builds through tests/support."""
+    from tests.support.library import LIBRARY
+
+    name = getattr(request, "param", "aiogram")  # bot.channels.DEFAULT
+    LIBRARY["name"] = name
+    try:
+        yield name
+    finally:
+        LIBRARY["name"] = "aiogram"
+
+
+@pytest.fixture
+async def channel(telegram_library: str, vault: Vault) -> AsyncIterator[Channel]:
+    """The chosen library's channel, unconnected (its API at a port nothing listens on): for reading updates."""
+    built = channels.build(
+        telegram_library, ChannelKit(Database("sqlite+aiosqlite:///:memory:"), vault, "http://127.0.0.1:9")
+    )
+    try:
+        yield built
+    finally:
+        await built.close()
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     if runtime.ingest is not None:
         tasks.append(asyncio.create_task(runtime.ingest.run(stop), name="inbound-events"))
     if runtime.polling:
-        poller = Poller(runtime.database, runtime.bots, runtime.processor, clock=runtime.clock)
+        poller = Poller(runtime.database, runtime.channel, runtime.processor, clock=runtime.clock)
         tasks.append(asyncio.create_task(poller.run(stop), name="telegram-polling"))
     yield
     stop.set()

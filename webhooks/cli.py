@@ -62,7 +62,10 @@ def serve(port: int | None) -> None:
         return application
 
     def listening(_: str) -> None:  # said once the port is ours, not before: binding it may fail
-        click.echo(f"dukabot serving on http://{settings.host}:{settings.port}, Telegram by {mode}")
+        click.echo(
+            f"dukabot serving on http://{settings.host}:{settings.port}, Telegram by {mode} through "
+            f"{settings.telegram_library}"
+        )
 
     try:
         web.run_app(app(), host=settings.host, port=settings.port, print=listening)
@@ -84,9 +87,8 @@ def webhook_set(slug: str) -> None:
     """Register SLUG's webhook at DUKABOT_PUBLIC_URL/tg/SLUG, with the tenant's secret token."""
     import asyncio
 
-    from aiogram.exceptions import TelegramAPIError
-
     from admin.cli.plumbing import load_settings
+    from bot.channel import ChannelRefused
     from core.db.repos.tenants import TenantRepository
     from webhooks.doctor import disabled_note
     from webhooks.runtime import build_runtime
@@ -111,13 +113,10 @@ def webhook_set(slug: str) -> None:
                     )
                 secret = runtime.vault.decrypt(tenant.webhook_secret_enc)
                 tenant_id = tenant.id
-            bot = await runtime.bots.bot_for(tenant_id)
             try:
-                await bot.set_webhook(
-                    url, secret_token=secret, allowed_updates=["message", "callback_query", "pre_checkout_query"]
-                )
-            except TelegramAPIError as error:
-                raise click.ClickException(f"Telegram refused the webhook: {error.message}") from None
+                await runtime.channel.set_webhook(tenant_id, url, secret)
+            except ChannelRefused as error:
+                raise click.ClickException(f"Telegram refused the webhook: {error.reason}") from None
         finally:
             await runtime.close()
 

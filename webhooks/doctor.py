@@ -9,11 +9,11 @@ import sys
 from dataclasses import dataclass
 
 import click
-from aiogram.exceptions import TelegramAPIError
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channel import ChannelRefused
 from core.clock import utc
 from core.db.migrate import current_revisions, head_revisions
 from core.db.repos.tenants import TenantRepository
@@ -66,7 +66,9 @@ def _load_settings() -> tuple[Settings | None, Check]:
 
         return None, Check("settings", False, settings_problem(exc))
     mode = f"webhooks at {settings.public_url}" if settings.public_url else "long polling"
-    return settings, Check("settings", True, f"Telegram by {mode}; logs as {settings.log_format}")
+    return settings, Check(
+        "settings", True, f"Telegram by {mode} through {settings.telegram_library}; logs as {settings.log_format}"
+    )
 
 
 async def _doctor(settings: Settings, slug: str | None) -> list[Check]:
@@ -172,15 +174,15 @@ async def _telegram(runtime: Runtime, tenant_id: int, slug: str, mode: str, disa
 
     what = f"{slug}: telegram"
     try:
-        me = await (await runtime.bots.bot_for(tenant_id)).get_me()
-    except TelegramAPIError as error:
-        problem = could_not_reach(error, host_of(api)) or redact(f"getMe refused: {error.message}")
+        username = await runtime.channel.identity(tenant_id)
+    except ChannelRefused as error:
+        problem = could_not_reach(error, host_of(api)) or redact(f"getMe refused: {error.reason}")
     except Exception as error:
         problem = could_not_reach(error, host_of(api)) or _safe(error)
     else:
-        if disabled is not None and await runtime.bots.enable(tenant_id):
-            return Check(what, True, f"@{me.username} ({mode}); the token works again: bot enabled")
-        return Check(what, True, f"@{me.username} ({mode})")
+        if disabled is not None and await runtime.channel.enable(tenant_id):
+            return Check(what, True, f"@{username} ({mode}); the token works again: bot enabled")
+        return Check(what, True, f"@{username} ({mode})")
     if disabled is not None:
         problem = f"{disabled}; {problem}; set a new one: dukabot tenant set-token {slug}"
     return Check(what, False, problem)

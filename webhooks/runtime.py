@@ -10,11 +10,11 @@ import httpx
 from redis.asyncio import Redis
 
 from admin import gate
-from bot.bots import TenantBots
-from bot.notifier import TelegramNotifier
+from bot import channels
+from bot.channel import Channel, ChannelKit
 from bot.processor import UpdateProcessor
 from bot.proof_files import ProofFingerprints
-from bot.replies import OutboxFallback, TelegramReplier
+from bot.replies import ChannelReplier, OutboxFallback
 from core import shared_state
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
@@ -48,7 +48,7 @@ class Runtime:
     database: Database
     vault: Vault
     clock: Clock
-    bots: TenantBots
+    channel: Channel  # the chat transport (DUKABOT_TELEGRAM_LIBRARY): every tenant's bot
     processor: UpdateProcessor
     relay: OutboxRelay
     http: httpx.AsyncClient
@@ -70,7 +70,7 @@ class Runtime:
         return not self.settings.public_url
 
     async def close(self) -> None:
-        await self.bots.close()
+        await self.channel.close()
         await self.tenant_cache.close()
         await self.http.aclose()
         await self.database.dispose()
@@ -95,11 +95,16 @@ def build_runtime(
     vault = Vault.from_settings(
         settings.secret_keys.get_secret_value() if settings.secret_keys else None, settings.key_file
     )
-    bots = TenantBots(database, vault, settings.telegram_api)
+    channel = channels.build(settings.telegram_library, ChannelKit(database, vault, settings.telegram_api))
     redis = shared_state.connect(settings.redis_url) if settings.redis_url else None
-    limits = pacing_limits or PacingLimits(per_chat_interval=chat_interval)
+    allowed = channel.info.limits
+    limits = pacing_limits or PacingLimits(
+        per_chat_interval=chat_interval,
+        per_group_interval=allowed.per_group_interval,
+        per_bot_rate=allowed.per_bot_rate,
+    )
     pacer: Pacing = RedisPacer(redis, limits) if redis is not None else Pacer(limits)
-    relay = OutboxRelay(database, TelegramNotifier(bots), clock, pacer=pacer)
+    relay = OutboxRelay(database, channel.notifier, clock, pacer=pacer)
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     callback_base = settings.public_url or f"http://{settings.host}:{settings.port}"
     deps = ProviderDeps(http, clock, callback_base, telegram_api=settings.telegram_api)
@@ -119,11 +124,17 @@ def build_runtime(
     processor = UpdateProcessor(
         database,
         clock,
-        TelegramReplier(bots, pacing=pacer, clock=clock, fallback=OutboxFallback(database, clock, relay.wake)),
+        ChannelReplier(
+            channel,
+            notice_limit=allowed.notice,
+            pacing=pacer,
+            clock=clock,
+            fallback=OutboxFallback(database, clock, relay.wake),
+        ),
         on_commit=relay.wake,
         wake_jobs=jobs.wake,
         methods=registry.names,
-        fingerprint=ProofFingerprints(database, bots),
+        fingerprint=ProofFingerprints(database, channel),
         observe=lambda outcome: metrics.updates.labels(outcome).inc(),
         route=partial(gate.route, registry=registry, fiscal=stamps),
     )
@@ -135,7 +146,7 @@ def build_runtime(
         database,
         vault,
         clock,
-        bots,
+        channel,
         processor,
         relay,
         http,

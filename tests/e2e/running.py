@@ -11,6 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
+from tests.support.library import LIBRARY
+
 TIMEOUT = 120  # seconds: a generous bound, so a stuck playground fails the test instead of hanging it
 # The playground's first lines: the customer's menu, printed once the demo shop answered /start.
 READY = "── bot → customer #3 ──\nDemo Duka – choose a category:\n[1] Groceries"
@@ -31,6 +33,7 @@ def dukabot() -> list[str]:
 def environment(tmp_path: Path) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("DUKABOT_")}
     env["DUKABOT_DATA_DIR"] = str(tmp_path / "var")
+    env["DUKABOT_TELEGRAM_LIBRARY"] = LIBRARY["name"]  # the test's (tests/conftest.py: telegram_library)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

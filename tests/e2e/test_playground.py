@@ -64,6 +64,7 @@ SCRIPT = [
 ]
 
 
+# On aiogram; it passes on python-telegram-bot too (mark it every_channel to see), at a minute a run.
 def test_the_playground_runs_a_whole_manual_payment_journey(tmp_path: Path) -> None:
     done = run(tmp_path, SCRIPT)
     out = done.stdout

@@ -320,8 +320,7 @@ async def test_updates_for_an_unknown_shop_or_without_the_secret(server: ShopSer
     assert customer.messages == []
 
     # The same through Telegram: a webhook registered with the wrong secret gets nowhere.
-    bot = await server.bot(shop)
-    await bot.set_webhook(f"{server.base_url}/tg/{shop.slug}", secret_token="not-the-secret")
+    await server.set_webhook(shop, "not-the-secret")
     await customer.user.send_command("/start")
     await server.idle()
     delivery = server.fake.bot(shop.token).deliveries[-1]
@@ -329,7 +328,7 @@ async def test_updates_for_an_unknown_shop_or_without_the_secret(server: ShopSer
     assert customer.messages == []
     assert await server.snapshot(skip=()) == before
     # With the shop's own secret the next update goes through.
-    await bot.set_webhook(f"{server.base_url}/tg/{shop.slug}", secret_token=shop.webhook_secret)
+    await server.set_webhook(shop, shop.webhook_secret)
     assert "Welcome to Mama Mboga Store" in await customer.send("/start")
     async with database.uow() as uow:
         processed = list(await uow.session.scalars(select(ProcessedUpdate.update_id)))

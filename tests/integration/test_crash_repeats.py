@@ -3,7 +3,7 @@ the relay is abandoned mid-send, and a second relay claims the rows when the lea
 idempotency key, so the rows whose outcome is unknown are delivered harmlessly: as an edit of the message the chat
 already has, else as a message marked as a repeat. No receipt or alert is shown twice without that mark.
 
-Real aiogram, the real TelegramNotifier, the fake Bot API server, a real database; the fake clock moves the lease.
+Each library's real channel and notifier, the fake Bot API server, a real database; the fake clock moves the lease.
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 
-from bot.notifier import TelegramNotifier
+from bot.channel import Channel
 from core import outbox
 from core.clock import FakeClock
 from core.db.engine import Database
@@ -27,6 +24,7 @@ from core.outbox import OutboxStatus
 from core.relay import OutboxRelay
 from core.vault import Vault
 from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser
+from tests.support.channels import serving
 
 TOKEN = "7100001:AAH-crash-test-token-abcdefghijklmnop"
 CUSTOMER, MERCHANT = 254_700_000_001, 9001
@@ -38,14 +36,6 @@ ALERT = "💰 Order K7Q2 paid: KES 420"
 PROOF_ALERT = "💰 Order M3P8 paid: KES 190"
 
 
-class Directory:
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-
-    async def bot_for(self, tenant_id: int) -> Bot:
-        return self.bot
-
-
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegramServer]:
     async with FakeTelegramServer(host="127.0.0.1", port=0) as server:
@@ -54,11 +44,10 @@ async def telegram() -> AsyncIterator[FakeTelegramServer]:
 
 
 @pytest.fixture
-async def bot(telegram: FakeTelegramServer) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url))
-    yield Bot(TOKEN, session=session)
-    if session._session is not None:  # skip aiogram's 250 ms TLS wind-down: plain HTTP to localhost
-        await session._session.close()
+async def channel(telegram: FakeTelegramServer, telegram_library: str, database: Database) -> AsyncIterator[Channel]:
+    """The channel reads the tenant's token from the database, as the server's does."""
+    async with serving(telegram_library, telegram.base_url, database=database) as built:
+        yield built
 
 
 async def seed(database: Database, vault: Vault, clock: FakeClock) -> int:
@@ -107,8 +96,9 @@ def unmarked_twice(users: list[FakeUser], texts: list[str]) -> int:
     )
 
 
+@pytest.mark.every_channel
 async def test_a_relay_killed_after_telegram_accepted_shows_nothing_twice_unmarked(
-    database: Database, vault: Vault, clock: FakeClock, telegram: FakeTelegramServer, bot: Bot
+    database: Database, vault: Vault, clock: FakeClock, telegram: FakeTelegramServer, channel: Channel
 ) -> None:
     fake: FakeTelegram = telegram.fake
     tenant_id = await seed(database, vault, clock)
@@ -117,7 +107,7 @@ async def test_a_relay_killed_after_telegram_accepted_shows_nothing_twice_unmark
         await person.send_command("/start")  # Telegram lets a bot write only to users who wrote to it
 
     def relay() -> OutboxRelay:  # each "process" has its own relay, bot directory and pacing
-        return OutboxRelay(database, TelegramNotifier(Directory(bot)), clock, lease=LEASE, per_chat_interval=0.0)
+        return OutboxRelay(database, channel.notifier, clock, lease=LEASE, per_chat_interval=0.0)
 
     # An M-Pesa attempt's "check your phone" is in the chat.
     await owe(database, clock, tenant_id, CUSTOMER, "started:1", Message(CHECK_PHONE))

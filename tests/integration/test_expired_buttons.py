@@ -38,6 +38,7 @@ def test_the_wording_is_the_catalogs() -> None:
     assert text("callbacks.expired") == EXPIRED and text("callbacks.expired_note") == EXPIRED_NOTE
 
 
+@pytest.mark.every_channel
 async def test_a_customers_old_buttons_show_the_cart_the_shop_and_the_orders(
     server: ShopServer, shop: Shop, database: Database
 ) -> None:

@@ -106,6 +106,7 @@ async def test_the_receipt_shows_the_shops_own_time(rig: Rig) -> None:
     assert receipt.endswith("Time: 15 Jan 2026, 10:00 WAT")  # 09:00 UTC
 
 
+@pytest.mark.every_channel
 async def test_one_message_per_push_edited_into_its_receipt(server: ShopServer, database: Database) -> None:
     sim = DarajaSimulator(seed=3)
     sim.add_app("app-key", "app-secret")

@@ -1,5 +1,6 @@
-"""The TelegramNotifier driving a real aiogram Bot against the fake Telegram Bot API server: what the user sees, and
-how Telegram's failures reach the relay. Last, the relay itself delivering through it, on a real database."""
+"""The TelegramNotifier driving each library's real Bot (aiogram, python-telegram-bot: the channel's own) against the
+fake Telegram Bot API server: what the user sees, and how Telegram's failures reach the relay. Last, the relay itself
+delivering through it, on a real database."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select, text
 
-from bot.notifier import CAPTION_LIMIT, TEXT_LIMIT, TelegramNotifier, render_keyboard, split_text, utf16_len
+from bot.channel import Channel
+from bot.telegram_render import CAPTION_LIMIT, TEXT_LIMIT, TelegramNotifier, split_text, utf16_len
 from core import outbox
 from core.clock import FakeClock
 from core.db.engine import Database
@@ -24,25 +23,16 @@ from core.outbox import OutboxStatus
 from core.relay import OutboxRelay, PermanentError, RetryAfter, TransientError, Undeliverable
 from core.vault import Vault
 from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser
+from tests.support.channels import adopt, channel_at, close_quickly, library_module
 
-# One server, one loop and one aiogram HTTP session for the module. Each test gets its own bot token, hence its own
-# isolated bot on the shared fake.
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# One server and one loop for the module; each test gets its own channel, and its own bot token, hence its own
+# isolated bot on the shared fake. Every case runs through each library.
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.every_channel]
 
 TENANT = 1
 PAY_URL = "https://checkout.paystack.example/abc123"
 _bot_numbers = itertools.count(6_100_001)
 _user_ids = itertools.count(254_711_000_001)
-
-
-class Directory:
-    """A BotDirectory: tenant id -> aiogram Bot."""
-
-    def __init__(self, bots: dict[int, Bot]) -> None:
-        self.bots = bots
-
-    async def bot_for(self, tenant_id: int) -> Bot:
-        return self.bots[tenant_id]
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -51,17 +41,11 @@ async def server() -> AsyncIterator[FakeTelegramServer]:
         yield running
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def session(server: FakeTelegramServer) -> AsyncIterator[AiohttpSession]:
-    aiogram_session = AiohttpSession(api=TelegramAPIServer.from_base(server.base_url))
-    yield aiogram_session
-    await close_quickly(aiogram_session)
-
-
-async def close_quickly(session: AiohttpSession) -> None:
-    """AiohttpSession.close() sleeps 250 ms for TLS connections to wind down; plain HTTP to localhost needs none."""
-    if session._session is not None:
-        await session._session.close()
+@pytest_asyncio.fixture(loop_scope="module")
+async def channel(server: FakeTelegramServer, telegram_library: str) -> AsyncIterator[Channel]:
+    built = channel_at(telegram_library, server.base_url)
+    yield built
+    await close_quickly(built)
 
 
 @pytest.fixture
@@ -79,13 +63,11 @@ def token(fake: FakeTelegram) -> str:
 
 
 @pytest.fixture
-def bot(token: str, session: AiohttpSession) -> Bot:
-    return Bot(token, session=session)  # the module fixture closes the shared session
-
-
-@pytest.fixture
-def notifier(bot: Bot) -> TelegramNotifier:
-    return TelegramNotifier(Directory({TENANT: bot}))
+def notifier(channel: Channel, token: str) -> TelegramNotifier:
+    adopt(channel, TENANT, token)
+    notifier = channel.notifier
+    assert isinstance(notifier, TelegramNotifier)
+    return notifier
 
 
 async def customer(fake: FakeTelegram, token: str) -> FakeUser:
@@ -215,7 +197,7 @@ async def test_403_blocked_is_undeliverable(fake: FakeTelegram, token: str, noti
 async def test_chat_not_found_is_undeliverable(fake: FakeTelegram, token: str, notifier: TelegramNotifier) -> None:
     stranger = next(_user_ids)  # never wrote to the bot
 
-    with pytest.raises(Undeliverable, match="chat not found"):
+    with pytest.raises(Undeliverable, match=r"(?i)chat not found"):  # PTB capitalises Telegram's words
         await notifier.send(TENANT, stranger, Message("hello"))
 
 
@@ -223,7 +205,7 @@ async def test_other_400_is_permanent(fake: FakeTelegram, token: str, notifier: 
     user = await customer(fake, token)
     fake.fail_next("sendPhoto", 400, "Bad Request: wrong file identifier/HTTP URL specified", chat_id=user.id)
 
-    with pytest.raises(PermanentError, match="wrong file identifier"):
+    with pytest.raises(PermanentError, match=r"(?i)wrong file identifier"):
         await notifier.send(TENANT, user.id, Message("x", photo="https://duka.example/missing.jpg"))
 
 
@@ -235,13 +217,13 @@ async def test_5xx_is_transient(fake: FakeTelegram, token: str, notifier: Telegr
         await notifier.send(TENANT, user.id, Message("Order A1 is paid"))
 
 
-async def test_a_network_error_is_transient_and_never_shows_the_token(session: AiohttpSession) -> None:
+async def test_a_network_error_is_transient_and_never_shows_the_token(telegram_library: str) -> None:
     token = "6199999:AAH-secret-that-must-not-leak-0123456789"
-    nowhere = AiohttpSession(api=TelegramAPIServer.from_base("http://127.0.0.1:9"))  # nothing listens on port 9
+    nowhere = channel_at(telegram_library, "http://127.0.0.1:9")  # nothing listens on port 9
     try:
-        notifier = TelegramNotifier(Directory({TENANT: Bot(token, session=nowhere)}))
+        adopt(nowhere, TENANT, token)
         with pytest.raises(TransientError) as raised:
-            await notifier.send(TENANT, 42, Message("hello"))
+            await nowhere.notifier.send(TENANT, 42, Message("hello"))
     finally:
         await close_quickly(nowhere)
 
@@ -260,7 +242,8 @@ async def test_an_empty_message_is_refused_without_a_call(
 # --------------------------------------------------------------------------------------------------- pure helpers
 
 
-async def test_render_keyboard() -> None:
+async def test_render_keyboard(telegram_library: str) -> None:
+    render_keyboard = library_module(telegram_library, "notifier").render_keyboard
     assert render_keyboard(()) is None
     markup = render_keyboard(keyboard([Button("Pay", data="pay:1")], [Button("Site", url="https://duka.example")]))
     assert markup is not None
@@ -283,7 +266,7 @@ async def test_split_text_counts_utf16_and_never_cuts_a_character() -> None:
 
 
 async def test_the_relay_delivers_through_telegram_and_reports_a_blocked_customer(
-    fake: FakeTelegram, token: str, bot: Bot, database_url: str, vault: Vault
+    fake: FakeTelegram, token: str, channel: Channel, database_url: str, vault: Vault
 ) -> None:
     # The `database` fixture lives on the per-test loop; this module runs on one module loop, so build our own.
     database = Database(database_url)
@@ -318,7 +301,8 @@ async def test_the_relay_delivers_through_telegram_and_reports_a_blocked_custome
                     now=clock.now(),
                 )
             await uow.commit()
-        relay = OutboxRelay(database, TelegramNotifier(Directory({shop.id: bot})), clock)
+        adopt(channel, shop.id, token)
+        relay = OutboxRelay(database, channel.notifier, clock)
 
         await relay.run_once()  # the receipts; the blocked one becomes an alert for the merchant
         await relay.run_once()  # the alert

@@ -2,7 +2,7 @@
 token cannot even be read are waited out with back-off while the other shops keep answering; a 401 disables only
 that shop's bot, which the operator sees in the database, `dukabot doctor` and /readyz, and mends with a new token.
 
-The poller runs on the real runtime (database, vault, processor, aiogram bots) against the fake Telegram; its
+The poller runs on the real runtime (database, vault, processor, each library's bots) against the fake Telegram; its
 ``sleep`` returns at once and records each wait, so no test waits on the wall clock for a back-off."""
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from webhooks.app import build_app
 from webhooks.cli import main
 from webhooks.runtime import Runtime, build_runtime
 
+pytestmark = pytest.mark.every_channel
 GREETING = "Karibu, Wanjiru! Welcome to Mama Mboga Store."
 FUNDI_GREETING = "Karibu, Wanjiru! Welcome to Fundi Electronics."
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
@@ -103,7 +104,7 @@ async def polling_server(
         # poller is under test here, not Telegram's per-chat limit (tests/integration/test_reply_pacing.py).
         runtime = build_runtime(settings, clock=clock, pacing_limits=PacingLimits(per_chat_interval=0.0))
         sleeps = sleeps or Sleeps()
-        poller = Poller(runtime.database, runtime.bots, runtime.processor, clock=clock, sleep=sleeps, poll_timeout=5)
+        poller = Poller(runtime.database, runtime.channel, runtime.processor, clock=clock, sleep=sleeps, poll_timeout=5)
         stop = asyncio.Event()
         task = asyncio.create_task(poller.run(stop))
         try:
@@ -311,8 +312,8 @@ async def test_doctor_enables_a_disabled_bot_whose_token_works(
     async with shop_server(database, vault, tmp_path, webhooks=False) as server:
         shop = await server.add_shop()
         runtime = build_runtime(settings_for(server, tmp_path), clock=FakeClock())
-        assert await runtime.bots.disable(shop.tenant_id, DISABLED_REASON, FakeClock().now()) is True
-        assert await runtime.bots.disable(shop.tenant_id, DISABLED_REASON, FakeClock().now()) is False  # told once
+        assert await runtime.channel.disable(shop.tenant_id, DISABLED_REASON, FakeClock().now()) is True
+        assert await runtime.channel.disable(shop.tenant_id, DISABLED_REASON, FakeClock().now()) is False  # told once
         await runtime.close()
 
         doctor = await asyncio.to_thread(cli, settings_for(server, tmp_path), "doctor", "mama-mboga")
@@ -331,7 +332,7 @@ async def test_webhook_set_refuses_a_disabled_bot(database: Database, vault: Vau
     async with shop_server(database, vault, tmp_path, webhooks=False) as server:
         shop = await server.add_shop()
         runtime = build_runtime(settings_for(server, tmp_path), clock=FakeClock())
-        await runtime.bots.disable(shop.tenant_id, DISABLED_REASON, FakeClock().now())
+        await runtime.channel.disable(shop.tenant_id, DISABLED_REASON, FakeClock().now())
         await runtime.close()
 
         result = await asyncio.to_thread(

@@ -259,8 +259,7 @@ async def test_two_admins_approving_at_once_approve_once(server: ShopServer, dat
     reviews = [admin.find(f"Proof of payment for order {code}") for admin in (first, second)]
 
     # Both tap Approve at the same moment: Telegram delivers the two updates side by side.
-    bot = await server.bot(shop)
-    await bot.delete_webhook()  # hold the updates at Telegram, then deliver them together
+    await server.hold_updates(shop)  # hold the updates at Telegram, then deliver them together
     presses = [
         await admin.user.press("✅ Approve", message=review)
         for admin, review in zip((first, second), reviews, strict=True)
@@ -279,7 +278,7 @@ async def test_two_admins_approving_at_once_approve_once(server: ShopServer, dat
     at = await decided_at(database, code)
     assert losers[0] in [f"Already approved by {name} at {at} (order {code})." for name in ("Mama", "Baba")]
     # Telegram then redelivers both (say the answers were lost): handled once already, so nothing happens again.
-    await bot.set_webhook(f"{server.base_url}/tg/{shop.slug}", secret_token=shop.webhook_secret)
+    await server.set_webhook(shop, shop.webhook_secret)
     await server.settle()
     assert [delivery.statuses for delivery in server.fake.bot(shop.token).deliveries[-2:]] == [[200], [200]]
 
@@ -310,15 +309,14 @@ async def test_an_approval_and_a_rejection_at_once_decide_once(server: ShopServe
     await send_proof(customer, "RACE111111")
     await server.settle()
 
-    bot = await server.bot(shop)
-    await bot.delete_webhook()
+    await server.hold_updates(shop)
     approve = await first.user.send_command("/approve", code)
     reject = await second.user.send_command("/reject", f"{code} not our till number")
     await asyncio.gather(
         server.post_update(shop.slug, approve, shop.webhook_secret),
         server.post_update(shop.slug, reject, shop.webhook_secret),
     )
-    await bot.set_webhook(f"{server.base_url}/tg/{shop.slug}", secret_token=shop.webhook_secret)
+    await server.set_webhook(shop, shop.webhook_secret)
     await server.settle()
     said = [
         message.content

@@ -51,6 +51,7 @@ async def first_recorded_sent(server: ShopServer, chat_id: int) -> bool:
     return await owed_to(server, chat_id, OutboxStatus.SENT) == 1
 
 
+@pytest.mark.every_channel
 async def test_receipts_do_not_wait_for_the_merchants_group_and_its_alerts_become_one_list(
     server: ShopServer, database: Database
 ) -> None:

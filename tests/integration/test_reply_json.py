@@ -1,40 +1,31 @@
-"""Direct replies go out as plain Bot API JSON (``bot.bot_api``) with the notifier's rules: a menu is edited in place
-with its keyboard, an edit Telegram refuses is sent anew, "message is not modified" sends nothing more, the press is
-answered with its notice, and a refusal is aiogram's own exception.
+"""Direct replies follow the notifier's rules through every channel: a menu is edited in place with its keyboard, an
+edit Telegram refuses is sent anew, "message is not modified" sends nothing more, the press is answered with its
+notice. With aiogram they go out as plain Bot API JSON (``bot.aiogram.bot_api``), whose refusal is aiogram's own
+exception.
 
-The real TelegramReplier and aiogram's session against the fake Bot API server."""
+The real ChannelReplier and each library's channel against the fake Bot API server."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest
 
-from bot import bot_api
-from bot.replies import TelegramReplier
-from bot.updates import Incoming
+from bot.aiogram import bot_api
+from bot.channel import Channel, Incoming
+from bot.replies import ChannelReplier
 from core.clock import FakeClock
 from core.messages import Button, Message, keyboard
 from flows.context import Reply
 from flows.inbound import Actor, Inbound
 from sandbox.telegram import FakeTelegramServer, FakeUser
 from tests.integration.test_reply_pacing import Sleep
+from tests.support.channels import adopt, serving
 
 TOKEN = "7100002:AAH-reply-json-token-abcdefghijklmnop"
 CHAT = 254_700_000_003
 MENU = keyboard([Button("Groceries", data="cat:0:0")], [Button("Pay online", url="https://pay.example/o/1")])
-
-
-class Directory:
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-
-    async def bot_for(self, tenant_id: int) -> Bot:
-        return self.bot
 
 
 @pytest.fixture
@@ -45,14 +36,12 @@ async def telegram() -> AsyncIterator[FakeTelegramServer]:
 
 
 @pytest.fixture
-async def bot(telegram: FakeTelegramServer) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url))
-    yield Bot(TOKEN, session=session)
-    if session._session is not None:
-        await session._session.close()
+async def channel(telegram: FakeTelegramServer, telegram_library: str) -> AsyncIterator[Channel]:
+    async with serving(telegram_library, telegram.base_url, token=TOKEN) as built:
+        yield built
 
 
-async def pressed_menu(telegram: FakeTelegramServer, replier: TelegramReplier) -> tuple[FakeUser, Incoming]:
+async def pressed_menu(telegram: FakeTelegramServer, replier: ChannelReplier) -> tuple[FakeUser, Incoming]:
     """Amina has the menu and presses its first button: the press as the replier gets it."""
     user = telegram.fake.user(TOKEN, CHAT, "Amina")
     await user.send_command("/start")
@@ -61,10 +50,11 @@ async def pressed_menu(telegram: FakeTelegramServer, replier: TelegramReplier) -
     return user, Incoming(Actor(CHAT, CHAT, "Amina"), Inbound.pressed(press.data), press.query_id, press.message_id)
 
 
+@pytest.mark.every_channel
 async def test_a_menu_is_sent_with_its_keyboard_and_edited_in_place(
-    telegram: FakeTelegramServer, bot: Bot, clock: FakeClock
+    telegram: FakeTelegramServer, channel: Channel, clock: FakeClock
 ) -> None:
-    replier = TelegramReplier(Directory(bot), clock=clock, sleep=Sleep(clock))
+    replier = ChannelReplier(channel, clock=clock, sleep=Sleep(clock))
     user, press = await pressed_menu(telegram, replier)
     assert [m.buttons for m in user.messages] == [
         [[("Groceries", "cat:0:0")], [("Pay online", "https://pay.example/o/1")]]
@@ -76,8 +66,11 @@ async def test_a_menu_is_sent_with_its_keyboard_and_edited_in_place(
     assert [(a.data, a.text) for a in user.callback_answers] == [("cat:0:0", "Groceries")]
 
 
-async def test_an_edit_telegram_refuses_is_sent_anew(telegram: FakeTelegramServer, bot: Bot, clock: FakeClock) -> None:
-    replier = TelegramReplier(Directory(bot), clock=clock, sleep=Sleep(clock))
+@pytest.mark.every_channel
+async def test_an_edit_telegram_refuses_is_sent_anew(
+    telegram: FakeTelegramServer, channel: Channel, clock: FakeClock
+) -> None:
+    replier = ChannelReplier(channel, clock=clock, sleep=Sleep(clock))
     user, press = await pressed_menu(telegram, replier)
     telegram.fake.fail_next("editMessageText", 400, "Bad Request: message to edit not found", chat_id=CHAT)
 
@@ -87,10 +80,11 @@ async def test_an_edit_telegram_refuses_is_sent_anew(telegram: FakeTelegramServe
     assert user.messages[-1].buttons == user.messages[0].buttons
 
 
+@pytest.mark.every_channel
 async def test_message_is_not_modified_sends_nothing_more(
-    telegram: FakeTelegramServer, bot: Bot, clock: FakeClock
+    telegram: FakeTelegramServer, channel: Channel, clock: FakeClock
 ) -> None:
-    replier = TelegramReplier(Directory(bot), clock=clock, sleep=Sleep(clock))
+    replier = ChannelReplier(channel, clock=clock, sleep=Sleep(clock))
     user, press = await pressed_menu(telegram, replier)
     telegram.fake.fail_next("editMessageText", 400, "Bad Request: message is not modified", chat_id=CHAT)
 
@@ -100,7 +94,8 @@ async def test_message_is_not_modified_sends_nothing_more(
     assert telegram.fake.calls["sendMessage"] == 1
 
 
-async def test_a_refused_call_raises_aiogram_s_own_exception(telegram: FakeTelegramServer, bot: Bot) -> None:
+async def test_a_refused_call_raises_aiogram_s_own_exception(telegram: FakeTelegramServer, channel: Channel) -> None:
+    bot = adopt(channel, 1, TOKEN)
     telegram.fake.fail_next("sendMessage", 400, "Bad Request: chat not found")
 
     with pytest.raises(TelegramBadRequest, match="chat not found"):

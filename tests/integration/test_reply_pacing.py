@@ -2,8 +2,8 @@
 and wait out a 429, and when they cannot go out within the bounded wait they are owed by the outbox instead, so a
 reply is late rather than lost. Answering the button press is never held back.
 
-The real TelegramReplier and aiogram against the fake Bot API server, a real database; the fake clock and an injected
-sleep stand in for time."""
+The real ChannelReplier and each library's channel against the fake Bot API server, a real database; the fake clock
+and an injected sleep stand in for time."""
 
 from __future__ import annotations
 
@@ -12,14 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 
-from bot.notifier import TelegramNotifier
-from bot.replies import OutboxFallback, TelegramReplier
-from bot.updates import Incoming
+from bot.channel import Channel, Incoming
+from bot.replies import ChannelReplier, OutboxFallback
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import OutboxMessage
@@ -34,18 +30,13 @@ from flows.context import Reply
 from flows.inbound import Actor, Inbound
 from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
 from tests.integration.test_crash_repeats import seed
+from tests.support.channels import adopt, serving
 from webhooks.runtime import build_runtime
+
+pytestmark = pytest.mark.every_channel
 
 TOKEN = "7100001:AAH-crash-test-token-abcdefghijklmnop"  # the token `seed` stores
 CHAT = 254_700_000_002
-
-
-class Directory:
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-
-    async def bot_for(self, tenant_id: int) -> Bot:
-        return self.bot
 
 
 class Sleep:
@@ -68,11 +59,9 @@ async def telegram() -> AsyncIterator[FakeTelegramServer]:
 
 
 @pytest.fixture
-async def bot(telegram: FakeTelegramServer) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url))
-    yield Bot(TOKEN, session=session)
-    if session._session is not None:  # skip aiogram's 250 ms TLS wind-down: plain HTTP to localhost
-        await session._session.close()
+async def channel(telegram: FakeTelegramServer, telegram_library: str) -> AsyncIterator[Channel]:
+    async with serving(telegram_library, telegram.base_url, token=TOKEN) as built:
+        yield built
 
 
 async def customer(fake: FakeTelegram) -> FakeUser:
@@ -92,11 +81,11 @@ async def owed(database: Database) -> list[tuple[int, str, str]]:
 
 
 async def test_a_429_on_a_reply_is_waited_out_and_the_reply_arrives(
-    telegram: FakeTelegramServer, bot: Bot, clock: FakeClock
+    telegram: FakeTelegramServer, channel: Channel, clock: FakeClock
 ) -> None:
     user = await customer(telegram.fake)
     sleep = Sleep(clock)
-    replier = TelegramReplier(Directory(bot), clock=clock, sleep=sleep)
+    replier = ChannelReplier(channel, clock=clock, sleep=sleep)
     telegram.fake.fail_next("sendMessage", 429, retry_after=3, chat_id=CHAT)
 
     await replier.deliver(1, said(user), Reply([Message("Choose a category")]))
@@ -106,12 +95,12 @@ async def test_a_429_on_a_reply_is_waited_out_and_the_reply_arrives(
 
 
 async def test_replies_to_one_chat_are_paced_like_the_relays_messages(
-    telegram: FakeTelegramServer, bot: Bot, clock: FakeClock
+    telegram: FakeTelegramServer, channel: Channel, clock: FakeClock
 ) -> None:
     user = await customer(telegram.fake)
     sleep = Sleep(clock)
     pacing = Pacer(PacingLimits(per_chat_interval=1.0))
-    replier = TelegramReplier(Directory(bot), pacing=pacing, clock=clock, sleep=sleep)
+    replier = ChannelReplier(channel, pacing=pacing, clock=clock, sleep=sleep)
 
     await replier.deliver(1, said(user), Reply([Message("Karibu!"), Message("Choose a category")]))
 
@@ -120,15 +109,16 @@ async def test_replies_to_one_chat_are_paced_like_the_relays_messages(
 
 
 async def test_a_reply_that_cannot_go_in_time_is_owed_by_the_outbox_and_the_press_is_answered_at_once(
-    telegram: FakeTelegramServer, bot: Bot, clock: FakeClock, database: Database, vault: Vault
+    telegram: FakeTelegramServer, channel: Channel, clock: FakeClock, database: Database, vault: Vault
 ) -> None:
     tenant_id = await seed(database, vault, clock)
     user = await customer(telegram.fake)
     sleep = Sleep(clock)
     pacing = Pacer(PacingLimits())
-    relay = OutboxRelay(database, _notifier(bot), clock, pacer=pacing, sleep=sleep)
-    replier = TelegramReplier(
-        Directory(bot),
+    adopt(channel, tenant_id, TOKEN)
+    relay = OutboxRelay(database, channel.notifier, clock, pacer=pacing, sleep=sleep)
+    replier = ChannelReplier(
+        channel,
         pacing=pacing,
         clock=clock,
         sleep=sleep,
@@ -152,31 +142,33 @@ async def test_a_reply_that_cannot_go_in_time_is_owed_by_the_outbox_and_the_pres
     assert [m.content for m in user.messages][-1] == "Groceries – tap a product:"  # late, not lost
 
 
-async def test_the_runtime_gives_replies_and_relay_one_pacing(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, data_dir=tmp_path, secret_keys="YOKMvaqZ3xJ0pN1C6tyYl1vX6mW0Tr0t9n8zk0SxQ2E=")
+async def test_the_runtime_gives_replies_and_relay_one_pacing(tmp_path: Path, telegram_library: str) -> None:
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        secret_keys="YOKMvaqZ3xJ0pN1C6tyYl1vX6mW0Tr0t9n8zk0SxQ2E=",
+        telegram_library=telegram_library,
+    )
     runtime = build_runtime(settings)
     try:
         replier = runtime.processor.replier
-        assert isinstance(replier, TelegramReplier)
+        assert isinstance(replier, ChannelReplier)
         assert replier.pacing is runtime.relay.pacer
     finally:
         await runtime.close()
 
 
-def _notifier(bot: Bot) -> TelegramNotifier:
-    return TelegramNotifier(Directory(bot))
-
-
-async def _menu(replier: TelegramReplier, user: FakeUser, tenant_id: int) -> SentMessage:
+async def _menu(replier: ChannelReplier, user: FakeUser, tenant_id: int) -> SentMessage:
     await replier.deliver(
         tenant_id, said(user), Reply([Message("Choose a category", keyboard([Button("Groceries", data="cat.1:1")]))])
     )
     return user.messages[-1]
 
 
-async def test_with_redis_replies_and_relay_share_the_redis_pacing(tmp_path: Path) -> None:
+async def test_with_redis_replies_and_relay_share_the_redis_pacing(tmp_path: Path, telegram_library: str) -> None:
     settings = Settings(
         _env_file=None,
+        telegram_library=telegram_library,
         data_dir=tmp_path,
         secret_keys="YOKMvaqZ3xJ0pN1C6tyYl1vX6mW0Tr0t9n8zk0SxQ2E=",
         redis_url="unix:///nonexistent/dukabot-test-redis.sock",  # connecting is lazy: building needs no Redis
@@ -184,7 +176,7 @@ async def test_with_redis_replies_and_relay_share_the_redis_pacing(tmp_path: Pat
     runtime = build_runtime(settings)
     try:
         replier = runtime.processor.replier
-        assert isinstance(replier, TelegramReplier) and isinstance(runtime.relay.pacer, RedisPacer)
+        assert isinstance(replier, ChannelReplier) and isinstance(runtime.relay.pacer, RedisPacer)
         assert replier.pacing is runtime.relay.pacer
     finally:
         await runtime.close()

@@ -1,20 +1,25 @@
-"""Every tenant's aiogram Bot sends through one HTTP session (one connection pool, one SSL context): real Bots against
-the fake Bot API, each shop's messages reaching its own customers under its own bot, and the session closed once."""
+"""Every tenant's bot sends through one HTTP pool (aiogram: one session, one SSL context; python-telegram-bot: one
+HTTPXRequest): real bots of each library against the fake Bot API, each shop's messages reaching its own customers
+under its own bot, and the pool closed once."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+import pytest
 import pytest_asyncio
 
-from bot.bots import TenantBots
 from core.clock import FakeClock
 from core.db.engine import Database
+from core.messages import Message
 from core.vault import Vault
 from sandbox.telegram import FakeTelegram, FakeTelegramServer
+from tests.support.channels import channel_at
 from tests.support.seed import seed_shop
 
 SHOPS = 12
+pytestmark = pytest.mark.every_channel
 
 
 @pytest_asyncio.fixture
@@ -23,8 +28,20 @@ async def telegram() -> AsyncIterator[FakeTelegramServer]:
         yield running
 
 
-async def test_many_tenants_send_through_one_session(
-    database: Database, vault: Vault, clock: FakeClock, telegram: FakeTelegramServer
+def pool_of(bot: Any) -> Any:
+    """What the library sends through: aiogram's ``session``, python-telegram-bot's ``request``."""
+    return bot.session if hasattr(bot, "session") else bot.request
+
+
+def is_closed(pool: Any) -> bool:
+    inner = getattr(pool, "_session", None)  # aiogram: aiohttp's ClientSession, None once closed
+    if hasattr(pool, "_client"):  # python-telegram-bot: the httpx client
+        return bool(pool._client.is_closed)
+    return inner is None or bool(inner.closed)
+
+
+async def test_many_tenants_send_through_one_pool(
+    database: Database, vault: Vault, clock: FakeClock, telegram: FakeTelegramServer, telegram_library: str
 ) -> None:
     customers = {}
     for number in range(SHOPS):
@@ -35,28 +52,28 @@ async def test_many_tenants_send_through_one_session(
         await customer.send_text("hello")  # Telegram lets a bot write only to someone who wrote to it first
         customers[shop.tenant_id] = (token, customer)
 
-    bots = TenantBots(database, vault, telegram.base_url)
+    channel = channel_at(telegram_library, telegram.base_url, database)
+    bots = channel.bots  # type: ignore[attr-defined]
     try:
+        for tenant_id, (_, customer) in customers.items():
+            await channel.notifier.send(tenant_id, customer.id, Message(f"Karibu from tenant {tenant_id}"))
         built = {tenant_id: await bots.bot_for(tenant_id) for tenant_id in customers}
-        for tenant_id, bot in built.items():
-            await bot.send_message(customers[tenant_id][1].id, f"Karibu from tenant {tenant_id}")
 
-        assert {id(bot.session) for bot in built.values()} == {id(bots.session)}
-        http = bots.session._session  # aiohttp's ClientSession: its connector holds the pool and the SSL context
-        assert http is not None
-        assert not http.closed
+        pools = {id(pool_of(bot)) for bot in built.values()}
+        assert len(pools) == 1
+        pool = pool_of(next(iter(built.values())))
         for tenant_id, (token, customer) in customers.items():
             assert built[tenant_id].token == token
             assert [m.content for m in customer.messages] == [f"Karibu from tenant {tenant_id}"]
             assert telegram.fake.calls_for(token)["sendMessage"] == 1
 
-        # A bot rebuilt after a token change is a new Bot on the same session, not a new pool.
+        # A bot rebuilt after a token change is a new bot on the same pool, not a new pool.
         first = next(iter(customers))
-        bots.forget(first)
+        channel.forget(first)
         rebuilt = await bots.bot_for(first)
         assert rebuilt is not built[first]
-        assert rebuilt.session is bots.session
-        assert bots.session._session is http
+        assert pool_of(rebuilt) is pool
+        assert not is_closed(pool)
     finally:
-        await bots.close()
-    assert http.closed
+        await channel.close()
+    assert is_closed(pool)

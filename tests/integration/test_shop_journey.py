@@ -65,6 +65,7 @@ async def orders_of(database: Database, shop: Shop) -> list[Order]:
         return list(await uow.session.scalars(select(Order).where(Order.tenant_id == shop.tenant_id)))
 
 
+@pytest.mark.every_channel  # python-telegram-bot too; the other journeys here on aiogram only
 @BOTH_WAYS
 async def test_a_customer_buys_and_the_merchant_approves_the_proof(server: ShopServer, database: Database) -> None:
     shop = await server.add_shop()
@@ -310,6 +311,7 @@ async def test_cancel_leaves_any_step(server: ShopServer, database: Database) ->
     assert late.text == f"Order {code} cannot be paid now: it is cancelled."
 
 
+@pytest.mark.every_channel  # python-telegram-bot too; the other journeys here on aiogram only
 @BOTH_WAYS
 async def test_two_shops_at_once_share_nothing(server: ShopServer, database: Database) -> None:
     mama = await server.add_shop()

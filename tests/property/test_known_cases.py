@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.notifier import TelegramNotifier
 from core.db.tables import Customer, Payment, PaymentEvent
 from core.messages import Message
 from core.money import Money, MoneyError
@@ -91,7 +90,7 @@ async def test_lone_surrogates_in_names_and_texts_are_replaced(stage: Stage) -> 
 
 async def test_a_reply_holding_a_lone_surrogate_is_delivered_cleaned(stage: Stage) -> None:
     assert stage.server.runtime is not None
-    notifier = TelegramNotifier(stage.server.runtime.bots)
+    notifier = stage.server.runtime.channel.notifier
     await notifier.send(stage.shop.tenant_id, CHAT, Message("Asante \ud83d sana"))
     assert stage.server.person(stage.shop, CHAT).messages[-1].content == "Asante \ufffd sana"
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import aiohttp
 import httpx
-from aiogram import Bot
 from aiohttp import web
 from sqlalchemy import func, select
 
@@ -40,6 +39,7 @@ from core.settings import Settings
 from core.vault import Vault, VaultError
 from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser, SentMessage
 from sandbox.telegram.delivery import SECRET_HEADER
+from tests.support.library import LIBRARY
 from webhooks.app import build_app
 from webhooks.runtime import Runtime, build_runtime
 
@@ -75,6 +75,7 @@ MAMA_INSTRUCTIONS = "Send the amount to Till 123456 (Mama Mboga), then send the 
 FUNDI_INSTRUCTIONS = "Pay to Paybill 400200, account FUNDI, then send the receipt here."
 
 _bot_numbers = itertools.count(8_100_001)
+
 _quiet_loggers = ("aiohttp.access",)
 
 
@@ -161,6 +162,7 @@ class ShopServer:
         self.errors = ErrorLog()
         self.pacing_limits: PacingLimits | None = None  # Telegram's limits as the server paces them (None: default)
         self.clock: Clock = SystemClock()  # the server's time (a test may move it to make checks and expiries due)
+        self.library = LIBRARY["name"]  # the Telegram library it serves through (bot/channels.py)
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         try:  # the server gets VAULT_KEY; the shops are seeded with the fixture's vault
@@ -239,6 +241,7 @@ class ShopServer:
             data_dir=self.data_dir,
             database_url=self.database.url,
             telegram_api=self.telegram.base_url,
+            telegram_library=self.library,
             public_url=self.base_url if self.webhooks else None,
             secret_keys=VAULT_KEY,
             host="127.0.0.1",
@@ -258,12 +261,7 @@ class ShopServer:
         logging.getLogger().addHandler(self.errors)
         if self.webhooks:
             for shop in self.shops:
-                bot = await self.bot(shop)
-                await bot.set_webhook(
-                    f"{settings.public_url}/tg/{shop.slug}",
-                    secret_token=shop.webhook_secret,
-                    allowed_updates=["message", "callback_query"],
-                )
+                await self.set_webhook(shop, shop.webhook_secret)
 
     async def stop(self) -> None:
         """Stops the app and its workers, then the runtime (bots, HTTP client, database engine)."""
@@ -273,13 +271,11 @@ class ShopServer:
         if runner is not None:
             await runner.cleanup()
         if runtime is not None:
-            for shop in self.shops:
-                # aiogram's session.close() sleeps 250 ms per bot for TLS shutdown; plain HTTP to localhost needs
-                # none, and the sleep would dominate the suite. Closing the HTTP session first skips it.
-                session = (await runtime.bots.bot_for(shop.tenant_id)).session
-                inner = getattr(session, "_session", None)
-                if inner is not None:
-                    await inner.close()
+            # aiogram's session.close() sleeps 250 ms for TLS shutdown; plain HTTP to localhost needs none, and the
+            # sleep would dominate the suite. Closing the HTTP session first skips it.
+            inner = getattr(getattr(runtime.channel, "_session", None), "_session", None)
+            if inner is not None:
+                await inner.close()
             await runtime.close()
 
     async def restart(self) -> None:
@@ -291,10 +287,16 @@ class ShopServer:
         if self._http is not None:
             await self._http.close()
 
-    async def bot(self, shop: Shop) -> Bot:
-        """The running server's own aiogram Bot of ``shop``."""
+    async def set_webhook(self, shop: Shop, secret: str) -> None:
+        """Registers ``shop``'s webhook at this server with ``secret``, through the server's own channel (as
+        ``dukabot webhook set`` does)."""
         assert self.runtime is not None, "not running"
-        return await self.runtime.bots.bot_for(shop.tenant_id)
+        await self.runtime.channel.set_webhook(shop.tenant_id, f"{self.base_url}/tg/{shop.slug}", secret)
+
+    async def hold_updates(self, shop: Shop) -> None:
+        """Removes ``shop``'s webhook: Telegram holds its updates (a test then delivers them as it pleases)."""
+        assert self.runtime is not None, "not running"
+        await self.runtime.channel.take_over_polling(shop.tenant_id)
 
     # Waiting
 

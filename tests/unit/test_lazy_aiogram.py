@@ -1,5 +1,6 @@
-"""aiogram's models are built on first use, not at import (bot.lazy_aiogram), and behave as aiogram's own: updates
-parse and Bot API methods serialise. Run in a fresh interpreter, since this test process has used most models already.
+"""aiogram's models are built on first use, not at import (bot.aiogram.lazy_aiogram), and behave as aiogram's own:
+updates parse and Bot API methods serialise. Run in a fresh interpreter, since this test process has used most models
+already.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from pathlib import Path
 
 SCRIPT = """
 import json
+import sys
 import webhooks.app  # the server's whole import graph
+ptb_loaded = "telegram" in sys.modules  # python-telegram-bot is imported only when it is the chosen channel
 from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, Message, Update
-from bot.notifier import render_keyboard
-from bot.updates import parse_update
+from bot.aiogram.notifier import render_keyboard
+from bot.aiogram.updates import parse_update
 from core.messages import Button
 
 from aiogram.methods.base import Response
@@ -42,6 +45,7 @@ send = dumped(SendMessage(chat_id=5, text="Karibu", reply_markup=keyboard), "cha
 edit = dumped(EditMessageText(chat_id=5, message_id=3, text="Cart"), "chat_id", "message_id", "text")
 print(json.dumps({
     "built_at_import": built_at_import,
+    "ptb_loaded": ptb_loaded,
     "data": update.callback_query.data,
     "message_text": update.callback_query.message.text,
     "first_name": update.callback_query.from_user.first_name,
@@ -59,8 +63,9 @@ def test_models_are_built_on_first_use_and_work_as_aiogram_s() -> None:
         [sys.executable, "-c", SCRIPT], cwd=root, env=env, capture_output=True, text=True, check=True
     )
     result = json.loads(run.stdout)
-    # Update alone is built at start: bot.lazy_aiogram checks that this aiogram builds a deferred model at all.
+    # Update alone is built at start: bot.aiogram.lazy_aiogram checks that this aiogram builds a deferred model at all.
     assert result["built_at_import"] == ["Update"]
+    assert result["ptb_loaded"] is False  # bot/channels.py lists PTB without importing it
     assert result["sent"] == [9, 5, "Karibu"]
     assert (result["data"], result["message_text"], result["first_name"]) == ("shop:cat:1", "Menu", "Amina")
     assert result["send"]["text"] == "Karibu"
@@ -73,7 +78,7 @@ def test_models_are_built_on_first_use_and_work_as_aiogram_s() -> None:
 
 KEPT_SCRIPT = """
 import gc, weakref
-import bot  # aiogram imported as the server imports it
+import bot.aiogram  # aiogram imported as the server imports it
 from aiogram.methods.base import Response
 from aiogram.types import Message
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.updates import parse_update, read
+import pytest
+
+from bot.channel import Channel
+
+pytestmark = pytest.mark.every_channel
 
 
 def press(keyboard_data: Any) -> bytes:
@@ -29,14 +33,14 @@ def press(keyboard_data: Any) -> bytes:
     return json.dumps({"update_id": 9001, "callback_query": query}).encode()
 
 
-def test_a_press_is_read_without_building_the_pressed_message_s_keyboard() -> None:
-    update = parse_update(press("prod:1"))
-    assert update is not None and update.callback_query is not None
-    incoming = read(update)
+def test_a_press_is_read_without_building_the_pressed_message_s_keyboard(channel: Channel) -> None:
+    update = channel.parse(press("prod:1"))
+    assert update is not None and update.update_id == 9001
+    incoming = update.incoming
     assert incoming is not None
     assert (incoming.actor.chat_id, incoming.actor.tg_user_id, incoming.actor.display_name) == (5005, 5005, "Amina")
     assert (incoming.inbound.data, incoming.callback_query_id, incoming.message_id) == ("cat:0:0", "q-77", 41)
 
 
-def test_a_press_whose_pressed_message_holds_an_integer_past_64_bits_is_refused() -> None:
-    assert parse_update(press(2**64)) is None
+def test_a_press_whose_pressed_message_holds_an_integer_past_64_bits_is_refused(channel: Channel) -> None:
+    assert channel.parse(press(2**64)) is None

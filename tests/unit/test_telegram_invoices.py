@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.updates import parse_update, read
+from bot.channel import Channel
 from core.money import Money
 from flows.inbound import Actor, Inbound, Kind
 from payments.invoices import InvoiceEvent, InvoiceStage, payload_for, provider_of
@@ -18,7 +18,8 @@ from payments.telegram.settings import TelegramSetup
 CUSTOMER = {"id": 5001, "is_bot": False, "first_name": "Wanjiru", "language_code": "sw"}
 
 
-def test_a_pre_checkout_query_is_read_from_the_customers_private_chat() -> None:
+@pytest.mark.every_channel
+def test_a_pre_checkout_query_is_read_from_the_customers_private_chat(channel: Channel) -> None:
     body = {
         "update_id": 41,
         "pre_checkout_query": {
@@ -29,9 +30,9 @@ def test_a_pre_checkout_query_is_read_from_the_customers_private_chat() -> None:
             "invoice_payload": "telegram:PAYREF123",
         },
     }
-    update = parse_update(json.dumps(body).encode())
-    assert update is not None
-    incoming = read(update)
+    update = channel.parse(json.dumps(body).encode())
+    assert update is not None and update.update_id == 41
+    incoming = update.incoming
     assert incoming is not None
     assert incoming.actor == Actor(5001, 5001, "Wanjiru", "sw")
     assert incoming.inbound == Inbound(
@@ -40,7 +41,8 @@ def test_a_pre_checkout_query_is_read_from_the_customers_private_chat() -> None:
     )
 
 
-def test_a_successful_payment_message_is_read_as_a_payment_not_as_a_message() -> None:
+@pytest.mark.every_channel
+def test_a_successful_payment_message_is_read_as_a_payment_not_as_a_message(channel: Channel) -> None:
     paid = {
         "currency": "KES",
         "total_amount": 42000,
@@ -49,9 +51,9 @@ def test_a_successful_payment_message_is_read_as_a_payment_not_as_a_message() ->
         "provider_payment_charge_id": "prov_ch_1",
     }
     message = {"message_id": 9, "from": CUSTOMER, "chat": {"id": 5001, "type": "private"}, "date": 1764892800}
-    update = parse_update(json.dumps({"update_id": 42, "message": {**message, "successful_payment": paid}}).encode())
-    assert update is not None
-    incoming = read(update)
+    update = channel.parse(json.dumps({"update_id": 42, "message": {**message, "successful_payment": paid}}).encode())
+    assert update is not None and update.update_id == 42
+    incoming = update.incoming
     assert incoming is not None and incoming.actor.chat_id == 5001
     assert incoming.inbound.invoice == InvoiceEvent(
         InvoiceStage.PAID,

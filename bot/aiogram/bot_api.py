@@ -7,8 +7,8 @@ built from plain values (a keyboard is serialised once per distinct keyboard, :f
 is read for ``ok`` alone. aiogram stays the transport: the request goes through the bots' shared ``AiohttpSession``
 (its connection pool, its API server, its timeout), and a refused call is read by aiogram's own ``check_response``
 into the exception aiogram would raise, so callers handle errors exactly as they do for aiogram's calls
-(``bot.notifier.translate``). Anything beyond one plain text message (photos, documents, long texts split in parts)
-goes through :class:`bot.notifier.TelegramNotifier`.
+(``bot.aiogram.notifier.translate``). Anything beyond one plain text message (photos, documents, long texts split in
+parts) goes through :class:`bot.telegram_render.TelegramNotifier`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
 
-from bot.notifier import TEXT_LIMIT, utf16_len
+from bot.telegram_render import TEXT_LIMIT, utf16_len
 from core.messages import Button, Message
 from core.unicode import clean_text
 

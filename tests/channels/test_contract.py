@@ -1,0 +1,214 @@
+"""The channel contract (bot/channel.py), run over every line of the registry (bot/channels.py) against the fake
+Telegram: receiving (webhook bodies, long polling, taking over from a webhook), replying (a press answered, a menu sent
+and edited in place, a photo), downloads, the bot's identity, and how refusals surface. The notifier's rendering and
+error mapping are run over every channel by tests/integration/test_notifier.py, the replier by test_reply_json.py and
+test_reply_pacing.py; whole journeys by the suites marked ``every_channel``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import channels
+from bot.channel import Channel, ChannelRefused, PollConflict, TokenRefused
+from core import callbacks
+from core.channel_limits import TELEGRAM
+from core.messages import Button, Message, keyboard
+from core.notify import RetryAfter, TransientError, Undeliverable
+from flows.context import MAX_PROOF_BYTES
+from flows.inbound import Kind, UploadKind
+from sandbox.telegram import FakeTelegramServer
+from tests.support.channels import channel_at, serving
+
+TENANT = 1
+TOKEN = "7300001:AAH-channel-contract-token-abcdefghij"
+NAMES = sorted(channels.ENTRIES)
+
+
+@pytest.fixture(params=NAMES)
+def name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(host="127.0.0.1", port=0) as server:
+        server.fake.add_bot(TOKEN, "duka_contract_bot", "Duka")
+        yield server
+
+
+@pytest.fixture
+async def channel(telegram: FakeTelegramServer, name: str) -> AsyncIterator[Channel]:
+    async with serving(name, telegram.base_url, token=TOKEN, tenant_id=TENANT) as built:
+        yield built
+
+
+# ------------------------------------------------------------------------------------------------- the registry
+
+
+def test_every_folder_is_one_registry_line_and_each_line_its_folder() -> None:
+    bot_dir = Path(channels.__file__).parent
+    folders = sorted(
+        path.parent.name for path in bot_dir.glob("*/__init__.py") if "ENTRY = " in path.read_text(encoding="utf-8")
+    )
+    assert folders == NAMES == ["aiogram", "ptb"]
+    for entry_name, entry in channels.ENTRIES.items():
+        assert entry.name == entry_name
+        assert entry.load.__module__ == f"bot.{entry_name}"
+
+
+def test_an_unknown_channel_is_refused_by_name() -> None:
+    with pytest.raises(channels.UnknownChannel, match="no chat channel 'whatsapp'; choose one of aiogram, ptb"):
+        channel_at("whatsapp", "http://127.0.0.1:9")
+
+
+def test_the_limits_hold_what_the_flows_make(name: str) -> None:
+    limits = channels.ENTRIES[name].info.limits
+    assert limits.callback_data_bytes >= callbacks.MAX_BYTES  # every button kind packs within it
+    assert limits.download_bytes >= MAX_PROOF_BYTES  # a proof the flows accept can be fetched
+    assert limits.caption >= 1024  # a product's description (admin/shops/catalog.py) with its name and price
+    if channels.ENTRIES[name].info.network == "telegram":
+        assert limits == TELEGRAM  # one network, one set of limits, whichever library
+
+
+# ------------------------------------------------------------------------------------------------- receiving
+
+
+async def test_a_webhook_body_is_read_into_the_flows_input(telegram: FakeTelegramServer, channel: Channel) -> None:
+    user = telegram.fake.user(TOKEN, 5001, "Amina")
+    update = await user.send_command("/start", "ref42")
+    photo = await user.send_photo(b"\xff\xd8proof", caption="M-Pesa QK12")
+
+    command = channel.parse(json.dumps(update).encode())
+    upload = channel.parse(json.dumps(photo).encode())
+
+    assert command is not None and command.update_id == update["update_id"] and command.incoming is not None
+    assert (command.incoming.actor.chat_id, command.incoming.actor.display_name) == (5001, "Amina")
+    assert (command.incoming.inbound.command, command.incoming.inbound.text) == ("start", "ref42")
+    assert upload is not None and upload.incoming is not None and upload.incoming.inbound.upload is not None
+    assert upload.incoming.inbound.kind == Kind.UPLOAD and upload.incoming.inbound.text == "M-Pesa QK12"
+    assert upload.incoming.inbound.upload.kind == UploadKind.PHOTO
+    assert upload.incoming.inbound.upload.file_id == photo["message"]["photo"][-1]["file_id"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[]", b'{"update_id": "many"}', b'{"update_id": true}', b'{"update_id": 1e999}'],
+    ids=["not-json", "a-list", "id-a-string", "id-a-bool", "infinity"],
+)
+def test_a_body_telegram_could_not_have_sent_is_refused(channel: Channel, body: bytes) -> None:
+    assert channel.parse(body) is None
+
+
+def test_an_update_of_a_kind_not_acted_on_is_read_as_nothing_to_do(channel: Channel) -> None:
+    edited = {
+        "update_id": 70,
+        "edited_message": {"message_id": 3, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "typo"},
+    }
+    received = channel.parse(json.dumps(edited).encode())
+    assert received is not None and (received.update_id, received.incoming) == (70, None)
+
+
+async def test_polling_takes_over_from_a_webhook_and_reads_each_update_once(
+    telegram: FakeTelegramServer, channel: Channel
+) -> None:
+    account = telegram.fake.bot(TOKEN)
+    await channel.set_webhook(TENANT, "https://shop.example/tg/duka", "s3cret")
+    assert account.webhook is not None and account.webhook.secret_token == "s3cret"
+    assert account.webhook.allowed_updates == ["message", "callback_query"]
+    await channel.take_over_polling(TENANT)
+    assert account.webhook is None
+    user = telegram.fake.user(TOKEN, 5002, "Baraka")
+    await user.send_text("rice")
+    await user.send_text("sugar")
+
+    first = await channel.poll(TENANT, None, 0)
+    again = await channel.poll(TENANT, first[-1].update_id + 1, 0)
+
+    assert [r.incoming.inbound.text for r in first if r.incoming is not None] == ["rice", "sugar"]
+    assert again == []
+
+
+async def test_polling_failures_are_the_contract_s(telegram: FakeTelegramServer, channel: Channel) -> None:
+    telegram.fake.fail_next("getUpdates", 409, "Conflict: terminated by other getUpdates request")
+    with pytest.raises(PollConflict):
+        await channel.poll(TENANT, None, 0)
+    telegram.fake.fail_next("getUpdates", 429, retry_after=4)
+    with pytest.raises(RetryAfter) as waited:
+        await channel.poll(TENANT, None, 0)
+    assert waited.value.seconds == 4
+    telegram.fake.fail_next("getUpdates", 502)
+    with pytest.raises(TransientError):
+        await channel.poll(TENANT, None, 0)
+    telegram.fake.revoke(TOKEN)
+    with pytest.raises(TokenRefused):
+        await channel.poll(TENANT, None, 0)
+
+
+async def test_a_refused_webhook_and_identity_say_why_without_the_token(
+    telegram: FakeTelegramServer, channel: Channel
+) -> None:
+    assert await channel.identity(TENANT) == "duka_contract_bot"
+    telegram.fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
+    with pytest.raises(ChannelRefused, match=r"(?i)bad webhook: https url must be provided") as refused:
+        await channel.set_webhook(TENANT, "http://shop.example/tg/duka", "s3cret")
+    assert TOKEN not in refused.value.reason
+    telegram.fake.revoke(TOKEN)
+    with pytest.raises(ChannelRefused) as unauthorized:
+        await channel.identity(TENANT)
+    assert TOKEN not in unauthorized.value.reason and "AAH-channel" not in unauthorized.value.reason
+
+
+# ------------------------------------------------------------------------------------------------- replying
+
+
+async def test_a_press_is_answered_and_its_menu_edited_in_place(telegram: FakeTelegramServer, channel: Channel) -> None:
+    user = telegram.fake.user(TOKEN, 5003, "Wanjiru")
+    await user.send_command("/start")
+    await channel.reply(TENANT, user.id, Message("Shop", keyboard([Button("Groceries", data="cat:0:0")])), None)
+    press = await user.press("Groceries")
+
+    await channel.answer_press(TENANT, press.query_id, "Groceries")
+    await channel.reply(
+        TENANT, user.id, Message("Groceries (page 1 of 1)", keyboard([Button("Back", data="shop")])), press.message_id
+    )
+
+    assert [(a.data, a.text) for a in user.callback_answers] == [("cat:0:0", "Groceries")]
+    [shown] = user.messages
+    assert (shown.message_id, shown.text, shown.buttons) == (
+        press.message_id,
+        "Groceries (page 1 of 1)",
+        [[("Back", "shop")]],
+    )
+
+
+async def test_a_photo_reply_goes_out_as_a_new_message_with_its_caption(
+    telegram: FakeTelegramServer, channel: Channel
+) -> None:
+    user = telegram.fake.user(TOKEN, 5004, "Juma")
+    await user.send_command("/start")
+
+    await channel.reply(TENANT, user.id, Message("Rice · KES 420", photo="https://cdn.duka.example/rice.jpg"), None)
+
+    assert user.last.photo is not None and user.last.photo.source_url == "https://cdn.duka.example/rice.jpg"
+    assert user.last.caption == "Rice · KES 420"
+
+
+async def test_a_reply_to_a_blocked_chat_is_undeliverable(telegram: FakeTelegramServer, channel: Channel) -> None:
+    user = telegram.fake.user(TOKEN, 5005, "Otieno")
+    await user.send_command("/start")
+    telegram.fake.block(user)
+    with pytest.raises(Undeliverable):
+        await channel.reply(TENANT, user.id, Message("Karibu"), None)
+
+
+async def test_an_upload_is_downloaded_byte_for_byte(telegram: FakeTelegramServer, channel: Channel) -> None:
+    user = telegram.fake.user(TOKEN, 5006, "Akinyi")
+    sent = await user.send_document(b"%PDF-1.4 proof of payment", "proof.pdf", "application/pdf")
+
+    content = await channel.download(TENANT, sent["message"]["document"]["file_id"])
+
+    assert content == b"%PDF-1.4 proof of payment"
