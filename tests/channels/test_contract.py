@@ -118,7 +118,7 @@ async def test_polling_takes_over_from_a_webhook_and_reads_each_update_once(
     account = telegram.fake.bot(TOKEN)
     await channel.set_webhook(TENANT, "https://shop.example/tg/duka", "s3cret")
     assert account.webhook is not None and account.webhook.secret_token == "s3cret"
-    assert account.webhook.allowed_updates == ["message", "callback_query"]
+    assert account.webhook.allowed_updates == ["message", "callback_query", "pre_checkout_query"]
     await channel.take_over_polling(TENANT)
     assert account.webhook is None
     user = telegram.fake.user(TOKEN, 5002, "Baraka")
