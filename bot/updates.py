@@ -89,8 +89,8 @@ def _actor(user: User, chat_id: int) -> Actor:
 
 
 def _language(user: User) -> str:
-    code = (user.language_code or "en").split("-")[0].lower()
-    return code if code in {"en", "sw"} else "en"
+    # Any code: one dukabot does not speak falls back to the shop's language (FlowContext.settle_language).
+    return (user.language_code or "").split("-")[0].lower()[:8]
 
 
 def _from_callback(query: CallbackQuery) -> Incoming:

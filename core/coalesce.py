@@ -110,7 +110,7 @@ def running_list(name: str, messages: Sequence[Message]) -> Message:
     numbered the same way."""
     header_key = _HEADER_KEY.format(name=name)
     count = len(messages)
-    header = texts.text(header_key, count=count) if texts.has(header_key) else f"{count}:"
+    header = texts.plural(header_key, count) if texts.has(header_key) else f"{count}:"
     lines = [f"{number}. {message.text}" for number, message in enumerate(messages, 1)]
     buttons = tuple(
         tuple(_numbered(button, number) for button in row)

@@ -48,6 +48,8 @@ class Tenant(Base):
     # What caches of this tenant's state are checked against: a new random value with every change to what they
     # hold, in the change's own transaction (core/db/config_version.py; the events in core/db/tables/config_events.py).
     config_version: Mapped[int] = mapped_column(BigInteger, default=new_config_version, server_default=text("0"))
+    # The language customers read when dukabot does not speak theirs, and alerts to the shop's group are written in.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     admins: Mapped[list[TenantAdmin]] = relationship(back_populates="tenant", lazy="raise")
 
@@ -60,6 +62,9 @@ class TenantAdmin(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     tg_user_id: Mapped[int] = mapped_column(TgId)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # The merchant's side in this admin's own language (chosen with /adminlanguage); None: their Telegram language,
+    # else the shop's.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     tenant: Mapped[Tenant] = relationship(back_populates="admins", lazy="raise")
 
@@ -112,6 +117,8 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # Chosen with /language: Telegram's language of a later update no longer changes ``language``.
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
