@@ -347,8 +347,8 @@ async def _pending(ctx: FlowContext) -> list[Message]:
             continue
         customer = await _customer(ctx, found.order.customer_id)
         review = notices.Context(ctx.tenant, found.order, found.payment, customer)
-        warnings = await signals(ctx.session, ctx.tenant.id, found.proof, found.payment)
-        items.append((proofs.subject(proof), notices.proof_for_review(review, proof, warnings)))
+        warnings = await signals(ctx.session, ctx.tenant.id, found.proof, found.payment, ctx.lang)
+        items.append((proofs.subject(proof), notices.proof_for_review(review, proof, warnings, language=ctx.lang)))
     await copies.post_listing(
         ctx.session,
         tenant_id=ctx.tenant.id,
