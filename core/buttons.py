@@ -126,6 +126,8 @@ class MyOrders(CallbackData, prefix="orders"):
 class AskLanguage(CallbackData, prefix="langs"):
     """The /language question (from /help)."""
 
+    signpost = True
+
 
 @dataclass(frozen=True)
 class ChooseLanguage(CallbackData, prefix="lang"):

@@ -8,41 +8,23 @@ from sqlalchemy import select, update
 from admin import gate
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.repos.tenants import TenantRepository
 from core.db.tables import Customer, Tenant, TenantAdmin
 from core.texts import choose_language, plural, text
 from core.vault import Vault
-from flows.context import Reply
+from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound
-from flows.router import open_context
 from tests.support.seed import seed_shop
+from tests.unit import test_flow_journey as flow_journey
 
 MERCHANT = 9001
 
 
-class Chat:
-    def __init__(self, database: Database, clock: FakeClock, tenant_id: int, actor: Actor) -> None:
-        self.database, self.clock, self.tenant_id, self.actor = database, clock, tenant_id, actor
+class Chat(flow_journey.Chat):
+    """The customer's chat through the merchant's gate, as the server routes it: admins reach the merchant's side."""
 
-    async def send(self, inbound: Inbound) -> Reply:
-        async with self.database.uow() as uow:
-            tenant = await TenantRepository(uow.session).by_id(self.tenant_id)
-            assert tenant is not None
-            ctx = await open_context(uow.session, tenant, self.actor, self.clock)
-            reply, _ = await gate.route(ctx, inbound)
-            await uow.commit()
-            return reply
-
-    async def command(self, name: str, args: str = "") -> Reply:
-        return await self.send(Inbound.cmd(name, args))
-
-    async def press(self, reply: Reply, label: str) -> Reply:
-        for message in reply.messages:
-            for row in message.buttons:
-                for button in row:
-                    if button.text == label and button.data:
-                        return await self.send(Inbound.pressed(button.data))
-        raise AssertionError(f"no button {label!r} in {[m.buttons for m in reply.messages]}")
+    async def route(self, ctx: FlowContext, inbound: Inbound) -> Reply:
+        reply, _ = await gate.route(ctx, inbound)
+        return reply
 
 
 def labels(reply: Reply) -> list[str]:
