@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -104,10 +103,14 @@ DYNAMIC: dict[str, str] = {
 }
 
 
-def _sources() -> Iterator[tuple[Path, ast.Module]]:
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            yield path, ast.parse(path.read_text(encoding="utf-8"))
+@cache
+def _sources() -> tuple[tuple[Path, ast.Module], ...]:
+    """Every module of the product and the sandbox, parsed once for all the checks."""
+    return tuple(
+        (path, ast.parse(path.read_text(encoding="utf-8")))
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+    )
 
 
 def _shape(node: ast.JoinedStr) -> str:
