@@ -25,6 +25,7 @@ from admin import (
 )
 from core.buttons import (
     AcceptPayment,
+    AdminLanguage,
     AdminMenu,
     ApproveProof,
     AskCancelOrder,
@@ -42,8 +43,11 @@ from core.buttons import (
 from core.callbacks import Expired, Routes
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.repos.tenants import TenantRepository
 from core.db.tables import Customer, Order
 from core.messages import Message
+from core.texts import LANGUAGES
+from flows import language
 from flows.buttons import expired, refuse
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
@@ -70,6 +74,7 @@ ADMIN_COMMANDS = frozenset(
         "alerts",
         "receipt",
         "export",
+        "adminlanguage",
     }
 )
 # Commands that mean one thing for an admin and another for a customer: an admin gets the merchant's side.
@@ -173,6 +178,8 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
         return await receipts.command(ctx, args)
     if command == "export":
         return await exports.command(ctx, args)
+    if command == "adminlanguage":
+        return await _admin_language(ctx, args)
     if command not in ("approve", "reject") and (own := merchant_command(command)) is not None:
         return await own(ctx, args)  # a provider's own command (ProviderEntry.merchant_commands)
     return await _decide(ctx, command, args)
@@ -302,6 +309,30 @@ async def _reject(m: Merchant, button: RejectProof) -> Reply:
     return Reply([Message(ctx.t("admin.ask_reject_reason", code=found.order.code))])
 
 
+async def _admin_language(ctx: FlowContext, args: str) -> Reply:
+    """``/adminlanguage`` asks; ``/adminlanguage fr`` (or ``Français``) chooses: this admin's own language for the
+    merchant's side, whatever the customers read."""
+    if not args.strip():
+        return Reply([Message(ctx.t("admin.language.ask"), language.choices(AdminLanguage))])
+    code = language.named(args)
+    if code is None:
+        return Reply([Message(ctx.t("language.unknown"), language.choices(AdminLanguage))], refused=True)
+    return await _set_admin_language(ctx, code)
+
+
+async def _set_admin_language(ctx: FlowContext, code: str) -> Reply:
+    await TenantRepository(ctx.session).set_admin_language(ctx.tenant.id, ctx.actor.tg_user_id, code)
+    ctx.speaks = code  # the confirmation in the new language
+    return Reply([Message(ctx.t("admin.language.chosen"))])
+
+
+@ADMIN.on(AdminLanguage, expired=_menu_now)
+async def _admin_language_button(m: Merchant, button: AdminLanguage) -> Reply:
+    if button.language >= len(LANGUAGES):
+        return refuse(m.ctx)
+    return await _set_admin_language(m.ctx, LANGUAGES[button.language])
+
+
 async def _section(ctx: FlowContext, section: int, registry: ProviderRegistry | None) -> Reply:
     if section == menu.PROOFS:
         return Reply(await _pending(ctx))
@@ -336,13 +367,13 @@ async def _pending(ctx: FlowContext) -> list[Message]:
             continue
         customer = await _customer(ctx, found.order.customer_id)
         review = notices.Context(ctx.tenant, found.order, found.payment, customer)
-        warnings = await signals(ctx.session, ctx.tenant.id, found.proof, found.payment)
-        items.append((proofs.subject(proof), notices.proof_for_review(review, proof, warnings)))
+        warnings = await signals(ctx.session, ctx.tenant.id, found.proof, found.payment, ctx.lang)
+        items.append((proofs.subject(proof), notices.proof_for_review(review, proof, warnings, language=ctx.lang)))
     await copies.post_listing(
         ctx.session,
         tenant_id=ctx.tenant.id,
         chat_id=ctx.actor.chat_id,
-        heading=Message(ctx.t("admin.pending_count", count=len(waiting))),
+        heading=Message(ctx.tn("admin.pending_count", len(waiting))),
         items=items,
         now=ctx.clock.now(),
     )

@@ -11,6 +11,7 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry
 from core.fiscal_stamp import FiscalStamps
 from core.messages import Message
+from core.texts import choose_language, text
 from flows import router
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound
@@ -36,13 +37,16 @@ async def route(
     if chat.is_shared_input(inbound) and await tenants.is_admin(
         ctx.tenant.id, ctx.actor.tg_user_id
     ):  # /orders: the shop's orders for an admin, one's own for a customer
+        ctx.speaks = await admin_language(ctx, tenants)
         return await chat.handle(ctx, inbound, registry), False
     if not chat.is_admin_input(inbound, ctx.conversation.step):
         reply = await router.handle(ctx, inbound)
         if inbound.command == "start" and await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id):
-            reply.messages.append(Message(ctx.t("admin.welcome") + "\n\n" + ctx.t("admin.help")))
+            own = await admin_language(ctx, tenants)
+            reply.messages.append(Message(text("admin.welcome", own) + "\n\n" + text("admin.help", own)))
         return reply, False
     if await tenants.is_admin(ctx.tenant.id, ctx.actor.tg_user_id):
+        ctx.speaks = await admin_language(ctx, tenants)
         return await chat.handle(ctx, inbound, registry), False
     what = inbound.command or inbound.data or ctx.conversation.step
     log.warning(
@@ -62,3 +66,9 @@ async def route(
     if ctx.conversation.step.startswith("admin."):
         ctx.go("idle")
     return Reply([Message(ctx.t("admin.not_admin"))], notice=ctx.t("admin.not_admin"), refused=True), True
+
+
+async def admin_language(ctx: FlowContext, tenants: TenantRepository) -> str:
+    """The merchant's side in the admin's own language: the one chosen with /adminlanguage, else the one they read
+    as a customer (Telegram's or their /language, else the shop's)."""
+    return choose_language(await tenants.admin_language(ctx.tenant.id, ctx.actor.tg_user_id), ctx.customer.language)

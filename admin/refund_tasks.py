@@ -38,7 +38,7 @@ async def list_tasks(ctx: FlowContext) -> Reply:
     lines = [ctx.t("refund.tasks.title", count=len(tasks))]
     lines += [f"• {_todo(ctx, task)}" for task in tasks[:_SHOWN]]
     if len(tasks) > _SHOWN:
-        lines.append(ctx.t("refund.tasks.more", count=len(tasks) - _SHOWN))
+        lines.append(ctx.tn("refund.tasks.more", len(tasks) - _SHOWN))
     rows = [[_done_button(ctx, task)] for task in tasks[:_SHOWN]]
     return Reply([Message("\n".join(lines), keyboard(*rows))])
 

@@ -21,7 +21,6 @@ from payments.invoices import InvoiceEvent, InvoiceStage
 # Every integer of the Bot API fits in a signed 64-bit column; Telegram's updates nest a dozen levels at most.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 64
-LANGUAGES = frozenset({"en", "sw"})
 
 
 class Unreadable(ValueError):
@@ -87,8 +86,8 @@ def actor(
     language_code: str | None,
 ) -> Actor:
     name = " ".join(part for part in (first_name, last_name) if part) or (username or "")
-    code = (language_code or "en").split("-")[0].lower()
-    language = code if code in LANGUAGES else "en"
+    # Any code: one dukabot does not speak falls back to the shop's language (FlowContext.settle_language).
+    language = (language_code or "").split("-")[0].lower()[:8]
     return Actor(tg_user_id=user_id, chat_id=chat_id, display_name=clean_text(name)[:120], language=language)
 
 

@@ -129,6 +129,20 @@ class ReceiptPdf(CallbackData, prefix="rcpt"):
     order_id: int
 
 
+@dataclass(frozen=True)
+class AskLanguage(CallbackData, prefix="langs"):
+    """The /language question (from /help)."""
+
+    signpost = True
+
+
+@dataclass(frozen=True)
+class ChooseLanguage(CallbackData, prefix="lang"):
+    """A language of ``core.texts.LANGUAGES``, by its place there."""
+
+    language: Annotated[int, SMALL]
+
+
 # The merchant's side (admin.buttons), behind the admin gate.
 
 
@@ -201,3 +215,10 @@ class ConfirmRefund(CallbackData, prefix="rfy"):
 @dataclass(frozen=True)
 class CancelRefund(CallbackData, prefix="rfn"):
     question_id: int
+
+
+@dataclass(frozen=True)
+class AdminLanguage(CallbackData, prefix="alang"):
+    """The admin's own language for the merchant's side: a language of ``core.texts.LANGUAGES``, by its place."""
+
+    language: Annotated[int, SMALL]

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import texts
 from core.clock import utc
-from core.db.tables import OutboxMessage
+from core.db.tables import OutboxMessage, Tenant
 from core.messages import Button, Message
 from core.outbox import COALESCE_FIELD, Claimed, OutboxStatus, claim_due
 
@@ -63,12 +63,14 @@ async def gather(session: AsyncSession, rows: Sequence[Claimed], now: datetime, 
     name = first.coalesce
     assert name is not None and all(r.coalesce == name and r.chat == first.chat for r in rows)
     earlier = await _open_group(session, first, name, now, window, room=MAX_ROWS - len(rows))
+    if earlier is None and len(rows) == 1:
+        return Gathered(first.message, None)
+    # The groups are the merchant's alerts, written in the shop's language (payments.notices.Context.shop_lang).
+    language = await session.scalar(select(Tenant.language).where(Tenant.id == first.tenant_id)) or "en"
     if earlier is None:
-        if len(rows) == 1:
-            return Gathered(first.message, None)
-        return Gathered(running_list(name, [r.message for r in rows]), None)
+        return Gathered(running_list(name, [r.message for r in rows], language), None)
     message_id, shown = earlier
-    return Gathered(running_list(name, [*shown, *(r.message for r in rows)]), message_id)
+    return Gathered(running_list(name, [*shown, *(r.message for r in rows)], language), message_id)
 
 
 async def _open_group(
@@ -105,12 +107,12 @@ async def _open_group(
     return latest, [Message.from_payload(payload) for payload, _ in group]
 
 
-def running_list(name: str, messages: Sequence[Message]) -> Message:
+def running_list(name: str, messages: Sequence[Message], language: str = texts.DEFAULT_LANGUAGE) -> Message:
     """One message listing ``messages``, numbered, under a header that counts them; each message's buttons come along,
     numbered the same way."""
     header_key = _HEADER_KEY.format(name=name)
     count = len(messages)
-    header = texts.text(header_key, count=count) if texts.has(header_key) else f"{count}:"
+    header = texts.plural(header_key, count, language) if texts.has(header_key) else f"{count}:"
     lines = [f"{number}. {message.text}" for number, message in enumerate(messages, 1)]
     buttons = tuple(
         tuple(_numbered(button, number) for button in row)

@@ -33,11 +33,12 @@ async def merchant_chats(session: AsyncSession, tenant: Tenant) -> list[int]:
 MerchantChats = Callable[[AsyncSession, Tenant], Awaitable[list[int]]]
 
 
-def dead_letter_message(chat_id: int, error: str, preview: str) -> Message:
-    """The merchant's alert about a message that could not be delivered (text key ``merchant.dead_letter``)."""
+def dead_letter_message(chat_id: int, error: str, preview: str, language: str = texts.DEFAULT_LANGUAGE) -> Message:
+    """The merchant's alert about a message that could not be delivered (text key ``merchant.dead_letter``), in
+    ``language`` (the shop's: the merchant's alerts are written in it)."""
     values = {"chat_id": chat_id, "error": error, "preview": preview}
     if texts.has(DEAD_LETTER_KEY):
-        return Message(texts.text(DEAD_LETTER_KEY, **values))
+        return Message(texts.text(DEAD_LETTER_KEY, language, **values))
     return Message(_DEAD_LETTER_FALLBACK.format_map(values))
 
 
@@ -68,7 +69,7 @@ async def alert_merchant(
     chats = await chats_of(session, tenant)
     if row.chat_id in chats:
         return 0  # the merchant's own chat failed: telling it again through the same chat would loop
-    message = dead_letter_message(row.chat_id, reason, preview_of(row.message))
+    message = dead_letter_message(row.chat_id, reason, preview_of(row.message), tenant.language)
     kind = "dead" if status is OutboxStatus.DEAD else "undeliverable"
     queued = 0
     for chat_id in chats:

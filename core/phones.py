@@ -69,6 +69,15 @@ def display(e164: str, home: str | None = None) -> str:
     )
 
 
+def example(region: str) -> str:
+    """A mobile number of ``region`` as its people write it (``display``), for "for example ..." in a question;
+    "" for a region phonenumbers has no example for."""
+    sample = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+    if sample is None:
+        return ""
+    return display(str(phonenumbers.format_number(sample, phonenumbers.PhoneNumberFormat.E164)))
+
+
 def mask(e164: str, home: str | None = None) -> str:
     """``+254712345678`` → ``0712 ••• 678``: the number as ``display`` shows it with its middle hidden, enough for
     its owner to recognise and not enough to leak."""

@@ -66,7 +66,7 @@ async def change_quantity(ctx: FlowContext, product_id: int, delta: int | None, 
     limit = _limit(product)
     if wanted > limit:
         key = "cart.only_in_stock" if _short_of_stock(product) else "cart.too_many"
-        refusal = ctx.t(key, count=limit)
+        refusal = ctx.tn(key, limit)
         # A button press gets a short notice; a typed number gets a message, and the question stays open.
         return Reply(notice=refusal, refused=True) if delta else Reply([Message(refusal)], refused=True)
     await customers.set_cart_quantity(ctx.tenant.id, ctx.customer.id, product.id, max(wanted, 0))

@@ -11,7 +11,8 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import Order, OrderItem
 from core.messages import Button, Message, keyboard
 from core.money import Money
-from core.phones import PhoneError, display, mask, parse_mobile
+from core.phones import PhoneError, display, example, mask, parse_mobile
+from core.texts import has, text
 from flows.cart import cart_lines, show_cart, total
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
@@ -29,7 +30,7 @@ async def start(ctx: FlowContext) -> Reply:
         return Reply([await show_cart(ctx)])
     if not await _takes_payments(ctx):
         # An order nobody can pay would only sit there: refuse before asking anything, and tell the merchant.
-        alert = Message(ctx.t("merchant.no_payment_method"))
+        alert = Message(text("merchant.no_payment_method", ctx.tenant.language))  # the shop's alerts: its language
         day = ctx.clock.now().date().isoformat()
         await notices.to_merchant(ctx.session, ctx.tenant, f"no-payment-method:{day}", alert, ctx.clock.now())
         return Reply([Message(ctx.t("checkout.no_methods", shop=ctx.tenant.name))], refused=True)
@@ -63,14 +64,21 @@ async def take_name(ctx: FlowContext, name: str) -> Reply:
                 )
             ]
         )
-    return Reply([Message(ctx.t("checkout.ask_phone"), keyboard(*rows))])
+    return Reply([Message(ctx.t("checkout.ask_phone", example=phone_example(ctx)), keyboard(*rows))])
+
+
+def phone_example(ctx: FlowContext) -> str:
+    """An example mobile number of the shop's region: the catalog's (a number people there recognise), else one
+    of phonenumbers' (a shop in Cotonou is not shown a Kenyan number)."""
+    key = f"phone.example.{ctx.tenant.region}"
+    return ctx.t(key) if has(key) else example(ctx.tenant.region)
 
 
 async def take_phone(ctx: FlowContext, typed: str) -> Reply:
     try:
         phone = parse_mobile(typed, ctx.tenant.region)
     except PhoneError as refused:
-        return Reply([Message(ctx.t(refused.key, example=ctx.t(f"phone.example.{ctx.tenant.region}")))], refused=True)
+        return Reply([Message(ctx.t(refused.key, example=phone_example(ctx)))], refused=True)
     ctx.remember(phone=phone.e164)
     ctx.conversation.step = "checkout.delivery"
     rows = [

@@ -11,7 +11,7 @@ from core.catalog_cache import CatalogCache
 from core.clock import Clock
 from core.db.tables import Conversation, Customer, Tenant
 from core.fiscal_stamp import FiscalStamps, NoFiscalStamps
-from core.texts import text
+from core.texts import choose_language, plural, text
 from flows.inbound import Actor
 from payments.chat import Reply
 
@@ -39,13 +39,29 @@ class FlowContext:
     # What tax authorities gave the shop's sales (printed on PDF receipts, listed in exports): the composition root
     # binds the process's (admin.gate.route); none when nothing is wired.
     fiscal: FiscalStamps = field(default_factory=NoFiscalStamps)
+    # Set by the merchant's gate for an admin's command or button: the merchant's side in the admin's own language.
+    speaks: str | None = None
 
     @property
     def lang(self) -> str:
-        return self.customer.language
+        return self.speaks or self.customer.language
+
+    def settle_language(self) -> None:
+        """The customer's language for this update: the one they chose with /language, else Telegram's if dukabot
+        speaks it, else the shop's, else English. Stored on the customer (what notifications sent later read), and
+        written only when it changed."""
+        if self.customer.language_chosen:
+            return
+        language = choose_language(self.actor.language, self.tenant.language)
+        if self.customer.language != language:
+            self.customer.language = language
 
     def t(self, key: str, **values: Any) -> str:
         return text(key, self.lang, **values)
+
+    def tn(self, key: str, count: int, **values: Any) -> str:
+        """The plural text ``key`` for ``count`` things (core.texts.plural)."""
+        return plural(key, count, self.lang, **values)
 
     def go(self, step: str, **data: Any) -> None:
         """Move the conversation to ``step``, replacing its step data."""

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.buttons import (
     AddToCart,
+    AskLanguage,
     AskQuantity,
     CancelCheckout,
     CancelOrder,
@@ -40,7 +41,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
-from flows import cart, catalog, checkout, choices, orders, payment
+from flows import cart, catalog, checkout, choices, language, orders, payment
 from flows.buttons import CUSTOMER, cart_now, orders_now, refuse, shop_now
 from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound, Kind
@@ -58,7 +59,9 @@ async def open_context(
     now = clock.now()
     customer = await customers.get_or_create(tenant.id, actor.tg_user_id, actor.chat_id, actor.display_name, now)
     conversation = await customers.conversation(tenant.id, actor.chat_id, now)
-    return FlowContext(session, tenant, actor, customer, conversation, clock, methods, catalog)
+    ctx = FlowContext(session, tenant, actor, customer, conversation, clock, methods, catalog)
+    ctx.settle_language()
+    return ctx
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,7 @@ async def open_step(
     if conversation is None:
         conversation = await chats.open(tenant.id, actor.chat_id, now)
     ctx = FlowContext(session, tenant, actor, customer, conversation, clock, methods, catalog)
+    ctx.settle_language()
     return Step(ctx, as_read(conversation))
 
 
@@ -184,7 +188,10 @@ def _help(ctx: FlowContext, lead: str | None = None) -> Message:
             Button(ctx.t("button.shop"), data=Shop().pack()),
             Button(ctx.t("button.cart"), data=ShowCart().pack()),
         ],
-        [Button(ctx.t("button.my_orders"), data=MyOrders().pack())],
+        [
+            Button(ctx.t("button.my_orders"), data=MyOrders().pack()),
+            Button(ctx.t("button.language"), data=AskLanguage().pack()),
+        ],
     ]
     return Message(f"{lead}\n\n{body}" if lead else body, keyboard(*rows))
 
@@ -204,6 +211,8 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
         return Reply([await orders.show_orders(ctx)])
     if command == "help":
         return Reply([await _help_for(ctx)])
+    if command == "language":
+        return language.command(ctx, args)
     if command == "cancel":
         was_busy = ctx.conversation.step != "idle"
         ctx.go("idle")

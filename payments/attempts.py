@@ -112,7 +112,8 @@ async def supersede_open(session: AsyncSession, order: Order, clock: Clock) -> P
         event_key=f"superseded:{current.reference}",
         payment_reference=current.reference,
         outcome=Outcome.CANCELLED,
-        reason=catalog_text("jobs.superseded"),
+        reason=catalog_text("jobs.superseded"),  # the payment's record; the customer reads reason_key
+        reason_key="jobs.superseded",
         reason_code=f"{current.provider}.superseded",  # in the provider's own words ("<provider>.why.superseded")
     )
     await apply_event(session, order.tenant_id, event, clock)

@@ -62,6 +62,9 @@ class ProviderEvent:
     reason: str | None = None
     reason_code: str | None = None
     occurred_at: datetime | None = None
+    # The catalog key ``reason`` was rendered from (in English, as the payment's record): what the customer reads
+    # instead, in their own language.
+    reason_key: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     # The provider's id of the attempt this event reports (a push's checkout request id), when it names one: a query's
     # "paid" and the callback's receipt for the same attempt are the same money, reported twice.
@@ -181,6 +184,8 @@ class StartRequest:
     # What the customer chose in the provider's chat step that the start needs (a mobile-money network), as the step
     # gave it to ``payments.chat.start_online_payment``; carried by the start job, so it holds across a restart.
     choices: Mapping[str, str] = field(default_factory=dict)
+    # The customer's language: what a provider writes on its own page in our words (an order's description) is in it.
+    language: str = "en"
 
 
 @runtime_checkable

@@ -53,6 +53,11 @@ class Context:
     def lang(self) -> str:
         return self.customer.language
 
+    @property
+    def shop_lang(self) -> str:
+        """What the merchant's alerts are written in: the shop's language (an alert may go to a group of admins)."""
+        return self.tenant.language
+
     def amount(self) -> str:
         return Money(self.payment.amount_minor, self.payment.currency).format()
 
@@ -180,16 +185,17 @@ def paid_alert(ctx: Context, paid: Money, *, late: bool, short: Sequence[str] = 
     key = "merchant.paid_late" if late else "merchant.paid"
     body = text(
         key,
+        ctx.shop_lang,
         code=ctx.order.code,
         amount=paid.format(),
-        provider=text(f"provider.{ctx.payment.provider}"),
+        provider=text(f"provider.{ctx.payment.provider}", ctx.shop_lang),
         customer=ctx.order.contact_name,
     )
     if short:
-        body += "\n" + text("merchant.stock_short", names=", ".join(short))
+        body += "\n" + text("merchant.stock_short", ctx.shop_lang, names=", ".join(short))
     return Message(
         body,
-        keyboard([Button(text("button.view_order"), data=ViewOrder(ctx.order.id).pack())]),
+        keyboard([Button(text("button.view_order", ctx.shop_lang), data=ViewOrder(ctx.order.id).pack())]),
         extra={outbox.COALESCE_FIELD: outbox.COALESCE_PAID},  # many paid at once: one message, edited into a list
     )
 
@@ -197,15 +203,18 @@ def paid_alert(ctx: Context, paid: Money, *, late: bool, short: Sequence[str] = 
 def needs_review_alert(ctx: Context, reason: str, *, acceptable: bool = False) -> Message:
     """Money that does not fit, for the merchant to decide. ``acceptable``: the order waits on this payment alone,
     so the merchant may accept it as it arrived (``/accept``); otherwise the way out is a refund."""
-    rows = [[Button(text("button.view_order"), data=ViewOrder(ctx.order.id).pack())]]
+    rows = [[Button(text("button.view_order", ctx.shop_lang), data=ViewOrder(ctx.order.id).pack())]]
     if acceptable:
-        rows.append([Button(text("admin.button.accept_payment"), data=AcceptPayment(ctx.payment.id).pack())])
+        rows.append(
+            [Button(text("admin.button.accept_payment", ctx.shop_lang), data=AcceptPayment(ctx.payment.id).pack())]
+        )
     return Message(
         text(
             "merchant.needs_review",
+            ctx.shop_lang,
             code=ctx.order.code,
             reason=reason,
-            provider=text(f"provider.{ctx.payment.provider}"),
+            provider=text(f"provider.{ctx.payment.provider}", ctx.shop_lang),
         ),
         keyboard(*rows),
     )
@@ -217,7 +226,8 @@ async def attempt_ended(session: AsyncSession, ctx: Context, status: str, event:
     own = provider_notices(ctx.payment.provider).ended
     if own is not None:
         return await own(session, ctx, status, event)
-    return payment_ended(ctx, f"payment.{status}", event.reason)
+    reason = text(event.reason_key, ctx.lang) if event.reason_key else event.reason
+    return payment_ended(ctx, f"payment.{status}", reason)
 
 
 def payment_ended(ctx: Context, status_key: str, reason: str | None) -> Message:
@@ -233,24 +243,27 @@ def payment_ended(ctx: Context, status_key: str, reason: str | None) -> Message:
     )
 
 
-def proof_for_review(ctx: Context, proof: Proof, signals: list[str]) -> Message:
-    """The proof itself (photo or document) with the order summary and Approve / Reject buttons."""
+def proof_for_review(ctx: Context, proof: Proof, signals: list[str], *, language: str | None = None) -> Message:
+    """The proof itself (photo or document) with the order summary and Approve / Reject buttons; in the shop's
+    language, or ``language`` (the admin's own, for /pending)."""
+    lang = language or ctx.shop_lang
     items = "\n".join(f"• {item.name} ×{item.quantity}" for item in ctx.order.items)
     caption = text(
         "merchant.proof_to_review",
+        lang,
         code=ctx.order.code,
         amount=ctx.amount(),
         customer=ctx.order.contact_name,
         phone=phones.display(ctx.order.contact_phone, ctx.tenant.region),
         items=items,
-        reference=proof.reference_text or text("merchant.no_reference"),
+        reference=proof.reference_text or text("merchant.no_reference", lang),
     )
     if signals:
         caption += "\n" + "\n".join(f"⚠️ {signal}" for signal in signals)
     buttons = keyboard(
         [
-            Button(text("button.approve"), data=ApproveProof(proof.id).pack()),
-            Button(text("button.reject"), data=RejectProof(proof.id).pack()),
+            Button(text("button.approve", lang), data=ApproveProof(proof.id).pack()),
+            Button(text("button.reject", lang), data=RejectProof(proof.id).pack()),
         ]
     )
     if proof.file_kind == "photo":

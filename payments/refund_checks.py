@@ -185,6 +185,7 @@ class RefundChecks:
         ctx = await notices.context_for(session, payment)
         body = text(
             f"{row.provider}.refund.merchant.unresolved",
+            ctx.shop_lang,
             code=ctx.order.code,
             amount=Money(row.amount_minor, row.currency).format(),
             days=look.horizon.days,

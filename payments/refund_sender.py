@@ -131,6 +131,7 @@ class RefundSender:
             ctx = await notices.context_for(uow.session, payment)
             body = text(
                 f"{row.provider}.refund.merchant.unconfirmed",
+                ctx.shop_lang,
                 code=ctx.order.code,
                 amount=Money(row.amount_minor, row.currency).format(),
             )

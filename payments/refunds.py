@@ -260,5 +260,5 @@ async def tell_merchant(
     key = "refund.merchant.failed" if status == FAILED else f"{payment.provider}.refund.merchant.{status}"
     ctx = await notices.context_for(session, payment)
     amount = Money(row.amount_minor, row.currency).format()
-    body = text(key, code=ctx.order.code, amount=amount, reason=reason or "—")
+    body = text(key, ctx.shop_lang, code=ctx.order.code, amount=amount, reason=reason or "—")
     await notices.to_merchant(session, tenant, f"refund:{row.id}:{status}", Message(body), now)

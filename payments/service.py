@@ -164,7 +164,7 @@ async def _announce(
             session,
             ctx.tenant,
             f"proof:{proof.id}",
-            notices.proof_for_review(ctx, proof, await signals(session, ctx.tenant.id, proof, payment)),
+            notices.proof_for_review(ctx, proof, await signals(session, ctx.tenant.id, proof, payment, ctx.shop_lang)),
             now,
             chats=ctx.alert_chats,
         )
@@ -193,7 +193,9 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
             session,
             ctx.tenant,
             f"review:{payment.id}:{event.event_key}",
-            notices.needs_review_alert(ctx, text("review.second_receipt", txn=event.provider_txn_id or "?")),
+            notices.needs_review_alert(
+                ctx, text("review.second_receipt", ctx.shop_lang, txn=event.provider_txn_id or "?")
+            ),
             now,
             chats=ctx.alert_chats,
         )
@@ -202,11 +204,13 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
     order_taken = ctx.order.status not in ORDER_CAN_BE_PAID
     if received is None or received != expected or order_taken or event.review:
         if received is None:
-            reason = text("review.amount_unknown", expected=expected.format())
+            reason = text("review.amount_unknown", ctx.shop_lang, expected=expected.format())
         elif received != expected:
-            reason = text("review.amount_mismatch", expected=expected.format(), received=received.format())
+            reason = text(
+                "review.amount_mismatch", ctx.shop_lang, expected=expected.format(), received=received.format()
+            )
         elif order_taken:
-            reason = text("review.order_already_paid", code=ctx.order.code)
+            reason = text("review.order_already_paid", ctx.shop_lang, code=ctx.order.code)
         else:
             reason = event.review or ""
         moved = await payments.move_loaded(
@@ -410,13 +414,19 @@ async def _refund_refused(
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))  # never paid: nothing to send back
     paid = Money(payment.amount_minor if payment.paid_minor is None else payment.paid_minor, payment.currency)
     if amount.currency != payment.currency:
-        why = text("refund.refused.currency", amount=amount.format(), currency=payment.currency)
+        why = text("refund.refused.currency", ctx.shop_lang, amount=amount.format(), currency=payment.currency)
     elif amount.minor <= 0:
-        why = text("refund.refused.not_positive", amount=amount.format())
+        why = text("refund.refused.not_positive", ctx.shop_lang, amount=amount.format())
     else:
         refunded = Money(payment.refunded_minor, payment.currency)
-        why = text("refund.refused.too_much", amount=amount.format(), paid=paid.format(), refunded=refunded.format())
-    body = text("refund.merchant.refused", code=ctx.order.code, amount=amount.format(), why=why)
+        why = text(
+            "refund.refused.too_much",
+            ctx.shop_lang,
+            amount=amount.format(),
+            paid=paid.format(),
+            refunded=refunded.format(),
+        )
+    body = text("refund.merchant.refused", ctx.shop_lang, code=ctx.order.code, amount=amount.format(), why=why)
     await notices.to_merchant(
         session,
         ctx.tenant,

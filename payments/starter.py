@@ -183,6 +183,7 @@ class PaymentStarter:
                 metadata={"tenant": tenant.slug, "order": order.code, "chat": str(customer.chat_id)},
                 order_total=total if total != Money(payment.amount_minor, payment.currency) else None,
                 choices=choices,
+                language=customer.language,
             )
             timeout = timedelta(minutes=tenant.payment_timeout_minutes)
             return _Loaded(request, provider, tenant.id, payment.reference, payment.provider, timeout)
@@ -233,14 +234,15 @@ class PaymentStarter:
         # The provider's own words for its refusals first (``<provider>.start_failed.amount_below_minimum``).
         bare = code.removeprefix(f"{provider}.")
         keys = [f"{provider}.start_failed.{bare}", f"start_failed.{bare}", "start_failed.other"]
-        reason = text(next(key for key in keys if has(key)))
+        reason_key = next(key for key in keys if has(key))
         event = ProviderEvent(
             provider=provider,
             event_key=f"start-failed:{reference}",
             payment_reference=reference,
             outcome=Outcome.FAILED,
-            reason=reason,
+            reason=text(reason_key),  # the payment's record; the customer reads reason_key in their language
             reason_code=code,
+            reason_key=reason_key,
             raw={"detail": detail or ""},
         )
         async with self.database.uow() as uow:
@@ -251,7 +253,8 @@ class PaymentStarter:
                 alert = Message(
                     text(
                         "admin.alert.provider_error",
-                        provider=text(f"provider.{provider}"),
+                        context.shop_lang,
+                        provider=text(f"provider.{provider}", context.shop_lang),
                         code=context.order.code,
                         reason=code,
                     )

@@ -50,14 +50,23 @@ tenant.add_command(receipt)
 )
 @click.option("--currency", default="KES", show_default=True, help="ISO currency of the shop's prices.")
 @click.option("--region", default="KE", show_default=True, help="Country whose phone numbers customers type.")
-def tenant_add(slug: str, name: str, bot_token: str, admins: tuple[int, ...], currency: str, region: str) -> None:
+@click.option(
+    "--language",
+    default="en",
+    show_default=True,
+    metavar="en|sw|fr",
+    help="The shop's language: what customers read when Telegram gives one dukabot does not speak, and alerts.",
+)
+def tenant_add(
+    slug: str, name: str, bot_token: str, admins: tuple[int, ...], currency: str, region: str, language: str
+) -> None:
     """Create the shop SLUG (a-z, 0-9 and '-', used in its webhook path /tg/SLUG).
 
     The bot token is stored encrypted, with a new webhook secret.
 
     \b
     Example:
-      dukabot tenant add mama-mboga --name "Mama Mboga" --admin 123456789
+      dukabot tenant add mama-mboga --name "Mama Mboga" --admin 123456789 --language sw
     """
     from admin import shops
 
@@ -74,11 +83,14 @@ def tenant_add(slug: str, name: str, bot_token: str, admins: tuple[int, ...], cu
             admins=list(admins),
             currency=currency,
             region=region,
+            language=language,
             now=SystemClock().now(),
         )
 
     in_unit_of_work(settings, work)
-    echo_ok(f"Shop {slug!r} created: {name.strip()} ({currency.upper()}, {region.upper()}).")
+    echo_ok(
+        f"Shop {slug!r} created: {name.strip()} ({currency.upper()}, {region.upper()}, {language.strip().lower()})."
+    )
     if not admins:
         echo_warning(
             f"No --admin given: nobody can run /admin in this shop's chat. Add one: dukabot tenant admin add {slug} "
@@ -136,8 +148,11 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
     metavar="ZONE",
     help='IANA time zone every time is shown in, e.g. Africa/Nairobi; "" for the region\'s usual zone.',
 )
-def tenant_edit(slug: str, name: str | None, currency: str | None, region: str | None, zone: str | None) -> None:
-    """Change the name, currency, region or time zone of the shop SLUG.
+@click.option("--language", metavar="en|sw|fr", help="The shop's language (customers whose own dukabot lacks).")
+def tenant_edit(
+    slug: str, name: str | None, currency: str | None, region: str | None, zone: str | None, language: str | None
+) -> None:
+    """Change the name, currency, region, time zone or language of the shop SLUG.
 
     \b
     Example:
@@ -145,13 +160,20 @@ def tenant_edit(slug: str, name: str | None, currency: str | None, region: str |
     """
     from admin.shops.tenant_edit import Edit, edit_tenant
 
-    if name is None and currency is None and region is None and zone is None:
-        raise click.UsageError("nothing to change: give --name, --currency, --region or --timezone")
+    if name is None and currency is None and region is None and zone is None and language is None:
+        raise click.UsageError("nothing to change: give --name, --currency, --region, --timezone or --language")
     settings = load_settings()
 
     async def work(session: AsyncSession) -> Edit:
         return await edit_tenant(
-            session, slug, name=name, currency=currency, region=region, timezone=zone, now=SystemClock().now()
+            session,
+            slug,
+            name=name,
+            currency=currency,
+            region=region,
+            timezone=zone,
+            language=language,
+            now=SystemClock().now(),
         )
 
     edit = in_unit_of_work(settings, work)  # a refused currency change is audited, so it is committed too
@@ -173,7 +195,7 @@ def tenant_edit(slug: str, name: str | None, currency: str | None, region: str |
         )
 
 
-_LABELS = {"name": "name", "currency": "currency", "region": "region", "timezone": "time zone"}
+_LABELS = {"name": "name", "currency": "currency", "region": "region", "timezone": "time zone", "language": "language"}
 
 
 def _or_default(value: str | None) -> str:
@@ -241,6 +263,7 @@ def tenant_show(slug: str, as_json: bool) -> None:
     lines = [
         ("currency", info["currency"]),
         ("region", info["region"]),
+        ("language", info["language"]),
         ("time zone", _zone_line(info)),
         ("mode", "TEST" if info["test_mode"] else "live"),
         ("bot", f"@{info['bot_username']}" if info["bot_username"] else f"id {info['bot_id'] or '?'}"),

@@ -137,6 +137,7 @@ async def describe_tenant(session: AsyncSession, vault: Vault, slug: str) -> dic
         "currency": tenant.currency,
         "region": tenant.region,
         "timezone": tenant.timezone,
+        "language": tenant.language,
         "bot_id": bot_id,
         "bot_username": tenant.bot_username,
         "bot_token": bot_token,

@@ -1,4 +1,4 @@
-"""Changing a shop's name, currency, region and time zone after it was created (``dukabot tenant edit``).
+"""Changing a shop's name, currency, region, time zone and language after it was created (``dukabot tenant edit``).
 
 The currency is the one change that can break what is already there: orders, payments, refunds and /sales are
 counted in it. So it changes only while the shop has no order in the old currency, and the database decides that:
@@ -18,14 +18,14 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.shops.errors import ShopError
-from admin.shops.tenants import check_currency, check_name, check_region
+from admin.shops.tenants import check_currency, check_language, check_name, check_region
 from core.db.config_version import stamp
 from core.db.tables import AuditEntry, Order, Product, Tenant
 from core.shoptime import is_known_zone
 
 __all__ = ["Edit", "check_timezone", "edit_tenant"]
 
-FIELDS = ("name", "currency", "region", "timezone")
+FIELDS = ("name", "currency", "region", "timezone", "language")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,7 @@ async def edit_tenant(
     currency: str | None = None,
     region: str | None = None,
     timezone: str | None = None,
+    language: str | None = None,
     now: datetime,
 ) -> Edit:
     """Change the given fields of the shop (None: leave it). Bad input raises ShopError and changes nothing; a
@@ -69,6 +70,8 @@ async def edit_tenant(
         wanted["region"] = check_region(region)
     if timezone is not None:
         wanted["timezone"] = check_timezone(timezone)
+    if language is not None:
+        wanted["language"] = check_language(language)
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug).with_for_update())
     if tenant is None:
         raise ShopError(f"no shop with slug {slug[:60]!r}")

@@ -15,6 +15,7 @@ from admin.shops.errors import ShopError
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry, Tenant, TenantAdmin
 from core.money import MoneyError, exponent
+from core.texts import LANGUAGES
 from core.vault import Vault, VaultError
 
 __all__ = [
@@ -80,6 +81,14 @@ def bot_id_of(token: str) -> str:
     return token.split(":", 1)[0]
 
 
+def check_language(language: str) -> str:
+    """A language dukabot speaks (``en``, ``sw``, ``fr``): what customers read when it does not speak theirs."""
+    code = language.strip().lower()
+    if code not in LANGUAGES:
+        raise ShopError(f"unknown language {language[:20]!r}: use one of {', '.join(LANGUAGES)}")
+    return code
+
+
 async def require_tenant(session: AsyncSession, slug: str) -> Tenant:
     """The tenant with this slug, or ``ShopError``."""
     tenant = await TenantRepository(session).by_slug(slug)
@@ -98,6 +107,7 @@ async def create_tenant(
     admins: list[int],
     currency: str = "KES",
     region: str = "KE",
+    language: str = "en",
     now: datetime,
 ) -> Tenant:
     """Create a shop: its encrypted bot token, a fresh encrypted webhook secret, and its admins (Telegram user ids)."""
@@ -106,6 +116,7 @@ async def create_tenant(
     token = _check_bot_token(bot_token)
     currency = check_currency(currency)
     region = check_region(region)
+    language = check_language(language)
     admin_ids: list[int] = []
     for admin in admins:
         if isinstance(admin, bool) or not isinstance(admin, int) or not 0 < admin <= TG_ID_MAX:
@@ -123,6 +134,7 @@ async def create_tenant(
         name=name,
         currency=currency,
         region=region,
+        language=language,
         bot_token_enc=vault.encrypt(token),
         # Telegram allows 1-256 characters of A-Za-z0-9_-; token_urlsafe(32) gives 43 of them.
         webhook_secret_enc=vault.encrypt(secrets_module.token_urlsafe(32)),
@@ -144,7 +156,7 @@ async def create_tenant(
             action="tenant.create",
             target=slug,
             allowed=True,
-            details={"name": name, "currency": currency, "region": region, "admins": admin_ids},
+            details={"name": name, "currency": currency, "region": region, "language": language, "admins": admin_ids},
             at=now,
         )
     )

@@ -33,7 +33,10 @@ def claimed_amount(reference: str | None, currency: str) -> int | None:
         return None
 
 
-async def signals(session: AsyncSession, tenant_id: int, proof: Proof, payment: Payment) -> list[str]:
+async def signals(
+    session: AsyncSession, tenant_id: int, proof: Proof, payment: Payment, language: str = "en"
+) -> list[str]:
+    """What the merchant should look at twice before approving, in ``language`` (the reader's)."""
     warnings: list[str] = []
     token = reference_token(proof.reference_text)
     if token:
@@ -47,7 +50,7 @@ async def signals(session: AsyncSession, tenant_id: int, proof: Proof, payment: 
             )
         )
         if reused or paid_with is not None:
-            warnings.append(text("admin.signal.reference_reused", reference=token, times=len(reused) or 1))
+            warnings.append(text("admin.signal.reference_reused", language, reference=token, times=len(reused) or 1))
     same_file = [Proof.file_unique_id == proof.file_unique_id]
     if proof.content_sha256:
         same_file.append(Proof.content_sha256 == proof.content_sha256)
@@ -55,7 +58,7 @@ async def signals(session: AsyncSession, tenant_id: int, proof: Proof, payment: 
         select(Proof.id).where(Proof.tenant_id == tenant_id, Proof.id != proof.id, or_(*same_file)).limit(1)
     )
     if twin is not None:
-        warnings.append(text("admin.signal.same_file", proof=twin))
+        warnings.append(text("admin.signal.same_file", language, proof=twin))
     claimed = proof.claimed_amount_minor
     if claimed is None:
         claimed = claimed_amount(proof.reference_text, payment.currency)
@@ -63,6 +66,7 @@ async def signals(session: AsyncSession, tenant_id: int, proof: Proof, payment: 
         warnings.append(
             text(
                 "admin.signal.amount_differs",
+                language,
                 claimed=Money(claimed, payment.currency).format(),
                 due=Money(payment.amount_minor, payment.currency).format(),
             )

@@ -203,14 +203,19 @@ async def apply_confirmation(session: AsyncSession, tenant: Tenant, payment: C2B
         applied = await apply_event(session, tenant.id, event, clock)
         if applied.result is EventResult.UNMATCHED:
             await notices.to_merchant(
-                session, tenant, f"c2b-unmatched:{key}", unmatched_alert(payment, amount), clock.now()
+                session, tenant, f"c2b-unmatched:{key}", unmatched_alert(payment, amount, tenant.language), clock.now()
             )
         return applied
     target = await _target_payment(session, match.order, tenant, clock)
     review = (
         None
         if match.exact
-        else text("mpesa.review.account_mismatch", account=payment.bill_ref_number.strip(), code=match.order.code)
+        else text(
+            "mpesa.review.account_mismatch",
+            tenant.language,  # the merchant reads why the money is held
+            account=payment.bill_ref_number.strip(),
+            code=match.order.code,
+        )
     )
     event = ProviderEvent(
         provider=NAME,
@@ -227,11 +232,13 @@ async def apply_confirmation(session: AsyncSession, tenant: Tenant, payment: C2B
     return await apply_event(session, tenant.id, event, clock)
 
 
-def unmatched_alert(payment: C2BPayment, amount: Money) -> Message:
+def unmatched_alert(payment: C2BPayment, amount: Money, language: str = "en") -> Message:
+    """Money paid to the Paybill that matches no order, for the merchant: in ``language`` (the shop's)."""
     payer = " ".join(part for part in (payment.first_name, payment.last_name) if part) or "?"
     return Message(
         text(
             "mpesa.merchant.unmatched",
+            language,
             amount=amount.format(),
             account=payment.bill_ref_number.strip() or "—",
             receipt=payment.trans_id,

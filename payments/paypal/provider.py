@@ -148,10 +148,13 @@ class PayPalProvider:
         reference = start.payment_reference
         back = f"{self.callback_base}{return_path(self.tenant_slug)}?reference={quote(reference)}"
         total = start.order_total
-        description = text("paypal.order_description", code=start.order_code, shop=start.shop_name)
+        description = text("paypal.order_description", start.language, code=start.order_code, shop=start.shop_name)
         if total is not None and self.conversion is not None:
             description += " " + text(
-                "paypal.order_conversion", total=total.format(), rate=self.conversion.describe(total.currency)
+                "paypal.order_conversion",
+                start.language,
+                total=total.format(),
+                rate=self.conversion.describe(total.currency),
             )
         body = create_order_body(
             reference=reference,
@@ -256,6 +259,7 @@ class PayPalProvider:
                 outcome=Outcome.CANCELLED,
                 reason=text("paypal.why.voided"),
                 reason_code="paypal.voided",
+                reason_key="paypal.why.voided",
                 raw={"order": dict(order.raw)},
                 provider_ref=order.id,
             )
@@ -270,6 +274,7 @@ class PayPalProvider:
             outcome=Outcome.FAILED,
             reason=text("paypal.why.declined"),
             reason_code=f"paypal.{code[:40]}",
+            reason_key="paypal.why.declined",
             raw={"order": dict(order.raw)},
             provider_ref=order.id,
         )

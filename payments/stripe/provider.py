@@ -256,11 +256,11 @@ class StripeProvider:
     def _event(session: Session, outcome: Outcome) -> ProviderEvent | None:
         if session.reference is None:
             raise InvalidCallback("a Stripe session without our reference")
-        reason = reason_code = None
+        reason_key = reason_code = None
         if outcome is Outcome.FAILED:
-            reason, reason_code = text("stripe.reason.async_failed"), "stripe.async_failed"
+            reason_key, reason_code = "stripe.reason.async_failed", "stripe.async_failed"
         elif outcome is Outcome.EXPIRED:
-            reason, reason_code = text("stripe.reason.expired"), "stripe.expired"
+            reason_key, reason_code = "stripe.reason.expired", "stripe.expired"
         event = ProviderEvent(
             provider=INFO.name,
             event_key=f"{outcome.value}:{session.id}",  # the fact, not the delivery: webhook and query agree
@@ -268,8 +268,9 @@ class StripeProvider:
             outcome=outcome,
             amount=session.amount if outcome is Outcome.PAID else None,  # what Stripe says, never the order's
             provider_txn_id=session.payment_intent or session.id,
-            reason=reason,
+            reason=text(reason_key) if reason_key else None,  # the record; the customer reads reason_key
             reason_code=reason_code,
+            reason_key=reason_key,
             raw=dict(session.raw),
             provider_ref=session.id,
             channel="card" if outcome is Outcome.PAID else None,

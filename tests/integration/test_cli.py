@@ -110,7 +110,7 @@ def test_the_whole_operator_sequence(invoke: Invoke, data_dir: Path, outputs: li
     result = ok(
         invoke("tenant", "add", "duka", "--name", "Mama Duka", "--bot-token", TOKEN, "--admin", "111", "--admin", "222")
     )
-    assert "Shop 'duka' created: Mama Duka (KES, KE)." in result.stdout
+    assert "Shop 'duka' created: Mama Duka (KES, KE, en)." in result.stdout
     key_file = data_dir / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 

@@ -145,8 +145,15 @@ async def test_tenant_edit_changes_name_region_and_time_zone(cli: Cli, database:
     assert "unknown region 'XX'" in one_line_error(await cli("tenant", "edit", shop.slug, "--region", "XX"))
     assert "unsupported currency 'EUR'" in one_line_error(await cli("tenant", "edit", shop.slug, "--currency", "EUR"))
     nothing = await cli("tenant", "edit", shop.slug)
-    assert nothing.exit_code == 2 and "nothing to change: give --name, --currency, --region or --timezone" in (
-        nothing.stderr
+    assert nothing.exit_code == 2 and (
+        "nothing to change: give --name, --currency, --region, --timezone or --language" in nothing.stderr
+    )
+    assert ok(await cli("tenant", "edit", shop.slug, "--language", "SW")) == (
+        "Shop 'mama-mboga' changed: language en → sw.\n"
+    )
+    assert "  language:        sw\n" in ok(await cli("tenant", "show", shop.slug))
+    assert one_line_error(await cli("tenant", "edit", shop.slug, "--language", "de")) == (
+        "Error: unknown language 'de': use one of en, sw, fr"
     )
     async with database.uow() as uow:
         tenant = await uow.session.get(Tenant, shop.tenant_id)
@@ -169,6 +176,7 @@ async def test_tenant_edit_changes_name_region_and_time_zone(cli: Cli, database:
             True,
             {"region": ["KE", "UG"], "timezone": ["Africa/Kampala", None]},
         ),
+        (None, "tenant.edit", shop.slug, True, {"language": ["en", "sw"]}),
     ]
 
 

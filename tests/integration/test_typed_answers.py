@@ -253,7 +253,7 @@ async def test_an_admin_who_is_not_understood_gets_the_merchant_help(server: Sho
     assert lost.text.startswith(f"Sorry, I did not understand that.\n\n{ADMIN_HELP}")
     assert lost.text.endswith(
         "Mama Mboga Store\n/shop – browse products\n/cart – your cart\n"
-        "/orders – your orders and their status\n/cancel – leave what you are doing"
+        "/orders – your orders and their status\n/cancel – leave what you are doing\n/language – change the language"
     )
     # At the shop's menus too: a merchant typing there more likely meant a command.
     await merchant.send("/start")
@@ -266,5 +266,5 @@ async def test_an_admin_who_is_not_understood_gets_the_merchant_help(server: Sho
     await customer.send("/help")
     assert (await unchanged(server, customer.send("pending proofs?"))).text == (
         "Sorry, I did not understand that.\n\nMama Mboga Store\n/shop – browse products\n/cart – your cart\n"
-        "/orders – your orders and their status\n/cancel – leave what you are doing"
+        "/orders – your orders and their status\n/cancel – leave what you are doing\n/language – change the language"
     )

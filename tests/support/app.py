@@ -191,6 +191,7 @@ class ShopServer:
         region: str = "KE",
         currency: str = "KES",
         providers: Mapping[str, tuple[Mapping[str, str], Mapping[str, str]]] | None = None,
+        language: str = "en",
     ) -> Shop:
         """Seeds a shop as an operator does; must be called before ``start`` (the poller scans shops at start).
 
@@ -209,6 +210,7 @@ class ShopServer:
                 admins=list(admins),
                 currency=currency,
                 region=region,
+                language=language,
                 now=now,
             )
             if instructions is not None:
@@ -226,8 +228,11 @@ class ShopServer:
         self.shops.append(shop)
         return shop
 
-    def person(self, shop: Shop, user_id: int | None = None, first_name: str = "Wanjiru") -> Person:
-        return Person(self, shop, self.fake.user(shop.token, user_id, first_name))
+    def person(
+        self, shop: Shop, user_id: int | None = None, first_name: str = "Wanjiru", language_code: str | None = "en"
+    ) -> Person:
+        """``language_code``: what Telegram tells of the person's app language ("sw", "fr-CA", None)."""
+        return Person(self, shop, self.fake.user(shop.token, user_id, first_name, language_code=language_code))
 
     # Running
 

@@ -7,6 +7,9 @@ and ``en.<area>.json``, translated file by file as ``<language>.json`` and ``<la
 - every English key is translated (a key added to English later fails here, by name, until it is translated);
 - a translation has no key English lacks (a renamed or removed key left behind);
 - each text has exactly English's ``{placeholders}``, its commands (``/shop``), its ``code`` and its emoji;
+- a text about a count (an object of plural forms, see :func:`core.texts.plural`) has exactly the CLDR plural
+  categories its language needs (Babel's rules: English and Swahili ``one``/``other``, French ``one``/``many``/
+  ``other``), is plural in every language or in none, and each form may leave out ``{count}`` but nothing else;
 - no sentence of more than three words is English's own words copied over, untranslated.
 
 At runtime a missing key quietly falls back to English; this test is what keeps that fallback from hiding a
@@ -46,9 +49,14 @@ class Catalog:
     def name(self) -> str:
         return str(self.path.relative_to(ROOT))
 
-    def texts(self) -> dict[str, str]:
-        loaded: dict[str, str] = json.loads(self.path.read_text(encoding="utf-8"))
+    def entries(self) -> dict[str, str | dict[str, str]]:
+        loaded: dict[str, str | dict[str, str]] = json.loads(self.path.read_text(encoding="utf-8"))
         return loaded
+
+    def texts(self) -> dict[str, str]:
+        """Each text as one string: a plural entry's forms joined (what the placeholder, emoji and copy checks
+        read; :func:`_forms` gives them one by one)."""
+        return {key: "\n".join(_forms(entry).values()) for key, entry in self.entries().items()}
 
 
 def _catalog(path: Path) -> Catalog:
@@ -71,6 +79,13 @@ def _pairs(language: str) -> list[tuple[Catalog, Catalog]]:
             name = f"{language}.{english.area}.json" if english.area else f"{language}.json"
             pairs.append((english, Catalog(english.path.with_name(name), language, english.area)))
     return pairs
+
+
+def _forms(entry: object) -> dict[str, str]:
+    """A catalog entry's forms by CLDR plural category; a plain text is its own ``other``."""
+    if isinstance(entry, dict):
+        return {str(category): str(form) for category, form in entry.items()}
+    return {"other": str(entry)}
 
 
 def _placeholders(template: str) -> set[tuple[str, str | None, str | None]]:
@@ -109,9 +124,50 @@ def test_english_catalogs_are_found_and_well_formed() -> None:
     english = [catalog for catalog in _catalogs() if catalog.language == REFERENCE]
     assert {catalog.name for catalog in english} >= {"core/locales/en.json", "payments/mpesa/locales/en.json"}
     for catalog in english:
-        for key, template in catalog.texts().items():
-            assert isinstance(template, str), (catalog.name, key)
-            _placeholders(template)  # raises on a stray brace
+        for key, entry in catalog.entries().items():
+            assert isinstance(entry, str | dict), (catalog.name, key)
+            for form in _forms(entry).values():
+                assert isinstance(form, str), (catalog.name, key)
+                _placeholders(form)  # raises on a stray brace
+            if isinstance(entry, dict):  # a plural text counts {count}
+                assert ("count", "", None) in _placeholders(entry["other"]), (catalog.name, key)
+
+
+@pytest.mark.parametrize("language", [REFERENCE, *LANGUAGES])
+def test_plural_texts_have_the_forms_of_their_language(language: str) -> None:
+    """Every CLDR plural category ``language`` needs for whole numbers, and no other; plural in English, plural here;
+    every form with English's placeholders, ``{count}`` optional ("une commande" for one)."""
+    needed = texts.plural_categories(language)
+    wrong: dict[str, list[str]] = {}
+    for english, translation in _pairs(language) if language != REFERENCE else [(c, c) for c in _english()]:
+        if not translation.path.exists():
+            continue
+        reference = english.entries()
+        for key, entry in translation.entries().items():
+            if key not in reference:
+                continue
+            if isinstance(entry, dict) != isinstance(reference[key], dict):
+                wrong.setdefault(translation.name, []).append(f"{key}: plural in one language only")
+                continue
+            if not isinstance(entry, dict):
+                continue
+            if set(entry) != needed:
+                wrong.setdefault(translation.name, []).append(f"{key}: forms {sorted(entry)}, needs {sorted(needed)}")
+            expected = _placeholders(_forms(reference[key])["other"])
+            for category, form in entry.items():
+                found = _placeholders(form)
+                if found - expected or expected - found - {("count", "", None)}:
+                    wrong.setdefault(translation.name, []).append(f"{key}.{category}: placeholders {sorted(found)}")
+    if wrong:
+        pytest.fail(f"{language!r} plural texts that are incomplete or wrong:\n{_report(wrong)}", pytrace=False)
+
+
+def _english() -> list[Catalog]:
+    return [catalog for catalog in _catalogs() if catalog.language == REFERENCE]
+
+
+# A count that falls in each CLDR category, in some language dukabot speaks.
+_SAMPLE_COUNTS = (0, 1, 2, 3, 5, 11, 21, 100, 1_000_000)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -155,9 +211,6 @@ def test_placeholders_are_those_of_english(language: str) -> None:
             continue
         reference = english.texts()
         for key, template in translation.texts().items():
-            if not isinstance(template, str):
-                wrong.setdefault(translation.name, []).append(f"{key}: not a string")
-                continue
             if key not in reference:
                 continue  # told by test_no_translation_has_a_key_english_lacks
             try:
@@ -166,6 +219,8 @@ def test_placeholders_are_those_of_english(language: str) -> None:
                 wrong.setdefault(translation.name, []).append(f"{key}: {error}")
                 continue
             expected = _placeholders(reference[key])
+            if isinstance(translation.entries()[key], dict):  # one form may leave {count} out: told by the plural test
+                found, expected = found | {("count", "", None)}, expected | {("count", "", None)}
             if found != expected:
                 names = sorted(field for field, _, _ in found)
                 wanted = sorted(field for field, _, _ in expected)
@@ -215,9 +270,18 @@ def test_the_running_catalog_serves_each_translation(language: str) -> None:
     for _, translation in _pairs(language):
         if not translation.path.exists():
             continue
-        for key, template in translation.texts().items():
-            try:
-                values = {field: f"<{field}>" for field, _, _ in _placeholders(template)}
-            except ValueError:
-                continue  # a stray brace: told by test_placeholders_are_those_of_english
-            assert texts.text(key, language, **values) == template.format_map(values), (translation.name, key)
+        for key, entry in translation.entries().items():
+            for category, template in _forms(entry).items():
+                try:
+                    values = {field: f"<{field}>" for field, _, _ in _placeholders(template)}
+                except ValueError:
+                    continue  # a stray brace: told by test_placeholders_are_those_of_english
+                if isinstance(entry, str):
+                    assert texts.text(key, language, **values) == template.format_map(values), (translation.name, key)
+                    continue
+                counts = [n for n in _SAMPLE_COUNTS if texts.plural_category(n, language) == category]
+                if not counts:
+                    continue  # a category the language does not have: told by the plural test
+                values.pop("count", None)
+                served = texts.plural(key, counts[0], language, **values)
+                assert served == template.format_map({**values, "count": counts[0]}), (translation.name, key, category)

@@ -10,7 +10,7 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import CartItem, Order, OutboxMessage, Payment
 from core.messages import Message
 from core.vault import Vault
-from flows.context import Reply
+from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound, Kind, Upload, UploadKind
 from flows.router import handle, open_context
 from tests.support.seed import seed_shop
@@ -27,9 +27,13 @@ class Chat:
             tenant = await TenantRepository(uow.session).by_id(self.tenant_id)
             assert tenant is not None
             ctx = await open_context(uow.session, tenant, self.actor, self.clock)
-            reply = await handle(ctx, inbound)
+            reply = await self.route(ctx, inbound)
             await uow.commit()
             return reply
+
+    async def route(self, ctx: FlowContext, inbound: Inbound) -> Reply:
+        """Where the input goes: the customer's conversation (a subclass may pass it through the merchant's gate)."""
+        return await handle(ctx, inbound)
 
     async def say(self, words: str) -> Reply:
         return await self.send(Inbound.said(words))

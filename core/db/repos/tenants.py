@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.tables import AuditEntry, ProviderConfig, Tenant, TenantAdmin
@@ -36,6 +36,22 @@ class TenantRepository:
             select(TenantAdmin.id).where(TenantAdmin.tenant_id == tenant_id, TenantAdmin.tg_user_id == tg_user_id)
         )
         return found is not None
+
+    async def admin_language(self, tenant_id: int, tg_user_id: int) -> str | None:
+        """The language this admin chose for the merchant's side (/adminlanguage); None: not chosen (or no admin)."""
+        found: str | None = await self.session.scalar(
+            select(TenantAdmin.language).where(TenantAdmin.tenant_id == tenant_id, TenantAdmin.tg_user_id == tg_user_id)
+        )
+        return found
+
+    async def set_admin_language(self, tenant_id: int, tg_user_id: int, language: str) -> bool:
+        result = await self.session.execute(
+            update(TenantAdmin)
+            .where(TenantAdmin.tenant_id == tenant_id, TenantAdmin.tg_user_id == tg_user_id)
+            .values(language=language)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def lock_admins(self, tenant_id: int) -> None:
         """Hold the tenant's row until the transaction ends, so changes to its admins happen one at a time.

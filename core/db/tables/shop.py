@@ -59,6 +59,8 @@ class Tenant(Base):
     tax_id: Mapped[str | None] = mapped_column(String(40))
     vat_rate_bp: Mapped[int | None] = mapped_column(Integer)
     prices_include_vat: Mapped[bool] = mapped_column(Boolean, default=True, server_default=expression.true())
+    # The language customers read when dukabot does not speak theirs, and alerts to the shop's group are written in.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     admins: Mapped[list[TenantAdmin]] = relationship(back_populates="tenant", lazy="raise")
 
@@ -71,6 +73,9 @@ class TenantAdmin(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     tg_user_id: Mapped[int] = mapped_column(TgId)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # The merchant's side in this admin's own language (chosen with /adminlanguage); None: their Telegram language,
+    # else the shop's.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     tenant: Mapped[Tenant] = relationship(back_populates="admins", lazy="raise")
 
@@ -126,6 +131,8 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # Chosen with /language: Telegram's language of a later update no longer changes ``language``.
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
