@@ -187,7 +187,7 @@ def render(receipt: Receipt, *, fonts: tuple[Path, Path] | tuple[()] | None = No
 def _items(page: _Page, receipt: Receipt) -> None:
     lang = receipt.language
     page.font(9)
-    headings = [text(f"pdf.column.{key}", lang) for key in ("item", "quantity", "unit_price", "amount")]
+    headings = [text(f"pdf.column.{key}", lang) for key in ("item", "quantity", "unit_price", "line_total")]
     with page.pdf.table(
         col_widths=(46, 10, 22, 22),
         text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),

@@ -47,7 +47,7 @@ class FlowContext:
         return self.speaks or self.customer.language
 
     def settle_language(self) -> None:
-        """The customer's language for this update: the one they chose with /language, else Telegram's if dukabot
+        """The customer's language for this update: the one they chose with /language, else their chat app's if dukabot
         speaks it, else the shop's, else English. Stored on the customer (what notifications sent later read), and
         written only when it changed."""
         if self.customer.language_chosen:

@@ -41,7 +41,7 @@ class Actor:
     tg_user_id: int
     chat_id: int
     display_name: str
-    language: str = ""  # Telegram's language_code, as given ("" when none): core.texts.choose_language reads it
+    language: str = ""  # the chat app's language code, as given ("" when none): core.texts.choose_language reads it
 
     @property
     def private(self) -> bool:

@@ -1,6 +1,6 @@
 """``/language``: the customer chooses the language dukabot writes to them in (English, Kiswahili, Français).
 
-The choice is stored on the customer and marked as chosen, so Telegram's language of a later update no longer
+The choice is stored on the customer and marked as chosen, so the chat app's language of a later update no longer
 changes it (``FlowContext.settle_language``); notifications sent later (receipts, shipping) read it too. The
 confirmation is written in the new language. Each button shows its language's name in that language (the catalog's
 ``language.name``).

@@ -101,7 +101,7 @@ async def _why_not_payable(ctx: ChatContext, invoice: InvoiceEvent) -> str | Non
     if payment.status not in OPEN_PAYMENT or order.status != OrderStatus.AWAITING_PAYMENT:
         return ctx.t("telegram.refused.closed", code=order.code)
     if (invoice.currency, invoice.total_amount) != (payment.currency, payment.amount_minor):
-        return ctx.t("telegram.refused.amount", code=order.code)
+        return ctx.t("telegram.refused.changed_amount", code=order.code)
     gone = await stock.sold_out(ctx.session, order)
     if gone:
         return ctx.t("telegram.refused.sold_out", code=order.code, names=", ".join(gone))

@@ -46,7 +46,9 @@ def pdf_lines(message: Message) -> list[str]:
 
 async def speaks(shop: Shelf, chat: int, language: str) -> None:
     async with shop.database.uow() as uow:
-        await uow.session.execute(update(Customer).where(Customer.chat_id == chat).values(language=language))
+        await uow.session.execute(
+            update(Customer).where(Customer.chat_id == chat).values(language=language, language_chosen=True)
+        )
         await uow.commit()
 
 
