@@ -45,7 +45,7 @@ class Context:
         return self.customer.language
 
     def amount(self) -> str:
-        return Money(self.payment.amount_minor, self.payment.currency).format()
+        return Money(self.payment.amount_minor, self.payment.currency).format(self.lang)
 
 
 async def context_for(session: AsyncSession, payment: Payment) -> Context:
@@ -151,10 +151,10 @@ def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: dateti
         "receipt.paid",
         ctx.lang,
         code=ctx.order.code,
-        amount=paid.format(),
+        amount=paid.format(ctx.lang),
         provider=provider,
         txn=ctx.payment.provider_txn_id or ctx.payment.reference,
-        time=shoptime.when_long(at or ctx.payment.updated_at, ctx.tenant),
+        time=shoptime.when_long(at or ctx.payment.updated_at, ctx.tenant, ctx.lang),
     )
     return Message(body)
 
@@ -165,7 +165,7 @@ def paid_alert(ctx: Context, paid: Money, *, late: bool, short: Sequence[str] = 
     body = text(
         key,
         code=ctx.order.code,
-        amount=paid.format(),
+        amount=paid.format(ctx.lang),
         provider=text(f"provider.{ctx.payment.provider}"),
         customer=ctx.order.contact_name,
     )

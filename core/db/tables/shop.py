@@ -97,6 +97,9 @@ class Product(Base):
     photo_url: Mapped[str | None] = mapped_column(Text)
     stock: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Name and description in other languages, by language: {"sw": {"name": ..., "description": ...}}
+    # (core/product_text.py). Replaced whole, never changed in place, so the ORM sees every change.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
 
 
 class Customer(Base):
