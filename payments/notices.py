@@ -44,8 +44,8 @@ class Context:
     def lang(self) -> str:
         return self.customer.language
 
-    def amount(self) -> str:
-        return Money(self.payment.amount_minor, self.payment.currency).format(self.lang)
+    def amount(self, language: str = "en") -> str:
+        return Money(self.payment.amount_minor, self.payment.currency).format(language)
 
 
 async def context_for(session: AsyncSession, payment: Payment) -> Context:
@@ -165,7 +165,7 @@ def paid_alert(ctx: Context, paid: Money, *, late: bool, short: Sequence[str] = 
     body = text(
         key,
         code=ctx.order.code,
-        amount=paid.format(ctx.lang),
+        amount=paid.format(),
         provider=text(f"provider.{ctx.payment.provider}"),
         customer=ctx.order.contact_name,
     )
@@ -205,7 +205,7 @@ async def attempt_ended(session: AsyncSession, ctx: Context, status: str, event:
 
 
 def payment_ended(ctx: Context, status_key: str, reason: str | None) -> Message:
-    body = text(status_key, ctx.lang, code=ctx.order.code, amount=ctx.amount())
+    body = text(status_key, ctx.lang, code=ctx.order.code, amount=ctx.amount(ctx.lang))
     if reason:
         body += "\n" + text("payment.reason", ctx.lang, reason=reason)
     return Message(

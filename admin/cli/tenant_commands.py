@@ -47,7 +47,14 @@ tenant.add_command(admin)
     help="Telegram user id of a merchant who may run /admin in the chat. Repeat for several.",
 )
 @click.option("--currency", default="KES", show_default=True, help="ISO currency of the shop's prices.")
-@click.option("--region", default="KE", show_default=True, help="Country whose phone numbers customers type.")
+@click.option(
+    "--region",
+    "--country",
+    "region",
+    default="KE",
+    show_default=True,
+    help="The shop's country (two letters): how customers' phone numbers are read, its usual time zone.",
+)
 def tenant_add(slug: str, name: str, bot_token: str, admins: tuple[int, ...], currency: str, region: str) -> None:
     """Create the shop SLUG (a-z, 0-9 and '-', used in its webhook path /tg/SLUG).
 
@@ -127,7 +134,9 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
 @click.argument("slug")
 @click.option("--name", help="The shop's name, as customers see it.")
 @click.option("--currency", help="ISO currency of the prices; refused once the shop has orders in the old one.")
-@click.option("--region", help="Country whose phone numbers customers type (two letters, e.g. KE).")
+@click.option(
+    "--region", "--country", "region", help="The shop's country (two letters, e.g. KE): how phone numbers are read."
+)
 @click.option(
     "--timezone",
     "zone",

@@ -97,7 +97,7 @@ async def paybill_number(session: AsyncSession, tenant_id: int, test_mode: bool)
 
 def ended_body(ctx: Context, status: str, reason_code: str | None) -> tuple[str, NextStep, bool]:
     """What ended the attempt, in plain words, and the next step it calls for (with whether Paybill fits)."""
-    values = {"code": ctx.order.code, "amount": ctx.amount()}
+    values = {"code": ctx.order.code, "amount": ctx.amount(ctx.lang)}
     if reason_code is None and status == "expired":  # our own time limit, not an answer from M-Pesa
         key = "mpesa.ended.no_answer" if ctx.payment.callback_token else "mpesa.ended.paybill_expired"
         return text(key, ctx.lang, **values), NextStep.RETRY, True
