@@ -98,7 +98,7 @@ def _scaled(raw: str, currency: str) -> Decimal:
 
 
 _SPACES = re.compile(r"[\s\u00a0\u202f_']")
-_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
+_GROUPED = re.compile(r"[1-9]\d{0,2}(,\d{3})+(\.\d*)?")
 _DECIMAL_COMMA = re.compile(r"\d*,\d{1,2}")
 _DOT_GROUPED = re.compile(r"\d{1,3}(\.\d{3}){2,}|\d{1,3}(\.\d{3})+,\d*")
 

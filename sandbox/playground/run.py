@@ -63,7 +63,7 @@ def demo_catalog(market: DemoMarket) -> str:
     serves the other currencies without minor units)."""
     if market == DemoMarket():
         return resources.files("admin").joinpath("sample_catalog.csv").read_text(encoding="utf-8")
-    folder = resources.files("sandbox.playground").joinpath("catalogs")
+    folder = resources.files("sandbox.playground.catalogs")
     name = f"{market.currency.lower()}.csv"
     if not folder.joinpath(name).is_file():
         name = "xof.csv" if exponent(market.currency) == 0 else "kes.csv"
