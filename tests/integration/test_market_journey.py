@@ -10,11 +10,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from core.buttons import PayWith
+from core.clock import SystemClock
 from core.db.engine import Database
-from core.db.tables import Customer, Order, Payment, Product
+from core.db.tables import Customer, Order, Payment, Product, ProviderConfig
 from core.vault import Vault
+from payments import providers
 from tests.support import shop_times
 from tests.support.app import Person, Shop, ShopServer, shop_server
 
@@ -124,3 +127,52 @@ async def test_a_french_customer_buys_in_cfa_francs_in_cotonou(server: ShopServe
             ).all()
         )
     assert names["EPI-GARI-1KG"] == {"fr": {"name": "Gari 1 kg", "description": "Gari de manioc, 1 kg."}}
+
+
+async def test_a_method_that_does_not_take_the_shops_currency_is_refused_at_checkout(
+    server: ShopServer, database: Database
+) -> None:
+    """A method set before its currency was checked (an M-Pesa row in a CFA shop): never offered, and its button,
+    pressed anyway, is answered with why and the methods that remain; no payment is opened."""
+    shop = await server.add_shop(
+        "porto-novo", "Boutique", region="BJ", currency="XOF", catalog=COTONOU_CATALOG, instructions=INSTRUCTIONS
+    )
+    async with database.uow() as uow:
+        uow.session.add(
+            ProviderConfig(
+                tenant_id=shop.tenant_id, provider="mpesa", enabled=True, options={}, updated_at=SystemClock().now()
+            )
+        )
+        await uow.commit()
+    await server.start()
+    customer = server.person(shop, 7102, "Koffi")
+    await customer.send("/start")
+    await speaks(database, shop, customer, "fr")
+    await customer.tap("Épicerie")
+    await customer.tap(f"Gari 1 kg · {cfa('800')}")
+    await customer.tap("➕ Ajouter au panier")
+    await customer.send("/cart")
+    await customer.tap("✅ Commander")
+    await customer.send("Koffi Mensah")
+    await customer.send("01 95 12 34 56")
+    await customer.tap("🏪 Retrait en boutique")
+    placed = await customer.tap("✅ Confirmer la commande")
+    assert [text for row in placed.last.buttons for text, _ in row] == [
+        "💵 Payer directement et envoyer la preuve",
+        "✖ Annuler la commande",
+    ]
+    async with database.uow() as uow:
+        order_id = await uow.session.scalar(select(Order.id).where(Order.tenant_id == shop.tenant_id))
+    assert order_id is not None
+    mpesa = providers.entry("mpesa")
+    assert mpesa is not None and mpesa.info.button_code is not None
+    refused = await customer.tap(message=placed.last, data=PayWith(order_id, mpesa.info.button_code).pack())
+    assert refused.messages[0].text == (
+        f"M-Pesa ne prend pas le XOF, la monnaie de cette boutique{NBSP}: choisissez un autre moyen de paiement."
+    )
+    assert [text for row in refused.last.buttons for text, _ in row] == [
+        "💵 Payer directement et envoyer la preuve",
+        "✖ Annuler la commande",
+    ]
+    async with database.uow() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Payment)) == 0
