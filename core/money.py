@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency
@@ -37,7 +37,6 @@ _EXPONENTS: dict[str, int] = {
     "XOF": 0,
     "RWF": 0,
 }
-CURRENCIES: tuple[str, ...] = tuple(_EXPONENTS)
 
 
 # Amounts are stored in BIGINT columns; anything bigger is no amount anybody pays (and would not fit).
@@ -132,7 +131,7 @@ def locale_of(language: str) -> Locale:
 
 
 @cache
-def _whole_pattern(language: str) -> str | None:
+def _whole_pattern(language: str) -> str:
     """The language's currency pattern without its fraction digits, for whole amounts (``"¤ #,##0"``)."""
     if locale_of(language).language in _ISO_CODE_LANGUAGES:
         return _ISO_PATTERN.replace(".00", "")
@@ -198,13 +197,18 @@ class Money:
         """The amount as a reader of ``language`` writes it (Babel, CLDR data): ``KES 1,250`` and ``KES 12.50`` in
         English, ``Ksh 1,250`` in Swahili, ``1 250 F CFA`` in French. Whole amounts drop the decimals, as shop
         prices are usually written; others show every decimal of the currency. Exact: nothing is rounded."""
-        locale = locale_of(language)
-        if self.is_whole_major():
-            return format_currency(
-                self.major(), self.currency, _whole_pattern(language), locale=locale, currency_digits=False
-            )
-        pattern = _ISO_PATTERN if locale.language in _ISO_CODE_LANGUAGES else None
-        return format_currency(self.major(), self.currency, pattern, locale=locale, currency_digits=True)
+        return _formatted(self, language)
 
     def __str__(self) -> str:
         return self.format()
+
+
+# Shops show the same few prices over and over: Babel's formatting (~20 µs) is done once per amount and language.
+@lru_cache(maxsize=4096)
+def _formatted(amount: Money, language: str) -> str:
+    locale = locale_of(language)
+    if amount.is_whole_major():
+        pattern = _whole_pattern(language)
+        return format_currency(amount.major(), amount.currency, pattern, locale=locale, currency_digits=False)
+    own = _ISO_PATTERN if locale.language in _ISO_CODE_LANGUAGES else None
+    return format_currency(amount.major(), amount.currency, own, locale=locale, currency_digits=True)
