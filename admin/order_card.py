@@ -45,7 +45,7 @@ async def card(ctx: FlowContext, order: Order | None, ident: str = "?") -> Messa
             "admin.order_card",
             code=order.code,
             status=ctx.t(f"order.status.{order.status}"),
-            amount=Money(order.total_minor, order.currency).format(),
+            amount=Money(order.total_minor, order.currency).format(ctx.lang),
             customer=order.contact_name,
             phone=phones.display(order.contact_phone, ctx.tenant.region),
             where=order.delivery_address or ctx.t("checkout.pickup"),
@@ -55,7 +55,7 @@ async def card(ctx: FlowContext, order: Order | None, ident: str = "?") -> Messa
     if order.is_test:
         lines.append(ctx.t("admin.orders.is_test"))
     if order.shipped_at is not None:
-        lines.append(ctx.t("orders.card.shipped", at=shoptime.when(order.shipped_at, ctx.tenant)))
+        lines.append(ctx.t("orders.card.shipped", at=shoptime.when(order.shipped_at, ctx.tenant, ctx.lang)))
     if order.tracking_note:
         lines.append(ctx.t("admin.orders.tracking", note=order.tracking_note))
     for payment in payments:
@@ -82,19 +82,19 @@ def payment_line(ctx: FlowContext, payment: Payment, events: list[PaymentEvent],
         if seen.receipt and has(receipt):
             parts.append(ctx.t(receipt, receipt=seen.receipt))
         if seen.amount is not None:
-            paid = seen.amount.format()
+            paid = seen.amount.format(ctx.lang)
             # An STK push confirmed by a status query has no phone in its answer; the push went to payment.phone.
             payer = _payer(seen) or (phones.display(payment.phone, ctx.tenant.region) if payment.phone else "")
             parts.append(ctx.t("orders.payment.from", amount=paid, payer=payer) if payer else paid)
         if seen.at is not None:
-            parts.append(shoptime.when(seen.at, ctx.tenant))
+            parts.append(shoptime.when(seen.at, ctx.tenant, ctx.lang))
     if has(f"{payment.provider}.orders.reference"):  # a provider whose dashboard finds a payment by our reference
         parts.append(ctx.t(f"{payment.provider}.orders.reference", reference=payment.reference))
     given = [p.reference_text for p in proofs if p.reference_text]
     if given:
         parts.append(ctx.t("orders.payment.reference_given", reference=given[-1]))
     if payment.refunded_minor:
-        refunded = Money(payment.refunded_minor, payment.currency).format()
+        refunded = Money(payment.refunded_minor, payment.currency).format(ctx.lang)
         parts.append(ctx.t("orders.payment.refunded", amount=refunded))
     head = ctx.t("admin.order_payment", provider=provider, status=ctx.t(f"orders.payment.status.{payment.status}"))
     return " · ".join([head, *parts])

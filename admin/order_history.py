@@ -56,7 +56,7 @@ async def history(
     for row in await _messages(ctx, order, [p.id for p in payments], [p.id for p in proofs]):
         entries.append((utc(row.created_at), 0, _message(ctx, row, customer_chat)))
     entries.sort(key=lambda entry: entry[:2])
-    return [f"{shoptime.when(at, ctx.tenant)} {what}" for at, _, what in entries[-HISTORY_LINES:]]
+    return [f"{shoptime.when(at, ctx.tenant, ctx.lang)} {what}" for at, _, what in entries[-HISTORY_LINES:]]
 
 
 def _caused(entry: AuditEntry, events: list[PaymentEvent]) -> tuple[datetime, int]:
@@ -71,7 +71,7 @@ def _caused(entry: AuditEntry, events: list[PaymentEvent]) -> tuple[datetime, in
 
 def _event(ctx: FlowContext, event: PaymentEvent, provider: str | None) -> str:
     name = ctx.t(f"provider.{provider or event.provider}")
-    amount = Money(event.amount_minor, event.currency).format() if event.amount_minor and event.currency else ""
+    amount = Money(event.amount_minor, event.currency).format(ctx.lang) if event.amount_minor and event.currency else ""
     key = f"orders.event.{event.outcome}"
     said = ctx.t(key if has(key) else "orders.event.other", provider=name, outcome=event.outcome)
     if event.outcome in (Outcome.PAID.value, Outcome.REFUNDED.value) and amount:
@@ -99,7 +99,9 @@ def _decision(
         else ctx.t("orders.admin_unnamed", id=actor if actor is not None else "?")
     )
     minor = details.get("amount_minor")
-    amount = Money(minor, order.currency).format() if isinstance(minor, int) and not isinstance(minor, bool) else ""
+    amount = (
+        Money(minor, order.currency).format(ctx.lang) if isinstance(minor, int) and not isinstance(minor, bool) else ""
+    )
     key = f"orders.audit.{entry.action}"
     if not has(key) or (entry.action in _TELLS_AMOUNT and not amount):
         return ctx.t("orders.audit.other", action=entry.action.replace("_", " ").replace(".", " "), who=who)

@@ -51,7 +51,7 @@ async def list_orders(ctx: FlowContext, status: int, page: int, *, edit: bool = 
         rows.append(
             [
                 Button(
-                    f"{order.code} · {Money(order.total_minor, order.currency).format()}",
+                    f"{order.code} · {Money(order.total_minor, order.currency).format(ctx.lang)}",
                     data=ViewOrder(order.id).pack(),
                 )
             ]
@@ -78,9 +78,9 @@ def _line(ctx: FlowContext, order: Order) -> str:
         "admin.orders.line",
         code=order.code,
         status=ctx.t(f"order.status.{order.status}"),
-        amount=Money(order.total_minor, order.currency).format(),
+        amount=Money(order.total_minor, order.currency).format(ctx.lang),
         name=order.contact_name,
-        date=shoptime.when(order.created_at, ctx.tenant),
+        date=shoptime.when(order.created_at, ctx.tenant, ctx.lang),
         test=test,
     )
 
@@ -125,7 +125,7 @@ async def ship(ctx: FlowContext, order: Order | None, note: str, ident: str = "?
 def _not_shippable(ctx: FlowContext, order: Order) -> str:
     """Why this order cannot be shipped, and what to do instead, in the words of its status."""
     if order.status == OrderStatus.SHIPPED and order.shipped_at is not None:
-        return ctx.t("orders.ship.already", code=order.code, at=shoptime.when(order.shipped_at, ctx.tenant))
+        return ctx.t("orders.ship.already", code=order.code, at=shoptime.when(order.shipped_at, ctx.tenant, ctx.lang))
     key = f"orders.ship.refused.{order.status}"
     status = ctx.t(f"order.status.{order.status}")
     return ctx.t(key if has(key) else "admin.ship.not_shippable", code=order.code, status=status)

@@ -136,7 +136,7 @@ async def _decide(ctx: FlowContext, found: Found, status: str, reason: str | Non
     line = ctx.t(
         f"admin.proof.decided_{status}",
         who=ctx.actor.display_name or ctx.t("admin.proof.unnamed", id=ctx.actor.tg_user_id),
-        when=shoptime.when(now, ctx.tenant),
+        when=shoptime.when(now, ctx.tenant, ctx.lang),
         reason=reason or "",
     )
     await copies.show_decision(ctx.session, tenant_id=ctx.tenant.id, subject=subject(found.proof), line=line, now=now)
@@ -163,5 +163,5 @@ def _moment(ctx: FlowContext, at: datetime) -> str:
     """The time of day for a decision made today (in the shop's zone), the date and time for an older one."""
     today = shoptime.local(ctx.clock.now(), ctx.tenant).date()
     if shoptime.local(at, ctx.tenant).date() == today:
-        return shoptime.clock_time(at, ctx.tenant)
-    return shoptime.when(at, ctx.tenant)
+        return shoptime.clock_time(at, ctx.tenant, ctx.lang)
+    return shoptime.when(at, ctx.tenant, ctx.lang)

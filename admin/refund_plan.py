@@ -25,7 +25,7 @@ from core.db.repos.orders import OrderRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry, Order, Payment, Refund
 from core.messages import Message
-from core.money import Money, MoneyError
+from core.money import Money, MoneyError, example, exponent
 from flows.context import FlowContext, Reply
 from payments import merchant_refunds, refunds
 from payments.states import CAN_BE_REFUNDED, OrderStatus, PaymentStatus
@@ -64,7 +64,7 @@ async def plan(ctx: FlowContext, code: str, requested: str | Money | None, *, lo
     if payment is None and held_only:
         return refused(ctx, "changed_meanwhile", {"code": code}, ctx.t("refund.changed_meanwhile", code=code))
     if payment is None and order.status == OrderStatus.REFUNDED:
-        total = Money(order.total_minor, order.currency).format()
+        total = Money(order.total_minor, order.currency).format(ctx.lang)
         return refused(ctx, "nothing_left", {"code": code}, ctx.t("refund.nothing_left", code=code, paid=total))
     if payment is None:
         status = ctx.t(f"order.status.{order.status}")
@@ -78,27 +78,44 @@ async def plan(ctx: FlowContext, code: str, requested: str | Money | None, *, lo
     taken = Money(payment.refunded_minor + on_its_way, paid.currency)
     left = paid - taken
     if left.minor <= 0:
-        body = ctx.t("refund.nothing_left", code=code, paid=paid.format())
+        body = ctx.t("refund.nothing_left", code=code, paid=paid.format(ctx.lang))
         return refused(ctx, "nothing_left", {"code": code}, body)
     if isinstance(requested, Money):
         amount = requested
     elif requested is not None:
         try:
             amount = Money.parse(requested, paid.currency)
-        except MoneyError:
+        except MoneyError as error:
             shown = requested[:20]
             body = ctx.t("refund.bad_amount", amount=shown, currency=paid.currency, code=code)
+            if error.reason == "too_precise":  # an amount, but finer than the currency counts
+                digits = exponent(paid.currency)
+                words = "refund.amount_whole" if digits == 0 else "refund.amount_decimals"
+                body = ctx.t(
+                    words,
+                    amount=shown,
+                    currency=paid.currency,
+                    digits=digits,
+                    code=code,
+                    example=example(paid.currency),
+                )
             return refused(ctx, "bad_amount", {"code": code, "amount": shown}, body)
     else:
         amount = left
     if amount.minor <= 0:
         return refused(ctx, "not_positive", {"code": code}, ctx.t("refund.not_positive"))
     if amount > left:
-        body = ctx.t("refund.too_much", limit=left.format(), code=code, paid=paid.format(), taken=taken.format())
+        body = ctx.t(
+            "refund.too_much",
+            limit=left.format(ctx.lang),
+            code=code,
+            paid=paid.format(ctx.lang),
+            taken=taken.format(ctx.lang),
+        )
         return refused(ctx, "too_much", {"code": code, "amount_minor": amount.minor}, body)
     if held and amount != left:
         # A partial refund would leave the rest held with no way forward: accept it first, then refund the difference.
-        body = ctx.t("refund.held_is_whole", code=code, amount=left.format())
+        body = ctx.t("refund.held_is_whole", code=code, amount=left.format(ctx.lang))
         return refused(ctx, "held_is_whole", {"code": code, "amount_minor": amount.minor}, body)
     return Plan(order, payment, paid, taken, amount)
 
@@ -128,7 +145,7 @@ async def start(ctx: FlowContext, planned: Plan) -> Message:
     ctx.session.add(refund)
     await ctx.session.flush()
     audit(ctx, True, code, {"refund_id": refund.id, "amount_minor": amount.minor, "provider": payment.provider})
-    return Message(ctx.t(f"{payment.provider}.refund.requested", amount=amount.format(), code=code))
+    return Message(ctx.t(f"{payment.provider}.refund.requested", amount=amount.format(ctx.lang), code=code))
 
 
 async def _refundable_payment(ctx: FlowContext, order_id: int, *, held_only: bool, lock: bool) -> Payment | None:

@@ -16,12 +16,12 @@ _SHOWN = 20
 
 
 def _done_button(ctx: FlowContext, task: Task) -> Button:
-    label = ctx.t("refund.task.button_done", code=task.order.code, amount=task.amount.format())
+    label = ctx.t("refund.task.button_done", code=task.order.code, amount=task.amount.format(ctx.lang))
     return Button(label, data=RefundSent(task.refund.id).pack())
 
 
 def _todo(ctx: FlowContext, task: Task) -> str:
-    return ctx.t("refund.task.todo", amount=task.amount.format(), payee=task.payee, code=task.order.code)
+    return ctx.t("refund.task.todo", amount=task.amount.format(ctx.lang), payee=task.payee, code=task.order.code)
 
 
 def opened(ctx: FlowContext, task: Task) -> Message:
@@ -49,7 +49,7 @@ async def done_button(ctx: FlowContext, refund_id: int) -> Reply:
     if marked.done is Done.NOT_FOUND or task is None:
         audit.record(ctx, "refund.sent", str(refund_id), allowed=False, why="no_such_task")
         return Reply(notice=ctx.t("error.stale_button"), refused=True)
-    values = {"code": task.order.code, "amount": task.amount.format(), "payee": task.payee}
+    values = {"code": task.order.code, "amount": task.amount.format(ctx.lang), "payee": task.payee}
     if marked.done is Done.ALREADY:
         body = ctx.t("refund.task.already", **values)
         return Reply([Message(body)], notice=body[:190])

@@ -150,7 +150,7 @@ def _card(ctx: FlowContext, planned: Plan, question: RefundConfirmation) -> Mess
             "refund.confirm.item",
             name=item.name,
             quantity=item.quantity,
-            amount=Money(item.unit_price_minor * item.quantity, order.currency).format(),
+            amount=Money(item.unit_price_minor * item.quantity, order.currency).format(ctx.lang),
         )
         for item in order.items
     ]
@@ -166,16 +166,17 @@ def _card(ctx: FlowContext, planned: Plan, question: RefundConfirmation) -> Mess
         customer=order.contact_name,
         phone=display(order.contact_phone, ctx.tenant.region),
         items="\n".join(items),
-        paid=planned.paid.format(),
+        paid=planned.paid.format(ctx.lang),
         provider=provider,
-        taken=planned.taken.format(),
-        amount=planned.amount.format(),
+        taken=planned.taken.format(ctx.lang),
+        amount=planned.amount.format(ctx.lang),
         how=how,
         minutes=int(CONFIRM_WITHIN.total_seconds() // 60),
-        until=shoptime.clock_time(question.expires_at, ctx.tenant),
+        until=shoptime.clock_time(question.expires_at, ctx.tenant, ctx.lang),
     )
     yes = Button(
-        ctx.t("refund.confirm.button_yes", amount=planned.amount.format()), data=ConfirmRefund(question.id).pack()
+        ctx.t("refund.confirm.button_yes", amount=planned.amount.format(ctx.lang)),
+        data=ConfirmRefund(question.id).pack(),
     )
     no = Button(ctx.t("refund.confirm.button_no"), data=CancelRefund(question.id).pack())
     return Message(body, keyboard([yes], [no]))

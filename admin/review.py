@@ -128,10 +128,10 @@ async def _accept(ctx: FlowContext, order: Order, payment: Payment | None, regis
     audit.record(ctx, "payment.accepted", order.code, payment=payment.id, amount_minor=amount.minor)
     now = ctx.clock.now()
     who = ctx.actor.display_name or ctx.t("admin.proof.unnamed", id=ctx.actor.tg_user_id)
-    line = ctx.t("admin.accept.decided", who=who, when=shoptime.when(now, ctx.tenant))
+    line = ctx.t("admin.accept.decided", who=who, when=shoptime.when(now, ctx.tenant, ctx.lang))
     # The alert was posted as review:<payment>:to:<chat> (payments.service); its Accept button goes with the edit.
     await copies.show_decision(ctx.session, tenant_id=ctx.tenant.id, subject=f"review:{payment.id}", line=line, now=now)
-    return Reply([Message(ctx.t("admin.accept.done", code=order.code, amount=amount.format()))])
+    return Reply([Message(ctx.t("admin.accept.done", code=order.code, amount=amount.format(ctx.lang)))])
 
 
 async def _not_accepted(ctx: FlowContext, order: Order, payment: Payment) -> Reply:
@@ -175,7 +175,7 @@ async def _unconfirmed_by_provider(
         return None
     said = _what_it_said(ctx, name, word)
     audit.record(ctx, "payment.accept", order.code, allowed=False, why="verify_disagrees", verify=word.status)
-    body = ctx.t(f"{name}.review.disagrees", code=order.code, held=held.format(), said=said)
+    body = ctx.t(f"{name}.review.disagrees", code=order.code, held=held.format(ctx.lang), said=said)
     return Reply([Message(body)], refused=True)
 
 
@@ -184,7 +184,7 @@ def _what_it_said(ctx: FlowContext, provider: str, word: HeldWord) -> str:
         return ctx.t(f"{provider}.review.not_found")
     if word.amount is None:
         return ctx.t("review.verify.status", status=word.status)
-    return ctx.t("review.verify.status_amount", status=word.status, amount=word.amount.format())
+    return ctx.t("review.verify.status_amount", status=word.status, amount=word.amount.format(ctx.lang))
 
 
 async def _held_amount(ctx: FlowContext, payment: Payment) -> Money:

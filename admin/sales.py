@@ -58,10 +58,10 @@ class Sales:
     def net(self) -> int:
         return self.gross - self.refunds
 
-    def money(self, minor: int) -> str:
-        """``KES 200``, and ``-KES 200`` for a day that gave back more than it took."""
+    def money(self, minor: int, language: str = "en") -> str:
+        """``KES 200``, and ``-KES 200`` for a day that gave back more than it took (in the reader's language)."""
         sign = "-" if minor < 0 else ""
-        return sign + Money(abs(minor), self.currency).format()
+        return sign + Money(abs(minor), self.currency).format(language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,22 +223,23 @@ async def report(ctx: FlowContext, period: str) -> Reply:
         ctx.t(
             "admin.sales.title",
             period=label,
-            gross=sales.money(sales.gross),
+            gross=sales.money(sales.gross, ctx.lang),
             paid_orders=sales.paid_orders,
-            refunds=sales.money(sales.refunds),
-            net=sales.money(sales.net),
-            pending=sales.money(sales.pending),
+            refunds=sales.money(sales.refunds, ctx.lang),
+            net=sales.money(sales.net, ctx.lang),
+            pending=sales.money(sales.pending, ctx.lang),
             pending_orders=sales.pending_orders,
         )
     ]
     if sales.by_provider:
         lines.append(ctx.t("admin.sales.by_provider"))
         lines += [
-            f"• {ctx.t(f'provider.{name}')}: {sales.money(amount)}" for name, amount in sales.by_provider.most_common()
+            f"• {ctx.t(f'provider.{name}')}: {sales.money(amount, ctx.lang)}"
+            for name, amount in sales.by_provider.most_common()
         ]
     if sales.by_product:
         lines.append(ctx.t("admin.sales.by_product"))
-        lines += [f"• {name}: {sales.money(amount)}" for name, amount in sales.by_product.most_common(10)]
+        lines += [f"• {name}: {sales.money(amount, ctx.lang)}" for name, amount in sales.by_product.most_common(10)]
     lines.append(ctx.t("admin.sales.test_excluded"))
     if ctx.tenant.test_mode:
         lines.append(ctx.t("admin.sales.in_test_mode"))

@@ -34,9 +34,14 @@ _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
 def parse_mobile(text: str, default_region: str) -> Phone:
-    """Parse what a customer typed (``0712 345 678``, ``+254712345678``, ``254712345678``) into a mobile number."""
+    """Parse what a customer typed into a mobile number: the national form of the shop's region (``default_region``,
+    the shop's country: ``0712 345 678`` in Kenya, ``01 95 12 34 56`` in Benin), or any country's number in
+    international form (``+234 803 123 4567``, ``2348031234567``, ``00234 803 123 4567``), for a customer abroad."""
     cleaned = text.strip()
-    if cleaned.isdigit() and len(cleaned) > 10 and not cleaned.startswith("0"):
+    compact = "".join(ch for ch in cleaned if ch.isdigit())
+    if cleaned.startswith("00") and compact == cleaned.replace(" ", "").replace("-", "") and len(compact) > 10:
+        cleaned = "+" + compact[2:]  # "00" is the international prefix across most of Africa and Europe
+    elif cleaned.isdigit() and len(cleaned) > 10 and not cleaned.startswith("0"):
         cleaned = "+" + cleaned  # "2547..." typed without the plus
     try:
         parsed = phonenumbers.parse(cleaned, default_region)
@@ -51,6 +56,32 @@ def parse_mobile(text: str, default_region: str) -> Phone:
     return Phone(e164=str(e164), region=str(region))
 
 
+def example_mobile(region: str) -> str | None:
+    """An example mobile number of ``region`` in E.164 (phonenumbers' metadata), None for a region it has none for."""
+    example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+    if example is None:
+        return None
+    return str(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164))
+
+
+def example_local(region: str) -> str:
+    """How a customer of a shop in ``region`` writes a mobile number there, for prompts and errors: ``0712 123 456``
+    in Kenya, ``01 95 12 34 56`` in Benin (as :func:`display` shows numbers)."""
+    example = example_mobile(region)
+    return display(example) if example is not None else "+1 201 555 0123"
+
+
+def example_international(region: str) -> str:
+    """The same example with its country code (``+254 712 123 456``): the form a number from abroad is typed in."""
+    example = example_mobile(region)
+    if example is None:
+        return "+1 201 555 0123"
+    international = phonenumbers.format_number(
+        phonenumbers.parse(example), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return _in_threes(str(international))
+
+
 def display(e164: str, home: str | None = None) -> str:
     """How a person reads a number, the same everywhere: ``+254712345678`` → ``0712 345 678`` (the national form of
     its own country). A number from another country than ``home`` (the shop's region) keeps its country code
@@ -62,10 +93,13 @@ def display(e164: str, home: str | None = None) -> str:
         return e164
     if home is not None and phonenumbers.region_code_for_number(parsed) != home:
         return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
-    national = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
-    # Kenya's own format keeps six digits together ("0712 345678"); people read and dictate them in threes.
+    return _in_threes(str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)))
+
+
+def _in_threes(formatted: str) -> str:
+    """Kenya's own format keeps six digits together ("0712 345678"); people read and dictate them in threes."""
     return " ".join(
-        f"{group[:3]} {group[3:]}" if len(group) == 6 and group.isdigit() else group for group in national.split(" ")
+        f"{group[:3]} {group[3:]}" if len(group) == 6 and group.isdigit() else group for group in formatted.split(" ")
     )
 
 

@@ -1,4 +1,5 @@
-"""Times as a person reads them: in the shop's own time zone, always labelled ("04 Dec 2026, 16:17 EAT").
+"""Times as a person reads them: in the shop's own time zone, always labelled ("04 Dec 2026, 16:17 EAT"), with the
+month in the reader's language (Babel, CLDR: "04 déc. 2026, 16:17 WAT", "04 Des 2026, 16:17 EAT").
 
 Inside, every time is UTC (``core.clock.utc``); only the moment of showing converts. A shop's zone is its own
 ``timezone`` when the operator set one, otherwise the usual zone of its region, otherwise UTC.
@@ -10,7 +11,10 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_datetime
+
 from core.clock import utc
+from core.money import locale_of
 
 # The usual zone of each region we sell in; a shop elsewhere sets its own with `dukabot tenant edit --timezone`.
 REGION_ZONES = {
@@ -104,19 +108,23 @@ def local(at: datetime, shop: HasZone) -> datetime:
     return utc(at).astimezone(shop_zone(shop))
 
 
-def when(at: datetime, shop: HasZone) -> str:
+def _shown(at: datetime, shop: HasZone, pattern: str, language: str) -> str:
+    moment = local(at, shop)
+    # Babel reads a naive time as it is: the shop's wall clock, already converted.
+    words = format_datetime(moment.replace(tzinfo=None), pattern, locale=locale_of(language))
+    return f"{words} {_label(moment, moment.tzinfo or UTC)}"
+
+
+def when(at: datetime, shop: HasZone, language: str = "en") -> str:
     """A moment in a list or a history line: ``04 Dec 16:17 EAT``."""
-    moment = local(at, shop)
-    return f"{moment:%d %b %H:%M} {_label(moment, moment.tzinfo or UTC)}"
+    return _shown(at, shop, "dd MMM HH:mm", language)
 
 
-def when_long(at: datetime, shop: HasZone) -> str:
+def when_long(at: datetime, shop: HasZone, language: str = "en") -> str:
     """A moment on a receipt, with the year: ``04 Dec 2026, 16:17 EAT``."""
-    moment = local(at, shop)
-    return f"{moment:%d %b %Y, %H:%M} {_label(moment, moment.tzinfo or UTC)}"
+    return _shown(at, shop, "dd MMM y, HH:mm", language)
 
 
-def clock_time(at: datetime, shop: HasZone) -> str:
+def clock_time(at: datetime, shop: HasZone, language: str = "en") -> str:
     """Only the time of day, for today's events: ``16:17 EAT``."""
-    moment = local(at, shop)
-    return f"{moment:%H:%M} {_label(moment, moment.tzinfo or UTC)}"
+    return _shown(at, shop, "HH:mm", language)

@@ -8,6 +8,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.tables import Product
 from core.messages import Button, Message, keyboard
 from core.money import Money
+from core.product_text import product_name
 from flows.context import FlowContext, Reply
 
 MAX_QUANTITY = 99  # of one product in one cart line
@@ -40,7 +41,11 @@ async def show_cart(ctx: FlowContext, *, edit: bool = False) -> Message:
     rows: list[list[Button]] = []
     for product, quantity in lines:
         subtotal = Money(product.price_minor, product.currency) * quantity
-        body.append(ctx.t("cart.line", name=product.name, quantity=quantity, subtotal=subtotal.format()))
+        body.append(
+            ctx.t(
+                "cart.line", name=product_name(product, ctx.lang), quantity=quantity, subtotal=subtotal.format(ctx.lang)
+            )
+        )
         rows.append(
             [
                 Button("−", data=OneLess(product.id).pack()),
@@ -49,7 +54,7 @@ async def show_cart(ctx: FlowContext, *, edit: bool = False) -> Message:
                 Button("✕", data=RemoveLine(product.id).pack()),
             ]
         )
-    body.append(ctx.t("cart.total", total=total(lines, ctx.tenant.currency).format()))
+    body.append(ctx.t("cart.total", total=total(lines, ctx.tenant.currency).format(ctx.lang)))
     rows.append([Button(ctx.t("button.checkout"), data=Checkout().pack())])
     rows.append([Button(ctx.t("button.shop"), data=Shop().pack())])
     return Message("\n".join(body), keyboard(*rows), edit=edit)
@@ -72,14 +77,16 @@ async def change_quantity(ctx: FlowContext, product_id: int, delta: int | None, 
     await customers.set_cart_quantity(ctx.tenant.id, ctx.customer.id, product.id, max(wanted, 0))
     await ctx.session.flush()
     if delta is not None and delta > 0 and current == 0:
-        return Reply([], notice=ctx.t("cart.added", name=product.name))
+        return Reply([], notice=ctx.t("cart.added", name=product_name(product, ctx.lang)))
     return Reply([await show_cart(ctx, edit=absolute is None)])
 
 
 def _line_label(ctx: FlowContext, product: Product, quantity: int) -> str:
     """The cart line's button, "Kenyan Black Tea… · 2 × KES 160": a cut name never runs into the quantity."""
-    unit = Money(product.price_minor, product.currency).format()
-    return ctx.t("cart.line_button", name=short_name(product.name, BUTTON_NAME), quantity=quantity, price=unit)
+    unit = Money(product.price_minor, product.currency).format(ctx.lang)
+    return ctx.t(
+        "cart.line_button", name=short_name(product_name(product, ctx.lang), BUTTON_NAME), quantity=quantity, price=unit
+    )
 
 
 def short_name(name: str, room: int) -> str:
@@ -112,10 +119,10 @@ async def ask_quantity(ctx: FlowContext, product_id: int) -> Reply:
         return Reply([Message(ctx.t("error.stale_button"))])
     limit = _limit(product)
     if limit == 0:
-        return Reply([Message(ctx.t("cart.sold_out", name=product.name))])
+        return Reply([Message(ctx.t("cart.sold_out", name=product_name(product, ctx.lang)))])
     ctx.go("cart.quantity", product_id=product.id)
     key = "cart.ask_quantity_stock" if _short_of_stock(product) else "cart.ask_quantity"
-    return Reply([Message(ctx.t(key, name=product.name, max=limit))])
+    return Reply([Message(ctx.t(key, name=product_name(product, ctx.lang), max=limit))])
 
 
 async def typed_quantity(ctx: FlowContext, words: str) -> Reply:
@@ -127,7 +134,7 @@ async def typed_quantity(ctx: FlowContext, words: str) -> Reply:
         return Reply([Message(ctx.t("error.stale_button"))])
     if _limit(product) == 0:  # sold out since the question
         ctx.go("idle")
-        return Reply([Message(ctx.t("cart.sold_out", name=product.name))])
+        return Reply([Message(ctx.t("cart.sold_out", name=product_name(product, ctx.lang)))])
     cleaned = words.strip()
     # isdecimal, not isdigit: "²" is a digit that int() refuses, and it would crash the update handler.
     if not cleaned.isdecimal() or len(cleaned) > 3 or int(cleaned) == 0:

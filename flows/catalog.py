@@ -9,13 +9,14 @@ from core.db.repos.customers import CustomerRepository
 from core.db.tables import Product
 from core.messages import Button, Message, keyboard
 from core.money import Money
+from core.product_text import product_description, product_name
 from flows.context import FlowContext
 
 PAGE_SIZE = 8
 
 
-def price(product: Product | ShelfItem) -> str:
-    return Money(product.price_minor, product.currency).format()
+def price(product: Product | ShelfItem, language: str = "en") -> str:
+    return Money(product.price_minor, product.currency).format(language)
 
 
 async def shelf(ctx: FlowContext) -> Shelf:
@@ -45,7 +46,9 @@ async def show_category(ctx: FlowContext, index: int, page: int) -> Message | No
     products, total = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], len(items)
     if not products:
         return None
-    rows = [[Button(f"{p.name} · {price(p)}", data=ShowProduct(p.id).pack())] for p in products]
+    rows = [
+        [Button(f"{product_name(p, ctx.lang)} · {price(p, ctx.lang)}", data=ShowProduct(p.id).pack())] for p in products
+    ]
     pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
     nav = []
     if page > 0:
@@ -68,9 +71,9 @@ async def show_product(ctx: FlowContext, product_id: int) -> Message | None:
     if product is None or not product.active:
         return None
     in_cart = await CustomerRepository(ctx.session).cart_quantity(ctx.customer.id, product.id)
-    lines = [product.name, price(product)]
-    if product.description:
-        lines.append(product.description)
+    lines = [product_name(product, ctx.lang), price(product, ctx.lang)]
+    if description := product_description(product, ctx.lang):
+        lines.append(description)
     if product.stock is not None:
         lines.append(ctx.t("product.stock", count=product.stock) if product.stock > 0 else ctx.t("product.sold_out"))
     if in_cart:

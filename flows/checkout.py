@@ -11,8 +11,9 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import Order, OrderItem
 from core.messages import Button, Message, keyboard
 from core.money import Money
-from core.phones import PhoneError, display, example, mask, parse_mobile
-from core.texts import has, text
+from core.phones import PhoneError, display, example_international, example_local, mask, parse_mobile
+from core.product_text import product_name
+from core.texts import text
 from flows.cart import cart_lines, show_cart, total
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
@@ -64,21 +65,19 @@ async def take_name(ctx: FlowContext, name: str) -> Reply:
                 )
             ]
         )
-    return Reply([Message(ctx.t("checkout.ask_phone", example=phone_example(ctx)), keyboard(*rows))])
-
-
-def phone_example(ctx: FlowContext) -> str:
-    """An example mobile number of the shop's region: the catalog's (a number people there recognise), else one
-    of phonenumbers' (a shop in Cotonou is not shown a Kenyan number)."""
-    key = f"phone.example.{ctx.tenant.region}"
-    return ctx.t(key) if has(key) else example(ctx.tenant.region)
+    region = ctx.tenant.region
+    words = ctx.t("checkout.ask_phone_for", example=example_local(region), international=example_international(region))
+    return Reply([Message(words, keyboard(*rows))])
 
 
 async def take_phone(ctx: FlowContext, typed: str) -> Reply:
     try:
         phone = parse_mobile(typed, ctx.tenant.region)
     except PhoneError as refused:
-        return Reply([Message(ctx.t(refused.key, example=phone_example(ctx)))], refused=True)
+        region = ctx.tenant.region
+        words = ctx.t(refused.key, example=example_local(region))
+        abroad = ctx.t("phone.abroad", international=example_international(region))
+        return Reply([Message(f"{words}\n{abroad}")], refused=True)
     ctx.remember(phone=phone.e164)
     ctx.conversation.step = "checkout.delivery"
     rows = [
@@ -117,10 +116,15 @@ async def summary(ctx: FlowContext) -> Reply:
     ctx.conversation.step = "checkout.confirm"
     body = [ctx.t("checkout.summary_title")]
     body += [
-        ctx.t("cart.line", name=p.name, quantity=q, subtotal=(Money(p.price_minor, p.currency) * q).format())
+        ctx.t(
+            "cart.line",
+            name=product_name(p, ctx.lang),
+            quantity=q,
+            subtotal=(Money(p.price_minor, p.currency) * q).format(ctx.lang),
+        )
         for p, q in lines
     ]
-    body.append(ctx.t("cart.total", total=total(lines, ctx.tenant.currency).format()))
+    body.append(ctx.t("cart.total", total=total(lines, ctx.tenant.currency).format(ctx.lang)))
     body.append(_details(ctx))
     rows = [
         [Button(ctx.t("button.confirm_order"), data=ConfirmOrder().pack())],
@@ -150,7 +154,7 @@ async def confirm(ctx: FlowContext) -> tuple[Reply, Order | None]:
     if not lines:
         ctx.go("idle")
         return Reply([await show_cart(ctx)]), None
-    short = [p.name for p, q in lines if p.stock is not None and p.stock < q]
+    short = [product_name(p, ctx.lang) for p, q in lines if p.stock is not None and p.stock < q]
     if short:
         return Reply([Message(ctx.t("checkout.out_of_stock", names=", ".join(short)))], refused=True), None
     now = ctx.clock.now()

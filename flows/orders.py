@@ -18,9 +18,9 @@ async def show_orders(ctx: FlowContext) -> Message:
     lines = [ctx.t("orders.title")]
     rows = []
     for order in orders:
-        amount = Money(order.total_minor, order.currency).format()
+        amount = Money(order.total_minor, order.currency).format(ctx.lang)
         status = ctx.t(f"order.status.{order.status}")
-        placed = shoptime.when(order.created_at, ctx.tenant)
+        placed = shoptime.when(order.created_at, ctx.tenant, ctx.lang)
         lines.append(ctx.t("orders.line", code=order.code, amount=amount, status=status, date=placed))
         if order.status == OrderStatus.AWAITING_PAYMENT:
             rows.append([Button(ctx.t("button.pay_order", code=order.code), data=ChooseMethod(order.id).pack())])

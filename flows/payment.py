@@ -32,6 +32,7 @@ from payments import providers, stock
 from payments.attempts import open_payment, supersede_open
 from payments.base import ProviderEntry, ProviderKind
 from payments.chat import Answer, ChatStep
+from payments.currency_check import takes_currency
 from payments.invoices import InvoiceStage, PreCheckoutAnswer, provider_of
 from payments.manual import provider as manual
 from payments.service import EventResult, apply_event
@@ -91,7 +92,7 @@ def menu_place(
         return True, None
     words = f"{method}.not_offered.{reason}"
     if has(words):
-        return False, ctx.t(words, amount=amount.format())
+        return False, ctx.t(words, amount=amount.format(ctx.lang))
     return reason != "currency", None
 
 
@@ -107,7 +108,7 @@ async def offer_methods(ctx: FlowContext, order: Order) -> Message:
             names.append(config.provider)
         elif why is not None:
             missing.append(why)
-    amount = total.format()
+    amount = total.format(ctx.lang)
     header = "\n".join([ctx.t("order.placed", code=order.code, amount=amount), *missing])
     if ctx.tenant.test_mode:  # the banner, and how to pay in each provider's sandbox
         hints = [ctx.t(f"testmode.hint.{name}") for name in names if has(f"testmode.hint.{name}")]
@@ -143,6 +144,9 @@ async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
     config = await TenantRepository(ctx.session).provider_config(ctx.tenant.id, method)
     if config is None or not config.enabled:
         return Reply([Message(ctx.t("error.stale_button"))])
+    if not takes_currency(chosen, order.currency, config.options):  # a button from before the shop's currency changed
+        words = ctx.t("payment.currency_not_taken", method=ctx.t(chosen.info.display_key), currency=order.currency)
+        return Reply([Message(words), await offer_methods(ctx, order)], refused=True)
     gone = await stock.sold_out(ctx.session, order)
     if gone:
         # Checked again here because stock leaves the shelf only at payment: others may have paid for it since.
@@ -168,7 +172,7 @@ async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
         assert payment is not None  # awaiting_proof is not an open attempt of the one-per-order index
     ctx.go("pay.proof", payment_id=payment.id)
     instructions = str(config.options.get("instructions") or ctx.t("manual.default_instructions"))
-    amount = Money(order.total_minor, order.currency).format()
+    amount = Money(order.total_minor, order.currency).format(ctx.lang)
     return Reply([Message(ctx.t("manual.instructions", instructions=instructions, amount=amount, code=order.code))])
 
 

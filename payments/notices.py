@@ -58,8 +58,8 @@ class Context:
         """What the merchant's alerts are written in: the shop's language (an alert may go to a group of admins)."""
         return self.tenant.language
 
-    def amount(self) -> str:
-        return Money(self.payment.amount_minor, self.payment.currency).format()
+    def amount(self, language: str = "en") -> str:
+        return Money(self.payment.amount_minor, self.payment.currency).format(language)
 
 
 async def context_for(session: AsyncSession, payment: Payment) -> Context:
@@ -172,10 +172,10 @@ def _chat_receipt(ctx: Context, paid: Money, *, channel: str | None, at: datetim
         "receipt.paid",
         ctx.lang,
         code=ctx.order.code,
-        amount=paid.format(),
+        amount=paid.format(ctx.lang),
         provider=provider,
         txn=ctx.payment.provider_txn_id or ctx.payment.reference,
-        time=shoptime.when_long(at or ctx.payment.updated_at, ctx.tenant),
+        time=shoptime.when_long(at or ctx.payment.updated_at, ctx.tenant, ctx.lang),
     )
     return Message(body)
 
@@ -231,7 +231,7 @@ async def attempt_ended(session: AsyncSession, ctx: Context, status: str, event:
 
 
 def payment_ended(ctx: Context, status_key: str, reason: str | None) -> Message:
-    body = text(status_key, ctx.lang, code=ctx.order.code, amount=ctx.amount())
+    body = text(status_key, ctx.lang, code=ctx.order.code, amount=ctx.amount(ctx.lang))
     if reason:
         body += "\n" + text("payment.reason", ctx.lang, reason=reason)
     return Message(

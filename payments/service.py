@@ -400,7 +400,7 @@ async def _refunded(session: AsyncSession, ctx: notices.Context, event: Provider
         session,
         ctx,
         f"refund:{payment.id}:{event.event_key}",
-        Message(text(told, ctx.lang, code=ctx.order.code, amount=amount.format())),
+        Message(text(told, ctx.lang, code=ctx.order.code, amount=amount.format(ctx.lang))),
         now,
     )
     return Applied(EventResult.APPLIED, payment, target)

@@ -276,9 +276,9 @@ def started_message(ctx: notices.Context, started: Started | None) -> Message:
     own = notices.provider_notices(ctx.payment.provider).started_rows
     rows = own(ctx) if own is not None else []
     if started is None:
-        body = text("payment.started_unconfirmed", ctx.lang, code=ctx.order.code, amount=ctx.amount())
+        body = text("payment.started_unconfirmed", ctx.lang, code=ctx.order.code, amount=ctx.amount(ctx.lang))
         return Message(body, keyboard(*rows))
-    body = text(started.text_key, ctx.lang, code=ctx.order.code, amount=ctx.amount(), **started.values)
+    body = text(started.text_key, ctx.lang, code=ctx.order.code, amount=ctx.amount(ctx.lang), **started.values)
     if started.link is not None:
         rows.append([Button(text(started.link.text_key, ctx.lang), url=started.link.url)])
     return Message(body, keyboard(*rows))

@@ -137,9 +137,15 @@ def webhook_set(slug: str) -> None:
     is_flag=True,
     help="A terminal chat instead of the page in the browser (the default when stdin is piped).",
 )
-def playground(port: int | None, keep: bool, terminal: bool) -> None:
+@click.option("--currency", default="KES", show_default=True, help="The demo shop's currency, e.g. XOF.")
+@click.option(
+    "--country", default="KE", show_default=True, help="The demo shop's country (phones, time zone), e.g. BJ."
+)
+@click.option("--language", default="en", show_default=True, help="The demo customer's language: en, sw or fr.")
+def playground(port: int | None, keep: bool, terminal: bool, currency: str, country: str, language: str) -> None:
     """Run a whole shop offline: a fake Telegram, a seeded demo shop, and a page in the browser showing the customer's
-    and the merchant's phones (or, with --terminal, a chat in the terminal)."""
+    and the merchant's phones (or, with --terminal, a chat in the terminal). A shop elsewhere:
+    --currency XOF --country BJ --language fr (Cotonou), or --currency KES --language sw (Nairobi, in Swahili)."""
     import asyncio
 
     from admin.cli.plumbing import load_settings
@@ -157,7 +163,8 @@ def playground(port: int | None, keep: bool, terminal: bool) -> None:
     chosen = settings.port if port is None else port
     ensure_can_listen(settings.host, chosen)
     try:
-        asyncio.run(run_playground(settings, port=port, keep=keep, terminal=terminal or None))
+        market = _load_market(currency, country, language)
+        asyncio.run(run_playground(settings, port=port, keep=keep, terminal=terminal or None, market=market))
     except KeyboardInterrupt:
         sys.exit(0)
     except OSError as error:
@@ -178,6 +185,27 @@ def doctor(slug: str | None) -> None:
 
 
 PLAYGROUND_MODULE = "sandbox.playground"
+
+
+def _load_market(currency: str, country: str, language: str) -> Any:
+    """The playground's ``DemoMarket``, checked as ``dukabot tenant add`` checks a shop's currency and country."""
+    import importlib
+
+    from admin.shops import ShopError
+    from admin.shops.tenants import check_currency, check_region
+    from core.product_text import languages
+
+    try:
+        currency, country = check_currency(currency), check_region(country)
+    except ShopError as error:
+        raise click.BadParameter(str(error)) from None
+    language = language.strip().lower()
+    if language not in languages():
+        raise click.BadParameter(
+            f"{language[:10]!r}: the languages are {', '.join(languages())}", param_hint="--language"
+        )
+    market = importlib.import_module("sandbox.playground.shop").DemoMarket
+    return market(currency=currency, country=country, language=language)
 
 
 def _load_playground() -> Callable[..., Coroutine[Any, Any, None]]:

@@ -49,7 +49,14 @@ tenant.add_command(receipt)
     help="Telegram user id of a merchant who may run /admin in the chat. Repeat for several.",
 )
 @click.option("--currency", default="KES", show_default=True, help="ISO currency of the shop's prices.")
-@click.option("--region", default="KE", show_default=True, help="Country whose phone numbers customers type.")
+@click.option(
+    "--region",
+    "--country",
+    "region",
+    default="KE",
+    show_default=True,
+    help="The shop's country (two letters): how customers' phone numbers are read, its usual time zone.",
+)
 @click.option(
     "--language",
     default="en",
@@ -141,7 +148,9 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
 @click.argument("slug")
 @click.option("--name", help="The shop's name, as customers see it.")
 @click.option("--currency", help="ISO currency of the prices; refused once the shop has orders in the old one.")
-@click.option("--region", help="Country whose phone numbers customers type (two letters, e.g. KE).")
+@click.option(
+    "--region", "--country", "region", help="The shop's country (two letters, e.g. KE): how phone numbers are read."
+)
 @click.option(
     "--timezone",
     "zone",

@@ -20,6 +20,7 @@ from core.clock import SystemClock
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry, Product, Tenant
 from core.money import Money, MoneyError
+from core.product_text import TRANSLATED_FIELDS, languages
 from payments.providers import ENTRIES as PROVIDERS
 
 __all__ = ["CATALOG_COLUMNS", "ImportReport", "import_catalog"]
@@ -46,6 +47,12 @@ STOCK_MAX: Final = 2**31 - 1
 PRICE_MAX_MINOR: Final = 10**12
 PROBLEMS_SHOWN: Final = 10
 _DIGITS: Final = re.compile(r"\d+")
+
+
+def variant_columns() -> tuple[str, ...]:
+    """``name_sw``, ``description_fr``…: a product's name and description in each other language the shop's texts
+    are in (core/product_text.py), each optional."""
+    return tuple(f"{part}_{language}" for language in languages()[1:] for part in TRANSLATED_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,21 @@ class _Row:
     stock: int | None
     item_class: str | None = None  # for a tax authority (fiscal/): the product's classification code, tax type
     tax_type: str | None = None
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _translations(values: dict[str, str], reasons: list[str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    limits = {"name": NAME_MAX, "description": DESCRIPTION_MAX}
+    for column in variant_columns():
+        given = values.get(column, "").strip()
+        if not given:
+            continue
+        what, _, language = column.partition("_")
+        if len(given) > limits[what]:
+            reasons.append(f"{column} is longer than {limits[what]} characters")
+        found.setdefault(language, {})[what] = given
+    return found
 
 
 def _parse_row(values: dict[str, str], currency: str) -> tuple[_Row | None, list[str]]:
@@ -151,10 +173,11 @@ def _parse_row(values: dict[str, str], currency: str) -> tuple[_Row | None, list
     tax_type = values.get("tax_type", "").strip().upper() or None
     if tax_type is not None and tax_type not in TAX_TYPES:
         reasons.append(f"tax_type must be empty or one of {', '.join(TAX_TYPES)}")
+    translations = _translations(values, reasons)
 
     if reasons:
         return None, reasons
-    row = _Row(0, sku, name, price_minor, category, description, photo_url, stock, item_class, tax_type)
+    row = _Row(0, sku, name, price_minor, category, description, photo_url, stock, item_class, tax_type, translations)
     return row, []
 
 
@@ -173,7 +196,7 @@ def _parse_catalog(csv_text: str, currency: str) -> list[_Row]:
         columns = [cell.strip().lower() for cell in header]
         if len(columns) == 1 and ";" in columns[0]:
             raise ShopError("the catalog's columns are separated by ';': save it as comma-separated CSV")
-        unknown = [column for column in columns if column not in CATALOG_COLUMNS]
+        unknown = [column for column in columns if column not in (*CATALOG_COLUMNS, *variant_columns())]
         missing = [column for column in _REQUIRED_COLUMNS if column not in columns]
         doubled = sorted({column for column in columns if columns.count(column) > 1})
         if unknown or missing or doubled:
@@ -185,7 +208,8 @@ def _parse_catalog(csv_text: str, currency: str) -> list[_Row]:
             if doubled:
                 details.append("repeated columns: " + ", ".join(doubled))
             raise ShopError(
-                f"line {reader.line_num}: {'; '.join(details)} (the columns are {','.join(CATALOG_COLUMNS)})"
+                f"line {reader.line_num}: {'; '.join(details)} (the columns are {','.join(CATALOG_COLUMNS)}; "
+                f"optional for each language: {','.join(variant_columns())})"
             )
 
         previous_line = reader.line_num
@@ -245,7 +269,8 @@ async def _off_step(session: AsyncSession, tenant: Tenant, rows: list[_Row]) -> 
 async def import_catalog(
     session: AsyncSession, slug: str, csv_text: str, *, now: datetime | None = None
 ) -> ImportReport:
-    """Add or update a shop's products from CSV (``sku,name,price,category,description,photo_url,stock``; price in
+    """Add or update a shop's products from CSV (``sku,name,price,category,description,photo_url,stock``, and optionally
+    ``name_sw``, ``description_fr``… for each other language; price in
     major units such as ``1250`` or ``12.50``, in the shop's currency). Products are matched by sku; products not in
     the file are left alone. All or nothing: any bad row refuses the whole file, naming each bad line."""
     tenant = await require_tenant(session, slug)
@@ -266,6 +291,7 @@ async def import_catalog(
             "item_class": row.item_class,
             "tax_type": row.tax_type,
             "active": True,
+            "translations": row.translations,
         }
         product = existing.get(row.sku)
         if product is None:

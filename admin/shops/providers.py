@@ -15,6 +15,7 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from admin.shops.currencies import refuse_other_currency
 from admin.shops.errors import ShopError
 from admin.shops.tenants import require_tenant
 from core.db.repos.tenants import TenantRepository
@@ -86,6 +87,7 @@ async def set_provider(
     except SetupError as error:
         raise ShopError(str(error)) from None
     clean_secrets, clean_options = setup.stored()
+    refuse_other_currency(provider_entry(provider), slug, tenant.currency, clean_options)
     secrets_enc = vault.encrypt_json(clean_secrets) if clean_secrets else None
     created = config is None
     if config is None:

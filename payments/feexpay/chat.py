@@ -51,9 +51,9 @@ def _refused(ctx: ChatContext, order: Order) -> Reply | None:
     if refusal is None:
         return None
     limits = INFO.limits(amount.currency)
-    low = Money(limits.minimum_minor, amount.currency).format() if limits else ""
-    high = Money(limits.maximum_minor, amount.currency).format() if limits else ""
-    body = ctx.t(f"feexpay.refused.{refusal}", code=order.code, amount=amount.format(), low=low, high=high)
+    low = Money(limits.minimum_minor, amount.currency).format(ctx.lang) if limits else ""
+    high = Money(limits.maximum_minor, amount.currency).format(ctx.lang) if limits else ""
+    body = ctx.t(f"feexpay.refused.{refusal}", code=order.code, amount=amount.format(ctx.lang), low=low, high=high)
     other = Button(ctx.t("feexpay.button.other_method"), data=ChooseMethod(order.id).pack())
     return Reply([Message(body, keyboard([other]))])
 
@@ -96,7 +96,7 @@ async def _propose(ctx: ChatContext, order: Order, e164: str | None) -> Reply:
             rows.append([Button(label, data=SendRequest(order.id, network.code).pack())])
     rows.append([Button(ctx.t("feexpay.button.other_number"), data=OtherNumber(order.id).pack())])
     rows.append(other)
-    amount = _money(order).format()
+    amount = _money(order).format(ctx.lang)
     if guessed is None:
         body = ctx.t("feexpay.choose_network", amount=amount, code=order.code, phone=shown)
     else:
@@ -151,7 +151,7 @@ async def _send(ctx: ChatContext, button: SendRequest) -> Reply:
     if e164 is None or network_for(e164, network.code) is not network:  # the number changed since the buttons
         return await _propose(ctx, order, e164)
     shown = display(e164)
-    amount = _money(order).format()
+    amount = _money(order).format(ctx.lang)
     sending = Message(ctx.t("jobs.feexpay.sending", phone=shown, network=network.label, amount=amount, code=order.code))
     payment = await start_online_payment(ctx, order, INFO.name, sending, choices={"network": network.code})
     if payment is None:  # a concurrent press opened one a moment ago

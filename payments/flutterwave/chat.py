@@ -20,15 +20,17 @@ async def begin(ctx: ChatContext, order: Order, config: ProviderConfig) -> Reply
     refusal = INFO.refusal(amount)
     if refusal is not None:  # the menu offered it: say why it cannot take this amount, and offer the others
         limits = INFO.limits(amount.currency)
-        low = Money(limits.minimum_minor, amount.currency).format() if limits else ""
-        high = Money(limits.maximum_minor, amount.currency).format() if limits else ""
-        body = ctx.t(f"flutterwave.refused.{refusal}", code=order.code, amount=amount.format(), low=low, high=high)
+        low = Money(limits.minimum_minor, amount.currency).format(ctx.lang) if limits else ""
+        high = Money(limits.maximum_minor, amount.currency).format(ctx.lang) if limits else ""
+        body = ctx.t(
+            f"flutterwave.refused.{refusal}", code=order.code, amount=amount.format(ctx.lang), low=low, high=high
+        )
         other = Button(ctx.t("flutterwave.button_other_method"), data=ChooseMethod(order.id).pack())
         return Reply([Message(body, keyboard([other]))])
     current = await open_attempt(ctx.session, order)
     if current is not None and is_push(current):  # its prompt may be on the phone: paying twice is one tap away
         return Reply([Message(ctx.t("jobs.push_open", code=order.code))], refused=True)
-    sending = Message(ctx.t("jobs.flutterwave.sending", amount=amount.format(), code=order.code))
+    sending = Message(ctx.t("jobs.flutterwave.sending", amount=amount.format(ctx.lang), code=order.code))
     payment = await start_online_payment(ctx, order, INFO.name, sending)
     if payment is None:  # a concurrent start opened one a moment ago
         return Reply([Message(ctx.t("jobs.attempt_open", code=order.code))], refused=True)

@@ -81,7 +81,7 @@ def _propose(ctx: ChatContext, order: Order) -> Reply:
     other = [Button(ctx.t("mpesa.button.other_method"), data=ChooseMethod(order.id).pack())]
     if phone is None:
         return Reply([Message(lead + ctx.t("mpesa.ask_phone"), keyboard(other))])
-    body = ctx.t("mpesa.confirm_phone", amount=_money(order).format(), code=order.code, phone=phone.local)
+    body = ctx.t("mpesa.confirm_phone", amount=_money(order).format(ctx.lang), code=order.code, phone=phone.local)
     return Reply(
         [
             Message(
@@ -151,11 +151,11 @@ async def _push(ctx: ChatContext, order: Order, phone: MpesaPhone, *, typed: boo
     earliest = await earliest_push(ctx.session, ctx.tenant.id, phone.phone.e164)
     now = ctx.clock.now()
     if earliest is not None and now < earliest:  # Daraja would refuse it: say how long, and to which phone
-        seconds, at = seconds_until(earliest, now), clock_time(earliest, ctx.tenant)
+        seconds, at = seconds_until(earliest, now), clock_time(earliest, ctx.tenant, ctx.lang)
         retry = keyboard([Button(ctx.t("mpesa.button.try_again"), data=PushAgain(order.id).pack())])
         wait = ctx.t("mpesa.wait_before_retry", phone=display(phone.phone.e164), seconds=seconds, time=at)
         return Reply([Message(wait, retry)], refused=True)
-    amount = _money(order).format()
+    amount = _money(order).format(ctx.lang)
     status = keyboard([Button(ctx.t("mpesa.button.status"), data=PushStatus(order.id).pack())])
     shown = display(phone.phone.e164)
     sending = Message(ctx.t("jobs.mpesa.sending", phone=shown, amount=amount, code=order.code), status)
@@ -174,7 +174,7 @@ async def _status(ctx: ChatContext, order: Order, payment: Payment, *, edit: boo
     """Where the order's latest M-Pesa attempt stands, with the buttons that fit: the same words as the push's own
     message (it edits that message when its "Check status" is pressed), never "enter your PIN" once it has ended."""
     status = PaymentStatus(payment.status)
-    amount, code = _money(order).format(), order.code
+    amount, code = _money(order).format(ctx.lang), order.code
     refresh = keyboard([Button(ctx.t("mpesa.button.status"), data=PushStatus(order.id).pack())])
     e164 = payment.phone or ctx.customer.phone
     shown = display(e164) if e164 else "—"

@@ -97,7 +97,7 @@ async def paybill_number(session: AsyncSession, tenant_id: int, test_mode: bool)
 
 def ended_body(ctx: Context, status: str, reason_code: str | None) -> tuple[str, NextStep, bool]:
     """What ended the attempt, in plain words, and the next step it calls for (with whether Paybill fits)."""
-    values = {"code": ctx.order.code, "amount": ctx.amount()}
+    values = {"code": ctx.order.code, "amount": ctx.amount(ctx.lang)}
     if reason_code is None and status == "expired":  # our own time limit, not an answer from M-Pesa
         key = "mpesa.ended.no_answer" if ctx.payment.callback_token else "mpesa.ended.paybill_expired"
         return text(key, ctx.lang, **values), NextStep.RETRY, True
@@ -121,7 +121,9 @@ async def ended_message(
     paybill = offer and await paybill_number(session, ctx.tenant.id, ctx.tenant.test_mode) is not None
     ready = retry_at(ctx, reason_code)
     if ready is not None and ready > now and step in RETRYABLE:
-        body += "\n" + waiting_lines(step, paybill, ctx.lang, seconds_until(ready, now), clock_time(ready, ctx.tenant))
+        body += "\n" + waiting_lines(
+            step, paybill, ctx.lang, seconds_until(ready, now), clock_time(ready, ctx.tenant, ctx.lang)
+        )
         return Message(body, next_buttons(ctx.lang, ctx.order.id, step, paybill, retry_now=False))
     body += "\n" + next_line(step, paybill, ctx.lang)
     return Message(body, next_buttons(ctx.lang, ctx.order.id, step, paybill))
@@ -159,15 +161,15 @@ def receipt(ctx: Context, paid: Money, at: datetime) -> Message:
             "mpesa.receipt",
             lang,
             code=ctx.order.code,
-            amount=paid.format(),
+            amount=paid.format(ctx.lang),
             receipt=ctx.payment.provider_txn_id or text("mpesa.receipt_by_sms", lang),
-            time=when_long(at, ctx.tenant),
+            time=when_long(at, ctx.tenant, ctx.lang),
         )
     )
 
 
 def paybill_instructions(lang: str, business: str, code: str, amount: Money) -> Message:
-    return Message(text("mpesa.paybill", lang, business=business, code=code, amount=amount.format()))
+    return Message(text("mpesa.paybill", lang, business=business, code=code, amount=amount.format(lang)))
 
 
 def started_rows(ctx: Context) -> list[list[Button]]:

@@ -25,16 +25,20 @@ async def begin(ctx: ChatContext, order: Order, config: ProviderConfig) -> Reply
     amount = charge or total
     if INFO.refusal(amount) is not None:  # an old button, or settings changed since the menu was sent
         other = Button(ctx.t("paypal.button_other_method"), data=ChooseMethod(order.id).pack())
-        body = ctx.t("paypal.not_payable", code=order.code, amount=total.format(), currency=order.currency)
+        body = ctx.t("paypal.not_payable", code=order.code, amount=total.format(ctx.lang), currency=order.currency)
         return Reply([Message(body, keyboard([other]))])
     if charge is not None:
         conversion = conversion_of(options)
         rate = conversion.describe(total.currency) if conversion else ""
         words = ctx.t(
-            "jobs.paypal.sending_converted", amount=charge.format(), total=total.format(), rate=rate, code=order.code
+            "jobs.paypal.sending_converted",
+            amount=charge.format(ctx.lang),
+            total=total.format(ctx.lang),
+            rate=rate,
+            code=order.code,
         )
     else:
-        words = ctx.t("jobs.paypal.sending", amount=total.format(), code=order.code)
+        words = ctx.t("jobs.paypal.sending", amount=total.format(ctx.lang), code=order.code)
     payment = await start_online_payment(ctx, order, INFO.name, Message(words), charge=charge)
     if payment is None:  # a concurrent start opened one a moment ago
         return Reply([Message(ctx.t("jobs.attempt_open", code=order.code))], refused=True)

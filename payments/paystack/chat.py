@@ -33,9 +33,13 @@ async def begin(ctx: ChatContext, order: Order, config: ProviderConfig) -> Reply
     try:
         check_amount(amount)
     except AmountNotAllowed as refused:
-        limit = refused.limit.format() if refused.limit is not None else ""
+        limit = refused.limit.format(ctx.lang) if refused.limit is not None else ""
         body = ctx.t(
-            f"paystack.{refused.code}", code=order.code, amount=amount.format(), limit=limit, currency=order.currency
+            f"paystack.{refused.code}",
+            code=order.code,
+            amount=amount.format(ctx.lang),
+            limit=limit,
+            currency=order.currency,
         )
         other = Button(ctx.t("paystack.button_other_method"), data=ChooseMethod(order.id).pack())
         return Reply([Message(body, keyboard([other]))])
@@ -49,7 +53,7 @@ async def _start(ctx: ChatContext, order: Order) -> Reply:
     current = await open_attempt(ctx.session, order)
     if current is not None and is_push(current):  # its prompt may be on the phone: paying twice is one tap away
         return Reply([Message(ctx.t("jobs.push_open", code=order.code))], refused=True)
-    amount = Money(order.total_minor, order.currency).format()
+    amount = Money(order.total_minor, order.currency).format(ctx.lang)
     sending = Message(ctx.t("jobs.paystack.sending", amount=amount, code=order.code))
     payment = await start_online_payment(ctx, order, INFO.name, sending)
     if payment is None:  # a concurrent start opened one a moment ago

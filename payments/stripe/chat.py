@@ -16,8 +16,10 @@ async def begin(ctx: ChatContext, order: Order, config: ProviderConfig) -> Reply
     amount = Money(order.total_minor, order.currency)
     if not INFO.takes(amount):  # the menu may offer it: say why not here, with a way back
         other = Button(ctx.t("stripe.button_other_method"), data=ChooseMethod(order.id).pack())
-        return Reply([Message(ctx.t("stripe.not_taken", code=order.code, amount=amount.format()), keyboard([other]))])
-    sending = Message(ctx.t("jobs.stripe.sending", amount=amount.format(), code=order.code))
+        return Reply(
+            [Message(ctx.t("stripe.not_taken", code=order.code, amount=amount.format(ctx.lang)), keyboard([other]))]
+        )
+    sending = Message(ctx.t("jobs.stripe.sending", amount=amount.format(ctx.lang), code=order.code))
     payment = await start_online_payment(ctx, order, INFO.name, sending)
     if payment is None:  # an open attempt the order keeps, or one a concurrent start opened a moment ago
         return Reply([Message(ctx.t("jobs.attempt_open", code=order.code))], refused=True)

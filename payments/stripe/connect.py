@@ -101,12 +101,12 @@ class ConnectJob:
 
     @staticmethod
     def _payouts(balance: list[Money], payouts: list[Payout], lang: str) -> Message:
-        available = ", ".join(money.format() for money in balance) or text("stripe.payouts.nothing", lang)
+        available = ", ".join(money.format(lang) for money in balance) or text("stripe.payouts.nothing", lang)
         lines = [text("stripe.payouts.balance", lang, available=available)]
         for payout in payouts:
             when = payout.arrival.strftime("%Y-%m-%d") if payout.arrival else "?"
             lines.append(
-                text("stripe.payouts.line", lang, amount=payout.amount.format(), status=payout.status, date=when)
+                text("stripe.payouts.line", lang, amount=payout.amount.format(lang), status=payout.status, date=when)
             )
         if not payouts:
             lines.append(text("stripe.payouts.none", lang))

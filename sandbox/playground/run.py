@@ -22,8 +22,11 @@ from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import OutboxMessage, ProcessedUpdate
+from core.money import exponent
 from core.outbox import OutboxStatus
 from core.settings import Settings
+from payments.currency_check import takes_currency
+from payments.providers import ENTRIES
 from sandbox.etims import playground as etims_playground
 from sandbox.playground.lines import LineReader
 from sandbox.playground.shop import (
@@ -32,6 +35,7 @@ from sandbox.playground.shop import (
     DEMO_TOKEN,
     INSTRUCTIONS,
     MERCHANT_ID,
+    DemoMarket,
     demo_settings,
     open_shop,
 )
@@ -46,6 +50,7 @@ __all__ = [
     "DEMO_TOKEN",
     "INSTRUCTIONS",
     "MERCHANT_ID",
+    "DemoMarket",
     "demo_settings",
     "kept_history",
     "quiet",
@@ -54,9 +59,34 @@ __all__ = [
 ]
 
 
+def demo_catalog(market: DemoMarket) -> str:
+    """The sample catalog of ``admin`` for the usual Kenyan shop; a catalog priced for the market's currency, with its
+    names in Swahili and French, for any other (``catalogs/``: one in shillings, one in CFA francs, which also
+    serves the other currencies without minor units)."""
+    if market == DemoMarket():
+        return resources.files("admin").joinpath("sample_catalog.csv").read_text(encoding="utf-8")
+    folder = resources.files("sandbox.playground.catalogs")
+    name = f"{market.currency.lower()}.csv"
+    if not folder.joinpath(name).is_file():
+        name = "xof.csv" if exponent(market.currency) == 0 else "kes.csv"
+    return folder.joinpath(name).read_text(encoding="utf-8")
+
+
+def _takes(provider: str, market: DemoMarket, options: dict[str, object]) -> bool:
+    """Whether the demo shop can use a simulated provider: one that does not take its currency is left out (as
+    ``dukabot provider set`` would refuse it)."""
+    entry = ENTRIES.get(provider)
+    return entry is not None and takes_currency(entry, market.currency, options)
+
+
 async def seed_demo_shop(
-    settings: Settings, simulators: PaymentSimulators | None = None, *, etims_url: str | None = None
+    settings: Settings,
+    simulators: PaymentSimulators | None = None,
+    market: DemoMarket | None = None,
+    *,
+    etims_url: str | None = None,
 ) -> None:
+    market = market or DemoMarket()
     runtime = build_runtime(settings)
     try:
         await upgrade(runtime.database.engine)
@@ -64,6 +94,8 @@ async def seed_demo_shop(
             if simulators is not None and await shops.list_tenants(uow.session):
                 # A kept shop: the simulators listen on new ports this time.
                 for provider, secrets, options in simulators.provider_settings():
+                    if not _takes(provider, market, options):
+                        continue
                     await shops.set_provider(
                         uow.session, runtime.vault, DEMO_SLUG, provider, secrets, options, runtime.clock.now()
                     )
@@ -77,15 +109,18 @@ async def seed_demo_shop(
                     name="Demo Duka",
                     bot_token=DEMO_TOKEN,
                     admins=[MERCHANT_ID],
+                    currency=market.currency,
+                    region=market.country,
+                    language=market.language,
                     now=now,
                 )
                 await shops.set_provider(
                     uow.session, runtime.vault, DEMO_SLUG, "manual", {}, {"instructions": INSTRUCTIONS}, now
                 )
                 for provider, secrets, options in simulators.provider_settings() if simulators else []:
-                    await shops.set_provider(uow.session, runtime.vault, DEMO_SLUG, provider, secrets, options, now)
-                catalog = resources.files("admin").joinpath("sample_catalog.csv").read_text(encoding="utf-8")
-                await shops.import_catalog(uow.session, DEMO_SLUG, catalog, now=now)
+                    if _takes(provider, market, options):
+                        await shops.set_provider(uow.session, runtime.vault, DEMO_SLUG, provider, secrets, options, now)
+                await shops.import_catalog(uow.session, DEMO_SLUG, demo_catalog(market), now=now)
                 await uow.commit()
             if etims_url is not None:  # new or kept, the shop reports to this start's eTIMS simulator
                 tenant = await TenantRepository(uow.session).by_slug(DEMO_SLUG)
@@ -141,18 +176,19 @@ async def run_playground(
     keep: bool = False,
     pace: float = 0.0,
     terminal: bool | None = None,
+    market: DemoMarket | None = None,
 ) -> None:
     """``terminal``: the terminal chat (True) or the page (False); None chooses the chat when stdin is no terminal (a
-    piped script), the page otherwise."""
+    piped script), the page otherwise. ``market``: where a new demo shop sells (a kept one keeps its own)."""
     if terminal is None:
         terminal = not sys.stdin.isatty()
     try:
         if terminal:
-            await _run(settings, port, keep, pace)
+            await _run(settings, port, keep, pace, market)
         else:
             from sandbox.playground.page.serve import serve_page
 
-            await serve_page(settings, port, keep)
+            await serve_page(settings, port, keep, market=market)
     finally:
         # Everything is closed and the process is about to exit. Its last garbage collection would walk every object
         # the imports built (aiogram's and SQLAlchemy's models): about a second of CPU after :quit or Ctrl-C, for
@@ -160,8 +196,8 @@ async def run_playground(
         gc.freeze()
 
 
-async def _run(settings: Settings, port: int | None, keep: bool, pace: float) -> None:
-    async with open_shop(settings, port, keep=keep) as shop:
+async def _run(settings: Settings, port: int | None, keep: bool, pace: float, market: DemoMarket | None) -> None:
+    async with open_shop(settings, port, keep=keep, market=market) as shop:
         customer, merchant, local = shop.customer, shop.merchant, shop.settings
         terminal = Terminal(customer, merchant, shop.simulators, media=shop.media, etims=shop.etims)
         print(f"dukabot playground: the demo shop's server runs on http://{local.host}:{local.port}")

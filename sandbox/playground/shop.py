@@ -29,6 +29,17 @@ MERCHANT_ID = 100002
 INSTRUCTIONS = "Send the amount to Till 555 555 (Demo Duka), or pay cash at the counter."
 
 
+@dataclass(frozen=True, slots=True)
+class DemoMarket:
+    """Where the demo shop sells (``dukabot playground --currency XOF --country BJ --language fr``): its currency, its
+    country (how phone numbers are read, its time zone) and the language its customer writes in. Away from Kenya
+    and its shillings, the shop sells from a catalog priced for that currency (``catalogs/``)."""
+
+    currency: str = "KES"
+    country: str = "KE"
+    language: str = "en"
+
+
 class PlaygroundClock:
     """The time of the shop and of Daraja's simulator: this machine's, plus whatever the visitor skipped ahead (the
     page's "skip a minute"), so a pause M-Pesa imposes need not be sat through."""
@@ -88,6 +99,7 @@ async def open_shop(
     on_app: Callable[[web.Application], None] | None = None,
     simulator_options: dict[str, dict[str, Any]] | None = None,
     chat_interval: float = 1.0,
+    market: DemoMarket | None = None,
 ) -> AsyncIterator[Shop]:
     """The shop running, until the block ends. ``http``: the client the shop calls providers with (the page watches
     it); ``on_app``: a look at the shop's aiohttp application before it starts (the page adds an observer of the
@@ -114,7 +126,8 @@ async def open_shop(
         if not keep:
             (data_dir / "playground.sqlite3").unlink(missing_ok=True)
             shutil.rmtree(data_dir / "media", ignore_errors=True)
-        await seed_demo_shop(local, simulators, etims_url=etims_url)
+        market = market or DemoMarket()
+        await seed_demo_shop(local, simulators, market, etims_url=etims_url)
         runtime = build_runtime(local, clock=clock, http=http, chat_interval=chat_interval)
         stack.push_async_callback(runtime.close)
         # Telegram's update ids never go back: the bot would drop the new /start as one it has already processed.
@@ -126,6 +139,6 @@ async def open_shop(
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, local.host, local.port).start()
-        customer = telegram.fake.user(DEMO_TOKEN, CUSTOMER_ID, "Wanjiru")
+        customer = telegram.fake.user(DEMO_TOKEN, CUSTOMER_ID, "Wanjiru", language_code=market.language)
         merchant = telegram.fake.user(DEMO_TOKEN, MERCHANT_ID, "Mama Duka")
         yield Shop(telegram.fake, bot, customer, merchant, simulators, runtime, local, app, clock, etims)

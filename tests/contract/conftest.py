@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from admin import shops
+from admin.shops.tenant_edit import edit_tenant
 from core.db.engine import Database
 from core.money import exponent
 from core.vault import Vault
@@ -104,9 +106,16 @@ async def contract(
     ):
         network.routes.update(routes)
         server.provider_http, server.clock = http, clock
+        # The provider is set while the shop sells in a currency it takes (`provider set` refuses another); a foreign
+        # currency comes after, as when an operator changes a shop's currency before its first order.
         shop = await server.add_shop(
-            currency=currency, catalog=catalog_for(currency), providers={kit.name: kit.settings()}
+            currency=kit.currency, catalog=catalog_for(kit.currency), providers={kit.name: kit.settings()}
         )
+        if currency != kit.currency:
+            async with database.uow() as uow:
+                await edit_tenant(uow.session, shop.slug, currency=currency, now=clock.now())
+                await shops.import_catalog(uow.session, shop.slug, catalog_for(currency), now=clock.now())
+                await uow.commit()
         await server.start()
         kit.base_url, kit.shop_slug = server.base_url, shop.slug
         merchant = server.person(shop, MERCHANT, "Mama")

@@ -157,15 +157,16 @@ async def test_phone_numbers_that_do_not_parse_or_are_not_mobile(
     await customer.send("/cart")
     await customer.tap("✅ Checkout")
     await customer.send("Halima Yusuf")
+    abroad = "A number from another country? Type it with its country code, like +254 712 123 456."
     answers = {
-        "call me maybe": "That does not look like a phone number. Please type it like 0712 345 678.",
-        "12345": "That number is not valid. Please check it and type it like 0712 345 678.",
-        "020 2222222": "Please give a mobile number, like 0712 345 678.",  # a Nairobi landline
-        "0803 123 4567": "That number is not valid. Please check it and type it like 0712 345 678.",  # Nigerian
+        "call me maybe": "That does not look like a phone number. Please type it like 0712 123 456.",
+        "12345": "That number is not valid. Please check it and type it like 0712 123 456.",
+        "020 2222222": "Please give a mobile number, like 0712 123 456.",  # a Nairobi landline
+        "0803 123 4567": "That number is not valid. Please check it and type it like 0712 123 456.",  # Nigerian
     }
     for typed, answer in answers.items():
         refused = await unchanged(server, customer.send(typed))
-        assert refused.text == answer, typed
+        assert refused.text == f"{answer}\n{abroad}", typed
         assert await step_of(database, shop, customer) == "checkout.phone"
     assert "Delivery or pickup?" in await customer.send("+254 722 111 222")
 
@@ -182,7 +183,10 @@ async def test_phone_numbers_are_read_in_the_shops_region(server: ShopServer, da
     await customer.tap("✅ Checkout")
     await customer.send("Chidi Okafor")
     refused = await unchanged(server, customer.send("0712 345 678"))  # a Kenyan mobile written the Kenyan way
-    assert refused.text == "That number is not valid. Please check it and type it like 0803 123 4567."
+    assert refused.text == (
+        "That number is not valid. Please check it and type it like 0802 123 4567.\n"
+        "A number from another country? Type it with its country code, like +234 802 123 4567."
+    )
     await customer.send("0803 123 4567")
     assert "Phone: 0803 123 4567" in await customer.tap("🏪 Pickup")
 

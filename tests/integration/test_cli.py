@@ -333,7 +333,9 @@ def test_bad_catalog_writes_nothing(shop: Invoke, tmp_path: Path) -> None:
     message = one_line_error(shop("catalog", "import", "duka", str(bad)))
     assert "nothing written (2 bad rows)" in message
     assert "line 3: price must be more than 0" in message
-    assert "line 4: name is missing; price: '12.505' has more decimals than KES allows; stock 'lots'" in message
+    assert (
+        "line 4: name is missing; price: '12.505': KES takes at most 2 decimals, such as 12.50; stock 'lots'" in message
+    )
     assert json.loads(ok(shop("tenant", "show", "duka", "--json")).stdout)["products"] == 0
 
 

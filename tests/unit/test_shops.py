@@ -422,7 +422,7 @@ async def test_import_uses_the_shop_currency(database: Database, vault: Vault, c
     soda = (await products(database, "kampala"))["S1"]
     assert (soda.price_minor, soda.currency) == (1500, "UGX")
     async with database.uow() as uow:
-        with pytest.raises(ShopError, match="more decimals than UGX allows"):
+        with pytest.raises(ShopError, match="UGX has no decimals: give a whole amount such as 1250"):
             await shops.import_catalog(uow.session, "kampala", HEADER + "S2,Soda,1500.50,Drinks,,,\n")
 
 
@@ -440,7 +440,7 @@ async def test_import_accepts_excel_csv(database: Database, vault: Vault, clock:
     [
         ("X1,Thing,0,Misc,,,", "price must be more than 0"),
         ("X1,Thing,-5,Misc,,,", "price must be more than 0"),
-        ("X1,Thing,12.505,Misc,,,", "more decimals than KES allows"),
+        ("X1,Thing,12.505,Misc,,,", "KES takes at most 2 decimals, such as 12.50"),
         ("X1,Thing,abc,Misc,,,", "not an amount"),
         ("X1,Thing,1e3,Misc,,,", "not an amount"),
         ("X1,Thing,,Misc,,,", "price is missing"),
@@ -480,7 +480,7 @@ async def test_bad_rows_leave_existing_products_unchanged(database: Database, va
     assert "(3 bad rows)" in message
     assert "line 3: name is missing; price must be more than 0" in message
     assert "stock 'x'" in message
-    assert "line 4: price: '1.001' has more decimals than KES allows" in message
+    assert "line 4: price: '1.001': KES takes at most 2 decimals, such as 12.50" in message
     assert "line 5: sku 'A1' is already on line 2" in message
     assert "\n" not in message
     assert len(caught.value.problems) == 3

@@ -71,7 +71,6 @@ DYNAMIC: dict[str, str] = {
     "flutterwave.refused.{}": "why Flutterwave refused a start",
     "mpesa.ended.{}": "how an M-Pesa push ended",
     "mpesa.why.{}": "why an M-Pesa push failed, by Daraja's result code's reason (payments.mpesa.messages)",
-    "phone.example.{}": "the example phone number of the shop's region (checkout's phone question)",
     "mpesa.c2b.{}": "an M-Pesa paybill check's finding",
     "{}.asked": "Stripe Connect: the question asked, by kind",
     "{}.refund.not_configured": "a provider that cannot refund here",

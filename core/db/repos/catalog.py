@@ -17,13 +17,23 @@ class ShelfItem(NamedTuple):
     price_minor: int
     currency: str
     category: str
+    # Names in other languages (core/product_text.py): the shelf holds every language's, so it is the same for all.
+    translations: Mapping[str, Mapping[str, str]] = {}
 
 
 # The tenant's version with every active product, in one statement (so the version is the one the products were read
 # at); a shop with none gives one row of Nones. Categories by name, each one's
 # products by name and id, in the database's collation (the order the shop has always been shown in).
 _SHELF = (
-    select(Tenant.config_version, Product.id, Product.name, Product.price_minor, Product.currency, Product.category)
+    select(
+        Tenant.config_version,
+        Product.id,
+        Product.name,
+        Product.price_minor,
+        Product.currency,
+        Product.category,
+        Product.translations,
+    )
     .select_from(Tenant)
     .outerjoin(Product, and_(Product.tenant_id == Tenant.id, Product.active.is_(True)))
     .where(Tenant.id == bindparam("tenant_id"))

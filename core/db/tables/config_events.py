@@ -21,7 +21,7 @@ from core.db.tables.shop import Product, ProviderConfig, Tenant
 CACHED_TENANT_COLUMNS = ("slug", "name", "currency", "test_mode", "bot_token_enc", "webhook_secret_enc")
 # A product's columns that browsing's shelves hold (core/catalog_cache.py). Not stock: it moves with every payment and
 # is never shown from a shelf.
-SHELVED_PRODUCT_COLUMNS = ("name", "price_minor", "currency", "category", "active")
+SHELVED_PRODUCT_COLUMNS = ("name", "price_minor", "currency", "category", "active", "translations")
 
 
 @orm_event.listens_for(Tenant, "before_update")

@@ -116,6 +116,9 @@ class Product(Base):
     # What a tax authority needs of the product (fiscal/: an item classification code and a tax type).
     item_class: Mapped[str | None] = mapped_column(String(20))
     tax_type: Mapped[str | None] = mapped_column(String(2))
+    # Name and description in other languages, by language: {"sw": {"name": ..., "description": ...}}
+    # (core/product_text.py). Replaced whole, never changed in place, so the ORM sees every change.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
 
 
 class Customer(Base):

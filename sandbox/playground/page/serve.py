@@ -23,7 +23,7 @@ from sandbox.playground.page.prompts import SANDBOX_PIN, Prompts
 from sandbox.playground.page.session import Session
 from sandbox.playground.page.underneath import Underneath
 from sandbox.playground.page.views import MessageView, PromptView
-from sandbox.playground.shop import DEMO_TOKEN, open_shop
+from sandbox.playground.shop import DEMO_TOKEN, DemoMarket, open_shop
 from sandbox.telegram.account import bot_id_from_token
 from webhooks.ports import free_port, in_use
 
@@ -205,7 +205,13 @@ def open_browser(url: str) -> None:
 
 @asynccontextmanager
 async def running_shop(
-    settings: Settings, port: int | None, page: Page, *, keep: bool, chat_interval: float = 1.0
+    settings: Settings,
+    port: int | None,
+    page: Page,
+    *,
+    keep: bool,
+    chat_interval: float = 1.0,
+    market: DemoMarket | None = None,
 ) -> AsyncIterator[Session]:
     """A fresh shop for the page: its provider client and its application watched for the side panel, Daraja's
     pushes turned into prompts on the phones, and the merchant and the customer already greeted by the bot."""
@@ -220,7 +226,7 @@ async def running_shop(
 
     try:
         async with open_shop(
-            settings, port, keep=keep, http=http, on_app=watch_callbacks, chat_interval=chat_interval
+            settings, port, keep=keep, http=http, on_app=watch_callbacks, chat_interval=chat_interval, market=market
         ) as shop:
             session = Session(shop, page.hub, underneath, prompts, page.message_html)
             try:
@@ -243,6 +249,7 @@ async def serve_page(
     started: Callable[[str, Session], None] | None = None,
     stop: asyncio.Event | None = None,
     chat_interval: float = 1.0,
+    market: DemoMarket | None = None,
 ) -> None:
     """The page and the shop behind it, until ``stop`` is set (or the process is interrupted). ``started`` is told
     the page's URL once the shop is ready (by default it is printed, and a browser opened where there is a screen).
@@ -258,7 +265,9 @@ async def serve_page(
         url = f"http://{settings.host}:{runner.addresses[0][1]}/"
         first = True
         while not stopping.is_set():
-            async with running_shop(settings, port, page, keep=keep and first, chat_interval=chat_interval) as session:
+            async with running_shop(
+                settings, port, page, keep=keep and first, chat_interval=chat_interval, market=market
+            ) as session:
                 if first:
                     (started or _announce)(url, session)
                     first = False
