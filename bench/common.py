@@ -85,9 +85,11 @@ async def start_dukabot(
     core: int | None,
     redis_url: str | None = None,
     timeline: Path | None = None,
+    profile: str | None = None,
 ) -> Server:
     """``dukabot serve`` as an operator runs it, Telegram by webhooks (a public URL is set, so nothing polls); with
-    ``timeline``, through ``bench.timeline``, which writes the server's timeline there."""
+    ``timeline``, through ``bench.timeline``, which writes the server's timeline there; with ``profile``, under cProfile
+    (``bench.profiled``), the profile written to that file when it stops."""
     port = free_port()
     env = clean_env()
     env.update(
@@ -105,6 +107,9 @@ async def start_dukabot(
     if timeline is not None:
         env["PYTHONPATH"] = ROOT + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         command = [sys.executable, "-m", "bench.timeline", str(timeline), "serve"]
+    if profile is not None:
+        env["PYTHONPATH"] = ROOT + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        command = [sys.executable, "-m", "bench.profiled", profile, "serve"]
     argv = run.cores.pin(command, core)
     return await start_server(name, argv, port=port, folder=run.folder, env=env)
 
