@@ -20,6 +20,7 @@ import signal
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench.common import Run, Sizes, fake_bot_api, measure, start_dukabot
@@ -32,25 +33,39 @@ from bench.telegram import TelegramProcess
 SETTLE = 0.3  # seconds after the last reply before CPU is read again: the follow-ups' last sends finish
 
 
+async def idle_cpu(server: Server, seconds: float = 2.0) -> float:
+    """The server's CPU seconds per second with nothing sent (its workers' polling): taken off each batch's figure
+    for the batch's wall time, so that a batch slowed by a busy machine is not charged for the server's idling."""
+    before, began = server.cpu_seconds(), time.monotonic()
+    await asyncio.sleep(seconds)
+    return (server.cpu_seconds() - before) / (time.monotonic() - began)
+
+
 async def steps_cpu(
-    telegram: TelegramProcess, server: Server, shops: list[BenchShop], first_user: int, run: Run, count: int
+    telegram: TelegramProcess,
+    server: Server,
+    shops: list[BenchShop],
+    first_user: int,
+    run: Run,
+    count: int,
+    idle: float = 0.0,
 ) -> tuple[float, float]:
-    """Milliseconds of the server's CPU per ``/shop`` and per press, over ``count`` of each."""
+    """Milliseconds of the server's CPU per ``/shop`` and per press, over ``count`` of each, less ``idle``."""
     users = [(shops[index % len(shops)], first_user + index) for index in range(count)]
     chats = {str(user) for _, user in users}
     updates = await telegram.commands([(shop.token, user, "/shop") for shop, user in users])
     commands = [_request(server, shop, update) for (shop, _), update in zip(users, updates, strict=True)]
-    before = server.cpu_seconds()
+    before, began = server.cpu_seconds(), time.monotonic()
     await measure(run, [server], commands, 0, concurrency=CONCURRENCY)
     await wait_for_replies(telegram, chats, 30.0)
     await asyncio.sleep(SETTLE)
-    shop_cpu = server.cpu_seconds() - before
+    shop_cpu = server.cpu_seconds() - before - idle * (time.monotonic() - began)
     pressed = await telegram.presses([(shop.token, user) for shop, user in users])
     presses = [_request(server, shop, update) for (shop, _), update in zip(users, pressed, strict=True) if update]
-    before = server.cpu_seconds()
+    before, began = server.cpu_seconds(), time.monotonic()
     await measure(run, [server], presses, 0, concurrency=CONCURRENCY)
     await asyncio.sleep(SETTLE + 0.5)
-    press_cpu = server.cpu_seconds() - before
+    press_cpu = server.cpu_seconds() - before - idle * (time.monotonic() - began)
     return shop_cpu * 1000 / len(commands), press_cpu * 1000 / max(1, len(presses))
 
 
@@ -77,9 +92,10 @@ async def main(options: argparse.Namespace) -> None:
             )
             try:
                 await steps_cpu(telegram, server, shops, first + 50_000, run, 100)  # warm-up: imports, caches
+                idles = [await idle_cpu(server), 0.0]
                 if profile:
                     server.process.send_signal(signal.SIGUSR1)
-                ours.append(await steps_cpu(telegram, server, shops, first, run, options.count))
+                ours.append(await steps_cpu(telegram, server, shops, first, run, options.count, idles[0]))
                 if profile:
                     server.process.send_signal(signal.SIGUSR2)
                     await asyncio.sleep(1.0)
@@ -90,12 +106,14 @@ async def main(options: argparse.Namespace) -> None:
             echo = await start_server(f"echo-{round_}", argv, port=port, folder=folder, env=_with_bench_on_path())
             try:
                 await steps_cpu(telegram, echo, shops, first + 1_050_000, run, 100)
-                theirs.append(await steps_cpu(telegram, echo, shops, first + 1_000_000, run, options.count))
+                idles[1] = await idle_cpu(echo)
+                theirs.append(await steps_cpu(telegram, echo, shops, first + 1_000_000, run, options.count, idles[1]))
             finally:
                 await echo.stop()
             print(
                 f"round {round_}: dukabot /shop {ours[-1][0]:.2f} ms, press {ours[-1][1]:.2f} ms; "
-                f"echo /shop {theirs[-1][0]:.2f} ms, press {theirs[-1][1]:.2f} ms",
+                f"echo /shop {theirs[-1][0]:.2f} ms, press {theirs[-1][1]:.2f} ms (idle CPU taken off: dukabot "
+                f"{idles[0] * 1000:.0f} ms/s, echo {idles[1] * 1000:.0f} ms/s)",
                 flush=True,
             )
     for index, step in enumerate(("/shop", "press")):

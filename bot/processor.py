@@ -20,7 +20,7 @@ from typing import Protocol
 
 from aiogram.types import Update
 
-from bot.updates import Incoming, read
+from bot.updates import Incoming, ReadUpdate, read
 from core.catalog_cache import CatalogCache
 from core.clock import Clock
 from core.db.engine import Database
@@ -85,14 +85,14 @@ class UpdateProcessor:
         self.catalog = CatalogCache()  # the shops' shelves, checked against the tenant row each step reads
         self.replying = 0
 
-    async def process(self, tenant_id: int, update: Update) -> Processed:
+    async def process(self, tenant_id: int, update: Update | ReadUpdate) -> Processed:
         """Handles the update and runs its follow-up before returning."""
         processed, follow_up = await self.handle(tenant_id, update)
         if follow_up is not None:
             await follow_up()
         return processed
 
-    async def handle(self, tenant_id: int, update: Update) -> tuple[Processed, FollowUp | None]:
+    async def handle(self, tenant_id: int, update: Update | ReadUpdate) -> tuple[Processed, FollowUp | None]:
         """Records and applies the update (committed when this returns); the follow-up it owes, if any, must be
         awaited once by the caller. ``replying`` counts follow-ups handed out and not yet finished."""
         processed, follow_up = await self._process(tenant_id, update)
@@ -109,8 +109,8 @@ class UpdateProcessor:
 
         return processed, counted
 
-    async def _process(self, tenant_id: int, update: Update) -> tuple[Processed, FollowUp | None]:
-        incoming = read(update)
+    async def _process(self, tenant_id: int, update: Update | ReadUpdate) -> tuple[Processed, FollowUp | None]:
+        incoming = update.incoming if isinstance(update, ReadUpdate) else read(update)
         async with self.database.uow() as uow:
             # The update's id is claimed with the read of its chat (one trip on SQLite); an update dukabot does not
             # act on is claimed all the same, so that its redelivery is a duplicate too.

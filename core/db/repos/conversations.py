@@ -23,7 +23,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Table, Update, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Insert,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -153,11 +166,11 @@ class ConversationRepository:
         else (True, what :meth:`returning_chat` gives). On SQLite the claim goes with the read, in one trip."""
         values = {"tenant_id": tenant_id, "update_id": update_id, "now": now}
         if self.dialect != "sqlite":
-            if (await self.session.execute(_RECORDS[self.dialect], values)).first() is None:
+            if (await self._core(_RECORDS[self.dialect], values)).first() is None:
                 return False, None
             return True, await self.returning_chat(tenant_id, tg_user_id, chat_id, now)
         await self._defer_next()
-        await self.session.execute(_RECORDS["sqlite"], values)
+        await self._core(_RECORDS["sqlite"], values)
         found = await self.session.execute(
             _RECORDED_AND_CHAT, {"tenant_id": tenant_id, "tg_user_id": tg_user_id, "chat_id": chat_id}
         )
@@ -167,6 +180,11 @@ class ConversationRepository:
         if not row[0]:
             return False, None
         return True, self._found(tenant_id, chat_id, now, row[1:])
+
+    async def _core(self, statement: Executable, values: dict[str, Any]) -> CursorResult[Any]:
+        """A Core statement on the session's connection: through the session, an INSERT into a mapped table takes
+        the ORM's bulk path, which costs more than the statement."""
+        return await (await self.session.connection()).execute(statement, values)
 
     async def _defer_next(self) -> None:
         """The next statement (this session's, run next by the caller) waits for the connection's next trip."""
@@ -208,7 +226,7 @@ class ConversationRepository:
             "display_name": display_name,
             "now": now,
         }
-        row = (await self.session.execute(_UPSERTS[self.dialect][0], values)).one()
+        row = (await self._core(_UPSERTS[self.dialect][0], values)).one()
         customer = Customer(**row._mapping)
         make_transient_to_detached(customer)  # the row as it is in the database: nothing of it is pending
         self.session.add(customer)
@@ -218,7 +236,7 @@ class ConversationRepository:
         """The chat's conversation, made on first contact and locked for this transaction (by the insert's conflict
         update), so two updates of one chat apply in turn; a copy, as :meth:`returning_chat` gives it."""
         values = {"tenant_id": tenant_id, "chat_id": chat_id, "now": now}
-        row = (await self.session.execute(_UPSERTS[self.dialect][1], values)).one()
+        row = (await self._core(_UPSERTS[self.dialect][1], values)).one()
         return _copy(tenant_id, chat_id, row)
 
     async def save(self, conversation: Conversation, read: ConversationRead) -> bool:
@@ -235,5 +253,5 @@ class ConversationRepository:
             values["conversation_id"] = conversation.id
         if self.dialect == "sqlite":  # the write goes with the COMMIT's trip (or the next statement's)
             await self._defer_next()
-        await self.session.execute(_MAKE if conversation.id is None else _SAVE, values)
+        await self._core(_MAKE if conversation.id is None else _SAVE, values)
         return True
