@@ -121,6 +121,7 @@ class UpdateProcessor:
                 actor.tg_user_id if actor else 0,
                 actor.chat_id if actor else 0,
                 self.clock.now(),
+                actor.display_name if actor else None,
             )
             if not recorded:
                 return Processed(duplicate=True), None

@@ -98,7 +98,7 @@ async def test_an_update_is_claimed_once_with_the_read_of_its_chat(
     for expected in (True, False):  # the second claim of update 77 is a duplicate and reads nothing
         async with database.uow() as uow:
             recorded, found = await ConversationRepository(uow.session).record_and_read(
-                shop.tenant_id, 77, 5100, 5100, clock.now()
+                shop.tenant_id, 77, 5100, 5100, clock.now(), "Amina"
             )
             await uow.commit()
         assert recorded is expected
@@ -106,11 +106,14 @@ async def test_an_update_is_claimed_once_with_the_read_of_its_chat(
             assert found is None
         else:
             assert found is not None
-            tenant, customer, conversation = found
-            assert (tenant.slug, customer, conversation and (conversation.id, conversation.step)) == (
+            tenant, customer, conversation = found  # the customer made with the claim, the conversation by save
+            assert customer is not None and conversation is not None
+            assert (tenant.slug, customer.display_name, customer.chat_id, conversation.id, conversation.step) == (
                 shop.slug,
+                "Amina",
+                5100,
                 None,
-                (None, "idle"),  # made by the step's save
+                "idle",
             )
     async with database.uow() as uow:  # another tenant's update 77, or this tenant's 78: not a duplicate
         recorded, _ = await ConversationRepository(uow.session).record_and_read(
@@ -119,4 +122,7 @@ async def test_an_update_is_claimed_once_with_the_read_of_its_chat(
     assert recorded is True
     async with database.uow(read_only=True) as uow:
         claimed = (await uow.session.execute(text("SELECT update_id FROM processed_updates ORDER BY id"))).all()
+        customers = (await uow.session.execute(text("SELECT display_name FROM customers"))).all()
     assert [row[0] for row in claimed] == [77]  # 78 was rolled back with its unit of work
+    # On SQLite the customer came with the claim and stays; on PostgreSQL the step's upsert makes it.
+    assert [row[0] for row in customers] == (["Amina"] if database.dialect == "sqlite" else [])

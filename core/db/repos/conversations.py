@@ -12,8 +12,9 @@ statements themselves on this path, which every update takes).
   other writer can make it in between; one that somehow had would break the unique key, and the update is retried).
 
 On SQLite an update's statements also go in as few trips to the connection's thread as they can
-(``core/db/sqlite_trips.py``): the claim of the update's id goes with the read of its chat (:meth:`record_and_read`),
-and the conversation's write with the COMMIT (:meth:`save`), so a returning chat's step makes two trips.
+(``core/db/sqlite_trips.py``): the claim of the update's id, and a new customer, go with the read of its chat
+(:meth:`record_and_read`), and the conversation's write with the COMMIT (:meth:`save`), so a step that reads and
+writes nothing else makes two trips, a first contact's too.
 
 Repositories never commit: the caller's unit of work does.
 """
@@ -93,6 +94,19 @@ def _records(dialect: str) -> Insert:
 
 
 _RECORDS = {dialect: _records(dialect) for dialect in ("sqlite", "postgresql")}
+# On SQLite, with the claim and the read: the customer made if new, left as it is if not (nothing written then; the
+# step moves its chat, as the upsert does, when they write from another one).
+_NEW_CUSTOMER: Insert = (
+    sqlite.insert(_CUSTOMERS)
+    .values(
+        tenant_id=bindparam("tenant_id"),
+        tg_user_id=bindparam("tg_user_id"),
+        chat_id=bindparam("chat_id"),
+        display_name=bindparam("display_name"),
+        created_at=bindparam("now"),
+    )
+    .on_conflict_do_nothing(index_elements=["tenant_id", "tg_user_id"])
+)
 
 _SAVE: Update = (
     update(_CONVERSATIONS)
@@ -159,16 +173,28 @@ class ConversationRepository:
         self.dialect = session.bind.dialect.name if session.bind else "sqlite"
 
     async def record_and_read(
-        self, tenant_id: int, update_id: int, tg_user_id: int, chat_id: int, now: datetime
+        self,
+        tenant_id: int,
+        update_id: int,
+        tg_user_id: int,
+        chat_id: int,
+        now: datetime,
+        display_name: str | None = None,
     ) -> tuple[bool, ReturningChat | None]:
         """Claims the tenant's update ``update_id`` (received ``now``) and reads its chat as :meth:`returning_chat`
         does: (False, None) when the update was recorded before (a duplicate; nothing else is read on PostgreSQL),
-        else (True, what :meth:`returning_chat` gives). On SQLite the claim goes with the read, in one trip."""
+        else (True, what :meth:`returning_chat` gives). On SQLite the claim goes with the read, in one trip, and
+        with ``display_name`` (someone speaks) a customer new to the shop is made in it too (so the read finds
+        one): a first contact then makes no trip of its own."""
         values = {"tenant_id": tenant_id, "update_id": update_id, "now": now}
         if self.dialect != "sqlite":
             if (await self._core(_RECORDS[self.dialect], values)).first() is None:
                 return False, None
             return True, await self.returning_chat(tenant_id, tg_user_id, chat_id, now)
+        if display_name is not None:  # before the claim: changes() below must be the claim's
+            await self._defer_next()
+            customer = {"tg_user_id": tg_user_id, "chat_id": chat_id, "display_name": display_name}
+            await self._core(_NEW_CUSTOMER, {**values, **customer})
         await self._defer_next()
         await self._core(_RECORDS["sqlite"], values)
         found = await self.session.execute(
