@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import statistics
 import sys
@@ -31,6 +32,23 @@ from bench.seeding import BenchShop, add_shops, fresh_database, register_bots, s
 from bench.telegram import TelegramProcess
 
 SETTLE = 0.3  # seconds after the last reply before CPU is read again: the follow-ups' last sends finish
+
+
+def thread_cpu(server: Server) -> tuple[float, float]:
+    """CPU seconds of the server's event loop thread, and of all its other threads (SQLite's, the resolver's)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    main = others = 0.0
+    for task in Path(f"/proc/{server.process.pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if task.name == str(server.process.pid):
+            main += seconds
+        else:
+            others += seconds
+    return main, others
 
 
 async def idle_cpu(server: Server, seconds: float = 2.0) -> float:
@@ -62,10 +80,18 @@ async def steps_cpu(
     shop_cpu = server.cpu_seconds() - before - idle * (time.monotonic() - began)
     pressed = await telegram.presses([(shop.token, user) for shop, user in users])
     presses = [_request(server, shop, update) for (shop, _), update in zip(users, pressed, strict=True) if update]
+    threads = thread_cpu(server)
     before, began = server.cpu_seconds(), time.monotonic()
     await measure(run, [server], presses, 0, concurrency=CONCURRENCY)
     await asyncio.sleep(SETTLE + 0.5)
     press_cpu = server.cpu_seconds() - before - idle * (time.monotonic() - began)
+    main, others = (after - then for after, then in zip(thread_cpu(server), threads, strict=True))
+    count = max(1, len(presses))
+    print(
+        f"  {server.name} presses: event loop thread {main * 1000 / count:.2f} ms, other threads "
+        f"{others * 1000 / count:.2f} ms per press",
+        flush=True,
+    )
     return shop_cpu * 1000 / len(commands), press_cpu * 1000 / max(1, len(presses))
 
 

@@ -28,8 +28,7 @@ from functools import partial
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import URL, Connection
 
 from core.db.write_turns import WriteTurn, turns_for
 
@@ -68,13 +67,12 @@ def _commit(connection: OneTripConnection) -> None:
     connection._conn.commit()
 
 
-def defer_next(connection: AsyncConnection) -> bool:
-    """Marks the next statement run on ``connection`` (begun: a session's ``await session.connection()``) as one
-    whose outcome nobody reads: it waits for the connection's next trip. The caller runs that statement next, on that
+def defer_next(connection: Connection) -> bool:
+    """Marks the next statement run on ``connection`` (begun: a session's ``session.connection()``) as one whose
+    outcome nobody reads: it waits for the connection's next trip. The caller runs that statement next, on that
     connection, and reads nothing of its result (no rows, no rowcount). False, and nothing marked, on any other
     database or driver (the statement then runs at once, as any other)."""
-    raw = connection.sync_connection.connection.dbapi_connection if connection.sync_connection else None
-    driver = getattr(raw, "_connection", None)
+    driver = getattr(connection.connection.dbapi_connection, "_connection", None)
     if not isinstance(driver, OneTripConnection):
         return False
     driver.defer_one = True

@@ -38,7 +38,7 @@ async def sqlite_file(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def _defer(session: AsyncSession) -> bool:
-    return defer_next(await session.connection())
+    return defer_next((await session.connection()).sync_connection)  # type: ignore[arg-type]
 
 
 async def _marks(database: Database) -> list[str]:

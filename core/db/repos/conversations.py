@@ -39,8 +39,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from core.db.sqlite_trips import defer_next
 from core.db.tables import Conversation, Customer, ProcessedUpdate, Tenant
@@ -167,6 +168,26 @@ def _copy(tenant_id: int, chat_id: int, values: Any) -> Conversation:
     )
 
 
+def _claimed_and_read(
+    session: Session, claim: dict[str, Any], customer: dict[str, Any] | None, read: dict[str, Any]
+) -> Row[Any] | None:
+    """On SQLite: the new customer (if ``customer``) and the claim wait for the read, and go in its trip."""
+    connection = session.connection()
+    if customer is not None:  # before the claim: the read's changes() must be the claim's
+        defer_next(connection)
+        connection.execute(_NEW_CUSTOMER, customer)
+    defer_next(connection)
+    connection.execute(_RECORDS["sqlite"], claim)
+    return session.execute(_RECORDED_AND_CHAT, read).first()
+
+
+def _written(session: Session, statement: Executable, values: dict[str, Any], *, deferred: bool) -> None:
+    connection = session.connection()
+    if deferred:
+        defer_next(connection)
+    connection.execute(statement, values)
+
+
 class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -191,16 +212,16 @@ class ConversationRepository:
             if (await self._core(_RECORDS[self.dialect], values)).first() is None:
                 return False, None
             return True, await self.returning_chat(tenant_id, tg_user_id, chat_id, now)
-        if display_name is not None:  # before the claim: changes() below must be the claim's
-            await self._defer_next()
-            customer = {"tg_user_id": tg_user_id, "chat_id": chat_id, "display_name": display_name}
-            await self._core(_NEW_CUSTOMER, {**values, **customer})
-        await self._defer_next()
-        await self._core(_RECORDS["sqlite"], values)
-        found = await self.session.execute(
-            _RECORDED_AND_CHAT, {"tenant_id": tenant_id, "tg_user_id": tg_user_id, "chat_id": chat_id}
+        customer = (
+            None
+            if display_name is None
+            else {**values, "tg_user_id": tg_user_id, "chat_id": chat_id, "display_name": display_name}
         )
-        row = found.first()
+        read = {"tenant_id": tenant_id, "tg_user_id": tg_user_id, "chat_id": chat_id}
+        # In one greenlet: each of the session's awaitable calls is a greenlet of its own, which costs more than
+        # these statements' own work in Python.
+        found = await self.session.run_sync(_claimed_and_read, values, customer, read)
+        row = found
         if row is None:  # no such tenant (its claim would have broken the foreign key first)
             return True, None
         if not row[0]:
@@ -211,10 +232,6 @@ class ConversationRepository:
         """A Core statement on the session's connection: through the session, an INSERT into a mapped table takes
         the ORM's bulk path, which costs more than the statement."""
         return await (await self.session.connection()).execute(statement, values)
-
-    async def _defer_next(self) -> None:
-        """The next statement (this session's, run next by the caller) waits for the connection's next trip."""
-        defer_next(await self.session.connection())
 
     async def returning_chat(
         self, tenant_id: int, tg_user_id: int, chat_id: int, now: datetime
@@ -277,7 +294,7 @@ class ConversationRepository:
             return False
         else:
             values["conversation_id"] = conversation.id
-        if self.dialect == "sqlite":  # the write goes with the COMMIT's trip (or the next statement's)
-            await self._defer_next()
-        await self._core(_MAKE if conversation.id is None else _SAVE, values)
+        statement = _MAKE if conversation.id is None else _SAVE
+        # On SQLite the write goes with the COMMIT's trip (or the next statement's).
+        await self.session.run_sync(_written, statement, values, deferred=self.dialect == "sqlite")
         return True
