@@ -86,10 +86,12 @@ async def start_dukabot(
     redis_url: str | None = None,
     timeline: Path | None = None,
     library: str = "aiogram",
+    profile: str | None = None,
 ) -> Server:
     """``dukabot serve`` as an operator runs it, Telegram by webhooks (a public URL is set, so nothing polls) through
     ``library`` (DUKABOT_TELEGRAM_LIBRARY); with ``timeline``, through ``bench.timeline``, which writes the server's
-    timeline there."""
+    timeline there; with ``profile``, under cProfile (``bench.profiled``), the profile written to that file when it
+    stops."""
     port = free_port()
     env = clean_env()
     env.update(
@@ -108,6 +110,9 @@ async def start_dukabot(
     if timeline is not None:
         env["PYTHONPATH"] = ROOT + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         command = [sys.executable, "-m", "bench.timeline", str(timeline), "serve"]
+    if profile is not None:
+        env["PYTHONPATH"] = ROOT + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        command = [sys.executable, "-m", "bench.profiled", profile, "serve"]
     argv = run.cores.pin(command, core)
     return await start_server(name, argv, port=port, folder=run.folder, env=env)
 

@@ -18,14 +18,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from sqlalchemy import Insert, bindparam
-from sqlalchemy.dialects import postgresql, sqlite
-
 from bot.channel import Incoming, Received
 from core.catalog_cache import CatalogCache
 from core.clock import Clock
 from core.db.engine import Database
-from core.db.tables import ProcessedUpdate
+from core.db.repos.conversations import ConversationRepository
 from core.outbox import owes_messages
 from flows import router
 from flows.context import FlowContext, Reply
@@ -33,27 +30,6 @@ from flows.inbound import Inbound, Upload
 from payments.jobs import owes_jobs
 
 log = logging.getLogger(__name__)
-_RECORDS: dict[str, Insert] = {}
-
-
-def _record_statement(dialect: str) -> Insert:
-    """The update's id claimed once per tenant: a duplicate inserts nothing and returns no row (and, on PostgreSQL,
-    leaves the transaction usable). Built once per dialect; it is the same for every update."""
-    statement = _RECORDS.get(dialect)
-    if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(ProcessedUpdate)
-            .values(
-                tenant_id=bindparam("tenant_id"), update_id=bindparam("update_id"), received_at=bindparam("received_at")
-            )
-            .on_conflict_do_nothing()
-            .returning(ProcessedUpdate.id)
-        )
-        _RECORDS[dialect] = statement
-    return statement
-
-
 Route = Callable[[FlowContext, Inbound], Awaitable[tuple[Reply, bool]]]
 FollowUp = Callable[[], Awaitable[None]]
 
@@ -134,18 +110,24 @@ class UpdateProcessor:
     async def _process(self, tenant_id: int, update: Received) -> tuple[Processed, FollowUp | None]:
         incoming = update.incoming
         async with self.database.uow() as uow:
-            connection = await uow.session.connection()  # a Core statement: the ORM has nothing to add to it
-            recorded = await connection.execute(
-                _record_statement(self.database.dialect),
-                {"tenant_id": tenant_id, "update_id": update.update_id, "received_at": self.clock.now()},
+            # The update's id is claimed with the read of its chat (one trip on SQLite); an update dukabot does not
+            # act on is claimed all the same, so that its redelivery is a duplicate too.
+            actor = incoming.actor if incoming is not None else None
+            recorded, found = await ConversationRepository(uow.session).record_and_read(
+                tenant_id,
+                update.update_id,
+                actor.tg_user_id if actor else 0,
+                actor.chat_id if actor else 0,
+                self.clock.now(),
+                actor.display_name if actor else None,
             )
-            if recorded.first() is None:
+            if not recorded:
                 return Processed(duplicate=True), None
             step = (
                 None
                 if incoming is None
-                else await router.open_step(
-                    uow.session, tenant_id, incoming.actor, self.clock, self.methods, self.catalog
+                else await router.step_from(
+                    uow.session, tenant_id, incoming.actor, self.clock, found, self.methods, self.catalog
                 )
             )
             if incoming is None or step is None:

@@ -5,16 +5,31 @@ so receiving is written once here; each library gives its parser, its failures a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar, TypeVar
 
 from bot.bots import TenantBots, TenantBotsOfChannel
 from bot.channel import ChannelEntry, ChannelInfo, Received
-from bot.telegram_read import UpdateFields, read
+from bot.telegram_plain import plain_read
+from bot.telegram_read import UpdateFields, read, screened_body
 from bot.telegram_render import TelegramCalls, TelegramNotifier
 
 B = TypeVar("B")
+
+
+def parse_with(body: bytes, model_of: Callable[[dict[str, Any]], UpdateFields | None]) -> Received | None:
+    """A webhook body read: screened, then a text or a press read plainly (as the models would read it, without
+    them), anything else through the library's ``model_of``; None for what Telegram could not have sent."""
+    try:
+        data = screened_body(body)
+    except ValueError:  # not JSON, or not what Telegram could have sent
+        return None
+    plain = plain_read(data)
+    if plain is not None:
+        return plain
+    update = model_of(data)
+    return None if update is None else Received(update.update_id, read(update))
 
 
 class TelegramChannel(TenantBotsOfChannel[B]):
@@ -31,7 +46,9 @@ class TelegramChannel(TenantBotsOfChannel[B]):
 
     # The library's parts
 
-    def _parse_update(self, body: bytes) -> Any | None:
+    def _model_of(self, data: dict[str, Any]) -> Any | None:
+        """The library's update built from a screened body (``bot.telegram_read.screened_body``); None when the
+        library refuses it."""
         raise NotImplementedError
 
     @staticmethod
@@ -51,8 +68,7 @@ class TelegramChannel(TenantBotsOfChannel[B]):
         return self._calls_of(await self.bots.bot_for(tenant_id))
 
     def parse(self, body: bytes) -> Received | None:
-        update = self._parse_update(body)
-        return None if update is None else self._received(update)
+        return parse_with(body, self._model_of)
 
     async def poll(self, tenant_id: int, offset: int | None, wait: int) -> Sequence[Received]:
         bot: Any = await self.bots.bot_for(tenant_id)

@@ -49,12 +49,12 @@ def unread_parts_dropped(data: Any) -> Any:
     query = data.get("callback_query") if isinstance(data, dict) else None
     message = query.get("message") if isinstance(query, dict) else None
     if isinstance(message, dict):
-        for unread in _UNREAD_OF_PRESSED_MESSAGE:
+        for unread in UNREAD_OF_PRESSED_MESSAGE:
             message.pop(unread, None)
     return data
 
 
-_UNREAD_OF_PRESSED_MESSAGE = ("reply_markup", "entities", "caption_entities")
+UNREAD_OF_PRESSED_MESSAGE = ("reply_markup", "entities", "caption_entities")
 
 
 def _no_constant(name: str) -> Any:

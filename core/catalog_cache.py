@@ -12,6 +12,10 @@ A shelf is filled by one statement that reads the products together with the ten
 kept under is the one its products were read at, on PostgreSQL too (where another transaction may commit between two
 statements of a step). A fill that read a version other than the step's is used for that step and not kept.
 
+A shelf also keeps what is drawn from it (a menu of its categories, a page of a category: the same for every chat
+that reads one language), under a key naming everything else the drawing read, so a menu is drawn once per version
+of the catalog, not on every step.
+
 Stock is not on the shelf: it moves with every payment, and it is never shown from here. A product's own page, the
 cart, checkout and the start of a payment read products from the database, so stock and prices where money is
 involved are always today's.
@@ -19,9 +23,13 @@ involved are always today's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from core.db.repos.catalog import CatalogRepository, ShelfItem
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +39,16 @@ class Shelf:
     version: int
     categories: tuple[str, ...]
     items: dict[str, tuple[ShelfItem, ...]]
+    drawn: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def drawing(self, key: Hashable, draw: Callable[[], T]) -> T:
+        """What ``draw`` makes of this shelf, made once: ``key`` names all else it reads (the language, the shop's
+        name...). What it makes must never be changed by its users (frozen values)."""
+        try:
+            made: T = self.drawn[key]
+        except KeyError:
+            made = self.drawn[key] = draw()
+        return made
 
     def category(self, index: int) -> str | None:
         return self.categories[index] if 0 <= index < len(self.categories) else None

@@ -29,7 +29,12 @@ async def shelf(ctx: FlowContext) -> Shelf:
 
 
 async def show_categories(ctx: FlowContext, *, edit: bool = False) -> Message:
-    categories = (await shelf(ctx)).categories
+    shown = await shelf(ctx)  # drawn once per catalog version (core.catalog_cache)
+    return shown.drawing(("categories", ctx.lang, ctx.tenant.name, edit), lambda: _categories(ctx, shown, edit))
+
+
+def _categories(ctx: FlowContext, shown: Shelf, edit: bool) -> Message:
+    categories = shown.categories
     if not categories:
         return Message(ctx.t("shop.empty"), edit=edit)
     rows = [[Button(name, data=Category(index, 0).pack())] for index, name in enumerate(categories)]
@@ -39,6 +44,10 @@ async def show_categories(ctx: FlowContext, *, edit: bool = False) -> Message:
 
 async def show_category(ctx: FlowContext, index: int, page: int) -> Message | None:
     shown = await shelf(ctx)
+    return shown.drawing(("category", ctx.lang, index, page), lambda: _category_page(ctx, shown, index, page))
+
+
+def _category_page(ctx: FlowContext, shown: Shelf, index: int, page: int) -> Message | None:
     category = shown.category(index)
     if category is None or page < 0:
         return None

@@ -36,7 +36,7 @@ from core.buttons import (
 )
 from core.catalog_cache import CatalogCache
 from core.clock import Clock
-from core.db.repos.conversations import ConversationRead, ConversationRepository, as_read
+from core.db.repos.conversations import ConversationRead, ConversationRepository, ReturningChat, as_read
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
@@ -88,9 +88,24 @@ async def open_step(
     """:func:`open_context` for an update of the tenant's, in as few statements as it takes; None when there is no
     such tenant. A person who wrote from this chat before (nearly every update) is loaded with the tenant and locked
     in one statement; a first contact makes what is missing."""
+    found = await ConversationRepository(session).returning_chat(
+        tenant_id, actor.tg_user_id, actor.chat_id, clock.now()
+    )
+    return await step_from(session, tenant_id, actor, clock, found, methods, catalog)
+
+
+async def step_from(
+    session: AsyncSession,
+    tenant_id: int,
+    actor: Actor,
+    clock: Clock,
+    found: ReturningChat | None,
+    methods: frozenset[str] = frozenset({"manual"}),
+    catalog: CatalogCache | None = None,
+) -> Step | None:
+    """:func:`open_step` from what the caller read already (``ConversationRepository.record_and_read``)."""
     chats = ConversationRepository(session)
     now = clock.now()
-    found = await chats.returning_chat(tenant_id, actor.tg_user_id, actor.chat_id, now)
     if found is None:
         tenant = await TenantRepository(session).by_id(tenant_id)
         if tenant is None:

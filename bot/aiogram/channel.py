@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import aiohttp
 from aiogram import Bot
@@ -25,7 +26,7 @@ from aiogram.types import Update
 
 from bot.aiogram import ENTRY, UPDATE_KINDS, bot_api
 from bot.aiogram.notifier import AiogramCalls, translate, translated
-from bot.aiogram.updates import parse_update
+from bot.aiogram.updates import model_of
 from bot.bots import TenantBots
 from bot.channel import ChannelKit, ChannelRefused, PollConflict, TokenRefused
 from bot.telegram_channel import TelegramChannel
@@ -55,8 +56,8 @@ class AiogramChannel(TelegramChannel[Bot]):
 
     # The library's parts (bot.telegram_channel)
 
-    def _parse_update(self, body: bytes) -> Update | None:
-        return parse_update(body)
+    def _model_of(self, data: dict[str, Any]) -> Update | None:
+        return model_of(data)
 
     def _polling(self, bot: Bot) -> AbstractAsyncContextManager[None]:
         return _polling(bot)

@@ -3,6 +3,8 @@ models; reading them is the same for every Telegram library (``bot.telegram_read
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.types import Update
 from pydantic import ValidationError
 
@@ -15,6 +17,14 @@ def parse_update(body: bytes) -> Update | None:
     """The update in a webhook body, with its texts cleaned; None for a body Telegram could not have sent (not JSON,
     nested too deep, an integer outside 64 bits, not an update)."""
     try:
-        return Update.model_validate(screened_body(body))
-    except (ValueError, ValidationError):
+        return model_of(screened_body(body))
+    except ValueError:
+        return None
+
+
+def model_of(data: dict[str, Any]) -> Update | None:
+    """aiogram's update of a screened body; None when its models refuse it."""
+    try:
+        return Update.model_validate(data)
+    except ValidationError:
         return None

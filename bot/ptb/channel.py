@@ -8,6 +8,7 @@ import functools
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import certifi
 from telegram import Bot, Update
@@ -19,7 +20,7 @@ from bot.bots import TenantBots
 from bot.channel import ChannelKit, ChannelRefused, PollConflict, TokenRefused
 from bot.ptb import ENTRY, UPDATE_KINDS
 from bot.ptb.notifier import PtbCalls, retry_seconds, translate
-from bot.ptb.updates import parse_update
+from bot.ptb.updates import model_of
 from bot.telegram_channel import TelegramChannel
 from bot.telegram_render import TelegramNotifier
 from core.messages import Message
@@ -52,8 +53,8 @@ class PtbChannel(TelegramChannel[Bot]):
 
     # The library's parts (bot.telegram_channel)
 
-    def _parse_update(self, body: bytes) -> Update | None:
-        return parse_update(body)
+    def _model_of(self, data: dict[str, Any]) -> Update | None:
+        return model_of(data)
 
     def _polling(self, bot: Bot) -> AbstractAsyncContextManager[None]:
         return _polling(bot)

@@ -8,6 +8,12 @@ without a trip and a statement is executed, fetched and closed in one: what the 
 (rows, description, rowcount, lastrowid) is already in hand. Everything else (commit, rollback, the connection's
 settings) is aiosqlite's own; only the cursor differs, and SQLAlchemy's adapter reads every result in full anyway.
 
+A statement whose outcome nobody reads (a write that returns nothing, which the caller marks with :func:`defer_next`)
+makes no trip of its own: it rides with the connection's next trip, run first on the thread, before the next
+statement or the COMMIT. An update's step so records its update id in the trip that reads its chat, and writes its
+conversation in the trip that commits. A deferred statement that fails fails that trip, before its statement or
+its COMMIT runs; a rollback drops what is still waiting.
+
 A writer's connection also takes its file's write turn (``core/db/write_turns.py``) before the trip that begins a
 transaction, and gives it back when the transaction ends here: COMMIT or ROLLBACK run (the pool's reset on return is
 a rollback), or the connection closed, terminated or dropped.
@@ -22,7 +28,7 @@ from functools import partial
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 
 from core.db.write_turns import WriteTurn, turns_for
 
@@ -32,9 +38,7 @@ _Outcome = tuple[Any, int, int | None, list[Any]]
 def _execute(connection: OneTripConnection, sql: str, parameters: Any, *, many: bool) -> _Outcome:
     """On the connection's thread: the transaction begun if it is owed, the statement run, its rows read and its
     cursor closed."""
-    begin, connection.begin_with = connection.begin_with, None
-    if begin is not None:
-        connection._conn.execute(begin)
+    _begun_with_deferred(connection)
     cursor = connection._conn.cursor()
     try:
         if many:
@@ -46,6 +50,33 @@ def _execute(connection: OneTripConnection, sql: str, parameters: Any, *, many: 
         return description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
+
+
+def _begun_with_deferred(connection: OneTripConnection) -> None:
+    """On the connection's thread: the BEGIN owed, then the statements that waited for this trip, in order."""
+    begin, connection.begin_with = connection.begin_with, None
+    deferred, connection.deferred = connection.deferred, []
+    if begin is not None:
+        connection._conn.execute(begin)
+    for sql, parameters in deferred:
+        connection._conn.execute(sql, parameters)
+
+
+def _commit(connection: OneTripConnection) -> None:
+    _begun_with_deferred(connection)
+    connection._conn.commit()
+
+
+def defer_next(connection: Connection) -> bool:
+    """Marks the next statement run on ``connection`` (begun: a session's ``session.connection()``) as one whose
+    outcome nobody reads: it waits for the connection's next trip. The caller runs that statement next, on that
+    connection, and reads nothing of its result (no rows, no rowcount). False, and nothing marked, on any other
+    database or driver (the statement then runs at once, as any other)."""
+    driver = getattr(connection.connection.dbapi_connection, "_connection", None)
+    if not isinstance(driver, OneTripConnection):
+        return False
+    driver.defer_one = True
+    return True
 
 
 class OneTripCursor:
@@ -75,6 +106,11 @@ class OneTripCursor:
         return self
 
     async def _run(self, sql: str, parameters: Any, *, many: bool) -> None:
+        if self._connection.defer_one and not many:
+            self._connection.defer_one = False
+            self._connection.deferred.append((sql, parameters))
+            self.description, self.rowcount, self.lastrowid, self._rows = None, -1, None, []
+            return
         if self._connection.begin_with is not None:
             await self._connection.take_turn()
         self.description, self.rowcount, self.lastrowid, self._rows = await self._connection.on_thread(
@@ -111,9 +147,15 @@ class OneTripConnection(aiosqlite.Connection):
     dropped by its task, unreturned), whatever the outcome of the trip."""
 
     begin_with: str | None = None
+    deferred: list[tuple[str, Any]]  # statements waiting for the next trip (see the module's docstring)
+    defer_one = False  # the next statement waits for the next trip (defer_next)
     writes_to: str | None = None
     busy_timeout: float = 30.0
     _turn: WriteTurn | None = None
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
+        super().__init__(connector, iter_chunk_size)
+        self.deferred = []
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
@@ -132,15 +174,21 @@ class OneTripConnection(aiosqlite.Connection):
 
     async def commit(self) -> None:
         try:
-            self.begin_with = None
-            if self._conn.in_transaction:
-                await super().commit()
+            if self.deferred:  # a transaction whose last statements waited: they go with the COMMIT
+                if self.begin_with is not None:
+                    await self.take_turn()
+                await self._execute(partial(_commit, self))  # type: ignore[no-untyped-call]
+            else:
+                self.begin_with = None
+                if self._conn.in_transaction:
+                    await super().commit()
         finally:
+            self.begin_with, self.deferred, self.defer_one = None, [], False
             self._give_turn_back()
 
     async def rollback(self) -> None:
         try:
-            self.begin_with = None
+            self.begin_with, self.deferred, self.defer_one = None, [], False
             if self._conn.in_transaction:
                 await super().rollback()
         finally:
