@@ -25,11 +25,11 @@ from sqlalchemy.engine import make_url
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.migrate import upgrade
-from core.db.tables import Base
 from core.vault import Vault
 
 # Like every entry point, the tests load the provider registry before rendering a word: it adds the providers' texts.
 from payments import providers as _providers  # noqa: F401
+from tests.support.reset import empty_postgres
 
 
 def _worker_database_url(url: str | None) -> str | None:
@@ -78,11 +78,20 @@ async def _create_database(given: str, url: str) -> None:
         await server.dispose()
 
 
+# Tests of half a minute or more each (playgrounds in processes of their own, hundreds of Hypothesis examples).
+SLOW_FIRST = ("tests/e2e/", "tests/property/test_hostile_requests.py", "tests/property/test_sales_add_up.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under mutmut (``make mutate``) a mutant dies at its first failing test (``-x``): run the quick, focused tests
-    first rather than in the arbitrary order mutmut passes them."""
+    first rather than in the arbitrary order mutmut passes them.
+
+    Otherwise the longest tests go first. pytest-xdist hands tests out in this order, a first batch in turn to each
+    worker: the long ones run side by side from the start instead of one worker finishing them alone at the end."""
     if "MUTANT_UNDER_TEST" in os.environ:
         items.sort(key=lambda item: 0 if "_edges.py" in item.nodeid else 1 if "tests/unit/" in item.nodeid else 2)
+    else:
+        items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))  # stable: modules stay together
 
 
 def _migrate(url: str, *, reset_postgres: bool = False) -> None:
@@ -130,9 +139,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 async def database(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     if database.dialect == "postgresql":
-        names = ", ".join(table.name for table in Base.metadata.sorted_tables)
         async with database.engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            await empty_postgres(connection)
     try:
         yield database
     finally:
