@@ -5,7 +5,8 @@ Under ``CI=true`` nothing may skip for want of them: the race tests only mean so
 without both variables fails at once instead of passing on SQLite alone.
 
 ``make test`` runs the suite in parallel processes (pytest-xdist). Each worker gets a PostgreSQL database of its own,
-``<name>_gw0``, ``<name>_gw1``..., made on first use, because every PostgreSQL test truncates the tables it shares.
+``<name>_gw0``, ``<name>_gw1``..., made on first use, because every PostgreSQL test empties the tables it shares
+(tests/support/reset.py).
 Redis needs nothing: every test keys under a prefix of its own."""
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under mutmut (``make mutate``) a mutant dies at its first failing test (``-x``): run the quick, focused tests
     first rather than in the arbitrary order mutmut passes them.
 
-    Otherwise the longest tests go first. pytest-xdist hands tests out in this order, a first batch in turn to each
-    worker: the long ones run side by side from the start instead of one worker finishing them alone at the end."""
+    Otherwise the longest tests go first: under ``--dist worksteal`` (pyproject.toml) an idle worker takes tests from
+    the end of a busy one's queue, so the long ones run early and the run ends on short ones, never on one worker
+    finishing a playground alone."""
     if "MUTANT_UNDER_TEST" in os.environ:
         items.sort(key=lambda item: 0 if "_edges.py" in item.nodeid else 1 if "tests/unit/" in item.nodeid else 2)
     else:

@@ -12,18 +12,19 @@ import pytest_asyncio
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.notifier import CAPTION_LIMIT, TEXT_LIMIT, TelegramNotifier, render_keyboard, split_text, utf16_len
 from core import outbox
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import Base, OutboxMessage, Tenant, TenantAdmin
+from core.db.tables import OutboxMessage, Tenant, TenantAdmin
 from core.messages import Button, Message, keyboard
 from core.outbox import OutboxStatus
 from core.relay import OutboxRelay, PermanentError, RetryAfter, TransientError, Undeliverable
 from core.vault import Vault
 from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser
+from tests.support.reset import empty_postgres
 
 # One server, one loop and one aiogram HTTP session for the module. Each test gets its own bot token, hence its own
 # isolated bot on the shared fake.
@@ -290,9 +291,8 @@ async def test_the_relay_delivers_through_telegram_and_reports_a_blocked_custome
     clock = FakeClock()
     try:
         if database.dialect == "postgresql":
-            names = ", ".join(table.name for table in Base.metadata.sorted_tables)
             async with database.engine.begin() as connection:
-                await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                await empty_postgres(connection)
         amina, baraka, merchant = [await customer(fake, token) for _ in range(3)]
         fake.block(baraka)
         async with database.uow() as uow:
