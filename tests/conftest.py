@@ -5,7 +5,8 @@ Under ``CI=true`` nothing may skip for want of them: the race tests only mean so
 without both variables fails at once instead of passing on SQLite alone.
 
 ``make test`` runs the suite in parallel processes (pytest-xdist). Each worker gets a PostgreSQL database of its own,
-``<name>_gw0``, ``<name>_gw1``..., made on first use, because every PostgreSQL test truncates the tables it shares.
+``<name>_gw0``, ``<name>_gw1``..., made on first use, because every PostgreSQL test empties the tables it shares
+(tests/support/reset.py).
 Redis needs nothing: every test keys under a prefix of its own."""
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from bot.channel import Channel, ChannelKit
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.migrate import upgrade
-from core.db.tables import Base
 from core.vault import Vault
 
 # Like every entry point, the tests load the provider registry before rendering a word: it adds the providers' texts.
 from payments import providers as _providers  # noqa: F401
+from tests.support.reset import empty_postgres
 
 
 def _worker_database_url(url: str | None) -> str | None:
@@ -81,11 +82,21 @@ async def _create_database(given: str, url: str) -> None:
         await server.dispose()
 
 
+# Tests of half a minute or more each (playgrounds in processes of their own, hundreds of Hypothesis examples).
+SLOW_FIRST = ("tests/e2e/", "tests/property/test_hostile_requests.py", "tests/property/test_sales_add_up.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under mutmut (``make mutate``) a mutant dies at its first failing test (``-x``): run the quick, focused tests
-    first rather than in the arbitrary order mutmut passes them."""
+    first rather than in the arbitrary order mutmut passes them.
+
+    Otherwise the longest tests go first: under ``--dist worksteal`` (pyproject.toml) an idle worker takes tests from
+    the end of a busy one's queue, so the long ones run early and the run ends on short ones, never on one worker
+    finishing a playground alone."""
     if "MUTANT_UNDER_TEST" in os.environ:
         items.sort(key=lambda item: 0 if "_edges.py" in item.nodeid else 1 if "tests/unit/" in item.nodeid else 2)
+    else:
+        items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))  # stable: modules stay together
 
 
 def _migrate(url: str, *, reset_postgres: bool = False) -> None:
@@ -133,9 +144,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 async def database(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     if database.dialect == "postgresql":
-        names = ", ".join(table.name for table in Base.metadata.sorted_tables)
         async with database.engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            await empty_postgres(connection)
     try:
         yield database
     finally:

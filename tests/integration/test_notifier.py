@@ -10,20 +10,21 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.channel import Channel
 from bot.telegram_render import CAPTION_LIMIT, TEXT_LIMIT, TelegramNotifier, split_text, utf16_len
 from core import outbox
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import Base, OutboxMessage, Tenant, TenantAdmin
+from core.db.tables import OutboxMessage, Tenant, TenantAdmin
 from core.messages import Button, Message, keyboard
 from core.outbox import OutboxStatus
 from core.relay import OutboxRelay, PermanentError, RetryAfter, TransientError, Undeliverable
 from core.vault import Vault
 from sandbox.telegram import FakeTelegram, FakeTelegramServer, FakeUser
 from tests.support.channels import adopt, channel_at, close_quickly, library_module
+from tests.support.reset import empty_postgres
 
 # One server and one loop for the module; each test gets its own channel, and its own bot token, hence its own
 # isolated bot on the shared fake. Every case runs through each library.
@@ -273,9 +274,8 @@ async def test_the_relay_delivers_through_telegram_and_reports_a_blocked_custome
     clock = FakeClock()
     try:
         if database.dialect == "postgresql":
-            names = ", ".join(table.name for table in Base.metadata.sorted_tables)
             async with database.engine.begin() as connection:
-                await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                await empty_postgres(connection)
         amina, baraka, merchant = [await customer(fake, token) for _ in range(3)]
         fake.block(baraka)
         async with database.uow() as uow:
