@@ -72,7 +72,9 @@ class SmsSender:
                 provider_message_id=accepted.message_id,
                 outbox_id=outbox_id,
                 recipient=to,
-                status=accepted.status,
+                # Africa's Talking calls an accepted send "Success", as it calls a delivered one: "accepted" is ours,
+                # so that only a delivery report says "Success".
+                status="accepted",
                 now=self._clock.now(),
             )
             await uow.commit()

@@ -113,7 +113,7 @@ async def test_a_customer_who_blocked_the_bot_gets_the_receipt_by_sms(rig: Rig) 
             "sms",
             "ATXid_sim00000001",
             PHONE,
-            "Success",
+            "accepted",
         )
 
 
