@@ -4,7 +4,8 @@ Africa's Talking (``/notify/sms/{tenant}/reports``). Nobody signs them, so a rep
 - it is matched to a message this shop sent (its provider message id, scoped to the tenant in the URL); a report of
   an id we never sent, or another shop's, changes nothing;
 - it records a status (and the failure reason) on that message and nothing else: no money, no order, no outbox row;
-- a message is "accepted" when Africa's Talking took it; a report moves it on, but one whose status is final keeps it (a later or replayed report cannot turn a failure into a success);
+- a message is "accepted" when Africa's Talking took it; a report moves it on, but one whose status is final keeps
+  it (a later or replayed report cannot turn a failure into a success);
 - a report whose number, when it gives one, is not the number we sent to changes nothing.
 """
 
