@@ -26,8 +26,8 @@ from core.db.repos.orders import OrderRepository
 from core.db.tables import Order, Tenant
 from core.messages import Attachment, Message
 from core.notify import NotifierError, PermanentError, TransientError, Undeliverable
-from core.vault import Vault, VaultError
-from notify import sent, store
+from core.vault import Vault
+from notify import sent
 from notify.email.settings import CHANNEL, EmailSettings, from_stored
 from notify.sms.settings import SettingsError
 
@@ -49,15 +49,10 @@ class EmailSender:
     async def deliver(self, tenant_id: int, outbox_id: int, delivery: Mapping[str, Any], message: Message) -> None:
         to = str(delivery.get("to") or "")
         async with self._db.uow(read_only=True) as uow:
-            if await sent.already_sent(uow.session, tenant_id, CHANNEL, outbox_id):
-                return  # accepted before the relay died: not sent twice
-            tenant = await uow.session.get(Tenant, tenant_id)
-            try:
-                stored = await store.load(uow.session, self._vault, tenant_id, CHANNEL)
-            except VaultError:
-                raise PermanentError("the email settings cannot be decrypted with this process's keys") from None
-            if tenant is None or stored is None:
-                raise PermanentError("email is not set up for this shop (dukabot notify set SLUG email)")
+            found = await sent.to_send(uow.session, self._vault, tenant_id, CHANNEL, outbox_id)
+            if found is None:
+                return
+            tenant, stored = found
             order = await OrderRepository(uow.session).by_id(tenant_id, int(delivery.get("order_id") or 0))
             attachment = await self._receipt_file(uow.session, tenant, order) if order is not None else None
         try:
@@ -74,18 +69,15 @@ class EmailSender:
         if attachment is not None:
             mail.add_attachment(attachment.data, maintype="application", subtype="pdf", filename=attachment.name)
         await self._send(settings, mail)
-        async with self._db.uow() as uow:
-            await sent.record(
-                uow.session,
-                tenant_id=tenant_id,
-                channel=CHANNEL,
-                provider_message_id=message_id,
-                outbox_id=outbox_id,
-                recipient=to,
-                status="accepted",
-                now=self._clock.now(),
-            )
-            await uow.commit()
+        await sent.remember(
+            self._db,
+            self._clock,
+            tenant_id=tenant_id,
+            channel=CHANNEL,
+            provider_message_id=message_id,
+            outbox_id=outbox_id,
+            to=to,
+        )
         logger.info("outbox row %s (tenant %s) accepted by the shop's SMTP server", outbox_id, tenant_id)
 
     async def _send(self, settings: EmailSettings, mail: EmailMessage) -> None:

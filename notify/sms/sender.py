@@ -14,11 +14,10 @@ import httpx
 
 from core.clock import Clock
 from core.db.engine import Database
-from core.db.tables import Tenant
 from core.messages import Message
 from core.notify import PermanentError, TransientError
-from core.vault import Vault, VaultError
-from notify import sent, store
+from core.vault import Vault
+from notify import sent
 from notify.sms import gsm, wire
 from notify.sms.settings import CHANNEL, SettingsError, from_stored
 
@@ -35,15 +34,10 @@ class SmsSender:
     async def deliver(self, tenant_id: int, outbox_id: int, delivery: Mapping[str, Any], message: Message) -> None:
         to = str(delivery.get("to") or "")
         async with self._db.uow(read_only=True) as uow:
-            if await sent.already_sent(uow.session, tenant_id, CHANNEL, outbox_id):
-                return  # accepted before the relay died: not sent twice
-            tenant = await uow.session.get(Tenant, tenant_id)
-            try:
-                stored = await store.load(uow.session, self._vault, tenant_id, CHANNEL)
-            except VaultError:
-                raise PermanentError("the SMS settings cannot be decrypted with this process's keys") from None
-        if tenant is None or stored is None:
-            raise PermanentError("SMS is not set up for this shop (dukabot notify set SLUG sms)")
+            found = await sent.to_send(uow.session, self._vault, tenant_id, CHANNEL, outbox_id)
+        if found is None:
+            return
+        tenant, stored = found
         try:
             settings = from_stored(stored)
         except SettingsError as error:
@@ -64,18 +58,15 @@ class SmsSender:
         except ValueError:
             body = None
         accepted = wire.read_answer(answer.status_code, body, to)
-        async with self._db.uow() as uow:
-            await sent.record(
-                uow.session,
-                tenant_id=tenant_id,
-                channel=CHANNEL,
-                provider_message_id=accepted.message_id,
-                outbox_id=outbox_id,
-                recipient=to,
-                # Africa's Talking calls an accepted send "Success", as it calls a delivered one: "accepted" is ours,
-                # so that only a delivery report says "Success".
-                status="accepted",
-                now=self._clock.now(),
-            )
-            await uow.commit()
+        # Africa's Talking calls an accepted send "Success", as it calls a delivered one: "accepted" is ours, so
+        # that only a delivery report says "Success".
+        await sent.remember(
+            self._db,
+            self._clock,
+            tenant_id=tenant_id,
+            channel=CHANNEL,
+            provider_message_id=accepted.message_id,
+            outbox_id=outbox_id,
+            to=to,
+        )
         logger.info("outbox row %s (tenant %s) accepted by Africa's Talking", outbox_id, tenant_id)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import sys
+from functools import partial
 from importlib import resources
 
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import OutboxMessage, ProcessedUpdate
 from core.outbox import OutboxStatus
 from core.settings import Settings
+from sandbox.africastalking import playground as sms_playground
 from sandbox.etims import playground as etims_playground
 from sandbox.playground.lines import LineReader
 from sandbox.playground.shop import (
@@ -37,7 +39,7 @@ from sandbox.playground.shop import (
 )
 from sandbox.playground.simulators import PaymentSimulators
 from sandbox.playground.terminal import HELP, Terminal
-from sandbox.telegram import FakeUser
+from sandbox.telegram import FakeTelegram, FakeUser
 from webhooks.runtime import build_runtime
 
 __all__ = [
@@ -55,7 +57,11 @@ __all__ = [
 
 
 async def seed_demo_shop(
-    settings: Settings, simulators: PaymentSimulators | None = None, *, etims_url: str | None = None
+    settings: Settings,
+    simulators: PaymentSimulators | None = None,
+    *,
+    etims_url: str | None = None,
+    sms_url: str | None = None,
 ) -> None:
     runtime = build_runtime(settings)
     try:
@@ -93,6 +99,11 @@ async def seed_demo_shop(
                 await etims_playground.configure_demo(
                     uow.session, runtime.vault, tenant.id, etims_url, runtime.clock.now()
                 )
+                await uow.commit()
+            if sms_url is not None:  # likewise its SMS receipts, to this start's Africa's Talking simulator
+                tenant = await TenantRepository(uow.session).by_slug(DEMO_SLUG)
+                assert tenant is not None
+                await sms_playground.configure_demo(uow.session, runtime.vault, tenant, sms_url, runtime.clock.now())
                 await uow.commit()
     finally:
         await runtime.close()
@@ -163,7 +174,11 @@ async def run_playground(
 async def _run(settings: Settings, port: int | None, keep: bool, pace: float) -> None:
     async with open_shop(settings, port, keep=keep) as shop:
         customer, merchant, local = shop.customer, shop.merchant, shop.settings
-        terminal = Terminal(customer, merchant, shop.simulators, media=shop.media, etims=shop.etims)
+        sms = None
+        if shop.sms is not None:
+            blocking = partial(_block, shop.telegram, customer)
+            sms = sms_playground.SmsPlay(shop.sms, blocking)
+        terminal = Terminal(customer, merchant, shop.simulators, media=shop.media, etims=shop.etims, sms=sms)
         print(f"dukabot playground: the demo shop's server runs on http://{local.host}:{local.port}")
         print(HELP)
         watchers = [asyncio.create_task(terminal.watch(who)) for who in terminal.people]
@@ -183,3 +198,10 @@ async def _run(settings: Settings, port: int | None, keep: bool, pace: float) ->
             for task in watchers:
                 task.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
+
+
+def _block(telegram: FakeTelegram, customer: FakeUser, blocked: bool) -> None:
+    if blocked:
+        telegram.block(customer)
+    else:
+        telegram.unblock(customer)
