@@ -269,3 +269,35 @@ async def test_a_wrong_api_key_is_a_permanent_error_retried_a_few_times_then_dea
         3,
         "Africa's Talking refused the username and API key (HTTP 401)",
     )
+
+
+async def test_a_relay_that_died_before_the_send_was_recorded_sends_it_again_marked_as_a_repeat(rig: Rig) -> None:
+    """The one window left: Africa's Talking accepted the SMS, and the relay died before it recorded the message id.
+    The row's lease runs out with no result; the next claim knows its outcome is unknown, and the SMS goes again,
+    marked as a repeat and still one message of 160 characters at most: what the chat relay allows, no more."""
+    await rig.set_sms("always")
+    payment = await rig.pay()
+    async with rig.till.database.uow() as uow:
+        row = await uow.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == f"receipt:{payment.id}:sms")
+        )
+        assert row is not None
+        row.claimed_until = rig.till.clock.now()  # a claim whose lease ran out with nothing recorded
+        await uow.commit()
+    await rig.sim.mock_transport().handle_async_request(
+        httpx.Request(
+            "POST",
+            "https://api.sandbox.africastalking.com/version1/messaging",
+            headers={"apiKey": rig.sim.api_key},
+            data={"username": rig.sim.username, "to": PHONE, "message": receipt_text()},
+        )
+    )
+    rig.till.clock.advance(seconds=1)
+
+    await rig.deliver()
+
+    first, second = (sms.text for sms in rig.sim.sent)
+    assert first == receipt_text()
+    assert second.startswith("Repeated: this may have reached you already. Nothing was done twice.\n\nMama Mboga")
+    assert len(second) <= 160
+    assert (await rig.rows())[f"receipt:{payment.id}:sms"][0] == "sent"
