@@ -18,15 +18,15 @@ from sqlalchemy import select, update
 
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import Customer, NotifyMessage, OutboxMessage, Payment, Tenant
+from core.db.tables import Customer, NotifyMessage, OutboxMessage, Payment
 from core.fiscal_stamp import NoFiscalStamps
 from core.relay import OutboxRelay
 from core.vault import Vault
-from notify import store
 from notify.email.sender import EmailSender
 from notify.email.settings import EmailSettings
 from payments import receipt_copies
 from payments.base import Outcome
+from tests.support.notify import set_channel
 from tests.unit.test_relay import RecordingNotifier, VirtualSleep
 from tests.unit.test_service_edges import CHAT, SUGAR, Till, till
 from webhooks.runtime import receipt_file
@@ -86,21 +86,7 @@ class Rig:
 
     async def set_email(self) -> None:
         settings = EmailSettings("127.0.0.1", self.smtp.port, "none", "receipts@mamamboga.co.ke")
-        options, secrets = settings.stored()
-        async with self.till.database.uow() as uow:
-            tenant = await uow.session.get(Tenant, self.till.shop.tenant_id)
-            assert tenant is not None
-            await store.store(
-                uow.session,
-                self.vault,
-                tenant,
-                "email",
-                receipts="always",
-                options=options,
-                secrets=secrets,
-                now=self.till.clock.now(),
-            )
-            await uow.commit()
+        await set_channel(self.till.database, self.vault, self.till.clock, self.till.shop.tenant_id, settings, "always")
 
     async def pay(self, email: str | None = CUSTOMER_MAIL) -> Payment:
         payment = await self.till.order({SUGAR: 2})

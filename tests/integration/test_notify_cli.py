@@ -16,6 +16,7 @@ from core.vault import Vault, mask_secret
 from tests.integration.test_email_receipts import SmtpServer, free_port
 from tests.integration.test_provider_settings_cli import TOKEN, Run, dukabot, in_thread, one_line_error
 from tests.support.app import VAULT_KEY
+from tests.support.notify import set_channel
 from tests.support.seed import seed_shop
 from webhooks.doctor import Check, notify_checks
 from webhooks.runtime import build_runtime
@@ -149,31 +150,15 @@ async def test_an_unknown_shop_or_a_setting_of_the_other_channel_is_refused(duka
 async def test_doctor_shows_the_sms_settings_and_tries_the_smtp_server(
     database: Database, vault: Vault, clock: FakeClock, tmp_path: Path
 ) -> None:
-    from notify import store
     from notify.email.settings import EmailSettings
     from notify.sms.settings import SmsSettings
 
     shop = await seed_shop(database, vault, clock)
     smtp = SmtpServer(free_port())
-    async with database.uow() as uow:
-        tenant = await uow.session.get(Tenant, shop.tenant_id)
-        assert tenant is not None
-        for channel, made in (
-            ("sms", SmsSettings("dukaapp", KEY)),
-            ("email", EmailSettings("127.0.0.1", smtp.port, "none", "receipts@duka.co.ke")),
-        ):
-            options, secrets = made.stored()
-            await store.store(
-                uow.session,
-                vault,
-                tenant,
-                channel,
-                receipts="fallback",
-                options=options,
-                secrets=secrets,
-                now=clock.now(),
-            )
-        await uow.commit()
+    await set_channel(database, vault, clock, shop.tenant_id, SmsSettings("dukaapp", KEY))
+    await set_channel(
+        database, vault, clock, shop.tenant_id, EmailSettings("127.0.0.1", smtp.port, "none", "receipts@duka.co.ke")
+    )
     runtime = build_runtime(Settings(database_url=database.url, secret_keys=VAULT_KEY, data_dir=tmp_path), clock=clock)
     try:
         down = await notify_checks(runtime, shop.tenant_id)

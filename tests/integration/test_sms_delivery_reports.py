@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import NotifyMessage, OutboxMessage, Tenant
+from core.db.tables import NotifyMessage, OutboxMessage
 from core.messages import Message
 from core.vault import Vault
-from notify import store
 from notify.sms.sender import SmsSender
 from notify.sms.settings import SmsSettings
 from sandbox.africastalking.simulator import AtSimulator, build_app
+from tests.support.notify import set_channel
 from tests.support.seed import seed_shop
 from webhooks import notify_reports
 from webhooks.keys import RUNTIME
@@ -49,18 +49,6 @@ class Rig:
             return [(row.tenant_id, row.provider_message_id, row.status, row.failure_reason) for row in rows]
 
 
-async def _configure(database: Database, vault: Vault, clock: FakeClock, tenant_id: int, base_url: str) -> None:
-    sim = AtSimulator()
-    options, secrets = SmsSettings(sim.username, sim.api_key, base_url=base_url).stored()
-    async with database.uow() as uow:
-        tenant = await uow.session.get(Tenant, tenant_id)
-        assert tenant is not None
-        await store.store(
-            uow.session, vault, tenant, "sms", receipts="fallback", options=options, secrets=secrets, now=clock.now()
-        )
-        await uow.commit()
-
-
 @pytest.fixture
 async def rig(database: Database, vault: Vault, clock: FakeClock) -> AsyncIterator[Rig]:
     first = await seed_shop(database, vault, clock)
@@ -79,7 +67,8 @@ async def rig(database: Database, vault: Vault, clock: FakeClock) -> AsyncIterat
     notify_reports.mount(ours)
     async with TestServer(build_app(sim)) as at, TestServer(ours) as ours_server, httpx.AsyncClient() as http:
         for shop in (first, second):
-            await _configure(database, vault, clock, shop.tenant_id, str(at.make_url("/")))
+            made = SmsSettings(sim.username, sim.api_key, base_url=str(at.make_url("/")))
+            await set_channel(database, vault, clock, shop.tenant_id, made)
         yield Rig(database, clock, sim, http, ours_server, {first.slug: first.tenant_id, second.slug: second.tenant_id})
 
 

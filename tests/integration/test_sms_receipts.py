@@ -13,16 +13,16 @@ from sqlalchemy import select, update
 
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import Customer, NotifyMessage, Order, OutboxMessage, Payment, Tenant
+from core.db.tables import Customer, NotifyMessage, Order, OutboxMessage, Payment
 from core.messages import Message
 from core.relay import OutboxRelay, Undeliverable
 from core.vault import Vault
-from notify import store
 from notify.sms.sender import SmsSender
 from notify.sms.settings import SmsSettings
 from payments import receipt_copies
 from payments.base import Outcome
 from sandbox.africastalking.simulator import AtSimulator, Sms
+from tests.support.notify import set_channel
 from tests.unit.test_relay import RecordingNotifier, VirtualSleep
 from tests.unit.test_service_edges import CHAT, SUGAR, Till, till
 
@@ -40,22 +40,8 @@ class Rig:
     vault: Vault
 
     async def set_sms(self, receipts: str = "fallback") -> None:
-        sim = self.sim
-        options, secrets = SmsSettings(sim.username, sim.api_key, "DUKA", receipts).stored()
-        async with self.till.database.uow() as uow:
-            tenant = await uow.session.get(Tenant, self.till.shop.tenant_id)
-            assert tenant is not None
-            await store.store(
-                uow.session,
-                self.vault,
-                tenant,
-                "sms",
-                receipts=receipts,
-                options=options,
-                secrets=secrets,
-                now=self.till.clock.now(),
-            )
-            await uow.commit()
+        settings = SmsSettings(self.sim.username, self.sim.api_key, "DUKA", receipts)
+        await set_channel(self.till.database, self.vault, self.till.clock, self.till.shop.tenant_id, settings, receipts)
 
     async def pay(self) -> Payment:
         payment = await self.till.order({SUGAR: 1})
