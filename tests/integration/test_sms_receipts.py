@@ -4,22 +4,24 @@ the chat's; one SMS per payment; what Africa's Talking refuses, and orders witho
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from core.clock import FakeClock
 from core.db.engine import Database
 from core.db.tables import Customer, NotifyMessage, Order, OutboxMessage, Payment
 from core.messages import Message
+from core.money import Money
 from core.relay import OutboxRelay, Undeliverable
 from core.vault import Vault
 from notify.sms.sender import SmsSender
 from notify.sms.settings import SmsSettings
-from payments import receipt_copies
+from payments import notices, receipt_copies
 from payments.base import Outcome
 from sandbox.africastalking.simulator import AtSimulator, Sms
 from tests.support.notify import set_channel
@@ -287,3 +289,32 @@ async def test_a_relay_that_died_before_the_send_was_recorded_sends_it_again_mar
     assert second.startswith("Repeated: this may have reached you already. Nothing was done twice.\n\nMama Mboga")
     assert len(second) <= 160
     assert (await rig.rows())[f"receipt:{payment.id}:sms"][0] == "sent"
+
+
+async def test_two_transactions_owing_the_same_copy_at_once_write_one_row(rig: Rig) -> None:
+    """Two relays finding the chat receipt undeliverable at once (or a paid event and a fallback): the dedupe key is
+    the database's, so concurrent connections owe one SMS between them."""
+    await rig.set_sms("always")
+    payment = await rig.till.order({SUGAR: 1})
+    await rig.till.event(payment, Outcome.PAID, "paid-1", 19000)
+    async with rig.till.database.uow() as uow:
+        await uow.session.execute(delete(OutboxMessage).where(OutboxMessage.dedupe_key.like("receipt:%:sms")))
+        await uow.commit()
+
+    async def owe() -> int:
+        async with rig.till.database.uow() as uow:
+            row = await uow.session.get(Payment, payment.id)
+            assert row is not None
+            ctx = await notices.context_for(uow.session, row)
+            owed = await receipt_copies.owe_copies(
+                uow.session, ctx, Money(19000, "KES"), rig.till.clock.now(), chat_failed=True
+            )
+            await uow.commit()
+            return owed
+
+    written = await asyncio.gather(owe(), owe())
+
+    assert sorted(written) == [0, 1]
+    async with rig.till.database.uow() as uow:
+        keys = await uow.session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.like("%:sms")))
+        assert list(keys) == [f"receipt:{payment.id}:sms"]
