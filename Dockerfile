@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY core core
 COPY payments payments
 COPY fiscal fiscal
+COPY notify notify
 COPY flows flows
 COPY bot bot
 COPY admin admin

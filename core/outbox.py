@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core import channels
 from core.db.insert import insert_if_absent
 from core.db.tables import OutboxMessage
 from core.messages import Message
@@ -53,17 +54,25 @@ async def enqueue(
     message: Message,
     now: datetime,
     coalesce: str | None = None,
+    deliver: dict[str, Any] | None = None,
 ) -> bool:
     """Owe ``message`` to ``chat_id``. False when a message with this dedupe key is already owed or sent.
 
     ``coalesce`` names a kind of news that may be gathered into one running message (``COALESCE_PAID``): rows of one
     chat with the same name that come close together are delivered as one message, then edits of it (``core.coalesce``).
+    ``deliver``: the channel and address of a message owed on another channel than the chat (``core.channels``).
     A bulk writer builds its rows with ``row_values``."""
     new_id = await insert_if_absent(
         session,
         OutboxMessage.__table__,  # type: ignore[arg-type]
         row_values(
-            tenant_id=tenant_id, chat_id=chat_id, dedupe_key=dedupe_key, message=message, now=now, coalesce=coalesce
+            tenant_id=tenant_id,
+            chat_id=chat_id,
+            dedupe_key=dedupe_key,
+            message=message,
+            now=now,
+            coalesce=coalesce,
+            deliver=deliver,
         ),
     )
     if new_id is not None:
@@ -95,11 +104,14 @@ def row_values(
     message: Message,
     now: datetime,
     coalesce: str | None = None,
+    deliver: dict[str, Any] | None = None,
 ) -> dict[str, object]:
     """The column values of a new outbox row (for ``enqueue``, and for a writer that inserts many rows at once)."""
     payload = message.to_payload()
     if coalesce is not None:
         payload[COALESCE_FIELD] = coalesce
+    if deliver is not None:
+        payload[channels.DELIVER_FIELD] = deliver
     return {
         "tenant_id": tenant_id,
         "dedupe_key": dedupe_key,
@@ -236,7 +248,7 @@ async def claim_due(
     claimed: list[Claimed] = []
     for row in await session.scalars(due):
         try:
-            message = Message.from_payload(row.payload)
+            message = channels.for_channel(row.payload, row.id, Message.from_payload(row.payload))
         except (KeyError, TypeError, ValueError) as error:
             # A row that cannot be read would be claimed and fail forever, holding up the rows behind it.
             row.status = OutboxStatus.DEAD.value

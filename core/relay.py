@@ -48,12 +48,13 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
+from core.channels import ChannelSender, Routed
 from core.clock import Clock
 from core.db.engine import Database
 from core.dead_letters import MerchantChats, merchant_chats
@@ -69,7 +70,7 @@ from core.notify import (
 from core.outbox import Claimed
 from core.pacing import Pacer, Pacing, PacingLimits
 from core.relay_lanes import Chat, Lane, Lanes, Sleep
-from core.relay_results import Outcome, RelayStats, Results
+from core.relay_results import Fallback, Outcome, RelayStats, Results, no_fallback
 
 # The Notifier port lives in core.notify; it is re-exported here for the modules that import it from the relay.
 __all__ = [
@@ -102,6 +103,8 @@ class OutboxRelay(Lanes):
     from the ``per_*`` limits: ``Pacer`` keeps it in this process, ``core.redis_pacing.RedisPacer`` shares it through
     Redis with the relays of other processes. ``pacer``, when given, is used as it is instead (its own limits apply):
     the composition root builds one and shares it with the direct replies, so a bot's sends are paced together.
+    ``channels``: the senders of channels other than the chat, by name (rows owed on them: ``core.channels``);
+    ``on_undeliverable``: what else a row that became UNDELIVERABLE owes (a receipt by SMS: ``Fallback``).
     ``max_lanes`` bounds how many chats this relay delivers at once; ``coalesce_window`` is how long a group of
     coalesced rows stays open to more (``core.coalesce``).
     """
@@ -133,13 +136,15 @@ class OutboxRelay(Lanes):
         merchant_chats: MerchantChats = merchant_chats,
         pacing: Callable[[PacingLimits], Pacing] = Pacer,
         pacer: Pacing | None = None,
+        channels: Mapping[str, ChannelSender] | None = None,
+        on_undeliverable: Fallback = no_fallback,
     ) -> None:
         if batch < 1 or max_attempts < 1 or concurrency < 1 or max_lanes < 1:
             raise ValueError("batch, max_attempts, concurrency and max_lanes must be at least 1")
         if lease <= send_timeout:
             raise ValueError("the lease must outlast a send: lease > send_timeout")
         self._db = database
-        self._notifier = notifier
+        self._notifier: Notifier = Routed(notifier, channels) if channels else notifier
         self._clock = clock
         self.batch = batch
         self.max_lanes = max_lanes
@@ -184,6 +189,7 @@ class OutboxRelay(Lanes):
             merchant_chats=merchant_chats,
             wake=self.wake,
             due_at=self._due_at,
+            on_undeliverable=on_undeliverable,
         )
 
     @property

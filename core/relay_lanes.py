@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core import outbox
+from core.channels import delivery_of
 from core.clock import Clock
 from core.db.engine import Database
 from core.messages import Message
@@ -117,7 +118,9 @@ class Lanes:
         is paced or paused for longer than the relay holds rows, or the relay is stopping (the lane's rows, this one
         included, are then given back)."""
         began = time.monotonic()
-        if lane.blocked is not None:  # the chat refused an earlier row: do not knock again
+        # The chat refused an earlier row: do not knock again. A row owed on another channel (an SMS) is not the
+        # chat's to refuse (core.channels), and its own refusal blocks nothing else.
+        if lane.blocked is not None and delivery_of(row.message) is None:
             await self._results.finish(row, OutboxStatus.UNDELIVERABLE, lane.blocked)
             return True
         # A row that replaces another was resolved by its claim, as a rule; otherwise here, once its slot is booked.
@@ -180,7 +183,7 @@ class Lanes:
         if following is not None:
             lane.rows.extend(following)
             lane.looked = True
-        if outcome.kind == "undeliverable":
+        if outcome.kind == "undeliverable" and delivery_of(row.message) is None:
             lane.blocked = outcome.reason
         return True
 

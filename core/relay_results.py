@@ -9,8 +9,10 @@ sent                   SENT, with the Telegram message id the notifier returned
 =====================  ==========================================================================================
 
 UNDELIVERABLE and DEAD rows are reported to the merchant through the outbox (``core.dead_letters``) in the same unit
-of work as the row's final state. The rows sent by lanes that finished meanwhile are recorded together, in one unit of
-work that also claims each chat's next row; other results each in a short unit of work of their own, at most
+of work as the row's final state. An UNDELIVERABLE row is also handed, in that unit of work, to the relay's
+``on_undeliverable`` (``Fallback``): a customer's receipt may then be owed on another channel (``core.channels``).
+The rows sent by lanes that finished meanwhile are recorded together, in one unit of work that also claims each
+chat's next row; other results each in a short unit of work of their own, at most
 ``concurrency`` at a time.
 
 Delivery is at least once: a relay that dies after Telegram accepted a message but before SENT was committed
@@ -26,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -42,6 +44,13 @@ from core.outbox import Claimed, OutboxStatus
 from core.pacing import Pacing
 
 logger = logging.getLogger("core.relay")
+
+# What else a row that became UNDELIVERABLE owes, written in the unit of work that marks it: how many rows it wrote.
+Fallback = Callable[[AsyncSession, Claimed, datetime], Awaitable[int]]
+
+
+async def no_fallback(_session: AsyncSession, _row: Claimed, _now: datetime) -> int:
+    return 0
 
 
 @dataclass(slots=True)
@@ -146,6 +155,7 @@ class Results:
         merchant_chats: MerchantChats,
         wake: Callable[[], None],
         due_at: Callable[[datetime], None] = lambda _at: None,
+        on_undeliverable: Fallback = no_fallback,
     ) -> None:
         self._db = database
         self._clock = clock
@@ -161,6 +171,7 @@ class Results:
         self._merchant_chats = merchant_chats
         self._wake = wake
         self._due_at = due_at  # tells the dispatcher when a row put off here falls due again
+        self._on_undeliverable = on_undeliverable
         self._sent: list[_Sent] = []  # sent rows waiting to be recorded together (``_flush_sent``)
         self._gathers: list[_Gather] = []  # coalesced groups waiting to be claimed with them
         self._flushing: asyncio.Future[None] | None = None
@@ -322,6 +333,9 @@ class Results:
             alerted = await alert_merchant(
                 uow.session, row, status, reason, chats_of=self._merchant_chats, now=self._clock.now()
             )
+            owed = 0
+            if status is OutboxStatus.UNDELIVERABLE:
+                owed = await self._on_undeliverable(uow.session, row, self._clock.now())
             await uow.commit()
         if status is OutboxStatus.DEAD:
             self.stats.dead += 1
@@ -337,7 +351,7 @@ class Results:
             reason,
             alerted,
         )
-        if alerted:
+        if alerted or owed:
             self._wake()
 
     async def give_back(self, rows: Sequence[Claimed], until: datetime) -> None:

@@ -25,7 +25,7 @@ from core.db.tables import Payment, PaymentEvent, Refund
 from core.messages import Message
 from core.money import Money
 from core.texts import text
-from payments import fiscal_hook, notices, stock
+from payments import fiscal_hook, notices, receipt_copies, stock
 from payments.base import Outcome, ProviderEvent
 from payments.manual.provider import NAME as MANUAL
 from payments.manual.signals import signals
@@ -340,6 +340,7 @@ async def _order_paid(
         alert = notices.paid_alert(ctx, received, late=late, short=short)
         owed += await notices.for_merchant(session, ctx.tenant, f"paid:{ctx.payment.id}", alert, chats=ctx.alert_chats)
     await outbox.enqueue_many(session, tenant_id=ctx.tenant.id, owed=owed, now=now)
+    await receipt_copies.owe_copies(session, ctx, received, now)
 
 
 async def _refunded(session: AsyncSession, ctx: notices.Context, event: ProviderEvent, clock: Clock) -> Applied:

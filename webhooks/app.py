@@ -16,7 +16,7 @@ from bot.polling import Poller
 from core.clock import utc
 from core.db.migrate import is_current
 from core.db.tables import Tenant
-from webhooks import inbound, metrics_access
+from webhooks import inbound, metrics_access, notify_reports
 from webhooks.edge import HANDLER_ARGS, screen_requests
 from webhooks.keys import RUNTIME
 from webhooks.runtime import Runtime
@@ -35,6 +35,7 @@ def build_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     inbound.mount(app)  # every payment provider's callbacks and pages, as its folder declares them
+    notify_reports.mount(app)  # SMS delivery reports (notify/sms)
     if workers:
         app.cleanup_ctx.append(_workers)
     return app

@@ -126,6 +126,21 @@ async def _database_and_tenants(runtime: Runtime, settings: Settings, slug: str 
                 assert tenant is not None
                 checks.append(await _provider(runtime, uow.session, tenant, name))
         checks += await fiscal_checks(runtime, tenant_id)
+        checks += await notify_checks(runtime, tenant_id)
+    return checks
+
+
+async def notify_checks(runtime: Runtime, tenant_id: int) -> list[Check]:
+    """One line per channel the shop sends receipts by beyond the chat (``notify/``)."""
+    from notify import doctor
+
+    checks = []
+    async with runtime.database.uow() as uow:
+        tenant = await TenantRepository(uow.session).by_id(tenant_id)
+        assert tenant is not None
+        for channel in await doctor.channels_of(uow.session, tenant_id):
+            ok, detail = await doctor.check(uow.session, runtime.vault, tenant, channel)
+            checks.append(Check(f"{tenant.slug}: {channel}", ok, redact(detail)))
     return checks
 
 

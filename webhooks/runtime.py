@@ -8,8 +8,9 @@ from functools import partial
 
 import httpx
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin import gate
+from admin import gate, receipts
 from bot import channels
 from bot.channel import Channel, ChannelKit
 from bot.processor import UpdateProcessor
@@ -18,7 +19,9 @@ from bot.replies import ChannelReplier, OutboxFallback
 from core import shared_state
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
+from core.db.tables import Order, Tenant
 from core.fiscal_stamp import FiscalStamps, NoFiscalStamps
+from core.messages import Attachment
 from core.pacing import Pacer, Pacing, PacingLimits
 from core.redis_pacing import RedisPacer
 from core.relay import OutboxRelay
@@ -28,7 +31,8 @@ from core.vault import Vault
 from fiscal.contract import FiscalKit
 from fiscal.overdue import FiscalOverdue
 from fiscal.registry import job_handlers as fiscal_job_handlers
-from payments import process
+from notify.registry import senders as notify_senders
+from payments import process, receipt_copies
 from payments.base import Worker
 from payments.ingest import Ingest
 from payments.jobs import JobWorker
@@ -104,8 +108,17 @@ def build_runtime(
         per_bot_rate=allowed.per_bot_rate,
     )
     pacer: Pacing = RedisPacer(redis, limits) if redis is not None else Pacer(limits)
-    relay = OutboxRelay(database, channel.notifier, clock, pacer=pacer)
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    stamps = fiscal_stamps(settings)
+    # Receipts by SMS and email go through the same outbox (core.channels), the SMS one also when a chat fails.
+    relay = OutboxRelay(
+        database,
+        channel.notifier,
+        clock,
+        pacer=pacer,
+        channels=notify_senders(database, vault, http, clock, partial(receipt_file, fiscal=stamps)),
+        on_undeliverable=receipt_copies.after_undeliverable,
+    )
     callback_base = settings.public_url or f"http://{settings.host}:{settings.port}"
     deps = ProviderDeps(http, clock, callback_base, telegram_api=settings.telegram_api)
     registry = ProviderRegistry(vault, deps, provider_factories())
@@ -120,7 +133,6 @@ def build_runtime(
     fiscal_jobs = fiscal_job_handlers(FiscalKit(database, clock, http, vault))
     jobs = JobWorker(database, clock, {START: starter, **parts.jobs, **fiscal_jobs}, on_done=relay.wake)
     metrics = Metrics()
-    stamps = fiscal_stamps(settings)
     processor = UpdateProcessor(
         database,
         clock,
@@ -161,3 +173,11 @@ def build_runtime(
         ingest=ingest,
         fiscal_stamps=stamps,
     )
+
+
+async def receipt_file(
+    session: AsyncSession, tenant: Tenant, order: Order, *, fiscal: FiscalStamps
+) -> Attachment | None:
+    """The order's PDF receipt, for an email receipt (``notify.email``): the one ``/receipt`` sends."""
+    message = await receipts.for_order(session, tenant, order, fiscal)
+    return message.attachment if message is not None else None

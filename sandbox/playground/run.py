@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import sys
+from functools import partial
 from importlib import resources
 
 from sqlalchemy import func, select
@@ -27,6 +28,7 @@ from core.outbox import OutboxStatus
 from core.settings import Settings
 from payments.currency_check import takes_currency
 from payments.providers import ENTRIES
+from sandbox.africastalking import playground as sms_playground
 from sandbox.etims import playground as etims_playground
 from sandbox.playground.lines import LineReader
 from sandbox.playground.shop import (
@@ -41,7 +43,7 @@ from sandbox.playground.shop import (
 )
 from sandbox.playground.simulators import PaymentSimulators
 from sandbox.playground.terminal import HELP, Terminal
-from sandbox.telegram import FakeUser
+from sandbox.telegram import FakeTelegram, FakeUser
 from webhooks.runtime import build_runtime
 
 __all__ = [
@@ -85,6 +87,7 @@ async def seed_demo_shop(
     market: DemoMarket | None = None,
     *,
     etims_url: str | None = None,
+    sms_url: str | None = None,
 ) -> None:
     market = market or DemoMarket()
     runtime = build_runtime(settings)
@@ -128,6 +131,11 @@ async def seed_demo_shop(
                 await etims_playground.configure_demo(
                     uow.session, runtime.vault, tenant.id, etims_url, runtime.clock.now()
                 )
+                await uow.commit()
+            if sms_url is not None:  # likewise its SMS receipts, to this start's Africa's Talking simulator
+                tenant = await TenantRepository(uow.session).by_slug(DEMO_SLUG)
+                assert tenant is not None
+                await sms_playground.configure_demo(uow.session, runtime.vault, tenant, sms_url, runtime.clock.now())
                 await uow.commit()
     finally:
         await runtime.close()
@@ -199,7 +207,11 @@ async def run_playground(
 async def _run(settings: Settings, port: int | None, keep: bool, pace: float, market: DemoMarket | None) -> None:
     async with open_shop(settings, port, keep=keep, market=market) as shop:
         customer, merchant, local = shop.customer, shop.merchant, shop.settings
-        terminal = Terminal(customer, merchant, shop.simulators, media=shop.media, etims=shop.etims)
+        sms = None
+        if shop.sms is not None:
+            blocking = partial(_block, shop.telegram, customer)
+            sms = sms_playground.SmsPlay(shop.sms, blocking)
+        terminal = Terminal(customer, merchant, shop.simulators, media=shop.media, etims=shop.etims, sms=sms)
         print(f"dukabot playground: the demo shop's server runs on http://{local.host}:{local.port}")
         print(HELP)
         watchers = [asyncio.create_task(terminal.watch(who)) for who in terminal.people]
@@ -219,3 +231,10 @@ async def _run(settings: Settings, port: int | None, keep: bool, pace: float, ma
             for task in watchers:
                 task.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
+
+
+def _block(telegram: FakeTelegram, customer: FakeUser, blocked: bool) -> None:
+    if blocked:
+        telegram.block(customer)
+    else:
+        telegram.unblock(customer)

@@ -15,6 +15,8 @@ import httpx
 from aiohttp import web
 
 from core.settings import Settings
+from sandbox.africastalking import playground as sms_playground
+from sandbox.africastalking.simulator import AtSimulator
 from sandbox.etims import playground as etims_playground
 from sandbox.etims.simulator import EtimsSimulator
 from sandbox.playground.simulators import PaymentSimulators, payment_simulators
@@ -66,6 +68,7 @@ class Shop:
     app: web.Application
     clock: PlaygroundClock
     etims: EtimsSimulator | None = None  # KRA eTIMS's, which the demo shop reports its sales to
+    sms: AtSimulator | None = None  # Africa's Talking's, which the demo shop's SMS receipts go to
 
     @property
     def url(self) -> str:
@@ -122,12 +125,14 @@ async def open_shop(
         )
         etims = EtimsSimulator()
         etims_url = await stack.enter_async_context(etims_playground.serving(etims))
+        sms = AtSimulator(callback_url=f"{shop_url}/notify/sms/{DEMO_SLUG}/reports")
+        sms_url = await stack.enter_async_context(sms_playground.serving(sms))
         data_dir = Path(local.data_dir)
         if not keep:
             (data_dir / "playground.sqlite3").unlink(missing_ok=True)
             shutil.rmtree(data_dir / "media", ignore_errors=True)
         market = market or DemoMarket()
-        await seed_demo_shop(local, simulators, market, etims_url=etims_url)
+        await seed_demo_shop(local, simulators, market, etims_url=etims_url, sms_url=sms_url)
         runtime = build_runtime(local, clock=clock, http=http, chat_interval=chat_interval)
         stack.push_async_callback(runtime.close)
         # Telegram's update ids never go back: the bot would drop the new /start as one it has already processed.
@@ -141,4 +146,4 @@ async def open_shop(
         await web.TCPSite(runner, local.host, local.port).start()
         customer = telegram.fake.user(DEMO_TOKEN, CUSTOMER_ID, "Wanjiru", language_code=market.language)
         merchant = telegram.fake.user(DEMO_TOKEN, MERCHANT_ID, "Mama Duka")
-        yield Shop(telegram.fake, bot, customer, merchant, simulators, runtime, local, app, clock, etims)
+        yield Shop(telegram.fake, bot, customer, merchant, simulators, runtime, local, app, clock, etims, sms)

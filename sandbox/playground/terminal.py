@@ -13,6 +13,7 @@ import struct
 import zlib
 from pathlib import Path
 
+from sandbox.africastalking import playground as sms_playground
 from sandbox.etims import playground as etims_playground
 from sandbox.etims.simulator import EtimsSimulator
 from sandbox.playground.simulators import PaymentSimulators, play_help
@@ -30,6 +31,7 @@ You are chatting with the demo shop's Telegram bot. Type as in Telegram:
   :photo [CAPTION]   send a photo (a receipt)   :doc NAME   send a document
 {play_help()}
 {etims_playground.HELP}
+{sms_playground.HELP}
   :wait [SECONDS]    pause a script while a provider answers
   :help   :quit (or Ctrl-C, Ctrl-D)
 Photos and documents from the bot are saved, and their file:// link printed: open it to see them.
@@ -72,10 +74,12 @@ class Terminal:
         payments: PaymentSimulators | None = None,
         media: Path | None = None,
         etims: EtimsSimulator | None = None,
+        sms: sms_playground.SmsPlay | None = None,
     ) -> None:
         self.people = {"customer": customer, "merchant": merchant}
         self.payments = payments
         self.etims = etims
+        self.sms = sms
         self.media = media  # where the bot's photos and documents are written (None: not written)
         self.active = "customer"
         self.menus = {who: asyncio.Event() for who in self.people}
@@ -155,6 +159,8 @@ class Terminal:
             await asyncio.sleep(min(float(seconds), 30.0) if seconds.isdecimal() else 2.0)
         elif self.etims is not None and line.partition(" ")[0] == ":etims":
             print(etims_playground.play(self.etims, line.partition(" ")[2].strip()))
+        elif self.sms is not None and line.partition(" ")[0] == ":sms":
+            print(await self.sms.play(line.partition(" ")[2].strip()))
         elif self.payments is not None and line.partition(" ")[0][1:] in self.payments.running:
             command, _, word = line.partition(" ")
             print(await self.payments.play(command[1:], word.strip()))

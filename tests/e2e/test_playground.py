@@ -1,7 +1,8 @@
 """``dukabot playground`` as a person runs it, in its own process: a script piped to its stdin walks the demo shop
 from /start to a paid order by hand (the customer uploads a receipt photo, the merchant approves it), then pays a
 second order by M-Pesa and a third by Paystack against the local simulators, and what the terminal printed shows
-every step, the receipts included, and the sales invoices KRA eTIMS's simulator signed for them."""
+every step, the receipts included, and the sales invoices KRA eTIMS's simulator signed for them; a fourth order's
+customer blocks the bot, and gets the receipt by SMS through Africa's Talking's simulator."""
 
 from __future__ import annotations
 
@@ -61,6 +62,25 @@ SCRIPT = [
     # The demo shop reports each sale to KRA eTIMS's simulator: the three orders, signed in order.
     ":etims invoices",
     ":etims nonsense",
+    # A fourth order, paid by hand; the customer blocks the bot before the merchant approves: the receipt goes by SMS.
+    "/shop",
+    "1",
+    "2",
+    "1",
+    "/cart",
+    "5",
+    "1",
+    "1",
+    "2",
+    "1",
+    "1",  # Pay by hand and upload proof
+    ":photo QK7XYZ9876",
+    ":sms block",
+    ":m",
+    "1",  # the merchant approves the proof
+    ":wait 3",
+    ":sms sent",
+    ":sms nonsense",
 ]
 
 
@@ -75,6 +95,13 @@ def test_the_playground_runs_a_whole_manual_payment_journey(tmp_path: Path) -> N
         r"\n  #1 sale KES 65\.00 signed [0-9A-F]{16}\n  #2 sale KES [0-9,.]+ signed [0-9A-F]{16}\n", out
     ), out[-3000:]
     assert "(:etims takes one of down, up, invoices)" in out
+    blocked = re.search(
+        r"\n  ATXid_sim00000001 to \+254712345678 from DEMODUKA: Demo Duka: payment of KES 160 received for order "
+        r"([A-Z0-9]{6})\. Ref QK7XYZ9876\. Thank you!\n",
+        out,
+    )
+    assert blocked, out[-3000:]
+    assert "(:sms takes one of block, unblock, sent, down, up)" in out
     placed = re.search(r"Order ([A-Z0-9]{6}) is placed\. Amount to pay: KES 65\.", out)
     assert placed, out[-3000:]
     code = placed.group(1)
@@ -95,8 +122,9 @@ def test_the_playground_runs_a_whole_manual_payment_journey(tmp_path: Path) -> N
     assert "Traceback" not in out + done.stderr
     # M-Pesa and Paystack, through the simulators: each order paid once, with its receipt.
     codes = re.findall(r"Order ([A-Z0-9]{6}) is placed\. Amount to pay: KES 160\.", out)
-    assert len(codes) == 2, out[-4000:]
-    mpesa_code, paystack_code = codes
+    assert len(codes) == 3, out[-4000:]
+    mpesa_code, paystack_code, sms_code = codes
+    assert blocked.group(1) == sms_code
     assert re.search(rf"Order: {mpesa_code}\nAmount: KES 160\nM-Pesa receipt: [A-Z0-9]{{10}}\n", out), out[-4000:]
     assert f"Order: {paystack_code}\nAmount: KES 160\nPaid by: Paystack (card)" in out, out[-4000:]
     for paid in (code, mpesa_code, paystack_code):
@@ -107,6 +135,9 @@ def test_the_playground_runs_a_whole_manual_payment_journey(tmp_path: Path) -> N
     with sqlite3.connect(database) as connection:
         orders = connection.execute("SELECT code, status, total_minor FROM orders").fetchall()
         payments = connection.execute("SELECT provider, status, provider_txn_id FROM payments").fetchall()
-    assert sorted(orders) == sorted([(code, "paid", 6500), (mpesa_code, "paid", 16000), (paystack_code, "paid", 16000)])
-    assert sorted(provider for provider, status, _ in payments if status == "paid") == ["manual", "mpesa", "paystack"]
+    assert sorted(orders) == sorted(
+        [(code, "paid", 6500), (mpesa_code, "paid", 16000), (paystack_code, "paid", 16000), (sms_code, "paid", 16000)]
+    )
+    paid_by = sorted(provider for provider, status, _ in payments if status == "paid")
+    assert paid_by == ["manual", "manual", "mpesa", "paystack"]
     assert ("manual", "paid", "QK7ABC1234") in payments

@@ -52,6 +52,7 @@ def _paths(stage: Stage) -> dict[str, st.SearchStrategy[str]]:
             st.sampled_from(["reference", "trxref", "other"]),
             references,
         ),
+        "sms_reports": slugs.map(lambda slug: f"/notify/sms/{slug}/reports"),  # unsigned: they only record a status
         "health": st.sampled_from(["/healthz", "/readyz", "/metrics", "/", "/tg", "/pay/stk/", "/%ff%fe"]),
     }
 

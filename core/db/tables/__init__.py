@@ -9,6 +9,7 @@ along with the configuration-version events.
 - ``messaging``: the outbox and the Telegram updates already handled.
 - ``admin``: admin invitations and the audit log.
 - ``fiscal``: tax authorities' control units and the documents numbered on them.
+- ``notify``: a shop's SMS and email settings, and the messages their providers accepted.
 - ``config_events``: the mapper events that bump a tenant's configuration version.
 """
 
@@ -18,6 +19,7 @@ from core.db.tables.base import NAMING, Base, TgId, Timestamp
 from core.db.tables.config_events import CACHED_TENANT_COLUMNS
 from core.db.tables.fiscal import FiscalDevice, FiscalDocument
 from core.db.tables.messaging import OutboxMessage, ProcessedUpdate
+from core.db.tables.notify import NotifyChannel, NotifyMessage
 from core.db.tables.orders import Order, OrderItem
 from core.db.tables.payments import (
     OPEN_ATTEMPT,
@@ -44,6 +46,8 @@ __all__ = [
     "FiscalDevice",
     "FiscalDocument",
     "InboundEvent",
+    "NotifyChannel",
+    "NotifyMessage",
     "Order",
     "OrderItem",
     "OutboxMessage",

@@ -52,6 +52,10 @@ class Tenant(Base):
     # The tax authorities the shop reports its sales to (fiscal/, comma-separated names; "" none), read with the tenant
     # so that a payment of a shop without any costs no query (payments.fiscal_hook).
     fiscal_authorities: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    # The channels that send a copy of every receipt (notify/: "email", "sms" when the shop wants SMS receipts always;
+    # comma-separated, "" none), read with the tenant so that a payment of a shop without any costs no query
+    # (payments.receipt_copies). An SMS fallback for undeliverable chats needs no entry here.
+    receipt_copies: Mapped[str] = mapped_column(String(60), default="", server_default="")
     # What a receipt prints about the shop (admin/receipt_pdf.py; `dukabot tenant receipt`): its address, its tax id
     # (a KRA PIN in Kenya), and its VAT: a rate in basis points (1600 = 16%; None: the shop charges no VAT) and whether
     # its prices include it.

@@ -1,0 +1,1 @@
+"""Email receipts through the shop's SMTP server, with the PDF receipt attached."""

@@ -1,0 +1,1 @@
+"""Africa's Talking's SMS API on this machine (``simulator``), for the tests and the playground."""
