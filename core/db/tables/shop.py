@@ -126,6 +126,8 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # A promo code the customer gave (typed or from a /start promo_CODE link), applied at their next checkout.
+    promo_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
