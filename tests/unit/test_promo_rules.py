@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.db.tables import Order, OrderItem
+from core.money import Money
 from core.promos import AMOUNT, PERCENT, Line, Refusal, Rules, discount, normalize, refusal
+from payments.telegram.chat import charged
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 RICE = Line("GRO-RICE-2KG", "Groceries", 42_000, 3)  # KES 1,260
@@ -75,3 +78,12 @@ def test_each_refusal(changes: dict[str, object], customer_uses: int, why: Refus
 )
 def test_codes_are_case_insensitive_and_plain(typed: str, code: str | None) -> None:
     assert normalize(typed) == code
+
+
+def test_a_stars_invoice_takes_the_discount_in_proportion_rounded_up_to_a_whole_star() -> None:
+    order = Order(total_minor=113_400, discount_minor=12_600, currency="KES")  # KES 1,260 less 10 %
+    order.items = [OrderItem(sku="GRO-RICE-2KG", name="Rice", unit_price_minor=42_000, quantity=3)]
+    assert charged({"invoices": "stars", "stars_prices": "GRO-RICE-2KG=333"}, order) == Money(900, "XTR")  # 899.1
+    assert charged({"invoices": "card"}, order) == Money(113_400, "KES")
+    order.discount_minor = 0
+    assert charged({"invoices": "stars", "stars_prices": "GRO-RICE-2KG=333"}, order) == Money(999, "XTR")
