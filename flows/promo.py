@@ -137,17 +137,8 @@ async def fix_on_order(ctx: FlowContext, order: Order, promo: PromoCode, off: in
 async def hold_for_payment(ctx: FlowContext, order: Order) -> Message | None:
     """Before a new payment attempt: the order takes back the use its ended attempt gave back. When the code has
     none left, the order loses the discount (its total goes back up) and the customer is told. None: all is well."""
-    if order.promo_code is None:
-        return None
-    repo = PromoRepository(ctx.session)
-    if await repo.retake(order.id, ctx.clock.now()):
-        return None
     code = order.promo_code
-    await repo.drop(order.id)
-    order.total_minor += order.discount_minor
-    order.discount_minor = 0
-    order.promo_code = None
-    order.updated_at = ctx.clock.now()
-    await ctx.session.flush()
+    if code is None or await PromoRepository(ctx.session).hold_for(order, ctx.clock.now()):
+        return None
     total = Money(order.total_minor, order.currency).format()
     return Message(ctx.t("promo.ran_out", code=code, order=order.code, total=total))

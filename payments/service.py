@@ -154,10 +154,8 @@ async def _announce(
     if target in (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
         if ctx.order.status != OrderStatus.AWAITING_PAYMENT:
             return  # an older attempt of an order paid (or cancelled) meanwhile: nothing to tell the customer
-        if ctx.order.promo_code is not None and not (event.reason_code or "").endswith(".superseded"):
-            # The attempt ended: the order's promo use goes back (a new attempt takes it again, flows.payment).
-            # A superseded attempt is being replaced by another one at once: it keeps its use.
-            await PromoRepository(session).release(ctx.order.id, now)
+        if ctx.order.promo_code is not None:  # the order's promo use goes back; a new attempt takes it again
+            await PromoRepository(session).release(ctx.order.id, now)  # (payments.attempts.open_payment)
         ended = await notices.attempt_ended(session, ctx, target.value, event)
         await notices.to_customer(
             session, ctx, f"payment:{payment.id}:{target.value}", notices.in_place_of_start(ctx, ended), now

@@ -13,7 +13,7 @@ from typing import cast
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.tables import PromoCode, PromoRedemption
+from core.db.tables import Order, PromoCode, PromoRedemption
 
 _CODES = cast(Table, PromoCode.__table__)
 _REDEMPTIONS = cast(Table, PromoRedemption.__table__)
@@ -152,8 +152,18 @@ class PromoRepository:
         )
         return True
 
-    async def drop(self, order_id: int) -> None:
-        """Forget the order's released use: the order gave up the discount (the code ran out before it was paid)."""
+    async def hold_for(self, order: Order, now: datetime) -> bool:
+        """Before a new payment attempt of ``order``: take back the use an ended attempt gave back. True when the
+        order holds its use (or has no code); false when the code has none left, and then the order loses its
+        discount here (its total goes back up), so that no attempt charges a discount the code no longer covers."""
+        if order.promo_code is None or await self.retake(order.id, now):
+            return True
         await self.session.execute(
-            _REDEMPTIONS.delete().where(_REDEMPTIONS.c.order_id == order_id, _REDEMPTIONS.c.held.is_(False))
+            _REDEMPTIONS.delete().where(_REDEMPTIONS.c.order_id == order.id, _REDEMPTIONS.c.held.is_(False))
         )
+        order.total_minor += order.discount_minor
+        order.discount_minor = 0
+        order.promo_code = None
+        order.updated_at = now
+        await self.session.flush()
+        return False
