@@ -7,15 +7,15 @@ from sqlalchemy import select, update
 
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import Order, Product, PromoCode, Tenant
+from core.db.tables import Order, PromoCode
 from core.vault import Vault
-from flows import cart, checkout, router
+from flows import checkout
 from flows.inbound import Actor
 from payments.attempts import open_payment
 from payments.base import Outcome, ProviderEvent
 from payments.service import apply_event
 from payments.states import PaymentStatus
-from tests.support.seed import seed_shop
+from tests.support.promos import at_summary, shop_with_code
 
 WANJIRU = Actor(5001, 5001, "Wanjiru")
 
@@ -28,23 +28,9 @@ async def uses(database: Database) -> int:
 async def test_an_attempt_retakes_the_use_or_charges_the_order_without_the_discount(
     database: Database, vault: Vault, clock: FakeClock
 ) -> None:
-    shop = await seed_shop(database, vault, clock)
+    shop = await shop_with_code(database, vault, clock, "ONE", value=5000, max_uses=1, uses=0)
     async with database.uow() as uow:
-        tenant = await uow.session.get(Tenant, shop.tenant_id)
-        assert tenant is not None
-        rice = await uow.session.scalar(select(Product.id).where(Product.sku == "RICE-2KG"))
-        assert rice is not None
-        uow.session.add(
-            PromoCode(
-                tenant_id=tenant.id, code="ONE", kind="amount", value=5000, currency="KES", skus=[], categories=[],
-                min_order_minor=0, max_uses=1, uses=0, status="active", created_at=clock.now(),
-            )
-        )  # fmt: skip
-        ctx = await router.open_context(uow.session, tenant, WANJIRU, clock)
-        await cart.change_quantity(ctx, rice, +1)
-        ctx.customer.promo_code = "ONE"
-        ctx.go("checkout.confirm", name="Wanjiru Kamau", phone="+254712345678", delivery="pickup")
-        _, placed = await checkout.confirm(ctx)
+        _, placed = await checkout.confirm(await at_summary(uow.session, shop, WANJIRU, clock, "ONE"))
         assert placed is not None
         order_id = placed.id
         await uow.commit()

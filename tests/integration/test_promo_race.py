@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import Order, Product, PromoCode, PromoRedemption, Tenant
+from core.db.tables import Order, PromoCode, PromoRedemption
 from core.vault import Vault
-from flows import cart, checkout, router
+from flows import checkout
 from flows.inbound import Actor
 from tests.support.locks import waiting_on_a_lock
-from tests.support.seed import seed_shop
+from tests.support.promos import at_summary, shop_with_code
 
 ON_POSTGRES = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
@@ -28,33 +28,10 @@ CUSTOMERS = 20
 async def test_twenty_customers_taking_the_last_use_at_once_leave_one_winner(
     database: Database, database_url: str, vault: Vault, clock: FakeClock
 ) -> None:
-    shop = await seed_shop(database, vault, clock)
+    shop = await shop_with_code(database, vault, clock, "LAST", value=5000, max_uses=5, uses=4)  # one use left
     async with database.uow() as uow:
-        tenant = await uow.session.get(Tenant, shop.tenant_id)
-        assert tenant is not None
-        rice = await uow.session.scalar(select(Product.id).where(Product.sku == "RICE-2KG"))
-        assert rice is not None
-        # Four of five uses gone: one left.
-        uow.session.add(
-            PromoCode(
-                tenant_id=tenant.id,
-                code="LAST",
-                kind="amount",
-                value=5000,
-                currency="KES",
-                skus=[],
-                categories=[],
-                min_order_minor=0,
-                max_uses=5,
-                uses=4,
-                status="active",
-                created_at=clock.now(),
-            )
-        )
         for number in range(CUSTOMERS):
-            ctx = await router.open_context(uow.session, tenant, Actor(7000 + number, 7000 + number, "c"), clock)
-            await cart.change_quantity(ctx, rice, +1)
-            ctx.customer.promo_code = "LAST"
+            await at_summary(uow.session, shop, Actor(7000 + number, 7000 + number, "c"), clock, "LAST")
         await uow.commit()
 
     holding = asyncio.Event()
@@ -65,10 +42,7 @@ async def test_twenty_customers_taking_the_last_use_at_once_leave_one_winner(
 
     async def confirm(number: int, *, hold: bool) -> str:
         async with engines[number].uow() as uow:
-            tenant = await uow.session.get(Tenant, shop.tenant_id)
-            assert tenant is not None
-            ctx = await router.open_context(uow.session, tenant, Actor(7000 + number, 7000 + number, "c"), clock)
-            ctx.go("checkout.confirm", name="Wanjiru Kamau", phone="+254712345678", delivery="pickup")
+            ctx = await at_summary(uow.session, shop, Actor(7000 + number, 7000 + number, "c"), clock, "LAST")
             reply, order = await checkout.confirm(ctx)
             if hold:  # the first one took the last use and has not committed yet
                 holding.set()
