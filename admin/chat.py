@@ -15,6 +15,7 @@ from admin import (
     invites,
     menu,
     orders,
+    promos,
     proofs,
     receipts,
     refund_tasks,
@@ -33,6 +34,7 @@ from core.buttons import (
     ConfirmCancelOrder,
     ConfirmRefund,
     OrderList,
+    PromoAction,
     RefundSent,
     RejectProof,
     SalesReport,
@@ -75,6 +77,7 @@ ADMIN_COMMANDS = frozenset(
         "receipt",
         "export",
         "adminlanguage",
+        "promo",
     }
 )
 # Commands that mean one thing for an admin and another for a customer: an admin gets the merchant's side.
@@ -180,6 +183,8 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
         return await exports.command(ctx, args)
     if command == "adminlanguage":
         return await _admin_language(ctx, args)
+    if command == "promo":
+        return await promos.command(ctx, args)
     if command not in ("approve", "reject") and (own := merchant_command(command)) is not None:
         return await own(ctx, args)  # a provider's own command (ProviderEntry.merchant_commands)
     return await _decide(ctx, command, args)
@@ -241,6 +246,11 @@ async def _sales_button(m: Merchant, button: SalesReport) -> Reply:
 @ADMIN.on(SetTestMode, expired=_menu_now)
 async def _test_mode(m: Merchant, button: SetTestMode) -> Reply:
     return await testmode.confirm(m.ctx, button.on, m.registry)
+
+
+@ADMIN.on(PromoAction, expired=_menu_now)
+async def _promo_action(m: Merchant, button: PromoAction) -> Reply:
+    return await promos.button(m.ctx, button.promo_id, button.action)
 
 
 async def _order(m: Merchant, order_id: int) -> Order | None:

@@ -100,6 +100,8 @@ class Receipt:
     test: bool = False
     stamp: FiscalStamp | None = None
     stamp_time: str | None = None  # the stamp's time in the shop's time zone
+    discount: Money | None = None  # a promo code's, fixed on the order: ``total`` is after it
+    promo_code: str | None = None
 
 
 @cache
@@ -206,6 +208,8 @@ def _items(page: _Page, receipt: Receipt) -> None:
 
 def _totals(page: _Page, receipt: Receipt) -> None:
     lang, vat = receipt.language, receipt.vat
+    if receipt.discount is not None:
+        page.pair(text("pdf.discount", lang, code=receipt.promo_code or ""), "−" + receipt.discount.format())
     if vat is None:
         page.pair(text("pdf.total", lang), receipt.total.format(), bold=True)
         return

@@ -58,6 +58,8 @@ async def for_order(session: AsyncSession, tenant: Tenant, order: Order, fiscal:
         test=order.is_test,
         stamp=stamp,
         stamp_time=shoptime.when_long(stamp.signed_at, tenant) if stamp is not None else None,
+        discount=Money(order.discount_minor, order.currency) if order.discount_minor else None,
+        promo_code=order.promo_code,
     )
     return Message(
         text("receipt.pdf_caption", lang, code=order.code),

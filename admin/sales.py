@@ -49,7 +49,8 @@ class Sales:
     pending: int = 0
     pending_orders: int = 0
     by_provider: Counter[str] = field(default_factory=Counter)
-    by_product: Counter[str] = field(default_factory=Counter)
+    by_product: Counter[str] = field(default_factory=Counter)  # at list prices, before any promo discount
+    by_promo: Counter[str] = field(default_factory=Counter)  # the discounts of the paid orders, by code
     buckets: list[str] = field(default_factory=list)
     paid_by_bucket: list[int] = field(default_factory=list)
     pending_by_bucket: list[int] = field(default_factory=list)
@@ -178,6 +179,8 @@ async def _breakdown(session: AsyncSession, tenant: Tenant, payment_ids: list[in
     for order in orders:
         for item in order.items:
             sales.by_product[item.name] += item.unit_price_minor * item.quantity
+        if order.discount_minor and order.promo_code:
+            sales.by_promo[order.promo_code] += order.discount_minor
 
 
 async def _pending(session: AsyncSession, tenant: Tenant, sales: Sales, starts: list[datetime], tz: tzinfo) -> None:
@@ -240,6 +243,9 @@ async def report(ctx: FlowContext, period: str) -> Reply:
     if sales.by_product:
         lines.append(ctx.t("admin.sales.by_product"))
         lines += [f"• {name}: {sales.money(amount, ctx.lang)}" for name, amount in sales.by_product.most_common(10)]
+    if sales.by_promo:
+        lines.append(ctx.t("admin.sales.by_promo", total=sales.money(sum(sales.by_promo.values()), ctx.lang)))
+        lines += [f"• {code}: −{sales.money(amount, ctx.lang)}" for code, amount in sales.by_promo.most_common(10)]
     lines.append(ctx.t("admin.sales.test_excluded"))
     if ctx.tenant.test_mode:
         lines.append(ctx.t("admin.sales.in_test_mode"))

@@ -168,6 +168,12 @@ class SetTestMode(CallbackData, prefix="tm"):
 
 
 @dataclass(frozen=True)
+class PromoAction(CallbackData, prefix="pra"):
+    promo_id: int
+    action: Annotated[int, SMALL]  # admin.promos.ACTIONS: pause, resume, end
+
+
+@dataclass(frozen=True)
 class ViewOrder(CallbackData, prefix="mo"):
     order_id: int
 

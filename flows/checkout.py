@@ -14,6 +14,7 @@ from core.money import Money
 from core.phones import PhoneError, display, example_international, example_local, mask, parse_mobile
 from core.product_text import product_name
 from core.texts import text
+from flows import promo
 from flows.cart import cart_lines, show_cart, total
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
@@ -124,7 +125,9 @@ async def summary(ctx: FlowContext) -> Reply:
         )
         for p, q in lines
     ]
-    body.append(ctx.t("cart.total", total=total(lines, ctx.tenant.currency).format(ctx.lang)))
+    subtotal = total(lines, ctx.tenant.currency)
+    body.append(ctx.t("cart.total", total=subtotal.format(ctx.lang)))
+    body += await promo.summary_lines(ctx, lines, subtotal)
     body.append(_details(ctx))
     rows = [
         [Button(ctx.t("button.confirm_order"), data=ConfirmOrder().pack())],
@@ -157,13 +160,20 @@ async def confirm(ctx: FlowContext) -> tuple[Reply, Order | None]:
     short = [product_name(p, ctx.lang) for p, q in lines if p.stock is not None and p.stock < q]
     if short:
         return Reply([Message(ctx.t("checkout.out_of_stock", names=", ".join(short)))], refused=True), None
+    code, off, refused = await promo.take_use(ctx, lines)
+    if refused is not None:
+        again = await summary(ctx)
+        return Reply([Message(refused), *again.messages], refused=True), None
+    subtotal = total(lines, ctx.tenant.currency).minor
     now = ctx.clock.now()
     order = Order(
         tenant_id=ctx.tenant.id,
         customer_id=ctx.customer.id,
         code=await _new_code(ctx),
         status=OrderStatus.AWAITING_PAYMENT.value,
-        total_minor=total(lines, ctx.tenant.currency).minor,
+        total_minor=subtotal - off,
+        discount_minor=off,
+        promo_code=code.code if code is not None else None,
         currency=ctx.tenant.currency,
         contact_name=ctx.recall("name"),
         contact_phone=ctx.recall("phone"),
@@ -181,6 +191,8 @@ async def confirm(ctx: FlowContext) -> tuple[Reply, Order | None]:
     ctx.customer.phone = order.contact_phone
     await CustomerRepository(ctx.session).clear_cart(ctx.customer.id)
     await ctx.session.flush()
+    if code is not None:
+        await promo.fix_on_order(ctx, order, code, off)
     ctx.go("idle")
     return Reply(), order
 
@@ -206,4 +218,8 @@ async def on_input(ctx: FlowContext, inbound: Inbound) -> Reply | None:
         return await take_phone(ctx, inbound.text)
     if step == "checkout.address":
         return await take_address(ctx, inbound.text)
+    if step == "checkout.confirm" and await promo.takes_codes(ctx):  # a promo code, typed at the summary
+        applied, words = await promo.give(ctx, inbound.text, await cart_lines(ctx))
+        again = await summary(ctx)
+        return Reply([Message(words), *again.messages], refused=not applied)
     return None

@@ -25,6 +25,7 @@ from core.db.tables import Order, Proof
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.texts import has
+from flows import promo
 from flows.buttons import CUSTOMER, orders_now
 from flows.context import MAX_PROOF_BYTES, FlowContext, Reply
 from flows.inbound import Inbound, Kind, UploadKind
@@ -158,6 +159,9 @@ async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
     if any(p.status == PaymentStatus.UNDER_REVIEW for p in await payments.for_order(ctx.tenant.id, order.id)):
         # A proof is with the merchant: a second attempt now could only mean paying twice.
         return Reply([Message(ctx.t("proof.being_checked", code=order.code))], refused=True)
+    ran_out = await promo.hold_for_payment(ctx, order)  # an ended attempt gave its promo use back
+    if ran_out is not None:
+        return Reply([ran_out, await offer_methods(ctx, order)])
     step = chat_step(method)
     if step is not None:
         return await step.begin(ctx, order, config)

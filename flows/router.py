@@ -41,7 +41,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
-from flows import cart, catalog, checkout, choices, language, orders, payment
+from flows import cart, catalog, checkout, choices, language, orders, payment, promo
 from flows.buttons import CUSTOMER, cart_now, orders_now, refuse, shop_now
 from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound, Kind
@@ -217,7 +217,8 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
         greeting = ctx.t("start.greeting", shop=ctx.tenant.name, name=ctx.actor.display_name)
         if ctx.tenant.test_mode:
             greeting = ctx.t("testmode.banner") + "\n" + greeting
-        return Reply([Message(greeting), await catalog.show_categories(ctx)])
+        linked = await promo.from_link(ctx, args)  # /start promo_CODE: a broadcast's button
+        return Reply([Message(greeting), *([linked] if linked else []), await catalog.show_categories(ctx)])
     if command == "shop":
         return Reply([await catalog.show_categories(ctx)])
     if command == "cart":

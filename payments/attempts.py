@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
+from core.db.repos.promos import PromoRepository
 from core.db.tables import OPEN_ATTEMPT, Order, Payment
 from core.money import Money
 from core.texts import text as catalog_text
@@ -59,6 +60,9 @@ async def open_payment(
     shop's currency charges: the receipt and the amount check use it). None when ``status`` is open and the order
     already has an open attempt, one committed by a concurrent start included (the insert waits for it, then does
     nothing)."""
+    # An earlier attempt that ended gave the order's promo use back: this one takes it again, or the order loses the
+    # discount (flows.payment tells the customer first; a provider's own retry button comes straight here).
+    await PromoRepository(session).hold_for(order, now)
     values = {
         "tenant_id": order.tenant_id,
         "order_id": order.id,

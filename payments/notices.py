@@ -156,6 +156,10 @@ async def for_merchant(
 def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: datetime | None = None) -> Message:
     """The customer's receipt in the chat, with a button that sends it as a PDF document (admin.receipts)."""
     message = _chat_receipt(ctx, paid, channel=channel, at=at)
+    if ctx.order.discount_minor:  # the promo code's discount, as fixed on the order
+        off = Money(ctx.order.discount_minor, ctx.order.currency).format()
+        words = text("receipt.discount", ctx.lang, code=ctx.order.promo_code or "", amount=off)
+        message = dataclasses.replace(message, text=f"{message.text}\n{words}")
     pdf = Button(text("button.receipt_pdf", ctx.lang), data=ReceiptPdf(ctx.order.id).pack())
     return dataclasses.replace(message, buttons=(*message.buttons, (pdf,)))
 

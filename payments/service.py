@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core import outbox
 from core.clock import Clock
 from core.db.repos.orders import OrderRepository, PaymentRepository
+from core.db.repos.promos import PromoRepository
 from core.db.tables import Payment, PaymentEvent, Refund
 from core.messages import Message
 from core.money import Money
@@ -153,6 +154,8 @@ async def _announce(
     if target in (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
         if ctx.order.status != OrderStatus.AWAITING_PAYMENT:
             return  # an older attempt of an order paid (or cancelled) meanwhile: nothing to tell the customer
+        if ctx.order.promo_code is not None:  # the order's promo use goes back; a new attempt takes it again
+            await PromoRepository(session).release(ctx.order.id, now)  # (payments.attempts.open_payment)
         ended = await notices.attempt_ended(session, ctx, target.value, event)
         await notices.to_customer(
             session, ctx, f"payment:{payment.id}:{target.value}", notices.in_place_of_start(ctx, ended), now
@@ -324,6 +327,8 @@ async def _order_paid(
     """What an order's becoming paid owes: its stock taken, the customer's receipt, the merchant's alert (which
     also says when the stock fell short, so the merchant restocks or refunds)."""
     short = await stock.take_for_order(session, ctx.order, ctx.counted)
+    if ctx.order.promo_code is not None:  # paid at the discounted price: its use counts, given back or not
+        await PromoRepository(session).retake(ctx.order.id, now, force=True)
     await fiscal_hook.owe_documents(
         session,
         ctx.tenant,

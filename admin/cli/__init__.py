@@ -1,4 +1,5 @@
-"""The operator's commands: ``dukabot db``, ``tenant``, ``provider``, ``fiscal``, ``notify``, ``catalog`` and ``keys``.
+"""The operator's commands: ``dukabot db``, ``tenant``, ``provider``, ``fiscal``, ``notify``, ``catalog``, ``keys``
+and ``promo``.
 
 The root ``dukabot`` group lives in ``webhooks.cli`` and attaches these groups with :func:`register`. Each command reads
 :class:`~core.settings.Settings` (``DUKABOT_*``), builds the database and the vault, runs one operation of
@@ -19,13 +20,14 @@ from admin.cli.db_commands import db
 from admin.cli.fiscal_commands import fiscal
 from admin.cli.keys_commands import keys
 from admin.cli.notify_commands import notify
+from admin.cli.promo_commands import promo
 from admin.cli.provider_commands import provider
 from admin.cli.tenant_commands import tenant
 
-__all__ = ["catalog", "db", "fiscal", "keys", "notify", "provider", "register", "tenant"]
+__all__ = ["catalog", "db", "fiscal", "keys", "notify", "promo", "provider", "register", "tenant"]
 
 
 def register(root: click.Group) -> None:
     """Attach the operator groups to the root ``dukabot`` group."""
-    for group in (db, tenant, provider, fiscal, notify, catalog, keys):
+    for group in (db, tenant, provider, fiscal, notify, catalog, keys, promo):
         root.add_command(group)

@@ -42,11 +42,18 @@ def _options(config: ProviderConfig | None) -> dict[str, Any]:
 
 def charged(options: dict[str, Any], order: Order) -> Money:
     """What the invoice of ``order`` charges: its total for cards; in Stars, per line (a product's Stars price, else
-    the shop's rate). A Money of 0 Stars when the shop set no way to price a line (refused by the step)."""
+    the shop's rate), less the order's promo discount in proportion. A Money of 0 Stars when the shop set no way to
+    price a line (refused by the step)."""
     if str(options.get("invoices") or "stars") != "stars":
         return Money(order.total_minor, order.currency)
     lines = [Line(item.sku, Money(item.unit_price_minor, order.currency), item.quantity) for item in order.items]
-    return stars_for(options, lines) or Money(0, "XTR")
+    stars = stars_for(options, lines)
+    if stars is None:
+        return Money(0, "XTR")
+    if order.discount_minor:  # a promo code's discount, in the same share of the Stars, rounded up to a whole Star
+        full = order.total_minor + order.discount_minor
+        return Money(-(-stars.minor * order.total_minor // full), "XTR")
+    return stars
 
 
 def _menu_charge(options: Any, total: Money) -> Money | None:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.db.repos.promos import PromoRepository
 from core.db.tables import Customer, Order, OrderItem, Payment, Product, Proof, Tenant, TenantAdmin
 
 _PAYMENTS = cast(Table, Payment.__table__)
@@ -109,7 +110,10 @@ class OrderRepository:
             .values(status=new_status, updated_at=now)
             .execution_options(synchronize_session="fetch")
         )
-        return bool(getattr(result, "rowcount", 0))
+        moved = bool(getattr(result, "rowcount", 0))
+        if moved and new_status == "cancelled":  # a cancelled order gives its promo use back, in this transaction
+            await PromoRepository(self.session).release(order_id, now)
+        return moved
 
     async def move_loaded(self, order: Order, allowed: Iterable[str], new_status: str, now: datetime) -> bool:
         """``move`` for an order loaded in this session: one statement, and ``order`` shows the move."""

@@ -8,6 +8,7 @@ along with the configuration-version events.
 - ``payments``: payment attempts, payment jobs, provider events (received and applied), proofs, refunds.
 - ``messaging``: the outbox and the Telegram updates already handled.
 - ``admin``: admin invitations and the audit log.
+- ``promos``: promo codes and the uses orders hold of them.
 - ``fiscal``: tax authorities' control units and the documents numbered on them.
 - ``notify``: a shop's SMS and email settings, and the messages their providers accepted.
 - ``config_events``: the mapper events that bump a tenant's configuration version.
@@ -31,6 +32,7 @@ from core.db.tables.payments import (
     Refund,
     RefundConfirmation,
 )
+from core.db.tables.promos import PromoCode, PromoRedemption
 from core.db.tables.shop import CartItem, Conversation, Customer, Product, ProviderConfig, Tenant, TenantAdmin
 
 __all__ = [
@@ -56,6 +58,8 @@ __all__ = [
     "PaymentJob",
     "ProcessedUpdate",
     "Product",
+    "PromoCode",
+    "PromoRedemption",
     "Proof",
     "ProviderConfig",
     "Refund",

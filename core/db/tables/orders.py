@@ -40,6 +40,9 @@ class Order(Base):
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
     shipped_at: Mapped[datetime | None] = mapped_column(Timestamp)
     tracking_note: Mapped[str | None] = mapped_column(Text)
+    # A promo code's discount, fixed when the order is placed; ``total_minor`` is what is paid, after it.
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    promo_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 

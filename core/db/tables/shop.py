@@ -140,6 +140,8 @@ class Customer(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     # Chosen with /language: Telegram's language of a later update no longer changes ``language``.
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # A promo code the customer gave (typed or from a /start promo_CODE link), applied at their next checkout.
+    promo_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
