@@ -106,7 +106,8 @@ async def test_a_language_without_texts_is_an_unknown_column(
     with pytest.raises(ShopError) as refused:
         await imported(database, "sku,name,price,category,name_de\nA,Apple,100,Fruit,Apfel\n", clock)
     assert str(refused.value) == (
-        "line 1: unknown columns: 'name_de' (the columns are sku,name,price,category,description,photo_url,stock; "
+        "line 1: unknown columns: 'name_de' (the columns are "
+        "sku,name,price,category,description,photo_url,stock,item_class,tax_type; "
         "optional for each language: name_fr,description_fr,name_sw,description_sw)"
     )
     assert await stored(database) == {}

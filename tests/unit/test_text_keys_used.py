@@ -94,7 +94,19 @@ DYNAMIC: dict[str, str] = {
     "admin.proof.already_{}": "a proof already decided, by status",
     "proof.{}": "a proof's decision, told to the customer",
     "admin.sandbox.{}": "a provider's sandbox note in /testmode",
+    "promo.status.{}": "a promo code's status (active, paused, ended)",
+    "promo.bad.{}": "why a /promo or `dukabot promo` argument was refused",
+    "promo.done.{}": "a promo code paused, resumed or ended",
+    "promo.button.{}": "the /promo list's buttons, by action",
+    "promo.refused.{}": "why a customer's promo code was refused (core.promos.Refusal)",
     "outbox.coalesced.{}": "the header of alerts sent together, by coalescing name (core.coalesce)",
+}
+
+
+# Shapes the code builds that happen to fit a catalog key but build no key: what they build, instead.
+NOT_KEYS = {
+    "{}.amount": "a wire field's path in a parse error (payments/*/wire.py)",
+    "promo.{}": "a merchant action's name in the audit log (admin/promos.py)",
 }
 
 
@@ -180,7 +192,7 @@ def test_the_dynamic_shapes_are_those_the_code_builds() -> None:
     """A key built at runtime in a new shape must be listed (so its keys count as used on purpose); a listed shape
     no code builds any more must go (or the keys it covered would pass unused)."""
     _, shapes = _literals_and_shapes()
-    built = _key_shapes(shapes)
+    built = _key_shapes(shapes) - NOT_KEYS.keys()
     assert sorted(built - DYNAMIC.keys()) == [], "dynamic key shapes to list in DYNAMIC, with what fills them"
     assert sorted(DYNAMIC.keys() - built) == [], "DYNAMIC lists shapes no code builds any more"
 
