@@ -149,30 +149,29 @@ class ContactFields(Protocol):
     def phone_number(self) -> str: ...
 
 
-class SuccessfulPaymentFields(Protocol):
+class InvoiceFields(Protocol):
+    """What a pre-checkout query and a successful payment both say of the invoice."""
+
     @property
     def currency(self) -> str: ...
     @property
     def total_amount(self) -> int: ...
     @property
     def invoice_payload(self) -> str: ...
+
+
+class SuccessfulPaymentFields(InvoiceFields, Protocol):
     @property
     def telegram_payment_charge_id(self) -> str: ...
     @property
     def provider_payment_charge_id(self) -> str: ...
 
 
-class PreCheckoutFields(Protocol):
+class PreCheckoutFields(InvoiceFields, Protocol):
     @property
     def id(self) -> str: ...
     @property
     def from_user(self) -> UserFields: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def total_amount(self) -> int: ...
-    @property
-    def invoice_payload(self) -> str: ...
 
 
 class MessageFields(Protocol):

@@ -191,7 +191,7 @@ def paid_alert(ctx: Context, paid: Money, *, late: bool, short: Sequence[str] = 
         key,
         ctx.shop_lang,
         code=ctx.order.code,
-        amount=paid.format(),
+        amount=paid.format(ctx.shop_lang),
         provider=text(f"provider.{ctx.payment.provider}", ctx.shop_lang),
         customer=ctx.order.contact_name,
     )
@@ -256,7 +256,7 @@ def proof_for_review(ctx: Context, proof: Proof, signals: list[str], *, language
         "merchant.proof_to_review",
         lang,
         code=ctx.order.code,
-        amount=ctx.amount(),
+        amount=ctx.amount(lang),
         customer=ctx.order.contact_name,
         phone=phones.display(ctx.order.contact_phone, ctx.tenant.region),
         items=items,

@@ -207,10 +207,13 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
     order_taken = ctx.order.status not in ORDER_CAN_BE_PAID
     if received is None or received != expected or order_taken or event.review:
         if received is None:
-            reason = text("review.amount_unknown", ctx.shop_lang, expected=expected.format())
+            reason = text("review.amount_unknown", ctx.shop_lang, expected=expected.format(ctx.shop_lang))
         elif received != expected:
             reason = text(
-                "review.amount_mismatch", ctx.shop_lang, expected=expected.format(), received=received.format()
+                "review.amount_mismatch",
+                ctx.shop_lang,
+                expected=expected.format(ctx.shop_lang),
+                received=received.format(ctx.shop_lang),
             )
         elif order_taken:
             reason = text("review.order_already_paid", ctx.shop_lang, code=ctx.order.code)

@@ -48,7 +48,7 @@ async def speaks(database: Database, shop: Shop, person: Person, language: str) 
         await uow.session.execute(
             update(Customer)
             .where(Customer.tenant_id == shop.tenant_id, Customer.tg_user_id == person.id)
-            .values(language=language)
+            .values(language=language, language_chosen=True)
         )
         await uow.commit()
 

@@ -16,8 +16,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from admin import shops
+from admin.shops.errors import ShopError
+from core.clock import SystemClock
 from core.db.engine import Database
-from core.db.tables import Payment, PaymentEvent, Refund
+from core.db.tables import Payment, PaymentEvent, ProviderConfig, Refund
 from core.vault import Vault
 from payments.states import PaymentStatus
 from sandbox.paypal.entry import SIMULATOR
@@ -239,7 +242,23 @@ async def test_a_kes_shop_without_a_conversion_does_not_offer_paypal(
     database: Database, vault: Vault, tmp_path: Path
 ) -> None:
     async with shop_server(database, vault, tmp_path, webhooks=True) as server:
-        shop = await server.add_shop(providers={"paypal": settings(conversion=False)})
+        shop = await server.add_shop()
+        secrets, options = settings(conversion=False)
+        async with database.uow() as uow:
+            with pytest.raises(ShopError, match="PayPal does not take KES"):  # refused as it is set...
+                await shops.set_provider(uow.session, vault, shop.slug, "paypal", secrets, options, SystemClock().now())
+            # ...and one set before that check existed is never offered
+            uow.session.add(
+                ProviderConfig(
+                    tenant_id=shop.tenant_id,
+                    provider="paypal",
+                    enabled=True,
+                    options=options,
+                    secrets_enc=vault.encrypt_json(secrets),
+                    updated_at=SystemClock().now(),
+                )
+            )
+            await uow.commit()
         await server.start()
         customer = server.person(shop, 5001, "Wanjiru")
         code = await place_order(customer)
