@@ -123,6 +123,13 @@ class MyOrders(CallbackData, prefix="orders"):
 
 
 @dataclass(frozen=True)
+class OrderAgain(CallbackData, prefix="again"):
+    """A past order's lines back in the cart at today's prices (flows.reorder)."""
+
+    order_id: int
+
+
+@dataclass(frozen=True)
 class ReceiptPdf(CallbackData, prefix="rcpt"):
     """The order's receipt as a PDF document, for its customer (admin.receipts)."""
 

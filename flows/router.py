@@ -40,7 +40,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
-from flows import cart, catalog, checkout, choices, orders, payment
+from flows import cart, catalog, checkout, choices, orders, payment, reorder, search  # noqa: F401 (reorder's button)
 from flows.buttons import CUSTOMER, cart_now, orders_now, refuse, shop_now
 from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound, Kind
@@ -113,6 +113,8 @@ async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
     reply = None if chosen else await _route(ctx, inbound)
     if reply is None and chosen is None:  # no step took the words: part of a label will do ("pickup please")
         chosen = _typed_choice(ctx, question, inbound, loose=True)
+    if reply is None and chosen is None:  # words in the shop that nothing took: a search (flows.search)
+        reply = await search.typed(ctx, inbound)
     if chosen is not None:
         reply = await _press(ctx, chosen)
     if reply is None:
