@@ -130,6 +130,13 @@ class OrderAgain(CallbackData, prefix="again"):
 
 
 @dataclass(frozen=True)
+class TalkToShop(CallbackData, prefix="talk"):
+    """The customer's next messages go to the shop's people (flows.talk)."""
+
+    signpost = True
+
+
+@dataclass(frozen=True)
 class ReceiptPdf(CallbackData, prefix="rcpt"):
     """The order's receipt as a PDF document, for its customer (admin.receipts)."""
 
@@ -137,6 +144,18 @@ class ReceiptPdf(CallbackData, prefix="rcpt"):
 
 
 # The merchant's side (admin.buttons), behind the admin gate.
+
+
+@dataclass(frozen=True)
+class TalkReply(CallbackData, prefix="treply"):
+    """The admin's next message goes to this customer (admin.talk)."""
+
+    customer_id: int
+
+
+@dataclass(frozen=True)
+class TalkEnd(CallbackData, prefix="tend"):
+    customer_id: int
 
 
 @dataclass(frozen=True)

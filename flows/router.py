@@ -30,6 +30,7 @@ from core.buttons import (
     Shop,
     ShowCart,
     ShowProduct,
+    TalkToShop,
     UseName,
     UsePhone,
 )
@@ -40,7 +41,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
-from flows import cart, catalog, checkout, choices, orders, payment, reorder, search  # noqa: F401 (reorder's button)
+from flows import cart, catalog, checkout, choices, orders, payment, reorder, search, talk  # noqa: F401 (reorder)
 from flows.buttons import CUSTOMER, cart_now, orders_now, refuse, shop_now
 from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound, Kind
@@ -106,6 +107,8 @@ async def open_step(
 
 
 async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
+    if (talked := await talk.relay(ctx, inbound)) is not None:  # talking to the shop's people: the bot is quiet
+        return talked
     question = choices.asked(ctx) if inbound.kind is not Kind.BUTTON else None
     # A button's own words (its label, its number, yes or no) press it even where the step also takes free text:
     # "1", or the suggested name itself, at "What name...?" mean the button.
@@ -187,6 +190,7 @@ def _help(ctx: FlowContext, lead: str | None = None) -> Message:
             Button(ctx.t("button.cart"), data=ShowCart().pack()),
         ],
         [Button(ctx.t("button.my_orders"), data=MyOrders().pack())],
+        [Button(ctx.t("button.talk_to_shop"), data=TalkToShop().pack())],
     ]
     return Message(f"{lead}\n\n{body}" if lead else body, keyboard(*rows))
 

@@ -115,8 +115,10 @@ async def test_words_at_a_typed_question_are_its_answer_not_a_search(server: Sho
     assert answer.text.startswith("Please type a whole number from 1 to 35")
 
 
-async def order_of(database: Database, shop: Shop, person: Person, lines: list[tuple[str, int, int]]) -> int:
-    """A delivered order of ``person``'s: (sku, quantity, unit price then) each line."""
+async def order_of(
+    database: Database, shop: Shop, person: Person, lines: list[tuple[str, int, int]], status: str = "shipped"
+) -> int:
+    """An order of ``person``'s (delivered unless ``status`` says): (sku, quantity, unit price then) each line."""
     now = SystemClock().now()
     async with database.uow() as uow:
         customer = await uow.session.scalar(
@@ -127,7 +129,7 @@ async def order_of(database: Database, shop: Shop, person: Person, lines: list[t
             tenant_id=shop.tenant_id,
             customer_id=customer.id,
             code="MM-AGAIN1",
-            status="shipped",
+            status=status,
             total_minor=sum(q * p for _, q, p in lines),
             currency="KES",
             contact_name="Wanjiru",
