@@ -14,7 +14,7 @@ from core.db.engine import Database
 from core.vault import Vault
 from tests.integration.test_bad_input import unchanged
 from tests.integration.test_find_and_reorder import order_of
-from tests.support.app import ShopServer, shop_server
+from tests.support.app import FUNDI_CATALOG, ShopServer, shop_server
 from tests.support.clocks import MovableClock
 
 STARTED = (
@@ -125,3 +125,28 @@ async def test_the_talk_is_kept_in_the_open_orders_history(server: ShopServer, d
         "Message sent to the shop: “💬 Akinyi (7403) writes – order MM-AGAIN1, paid: Is my salt…”",
         "Message sent to the customer: “💬 Mama Mboga Store: Leaving now.”",
     ]
+
+
+async def test_another_shops_talk_and_input_a_talk_does_not_take(server: ShopServer) -> None:
+    mama = await server.add_shop()
+    fundi = await server.add_shop("fundi-phones", "Fundi Phones", catalog=FUNDI_CATALOG, instructions=None)
+    await server.start()
+    at_mama, at_fundi = server.person(mama, 9001, "Mama"), server.person(fundi, 9001, "Mama")
+    await at_mama.send("/start")
+    await at_fundi.send("/start")
+    customer = server.person(mama, 7404, "Njeri")
+    await customer.send("/help")
+    await customer.tap("💬 Talk to the shop")
+
+    # A sticker is not passed on: the customer is told what is.
+    sticker = await unchanged(server, customer.sticker())
+    assert sticker.text == "Please type a message or send a photo or a document."
+    await customer.send("Hello")
+    await server.settle()
+    asked = at_mama.find("💬 Njeri (7404) writes")
+
+    # Mama's Reply button pressed in Fundi's chat (the same admin runs both) finds no talk there.
+    foreign = await unchanged(server, at_fundi.tap(message=at_fundi.messages[-1], data=asked.buttons[0][0][1]))
+    assert foreign.text == "This talk is over (ended, or more than 24 hours old). Nothing was sent."
+    foreign_end = await unchanged(server, at_fundi.tap(message=at_fundi.messages[-1], data=asked.buttons[0][1][1]))
+    assert foreign_end.text == "This talk is over (ended, or more than 24 hours old). Nothing was sent."
