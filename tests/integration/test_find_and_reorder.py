@@ -12,9 +12,10 @@ from sqlalchemy import select, update
 
 from core.clock import SystemClock
 from core.db.engine import Database
-from core.db.tables import CartItem, Customer, Order, OrderItem, Product
+from core.db.tables import Customer, Order, OrderItem, Product
 from core.vault import Vault
 from tests.integration.test_bad_input import unchanged
+from tests.integration.test_typed_answers import cart_of
 from tests.support.app import Person, Shop, ShopServer, shop_server
 
 
@@ -156,17 +157,6 @@ async def order_of(
             )
         await uow.commit()
         return order.id
-
-
-async def cart_of(database: Database, person: Person) -> dict[str, int]:
-    async with database.uow() as uow:
-        rows = await uow.session.execute(
-            select(Product.name, CartItem.quantity)
-            .join(CartItem, CartItem.product_id == Product.id)
-            .join(Customer, Customer.id == CartItem.customer_id)
-            .where(Customer.tg_user_id == person.id)
-        )
-        return {name: quantity for name, quantity in rows}
 
 
 async def test_order_again_says_what_changed(server: ShopServer, database: Database) -> None:

@@ -14,7 +14,7 @@ from core.db.engine import Database
 from core.vault import Vault
 from tests.integration.test_bad_input import unchanged
 from tests.integration.test_find_and_reorder import order_of
-from tests.support.app import FUNDI_CATALOG, ShopServer, shop_server
+from tests.support.app import FUNDI_CATALOG, Person, Shop, ShopServer, shop_server
 from tests.support.clocks import MovableClock
 
 STARTED = (
@@ -28,6 +28,16 @@ async def server(database: Database, vault: Vault, tmp_path: Path) -> AsyncItera
     async with shop_server(database, vault, tmp_path, webhooks=True) as running:
         running.clock = MovableClock()
         yield running
+
+
+async def talking(server: ShopServer, shop: Shop, customer_id: int, name: str) -> tuple[Person, Person]:
+    """The shop's admin and a customer who pressed Talk to the shop (the server started)."""
+    merchant = server.person(shop, 9001, "Mama")
+    await merchant.send("/start")
+    customer = server.person(shop, customer_id, name)
+    await customer.send("/help")
+    assert (await customer.tap("💬 Talk to the shop")).text == STARTED
+    return merchant, customer
 
 
 async def test_a_talk_both_ways_until_the_admin_ends_it(server: ShopServer) -> None:
@@ -84,11 +94,7 @@ async def test_a_talk_both_ways_until_the_admin_ends_it(server: ShopServer) -> N
 async def test_a_talk_ends_by_itself_after_24_hours(server: ShopServer) -> None:
     shop = await server.add_shop()
     await server.start()
-    merchant = server.person(shop, 9001, "Mama")
-    await merchant.send("/start")
-    customer = server.person(shop, 7402, "Otieno")
-    await customer.send("/help")
-    await customer.tap("💬 Talk to the shop")
+    merchant, customer = await talking(server, shop, 7402, "Otieno")
     assert (await customer.send("hello")).messages == []
     await server.settle()
     asked = merchant.find("💬 Otieno (7402) writes")
@@ -105,13 +111,10 @@ async def test_a_talk_ends_by_itself_after_24_hours(server: ShopServer) -> None:
 async def test_the_talk_is_kept_in_the_open_orders_history(server: ShopServer, database: Database) -> None:
     shop = await server.add_shop()
     await server.start()
-    merchant = server.person(shop, 9001, "Mama")
-    await merchant.send("/start")
-    customer = server.person(shop, 7403, "Akinyi")
-    await customer.send("/start")
-    await order_of(database, shop, customer, [("GRO-SALT-1KG", 1, 5500)], status="paid")
-    await customer.send("/help")
-    await customer.tap("💬 Talk to the shop")
+    placed = server.person(shop, 7403, "Akinyi")
+    await placed.send("/start")
+    await order_of(database, shop, placed, [("GRO-SALT-1KG", 1, 5500)], status="paid")
+    merchant, customer = await talking(server, shop, 7403, "Akinyi")
     await customer.send("Is my salt on the way?")
     await server.settle()
     asked = merchant.find("💬 Akinyi (7403) writes")
@@ -131,12 +134,9 @@ async def test_another_shops_talk_and_input_a_talk_does_not_take(server: ShopSer
     mama = await server.add_shop()
     fundi = await server.add_shop("fundi-phones", "Fundi Phones", catalog=FUNDI_CATALOG, instructions=None)
     await server.start()
-    at_mama, at_fundi = server.person(mama, 9001, "Mama"), server.person(fundi, 9001, "Mama")
-    await at_mama.send("/start")
+    at_mama, customer = await talking(server, mama, 7404, "Njeri")
+    at_fundi = server.person(fundi, 9001, "Mama")
     await at_fundi.send("/start")
-    customer = server.person(mama, 7404, "Njeri")
-    await customer.send("/help")
-    await customer.tap("💬 Talk to the shop")
 
     # A sticker is not passed on: the customer is told what is.
     sticker = await unchanged(server, customer.sticker())
