@@ -124,8 +124,10 @@ class MyOrders(CallbackData, prefix="orders"):
 
 @dataclass(frozen=True)
 class OrderAgain(CallbackData, prefix="again"):
-    """A past order's lines back in the cart at today's prices (flows.reorder)."""
+    """A past order's lines back in the cart at today's prices (flows.reorder). A signpost: the /orders list it sits
+    under asks nothing, so text there is not answered with the list again."""
 
+    signpost = True
     order_id: int
 
 

@@ -29,6 +29,7 @@ from core.db.tables import Product, Tenant
 _NAME, _SKU, _DESCRIPTION = 10, 8, 3
 _EXACT, _PREFIX, _NEAR = 1.0, 0.7, 0.5
 MIN_PREFIX = 3  # a shorter word matches only whole words ("to" is no prefix of "tomato")
+MIN_WORD = 2  # a lone letter or digit ("a", "²") looks for nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ class SearchIndex:
         """The products matching the most of the query's words, best first."""
         scores: dict[int, float] = {}
         matched: dict[int, int] = {}
-        for typed in dict.fromkeys(words(query)):
+        for typed in dict.fromkeys(w for w in words(query) if len(w) >= MIN_WORD):
             best: dict[int, float] = {}
             for word, held in self.postings.items():
                 how = _how(typed, word)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from core.buttons import Shop, ShowCart, ShowProduct
 from core.callbacks import CallbackData
-from core.catalog_search import Found, SearchCache, SearchIndex, words
+from core.catalog_search import Found, SearchCache, SearchIndex
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from flows import catalog
@@ -41,7 +41,7 @@ async def typed(ctx: FlowContext, inbound: Inbound) -> Reply | None:
     if inbound.kind is not Kind.TEXT or ctx.conversation.step != "idle":
         return None
     query = " ".join(inbound.text.split())[:MAX_QUERY]
-    found = (await index(ctx)).search(query) if words(query) else []
+    found = (await index(ctx)).search(query)
     if not found:
         return None
     ctx.remember(search=query)

@@ -52,3 +52,4 @@ def test_words_that_match_nothing_find_nothing() -> None:
     assert names("zzzz") == []
     assert names("?!") == []
     assert names("") == []
+    assert names("2") == [] and names("²") == []  # a lone digit is no search, though "2kg" starts with one
