@@ -22,6 +22,7 @@ from admin import (
     refunds,
     review,
     sales,
+    talk,
     testmode,
 )
 from core.buttons import (
@@ -40,6 +41,8 @@ from core.buttons import (
     SalesReport,
     SetTestMode,
     ShipOrder,
+    TalkEnd,
+    TalkReply,
     ViewOrder,
 )
 from core.callbacks import Expired, Routes
@@ -128,6 +131,8 @@ async def handle(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry 
         return await _command(ctx, inbound.command or "", inbound.text.strip(), registry)
     if inbound.kind is Kind.BUTTON:
         return await ADMIN.dispatch(Merchant(ctx, registry), inbound.data, lambda m: refuse(m.ctx))
+    if ctx.conversation.step == talk.REPLY_STEP:
+        return await talk.admin_said(ctx, inbound)
     if ctx.conversation.step == "admin.reject_reason" and inbound.kind is Kind.TEXT:
         found = await proofs.find(ctx.session, ctx.tenant, str(ctx.recall("proof_id", "")))
         ctx.go("idle")
@@ -225,6 +230,16 @@ async def _refunds_now(m: Merchant, _: Expired) -> Reply:
 
 async def _note(m: Merchant, _: Expired) -> Reply:
     return expired(m.ctx)
+
+
+@ADMIN.on(TalkReply, expired=_note)
+async def _talk_reply(m: Merchant, button: TalkReply) -> Reply:
+    return await talk.begin_reply(m.ctx, button.customer_id)
+
+
+@ADMIN.on(TalkEnd, expired=_note)
+async def _talk_end(m: Merchant, button: TalkEnd) -> Reply:
+    return await talk.end(m.ctx, button.customer_id)
 
 
 @ADMIN.on(AdminMenu, expired=_menu_now)

@@ -123,6 +123,22 @@ class MyOrders(CallbackData, prefix="orders"):
 
 
 @dataclass(frozen=True)
+class OrderAgain(CallbackData, prefix="again"):
+    """A past order's lines back in the cart at today's prices (flows.reorder). A signpost: the /orders list it sits
+    under asks nothing, so text there is not answered with the list again."""
+
+    signpost = True
+    order_id: int
+
+
+@dataclass(frozen=True)
+class TalkToShop(CallbackData, prefix="talk"):
+    """The customer's next messages go to the shop's people (flows.talk)."""
+
+    signpost = True
+
+
+@dataclass(frozen=True)
 class ReceiptPdf(CallbackData, prefix="rcpt"):
     """The order's receipt as a PDF document, for its customer (admin.receipts)."""
 
@@ -144,6 +160,18 @@ class ChooseLanguage(CallbackData, prefix="lang"):
 
 
 # The merchant's side (admin.buttons), behind the admin gate.
+
+
+@dataclass(frozen=True)
+class TalkReply(CallbackData, prefix="treply"):
+    """The admin's next message goes to this customer (admin.talk)."""
+
+    customer_id: int
+
+
+@dataclass(frozen=True)
+class TalkEnd(CallbackData, prefix="tend"):
+    customer_id: int
 
 
 @dataclass(frozen=True)

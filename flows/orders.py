@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from core import shoptime
-from core.buttons import ChooseMethod, Shop
+from core.buttons import ChooseMethod, OrderAgain, Shop
 from core.db.repos.orders import OrderRepository
+from core.db.tables import Order
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from flows.context import FlowContext, Reply
 from payments.states import ORDER_CAN_BE_CANCELLED, OrderStatus
+
+SHOWN_REORDERS = 5  # of the /orders list, the most recent orders done with get an "Order again" button
 
 
 async def show_orders(ctx: FlowContext) -> Message:
@@ -24,7 +27,14 @@ async def show_orders(ctx: FlowContext) -> Message:
         lines.append(ctx.t("orders.line", code=order.code, amount=amount, status=status, date=placed))
         if order.status == OrderStatus.AWAITING_PAYMENT:
             rows.append([Button(ctx.t("button.pay_order", code=order.code), data=ChooseMethod(order.id).pack())])
+    again = [o for o in orders if can_reorder(o)][:SHOWN_REORDERS]
+    rows.extend([Button(ctx.t("button.order_again", code=o.code), data=OrderAgain(o.id).pack())] for o in again)
     return Message("\n".join(lines), keyboard(*rows))
+
+
+def can_reorder(order: Order) -> bool:
+    """An order done with can be ordered again (flows.reorder); one awaiting its payment is paid, not repeated."""
+    return order.status != OrderStatus.AWAITING_PAYMENT
 
 
 async def cancel_order(ctx: FlowContext, order_id: int) -> Reply:

@@ -31,6 +31,7 @@ from core.buttons import (
     Shop,
     ShowCart,
     ShowProduct,
+    TalkToShop,
     UseName,
     UsePhone,
 )
@@ -41,7 +42,8 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
-from flows import cart, catalog, checkout, choices, language, orders, payment, promo
+# reorder is imported for its button route (@CUSTOMER.on), which it adds when imported
+from flows import cart, catalog, checkout, choices, language, orders, payment, promo, reorder, search, talk  # noqa: F401
 from flows.buttons import CUSTOMER, cart_now, orders_now, refuse, shop_now
 from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound, Kind
@@ -125,6 +127,8 @@ async def step_from(
 
 
 async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
+    if (talked := await talk.relay(ctx, inbound)) is not None:  # talking to the shop's people: the bot is quiet
+        return talked
     question = choices.asked(ctx) if inbound.kind is not Kind.BUTTON else None
     # A button's own words (its label, its number, yes or no) press it even where the step also takes free text:
     # "1", or the suggested name itself, at "What name...?" mean the button.
@@ -132,6 +136,8 @@ async def handle(ctx: FlowContext, inbound: Inbound) -> Reply:
     reply = None if chosen else await _route(ctx, inbound)
     if reply is None and chosen is None:  # no step took the words: part of a label will do ("pickup please")
         chosen = _typed_choice(ctx, question, inbound, loose=True)
+    if reply is None and chosen is None:  # words in the shop that nothing took: a search (flows.search)
+        reply = await search.typed(ctx, inbound)
     if chosen is not None:
         reply = await _press(ctx, chosen)
     if reply is None:
@@ -203,6 +209,7 @@ def _help(ctx: FlowContext, lead: str | None = None) -> Message:
             Button(ctx.t("button.shop"), data=Shop().pack()),
             Button(ctx.t("button.cart"), data=ShowCart().pack()),
         ],
+        [Button(ctx.t("button.talk_to_shop"), data=TalkToShop().pack())],
         [
             Button(ctx.t("button.my_orders"), data=MyOrders().pack()),
             Button(ctx.t("button.language"), data=AskLanguage().pack()),

@@ -24,6 +24,7 @@ from core.buttons import (
     ProofAgain,
     ReceiptPdf,
     RejectProof,
+    TalkToShop,
     ViewOrder,
 )
 from core.db.repos.customers import CustomerRepository
@@ -243,6 +244,7 @@ def payment_ended(ctx: Context, status_key: str, reason: str | None) -> Message:
         keyboard(
             [Button(text("button.pay_again", ctx.lang), data=ChooseMethod(ctx.order.id).pack())],
             [Button(text("button.my_orders", ctx.lang), data=MyOrders().pack())],
+            [Button(text("button.talk_to_shop", ctx.lang), data=TalkToShop().pack())],
         ),
     )
 

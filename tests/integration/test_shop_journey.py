@@ -306,7 +306,8 @@ async def test_cancel_leaves_any_step(server: ShopServer, database: Database) ->
     assert (await customer.tap("✖ Cancel order", message=methods.last)).text == f"Order {code} is cancelled."
     assert await step_of(database, shop, customer) == "idle"
     orders = await customer.send("/orders")
-    assert orders.text == f"Your orders:\n• {code} – KES 55 – cancelled – placed {when}" and orders.last.buttons == []
+    assert orders.text == f"Your orders:\n• {code} – KES 55 – cancelled – placed {when}"
+    assert [[label for label, _ in row] for row in orders.last.buttons] == [[f"🔁 Order {code} again"]]
     late = await customer.tap(BY_HAND, message=methods.last)
     assert late.text == f"Order {code} cannot be paid now: it is cancelled."
 

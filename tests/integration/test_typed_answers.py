@@ -67,7 +67,7 @@ async def test_typing_in_the_shop_and_the_cart(server: ShopServer, database: Dat
     await asked_again(server, customer, "something to eat", CATEGORIES)
     assert new_message(await customer.send("HOUSEHOLD")).startswith(HOUSEHOLD)
     # A page of products: part of a product's label will do.
-    await asked_again(server, customer, "do you sell sugar?", HOUSEHOLD)
+    await asked_again(server, customer, "do you sell kiwis?", HOUSEHOLD)
     assert new_message(await customer.send("bar soap")) == SOAP
     # A product: its buttons by name; the notice a tap would show comes as a message.
     await asked_again(server, customer, "is it good?", SOAP)

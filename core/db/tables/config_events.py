@@ -19,9 +19,19 @@ from core.db.tables.shop import Product, ProviderConfig, Tenant
 # The tenant's columns that some process caches (provider objects, the webhook secret): a change to one gives it a new
 # configuration version in the same flush.
 CACHED_TENANT_COLUMNS = ("slug", "name", "currency", "test_mode", "bot_token_enc", "webhook_secret_enc")
-# A product's columns that browsing's shelves hold (core/catalog_cache.py). Not stock: it moves with every payment and
+# A product's columns that browsing's shelves and the search indexes hold (core/catalog_cache.py,
+# core/catalog_search.py). Not stock: it moves with every payment and
 # is never shown from a shelf.
-SHELVED_PRODUCT_COLUMNS = ("name", "price_minor", "currency", "category", "active", "translations")
+SHELVED_PRODUCT_COLUMNS = (
+    "name",
+    "price_minor",
+    "currency",
+    "category",
+    "active",
+    "translations",
+    "description",
+    "sku",
+)
 
 
 @orm_event.listens_for(Tenant, "before_update")
