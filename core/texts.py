@@ -132,6 +132,23 @@ def keys() -> set[str]:
     return set(_catalog(DEFAULT_LANGUAGE))
 
 
+def registered() -> tuple[str, ...]:
+    """The packages whose catalogs are merged, in the order they were registered."""
+    return tuple(_packages)
+
+
+def keys_of(package: str) -> set[str]:
+    """The English keys of one registered package's catalogs."""
+    folder = resources.files(package)
+    found: set[str] = set()
+    for entry in folder.iterdir():
+        if entry.name == f"{DEFAULT_LANGUAGE}.json" or (
+            entry.name.startswith(f"{DEFAULT_LANGUAGE}.") and entry.name.endswith(".json")
+        ):
+            found |= json.loads(entry.read_text(encoding="utf-8")).keys()
+    return found
+
+
 @contextmanager
 def listen(listener: Callable[[str, str, str], None]) -> Iterator[None]:
     """Calls ``listener(key, language asked for, language served)`` on every text rendered inside the block: the

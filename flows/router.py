@@ -42,6 +42,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
+
 # reorder is imported for its button route (@CUSTOMER.on), which it adds when imported
 from flows import cart, catalog, checkout, choices, language, orders, payment, promo, reorder, search, talk  # noqa: F401
 from flows.buttons import CUSTOMER, cart_now, orders_now, refuse, shop_now

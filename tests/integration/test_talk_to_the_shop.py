@@ -49,7 +49,11 @@ async def test_a_talk_both_ways_until_the_admin_ends_it(server: ShopServer) -> N
     await customer.send("/start")
 
     help_ = await customer.send("/help")
-    assert [text for row in help_.last.buttons for text, _ in row][-1] == "💬 Talk to the shop"
+    assert [text for row in help_.last.buttons for text, _ in row][-3:] == [
+        "💬 Talk to the shop",
+        "📦 My orders",
+        "🌐 Language",
+    ]
     started = await customer.tap("💬 Talk to the shop")
     assert started.text == STARTED
 
