@@ -18,6 +18,12 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -n auto $(PYTEST_ARGS)
 
+# Every test that is not already run per library (`every_channel`) on python-telegram-bot instead of aiogram: the
+# journeys too. Slow, so not part of .ci/run; run it when the channel seam or bot/ptb changes.
+.PHONY: test-ptb
+test-ptb: $(BIN)/.installed
+	DUKABOT_TEST_TELEGRAM_LIBRARY=ptb $(BIN)/python -m pytest -q -n auto $(PYTEST_ARGS) tests/integration tests/e2e
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

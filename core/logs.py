@@ -8,10 +8,11 @@ import re
 from datetime import UTC, datetime
 from typing import IO
 
-# Bot tokens (123456:AA...), providers' API keys (sk_live_..., pk_test_...), Fernet tokens and keys, Basic/Bearer
-# credentials, 64-hex passkeys: shapes, so that redaction depends on no provider's module being imported.
+# Bot tokens (123456:AA..., also inside a Bot API URL's /bot<token>/, its colon maybe %3A), providers' API keys
+# (sk_live_..., pk_test_...), Fernet tokens and keys, Basic/Bearer credentials, 64-hex passkeys: shapes, so that
+# redaction depends on no provider's module being imported.
 _SECRET_SHAPES = re.compile(
-    r"(\b\d{5,}:[A-Za-z0-9_-]{30,}\b|\b[sp]k_(?:test|live)_[A-Za-z0-9]+|\bgAAAA[A-Za-z0-9_=-]{20,}|"
+    r"((?:(?<=bot)|\b)\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}\b|\b[sp]k_(?:test|live)_[A-Za-z0-9]+|\bgAAAA[A-Za-z0-9_=-]{20,}|"
     r"(?i:(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}|\b[0-9a-f]{64}\b|\b[A-Za-z0-9_-]{43}=)"
 )
 # Ids a log line may carry (``log.info(..., extra={"tenant": 3, "order": "K7Q2XA"})``), in both formats.

@@ -163,15 +163,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(autouse=True)
 def telegram_library(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The Telegram library (``DUKABOT_TELEGRAM_LIBRARY``) of every server the test builds through tests/support."""
+    """The Telegram library (``DUKABOT_TELEGRAM_LIBRARY``) of every server the test builds through tests/support:
+    each library in turn for the suites marked ``every_channel``, else ``DUKABOT_TEST_TELEGRAM_LIBRARY`` (``make
+    test-ptb`` runs every other test on python-telegram-bot), else aiogram (bot.channels.DEFAULT)."""
     from tests.support.library import LIBRARY
 
-    name = getattr(request, "param", "aiogram")  # bot.channels.DEFAULT
+    default = os.environ.get("DUKABOT_TEST_TELEGRAM_LIBRARY", "aiogram")
+    name = getattr(request, "param", default)
     LIBRARY["name"] = name
     try:
         yield name
     finally:
-        LIBRARY["name"] = "aiogram"
+        LIBRARY["name"] = default
 
 
 @pytest.fixture

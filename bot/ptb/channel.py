@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -35,6 +36,10 @@ class PtbChannel(TelegramChannel[Bot]):
     entry = ENTRY
 
     def __init__(self, kit: ChannelKit) -> None:
+        # python-telegram-bot's debug lines repeat every Bot API call with its parameters: setWebhook's secret token,
+        # customers' words and numbers. They never go below info, whatever the root logger's level.
+        quiet = logging.getLogger("telegram")
+        quiet.setLevel(max(quiet.getEffectiveLevel(), logging.INFO))
         self.api = kit.api_base
         tls = {"verify": _tls()}  # one CA bundle loaded for both pools (and every channel of the process)
         self._sends = HTTPXRequest(SEND_POOL, read_timeout=20.0, pool_timeout=5.0, httpx_kwargs=tls)

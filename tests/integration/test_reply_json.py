@@ -94,6 +94,7 @@ async def test_message_is_not_modified_sends_nothing_more(
     assert telegram.fake.calls["sendMessage"] == 1
 
 
+@pytest.mark.parametrize("telegram_library", ["aiogram"], indirect=True)  # aiogram's own path, whatever the default
 async def test_a_refused_call_raises_aiogram_s_own_exception(telegram: FakeTelegramServer, channel: Channel) -> None:
     bot = adopt(channel, 1, TOKEN)
     telegram.fake.fail_next("sendMessage", 400, "Bad Request: chat not found")
