@@ -19,7 +19,7 @@ from core.channel_limits import TELEGRAM
 from core.messages import Button, Message, keyboard
 from core.notify import RetryAfter, TransientError, Undeliverable
 from flows.context import MAX_PROOF_BYTES
-from flows.inbound import Kind, UploadKind
+from flows.inbound import Inbound, Kind, Upload, UploadKind
 from sandbox.telegram import FakeTelegramServer
 from tests.support.channels import channel_at, serving
 
@@ -88,10 +88,15 @@ async def test_a_webhook_body_is_read_into_the_flows_input(telegram: FakeTelegra
     assert command is not None and command.update_id == update["update_id"] and command.incoming is not None
     assert (command.incoming.actor.chat_id, command.incoming.actor.display_name) == (5001, "Amina")
     assert (command.incoming.inbound.command, command.incoming.inbound.text) == ("start", "ref42")
-    assert upload is not None and upload.incoming is not None and upload.incoming.inbound.upload is not None
-    assert upload.incoming.inbound.kind == Kind.UPLOAD and upload.incoming.inbound.text == "M-Pesa QK12"
-    assert upload.incoming.inbound.upload.kind == UploadKind.PHOTO
-    assert upload.incoming.inbound.upload.file_id == photo["message"]["photo"][-1]["file_id"]
+    largest = photo["message"]["photo"][-1]
+    assert upload is not None and upload.incoming is not None
+    assert upload.incoming.inbound == Inbound(
+        Kind.UPLOAD,
+        text="M-Pesa QK12",
+        upload=Upload(
+            UploadKind.PHOTO, largest["file_id"], largest["file_unique_id"], largest.get("file_size"), "image/jpeg"
+        ),
+    )
 
 
 @pytest.mark.parametrize(

@@ -851,13 +851,13 @@ class TelegramKit(Kit):
     async def pay(self) -> None:
         """The customer presses Pay: the pre-checkout question is answered yes, and the card is charged; its
         update is left for the case to deliver."""
-        assert self.customer is not None
+        assert self.customer is not None, "no invoice asked for"
         paid = await stars.pay(self.customer.user, self._invoice().message_id, deliver=False)
         assert paid.query.ok, paid.query.error_message
         self.charge_id = paid.charge_id or ""
 
     def callback(self, kind: CallbackKind) -> Delivery | None:
-        assert self.customer is not None and self.merchant is not None
+        assert self.customer is not None and self.merchant is not None, "the case runs before an invoice was asked for"
         invoice, user = self._invoice(), self.customer.user
         money = {"wrong_amount": ("KES", 30000), "wrong_currency": ("NGN", 42000)}.get(kind)
         currency, amount = money or (invoice.currency, invoice.total_amount)
