@@ -142,6 +142,11 @@ class Customer(Base):
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # A promo code the customer gave (typed or from a /start promo_CODE link), applied at their next checkout.
     promo_code: Mapped[str | None] = mapped_column(String(32))
+    # Marketing consent (core.marketing): set by /stop, cleared when the customer starts them again. Broadcasts and
+    # cart reminders never reach a customer with this set.
+    marketing_stopped_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The chat refused the bot (blocked it, or the account is gone): marketing skips it until the customer writes again.
+    unreachable_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
