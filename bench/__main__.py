@@ -70,9 +70,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--timeline", action="store_true", help="latency: trace each receipt through the server, stage by stage"
     )
+    parser.add_argument(
+        "--profile", default=None, metavar="FILE", help="latency: the server's cProfile over the measured seconds"
+    )
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"), help="PostgreSQL URL")
     parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL"), help="Redis URL for the postgres path")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.profile:
+        options.profile = str(Path(options.profile).resolve())  # the server runs in another folder
+    return options
 
 
 async def bench(options: argparse.Namespace) -> int:
@@ -93,6 +99,7 @@ async def bench(options: argparse.Namespace) -> int:
             options.postgres,
             options.redis,
             options.timeline,
+            options.profile,
         )
         rows: list[Row] = []
         for name in chosen:

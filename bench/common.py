@@ -53,6 +53,7 @@ class Run:
     postgres_url: str | None = None
     redis_url: str | None = None
     timeline: bool = False  # the latency path traces each receipt through the server (bench/timeline.py)
+    profile: str | None = None  # the latency path's server runs under cProfile, its profile written to this file
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -239,14 +240,25 @@ async def latency(run: Run) -> list[Row]:
         pushes = prepared.pushes
         traced = run.folder / "latency-timeline.log" if run.timeline else None
         server = await start_dukabot(
-            run, "dukabot-latency", prepared.database_url, telegram.base_url, core=run.cores.server, timeline=traced
+            run,
+            "dukabot-latency",
+            prepared.database_url,
+            telegram.base_url,
+            core=run.cores.server,
+            timeline=traced,
+            profile=run.profile,
         )
         try:
             sent = callback_requests(server.url, pushes)
+            if run.profile:
+                server.process.send_signal(signal.SIGUSR1)
             result = await measure(run, [server], sent, warm, rate=LATENCY_RATE, telegram=telegram)
             measured = {str(push.chat_id): at for push, at in zip(pushes[warm:], result.sent, strict=True)}
             everyone = {str(push.chat_id) for push in pushes}
             await wait_for_receipts(telegram, everyone, run.sizes.receipt_wait)
+            if run.profile:
+                server.process.send_signal(signal.SIGUSR2)
+                await asyncio.sleep(0.5)  # the profile is written by the server's signal handler
         finally:
             await server.stop()
         received = await telegram.first_sends(set(measured))

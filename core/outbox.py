@@ -19,30 +19,23 @@ the row until it is sent or given up. The relay then delivers it so that a secon
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core import channels
+from core import outbox_statements as statements
 from core.db.insert import insert_if_absent
 from core.db.tables import OutboxMessage
 from core.messages import Message
+from core.outbox_statements import COALESCE_FIELD as COALESCE_FIELD
+from core.outbox_statements import OutboxStatus as OutboxStatus
 from core.texts import text
-
-
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    UNDELIVERABLE = "undeliverable"  # the user blocked the bot: never retried
-    DEAD = "dead"  # gave up after the bounded number of tries
-    SUPERSEDED = "superseded"  # a later row replaced it before it was sent: its news was stale, never sent
 
 
 async def enqueue(
@@ -85,7 +78,6 @@ _OWED = "dukabot.outbox.owed"
 # ``coalesce`` of the merchant's "order paid" alerts.
 COALESCE_PAID = "paid"
 # Where a row's ``coalesce`` name is kept: in its payload, beside the message (``Message.from_payload`` ignores it).
-COALESCE_FIELD = "coalesce"
 # A message may ask its writer to coalesce it: ``Message(..., extra={COALESCE_FIELD: COALESCE_PAID})`` (see
 # ``coalescing``), so a writer that passes messages along (``payments.notices.to_merchant``) needs no new argument.
 
@@ -164,48 +156,11 @@ def noted(reason: str, *, unknown: bool) -> str:
     return reason
 
 
-def _free(table: type[OutboxMessage] | Any, now: datetime) -> ColumnElement[bool]:
-    """Due and not held by a live lease: a row a relay may claim."""
-    return and_(
-        table.status == OutboxStatus.PENDING.value,
-        table.next_attempt_at <= now,
-        or_(table.claimed_until.is_(None), table.claimed_until <= now),
-    )
-
-
-def _chat_is_free(now: datetime) -> ColumnElement[bool]:
-    """No row of this row's chat is held by a live lease: one relay delivers a chat at a time, so its rows keep
-    their order even with several relays."""
-    held = aliased(OutboxMessage)
-    return ~exists().where(
-        held.tenant_id == OutboxMessage.tenant_id,
-        held.chat_id == OutboxMessage.chat_id,
-        held.status == OutboxStatus.PENDING.value,
-        held.claimed_until > now,
-    )
-
-
-def _first_of_its_chat(now: datetime) -> ColumnElement[bool]:
-    """No claimable row of the same chat comes before this one (``next_attempt_at``, then ``id``)."""
-    earlier = aliased(OutboxMessage)
-    return ~exists().where(
-        earlier.tenant_id == OutboxMessage.tenant_id,
-        earlier.chat_id == OutboxMessage.chat_id,
-        _free(earlier, now),
-        or_(
-            earlier.next_attempt_at < OutboxMessage.next_attempt_at,
-            and_(earlier.next_attempt_at == OutboxMessage.next_attempt_at, earlier.id < OutboxMessage.id),
-        ),
-    )
-
-
 async def any_due(session: AsyncSession, now: datetime, *, skip: Sequence[tuple[int, int]] = ()) -> bool:
     """Whether ``claim_due`` would find a row (of a chat not in ``skip``): a read, so a relay that looks now and then
     takes no write lock to find nothing."""
-    due = select(OutboxMessage.id).where(_free(OutboxMessage, now), _chat_is_free(now))
-    if skip:
-        due = due.where(tuple_(OutboxMessage.tenant_id, OutboxMessage.chat_id).not_in(list(skip)))
-    return (await session.scalar(due.limit(1))) is not None
+    found = await session.scalar(statements.any_due(skipping=bool(skip)), {"now": now, "skip": list(skip)})
+    return found is not None
 
 
 async def claim_due(
@@ -229,24 +184,26 @@ async def claim_due(
     wherever they stand in the chat (their news is gathered into one message): call it only while holding a row of
     the chat. ``skip``: chats (tenant id, chat id) not to claim from now, which the caller knows to be paced.
     ``chats``: only from these chats (the next row of each, in one statement)."""
-    due = select(OutboxMessage).where(_free(OutboxMessage, now))
+    if coalesce is not None and chat is None:
+        raise ValueError("coalesced rows are claimed for one chat")
+    statement = statements.claim(
+        one_chat=chat is not None,
+        in_chats=bool(chats),
+        skipping=bool(skip),
+        coalescing=coalesce is not None,
+        locking=session.bind is not None and session.bind.dialect.name == "postgresql",
+    )
+    parameters: dict[str, object] = {"now": now, "limit": limit}
     if chats:
-        due = due.where(tuple_(OutboxMessage.tenant_id, OutboxMessage.chat_id).in_(list(chats)))
+        parameters["chats"] = list(chats)
     if skip:
-        due = due.where(tuple_(OutboxMessage.tenant_id, OutboxMessage.chat_id).not_in(list(skip)))
+        parameters["skip"] = list(skip)
     if chat is not None:
-        due = due.where(OutboxMessage.tenant_id == chat[0], OutboxMessage.chat_id == chat[1])
+        parameters["tenant_id"], parameters["chat_id"] = chat
     if coalesce is not None:
-        if chat is None:
-            raise ValueError("coalesced rows are claimed for one chat")
-        due = due.where(OutboxMessage.payload[COALESCE_FIELD].as_string() == coalesce)
-    else:
-        due = due.where(_chat_is_free(now), _first_of_its_chat(now))
-    due = due.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True, of=OutboxMessage)
+        parameters["coalesce"] = coalesce
     claimed: list[Claimed] = []
-    for row in await session.scalars(due):
+    for row in await session.scalars(statement, parameters):
         try:
             message = channels.for_channel(row.payload, row.id, Message.from_payload(row.payload))
         except (KeyError, TypeError, ValueError) as error:
@@ -307,17 +264,16 @@ async def hold_chat(session: AsyncSession, chat: tuple[int, int], now: datetime,
 
 async def mark_sent(session: AsyncSession, row_id: int, now: datetime, message_id: int | None = None) -> None:
     """``message_id``: the Telegram message that now shows the row (the one sent, or the one edited into it)."""
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
-        .values(
-            status=OutboxStatus.SENT.value,
-            sent_at=now,
-            claimed_until=None,
-            attempts=OutboxMessage.attempts + 1,
-            sent_message_id=message_id,
+    await mark_all_sent(session, [(row_id, message_id)], now)
+
+
+async def mark_all_sent(session: AsyncSession, rows: Sequence[tuple[int, int | None]], now: datetime) -> None:
+    """Record rows sent, each as (row id, the Telegram message that now shows it), in one statement."""
+    if rows:
+        await session.execute(
+            statements.MARK_SENT,
+            [{"row_id": row_id, "message_id": message_id, "now": now} for row_id, message_id in rows],
         )
-    )
 
 
 async def mark_retry(session: AsyncSession, row_id: int, next_attempt_at: datetime, error: str, *, count: bool) -> None:

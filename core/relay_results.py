@@ -229,9 +229,9 @@ class Results:
             try:
                 now = self._clock.now()
                 async with self.units, self._db.uow() as uow:
-                    for sent in batch:
-                        for row in sent.rows:
-                            await outbox.mark_sent(uow.session, row.id, now, sent.message_id)
+                    await outbox.mark_all_sent(
+                        uow.session, [(row.id, sent.message_id) for sent in batch for row in sent.rows], now
+                    )
                     following = await self._claim_next(uow.session, batch, now)
                     groups = [
                         await coalesce.claim_group(uow.session, ask.row, now, ask.lease, ask.window) for ask in gathers
