@@ -6,8 +6,8 @@ it): it covers the Latin, Greek and Cyrillic letters of names and addresses, whi
 are Latin-1 only). Without it the built-in Helvetica is used and any character outside Latin-1 prints as "?".
 
 VAT, when the shop charges it, is worked out once on the order's total (not line by line), rounded half up to the
-currency's minor unit: with prices that include VAT, VAT = total × rate / (1 + rate); with prices that exclude it,
-VAT = total × rate, added to the total.
+currency's minor unit: VAT = total × rate / (1 + rate). Catalog prices include VAT: checkout charges them as they
+are, so the receipt takes VAT out of what was paid and never shows a total other than it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ _CORE_FAMILY = "Helvetica"
 @dataclass(frozen=True, slots=True)
 class Vat:
     rate_bp: int  # basis points: 1600 = 16%
-    inclusive: bool
     net: Money
     tax: Money
     gross: Money
@@ -54,14 +53,11 @@ class Vat:
         return format(Decimal(self.rate_bp).scaleb(-2).normalize(), "f")
 
 
-def vat_of(total: Money, rate_bp: int, *, inclusive: bool) -> Vat:
-    """The VAT of an order's ``total`` (see the module's note on rounding)."""
+def vat_of(total: Money, rate_bp: int) -> Vat:
+    """The VAT included in an order's ``total`` (see the module's note on rounding)."""
     base = Decimal(total.minor) * rate_bp
-    divisor = Decimal(10_000 + rate_bp) if inclusive else Decimal(10_000)
-    tax = Money(int((base / divisor).quantize(Decimal(1), rounding=ROUND_HALF_UP)), total.currency)
-    if inclusive:
-        return Vat(rate_bp, True, total - tax, tax, total)
-    return Vat(rate_bp, False, total, tax, total + tax)
+    tax = Money(int((base / Decimal(10_000 + rate_bp)).quantize(Decimal(1), rounding=ROUND_HALF_UP)), total.currency)
+    return Vat(rate_bp, total - tax, tax, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,12 +209,8 @@ def _totals(page: _Page, receipt: Receipt) -> None:
     if vat is None:
         page.pair(text("pdf.total", lang), receipt.total.format(), bold=True)
         return
-    if vat.inclusive:
-        page.pair(text("pdf.net_of_vat", lang), vat.net.format())
-        page.pair(text("pdf.vat_included", lang, rate=vat.rate), vat.tax.format())
-    else:
-        page.pair(text("pdf.subtotal", lang), vat.net.format())
-        page.pair(text("pdf.vat_added", lang, rate=vat.rate), vat.tax.format())
+    page.pair(text("pdf.net_of_vat", lang), vat.net.format())
+    page.pair(text("pdf.vat_included", lang, rate=vat.rate), vat.tax.format())
     page.pair(text("pdf.total", lang), vat.gross.format(), bold=True)
 
 

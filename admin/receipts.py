@@ -53,7 +53,7 @@ async def for_order(session: AsyncSession, tenant: Tenant, order: Order, fiscal:
         customer=order.contact_name,
         lines=[Line(item.name, item.quantity, Money(item.unit_price_minor, order.currency)) for item in order.items],
         total=total,
-        vat=vat_of(total, tenant.vat_rate_bp, inclusive=tenant.prices_include_vat) if tenant.vat_rate_bp else None,
+        vat=vat_of(total, tenant.vat_rate_bp) if tenant.vat_rate_bp else None,
         payments=[await _paid_with(session, tenant, payment, lang) for payment in paid],
         test=order.is_test,
         stamp=stamp,

@@ -22,14 +22,9 @@ __all__ = ["receipt"]
 @click.option("--address", help='The shop\'s address as printed; "\\n" starts a new line; "" removes it.')
 @click.option("--tax-id", help='The shop\'s tax id (KRA PIN in Kenya), printed on receipts; "" removes it.')
 @click.option("--vat-rate", metavar="PERCENT", help="VAT the shop charges, e.g. 16; 0 for none (no VAT lines).")
-@click.option(
-    "--prices-include-vat/--prices-exclude-vat",
-    default=None,
-    help="Whether catalog prices include VAT (the default) or VAT comes on top of them.",
-)
-def receipt(
-    slug: str, address: str | None, tax_id: str | None, vat_rate: str | None, prices_include_vat: bool | None
-) -> None:
+# Session 7 offered VAT on top of prices; checkout never added it, so such a receipt claimed more than was paid.
+@click.option("--prices-exclude-vat", "exclude_vat", is_flag=True, hidden=True)
+def receipt(slug: str, address: str | None, tax_id: str | None, vat_rate: str | None, exclude_vat: bool) -> None:
     """Set what the PDF receipts of shop SLUG print about it, and show it.
 
     \b
@@ -37,6 +32,12 @@ def receipt(
       dukabot tenant receipt mama-mboga --address "Moi Avenue 12, Nairobi" --tax-id P051234567X --vat-rate 16
     """
     from admin.shops.receipt_details import set_receipt_details
+
+    if exclude_vat:
+        raise click.UsageError(
+            "prices must include VAT: checkout charges catalog prices as they are and the receipt takes VAT out of "
+            "the amount paid; raise the catalog's prices by the VAT rate instead (dukabot catalog import)"
+        )
 
     settings = load_settings()
 
@@ -47,14 +48,12 @@ def receipt(
             address=address,
             tax_id=tax_id,
             vat_rate=vat_rate,
-            prices_include_vat=prices_include_vat,
             now=SystemClock().now(),
         )
 
     details = in_unit_of_work(settings, work)
     vat = "none"
     if details.vat_rate_bp:
-        included = "included in prices" if details.prices_include_vat else "added to prices"
-        vat = f"{details.vat_rate_bp / 100:g}% ({included})"
+        vat = f"{details.vat_rate_bp / 100:g}% (included in prices)"
     address_shown = (details.address or "(none)").replace("\n", ", ")
     echo_ok(f"Receipts of {slug!r}: address {address_shown}; tax id {details.tax_id or '(none)'}; VAT {vat}.")

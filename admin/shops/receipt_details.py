@@ -25,8 +25,7 @@ _TAX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./-]{0,39}")
 class ReceiptDetails:
     address: str | None
     tax_id: str | None
-    vat_rate_bp: int | None
-    prices_include_vat: bool
+    vat_rate_bp: int | None  # included in the shop's prices
 
 
 def parse_vat_rate(words: str) -> int | None:
@@ -47,7 +46,6 @@ async def set_receipt_details(
     address: str | None = None,
     tax_id: str | None = None,
     vat_rate: str | None = None,
-    prices_include_vat: bool | None = None,
     now: datetime,
 ) -> ReceiptDetails:
     """Change what is given (None: leave it; "" clears the address or the tax id, and a VAT rate of 0 means no VAT).
@@ -65,8 +63,6 @@ async def set_receipt_details(
         wanted["tax_id"] = tax_id or None
     if vat_rate is not None:
         wanted["vat_rate_bp"] = parse_vat_rate(vat_rate)
-    if prices_include_vat is not None:
-        wanted["prices_include_vat"] = prices_include_vat
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug).with_for_update())
     if tenant is None:
         raise ShopError(f"no shop with slug {slug[:60]!r}")
@@ -87,4 +83,4 @@ async def set_receipt_details(
             )
         )
         await session.flush()
-    return ReceiptDetails(tenant.address, tenant.tax_id, tenant.vat_rate_bp, tenant.prices_include_vat)
+    return ReceiptDetails(tenant.address, tenant.tax_id, tenant.vat_rate_bp)

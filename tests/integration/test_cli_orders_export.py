@@ -42,8 +42,12 @@ def test_an_export_and_the_receipt_details_from_the_command_line(
 
     shown = ok("tenant", "receipt", "duka", "--address", "Moi Avenue 12\\nNairobi", "--tax-id", "p051234567x")
     assert shown.stdout.strip() == ("Receipts of 'duka': address Moi Avenue 12, Nairobi; tax id P051234567X; VAT none.")
-    shown = ok("tenant", "receipt", "duka", "--vat-rate", "16", "--prices-exclude-vat")
-    assert shown.stdout.strip().endswith("VAT 16% (added to prices).")
+    shown = ok("tenant", "receipt", "duka", "--vat-rate", "16")
+    assert shown.stdout.strip().endswith("VAT 16% (included in prices).")
+    assert refused(2, "tenant", "receipt", "duka", "--vat-rate", "16", "--prices-exclude-vat") == (
+        "Error: prices must include VAT: checkout charges catalog prices as they are and the receipt takes VAT out of "
+        "the amount paid; raise the catalog's prices by the VAT rate instead (dukabot catalog import)"
+    )
     assert refused(1, "tenant", "receipt", "duka", "--vat-rate", "sixteen") == (
         "Error: not a VAT rate: 'sixteen' (a percentage such as 16)"
     )

@@ -63,7 +63,7 @@ async def receipt_buttons(shop: Shelf, chat: int) -> list[list[dict[str, str]]]:
     return buttons
 
 
-async def vat_shop(database: Database, vault: Vault, clock: FakeClock, *, inclusive: bool = True) -> Shelf:
+async def vat_shop(database: Database, vault: Vault, clock: FakeClock) -> Shelf:
     shop = await shelf(database, vault, clock)
     async with database.uow() as uow:
         await set_receipt_details(
@@ -72,7 +72,6 @@ async def vat_shop(database: Database, vault: Vault, clock: FakeClock, *, inclus
             address="Moi Avenue 12\\nNairobi",
             tax_id="p051234567x",
             vat_rate="16",
-            prices_include_vat=inclusive,
             now=clock.now(),
         )
         await uow.commit()
@@ -114,18 +113,19 @@ async def test_the_paid_receipt_offers_a_pdf_in_the_customers_language(
     ]
 
 
-async def test_prices_without_vat_get_it_added_on_the_receipt(
+async def test_the_receipt_total_is_the_amount_paid_with_vat_taken_out_of_it(
     database: Database, vault: Vault, clock: FakeClock
 ) -> None:
-    shop = await vat_shop(database, vault, clock, inclusive=False)
+    shop = await vat_shop(database, vault, clock)
     payment = await shop.order({SUGAR: 1})
     await shop.pay(payment)
     reply = await routed(shop, WANJIRU, Inbound.pressed(ReceiptPdf(payment.order_id).pack()))
     lines = pdf_lines(reply.messages[0])
-    assert lines[lines.index("Subtotal (before VAT) KES 190") :][:3] == [
-        "Subtotal (before VAT) KES 190",
-        "VAT 16% KES 30.40",
-        "Total KES 220.40",
+    assert payment.amount_minor == 19_000
+    assert lines[lines.index("Amount before VAT KES 163.79") :][:3] == [
+        "Amount before VAT KES 163.79",  # 190 x 16/116 = 26.2069 of VAT, rounded half up
+        "VAT 16% (included) KES 26.21",
+        "Total KES 190",
     ]
 
 

@@ -24,17 +24,17 @@ def kes(minor: int) -> Money:
 
 
 def test_vat_inside_prices_is_taken_out_of_the_total_and_rounded_half_up() -> None:
-    vat = vat_of(kes(89_000), 1600, inclusive=True)  # 890 × 16/116 = 122.7586…
+    vat = vat_of(kes(89_000), 1600)  # 890 × 16/116 = 122.7586…
     assert (vat.net, vat.tax, vat.gross, vat.rate) == (kes(76_724), kes(12_276), kes(89_000), "16")
-    half = vat_of(kes(2_025), 1250, inclusive=True)  # 20.25 × 12.5/112.5 = 2.25 exactly
+    half = vat_of(kes(2_025), 1250)  # 20.25 × 12.5/112.5 = 2.25 exactly
     assert (half.tax, half.net, half.rate) == (kes(225), kes(1_800), "12.5")
-    assert vat_of(Money(1_000, "UGX"), 1800, inclusive=True).tax == Money(153, "UGX")  # 152.54 → 153 shillings
+    assert vat_of(Money(1_000, "UGX"), 1800).tax == Money(153, "UGX")  # 152.54 → 153 shillings
 
 
-def test_vat_outside_prices_is_added_to_the_total() -> None:
-    vat = vat_of(kes(19_000), 1600, inclusive=False)
-    assert (vat.net, vat.tax, vat.gross) == (kes(19_000), kes(3_040), kes(22_040))
-    assert vat_of(kes(5), 1600, inclusive=False).tax == kes(1)  # 0.8 of a cent, half up
+def test_vat_never_changes_the_total_paid() -> None:
+    for minor in (1, 5, 99, 19_000, 123_456_789):
+        vat = vat_of(kes(minor), 1600)
+        assert (vat.gross, vat.net + vat.tax) == (kes(minor), kes(minor))
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql import expression
 
 from core.db.config_version import new_config_version
 from core.db.tables.base import Base, TgId, Timestamp
@@ -57,12 +56,11 @@ class Tenant(Base):
     # (payments.receipt_copies). An SMS fallback for undeliverable chats needs no entry here.
     receipt_copies: Mapped[str] = mapped_column(String(60), default="", server_default="")
     # What a receipt prints about the shop (admin/receipt_pdf.py; `dukabot tenant receipt`): its address, its tax id
-    # (a KRA PIN in Kenya), and its VAT: a rate in basis points (1600 = 16%; None: the shop charges no VAT) and whether
-    # its prices include it.
+    # (a KRA PIN in Kenya), and its VAT: a rate in basis points (1600 = 16%; None: the shop charges no VAT), included in
+    # its prices (checkout charges them as they are, so the receipt takes VAT out of the amount paid).
     address: Mapped[str | None] = mapped_column(Text)
     tax_id: Mapped[str | None] = mapped_column(String(40))
     vat_rate_bp: Mapped[int | None] = mapped_column(Integer)
-    prices_include_vat: Mapped[bool] = mapped_column(Boolean, default=True, server_default=expression.true())
     # The language customers read when dukabot does not speak theirs, and alerts to the shop's group are written in.
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
