@@ -123,6 +123,13 @@ async def test_a_broadcast_composed_in_the_chat_reaches_each_consenting_customer
     assert amina.count("Weekend offer") == 0 and baraka.count("Weekend offer") == 0
     assert [b.status for b in await broadcasts(database)] == ["done", "cancelled"]
 
+    # Chebet unblocks the bot and writes: reachable again, in the same step (no statement for anyone else).
+    server.fake.unblock(chebet.user)
+    await chebet.send("/shop")
+    async with database.uow() as uow:
+        unreachable = await uow.session.scalar(select(Customer.unreachable_at).where(Customer.tg_user_id == chebet.id))
+    assert unreachable is None
+
 
 SECOND = 0.2  # Telegram's second, five times faster (as in test_pacing_at_the_bot_api)
 PER_BOT = 30
