@@ -8,7 +8,7 @@ first progress message. ``admin.broadcast_feed`` then owes it to them through th
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from admin import audit
 from admin import broadcast_audience as audiences
@@ -104,7 +104,9 @@ async def _take_product(ctx: FlowContext, broadcast: Broadcast, typed: str) -> R
     product = await CatalogRepository(ctx.session).by_sku(ctx.tenant.id, typed) if typed else None
     if product is None and typed:
         product = await ctx.session.scalar(
-            select(Product).where(Product.tenant_id == ctx.tenant.id, Product.name.ilike(typed)).limit(1)
+            select(Product)
+            .where(Product.tenant_id == ctx.tenant.id, func.lower(Product.name) == typed.lower())
+            .limit(1)
         )
     if product is None or not product.active:
         return Reply([Message(ctx.t("broadcast.no_product", word=typed[:40]))], refused=True)

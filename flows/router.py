@@ -241,7 +241,8 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
         if ctx.tenant.test_mode:
             greeting = ctx.t("testmode.banner") + "\n" + greeting
         linked = await promo.from_link(ctx, args)  # /start promo_CODE: a broadcast's button
-        restarted = await marketing.start_again(ctx)  # /start after /stop: marketing messages again
+        # A plain /start after /stop: marketing messages again (a link's /start is not the customer asking for them)
+        restarted = None if args.strip() else await marketing.start_again(ctx)
         said = [m for m in (linked, restarted) if m is not None]
         return Reply([Message(greeting), *said, await catalog.show_categories(ctx)])
     if command == "stop":
