@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core.buttons import BroadcastAction
 from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.tables import Broadcast, BroadcastRecipient, Customer
@@ -89,6 +90,9 @@ async def test_a_broadcast_composed_in_the_chat_reaches_each_consenting_customer
     again = await merchant.tap("✅ Send", message=ask)  # a double press sends nothing twice
     assert "no longer a draft" in again.text
     [broadcast] = await broadcasts(database)
+    # A customer pressing a composer button (copied data) is refused as for any merchant button.
+    pressed = await amina.tap(message=amina.messages[-1], data=BroadcastAction(broadcast.id, 7, 0).pack())
+    assert pressed.notice == "This command is for the shop's admins."
     finished = await done(server, database, broadcast.id)
 
     assert (finished.total, finished.sent, finished.blocked, finished.failed) == (3, 2, 1, 0)
