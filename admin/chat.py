@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from admin import (
     alerts,
+    broadcasts,
     copies,
     exports,
     invites,
@@ -31,6 +32,7 @@ from core.buttons import (
     AdminMenu,
     ApproveProof,
     AskCancelOrder,
+    BroadcastAction,
     CancelRefund,
     ConfirmCancelOrder,
     ConfirmRefund,
@@ -81,6 +83,7 @@ ADMIN_COMMANDS = frozenset(
         "export",
         "adminlanguage",
         "promo",
+        "broadcast",
     }
 )
 # Commands that mean one thing for an admin and another for a customer: an admin gets the merchant's side.
@@ -133,6 +136,8 @@ async def handle(ctx: FlowContext, inbound: Inbound, registry: ProviderRegistry 
         return await ADMIN.dispatch(Merchant(ctx, registry), inbound.data, lambda m: refuse(m.ctx))
     if ctx.conversation.step == talk.REPLY_STEP:
         return await talk.admin_said(ctx, inbound)
+    if (composed := await broadcasts.on_input(ctx, inbound)) is not None:
+        return composed
     if ctx.conversation.step == "admin.reject_reason" and inbound.kind is Kind.TEXT:
         found = await proofs.find(ctx.session, ctx.tenant, str(ctx.recall("proof_id", "")))
         ctx.go("idle")
@@ -190,6 +195,8 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
         return await _admin_language(ctx, args)
     if command == "promo":
         return await promos.command(ctx, args)
+    if command == "broadcast":
+        return await broadcasts.command(ctx)
     if command not in ("approve", "reject") and (own := merchant_command(command)) is not None:
         return await own(ctx, args)  # a provider's own command (ProviderEntry.merchant_commands)
     return await _decide(ctx, command, args)
@@ -266,6 +273,11 @@ async def _test_mode(m: Merchant, button: SetTestMode) -> Reply:
 @ADMIN.on(PromoAction, expired=_menu_now)
 async def _promo_action(m: Merchant, button: PromoAction) -> Reply:
     return await promos.button(m.ctx, button.promo_id, button.action)
+
+
+@ADMIN.on(BroadcastAction, expired=_note)
+async def _broadcast_action(m: Merchant, button: BroadcastAction) -> Reply:
+    return await broadcasts.pressed(m.ctx, button.broadcast_id, button.action, button.value)
 
 
 async def _order(m: Merchant, order_id: int) -> Order | None:

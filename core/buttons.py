@@ -159,6 +159,28 @@ class ChooseLanguage(CallbackData, prefix="lang"):
     language: Annotated[int, SMALL]
 
 
+@dataclass(frozen=True)
+class StopOffers(CallbackData, prefix="stopm"):
+    """Under each broadcast: no more marketing messages (flows.marketing). A signpost: it asks nothing."""
+
+    signpost = True
+
+
+@dataclass(frozen=True)
+class UsePromo(CallbackData, prefix="usepromo"):
+    """A broadcast's promo button: the code kept for the customer's checkout (flows.promo.give)."""
+
+    signpost = True
+    promo_id: int
+
+
+@dataclass(frozen=True)
+class StartOffers(CallbackData, prefix="startm"):
+    """Marketing messages again, after /stop (flows.marketing)."""
+
+    signpost = True
+
+
 # The merchant's side (admin.buttons), behind the admin gate.
 
 
@@ -256,3 +278,13 @@ class AdminLanguage(CallbackData, prefix="alang"):
     """The admin's own language for the merchant's side: a language of ``core.texts.LANGUAGES``, by its place."""
 
     language: Annotated[int, SMALL]
+
+
+@dataclass(frozen=True)
+class BroadcastAction(CallbackData, prefix="bc"):
+    """A step of the broadcast composer (admin.broadcasts): ``action`` of its ACTIONS, with a ``value`` (days, a
+    language's place)."""
+
+    broadcast_id: int
+    action: Annotated[int, SMALL]
+    value: Annotated[int, SMALL]

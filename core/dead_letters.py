@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import outbox, texts
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import OutboxMessage, Tenant
+from core.marketing import is_marketing_key
 from core.messages import Message
 from core.outbox import Claimed, OutboxStatus
 
@@ -63,6 +64,8 @@ async def alert_merchant(
     dedupe_key = await session.scalar(select(OutboxMessage.dedupe_key).where(OutboxMessage.id == row.id))
     if dedupe_key is None or dedupe_key.startswith(ALERT_PREFIX):
         return 0  # an alert about an alert would loop
+    if is_marketing_key(dedupe_key):
+        return 0  # a broadcast's progress message counts the chats that refused it: one alert each would flood
     tenant = await session.get(Tenant, row.tenant_id)
     if tenant is None:
         return 0

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.tables import Customer
+from core.db.tables import Customer, OutboxMessage
 
 
 def reachable() -> ColumnElement[bool]:
@@ -59,3 +59,30 @@ async def mark_reachable(session: AsyncSession, tenant_id: int, chat_id: int) ->
         .values(unreachable_at=None)
         .execution_options(synchronize_session=False)
     )
+
+
+# The dedupe keys of marketing rows in the outbox: ``broadcast:<broadcast id>:to:<customer id>``. A merchant is not
+# alerted about such a row the chat refused (``core.dead_letters``): the broadcast's progress message counts them.
+MARKETING_KEY_PREFIX = "broadcast:"
+
+
+def is_marketing_key(dedupe_key: str) -> bool:
+    return dedupe_key.startswith(MARKETING_KEY_PREFIX) and ":to:" in dedupe_key
+
+
+async def withdraw_owed(session: AsyncSession, tenant_id: int, chat_id: int, now: datetime) -> int:
+    """The customer stopped marketing: the marketing rows still owed to their chat and not in a relay's hands are
+    never sent (SUPERSEDED, in the /stop's own transaction). Returns how many were withdrawn."""
+    withdrawn = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.tenant_id == tenant_id,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.dedupe_key.like(f"{MARKETING_KEY_PREFIX}%:to:%"),
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+        )
+        .values(status="superseded", last_error="marketing stopped")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(withdrawn, "rowcount", 0) or 0)

@@ -43,8 +43,21 @@ from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
 from core.messages import Button, Message, keyboard
 
-# reorder is imported for its button route (@CUSTOMER.on), which it adds when imported
-from flows import cart, catalog, checkout, choices, language, orders, payment, promo, reorder, search, talk  # noqa: F401
+# reorder and marketing are imported for their button routes (@CUSTOMER.on), which they add when imported
+from flows import (  # noqa: F401
+    cart,
+    catalog,
+    checkout,
+    choices,
+    language,
+    marketing,
+    orders,
+    payment,
+    promo,
+    reorder,
+    search,
+    talk,
+)
 from flows.buttons import CUSTOMER, cart_now, orders_now, refuse, shop_now
 from flows.context import FlowContext, Reply
 from flows.inbound import Actor, Inbound, Kind
@@ -120,6 +133,8 @@ async def step_from(
         customer = await chats.customer(tenant.id, actor.tg_user_id, actor.chat_id, actor.display_name, now)
     elif customer.chat_id != actor.chat_id:  # they write from another chat now (as the first-contact upsert does)
         customer.chat_id = actor.chat_id
+    if customer.unreachable_at is not None:  # they wrote: their chat takes messages again (core.marketing)
+        customer.unreachable_at = None  # flushed with the step's writes: no statement for everyone else
     if conversation is None:
         conversation = await chats.open(tenant.id, actor.chat_id, now)
     ctx = FlowContext(session, tenant, actor, customer, conversation, clock, methods, catalog)
@@ -226,7 +241,12 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
         if ctx.tenant.test_mode:
             greeting = ctx.t("testmode.banner") + "\n" + greeting
         linked = await promo.from_link(ctx, args)  # /start promo_CODE: a broadcast's button
-        return Reply([Message(greeting), *([linked] if linked else []), await catalog.show_categories(ctx)])
+        # A plain /start after /stop: marketing messages again (a link's /start is not the customer asking for them)
+        restarted = None if args.strip() else await marketing.start_again(ctx)
+        said = [m for m in (linked, restarted) if m is not None]
+        return Reply([Message(greeting), *said, await catalog.show_categories(ctx)])
+    if command == "stop":
+        return await marketing.stop(ctx)
     if command == "shop":
         return Reply([await catalog.show_categories(ctx)])
     if command == "cart":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -11,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import gate, receipts
+from admin.broadcast_feed import BroadcastFeeder
 from bot import channels
 from bot.channel import Channel, ChannelKit
 from bot.processor import UpdateProcessor
@@ -169,9 +171,27 @@ def build_runtime(
         jobs,
         tenant_cache,
         redis,
-        (*parts.workers, FiscalOverdue(database, clock)),
+        (*parts.workers, FiscalOverdue(database, clock), broadcast_feeder(database, clock, limits, relay.wake)),
         ingest=ingest,
         fiscal_stamps=stamps,
+    )
+
+
+def broadcast_feeder(
+    database: Database, clock: Clock, limits: PacingLimits, wake: Callable[[], None]
+) -> BroadcastFeeder:
+    """Broadcasts take at most two thirds of a bot's rate, in bursts of a sixth of its window: the rest of every
+    window is left to receipts and replies (``admin.broadcast_feed``)."""
+    window = limits.bot_window.total_seconds()
+    return BroadcastFeeder(
+        database,
+        clock,
+        rate=limits.per_bot_rate * 2 / 3,
+        burst=max(1, limits.bot_limit // 6),
+        outstanding=max(1, limits.bot_limit * 2 // 3),
+        interval=min(0.25, window / 4),
+        progress_every=max(2.0, 10 * window),
+        on_owed=wake,
     )
 
 

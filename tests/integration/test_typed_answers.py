@@ -254,6 +254,7 @@ async def test_an_admin_who_is_not_understood_gets_the_merchant_help(server: Sho
     assert lost.text.endswith(
         "Mama Mboga Store\n/shop – browse products\n/cart – your cart\n"
         "/orders – your orders and their status\n/cancel – leave what you are doing\n/language – change the language"
+        "\n/stop – no more offers (/start to get them again)"
     )
     # At the shop's menus too: a merchant typing there more likely meant a command.
     await merchant.send("/start")
@@ -267,4 +268,5 @@ async def test_an_admin_who_is_not_understood_gets_the_merchant_help(server: Sho
     assert (await unchanged(server, customer.send("pending proofs?"))).text == (
         "Sorry, I did not understand that.\n\nMama Mboga Store\n/shop – browse products\n/cart – your cart\n"
         "/orders – your orders and their status\n/cancel – leave what you are doing\n/language – change the language"
+        "\n/stop – no more offers (/start to get them again)"
     )

@@ -9,6 +9,7 @@ along with the configuration-version events.
 - ``messaging``: the outbox and the Telegram updates already handled.
 - ``admin``: admin invitations and the audit log.
 - ``promos``: promo codes and the uses orders hold of them.
+- ``broadcasts``: a merchant's broadcasts and the customers each is owed to.
 - ``fiscal``: tax authorities' control units and the documents numbered on them.
 - ``notify``: a shop's SMS and email settings, and the messages their providers accepted.
 - ``config_events``: the mapper events that bump a tenant's configuration version.
@@ -17,6 +18,7 @@ along with the configuration-version events.
 from core.db.tables import config_events as config_events
 from core.db.tables.admin import AdminInvite, AuditEntry
 from core.db.tables.base import NAMING, Base, TgId, Timestamp
+from core.db.tables.broadcasts import Broadcast, BroadcastRecipient
 from core.db.tables.config_events import CACHED_TENANT_COLUMNS
 from core.db.tables.fiscal import FiscalDevice, FiscalDocument
 from core.db.tables.messaging import OutboxMessage, ProcessedUpdate
@@ -42,6 +44,8 @@ __all__ = [
     "AdminInvite",
     "AuditEntry",
     "Base",
+    "Broadcast",
+    "BroadcastRecipient",
     "CartItem",
     "Conversation",
     "Customer",
