@@ -33,7 +33,16 @@ from core.db.tables.payments import (
     RefundConfirmation,
 )
 from core.db.tables.promos import PromoCode, PromoRedemption
-from core.db.tables.shop import CartItem, Conversation, Customer, Product, ProviderConfig, Tenant, TenantAdmin
+from core.db.tables.shop import (
+    CartItem,
+    CartReminder,
+    Conversation,
+    Customer,
+    Product,
+    ProviderConfig,
+    Tenant,
+    TenantAdmin,
+)
 
 __all__ = [
     "CACHED_TENANT_COLUMNS",
@@ -43,6 +52,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CartItem",
+    "CartReminder",
     "Conversation",
     "Customer",
     "FiscalDevice",
