@@ -5,6 +5,8 @@
 - Refunds: money that went back, each refund counted when it was applied to its payment (the provider's word that it
   was processed, the merchant's Done), whichever period its payment fell in.
 - Net = gross − refunds, always; over any run of periods the nets add up to what the orders kept.
+- Cart reminders (core.cart_reminders): those sent in the period, the orders their customers placed within 48 h of
+  one (recorded on the reminder), how many of those were paid and the money they brought, whenever it came.
 
 The payment events are the ledger: every payment and refund that moved money left one (``payments.service``), with
 its time. Test orders and test payments are never counted, nor money in another currency than the shop's. Periods are
