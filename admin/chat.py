@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from admin import (
     alerts,
+    cart_reminders,
     copies,
     exports,
     invites,
@@ -81,6 +82,7 @@ ADMIN_COMMANDS = frozenset(
         "export",
         "adminlanguage",
         "promo",
+        "reminders",
     }
 )
 # Commands that mean one thing for an admin and another for a customer: an admin gets the merchant's side.
@@ -190,6 +192,8 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
         return await _admin_language(ctx, args)
     if command == "promo":
         return await promos.command(ctx, args)
+    if command == "reminders":
+        return await cart_reminders.command(ctx, args)
     if command not in ("approve", "reject") and (own := merchant_command(command)) is not None:
         return await own(ctx, args)  # a provider's own command (ProviderEntry.merchant_commands)
     return await _decide(ctx, command, args)

@@ -160,6 +160,26 @@ async def test_night_puts_a_reminder_off_and_stopped_unreachable_emptied_or_orde
         assert person.count(REMINDED) == 0
     assert await sweep(server) == 0
 
+    # The merchant turns them off from the chat (a customer cannot): a cart changed now gets none.
+    merchant = server.person(shop, 9001, "Mama")
+    assert (await merchant.send("/reminders")).text == (
+        "🛒 Cart reminders: a cart left untouched for 6h gets one reminder, never between 21:00 and 08:00 shop time.\n"
+        "Change it: /reminders 3h · /reminders off"
+    )
+    assert (await merchant.send("/reminders 10m")).text == (
+        "Give a time from 30m to 7d, e.g. /reminders 6h or /reminders 90m, or /reminders off."
+    )
+    assert "Cart reminders" not in (await ordered.send("/reminders 1h")).text
+    assert (await merchant.send("/reminders off")).text == "🛒 Cart reminders are off.\nTurn them on: /reminders 6h"
+    await waiting.send("/cart")
+    await waiting.tap_in_row("Pishori", "+")
+    clock.advance(hours=8)
+    assert await sweep(server) == 0
+    assert waiting.count(REMINDED) == 1
+    async with database.uow() as uow:
+        tenant = await uow.session.get(Tenant, shop.tenant_id)
+        assert tenant is not None and tenant.cart_reminder_minutes == 0
+
 
 def _due(customer: Customer) -> datetime:
     assert customer.cart_remind_at is not None, customer.id
