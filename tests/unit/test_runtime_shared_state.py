@@ -55,8 +55,8 @@ async def test_the_providers_job_kinds_are_built_from_the_registry(tmp_path: Pat
             "stripe.connect_link",
             "stripe.payouts",
         ]
-        # No provider runs a loop of its own yet; the fiscal integrations' alert of late documents and the abandoned-cart
-        # sweep are the loops.
+        # No provider runs a loop of its own yet; the fiscal integrations' alert of late documents and the
+        # abandoned-cart sweep are the loops.
         assert [worker.name for worker in runtime.workers] == ["fiscal-overdue", "cart-reminders"]
     finally:
         await runtime.close()

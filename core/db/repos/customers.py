@@ -6,8 +6,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Insert, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from core.db.insert import insert_or_get
+from core.db.sqlite_trips import defer_next
 from core.db.tables import CartItem, Conversation, Customer
 
 Row = TypeVar("Row", Customer, Conversation)
@@ -53,6 +55,19 @@ def _upsert(dialect: str, entity: type[Customer] | type[Conversation]) -> Insert
 
 
 _POPULATE = {"populate_existing": True}
+
+
+_TOUCH = (
+    update(Customer.__table__)  # type: ignore[arg-type]
+    .where(Customer.__table__.c.id == bindparam("customer_id"))
+    .values(cart_touched_at=bindparam("at"), cart_remind_at=bindparam("remind_at"))
+)
+
+
+def _touched(session: Session, customer_id: int, at: datetime | None, remind_at: datetime | None) -> None:
+    connection = session.connection()
+    defer_next(connection)
+    connection.execute(_TOUCH, {"customer_id": customer_id, "at": at, "remind_at": remind_at})
 
 
 class CustomerRepository:
@@ -116,12 +131,8 @@ class CustomerRepository:
         await insert_or_get(self.session, CartItem, values, key=("customer_id", "product_id"), refresh=("quantity",))
 
     async def _touch(self, customer_id: int, at: datetime | None, remind_at: datetime | None) -> None:
-        await self.session.execute(
-            update(Customer)
-            .where(Customer.id == customer_id)
-            .values(cart_touched_at=at, cart_remind_at=remind_at)
-            .execution_options(synchronize_session=False)
-        )
+        """Nobody reads this write's outcome: on SQLite it rides with the cart's own statement (no trip of its own)."""
+        await self.session.run_sync(_touched, customer_id, at, remind_at)
 
     async def cart_quantity(self, customer_id: int, product_id: int) -> int:
         quantity = await self.session.scalar(
