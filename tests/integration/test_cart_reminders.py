@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from admin import shops
 from core import marketing
@@ -37,6 +37,7 @@ from tests.support.clocks import MovableClock
 
 RICE = "Pishori Rice 2kg · KES 420"
 REMINDED = "You left these in your cart"
+REMINDED_SW = "Uliacha bidhaa hizi kwenye kikapu"
 EAT = timedelta(hours=3)  # Nairobi, the test shop's zone (region KE)
 
 
@@ -138,8 +139,13 @@ async def test_night_puts_a_reminder_off_and_stopped_unreachable_emptied_or_orde
     await emptied.send("/cart")
     await emptied.tap_in_row("Pishori", "✕")
     await place_order(ordered)
+    stopped_row = await customer_row(database, shop.tenant_id, stopped)
     async with database.uow() as uow:  # after the carts were left: /stop, and a chat that refused the bot
-        stopped_row = await customer_row(database, shop.tenant_id, stopped)
+        await uow.session.execute(  # and the waiting customer reads Swahili (as /language would have it)
+            update(Customer)
+            .where(Customer.tenant_id == shop.tenant_id, Customer.tg_user_id == waiting.id)
+            .values(language="sw", language_chosen=True)
+        )
         assert await marketing.stop(uow.session, shop.tenant_id, stopped_row.id, clock.now())
         await marketing.mark_unreachable(uow.session, shop.tenant_id, blocked.user.chat.id, clock.now())
         await uow.commit()
@@ -155,7 +161,10 @@ async def test_night_puts_a_reminder_off_and_stopped_unreachable_emptied_or_orde
     assert await sweep(server) == 0
     clock.advance(minutes=2)
     assert await sweep(server) == 1
-    assert waiting.count(REMINDED) == 1
+    assert waiting.find(REMINDED_SW).content == (
+        "🛒 Uliacha bidhaa hizi kwenye kikapu chako kwa Mama Mboga Store (bei za leo):\n"
+        "• Pishori Rice 2kg × 1 = Ksh\xa0420\nJumla: Ksh\xa0420"  # shillings as Swahili writes them
+    )
     for person in (stopped, blocked, emptied, ordered):
         assert person.count(REMINDED) == 0
     assert await sweep(server) == 0
@@ -175,7 +184,7 @@ async def test_night_puts_a_reminder_off_and_stopped_unreachable_emptied_or_orde
     await waiting.tap_in_row("Pishori", "+")
     clock.advance(hours=8)
     assert await sweep(server) == 0
-    assert waiting.count(REMINDED) == 1
+    assert waiting.count(REMINDED_SW) == 1
     async with database.uow() as uow:
         tenant = await uow.session.get(Tenant, shop.tenant_id)
         assert tenant is not None and tenant.cart_reminder_minutes == 0
