@@ -172,7 +172,7 @@ class CartReminders:
     async def _one(self, session: AsyncSession, tenant: Tenant, customer: Customer, now: datetime) -> int:
         touched = utc(customer.cart_touched_at) if customer.cart_touched_at is not None else None
         wanted = due(tenant, touched) if touched is not None else None
-        if wanted is None or customer.marketing_stopped_at is not None or customer.unreachable_at is not None:
+        if touched is None or wanted is None or customer.marketing_stopped_at or customer.unreachable_at:
             await _move(session, customer.id, now, None)
             return 0
         later = after_quiet_hours(max(wanted, now), tenant)
@@ -180,7 +180,7 @@ class CartReminders:
             await _move(session, customer.id, now, later)
             return 0
         reminder = await reminder_for(session, tenant, customer)
-        if reminder is None or touched is None:
+        if reminder is None:
             await _move(session, customer.id, now, None)
             return 0
         if not await _move(session, customer.id, now, None, claim=True):
