@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from admin import (
     alerts,
     broadcasts,
+    cart_reminders,
     copies,
     exports,
     invites,
@@ -84,6 +85,7 @@ ADMIN_COMMANDS = frozenset(
         "adminlanguage",
         "promo",
         "broadcast",
+        "reminders",
     }
 )
 # Commands that mean one thing for an admin and another for a customer: an admin gets the merchant's side.
@@ -197,6 +199,8 @@ async def _command(ctx: FlowContext, command: str, args: str, registry: Provider
         return await promos.command(ctx, args)
     if command == "broadcast":
         return await broadcasts.command(ctx)
+    if command == "reminders":
+        return await cart_reminders.command(ctx, args)
     if command not in ("approve", "reject") and (own := merchant_command(command)) is not None:
         return await own(ctx, args)  # a provider's own command (ProviderEntry.merchant_commands)
     return await _decide(ctx, command, args)

@@ -5,6 +5,8 @@
 - Refunds: money that went back, each refund counted when it was applied to its payment (the provider's word that it
   was processed, the merchant's Done), whichever period its payment fell in.
 - Net = gross − refunds, always; over any run of periods the nets add up to what the orders kept.
+- Cart reminders (core.cart_reminders): those sent in the period, the orders their customers placed within 48 h of
+  one (recorded on the reminder), how many of those were paid and the money they brought, whenever it came.
 
 The payment events are the ledger: every payment and refund that moved money left one (``payments.service``), with
 its time. Test orders and test payments are never counted, nor money in another currency than the shop's. Periods are
@@ -22,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.chart import bar_chart
 from core.clock import utc
-from core.db.tables import Order, Payment, PaymentEvent, Tenant
+from core.db.tables import CartReminder, Order, Payment, PaymentEvent, Tenant
 from core.messages import Message
 from core.money import Money, exponent
 from core.shoptime import shop_zone
@@ -51,6 +53,12 @@ class Sales:
     by_provider: Counter[str] = field(default_factory=Counter)
     by_product: Counter[str] = field(default_factory=Counter)  # at list prices, before any promo discount
     by_promo: Counter[str] = field(default_factory=Counter)  # the discounts of the paid orders, by code
+    # Abandoned-cart reminders sent in the period, the orders placed within 48 h of one (core.cart_reminders), how
+    # many of those were paid and the money they brought (whenever it came).
+    reminders: int = 0
+    reminded_orders: int = 0
+    reminded_paid: int = 0
+    reminded_revenue: int = 0
     buckets: list[str] = field(default_factory=list)
     paid_by_bucket: list[int] = field(default_factory=list)
     pending_by_bucket: list[int] = field(default_factory=list)
@@ -158,7 +166,43 @@ async def compute(session: AsyncSession, tenant: Tenant, period: str, now: datet
                 sales.refunds -= move.minor
     await _breakdown(session, tenant, arrived, sales)
     await _pending(session, tenant, sales, starts, tz)
+    await _reminders(session, tenant, sales)
     return sales
+
+
+async def _reminders(session: AsyncSession, tenant: Tenant, sales: Sales) -> None:
+    """The period's cart reminders, the live orders that followed them, and the money those orders brought."""
+    rows = await session.execute(
+        select(CartReminder.id, Order.id.label("order_id"))
+        .outerjoin(Order, (Order.id == CartReminder.order_id) & Order.is_test.is_(False))
+        .where(
+            CartReminder.tenant_id == tenant.id,
+            CartReminder.sent_at >= sales.start.astimezone(UTC),
+            CartReminder.sent_at < sales.end.astimezone(UTC),
+        )
+    )
+    order_ids = []
+    for row in rows:
+        sales.reminders += 1
+        if row.order_id is not None:
+            order_ids.append(int(row.order_id))
+    sales.reminded_orders = len(order_ids)
+    if not order_ids:
+        return
+    payments = await session.execute(
+        select(Payment.order_id, Payment.paid_minor, Payment.amount_minor).where(
+            Payment.tenant_id == tenant.id,
+            Payment.order_id.in_(order_ids),
+            Payment.is_test.is_(False),
+            Payment.currency == tenant.currency,
+            Payment.status.in_([status.value for status in _MONEY_IN]),
+        )
+    )
+    paid: set[int] = set()
+    for payment in payments:
+        paid.add(int(payment.order_id))
+        sales.reminded_revenue += payment.amount_minor if payment.paid_minor is None else payment.paid_minor
+    sales.reminded_paid = len(paid)
 
 
 async def _breakdown(session: AsyncSession, tenant: Tenant, payment_ids: list[int], sales: Sales) -> None:
@@ -246,6 +290,16 @@ async def report(ctx: FlowContext, period: str) -> Reply:
     if sales.by_promo:
         lines.append(ctx.t("admin.sales.by_promo", total=sales.money(sum(sales.by_promo.values()), ctx.lang)))
         lines += [f"• {code}: −{sales.money(amount, ctx.lang)}" for code, amount in sales.by_promo.most_common(10)]
+    if sales.reminders:
+        lines.append(
+            ctx.t(
+                "admin.sales.reminders",
+                sent=sales.reminders,
+                orders=sales.reminded_orders,
+                paid=sales.reminded_paid,
+                revenue=sales.money(sales.reminded_revenue, ctx.lang),
+            )
+        )
     lines.append(ctx.t("admin.sales.test_excluded"))
     if ctx.tenant.test_mode:
         lines.append(ctx.t("admin.sales.in_test_mode"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import cart_reminders
 from core.buttons import AskQuantity, Checkout, OneLess, OneMore, RemoveLine, Shop
 from core.db.repos.catalog import CatalogRepository
 from core.db.repos.customers import CustomerRepository
@@ -74,7 +75,15 @@ async def change_quantity(ctx: FlowContext, product_id: int, delta: int | None, 
         refusal = ctx.tn(key, limit)
         # A button press gets a short notice; a typed number gets a message, and the question stays open.
         return Reply(notice=refusal, refused=True) if delta else Reply([Message(refusal)], refused=True)
-    await customers.set_cart_quantity(ctx.tenant.id, ctx.customer.id, product.id, max(wanted, 0))
+    now = ctx.clock.now()
+    await customers.set_cart_quantity(
+        ctx.tenant.id,
+        ctx.customer.id,
+        product.id,
+        max(wanted, 0),
+        now=now,
+        remind_at=cart_reminders.due(ctx.tenant, now),
+    )
     await ctx.session.flush()
     if delta is not None and delta > 0 and current == 0:
         return Reply([], notice=ctx.t("cart.added", name=product_name(product, ctx.lang)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from core import cart_reminders
 from core.buttons import CancelCheckout, ConfirmOrder, Delivery, ShowCart, UseName, UsePhone
 from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
@@ -191,6 +192,7 @@ async def confirm(ctx: FlowContext) -> tuple[Reply, Order | None]:
     ctx.customer.phone = order.contact_phone
     await CustomerRepository(ctx.session).clear_cart(ctx.customer.id)
     await ctx.session.flush()
+    await cart_reminders.followed_by(ctx.session, ctx.tenant.id, ctx.customer.id, order.id, now)
     if code is not None:
         await promo.fix_on_order(ctx, order, code, off)
     ctx.go("idle")

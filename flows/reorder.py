@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core import cart_reminders
 from core.buttons import OrderAgain
 from core.db.repos.catalog import CatalogRepository
 from core.db.repos.customers import CustomerRepository
@@ -51,7 +52,11 @@ async def order_again(ctx: FlowContext, order_id: int) -> Reply:
         if product.price_minor != item.unit_price_minor:
             was, now = Money(item.unit_price_minor, order.currency), Money(product.price_minor, product.currency)
             changes.append(ctx.t("reorder.price", name=product.name, was=was.format(), now=now.format()))
-        await customers.set_cart_quantity(ctx.tenant.id, ctx.customer.id, product.id, wanted)
+        at = ctx.clock.now()
+        remind_at = cart_reminders.due(ctx.tenant, at)
+        await customers.set_cart_quantity(
+            ctx.tenant.id, ctx.customer.id, product.id, wanted, now=at, remind_at=remind_at
+        )
         added += 1
     await ctx.session.flush()
     if not added:

@@ -19,6 +19,7 @@ from bot.processor import UpdateProcessor
 from bot.proof_files import ProofFingerprints
 from bot.replies import ChannelReplier, OutboxFallback
 from core import shared_state
+from core.cart_reminders import CartReminders
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
 from core.db.tables import Order, Tenant
@@ -69,6 +70,11 @@ class Runtime:
     ingest: Ingest | None = None  # provider events recorded by the routes, applied off the request
     # What tax authorities stamped on an order's sale (an eTIMS invoice), for its receipt and exports.
     fiscal_stamps: FiscalStamps = field(default_factory=NoFiscalStamps)
+
+    @property
+    def cart_reminders(self) -> CartReminders:
+        """The abandoned-cart sweep among the workers (the playground runs it at once)."""
+        return next(worker for worker in self.workers if isinstance(worker, CartReminders))
 
     @property
     def polling(self) -> bool:
@@ -171,7 +177,12 @@ def build_runtime(
         jobs,
         tenant_cache,
         redis,
-        (*parts.workers, FiscalOverdue(database, clock), broadcast_feeder(database, clock, limits, relay.wake)),
+        (
+            *parts.workers,
+            FiscalOverdue(database, clock),
+            broadcast_feeder(database, clock, limits, relay.wake),
+            CartReminders(database, clock),
+        ),
         ingest=ingest,
         fiscal_stamps=stamps,
     )

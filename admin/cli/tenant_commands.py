@@ -158,19 +158,34 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
     help='IANA time zone every time is shown in, e.g. Africa/Nairobi; "" for the region\'s usual zone.',
 )
 @click.option("--language", metavar="en|sw|fr", help="The shop's language (customers whose own dukabot lacks).")
+@click.option(
+    "--cart-reminder",
+    metavar="DELAY|off",
+    help="How long a cart stays untouched before its customer gets one reminder: 6h (the default), 90m, 1d, or off. "
+    "Never sent between 21:00 and 08:00 shop time.",
+)
 def tenant_edit(
-    slug: str, name: str | None, currency: str | None, region: str | None, zone: str | None, language: str | None
+    slug: str,
+    name: str | None,
+    currency: str | None,
+    region: str | None,
+    zone: str | None,
+    language: str | None,
+    cart_reminder: str | None,
 ) -> None:
-    """Change the name, currency, region, time zone or language of the shop SLUG.
+    """Change the name, currency, region, time zone, language or cart-reminder delay of the shop SLUG.
 
     \b
     Example:
       dukabot tenant edit mama-mboga --name "Mama Mboga Market" --timezone Africa/Nairobi
+      dukabot tenant edit mama-mboga --cart-reminder 3h
     """
     from admin.shops.tenant_edit import Edit, edit_tenant
 
-    if name is None and currency is None and region is None and zone is None and language is None:
-        raise click.UsageError("nothing to change: give --name, --currency, --region, --timezone or --language")
+    if all(value is None for value in (name, currency, region, zone, language, cart_reminder)):
+        raise click.UsageError(
+            "nothing to change: give --name, --currency, --region, --timezone, --language or --cart-reminder"
+        )
     settings = load_settings()
 
     async def work(session: AsyncSession) -> Edit:
@@ -182,6 +197,7 @@ def tenant_edit(
             region=region,
             timezone=zone,
             language=language,
+            cart_reminder=cart_reminder,
             now=SystemClock().now(),
         )
 
@@ -204,10 +220,21 @@ def tenant_edit(
         )
 
 
-_LABELS = {"name": "name", "currency": "currency", "region": "region", "timezone": "time zone", "language": "language"}
+_LABELS = {
+    "name": "name",
+    "currency": "currency",
+    "region": "region",
+    "timezone": "time zone",
+    "language": "language",
+    "cart_reminder_minutes": "cart reminder",
+}
 
 
-def _or_default(value: str | None) -> str:
+def _or_default(value: str | int | None) -> str:
+    from admin.shops.tenant_edit import shown_delay
+
+    if isinstance(value, int):
+        return shown_delay(value)
     return "(the region's usual zone)" if value is None else value
 
 
@@ -285,6 +312,7 @@ def tenant_show(slug: str, as_json: bool) -> None:
         ),
         ("products", f"{info['products']} in {info['categories']} categories"),
         ("payment timeout", f"{info['payment_timeout_minutes']} minutes"),
+        ("cart reminder", _reminder_line(info)),
         ("created", info["created_at"]),
     ]
     for label, value in lines:
@@ -306,6 +334,15 @@ def tenant_show(slug: str, as_json: bool) -> None:
             click.echo(f"    {key + ':':<17}{shown}")
     for problem in info["problems"]:
         echo_warning(f"Problem: {problem}")
+
+
+def _reminder_line(info: dict[str, Any]) -> str:
+    from admin.shops.tenant_edit import shown_delay
+
+    delay = shown_delay(int(info["cart_reminder_minutes"]))
+    if delay == "off":
+        return f"off (turn on: dukabot tenant edit {info['slug']} --cart-reminder 6h)"
+    return f"after {delay} untouched, never 21:00-08:00 shop time"
 
 
 _ENTRY_KEYS = frozenset({"provider", "enabled", "options", "secrets", "updated_at"})  # admin.shops.describe_tenant

@@ -144,6 +144,7 @@ async def describe_tenant(session: AsyncSession, vault: Vault, slug: str) -> dic
         "webhook_secret": webhook_secret,
         "test_mode": tenant.test_mode,
         "payment_timeout_minutes": tenant.payment_timeout_minutes,
+        "cart_reminder_minutes": tenant.cart_reminder_minutes,
         "alert_chat_id": tenant.alert_chat_id,
         "admins": await repo.admin_ids(tenant.id),
         "providers": providers,

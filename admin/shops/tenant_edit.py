@@ -1,4 +1,5 @@
-"""Changing a shop's name, currency, region, time zone and language after it was created (``dukabot tenant edit``).
+"""Changing a shop's name, currency, region, time zone, language and cart-reminder delay after it was created
+(``dukabot tenant edit``).
 
 The currency is the one change that can break what is already there: orders, payments, refunds and /sales are
 counted in it. So it changes only while the shop has no order in the old currency, and the database decides that:
@@ -23,9 +24,12 @@ from core.db.config_version import stamp
 from core.db.tables import AuditEntry, Order, Product, Tenant
 from core.shoptime import is_known_zone
 
-__all__ = ["Edit", "check_timezone", "edit_tenant"]
+__all__ = ["Edit", "check_cart_reminder", "check_timezone", "edit_tenant", "shown_delay"]
 
-FIELDS = ("name", "currency", "region", "timezone", "language")
+FIELDS = ("name", "currency", "region", "timezone", "language", "cart_reminder_minutes")
+# The shortest and longest time a cart may wait for its reminder: sooner would nag a customer still choosing.
+REMINDER_MINUTES = (30, 7 * 24 * 60)
+Value = str | int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +37,7 @@ class Edit:
     """What ``edit_tenant`` did: each changed field with its old and new value, the products hidden by a currency
     change; or why it changed nothing (``refused``, audited)."""
 
-    changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    changes: dict[str, tuple[Value, Value]] = field(default_factory=dict)
     hidden_products: int = 0
     refused: str | None = None
 
@@ -48,6 +52,33 @@ def check_timezone(zone: str) -> str | None:
     return zone
 
 
+def check_cart_reminder(given: str) -> int:
+    """How long an untouched cart waits for its reminder, in minutes: ``6h``, ``90m``, ``2d``, a bare number of hours,
+    or ``off`` (0: no reminders)."""
+    words = given.strip().lower().replace(" ", "")
+    if words in ("off", "0", "none", "no"):
+        return 0
+    units = {"m": 1, "min": 1, "h": 60, "d": 24 * 60}
+    number, unit = words, "h"
+    for suffix in sorted(units, key=len, reverse=True):
+        if words.endswith(suffix):
+            number, unit = words[: -len(suffix)], suffix
+            break
+    low, high = REMINDER_MINUTES
+    if not number.isdecimal() or len(number) > 5 or not low <= int(number) * units[unit] <= high:
+        raise ShopError(
+            f"cart reminder delay {given[:20]!r}: give a time from 30m to 7d (e.g. 6h, 90m, 1d), or off for none"
+        )
+    return int(number) * units[unit]
+
+
+def shown_delay(minutes: int) -> str:
+    """``6h``, ``90m``, ``off``: a cart-reminder delay as the operator types it."""
+    if minutes <= 0:
+        return "off"
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
 async def edit_tenant(
     session: AsyncSession,
     slug: str,
@@ -57,11 +88,12 @@ async def edit_tenant(
     region: str | None = None,
     timezone: str | None = None,
     language: str | None = None,
+    cart_reminder: str | None = None,
     now: datetime,
 ) -> Edit:
     """Change the given fields of the shop (None: leave it). Bad input raises ShopError and changes nothing; a
     currency change refused because of existing orders changes nothing either, and is audited (commit it)."""
-    wanted: dict[str, str | None] = {}
+    wanted: dict[str, Value] = {}
     if name is not None:
         wanted["name"] = check_name(name)
     if currency is not None:
@@ -72,6 +104,8 @@ async def edit_tenant(
         wanted["timezone"] = check_timezone(timezone)
     if language is not None:
         wanted["language"] = check_language(language)
+    if cart_reminder is not None:
+        wanted["cart_reminder_minutes"] = check_cart_reminder(cart_reminder)
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug).with_for_update())
     if tenant is None:
         raise ShopError(f"no shop with slug {slug[:60]!r}")
@@ -114,7 +148,7 @@ async def edit_tenant(
 def _audit(
     tenant: Tenant,
     now: datetime,
-    changes: dict[str, tuple[str | None, str | None]],
+    changes: dict[str, tuple[Value, Value]],
     details: dict[str, object],
     *,
     allowed: bool = True,

@@ -38,6 +38,7 @@ from sandbox.playground.shop import (
     INSTRUCTIONS,
     MERCHANT_ID,
     DemoMarket,
+    Shop,
     demo_settings,
     open_shop,
 )
@@ -211,7 +212,15 @@ async def _run(settings: Settings, port: int | None, keep: bool, pace: float, ma
         if shop.sms is not None:
             blocking = partial(_block, shop.telegram, customer)
             sms = sms_playground.SmsPlay(shop.sms, blocking)
-        terminal = Terminal(customer, merchant, shop.simulators, media=shop.media, etims=shop.etims, sms=sms)
+        terminal = Terminal(
+            customer,
+            merchant,
+            shop.simulators,
+            media=shop.media,
+            etims=shop.etims,
+            sms=sms,
+            later=partial(_later, shop),
+        )
         print(f"dukabot playground: the demo shop's server runs on http://{local.host}:{local.port}")
         print(HELP)
         watchers = [asyncio.create_task(terminal.watch(who)) for who in terminal.people]
@@ -231,6 +240,17 @@ async def _run(settings: Settings, port: int | None, keep: bool, pace: float, ma
             for task in watchers:
                 task.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
+
+
+async def _later(shop: Shop, hours: float) -> str:
+    """``:later``: the shop's clock moved on, and the cart reminders owed by then written (the relay sends them)."""
+    shop.clock.skip(hours * 3600)
+    sent = await shop.runtime.cart_reminders.run_once()
+    shop.runtime.relay.wake()
+    return (
+        f"(the shop's clock moved {hours:g} h on; cart reminders sent: {sent}. A cart left 6 h gets one, "
+        "never from 21:00 to 08:00 shop time: one due then waits for 08:00)"
+    )
 
 
 def _block(telegram: FakeTelegram, customer: FakeUser, blocked: bool) -> None:

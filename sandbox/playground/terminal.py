@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import struct
 import zlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sandbox.africastalking import playground as sms_playground
@@ -32,6 +33,7 @@ You are chatting with the demo shop's Telegram bot. Type as in Telegram:
 {play_help()}
 {etims_playground.HELP}
 {sms_playground.HELP}
+  :later HOURS       move the shop's clock HOURS on and send the cart reminders due by then (6 h by default)
   :wait [SECONDS]    pause a script while a provider answers
   :help   :quit (or Ctrl-C, Ctrl-D)
 Photos and documents from the bot are saved, and their file:// link printed: open it to see them.
@@ -75,11 +77,14 @@ class Terminal:
         media: Path | None = None,
         etims: EtimsSimulator | None = None,
         sms: sms_playground.SmsPlay | None = None,
+        later: Callable[[float], Awaitable[str]] | None = None,
     ) -> None:
+        """``later``: moves the shop's clock on by some hours and runs what fell due (``:later``); what it did."""
         self.people = {"customer": customer, "merchant": merchant}
         self.payments = payments
         self.etims = etims
         self.sms = sms
+        self.later = later
         self.media = media  # where the bot's photos and documents are written (None: not written)
         self.active = "customer"
         self.menus = {who: asyncio.Event() for who in self.people}
@@ -157,6 +162,12 @@ class Terminal:
             # For scripts: a provider's answer (its callback, its webhook) comes in its own time.
             seconds = line[len(":wait") :].strip()
             await asyncio.sleep(min(float(seconds), 30.0) if seconds.isdecimal() else 2.0)
+        elif self.later is not None and line.partition(" ")[0] == ":later":
+            hours = line.partition(" ")[2].strip() or "6"
+            if hours.isdecimal() and 0 < int(hours) <= 72:
+                print(await self.later(float(hours)))
+            else:
+                print("(type :later HOURS: a whole number of hours from 1 to 72)")
         elif self.etims is not None and line.partition(" ")[0] == ":etims":
             print(etims_playground.play(self.etims, line.partition(" ")[2].strip()))
         elif self.sms is not None and line.partition(" ")[0] == ":sms":

@@ -1,6 +1,6 @@
 """The playground's own controls, through ``dukabot playground`` in its own process: it ends on :quit and Ctrl-C
 while the terminal stays open, a kept shop starts again, numbers and :press reach the buttons a person means, and the
-bot's photos are saved where a person can open them."""
+bot's photos are saved where a person can open them, and :later shows a left cart's reminder."""
 
 from __future__ import annotations
 
@@ -48,9 +48,16 @@ def test_ctrl_c_ends_the_playground(tmp_path: Path) -> None:
 
 
 def test_a_kept_shop_answers_start_again(tmp_path: Path) -> None:
-    first = run(tmp_path, ["1", "1", "1", ":quit"])  # Groceries, Fresh Milk, Add to cart
+    # Groceries, Fresh Milk, Add to cart; then the cart is left: 6 h later it is reminded, unless that is night at the
+    # shop, and then 12 h later still it is (a reminder put off at night goes at 08:00), once either way.
+    first = run(tmp_path, ["1", "1", "1", ":later 6", ":later 12", ":later", ":quit"])
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "(bot: Added Fresh Milk 500ml to your cart)" in first.stdout
+    reminder = (
+        "You left these in your cart at Demo Duka (today's prices):\n• Fresh Milk 500ml × 1 = KES 65\nTotal: KES 65"
+    )
+    assert first.stdout.count(reminder) == 1 and "[1] ✅ Checkout  [2] 🛒 Cart" in first.stdout, first.stdout[-3000:]
+    assert first.stdout.count("(the shop's clock moved ") == 3
 
     # The kept database remembers the update ids of the first run; the new fake Telegram must not reuse them, or the
     # bot takes the new /start for one it has already answered and the playground waits for a menu that never comes.

@@ -146,7 +146,8 @@ async def test_tenant_edit_changes_name_region_and_time_zone(cli: Cli, database:
     assert "unsupported currency 'EUR'" in one_line_error(await cli("tenant", "edit", shop.slug, "--currency", "EUR"))
     nothing = await cli("tenant", "edit", shop.slug)
     assert nothing.exit_code == 2 and (
-        "nothing to change: give --name, --currency, --region, --timezone or --language" in nothing.stderr
+        "nothing to change: give --name, --currency, --region, --timezone, --language or --cart-reminder"
+        in nothing.stderr
     )
     assert ok(await cli("tenant", "edit", shop.slug, "--language", "SW")) == (
         "Shop 'mama-mboga' changed: language en → sw.\n"
@@ -177,6 +178,30 @@ async def test_tenant_edit_changes_name_region_and_time_zone(cli: Cli, database:
             {"region": ["KE", "UG"], "timezone": ["Africa/Kampala", None]},
         ),
         (None, "tenant.edit", shop.slug, True, {"language": ["en", "sw"]}),
+    ]
+
+
+async def test_the_cart_reminder_delay_is_set_shown_and_turned_off(cli: Cli, database: Database, shop: Shop) -> None:
+    show = ok(await cli("tenant", "show", shop.slug))
+    assert "  cart reminder:   after 6h untouched, never 21:00-08:00 shop time\n" in show
+    assert ok(await cli("tenant", "edit", shop.slug, "--cart-reminder", "90m")) == (
+        "Shop 'mama-mboga' changed: cart reminder 6h → 90m.\n"
+    )
+    for wrong in ("10m", "8d", "soon", "-3h", "99999h"):
+        assert one_line_error(await cli("tenant", "edit", shop.slug, "--cart-reminder", wrong)) == (
+            f"Error: cart reminder delay {wrong!r}: give a time from 30m to 7d (e.g. 6h, 90m, 1d), or off for none"
+        )
+    assert ok(await cli("tenant", "edit", shop.slug, "--cart-reminder", "off")) == (
+        "Shop 'mama-mboga' changed: cart reminder 90m → off.\n"
+    )
+    show = ok(await cli("tenant", "show", shop.slug))
+    assert "  cart reminder:   off (turn on: dukabot tenant edit mama-mboga --cart-reminder 6h)\n" in show
+    async with database.uow() as uow:
+        tenant = await uow.session.get(Tenant, shop.tenant_id)
+        assert tenant is not None and tenant.cart_reminder_minutes == 0
+    assert [row[4] for row in await audit(database, shop)] == [
+        {"cart_reminder_minutes": [360, 90]},
+        {"cart_reminder_minutes": [90, 0]},
     ]
 
 

@@ -55,9 +55,9 @@ async def test_the_providers_job_kinds_are_built_from_the_registry(tmp_path: Pat
             "stripe.connect_link",
             "stripe.payouts",
         ]
-        # No provider runs a loop of its own yet; the loops are the fiscal integrations' alert of late documents and
-        # the broadcasts' feeder.
-        assert [worker.name for worker in runtime.workers] == ["fiscal-overdue", "broadcast-feed"]
+        # No provider runs a loop of its own yet; the loops are the fiscal integrations' alert of late documents, the
+        # broadcasts' feeder and the abandoned-cart sweep.
+        assert [worker.name for worker in runtime.workers] == ["fiscal-overdue", "broadcast-feed", "cart-reminders"]
     finally:
         await runtime.close()
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, bindparam, delete, select
+from sqlalchemy import Insert, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from core.db.insert import insert_or_get
+from core.db.sqlite_trips import defer_next
 from core.db.tables import CartItem, Conversation, Customer
 
 Row = TypeVar("Row", Customer, Conversation)
@@ -55,6 +57,19 @@ def _upsert(dialect: str, entity: type[Customer] | type[Conversation]) -> Insert
 _POPULATE = {"populate_existing": True}
 
 
+_TOUCH = (
+    update(Customer.__table__)  # type: ignore[arg-type]
+    .where(Customer.__table__.c.id == bindparam("customer_id"))
+    .values(cart_touched_at=bindparam("at"), cart_remind_at=bindparam("remind_at"))
+)
+
+
+def _touched(session: Session, customer_id: int, at: datetime | None, remind_at: datetime | None) -> None:
+    connection = session.connection()
+    defer_next(connection)
+    connection.execute(_TOUCH, {"customer_id": customer_id, "at": at, "remind_at": remind_at})
+
+
 class CustomerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -94,8 +109,19 @@ class CustomerRepository:
         )
         return list(rows)
 
-    async def set_cart_quantity(self, tenant_id: int, customer_id: int, product_id: int, quantity: int) -> None:
-        """The product's line in the cart at ``quantity``, added or replaced; gone at zero or less."""
+    async def set_cart_quantity(
+        self,
+        tenant_id: int,
+        customer_id: int,
+        product_id: int,
+        quantity: int,
+        *,
+        now: datetime,
+        remind_at: datetime | None,
+    ) -> None:
+        """The product's line in the cart at ``quantity``, added or replaced; gone at zero or less. The cart counts as
+        touched ``now``, its abandoned-cart reminder due at ``remind_at`` (core.cart_reminders.due)."""
+        await self._touch(customer_id, now, remind_at)
         if quantity <= 0:
             await self.session.execute(
                 delete(CartItem).where(CartItem.customer_id == customer_id, CartItem.product_id == product_id)
@@ -104,6 +130,10 @@ class CustomerRepository:
         values = {"tenant_id": tenant_id, "customer_id": customer_id, "product_id": product_id, "quantity": quantity}
         await insert_or_get(self.session, CartItem, values, key=("customer_id", "product_id"), refresh=("quantity",))
 
+    async def _touch(self, customer_id: int, at: datetime | None, remind_at: datetime | None) -> None:
+        """Nobody reads this write's outcome: on SQLite it rides with the cart's own statement (no trip of its own)."""
+        await self.session.run_sync(_touched, customer_id, at, remind_at)
+
     async def cart_quantity(self, customer_id: int, product_id: int) -> int:
         quantity = await self.session.scalar(
             select(CartItem.quantity).where(CartItem.customer_id == customer_id, CartItem.product_id == product_id)
@@ -111,4 +141,6 @@ class CustomerRepository:
         return int(quantity or 0)
 
     async def clear_cart(self, customer_id: int) -> None:
+        """The cart emptied (checked out): no reminder is owed for it."""
         await self.session.execute(delete(CartItem).where(CartItem.customer_id == customer_id))
+        await self._touch(customer_id, None, None)

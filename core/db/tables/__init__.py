@@ -35,7 +35,16 @@ from core.db.tables.payments import (
     RefundConfirmation,
 )
 from core.db.tables.promos import PromoCode, PromoRedemption
-from core.db.tables.shop import CartItem, Conversation, Customer, Product, ProviderConfig, Tenant, TenantAdmin
+from core.db.tables.shop import (
+    CartItem,
+    CartReminder,
+    Conversation,
+    Customer,
+    Product,
+    ProviderConfig,
+    Tenant,
+    TenantAdmin,
+)
 
 __all__ = [
     "CACHED_TENANT_COLUMNS",
@@ -47,6 +56,7 @@ __all__ = [
     "Broadcast",
     "BroadcastRecipient",
     "CartItem",
+    "CartReminder",
     "Conversation",
     "Customer",
     "FiscalDevice",

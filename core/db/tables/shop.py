@@ -63,6 +63,8 @@ class Tenant(Base):
     vat_rate_bp: Mapped[int | None] = mapped_column(Integer)
     # The language customers read when dukabot does not speak theirs, and alerts to the shop's group are written in.
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # How long a cart stays untouched before its customer gets one reminder (core.cart_reminders); 0: never.
+    cart_reminder_minutes: Mapped[int] = mapped_column(Integer, default=360, server_default=text("360"))
 
     admins: Mapped[list[TenantAdmin]] = relationship(back_populates="tenant", lazy="raise")
 
@@ -125,7 +127,16 @@ class Product(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
-    __table_args__ = (UniqueConstraint("tenant_id", "tg_user_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "tg_user_id"),
+        # The reminder sweep's query: carts whose reminder is due (only those rows are in it).
+        Index(
+            "ix_customers_cart_remind_at",
+            "cart_remind_at",
+            postgresql_where=text("cart_remind_at IS NOT NULL"),
+            sqlite_where=text("cart_remind_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -145,6 +156,11 @@ class Customer(Base):
     marketing_stopped_at: Mapped[datetime | None] = mapped_column(Timestamp)
     # The chat refused the bot (blocked it, or the account is gone): marketing skips it until the customer writes again.
     unreachable_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # When the cart last changed (None: empty, or checked out), and when its one reminder is due (None: none owed:
+    # reminded already, emptied, or the shop sends none). Set together by every change of the cart
+    # (core.cart_reminders).
+    cart_touched_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    cart_remind_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
@@ -171,3 +187,24 @@ class CartItem(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class CartReminder(Base):
+    """One reminder of an abandoned cart: unique on the cart as it was left (its customer and the time it was last
+    touched), so one untouched cart never gets two. ``order_id``: the order its customer placed within the window
+    after it (core.cart_reminders.FOLLOW_WINDOW), which /sales counts as following it."""
+
+    __tablename__ = "cart_reminders"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "cart_touched_at"),
+        Index("ix_cart_reminders_tenant_sent", "tenant_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    cart_touched_at: Mapped[datetime] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime] = mapped_column(Timestamp)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))

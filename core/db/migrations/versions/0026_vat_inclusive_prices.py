@@ -4,7 +4,7 @@ A shop that had asked for VAT on top of its prices got receipts whose total was 
 (checkout never added VAT). Its receipts now take VAT out of the amount paid, as every other shop's do.
 
 Revision ID: 0026
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-05 05:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0021"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
