@@ -73,7 +73,9 @@ class TelegramChannel(TenantBotsOfChannel[B]):
     async def poll(self, tenant_id: int, offset: int | None, wait: int) -> Sequence[Received]:
         bot: Any = await self.bots.bot_for(tenant_id)
         async with self._polling(bot):
-            updates = await bot.get_updates(offset=offset, timeout=wait)
+            # The kinds asked for every time: Telegram keeps the last list it was given (a webhook's, an older
+            # release's), and an update kind missing from it never arrives.
+            updates = await bot.get_updates(offset=offset, timeout=wait, allowed_updates=list(self.info.update_kinds))
         return [self._received(update) for update in updates]
 
     async def take_over_polling(self, tenant_id: int) -> None:

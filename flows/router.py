@@ -226,7 +226,9 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
         if ctx.tenant.test_mode:
             greeting = ctx.t("testmode.banner") + "\n" + greeting
         linked = await promo.from_link(ctx, args)  # /start promo_CODE: a broadcast's button
-        return Reply([Message(greeting), *([linked] if linked else []), await catalog.show_categories(ctx)])
+        shared = await catalog.from_link(ctx, args)  # /start p_<id>: a product shared from inline mode
+        opened = shared if shared is not None else [await catalog.show_categories(ctx)]
+        return Reply([Message(greeting), *([linked] if linked else []), *opened])
     if command == "shop":
         return Reply([await catalog.show_categories(ctx)])
     if command == "cart":
