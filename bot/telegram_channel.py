@@ -36,6 +36,7 @@ class TelegramChannel(TenantBotsOfChannel[B]):
     entry: ClassVar[ChannelEntry]
     bots: TenantBots[B]
     notifier: TelegramNotifier
+    usernames: dict[str, str]  # each bot's username by its token, learnt once (getMe)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.bots!r})"
@@ -61,6 +62,16 @@ class TelegramChannel(TenantBotsOfChannel[B]):
 
     def _calls_of(self, bot: B) -> TelegramCalls:
         raise NotImplementedError
+
+    async def _bot_username(self, bot: Any) -> str:
+        """The bot's username, asked once per token (a link to the bot's chat needs it; a shop's row may not know it
+        yet). Raises the library's failures of getMe."""
+        token: str = bot.token
+        name = self.usernames.get(token)
+        if name is None:
+            me = await bot.get_me()
+            name = self.usernames[token] = me.username or ""
+        return name
 
     # Receiving, for every library
 

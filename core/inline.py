@@ -1,14 +1,14 @@
 """Inline mode (``@shopbot words`` typed in any chat) as plain data, free of any transport: what the chat asks
 (:class:`InlineQuery`) and what the bot answers (:class:`InlineAnswer`: a page of results, each a message the asker
-may post, with a button that opens the product in the shop through a ``/start p_<id>`` link).
+may post, with a button that opens the product in the shop through a ``/start p_<id>`` link). The channel makes the
+link: it knows its bot's name (Telegram: ``https://t.me/<bot>?start=p_12``, :func:`start_link`).
 
 An inline query is not a chat message: it is answered directly (like a button press), never through the outbox."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-
-from core.messages import Button
 
 QUERY_LIMIT = 256  # characters of an inline query (Bot API)
 OFFSET_BYTES = 64  # next_offset is at most 64 bytes (Bot API)
@@ -28,6 +28,21 @@ class InlineQuery:
     offset: str = ""
 
 
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Telegram's deep-link parameter
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInBot:
+    """A button that opens the chat with the bot as if the person typed ``/start <start>``."""
+
+    text: str
+    start: str
+
+    def __post_init__(self) -> None:
+        if not _START_PARAMETER.fullmatch(self.start):
+            raise ValueError("a start parameter is 1-64 of A-Za-z0-9_-")
+
+
 @dataclass(frozen=True, slots=True)
 class InlineResult:
     """One result, shown as a card (``title``, ``description``, a thumbnail when ``thumbnail_url``); choosing it
@@ -37,7 +52,7 @@ class InlineResult:
     title: str
     description: str
     text: str
-    button: Button | None = None
+    button: OpenInBot | None = None
     thumbnail_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -64,5 +79,11 @@ class InlineAnswer:
             raise ValueError("next_offset is at most 64 bytes")
 
 
-def product_link(bot_username: str, product_id: int) -> str:
-    return f"https://t.me/{bot_username}?start={PRODUCT_LINK_PREFIX}{product_id}"
+def product_start(product_id: int) -> str:
+    """The ``/start`` argument that opens a product's card (``flows.catalog.from_link``)."""
+    return f"{PRODUCT_LINK_PREFIX}{product_id}"
+
+
+def start_link(bot_username: str, start: str) -> str:
+    """Telegram's deep link to a bot's chat with ``/start <start>``."""
+    return f"https://t.me/{bot_username}?start={start}"

@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog_search import Found
 from core.db.tables import Customer, Tenant
-from core.inline import InlineAnswer, InlineQuery, InlineResult, product_link
-from core.messages import Button
+from core.inline import InlineAnswer, InlineQuery, InlineResult, OpenInBot, product_start
 from core.money import Money
 from core.texts import choose_language, text
 from flows import search
@@ -59,9 +58,6 @@ async def _language(session: AsyncSession, tenant: Tenant, actor: Actor) -> str:
 def _result(tenant: Tenant, product: Found, language: str) -> InlineResult:
     name = product.name_in(language)
     price = Money(product.price_minor, product.currency).format(language)
-    button = None
-    if tenant.bot_username:  # known once the token was checked (getMe); without it there is no link to make
-        opens = text("inline.open", language, shop=tenant.name)
-        button = Button(opens, url=product_link(tenant.bot_username, product.id))
+    button = OpenInBot(text("inline.open", language, shop=tenant.name), product_start(product.id))
     shared = text("inline.shared", language, name=name, price=price, shop=tenant.name)
     return InlineResult(str(product.id), name, f"{price} · {product.category}", shared, button)

@@ -45,6 +45,7 @@ class AiogramChannel(TelegramChannel[Bot]):
         self._session: AiohttpSession | None = None  # built with the first bot: a process may need none
         self.bots: TenantBots[Bot] = TenantBots(kit.database, kit.vault, lambda token: Bot(token, session=self.session))
         self.notifier = TelegramNotifier(self._calls)
+        self.usernames: dict[str, str] = {}  # by token: a link to the bot needs its name (bot.telegram_channel)
 
     @property
     def session(self) -> AiohttpSession:
@@ -88,7 +89,10 @@ class AiogramChannel(TelegramChannel[Bot]):
             await bot.answer_pre_checkout_query(answer.query_id, answer.ok, error_message=answer.error)
 
     async def answer_inline_query(self, tenant_id: int, answer: InlineAnswer) -> None:
-        await AiogramCalls(await self.bots.bot_for(tenant_id)).answer_inline(answer)
+        bot = await self.bots.bot_for(tenant_id)
+        async with translated(bot):
+            username = await self._bot_username(bot)
+        await AiogramCalls(bot).answer_inline(answer, username)
 
     async def reply(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None:
         """A plain text message (nearly every reply: a menu) as one JSON call (``bot_api``); anything else as the

@@ -20,7 +20,7 @@ from telegram.request import HTTPXRequest
 from bot.bots import TenantBots
 from bot.channel import BotIdentity, ChannelKit, ChannelRefused, PollConflict, TokenRefused
 from bot.ptb import ENTRY, UPDATE_KINDS
-from bot.ptb.notifier import PtbCalls, retry_seconds, translate
+from bot.ptb.notifier import PtbCalls, retry_seconds, translate, translated
 from bot.ptb.updates import model_of
 from bot.telegram_channel import TelegramChannel
 from bot.telegram_render import TelegramNotifier
@@ -47,6 +47,7 @@ class PtbChannel(TelegramChannel[Bot]):
         self._polls = HTTPXRequest(POLL_POOL, read_timeout=10.0, pool_timeout=5.0, httpx_kwargs=tls)
         self.bots: TenantBots[Bot] = TenantBots(kit.database, kit.vault, self._bot)
         self.notifier = TelegramNotifier(self._calls)
+        self.usernames: dict[str, str] = {}  # by token: a link to the bot needs its name (bot.telegram_channel)
 
     def _bot(self, token: str) -> Bot:
         return Bot(
@@ -86,7 +87,10 @@ class PtbChannel(TelegramChannel[Bot]):
         await PtbCalls(await self.bots.bot_for(tenant_id)).answer_pre_checkout(answer)
 
     async def answer_inline_query(self, tenant_id: int, answer: InlineAnswer) -> None:
-        await PtbCalls(await self.bots.bot_for(tenant_id)).answer_inline(answer)
+        bot = await self.bots.bot_for(tenant_id)
+        async with translated(bot):
+            username = await self._bot_username(bot)
+        await PtbCalls(bot).answer_inline(answer, username)
 
     async def reply(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None:
         """Through the notifier: python-telegram-bot's own methods for every reply (no faster path of ours)."""

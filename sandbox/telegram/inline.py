@@ -44,15 +44,15 @@ class InlineAsked:
     is_personal: bool = False
 
 
-async def ask_inline(user: FakeUser, query: str, offset: str = "", **lies: Any) -> InlineAsked:
-    """The user typed ``@bot query`` (``offset``: the next_offset of an earlier answer); waits for the answer as the
+async def ask_inline(user: FakeUser, words: str, offset: str = "", **lies: Any) -> InlineAsked:
+    """The user typed ``@bot words`` (``offset``: the next_offset of an earlier answer); waits for the answer as the
     app does, at most 10 seconds. ``lies`` replace fields of the update, as a forged query would (a query longer
     than the 256 characters an app sends, an offset the bot never gave)."""
     account = user.account
     query_id = f"{account.id}{len(account.inline_queries) + 1:09d}"
-    asked = InlineAsked(query_id, user.id, query, offset)
+    asked = InlineAsked(query_id, user.id, words, offset)
     account.inline_queries[query_id] = asked
-    body = {"id": query_id, "from": user.info.to_api(), "query": query, "offset": offset, "chat_type": "sender"}
+    body = {"id": query_id, "from": user.info.to_api(), "query": words, "offset": offset, "chat_type": "sender"}
     account.enqueue({"inline_query": {**body, **lies}})
     async with asyncio.timeout(INLINE_WAIT):
         await account.changed.wait_until(lambda: True if asked.answered else None)

@@ -115,10 +115,10 @@ class FakeUser(ChatView):
     def callback_answers(self) -> list[CallbackAnswer]:
         return [answer for answer in self.account.callback_answers if answer.chat_id == self.chat.id]
 
-    async def ask_inline(self, query: str, offset: str = "", **lies: Any) -> InlineAsked:
-        """Types ``@bot query`` in some chat and waits for the bot's answer (``sandbox.telegram.inline``)."""
+    async def ask_inline(self, words: str, offset: str = "", **lies: Any) -> InlineAsked:
+        """Types ``@bot words`` in some chat and waits for the bot's answer (``sandbox.telegram.inline``)."""
         self._check_can_act()
-        return await ask_inline(self, query, offset, **lies)
+        return await ask_inline(self, words, offset, **lies)
 
     async def send_text(self, text: str) -> dict[str, Any]:
         return self._send({"text": text})

@@ -17,7 +17,7 @@ from bot import channels
 from bot.channel import BotIdentity, Channel, ChannelRefused, PollConflict, TokenRefused
 from core import callbacks
 from core.channel_limits import TELEGRAM
-from core.inline import InlineAnswer, InlineQuery, InlineResult
+from core.inline import InlineAnswer, InlineQuery, InlineResult, OpenInBot
 from core.messages import Button, Message, keyboard
 from core.notify import PermanentError, RetryAfter, TransientError, Undeliverable
 from flows.context import MAX_PROOF_BYTES
@@ -221,7 +221,7 @@ async def test_an_inline_query_is_answered_with_its_page_and_next_offset(
     telegram: FakeTelegramServer, channel: Channel
 ) -> None:
     user = telegram.fake.user(TOKEN, 5007, "Neema")
-    link = Button("🛒 Open in Duka", url="https://t.me/duka_contract_bot?start=p_12")
+    link = OpenInBot("🛒 Open in Duka", "p_12")  # the channel makes the link: it knows its bot's name
     results = (
         InlineResult("12", "Sukuma wiki", "KES 30 · Groceries", "Sukuma wiki · KES 30\nAt Duka", link),
         InlineResult("13", "Sukari 1kg", "KES 190 · Groceries", "Sukari 1kg · KES 190\nAt Duka"),
