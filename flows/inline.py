@@ -22,8 +22,8 @@ from core.texts import choose_language, text
 from flows import search
 from flows.inbound import Actor
 
-PAGE_SIZE = 20  # results per answer (Telegram takes up to 50; a phone shows about five at once)
-# Telegram keeps an answer this long for the same asker and words (is_personal): prices change, so briefly.
+PAGE_SIZE = 20  # results per answer (the network takes up to 50; a phone shows about five at once)
+# The network keeps an answer this long for the same asker and words (is_personal): prices change, so briefly.
 CACHE_SECONDS = 30
 # The offsets we hand out: the position of a page's first result, as digits.
 _OFFSET = re.compile(r"[0-9]{1,6}")
