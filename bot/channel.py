@@ -8,11 +8,13 @@ A channel
 - **reads** what arrives, by webhook (:meth:`Channel.parse`, a raw body) or by polling (:meth:`Channel.poll`), into a
   :class:`Received`: the update's id and, for a kind the flows act on, an :class:`Incoming` (who, which chat, what
   they did: :class:`flows.inbound.Inbound`);
-- **delivers** a reply to the person who just spoke: :meth:`Channel.answer_press` (the button press, at once) and
-  :meth:`Channel.reply` (a message, as new or edited in place); and the outbox relay's :class:`core.notify.Notifier`
-  (:attr:`Channel.notifier`). Every failure is one of ``core.notify``'s errors: ``RetryAfter`` (wait, then again),
-  ``TransientError`` (network, 5xx), ``PermanentError`` (the request was refused), ``Undeliverable`` (blocked,
-  chat gone); an edit that is refused is sent anew, and "not modified" counts as delivered;
+- **delivers** a reply to the person who just spoke: :meth:`Channel.answer_press` (the button press, at once),
+  :meth:`Channel.answer_inline_query` (a page of products for ``@shopbot words`` typed in any chat, at once: no chat
+  message) and :meth:`Channel.reply` (a message, as new or edited in place); and the outbox relay's
+  :class:`core.notify.Notifier` (:attr:`Channel.notifier`). Every failure is one of ``core.notify``'s errors:
+  ``RetryAfter`` (wait, then again), ``TransientError`` (network, 5xx), ``PermanentError`` (the request was
+  refused), ``Undeliverable`` (blocked, chat gone); an edit that is refused is sent anew, and "not modified"
+  counts as delivered;
 - **receives** for many tenants in one process: :meth:`Channel.set_webhook` or, without a public URL,
   :meth:`Channel.take_over_polling` and :meth:`Channel.poll`, whose failures the poller (:mod:`bot.polling`) reads
   as :class:`TokenRefused`, :class:`PollConflict`, ``RetryAfter`` or anything else (retried with back-off);
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from core.channel_limits import ChannelLimits
+from core.inline import InlineAnswer
 from flows.inbound import Actor, Inbound
 from payments.invoices import PreCheckoutAnswer
 
@@ -72,6 +75,15 @@ class ChannelRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class BotIdentity:
+    """Who the bot is (``dukabot doctor``): its username, and whether its owner switched inline mode on (Telegram:
+    BotFather's /setinline; without it ``@shopbot words`` lists nothing)."""
+
+    username: str
+    inline: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +147,11 @@ class Channel(Protocol):
         a few seconds for it (Telegram: 10) and refuses the payment itself after that."""
         ...
 
+    async def answer_inline_query(self, tenant_id: int, answer: InlineAnswer) -> None:
+        """Answers an inline query with a page of results (``core.inline``); Telegram takes the answer within a few
+        seconds of the query and refuses a late one ("query is too old")."""
+        ...
+
     async def reply(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None:
         """Sends ``message``, or edits message ``edit_id`` into it when it can be (sent anew when the edit is
         refused). The fastest path the library offers: most replies are one text menu."""
@@ -144,8 +161,9 @@ class Channel(Protocol):
         """The file an upload refers to; None when the network no longer has it."""
         ...
 
-    async def identity(self, tenant_id: int) -> str:
-        """The bot's username (``dukabot doctor``). Raises :class:`ChannelRefused` when refused."""
+    async def identity(self, tenant_id: int) -> BotIdentity:
+        """The bot's username and whether inline mode is on (``dukabot doctor``). Raises :class:`ChannelRefused`
+        when refused."""
         ...
 
     # The tenants' bots

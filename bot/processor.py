@@ -23,8 +23,10 @@ from core.catalog_cache import CatalogCache
 from core.clock import Clock
 from core.db.engine import Database
 from core.db.repos.conversations import ConversationRepository
+from core.db.repos.tenants import TenantRepository
+from core.inline import InlineQuery
 from core.outbox import owes_messages
-from flows import router
+from flows import inline, router
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Upload
 from payments.jobs import owes_jobs
@@ -109,6 +111,8 @@ class UpdateProcessor:
 
     async def _process(self, tenant_id: int, update: Received) -> tuple[Processed, FollowUp | None]:
         incoming = update.incoming
+        if incoming is not None and (asked := incoming.inbound.inline) is not None:
+            return await self._inline(tenant_id, update.update_id, incoming, asked)
         async with self.database.uow() as uow:
             # The update's id is claimed with the read of its chat (one trip on SQLite); an update dukabot does not
             # act on is claimed all the same, so that its redelivery is a duplicate too.
@@ -143,6 +147,21 @@ class UpdateProcessor:
         if owed:  # most updates owe no notification; waking the relay for nothing costs a transaction
             self.on_commit()
         return Processed(refused=refused), partial(self._after_commit, tenant_id, incoming, reply)
+
+    async def _inline(
+        self, tenant_id: int, update_id: int, incoming: Incoming, asked: InlineQuery
+    ) -> tuple[Processed, FollowUp | None]:
+        """An inline query (``flows.inline``): from anyone, in any chat, so no customer or conversation is made;
+        only its update id is recorded. Answered after the commit, like a press."""
+        async with self.database.uow() as uow:
+            tenant = await TenantRepository(uow.session).by_id(tenant_id)
+            if tenant is None:
+                return Processed(ignored=True), None
+            if not await ConversationRepository(uow.session).claim(tenant_id, update_id, self.clock.now()):
+                return Processed(duplicate=True), None
+            answer, refused = await inline.answer(uow.session, tenant, incoming.actor, asked)
+            await uow.commit()
+        return Processed(refused=refused), partial(self._after_commit, tenant_id, incoming, Reply(inline=answer))
 
     async def _after_commit(self, tenant_id: int, incoming: Incoming, reply: Reply) -> None:
         """Answer the chat, then the slow follow-ups: none of them may undo or repeat the committed change."""

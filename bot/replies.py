@@ -6,7 +6,8 @@ relay (in this process, or through Redis across processes), so a busy shop stays
 message a second per chat, about thirty a second per bot). A reply waits for its slot, and waits out a 429's
 ``retry_after``, for at most ``max_wait`` seconds; a reply that cannot go out by then (or meets a network failure) is
 handed to the outbox, which delivers it later with the relay's retries. A reply is late rather than lost. Answering the
-button press (answerCallbackQuery) is not a chat message and is never held back.
+button press (answerCallbackQuery) and an inline query (answerInlineQuery) are not chat messages and are never held
+back.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.channel import Incoming
 from core import outbox
 from core.clock import Clock, SystemClock
 from core.db.engine import Database
+from core.inline import InlineAnswer
 from core.messages import Message
 from core.notify import NotifierError, PermanentError, RetryAfter, Undeliverable
 from core.pacing import Pacer, Pacing, PacingLimits
@@ -65,6 +67,8 @@ class Replying(Protocol):
 
     async def answer_pre_checkout(self, tenant_id: int, answer: PreCheckoutAnswer) -> None: ...
 
+    async def answer_inline_query(self, tenant_id: int, answer: InlineAnswer) -> None: ...
+
     async def reply(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None: ...
 
 
@@ -99,6 +103,11 @@ class ChannelReplier:
             except NotifierError as error:
                 # Too late, or Telegram out of reach: Telegram refuses the payment itself, and nothing is charged.
                 log.warning("chat %s: pre-checkout query not answered: %s", incoming.actor.chat_id, error.reason)
+        if reply.inline is not None:  # not a chat message: answered at once, never paced or owed to the outbox
+            try:
+                await self.channel.answer_inline_query(tenant_id, reply.inline)
+            except NotifierError as error:  # too late, or out of reach: the asker's chat shows no results, that is all
+                log.warning("user %s: inline query not answered: %s", incoming.actor.tg_user_id, error.reason)
         if incoming.callback_query_id is not None:
             # Always answer a button press, at once, or the customer's button keeps spinning.
             notice = reply.notice[: self.notice_limit] if reply.notice else None

@@ -36,6 +36,7 @@ class TelegramChannel(TenantBotsOfChannel[B]):
     entry: ClassVar[ChannelEntry]
     bots: TenantBots[B]
     notifier: TelegramNotifier
+    usernames: dict[str, str]  # each bot's username by its token, learnt once (getMe)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.bots!r})"
@@ -62,6 +63,16 @@ class TelegramChannel(TenantBotsOfChannel[B]):
     def _calls_of(self, bot: B) -> TelegramCalls:
         raise NotImplementedError
 
+    async def _bot_username(self, bot: Any) -> str:
+        """The bot's username, asked once per token (a link to the bot's chat needs it; a shop's row may not know it
+        yet). Raises the library's failures of getMe."""
+        token: str = bot.token
+        name = self.usernames.get(token)
+        if name is None:
+            me = await bot.get_me()
+            name = self.usernames[token] = me.username or ""
+        return name
+
     # Receiving, for every library
 
     async def _calls(self, tenant_id: int) -> TelegramCalls:
@@ -73,7 +84,9 @@ class TelegramChannel(TenantBotsOfChannel[B]):
     async def poll(self, tenant_id: int, offset: int | None, wait: int) -> Sequence[Received]:
         bot: Any = await self.bots.bot_for(tenant_id)
         async with self._polling(bot):
-            updates = await bot.get_updates(offset=offset, timeout=wait)
+            # The kinds asked for every time: Telegram keeps the last list it was given (a webhook's, an older
+            # release's), and an update kind missing from it never arrives.
+            updates = await bot.get_updates(offset=offset, timeout=wait, allowed_updates=list(self.info.update_kinds))
         return [self._received(update) for update in updates]
 
     async def take_over_polling(self, tenant_id: int) -> None:

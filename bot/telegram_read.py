@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.channel import Incoming
+from core.inline import OFFSET_BYTES, QUERY_LIMIT, InlineQuery
 from core.unicode import clean_text
 from flows.inbound import Actor, Inbound, Kind, Upload, UploadKind
 from payments.invoices import InvoiceEvent, InvoiceStage
@@ -219,6 +220,17 @@ class QueryFields(Protocol):
     def message(self) -> PressedMessageFields | None: ...
 
 
+class InlineQueryFields(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def from_user(self) -> UserFields: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def offset(self) -> str: ...
+
+
 class UpdateFields(Protocol):
     @property
     def update_id(self) -> int: ...
@@ -228,6 +240,8 @@ class UpdateFields(Protocol):
     def callback_query(self) -> QueryFields | None: ...
     @property
     def pre_checkout_query(self) -> PreCheckoutFields | None: ...
+    @property
+    def inline_query(self) -> InlineQueryFields | None: ...
 
 
 def read(update: UpdateFields) -> Incoming | None:
@@ -239,7 +253,18 @@ def read(update: UpdateFields) -> Incoming | None:
         return Incoming(_actor(update.message.from_user, update.message.chat.id), _from_message(update.message))
     if update.callback_query is not None:
         return _from_callback(update.callback_query)
+    if update.inline_query is not None:
+        return read_inline(update.inline_query)
     return None
+
+
+def read_inline(query: InlineQueryFields) -> Incoming:
+    """``@shopbot words`` typed in any chat: who asks (their own chat's id: the query has none), the words and the
+    page asked for, cut to what Telegram sends (a longer query or offset was never Telegram's)."""
+    asked = InlineQuery(
+        clean_text(query.id), clean_text(query.query)[:QUERY_LIMIT], clean_text(query.offset)[:OFFSET_BYTES]
+    )
+    return Incoming(_actor(query.from_user, query.from_user.id), Inbound.inline_query(asked))
 
 
 def _actor(user: UserFields, chat_id: int) -> Actor:

@@ -34,13 +34,20 @@ MIN_WORD = 2  # a lone letter or digit ("a", "²") looks for nothing
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """A product a search found, with what its result button shows."""
+    """A product a search found, with what its result button shows: ``name`` is the shop's, ``names`` its names in
+    other languages (language, name), so each reader sees theirs (:meth:`name_in`)."""
 
     id: int
     name: str
     price_minor: int
     currency: str
     category: str
+    names: tuple[tuple[str, str], ...] = ()
+
+    def name_in(self, language: str) -> str:
+        """The product's name in ``language`` where the catalog has one, else the shop's."""
+        code = language.partition("-")[0]
+        return next((name for spoken, name in self.names if spoken == code), self.name)
 
 
 def fold(text: str) -> str:
@@ -119,7 +126,8 @@ def _how(typed: str, word: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Indexed:
-    """One product as the index reads it: ``names`` are every name it is known by (the first is shown)."""
+    """One product as the index reads it: ``names`` are every name it is known by (the first is the shop's),
+    ``translated`` its names in other languages as (language, name)."""
 
     id: int
     names: tuple[str, ...]
@@ -128,10 +136,13 @@ class Indexed:
     price_minor: int
     currency: str
     category: str
+    translated: tuple[tuple[str, str], ...] = ()
 
 
 def index_of(version: int, rows: list[Indexed]) -> SearchIndex:
-    index = SearchIndex(version, [Found(r.id, r.names[0], r.price_minor, r.currency, r.category) for r in rows])
+    index = SearchIndex(
+        version, [Found(r.id, r.names[0], r.price_minor, r.currency, r.category, r.translated) for r in rows]
+    )
     for position, row in enumerate(rows):
         for name in row.names:
             index.add(position, name, _NAME)
@@ -165,20 +176,26 @@ _SEARCHED = (
 async def read_index(session: AsyncSession, tenant_id: int) -> SearchIndex:
     rows = (await session.execute(_SEARCHED, {"tenant_id": tenant_id})).all()
     version = int(rows[0][0]) if rows else 0
-    products = [
-        Indexed(
-            id=r[1],
-            # the default name first, then its names in other languages (the catalog's name_sw, name_fr...)
-            names=(r[2], *(variant["name"] for variant in (r[8] or {}).values() if variant.get("name"))),
-            sku=r[3],
-            description=r[4] or "",
-            price_minor=r[5],
-            currency=r[6],
-            category=r[7],
+    products = []
+    for r in rows:
+        if r[1] is None:
+            continue
+        # its names in other languages (the catalog's name_sw, name_fr...), after the default one
+        translated = tuple(
+            (language, variant["name"]) for language, variant in (r[8] or {}).items() if variant.get("name")
         )
-        for r in rows
-        if r[1] is not None
-    ]
+        products.append(
+            Indexed(
+                id=r[1],
+                names=(r[2], *(name for _, name in translated)),
+                sku=r[3],
+                description=r[4] or "",
+                price_minor=r[5],
+                currency=r[6],
+                category=r[7],
+                translated=translated,
+            )
+        )
     return index_of(version, products)
 
 

@@ -1,18 +1,22 @@
-"""Browsing: categories, a page of products, one product."""
+"""Browsing: categories, a page of products, one product (also opened by a ``/start p_<id>`` link)."""
 
 from __future__ import annotations
+
+import re
 
 from core.buttons import AddToCart, Category, Shop, ShowCart, ShowProduct
 from core.catalog_cache import Shelf, shelf_of
 from core.db.repos.catalog import CatalogRepository, ShelfItem
 from core.db.repos.customers import CustomerRepository
 from core.db.tables import Product
+from core.inline import PRODUCT_LINK_PREFIX
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.product_text import product_description, product_name
 from flows.context import FlowContext
 
 PAGE_SIZE = 8
+_PRODUCT_ID = re.compile(r"[0-9]{1,18}")  # a product id as a link carries it (a BIGINT's digits at most)
 
 
 def price(product: Product | ShelfItem, language: str = "en") -> str:
@@ -98,3 +102,16 @@ async def show_product(ctx: FlowContext, product_id: int) -> Message | None:
         ]
     )
     return Message("\n".join(lines), keyboard(*rows), photo=product.photo_url or None)
+
+
+async def from_link(ctx: FlowContext, argument: str) -> list[Message] | None:
+    """``/start p_<id>`` (a product shared from inline mode, ``flows.inline``): the product's card; for a product
+    this shop does not sell now (another shop's, hidden, deleted, or no id at all), why not and the categories.
+    None: not a product link."""
+    if not argument.startswith(PRODUCT_LINK_PREFIX):
+        return None
+    wanted = argument[len(PRODUCT_LINK_PREFIX) :]
+    card = await show_product(ctx, int(wanted)) if _PRODUCT_ID.fullmatch(wanted) else None
+    if card is not None:
+        return [card]
+    return [Message(ctx.t("product.link_unknown")), await show_categories(ctx)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from core.inline import InlineQuery
 from payments.invoices import InvoiceEvent
 
 
@@ -15,6 +16,7 @@ class Kind(enum.StrEnum):
     UPLOAD = "upload"
     CONTACT = "contact"
     INVOICE = "invoice"  # a pre-checkout query or a payment made in the chat (payments.invoices)
+    INLINE = "inline"  # "@shopbot words" typed in any chat (core.inline): answered directly, no conversation
     OTHER = "other"  # stickers, voice notes, locations...: things we do not take
 
 
@@ -57,6 +59,7 @@ class Inbound:
     upload: Upload | None = None
     contact_phone: str | None = None
     invoice: InvoiceEvent | None = None
+    inline: InlineQuery | None = None
 
     @classmethod
     def cmd(cls, command: str, args: str = "") -> Inbound:
@@ -73,3 +76,7 @@ class Inbound:
     @classmethod
     def paying(cls, invoice: InvoiceEvent) -> Inbound:
         return cls(Kind.INVOICE, invoice=invoice)
+
+    @classmethod
+    def inline_query(cls, query: InlineQuery) -> Inbound:
+        return cls(Kind.INLINE, text=query.query, inline=query)

@@ -244,7 +244,9 @@ async def _command(ctx: FlowContext, command: str, args: str) -> Reply:
         # A plain /start after /stop: marketing messages again (a link's /start is not the customer asking for them)
         restarted = None if args.strip() else await marketing.start_again(ctx)
         said = [m for m in (linked, restarted) if m is not None]
-        return Reply([Message(greeting), *said, await catalog.show_categories(ctx)])
+        shared = await catalog.from_link(ctx, args)  # /start p_<id>: a product shared from inline mode
+        opened = shared if shared is not None else [await catalog.show_categories(ctx)]
+        return Reply([Message(greeting), *said, *opened])
     if command == "stop":
         return await marketing.stop(ctx)
     if command == "shop":

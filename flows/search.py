@@ -52,7 +52,12 @@ def _page(ctx: FlowContext, query: str, found: list[Found], page: int, *, edit: 
     pages = (len(found) + PAGE_SIZE - 1) // PAGE_SIZE
     shown = found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     rows = [
-        [Button(f"{p.name} · {Money(p.price_minor, p.currency).format()}", data=ShowProduct(p.id).pack())]
+        [
+            Button(
+                f"{p.name_in(ctx.lang)} · {Money(p.price_minor, p.currency).format(ctx.lang)}",
+                data=ShowProduct(p.id).pack(),
+            )
+        ]
         for p in shown
     ]
     nav = []

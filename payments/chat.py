@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.callbacks import CallbackData
+from core.inline import InlineAnswer
 from core.messages import Message
 from core.money import Money
 from core.texts import has
@@ -52,6 +53,8 @@ class Reply:
     start_payment: int | None = None  # a payment to hand to its provider once this reply's transaction commits
     # The answer to Telegram's pre-checkout query of an invoice in the chat, sent once the transaction commits.
     pre_checkout: PreCheckoutAnswer | None = None
+    # The answer to an inline query ("@shopbot words" in any chat), sent once the update's transaction commits.
+    inline: InlineAnswer | None = None
 
 
 class ChatContext(Protocol):

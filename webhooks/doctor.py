@@ -189,15 +189,19 @@ async def _telegram(runtime: Runtime, tenant_id: int, slug: str, mode: str, disa
 
     what = f"{slug}: telegram"
     try:
-        username = await runtime.channel.identity(tenant_id)
+        identity = await runtime.channel.identity(tenant_id)
     except ChannelRefused as error:
         problem = could_not_reach(error, host_of(api)) or redact(f"getMe refused: {error.reason}")
     except Exception as error:
         problem = could_not_reach(error, host_of(api)) or _safe(error)
     else:
+        # Inline mode ("@shopbot words" in any chat) is the bot owner's switch in BotFather, not ours.
+        shown = f"@{identity.username} ({mode})" + (
+            "" if identity.inline else "; inline mode off: turn it on in BotFather with /setinline"
+        )
         if disabled is not None and await runtime.channel.enable(tenant_id):
-            return Check(what, True, f"@{username} ({mode}); the token works again: bot enabled")
-        return Check(what, True, f"@{username} ({mode})")
+            return Check(what, True, f"{shown}; the token works again: bot enabled")
+        return Check(what, True, shown)
     if disabled is not None:
         problem = f"{disabled}; {problem}; set a new one: dukabot tenant set-token {slug}"
     return Check(what, False, problem)

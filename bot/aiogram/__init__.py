@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 lazy_aiogram.install()
 
-UPDATE_KINDS = ("message", "callback_query", "pre_checkout_query")
+UPDATE_KINDS = ("message", "callback_query", "pre_checkout_query", "inline_query")
 
 
 def _load() -> Callable[[ChannelKit], Channel]:

@@ -28,9 +28,10 @@ from bot.aiogram import ENTRY, UPDATE_KINDS, bot_api
 from bot.aiogram.notifier import AiogramCalls, translate, translated
 from bot.aiogram.updates import model_of
 from bot.bots import TenantBots
-from bot.channel import ChannelKit, ChannelRefused, PollConflict, TokenRefused
+from bot.channel import BotIdentity, ChannelKit, ChannelRefused, PollConflict, TokenRefused
 from bot.telegram_channel import TelegramChannel
 from bot.telegram_render import NOT_MODIFIED, TelegramNotifier
+from core.inline import InlineAnswer
 from core.messages import Message
 from core.notify import RetryAfter, scrub
 from payments.invoices import PreCheckoutAnswer
@@ -44,6 +45,7 @@ class AiogramChannel(TelegramChannel[Bot]):
         self._session: AiohttpSession | None = None  # built with the first bot: a process may need none
         self.bots: TenantBots[Bot] = TenantBots(kit.database, kit.vault, lambda token: Bot(token, session=self.session))
         self.notifier = TelegramNotifier(self._calls)
+        self.usernames: dict[str, str] = {}  # by token: a link to the bot needs its name (bot.telegram_channel)
 
     @property
     def session(self) -> AiohttpSession:
@@ -86,6 +88,12 @@ class AiogramChannel(TelegramChannel[Bot]):
         async with translated(bot):
             await bot.answer_pre_checkout_query(answer.query_id, answer.ok, error_message=answer.error)
 
+    async def answer_inline_query(self, tenant_id: int, answer: InlineAnswer) -> None:
+        bot = await self.bots.bot_for(tenant_id)
+        async with translated(bot):
+            username = await self._bot_username(bot)
+        await AiogramCalls(bot).answer_inline(answer, username)
+
     async def reply(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None:
         """A plain text message (nearly every reply: a menu) as one JSON call (``bot_api``); anything else as the
         relay sends it. The rules are the notifier's: an edit Telegram refuses is sent anew, and "message is not
@@ -109,7 +117,7 @@ class AiogramChannel(TelegramChannel[Bot]):
         content = await bot.download_file(found.file_path)
         return None if content is None else content.read()
 
-    async def identity(self, tenant_id: int) -> str:
+    async def identity(self, tenant_id: int) -> BotIdentity:
         bot = await self.bots.bot_for(tenant_id)
         try:
             me = await bot.get_me()
@@ -117,7 +125,7 @@ class AiogramChannel(TelegramChannel[Bot]):
             raise  # not a refusal: Telegram was out of reach
         except TelegramAPIError as error:
             raise ChannelRefused(scrub(error.message.replace(bot.token, "<token>"))) from error
-        return me.username or ""
+        return BotIdentity(me.username or "", bool(me.supports_inline_queries))
 
     async def close(self) -> None:
         session, self._session = self._session, None

@@ -22,9 +22,16 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+)
 
 from bot.telegram_render import Keyboard, MediaKind, keyboard_rows, refusal, translating
+from core.inline import InlineAnswer, InlineResult, start_link
 from core.messages import Button
 from core.relay import NotifierError, PermanentError, RetryAfter, TransientError, Undeliverable, scrub
 
@@ -86,6 +93,30 @@ class AiogramCalls:
                 reply_markup=render_keyboard(keyboard),
                 request_timeout=self.request_timeout,
             )
+
+    async def answer_inline(self, answer: InlineAnswer, bot_username: str) -> None:
+        async with translated(self.bot):
+            await self.bot.answer_inline_query(
+                answer.query_id,
+                [_article(result, bot_username) for result in answer.results],
+                cache_time=answer.cache_seconds,
+                is_personal=answer.personal,
+                next_offset=answer.next_offset,
+                request_timeout=self.request_timeout,
+            )
+
+
+def _article(result: InlineResult, bot_username: str) -> InlineQueryResultArticle:
+    opens = result.button
+    link = Button(opens.text, url=start_link(bot_username, opens.start)) if opens and bot_username else None
+    return InlineQueryResultArticle(
+        id=result.id,
+        title=result.title,
+        input_message_content=InputTextMessageContent(message_text=result.text),
+        reply_markup=render_keyboard(((link,),) if link else ()),
+        description=result.description or None,
+        thumbnail_url=result.thumbnail_url,
+    )
 
 
 def translated(bot: Bot) -> AbstractAsyncContextManager[None]:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from bot.channel import Channel, ChannelKit
 
-UPDATE_KINDS = ("message", "callback_query", "pre_checkout_query")
+UPDATE_KINDS = ("message", "callback_query", "pre_checkout_query", "inline_query")
 
 
 def _load() -> Callable[[ChannelKit], Channel]:

@@ -18,12 +18,13 @@ from telegram.error import RetryAfter as PtbRetryAfter
 from telegram.request import HTTPXRequest
 
 from bot.bots import TenantBots
-from bot.channel import ChannelKit, ChannelRefused, PollConflict, TokenRefused
+from bot.channel import BotIdentity, ChannelKit, ChannelRefused, PollConflict, TokenRefused
 from bot.ptb import ENTRY, UPDATE_KINDS
-from bot.ptb.notifier import PtbCalls, retry_seconds, translate
+from bot.ptb.notifier import PtbCalls, retry_seconds, translate, translated
 from bot.ptb.updates import model_of
 from bot.telegram_channel import TelegramChannel
 from bot.telegram_render import TelegramNotifier
+from core.inline import InlineAnswer
 from core.messages import Message
 from core.notify import RetryAfter, scrub
 from payments.invoices import PreCheckoutAnswer
@@ -46,6 +47,7 @@ class PtbChannel(TelegramChannel[Bot]):
         self._polls = HTTPXRequest(POLL_POOL, read_timeout=10.0, pool_timeout=5.0, httpx_kwargs=tls)
         self.bots: TenantBots[Bot] = TenantBots(kit.database, kit.vault, self._bot)
         self.notifier = TelegramNotifier(self._calls)
+        self.usernames: dict[str, str] = {}  # by token: a link to the bot needs its name (bot.telegram_channel)
 
     def _bot(self, token: str) -> Bot:
         return Bot(
@@ -84,6 +86,12 @@ class PtbChannel(TelegramChannel[Bot]):
     async def answer_pre_checkout(self, tenant_id: int, answer: PreCheckoutAnswer) -> None:
         await PtbCalls(await self.bots.bot_for(tenant_id)).answer_pre_checkout(answer)
 
+    async def answer_inline_query(self, tenant_id: int, answer: InlineAnswer) -> None:
+        bot = await self.bots.bot_for(tenant_id)
+        async with translated(bot):
+            username = await self._bot_username(bot)
+        await PtbCalls(bot).answer_inline(answer, username)
+
     async def reply(self, tenant_id: int, chat_id: int, message: Message, edit_id: int | None) -> None:
         """Through the notifier: python-telegram-bot's own methods for every reply (no faster path of ours)."""
         await self.notifier.send(tenant_id, chat_id, message, edit_message_id=edit_id)
@@ -95,7 +103,7 @@ class PtbChannel(TelegramChannel[Bot]):
             return None
         return bytes(await found.download_as_bytearray())
 
-    async def identity(self, tenant_id: int) -> str:
+    async def identity(self, tenant_id: int) -> BotIdentity:
         bot = await self.bots.bot_for(tenant_id)
         try:
             me = await bot.get_me()
@@ -103,7 +111,7 @@ class PtbChannel(TelegramChannel[Bot]):
             if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
                 raise  # not a refusal: Telegram was out of reach
             raise ChannelRefused(scrub(error.message.replace(bot.token, "<token>"))) from error
-        return me.username or ""
+        return BotIdentity(me.username or "", bool(me.supports_inline_queries))
 
     async def close(self) -> None:
         self.bots.clear()

@@ -10,7 +10,14 @@ import warnings
 from contextlib import AbstractAsyncContextManager
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputFile,
+    InputTextMessageContent,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -26,6 +33,7 @@ from telegram.error import (
 )
 
 from bot.telegram_render import Keyboard, MediaKind, keyboard_rows, refusal, translating
+from core.inline import InlineAnswer, InlineResult, start_link
 from core.messages import Button
 from core.relay import NotifierError, PermanentError, RetryAfter, TransientError, Undeliverable, scrub
 from payments.invoices import PreCheckoutAnswer
@@ -80,6 +88,29 @@ class PtbCalls:
     async def answer_pre_checkout(self, answer: PreCheckoutAnswer) -> None:
         async with translated(self.bot):
             await self.bot.answer_pre_checkout_query(answer.query_id, answer.ok, error_message=answer.error)
+
+    async def answer_inline(self, answer: InlineAnswer, bot_username: str) -> None:
+        async with translated(self.bot):
+            await self.bot.answer_inline_query(
+                answer.query_id,
+                [_article(result, bot_username) for result in answer.results],
+                cache_time=answer.cache_seconds,
+                is_personal=answer.personal,
+                next_offset=answer.next_offset,
+            )
+
+
+def _article(result: InlineResult, bot_username: str) -> InlineQueryResultArticle:
+    opens = result.button
+    link = Button(opens.text, url=start_link(bot_username, opens.start)) if opens and bot_username else None
+    return InlineQueryResultArticle(
+        result.id,
+        result.title,
+        InputTextMessageContent(result.text),
+        reply_markup=render_keyboard(((link,),) if link else ()),
+        description=result.description or None,
+        thumbnail_url=result.thumbnail_url,
+    )
 
 
 def translated(bot: Bot) -> AbstractAsyncContextManager[None]:

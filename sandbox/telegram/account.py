@@ -15,6 +15,7 @@ from core.clock import Clock
 
 from .errors import ApiError, bad_request, forbidden
 from .feed import Listener, TelegramEvent, tell
+from .inline import InlineAsked
 from .models import (
     CallbackAnswer,
     ChatAction,
@@ -113,6 +114,9 @@ class BotAccount:
         self.chat_actions: list[ChatAction] = []
         self.commands: list[dict[str, Any]] = []
         self.payments = StarsLedger()  # invoices, pre-checkout queries, the Stars ledger (sandbox.telegram.stars)
+        self.inline_queries: dict[str, InlineAsked] = {}  # asked and answered (sandbox.telegram.inline)
+        self.polled_kinds: list[str] | None = None  # getUpdates' last allowed_updates
+        self.inline_mode = False  # BotFather's /setinline: getMe's supports_inline_queries
         # Bumped on every change; a message's `revision` tells when it was last sent or edited.
         self.revision = 0
         self.changed = Signal()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .account import BotAccount
+from .inline import InlineAsked, ask_inline
 from .models import CallbackAnswer, CallbackPress, ChatAction, ChatInfo, SentMessage, UserInfo
 
 Match = str | Callable[[SentMessage], bool]
@@ -113,6 +114,11 @@ class FakeUser(ChatView):
     @property
     def callback_answers(self) -> list[CallbackAnswer]:
         return [answer for answer in self.account.callback_answers if answer.chat_id == self.chat.id]
+
+    async def ask_inline(self, words: str, offset: str = "", **lies: Any) -> InlineAsked:
+        """Types ``@bot words`` in some chat and waits for the bot's answer (``sandbox.telegram.inline``)."""
+        self._check_can_act()
+        return await ask_inline(self, words, offset, **lies)
 
     async def send_text(self, text: str) -> dict[str, Any]:
         return self._send({"text": text})

@@ -6,6 +6,7 @@ test_reply_pacing.py; whole journeys by the suites marked ``every_channel``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from bot import channels
-from bot.channel import Channel, ChannelRefused, PollConflict, TokenRefused
+from bot.channel import BotIdentity, Channel, ChannelRefused, PollConflict, TokenRefused
 from core import callbacks
 from core.channel_limits import TELEGRAM
+from core.inline import InlineAnswer, InlineQuery, InlineResult, OpenInBot
 from core.messages import Button, Message, keyboard
-from core.notify import RetryAfter, TransientError, Undeliverable
+from core.notify import PermanentError, RetryAfter, TransientError, Undeliverable
 from flows.context import MAX_PROOF_BYTES
 from flows.inbound import Inbound, Kind, Upload, UploadKind
 from sandbox.telegram import FakeTelegramServer
@@ -108,6 +110,27 @@ def test_a_body_telegram_could_not_have_sent_is_refused(channel: Channel, body: 
     assert channel.parse(body) is None
 
 
+def test_an_inline_query_is_read_as_the_askers_words_and_page(channel: Channel) -> None:
+    asked = {
+        "update_id": 71,
+        "inline_query": {
+            "id": "4410001",
+            "from": {"id": 5010, "is_bot": False, "first_name": "Neema", "language_code": "sw"},
+            "query": "sukuma " + "x" * 400,  # longer than any app sends: cut to Telegram's 256
+            "offset": "20" + "9" * 100,
+            "chat_type": "private",
+        },
+    }
+    received = channel.parse(json.dumps(asked).encode())
+    assert received is not None and received.incoming is not None
+    assert (received.incoming.actor.tg_user_id, received.incoming.actor.chat_id) == (5010, 5010)
+    assert received.incoming.actor.language == "sw"
+    assert received.incoming.inbound == Inbound.inline_query(
+        InlineQuery("4410001", ("sukuma " + "x" * 400)[:256], ("20" + "9" * 100)[:64])
+    )
+    assert received.incoming.callback_query_id is None  # nothing for the replier to answer as a press
+
+
 def test_an_update_of_a_kind_not_acted_on_is_read_as_nothing_to_do(channel: Channel) -> None:
     edited = {
         "update_id": 70,
@@ -123,7 +146,8 @@ async def test_polling_takes_over_from_a_webhook_and_reads_each_update_once(
     account = telegram.fake.bot(TOKEN)
     await channel.set_webhook(TENANT, "https://shop.example/tg/duka", "s3cret")
     assert account.webhook is not None and account.webhook.secret_token == "s3cret"
-    assert account.webhook.allowed_updates == ["message", "callback_query", "pre_checkout_query"]
+    kinds = ["message", "callback_query", "pre_checkout_query", "inline_query"]
+    assert account.webhook.allowed_updates == kinds
     await channel.take_over_polling(TENANT)
     assert account.webhook is None
     user = telegram.fake.user(TOKEN, 5002, "Baraka")
@@ -135,6 +159,7 @@ async def test_polling_takes_over_from_a_webhook_and_reads_each_update_once(
 
     assert [r.incoming.inbound.text for r in first if r.incoming is not None] == ["rice", "sugar"]
     assert again == []
+    assert account.polled_kinds == kinds  # Telegram keeps the last list given: polling asks for every kind read
 
 
 async def test_polling_failures_are_the_contract_s(telegram: FakeTelegramServer, channel: Channel) -> None:
@@ -156,7 +181,9 @@ async def test_polling_failures_are_the_contract_s(telegram: FakeTelegramServer,
 async def test_a_refused_webhook_and_identity_say_why_without_the_token(
     telegram: FakeTelegramServer, channel: Channel
 ) -> None:
-    assert await channel.identity(TENANT) == "duka_contract_bot"
+    assert await channel.identity(TENANT) == BotIdentity("duka_contract_bot", inline=False)
+    telegram.fake.bot(TOKEN).inline_mode = True  # BotFather's /setinline
+    assert await channel.identity(TENANT) == BotIdentity("duka_contract_bot", inline=True)
     telegram.fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
     with pytest.raises(ChannelRefused, match=r"(?i)bad webhook: https url must be provided") as refused:
         await channel.set_webhook(TENANT, "http://shop.example/tg/duka", "s3cret")
@@ -188,6 +215,39 @@ async def test_a_press_is_answered_and_its_menu_edited_in_place(telegram: FakeTe
         "Groceries (page 1 of 1)",
         [[("Back", "shop")]],
     )
+
+
+async def test_an_inline_query_is_answered_with_its_page_and_next_offset(
+    telegram: FakeTelegramServer, channel: Channel
+) -> None:
+    user = telegram.fake.user(TOKEN, 5007, "Neema")
+    link = OpenInBot("🛒 Open in Duka", "p_12")  # the channel makes the link: it knows its bot's name
+    results = (
+        InlineResult("12", "Sukuma wiki", "KES 30 · Groceries", "Sukuma wiki · KES 30\nAt Duka", link),
+        InlineResult("13", "Sukari 1kg", "KES 190 · Groceries", "Sukari 1kg · KES 190\nAt Duka"),
+    )
+    pending = asyncio.ensure_future(user.ask_inline("su"))
+    query_id = await _inline_query_id(telegram)
+
+    await channel.answer_inline_query(TENANT, InlineAnswer(query_id, results, "20", cache_seconds=30))
+    asked = await pending
+
+    assert [(r.id, r.title, r.description, r.text) for r in asked.results] == [
+        ("12", "Sukuma wiki", "KES 30 · Groceries", "Sukuma wiki · KES 30\nAt Duka"),
+        ("13", "Sukari 1kg", "KES 190 · Groceries", "Sukari 1kg · KES 190\nAt Duka"),
+    ]
+    assert [[(b.text, b.url) for b in row] for row in asked.results[0].buttons] == [
+        [("🛒 Open in Duka", "https://t.me/duka_contract_bot?start=p_12")]
+    ]
+    assert asked.results[1].buttons == ()
+    assert (asked.next_offset, asked.cache_time, asked.is_personal) == ("20", 30, True)
+    with pytest.raises(PermanentError):  # one answer per query, as Telegram: a second is refused
+        await channel.answer_inline_query(TENANT, InlineAnswer(query_id, ()))
+
+
+async def _inline_query_id(telegram: FakeTelegramServer) -> str:
+    account = telegram.fake.bot(TOKEN)
+    return await account.changed.wait_until(lambda: next(iter(account.inline_queries), None))
 
 
 async def test_a_photo_reply_goes_out_as_a_new_message_with_its_caption(

@@ -76,7 +76,10 @@ async def test_unreachable_is_not_refused(database: Database, vault: Vault, env:
         unreachable = await doctor({**env, "DUKABOT_TELEGRAM_API": NOWHERE}, "mama")
 
     assert refused.exit_code == 1, refused.output
-    assert line_of(refused, "mama: telegram") == "ok mama: telegram @mama_bot (live)"
+    # The token works; inline mode (@mama_bot words in any chat) is BotFather's switch, off for this bot.
+    assert line_of(refused, "mama: telegram") == (
+        "ok mama: telegram @mama_bot (live); inline mode off: turn it on in BotFather with /setinline"
+    )
     assert line_of(refused, "mama: paystack") == (
         "FAIL mama: paystack credentials refused: Paystack check key: Invalid key (HTTP 401)"
     )

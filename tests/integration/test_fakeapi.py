@@ -30,6 +30,8 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -590,6 +592,29 @@ async def test_callback_queries_are_answered_once(bot: Bot, user: FakeUser) -> N
     with pytest.raises(TelegramBadRequest, match="query is too old"):
         await bot.answer_callback_query(query.id)
     assert [(answer.text, answer.show_alert) for answer in user.callback_answers] == [("Confirmed", True)]
+
+
+async def test_inline_queries_take_one_answer_within_telegram_s_limits(bot: Bot, user: FakeUser) -> None:
+    def article(result_id: str) -> InlineQueryResultArticle:
+        text = InputTextMessageContent(message_text=f"Product {result_id}")
+        return InlineQueryResultArticle(id=result_id, title=f"Product {result_id}", input_message_content=text)
+
+    asking = asyncio.ensure_future(user.ask_inline("sukuma"))
+    query = (await bot.get_updates(timeout=1))[-1].inline_query
+    assert query is not None and (query.query, query.offset, query.from_user.id) == ("sukuma", "", user.id)
+
+    for results, offset, refusal in [
+        ([article(str(n)) for n in range(51)], "", "RESULTS_TOO_MUCH"),
+        ([article("1"), article("1")], "", "RESULT_ID_DUPLICATE"),
+        ([article("1")], "9" * 65, "NEXT_OFFSET_INVALID"),
+    ]:
+        with pytest.raises(TelegramBadRequest, match=refusal):
+            await bot.answer_inline_query(query.id, results, next_offset=offset)
+    assert await bot.answer_inline_query(query.id, [article("1")], next_offset="20", is_personal=True) is True
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_inline_query(query.id, [])
+    asked = await asking
+    assert ([r.title for r in asked.results], asked.next_offset, asked.is_personal) == (["Product 1"], "20", True)
 
 
 # Scripted failures

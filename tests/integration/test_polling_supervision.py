@@ -321,7 +321,10 @@ async def test_doctor_enables_a_disabled_bot_whose_token_works(
     assert doctor.exit_code == 0, doctor.output
     assert any(
         line.startswith(" ok ")
-        and line.endswith("@mama_mboga_bot (live); the token works again: bot enabled")
+        and line.endswith(
+            "@mama_mboga_bot (live); inline mode off: turn it on in BotFather with /setinline; the token"
+            " works again: bot enabled"
+        )
         and "mama-mboga: telegram" in line
         for line in doctor.stdout.splitlines()
     ), doctor.stdout

@@ -196,7 +196,7 @@ def telegram_updates(chat_id: int) -> st.SearchStrategy[bytes]:
             user["last_name"] = draw(texts)
         chat = {"id": draw(own), "type": "private"}
         message: dict[str, Any] = {"message_id": draw(ids), "date": 1_700_000_000, "chat": chat, "from": user}
-        kind = draw(st.sampled_from(["text", "caption", "contact", "callback", "document"]))
+        kind = draw(st.sampled_from(["text", "caption", "contact", "callback", "document", "inline"]))
         body: dict[str, Any] = {"update_id": draw(ids)}
         if kind == "text":
             message["text"] = draw(texts)
@@ -207,7 +207,12 @@ def telegram_updates(chat_id: int) -> st.SearchStrategy[bytes]:
             message["contact"] = {"phone_number": draw(texts), "first_name": draw(texts), "user_id": draw(ids)}
         elif kind == "document":
             message["document"] = {"file_id": "f", "file_unique_id": "u", "file_size": draw(ids)}
-        if kind == "callback":
+        if kind == "inline":  # "@shopbot words": the words and the offset are the asker's to forge
+            offsets = st.one_of(st.just(""), texts, st.integers(min_value=-(10**30), max_value=10**30).map(str))
+            words = st.one_of(texts, st.just("sukuma " * 800))  # longer than any app sends
+            inline = {"id": draw(texts) or "i", "from": user, "query": draw(words), "offset": draw(offsets)}
+            body["inline_query"] = inline
+        elif kind == "callback":
             body["callback_query"] = {
                 "id": draw(texts) or "q",
                 "from": user,

@@ -53,3 +53,14 @@ def test_words_that_match_nothing_find_nothing() -> None:
     assert names("?!") == []
     assert names("") == []
     assert names("2") == [] and names("²") == []  # a lone digit is no search, though "2kg" starts with one
+
+
+def test_a_result_shows_the_readers_name_where_the_catalog_has_one() -> None:
+    kale = Indexed(9, ("Kale bunch", "Sukuma wiki"), "VEG-KALE", "", 30, "KES", "Vegetables", (("sw", "Sukuma wiki"),))
+    [found] = index_of(1, [kale]).search("sukuma")
+    assert (found.name_in("sw"), found.name_in("sw-TZ"), found.name_in("fr"), found.name_in("en")) == (
+        "Sukuma wiki",
+        "Sukuma wiki",
+        "Kale bunch",
+        "Kale bunch",
+    )

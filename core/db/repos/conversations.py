@@ -228,6 +228,15 @@ class ConversationRepository:
             return False, None
         return True, self._found(tenant_id, chat_id, now, row[1:])
 
+    async def claim(self, tenant_id: int, update_id: int, now: datetime) -> bool:
+        """Claims the tenant's update ``update_id`` alone, for an update that reads no chat (an inline query):
+        False when it was recorded before (a duplicate)."""
+        values = {"tenant_id": tenant_id, "update_id": update_id, "now": now}
+        result = await self._core(_RECORDS[self.dialect], values)
+        if self.dialect == "postgresql":
+            return result.first() is not None
+        return result.rowcount == 1
+
     async def _core(self, statement: Executable, values: dict[str, Any]) -> CursorResult[Any]:
         """A Core statement on the session's connection: through the session, an INSERT into a mapped table takes
         the ORM's bulk path, which costs more than the statement."""

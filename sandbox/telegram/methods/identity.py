@@ -17,7 +17,7 @@ async def get_me(call: Call) -> Any:
         **call.bot.user.to_api(),
         "can_join_groups": True,
         "can_read_all_group_messages": False,
-        "supports_inline_queries": False,
+        "supports_inline_queries": call.bot.inline_mode,
     }
 
 

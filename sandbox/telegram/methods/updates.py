@@ -27,6 +27,9 @@ async def get_updates(call: Call) -> Any:
             "webhook first",
         )
     limit = min(max(params.integer("limit") or GET_UPDATES_MAX_LIMIT, 1), GET_UPDATES_MAX_LIMIT)
+    kinds = params.json("allowed_updates", "allowed updates")
+    if kinds is not None:  # Telegram keeps the last list given (recorded here; the fake delivers every kind)
+        bot.polled_kinds = kinds
     bot.confirm(params.integer("offset"))
     batch = await _long_poll(bot, limit, seconds=max(params.integer("timeout") or 0, 0))
     bot.hand_over(batch)

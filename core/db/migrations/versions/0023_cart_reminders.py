@@ -1,7 +1,7 @@
 """abandoned-cart reminders: when a cart was last touched and its reminder is due, the shop's delay, the reminders sent
 
 Revision ID: 0023
-Revises: 0022 (the lead re-chains it after 0022)
+Revises: 0022
 Create Date: 2026-12-05 05:00:00.000000
 """
 
