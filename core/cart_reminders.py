@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox, shoptime
-from core.buttons import Checkout, ShowCart
+from core.buttons import Checkout, ShowCart, StopOffers
 from core.clock import Clock, utc
 from core.db.engine import Database
 from core.db.insert import insert_if_absent
@@ -117,6 +117,7 @@ async def reminder_for(session: AsyncSession, tenant: Tenant, customer: Customer
     buttons = keyboard(
         [Button(text("button.checkout", lang), data=Checkout().pack())],
         [Button(text("button.cart", lang), data=ShowCart().pack())],
+        [Button(text("button.stop_offers", lang), data=StopOffers().pack())],  # a reminder is marketing too
     )
     return Reminder(Message("\n".join(body), buttons), amount)
 

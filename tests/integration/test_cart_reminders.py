@@ -99,7 +99,7 @@ async def test_a_left_cart_gets_one_reminder_whose_checkout_leads_to_a_paid_orde
         "🛒 You left these in your cart at Mama Mboga Store (today's prices):\n"
         "• Pishori Rice 2kg × 2 = KES 840\nTotal: KES 840"
     )
-    assert [button.text for button in reminder.inline_buttons] == ["✅ Checkout", "🛒 Cart"]
+    assert [button.text for button in reminder.inline_buttons] == ["✅ Checkout", "🛒 Cart", "🔕 Stop offers"]
     assert await sweep(server) == 0
     clock.advance(hours=30)
     assert await sweep(server) == 0
