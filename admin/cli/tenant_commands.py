@@ -158,8 +158,20 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
     help='IANA time zone every time is shown in, e.g. Africa/Nairobi; "" for the region\'s usual zone.',
 )
 @click.option("--language", metavar="en|sw|fr", help="The shop's language (customers whose own dukabot lacks).")
+@click.option(
+    "--disable-providers",
+    is_flag=True,
+    help="With --currency: disable the shop's payment methods that cannot take the new currency (without it, such a "
+    "change is refused, naming them).",
+)
 def tenant_edit(
-    slug: str, name: str | None, currency: str | None, region: str | None, zone: str | None, language: str | None
+    slug: str,
+    name: str | None,
+    currency: str | None,
+    region: str | None,
+    zone: str | None,
+    language: str | None,
+    disable_providers: bool,
 ) -> None:
     """Change the name, currency, region, time zone or language of the shop SLUG.
 
@@ -182,6 +194,7 @@ def tenant_edit(
             region=region,
             timezone=zone,
             language=language,
+            disable_providers=disable_providers,
             now=SystemClock().now(),
         )
 
@@ -201,6 +214,11 @@ def tenant_edit(
         echo_warning(
             f"Products priced in {old_currency} are hidden until the catalog is imported again with "
             f"{new_currency} prices (hidden: {edit.hidden_products}): dukabot catalog import {slug} FILE"
+        )
+    if edit.disabled_providers:
+        echo_warning(
+            f"Payment methods disabled, as they cannot take {edit.changes['currency'][1]}: "
+            f"{', '.join(edit.disabled_providers)} (dukabot provider set {slug} PROVIDER ... enables one again)"
         )
 
 
