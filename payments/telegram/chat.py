@@ -109,7 +109,7 @@ async def _why_not_payable(ctx: ChatContext, invoice: InvoiceEvent) -> str | Non
         return ctx.t("telegram.refused.closed", code=order.code)
     if (invoice.currency, invoice.total_amount) != (payment.currency, payment.amount_minor):
         return ctx.t("telegram.refused.changed_amount", code=order.code)
-    gone = await stock.sold_out(ctx.session, order)
+    gone = await stock.sold_out(ctx.session, order, ctx.lang)
     if gone:
         return ctx.t("telegram.refused.sold_out", code=order.code, names=", ".join(gone))
     if await _repriced(ctx, order, payment):
