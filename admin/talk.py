@@ -103,7 +103,9 @@ async def end(ctx: FlowContext, customer_id: int) -> Reply:
         return Reply([Message(ctx.t("talk.over"))], refused=True)
     order_id = conversation.data.get("order_id")
     key = talk_key(order_id if isinstance(order_id, int) else None, customer.id, _stamp(now), "end.")
-    ended_note = Message(text("talk.ended_by_shop", customer.language, shop=ctx.tenant.name), language=customer.language)
+    ended_note = Message(
+        text("talk.ended_by_shop", customer.language, shop=ctx.tenant.name), language=customer.language
+    )
     await outbox.enqueue(
         ctx.session, tenant_id=ctx.tenant.id, chat_id=customer.chat_id, dedupe_key=key, message=ended_note, now=now
     )
