@@ -116,7 +116,7 @@ async def ship(ctx: FlowContext, order: Order | None, note: str, ident: str = "?
             tenant_id=ctx.tenant.id,
             chat_id=customer.chat_id,
             dedupe_key=f"order:{order.id}:shipped",
-            message=Message(told),
+            message=Message(told, language=customer.language),
             now=now,
         )
     return Reply([Message(ctx.t("admin.ship.done", code=order.code))], notice=ctx.t("admin.ship.done", code=order.code))
@@ -166,7 +166,9 @@ async def cancel(ctx: FlowContext, order: Order | None) -> Reply:
             tenant_id=ctx.tenant.id,
             chat_id=customer.chat_id,
             dedupe_key=f"order:{order.id}:cancelled",
-            message=Message(text("order.cancelled_by_shop", customer.language, code=order.code)),
+            message=Message(
+                text("order.cancelled_by_shop", customer.language, code=order.code), language=customer.language
+            ),
             now=now,
         )
     return Reply([Message(ctx.t("admin.cancel.done", code=order.code))])

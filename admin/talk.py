@@ -75,6 +75,7 @@ async def admin_said(ctx: FlowContext, inbound: Inbound) -> Reply:
         f"{lead}\n{inbound.text}" if inbound.text else lead,
         photo=upload.file_id if upload and upload.kind is UploadKind.PHOTO else None,
         document=upload.file_id if upload and upload.kind is UploadKind.DOCUMENT else None,
+        language=customer.language,
     )
     order_id = conversation.data.get("order_id")
     key = talk_key(
@@ -102,7 +103,9 @@ async def end(ctx: FlowContext, customer_id: int) -> Reply:
         return Reply([Message(ctx.t("talk.over"))], refused=True)
     order_id = conversation.data.get("order_id")
     key = talk_key(order_id if isinstance(order_id, int) else None, customer.id, _stamp(now), "end.")
-    ended_note = Message(text("talk.ended_by_shop", customer.language, shop=ctx.tenant.name))
+    ended_note = Message(
+        text("talk.ended_by_shop", customer.language, shop=ctx.tenant.name), language=customer.language
+    )
     await outbox.enqueue(
         ctx.session, tenant_id=ctx.tenant.id, chat_id=customer.chat_id, dedupe_key=key, message=ended_note, now=now
     )

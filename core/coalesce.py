@@ -65,8 +65,11 @@ async def gather(session: AsyncSession, rows: Sequence[Claimed], now: datetime, 
     earlier = await _open_group(session, first, name, now, window, room=MAX_ROWS - len(rows))
     if earlier is None and len(rows) == 1:
         return Gathered(first.message, None)
-    # The groups are the merchant's alerts, written in the shop's language (payments.notices.Context.shop_lang).
-    language = await session.scalar(select(Tenant.language).where(Tenant.id == first.tenant_id)) or "en"
+    # The groups are the merchant's alerts: in the language their rows were written in (``Message.language``), else
+    # the shop's (payments.notices.Context.shop_lang).
+    language = first.message.language or (
+        await session.scalar(select(Tenant.language).where(Tenant.id == first.tenant_id)) or "en"
+    )
     if earlier is None:
         return Gathered(running_list(name, [r.message for r in rows], language), None)
     message_id, shown = earlier
@@ -119,7 +122,7 @@ def running_list(name: str, messages: Sequence[Message], language: str = texts.D
         for number, message in enumerate(messages, 1)
         for row in message.buttons
     )
-    return Message("\n".join([header, *lines]), buttons)
+    return Message("\n".join([header, *lines]), buttons, language=language)
 
 
 def _numbered(button: Button, number: int) -> Button:

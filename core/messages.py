@@ -46,6 +46,9 @@ class Message:
     # ``image`` is.
     attachment: Attachment | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # For outbox rows: the language its reader reads, when its writer knows it, for the words the relay adds itself
+    # (``outbox.as_repeat``); None: the default language.
+    language: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -56,6 +59,8 @@ class Message:
         }
         if self.replaces is not None:
             payload["replaces"] = self.replaces
+        if self.language is not None:
+            payload["language"] = self.language
         return payload
 
     @classmethod
@@ -67,12 +72,14 @@ class Message:
         replaces = payload.get("replaces")
         if replaces is not None and not isinstance(replaces, str):
             raise TypeError("replaces must be a dedupe key")
+        language = payload.get("language")
         return cls(
             text=payload["text"],
             buttons=rows,
             photo=payload.get("photo"),
             document=payload.get("document"),
             replaces=replaces,
+            language=language if isinstance(language, str) else None,
         )
 
 

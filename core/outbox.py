@@ -35,7 +35,7 @@ from core.db.tables import OutboxMessage
 from core.messages import Message
 from core.outbox_statements import COALESCE_FIELD as COALESCE_FIELD
 from core.outbox_statements import OutboxStatus as OutboxStatus
-from core.texts import text
+from core.texts import DEFAULT_LANGUAGE, text
 
 
 async def enqueue(
@@ -145,8 +145,10 @@ OUTCOME_UNKNOWN = "outcome unknown: "
 
 
 def as_repeat(message: Message) -> Message:
-    """``message`` marked as a repeat of an earlier one, for a row whose earlier send may have reached the chat."""
-    return dataclasses.replace(message, text=text("outbox.repeated", message=message.text))
+    """``message`` marked as a repeat of an earlier one, for a row whose earlier send may have reached the chat: in
+    the language its writer said its reader reads (``Message.language``)."""
+    words = text("outbox.repeated", message.language or DEFAULT_LANGUAGE, message=message.text)
+    return dataclasses.replace(message, text=words)
 
 
 def noted(reason: str, *, unknown: bool) -> str:

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from core.clock import Clock
 from core.db.engine import Database
 from core.db.tables import FiscalDevice, Order, PaymentJob, Tenant
+from core.merchant_alerts import Render, alert_merchant
 from core.messages import Message
 from core.texts import register_catalog, text
 from fiscal.registry import ENTRIES
-from payments import notices
 from payments.fiscal_hook import job_kind
 from payments.jobs import JobStatus
 
@@ -70,14 +70,20 @@ class FiscalOverdue:
                 ).all()
                 for job in late:
                     order = await session.get(Order, int(job.payload.get("order_id", 0)))
-                    body = text(
-                        "fiscal.late",
-                        authority=entry.label,
-                        code=order.code if order is not None else "?",
-                        hours=hours,
-                        error=(job.last_error or "-")[:200],
-                    )
-                    await notices.to_merchant(session, tenant, f"fiscal-late:{job.id}", Message(body), now)
+                    values = {
+                        "authority": entry.label,
+                        "code": order.code if order is not None else "?",
+                        "hours": hours,
+                        "error": (job.last_error or "-")[:200],
+                    }
+                    await alert_merchant(session, tenant, f"fiscal-late:{job.id}", _late(values), now)
                     owed += 1
             await uow.commit()
         return owed
+
+
+def _late(values: dict[str, object]) -> Render:
+    def alert(language: str) -> Message:
+        return Message(text("fiscal.late", language, **values))
+
+    return alert

@@ -10,6 +10,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Order, OrderItem
+from core.merchant_alerts import alert_merchant
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.phones import PhoneError, display, example_international, example_local, mask, parse_mobile
@@ -19,7 +20,6 @@ from flows import promo
 from flows.cart import cart_lines, show_cart, total
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind
-from payments import notices
 from payments.states import OrderStatus
 
 # No 0/O, 1/I/L: an order code is read aloud and typed into a payment as its account number.
@@ -33,9 +33,14 @@ async def start(ctx: FlowContext) -> Reply:
         return Reply([await show_cart(ctx)])
     if not await _takes_payments(ctx):
         # An order nobody can pay would only sit there: refuse before asking anything, and tell the merchant.
-        alert = Message(text("merchant.no_payment_method", ctx.tenant.language))  # the shop's alerts: its language
         day = ctx.clock.now().date().isoformat()
-        await notices.to_merchant(ctx.session, ctx.tenant, f"no-payment-method:{day}", alert, ctx.clock.now())
+        await alert_merchant(
+            ctx.session,
+            ctx.tenant,
+            f"no-payment-method:{day}",
+            lambda language: Message(text("merchant.no_payment_method", language)),
+            ctx.clock.now(),
+        )
         return Reply([Message(ctx.t("checkout.no_methods", shop=ctx.tenant.name))], refused=True)
     ctx.go("checkout.name")
     suggestions = (

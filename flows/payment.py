@@ -148,7 +148,7 @@ async def choose(ctx: FlowContext, order_id: int, method_code: int) -> Reply:
     if not takes_currency(chosen, order.currency, config.options):  # a button from before the shop's currency changed
         words = ctx.t("payment.currency_not_taken", method=ctx.t(chosen.info.display_key), currency=order.currency)
         return Reply([Message(words), await offer_methods(ctx, order)], refused=True)
-    gone = await stock.sold_out(ctx.session, order)
+    gone = await stock.sold_out(ctx.session, order, ctx.lang)
     if gone:
         # Checked again here because stock leaves the shelf only at payment: others may have paid for it since.
         await OrderRepository(ctx.session).move(

@@ -16,6 +16,7 @@ from core.db.repos.orders import OrderRepository
 from core.db.tables import OrderItem, Product
 from core.messages import Message
 from core.money import Money
+from core.product_text import product_name
 from flows import cart, orders
 from flows.buttons import CUSTOMER, orders_now
 from flows.context import FlowContext, Reply
@@ -38,20 +39,24 @@ async def order_again(ctx: FlowContext, order_id: int) -> Reply:
         if product is None:
             product = await catalog.by_sku(ctx.tenant.id, item.sku)
         if product is None or not product.active or product.currency != ctx.tenant.currency:
-            changes.append(ctx.t("reorder.gone", name=item.name))
+            # A product deleted since: the order's own copy of its name (in the shop's default language).
+            changes.append(
+                ctx.t("reorder.gone", name=item.name if product is None else product_name(product, ctx.lang))
+            )
             continue
+        name = product_name(product, ctx.lang)
         limit = _limit(product)
         if limit == 0:
-            changes.append(ctx.t("reorder.sold_out", name=product.name))
+            changes.append(ctx.t("reorder.sold_out", name=name))
             continue
         current = await customers.cart_quantity(ctx.customer.id, product.id)
         wanted = max(current, item.quantity)
         if wanted > limit:
-            changes.append(ctx.t("reorder.less", name=product.name, wanted=item.quantity, count=limit))
+            changes.append(ctx.t("reorder.less", name=name, wanted=item.quantity, count=limit))
             wanted = limit
         if product.price_minor != item.unit_price_minor:
             was, now = Money(item.unit_price_minor, order.currency), Money(product.price_minor, product.currency)
-            changes.append(ctx.t("reorder.price", name=product.name, was=was.format(), now=now.format()))
+            changes.append(ctx.t("reorder.price", name=name, was=was.format(ctx.lang), now=now.format(ctx.lang)))
         at = ctx.clock.now()
         remind_at = cart_reminders.due(ctx.tenant, at)
         await customers.set_cart_quantity(

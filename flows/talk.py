@@ -15,17 +15,16 @@ from sqlalchemy import select
 
 from core.buttons import TalkEnd, TalkReply, TalkToShop
 from core.db.tables import Order
+from core.merchant_alerts import alert_merchant
 from core.messages import Button, Message, keyboard
 from core.texts import text
 from flows.buttons import CUSTOMER, shop_now
 from flows.context import FlowContext, Reply
 from flows.inbound import Inbound, Kind, UploadKind
-from payments import notices
 from payments.states import OrderStatus
 
 TALK_STEP = "talk"
 TALK_HOURS = 24
-MERCHANT_LANGUAGE = "en"  # the merchant's side of the talk, as the shop's other alerts are written
 # An order still open for the shop: what the customer most likely writes about.
 _OPEN = (OrderStatus.AWAITING_PAYMENT, OrderStatus.NEEDS_REVIEW, OrderStatus.PAID)
 
@@ -74,33 +73,35 @@ async def relay(ctx: FlowContext, inbound: Inbound) -> Reply | None:
     said = int(ctx.recall("said", 0)) + 1
     order_id = ctx.recall("order_id")
     order = await ctx.session.get(Order, order_id) if isinstance(order_id, int) else None
-    about = (
-        text(
-            "talk.about_order",
-            MERCHANT_LANGUAGE,
-            code=order.code,
-            status=text(f"order.status.{order.status}", MERCHANT_LANGUAGE),
-        )
-        if order is not None
-        else text("talk.no_order", MERCHANT_LANGUAGE)
-    )
     who = ctx.customer.name or ctx.actor.display_name
-    header = text("talk.from_customer", MERCHANT_LANGUAGE, name=who, id=ctx.actor.tg_user_id, about=about)
-    buttons = keyboard(
-        [
-            Button(text("button.talk_reply", MERCHANT_LANGUAGE), data=TalkReply(ctx.customer.id).pack()),
-            Button(text("button.talk_end", MERCHANT_LANGUAGE), data=TalkEnd(ctx.customer.id).pack()),
-        ]
-    )
-    body = f"{header}\n{inbound.text}" if inbound.text else header
-    message = Message(
-        body,
-        buttons,
-        photo=upload.file_id if upload and upload.kind is UploadKind.PHOTO else None,
-        document=upload.file_id if upload and upload.kind is UploadKind.DOCUMENT else None,
-    )
+
+    def message(language: str) -> Message:  # each admin reads it in their own language (core.merchant_alerts)
+        about = (
+            text(
+                "talk.about_order",
+                language,
+                code=order.code,
+                status=text(f"order.status.{order.status}", language),
+            )
+            if order is not None
+            else text("talk.no_order", language)
+        )
+        header = text("talk.from_customer", language, name=who, id=ctx.actor.tg_user_id, about=about)
+        buttons = keyboard(
+            [
+                Button(text("button.talk_reply", language), data=TalkReply(ctx.customer.id).pack()),
+                Button(text("button.talk_end", language), data=TalkEnd(ctx.customer.id).pack()),
+            ]
+        )
+        return Message(
+            f"{header}\n{inbound.text}" if inbound.text else header,
+            buttons,
+            photo=upload.file_id if upload and upload.kind is UploadKind.PHOTO else None,
+            document=upload.file_id if upload and upload.kind is UploadKind.DOCUMENT else None,
+        )
+
     key = talk_key(order.id if order else None, ctx.customer.id, said, "c")
-    await notices.to_merchant(ctx.session, ctx.tenant, key, message, now)
+    await alert_merchant(ctx.session, ctx.tenant, key, message, now)
     ctx.remember(said=said)
     return Reply([])  # quiet: the shop's people answer
 

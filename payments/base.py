@@ -46,6 +46,22 @@ class Outcome(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewWord:
+    """One reason money is held for review, as a catalog key and its values: the merchant reads it in their language
+    (``review_reason``). ``amounts`` are formatted in that language too."""
+
+    key: str
+    values: Mapping[str, str] = field(default_factory=dict)
+    amounts: Mapping[str, Money] = field(default_factory=dict)
+
+    def render(self, language: str) -> str:
+        from core.texts import text  # reads the catalog: not needed to import the declaration
+
+        formatted = {name: money.format(language) for name, money in self.amounts.items()}
+        return text(self.key, language, **self.values, **formatted)
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderEvent:
     """One fact from a provider (or from the merchant, for manual payments), normalised.
 
@@ -69,13 +85,22 @@ class ProviderEvent:
     # The provider's id of the attempt this event reports (a push's checkout request id), when it names one: a query's
     # "paid" and the callback's receipt for the same attempt are the same money, reported twice.
     provider_ref: str | None = None
-    # Why money that otherwise fits must still be checked by the merchant (a mistyped Paybill account number).
+    # Why money that otherwise fits must still be checked by the merchant (a mistyped Paybill account number): in
+    # English, as the event's record, when ``review_words`` say it for the merchant to read in their language.
     review: str | None = None
+    review_words: tuple[ReviewWord, ...] = ()
     channel: str | None = None  # how the customer paid, when the provider says (card, mobile_money...)
     # A paid event without an amount is money of unknown size, held for review, unless the event vouches that it is
     # the attempt's own amount: only a push provider's status query does, for a push whose amount was fixed when it was
     # requested and which the query names by its CheckoutRequestID.
     amount_is_attempts: bool = False
+
+
+def review_reason(event: ProviderEvent, language: str) -> str:
+    """Why ``event``'s money is held for review, in ``language`` when the provider said it in catalog words."""
+    if event.review_words:
+        return "; ".join(word.render(language) for word in event.review_words)
+    return event.review or ""
 
 
 @dataclass(frozen=True, slots=True)

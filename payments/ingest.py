@@ -44,7 +44,7 @@ from core.clock import Clock, utc
 from core.db.engine import Database
 from core.db.tables import InboundEvent, PaymentEvent
 from core.money import Money
-from payments.base import Outcome, ProviderEvent
+from payments.base import Outcome, ProviderEvent, ReviewWord
 from payments.ingest_policy import KEPT, ApplyPolicy, CheckedBefore, EventKey, Recent
 from payments.service import apply_event
 
@@ -85,6 +85,14 @@ def to_json(event: ProviderEvent) -> dict[str, Any]:
         "raw": dict(event.raw),
         "provider_ref": event.provider_ref,
         "review": event.review,
+        "review_words": [
+            {
+                "key": word.key,
+                "values": dict(word.values),
+                "amounts": {name: [money.minor, money.currency] for name, money in word.amounts.items()},
+            }
+            for word in event.review_words
+        ],
         "channel": event.channel,
         "amount_is_attempts": event.amount_is_attempts,
     }
@@ -107,6 +115,17 @@ def from_json(data: dict[str, Any]) -> ProviderEvent:
         raw=data.get("raw") or {},
         provider_ref=data.get("provider_ref"),
         review=data.get("review"),
+        review_words=tuple(
+            ReviewWord(
+                word["key"],
+                word.get("values") or {},
+                {
+                    name: Money(int(minor), str(currency))
+                    for name, (minor, currency) in (word.get("amounts") or {}).items()
+                },
+            )
+            for word in data.get("review_words") or ()
+        ),
         channel=data.get("channel"),
         amount_is_attempts=bool(data.get("amount_is_attempts")),
     )

@@ -121,7 +121,7 @@ async def to_customer(session: AsyncSession, ctx: Context, key: str, message: Me
         tenant_id=ctx.tenant.id,
         chat_id=ctx.customer.chat_id,
         dedupe_key=key,
-        message=message,
+        message=read_in(message, ctx.lang),
         now=now,
     )
 
@@ -141,7 +141,7 @@ async def to_merchant(
 
 def for_customer(ctx: Context, key: str, message: Message) -> outbox.Owed:
     """``message`` owed to the customer, for a transition that writes all it owes in one insert."""
-    return outbox.Owed(ctx.customer.chat_id, key, message)
+    return outbox.Owed(ctx.customer.chat_id, key, read_in(message, ctx.lang))
 
 
 async def for_merchant(
@@ -151,7 +151,14 @@ async def for_merchant(
     (``Context.alert_chats``), else asked (a query only when the shop has no alert group)."""
     if chats is None:
         chats = await TenantRepository(session).alert_chats(tenant)
+    message = read_in(message, tenant.language)
     return [outbox.Owed(chat_id, f"{key}:to:{chat_id}", message) for chat_id in chats]
+
+
+def read_in(message: Message, language: str) -> Message:
+    """``message`` noted as read in ``language`` (for the words the relay may add: ``outbox.as_repeat``), unless its
+    writer noted a language already."""
+    return message if message.language is not None else dataclasses.replace(message, language=language)
 
 
 def receipt(ctx: Context, paid: Money, *, channel: str | None = None, at: datetime | None = None) -> Message:

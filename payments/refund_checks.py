@@ -26,6 +26,7 @@ from core.clock import Clock, utc
 from core.db.engine import Database
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment, Refund, Tenant
+from core.merchant_alerts import alert_merchant
 from core.messages import Message
 from core.money import Money
 from core.texts import text
@@ -183,13 +184,11 @@ class RefundChecks:
         payment = await session.get(Payment, row.payment_id) if row is not None else None
         assert row is not None and payment is not None
         ctx = await notices.context_for(session, payment)
-        body = text(
-            f"{row.provider}.refund.merchant.unresolved",
-            ctx.shop_lang,
-            code=ctx.order.code,
-            amount=Money(row.amount_minor, row.currency).format(),
-            days=look.horizon.days,
-            status=row.status,
-        )
+        key, amount = f"{row.provider}.refund.merchant.unresolved", Money(row.amount_minor, row.currency)
+        values = {"code": ctx.order.code, "days": look.horizon.days, "status": row.status}
+
+        def alert(language: str) -> Message:
+            return Message(text(key, language, amount=amount.format(language), **values))
+
         # Keyed by the refund: told once, however often this runs.
-        await notices.to_merchant(session, tenant, f"refund:{row.id}:unresolved", Message(body), now)
+        await alert_merchant(session, tenant, f"refund:{row.id}:unresolved", alert, now)

@@ -15,6 +15,7 @@ from core.db.engine import Database
 from core.db.repos.orders import PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment, Refund
+from core.merchant_alerts import alert_merchant
 from core.messages import Message
 from core.money import Money
 from core.texts import text
@@ -129,11 +130,14 @@ class RefundSender:
             payment = await uow.session.get(Payment, row.payment_id)
             assert tenant is not None and payment is not None
             ctx = await notices.context_for(uow.session, payment)
-            body = text(
+            key, code, amount = (
                 f"{row.provider}.refund.merchant.unconfirmed",
-                ctx.shop_lang,
-                code=ctx.order.code,
-                amount=Money(row.amount_minor, row.currency).format(),
+                ctx.order.code,
+                Money(row.amount_minor, row.currency),
             )
-            await notices.to_merchant(uow.session, tenant, f"refund:{row.id}:unconfirmed", Message(body), now)
+
+            def alert(language: str) -> Message:
+                return Message(text(key, language, code=code, amount=amount.format(language)))
+
+            await alert_merchant(uow.session, tenant, f"refund:{row.id}:unconfirmed", alert, now)
             await uow.commit()

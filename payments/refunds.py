@@ -30,6 +30,7 @@ from core.clock import Clock
 from core.db.insert import insert_if_absent
 from core.db.repos.orders import PaymentRepository
 from core.db.tables import Payment, PaymentEvent, Refund, Tenant
+from core.merchant_alerts import alert_merchant
 from core.messages import Message
 from core.money import Money
 from core.texts import text
@@ -259,6 +260,9 @@ async def tell_merchant(
         return
     key = "refund.merchant.failed" if status == FAILED else f"{payment.provider}.refund.merchant.{status}"
     ctx = await notices.context_for(session, payment)
-    amount = Money(row.amount_minor, row.currency).format()
-    body = text(key, ctx.shop_lang, code=ctx.order.code, amount=amount, reason=reason or "—")
-    await notices.to_merchant(session, tenant, f"refund:{row.id}:{status}", Message(body), now)
+    amount = Money(row.amount_minor, row.currency)
+
+    def alert(language: str) -> Message:
+        return Message(text(key, language, code=ctx.order.code, amount=amount.format(language), reason=reason or "—"))
+
+    await alert_merchant(session, tenant, f"refund:{row.id}:{status}", alert, now)

@@ -27,7 +27,7 @@ from core.messages import Message
 from core.money import Money
 from core.texts import text
 from payments import fiscal_hook, notices, receipt_copies, stock
-from payments.base import Outcome, ProviderEvent
+from payments.base import Outcome, ProviderEvent, review_reason
 from payments.manual.provider import NAME as MANUAL
 from payments.manual.signals import signals
 from payments.states import (
@@ -218,7 +218,7 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
         elif order_taken:
             reason = text("review.order_already_paid", ctx.shop_lang, code=ctx.order.code)
         else:
-            reason = event.review or ""
+            reason = review_reason(event, ctx.shop_lang)
         moved = await payments.move_loaded(
             payment,
             CAN_BE_PAID,

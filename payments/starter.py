@@ -35,6 +35,7 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Payment
+from core.merchant_alerts import alert_merchant
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.texts import has, text
@@ -250,16 +251,14 @@ class PaymentStarter:
             if misconfigured and applied.moved and applied.payment is not None:
                 # The customer was told the attempt failed; the merchant must learn why, or every attempt will.
                 context = await notices.context_for(uow.session, applied.payment)
-                alert = Message(
-                    text(
-                        "admin.alert.provider_error",
-                        context.shop_lang,
-                        provider=text(f"provider.{provider}", context.shop_lang),
-                        code=context.order.code,
-                        reason=code,
-                    )
-                )
-                await notices.to_merchant(
+                order_code = context.order.code
+
+                def alert(language: str) -> Message:
+                    named = text(f"provider.{provider}", language)
+                    words = text("admin.alert.provider_error", language, provider=named, code=order_code, reason=code)
+                    return Message(words)
+
+                await alert_merchant(
                     uow.session, context.tenant, f"provider-error:{applied.payment.id}", alert, self.clock.now()
                 )
             await jobs.give_up(uow.session, job.id, code, self.clock.now())

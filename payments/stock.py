@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.repos.catalog import CatalogRepository
 from core.db.tables import Order
+from core.product_text import product_name
 
 
 async def take_for_order(session: AsyncSession, order: Order, counted: Collection[int] | None = None) -> list[str]:
@@ -31,8 +32,9 @@ async def take_for_order(session: AsyncSession, order: Order, counted: Collectio
     return [item.name for item in order.items if item.product_id in short]
 
 
-async def sold_out(session: AsyncSession, order: Order) -> list[str]:
-    """The names of the order's lines the shop no longer has enough of (or no longer sells)."""
+async def sold_out(session: AsyncSession, order: Order, language: str) -> list[str]:
+    """The names of the order's lines the shop no longer has enough of (or no longer sells), for a customer who reads
+    ``language``: the catalog's variant of each name when it has one (the order keeps the default name)."""
     ids = [item.product_id for item in order.items if item.product_id is not None]
     products = await CatalogRepository(session).by_ids(order.tenant_id, ids)
     gone: list[str] = []
@@ -41,5 +43,5 @@ async def sold_out(session: AsyncSession, order: Order) -> list[str]:
         if product is None:
             continue  # deleted since the order: the merchant still has the order's copy of the line
         if not product.active or (product.stock is not None and product.stock < item.quantity):
-            gone.append(item.name)
+            gone.append(product_name(product, language))
     return gone

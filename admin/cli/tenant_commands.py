@@ -164,6 +164,12 @@ def tenant_set_token(slug: str, bot_token: str) -> None:
     help="How long a cart stays untouched before its customer gets one reminder: 6h (the default), 90m, 1d, or off. "
     "Never sent between 21:00 and 08:00 shop time.",
 )
+@click.option(
+    "--disable-providers",
+    is_flag=True,
+    help="With --currency: disable the shop's payment methods that cannot take the new currency (without it, such a "
+    "change is refused, naming them).",
+)
 def tenant_edit(
     slug: str,
     name: str | None,
@@ -172,6 +178,7 @@ def tenant_edit(
     zone: str | None,
     language: str | None,
     cart_reminder: str | None,
+    disable_providers: bool,
 ) -> None:
     """Change the name, currency, region, time zone, language or cart-reminder delay of the shop SLUG.
 
@@ -198,6 +205,7 @@ def tenant_edit(
             timezone=zone,
             language=language,
             cart_reminder=cart_reminder,
+            disable_providers=disable_providers,
             now=SystemClock().now(),
         )
 
@@ -217,6 +225,11 @@ def tenant_edit(
         echo_warning(
             f"Products priced in {old_currency} are hidden until the catalog is imported again with "
             f"{new_currency} prices (hidden: {edit.hidden_products}): dukabot catalog import {slug} FILE"
+        )
+    if edit.disabled_providers:
+        echo_warning(
+            f"Payment methods disabled, as they cannot take {edit.changes['currency'][1]}: "
+            f"{', '.join(edit.disabled_providers)} (dukabot provider set {slug} PROVIDER ... enables one again)"
         )
 
 

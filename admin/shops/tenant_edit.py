@@ -8,6 +8,11 @@ this moment (inserting an order locks its shop's row against this lock until the
 sees it. (A checkout that read the old currency before the change and writes its order after it is not stopped
 here: that would take the order's currency tied to its shop's in the schema.) Products priced in the old currency are
 hidden until the catalog is imported again in the new one.
+
+A new currency that one of the shop's enabled payment methods cannot take (:mod:`payments.currency_check`, what
+``dukabot provider set`` asks) is refused too, naming those methods and what they take, unless the operator asks for
+them to be disabled with the change (``disable_providers``): a shop never offers a method that cannot charge its
+prices. Refusing is the default because disabling a method silently would leave customers with fewer ways to pay.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from datetime import datetime
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from admin.shops.currencies import refusing_currency, what_they_take
 from admin.shops.errors import ShopError
 from admin.shops.tenants import check_currency, check_language, check_name, check_region
 from core.db.config_version import stamp
-from core.db.tables import AuditEntry, Order, Product, Tenant
+from core.db.tables import AuditEntry, Order, Product, ProviderConfig, Tenant
 from core.shoptime import is_known_zone
 
 __all__ = ["Edit", "check_cart_reminder", "check_timezone", "edit_tenant", "shown_delay"]
@@ -34,11 +40,12 @@ Value = str | int | None
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """What ``edit_tenant`` did: each changed field with its old and new value, the products hidden by a currency
-    change; or why it changed nothing (``refused``, audited)."""
+    """What ``edit_tenant`` did: each changed field with its old and new value, the products hidden and the payment
+    methods disabled by a currency change; or why it changed nothing (``refused``, audited)."""
 
     changes: dict[str, tuple[Value, Value]] = field(default_factory=dict)
     hidden_products: int = 0
+    disabled_providers: tuple[str, ...] = ()
     refused: str | None = None
 
 
@@ -89,10 +96,13 @@ async def edit_tenant(
     timezone: str | None = None,
     language: str | None = None,
     cart_reminder: str | None = None,
+    disable_providers: bool = False,
     now: datetime,
 ) -> Edit:
     """Change the given fields of the shop (None: leave it). Bad input raises ShopError and changes nothing; a
-    currency change refused because of existing orders changes nothing either, and is audited (commit it)."""
+    currency change refused because of existing orders, or of enabled payment methods that cannot take the new
+    currency (unless ``disable_providers``: they are disabled with it), changes nothing either, and is audited
+    (commit it)."""
     wanted: dict[str, Value] = {}
     if name is not None:
         wanted["name"] = check_name(name)
@@ -115,18 +125,31 @@ async def edit_tenant(
 
     statement = update(Tenant).where(Tenant.id == tenant.id).values({key: new for key, (_, new) in changes.items()})
     old_currency = tenant.currency
+    unable: list[ProviderConfig] = []
     if "currency" in changes:
         statement = statement.where(~exists().where(Order.tenant_id == tenant.id, Order.currency == old_currency))
-    result = await session.execute(statement.execution_options(synchronize_session=False))
-    if not getattr(result, "rowcount", 0):
-        orders = await session.scalar(
-            select(func.count()).select_from(Order).where(Order.tenant_id == tenant.id, Order.currency == old_currency)
+        unable = await refusing_currency(session, tenant.id, str(changes["currency"][1]))
+    orders = 0
+    if unable and not disable_providers:
+        # The orders' reason first: disabling the methods would not let this change through while there are orders.
+        orders = await _orders_in(session, tenant, old_currency)
+    if unable and not disable_providers and not orders:
+        names = [config.provider for config in unable]
+        session.add(_audit(tenant, now, changes, {"reason": f"providers: {', '.join(names)}"}, allowed=False))
+        await session.flush()
+        return Edit(
+            refused=f"the currency of {tenant.slug!r} stays {old_currency}: its payment methods "
+            f"{', '.join(names)} cannot take {changes['currency'][1]} ({what_they_take(unable)}); nothing was "
+            f"changed. Give --disable-providers to disable them with the change"
         )
+    result = None if orders else await session.execute(statement.execution_options(synchronize_session=False))
+    if result is None or not getattr(result, "rowcount", 0):
+        orders = orders or await _orders_in(session, tenant, old_currency)
         session.add(_audit(tenant, now, changes, {"reason": f"orders in {old_currency}"}, allowed=False))
         await session.flush()
         return Edit(
             refused=f"the currency of {tenant.slug!r} stays {old_currency}: it has orders in {old_currency} "
-            f"(count: {orders or 0}), and its sales and refunds are counted in it"
+            f"(count: {orders}), and its sales and refunds are counted in it"
         )
 
     await stamp(session, [tenant.id])  # a bulk UPDATE: the caches of this shop (its name, currency) see it by this
@@ -139,10 +162,24 @@ async def edit_tenant(
             .execution_options(synchronize_session=False)
         )
         hidden = int(getattr(hiding, "rowcount", 0) or 0)
-    session.add(_audit(tenant, now, changes, {"hidden_products": hidden} if "currency" in changes else {}))
+    disabled = tuple(config.provider for config in unable)
+    for config in unable:
+        config.enabled = False
+        config.updated_at = now
+    details: dict[str, object] = {"hidden_products": hidden} if "currency" in changes else {}
+    if disabled:
+        details["disabled_providers"] = list(disabled)
+    session.add(_audit(tenant, now, changes, details))
     await session.flush()
     await session.refresh(tenant)
-    return Edit(changes, hidden)
+    return Edit(changes, hidden, disabled)
+
+
+async def _orders_in(session: AsyncSession, tenant: Tenant, currency: str) -> int:
+    counted = await session.scalar(
+        select(func.count()).select_from(Order).where(Order.tenant_id == tenant.id, Order.currency == currency)
+    )
+    return int(counted or 0)
 
 
 def _audit(

@@ -24,9 +24,10 @@ from core import outbox
 from core.clock import Clock
 from core.db.repos.customers import CustomerRepository
 from core.db.tables import Order, Tenant
+from core.merchant_alerts import Render, alert_merchant
 from core.messages import Message
 from core.texts import text
-from payments import jobs, notices
+from payments import jobs
 from payments.mpesa import c2b
 from payments.mpesa.fields import callback_token
 from payments.mpesa.provider import jsonable
@@ -109,7 +110,7 @@ async def settle(
         if await c2b.already_reported(session, tenant.id, claimed.trans_id):
             return None  # the STK callback of the same money came while this one waited: it is paid once
         return await c2b.apply_confirmation(session, tenant, claimed, clock)
-    await notices.to_merchant(session, tenant, f"c2b-refused:{receipt.id}", _alert("not_confirmed", claimed, why), now)
+    await alert_merchant(session, tenant, f"c2b-refused:{receipt.id}", _alert("not_confirmed", claimed, why), now)
     match = await c2b.find_order(session, tenant.id, claimed.bill_ref_number)
     if match is not None:
         await _tell_customer(
@@ -133,7 +134,7 @@ async def not_asked(session: AsyncSession, tenant: Tenant, receipt: C2BReceipt, 
     if moved.rowcount == 1:  # type: ignore[attr-defined]
         claimed = parse_c2b(receipt.body or {})
         alert = _alert("check_failed", claimed, why)
-        await notices.to_merchant(session, tenant, f"c2b-unasked:{receipt.id}", alert, now)
+        await alert_merchant(session, tenant, f"c2b-unasked:{receipt.id}", alert, now)
 
 
 async def unanswered(session: AsyncSession, tenant: Tenant, receipt: C2BReceipt, tries: int, now: datetime) -> None:
@@ -144,19 +145,23 @@ async def unanswered(session: AsyncSession, tenant: Tenant, receipt: C2BReceipt,
     )
     if moved.rowcount == 1:  # type: ignore[attr-defined]
         alert = _alert("check_unanswered", parse_c2b(receipt.body or {}), why)
-        await notices.to_merchant(session, tenant, f"c2b-unanswered:{receipt.id}", alert, now)
+        await alert_merchant(session, tenant, f"c2b-unanswered:{receipt.id}", alert, now)
 
 
-def _alert(kind: str, claimed: C2BPayment, why: str) -> Message:
-    return Message(
-        text(
-            f"mpesa.c2b.{kind}",
-            amount=claimed.amount_money().format(),
-            account=claimed.bill_ref_number.strip() or "—",
-            receipt=claimed.trans_id,
-            why=why,
+def _alert(kind: str, claimed: C2BPayment, why: str) -> Render:
+    def alert(language: str) -> Message:
+        return Message(
+            text(
+                f"mpesa.c2b.{kind}",
+                language,
+                amount=claimed.amount_money().format(language),
+                account=claimed.bill_ref_number.strip() or "—",
+                receipt=claimed.trans_id,
+                why=why,
+            )
         )
-    )
+
+    return alert
 
 
 async def _tell_customer(

@@ -30,6 +30,7 @@ from payments.base import (
     ProviderEvent,
     RefundRequest,
     RefundResult,
+    ReviewWord,
     Started,
     StartRequest,
 )
@@ -187,25 +188,26 @@ class PaystackProvider:
             if error.retryable:
                 raise
             verified = None
-            problem = f"Paystack's Verify refused the reference ({error.code})"
+            problems = [ReviewWord("paystack.held.verify_refused", {"code": str(error.code)})]
         else:
             verified = transaction_facts(txn)
             problems = []
             if txn.reference != reported.reference:
-                problems.append(f"Verify answered for another reference ({txn.reference})")
+                problems.append(ReviewWord("paystack.held.other_reference", {"reference": txn.reference}))
             if txn.status != TransactionStatus.SUCCESS:
-                problems.append(f"Verify says the payment is {txn.status}")
+                problems.append(ReviewWord("paystack.held.status", {"status": txn.status}))
             if verified.amount != reported.amount:
-                problems.append(
-                    f"the webhook said {reported.amount.format()} but Verify says {verified.amount.format()}"
-                )
-            problem = "; ".join(problems)
+                amounts = {"webhook": reported.amount, "verify": verified.amount}
+                problems.append(ReviewWord("paystack.held.amounts", amounts=amounts))
         chosen = verified if verified is not None and verified.outcome is Outcome.PAID else reported
         raw = {"webhook": dict(reported.raw), "verify": dict(verified.raw) if verified is not None else {}}
         event = replace(self.event(chosen), event_key=reported.event_key, raw=raw, outcome=Outcome.PAID)
         if verified is not None and verified.channel:
             event = replace(event, channel=verified.channel)
-        return replace(event, review=problem) if problem else event
+        if not problems:
+            return event
+        # The merchant reads the words in their language; the event's record keeps them in English.
+        return replace(event, review="; ".join(word.render("en") for word in problems), review_words=tuple(problems))
 
     # --- reconciliation and refunds -------------------------------------------------------------------------
 

@@ -17,9 +17,10 @@ from core.clock import Clock
 from core.db.repos.orders import PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Tenant
+from core.merchant_alerts import alert_merchant
 from core.messages import Message
 from core.texts import text
-from payments import notices, refunds
+from payments import refunds
 from payments.base import InvalidCallback, RefundResult
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
 from payments.return_page import PAGE_HEADERS, ReturnAction, ReturnVisit, hosted_return
@@ -92,8 +93,11 @@ async def _account(session: AsyncSession, tenant: Tenant, provider: StripeProvid
     ready = account_ready(event.object)
     if ready is None or ready[0] != provider.connected_account or not ready[1]:
         return "ignored"
-    message = Message(text("stripe.connect.ready"))
-    await notices.to_merchant(session, tenant, f"stripe.connect.ready:{ready[0]}", message, clock.now())
+
+    def alert(language: str) -> Message:
+        return Message(text("stripe.connect.ready", language))
+
+    await alert_merchant(session, tenant, f"stripe.connect.ready:{ready[0]}", alert, clock.now())
     return "applied"
 
 

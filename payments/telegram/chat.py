@@ -20,10 +20,11 @@ from core.db.repos.catalog import CatalogRepository
 from core.db.repos.orders import OrderRepository, PaymentRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Order, Payment, ProviderConfig
+from core.merchant_alerts import alert_merchant
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.texts import text
-from payments import notices, stock
+from payments import stock
 from payments.attempts import is_push, open_attempt
 from payments.chat import ChatContext, ChatStep, Reply, start_online_payment
 from payments.invoices import InvoiceEvent, InvoiceStage, PreCheckoutAnswer, provider_of
@@ -109,7 +110,7 @@ async def _why_not_payable(ctx: ChatContext, invoice: InvoiceEvent) -> str | Non
         return ctx.t("telegram.refused.closed", code=order.code)
     if (invoice.currency, invoice.total_amount) != (payment.currency, payment.amount_minor):
         return ctx.t("telegram.refused.changed_amount", code=order.code)
-    gone = await stock.sold_out(ctx.session, order)
+    gone = await stock.sold_out(ctx.session, order, ctx.lang)
     if gone:
         return ctx.t("telegram.refused.sold_out", code=order.code, names=", ".join(gone))
     if await _repriced(ctx, order, payment):
@@ -141,14 +142,17 @@ async def _paid(ctx: ChatContext, invoice: InvoiceEvent) -> Reply:
         # Telegram moved money for an invoice that is not one of this shop's payments: nothing here settles it, so
         # the merchant is told (once per charge), with what Telegram says arrived.
         log.warning("tenant %s: a payment in the chat names no payment of the shop's", ctx.tenant.id)
-        alert = text(
-            "telegram.merchant.paid_unknown",
-            amount=f"{invoice.total_amount} {invoice.currency[:8]}",
-            charge=(invoice.charge_id or "?")[:80],
-            name=ctx.customer.name or ctx.customer.display_name,
-        )
+        values = {
+            "amount": f"{invoice.total_amount} {invoice.currency[:8]}",
+            "charge": (invoice.charge_id or "?")[:80],
+            "name": ctx.customer.name or ctx.customer.display_name,
+        }
         key = f"telegram-unknown:{(invoice.charge_id or invoice.payload)[:80]}"
-        await notices.to_merchant(ctx.session, ctx.tenant, key, Message(alert), ctx.clock.now())
+
+        def alert(language: str) -> Message:
+            return Message(text("telegram.merchant.paid_unknown", language, **values))
+
+        await alert_merchant(ctx.session, ctx.tenant, key, alert, ctx.clock.now())
         return Reply([Message(ctx.t("telegram.paid_unknown"))], refused=True)
     await apply_event(ctx.session, ctx.tenant.id, charge_event(invoice, payment.reference), ctx.clock)
     return Reply()

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from admin import shops
 from admin.shops.tenant_edit import edit_tenant
 from core.db.engine import Database
+from core.db.tables import ProviderConfig
 from core.money import exponent
 from core.vault import Vault
 from payments.providers import ENTRIES, provider_factories, registered
@@ -107,13 +109,18 @@ async def contract(
         network.routes.update(routes)
         server.provider_http, server.clock = http, clock
         # The provider is set while the shop sells in a currency it takes (`provider set` refuses another); a foreign
-        # currency comes after, as when an operator changes a shop's currency before its first order.
+        # currency comes after, as when an operator changed a shop's currency before its first order. `tenant edit`
+        # now disables such a provider with the change; enabled again here, it stands for a shop whose currency
+        # changed before that check (and for an old button or job, which no check can take back).
         shop = await server.add_shop(
             currency=kit.currency, catalog=catalog_for(kit.currency), providers={kit.name: kit.settings()}
         )
         if currency != kit.currency:
             async with database.uow() as uow:
-                await edit_tenant(uow.session, shop.slug, currency=currency, now=clock.now())
+                await edit_tenant(uow.session, shop.slug, currency=currency, disable_providers=True, now=clock.now())
+                await uow.session.execute(
+                    update(ProviderConfig).where(ProviderConfig.tenant_id == shop.tenant_id).values(enabled=True)
+                )
                 await shops.import_catalog(uow.session, shop.slug, catalog_for(currency), now=clock.now())
                 await uow.commit()
         await server.start()

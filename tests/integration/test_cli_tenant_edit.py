@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from admin.shops.tenant_admins import Removal, remove_admin
 from core.clock import FakeClock
 from core.db.engine import Database
-from core.db.tables import AuditEntry, Customer, Order, Product, Tenant, TenantAdmin
+from core.db.tables import AuditEntry, Customer, Order, Product, ProviderConfig, Tenant, TenantAdmin
 from core.vault import Vault
 from tests.support.app import VAULT_KEY, shop_server
 from tests.support.locks import waiting_on_a_lock
@@ -306,3 +306,58 @@ async def test_a_shop_created_without_an_admin_is_mended_from_the_cli(
         ok(await cli("tenant", "admin", "add", shop.slug, "7007"))
         menu = await merchant.send("/admin")
         assert menu.text.startswith("🏪 Mama Mboga Store"), menu
+
+
+async def test_a_currency_its_payment_methods_cannot_take_is_refused_unless_they_are_disabled_with_it(
+    cli: Cli, database: Database, shop: Shop, clock: FakeClock
+) -> None:
+    async with database.uow() as uow:
+        uow.session.add(
+            ProviderConfig(
+                tenant_id=shop.tenant_id,
+                provider="mpesa",
+                enabled=True,
+                options={"shortcode": "174379"},
+                updated_at=clock.now(),
+            )
+        )
+        await uow.commit()
+
+    assert one_line_error(await cli("tenant", "edit", shop.slug, "--currency", "UGX", "--name", "Renamed")) == (
+        "Error: the currency of 'mama-mboga' stays KES: its payment methods mpesa cannot take UGX (M-Pesa takes KES); "
+        "nothing was changed. Give --disable-providers to disable them with the change"
+    )
+    assert await shop_state(database, shop) == ("KES", "Mama Mboga Store", 12, {"manual": True, "mpesa": True})
+    assert (await audit(database, shop))[-1] == (
+        None,
+        "tenant.edit",
+        shop.slug,
+        False,
+        {"currency": ["KES", "UGX"], "name": ["Mama Mboga Store", "Renamed"], "reason": "providers: mpesa"},
+    )
+
+    changed = await cli("tenant", "edit", shop.slug, "--currency", "UGX", "--disable-providers")
+    assert ok(changed).startswith("Shop 'mama-mboga' changed: currency KES → UGX.\n")
+    assert changed.stderr.splitlines()[-1] == (
+        "Payment methods disabled, as they cannot take UGX: mpesa "
+        "(dukabot provider set mama-mboga PROVIDER ... enables one again)"
+    )
+    assert await shop_state(database, shop) == ("UGX", "Mama Mboga Store", 0, {"manual": True, "mpesa": False})
+    assert (await audit(database, shop))[-1][3:] == (
+        True,
+        {"currency": ["KES", "UGX"], "hidden_products": 12, "disabled_providers": ["mpesa"]},
+    )
+
+
+async def shop_state(database: Database, shop: Shop) -> tuple[str, str, int, dict[str, bool]]:
+    """The shop's currency and name, how many products it shows, and which payment methods are enabled."""
+    async with database.uow() as uow:
+        tenant = await uow.session.get(Tenant, shop.tenant_id)
+        assert tenant is not None
+        shown = await uow.session.scalar(
+            select(func.count()).select_from(Product).where(Product.tenant_id == shop.tenant_id, Product.active)
+        )
+        configs = await uow.session.execute(
+            select(ProviderConfig.provider, ProviderConfig.enabled).where(ProviderConfig.tenant_id == shop.tenant_id)
+        )
+        return tenant.currency, tenant.name, int(shown or 0), {provider: enabled for provider, enabled in configs}

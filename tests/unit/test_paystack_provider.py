@@ -12,7 +12,8 @@ import pytest
 
 from core.clock import FakeClock
 from core.money import Money
-from payments.base import Outcome, StartRequest
+from payments.base import Outcome, StartRequest, review_reason
+from payments.ingest import from_json, to_json
 from payments.paystack.client import PaystackError
 from payments.paystack.facts import transaction_facts
 from payments.paystack.limits import AmountNotAllowed
@@ -132,6 +133,14 @@ async def test_confirm_believes_verify_and_flags_disagreements(sim: PaystackSimu
 
     unknown = await paystack.confirm(transaction_facts(replace(event.transaction, reference="dknever")))
     assert unknown.review is not None and "refused the reference" in unknown.review
+
+    # The merchant reads why in their language; the event's record keeps it in English, and a queued event both.
+    inflated = await paystack.confirm(transaction_facts(replace(event.transaction, amount=160000)))
+    assert inflated.review == "the webhook said KES 1,600 but Verify says KES 1,500"
+    assert review_reason(inflated, "sw") == "webhook ilisema Ksh\xa01,600 lakini Verify inasema Ksh\xa01,500"
+    assert review_reason(from_json(to_json(inflated)), "fr") == (
+        "le webhook indiquait 1\u202f600\xa0KES mais Verify indique 1\u202f500\xa0KES"
+    )
 
 
 async def test_check_reports_the_key_mode_and_never_the_key(http: httpx.AsyncClient) -> None:

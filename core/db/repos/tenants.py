@@ -31,6 +31,18 @@ class TenantRepository:
             return [tenant.alert_chat_id]
         return await self.admin_ids(tenant.id)
 
+    async def alert_readers(self, tenant: Tenant) -> list[tuple[int, str]]:
+        """``alert_chats`` with the language each reads: an admin's own (/adminlanguage), else the shop's; the
+        alert group's is the shop's."""
+        if tenant.alert_chat_id is not None:
+            return [(tenant.alert_chat_id, tenant.language)]
+        rows = await self.session.execute(
+            select(TenantAdmin.tg_user_id, TenantAdmin.language)
+            .where(TenantAdmin.tenant_id == tenant.id)
+            .order_by(TenantAdmin.id)
+        )
+        return [(chat_id, language or tenant.language) for chat_id, language in rows.all()]
+
     async def is_admin(self, tenant_id: int, tg_user_id: int) -> bool:
         found = await self.session.scalar(
             select(TenantAdmin.id).where(TenantAdmin.tenant_id == tenant_id, TenantAdmin.tg_user_id == tg_user_id)
