@@ -115,8 +115,12 @@ def webhook_set(slug: str) -> None:
                 tenant_id = tenant.id
             try:
                 await runtime.channel.set_webhook(tenant_id, url, secret)
+                identity = await runtime.channel.identity(tenant_id)
             except ChannelRefused as error:
                 raise click.ClickException(f"Telegram refused the webhook: {error.reason}") from None
+            async with runtime.database.uow() as uow:  # the t.me links of promo codes and return pages need it
+                await TenantRepository(uow.session).learn_bot_username(tenant_id, identity.username)
+                await uow.commit()
         finally:
             await runtime.close()
 

@@ -195,6 +195,9 @@ async def _telegram(runtime: Runtime, tenant_id: int, slug: str, mode: str, disa
     except Exception as error:
         problem = could_not_reach(error, host_of(api)) or _safe(error)
     else:
+        async with runtime.database.uow() as uow:  # the t.me links of promo codes and return pages need it
+            await TenantRepository(uow.session).learn_bot_username(tenant_id, identity.username)
+            await uow.commit()
         # Inline mode ("@shopbot words" in any chat) is the bot owner's switch in BotFather, not ours.
         shown = f"@{identity.username} ({mode})" + (
             "" if identity.inline else "; inline mode off: turn it on in BotFather with /setinline"

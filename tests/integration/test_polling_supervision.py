@@ -24,6 +24,7 @@ from admin import shops
 from bot.polling import DISABLED_REASON, Backoff, Poller
 from core.clock import FakeClock, utc
 from core.db.engine import Database
+from core.db.repos.tenants import TenantRepository
 from core.db.tables import AuditEntry, Tenant
 from core.pacing import PacingLimits
 from core.settings import Settings
@@ -346,6 +347,24 @@ async def test_webhook_set_refuses_a_disabled_bot(database: Database, vault: Vau
         assert f"bot disabled since {SINCE}: {DISABLED_REASON}." in result.output
         assert "dukabot tenant set-token mama-mboga" in result.output
         assert server.fake.calls_for(shop.token)["setWebhook"] == 0
+
+
+async def test_webhook_set_learns_the_bots_username_for_the_shops_links(
+    database: Database, vault: Vault, tmp_path: Path
+) -> None:
+    async with shop_server(database, vault, tmp_path, webhooks=False) as server:
+        shop = await server.add_shop()
+
+        result = await asyncio.to_thread(
+            cli, settings_for(server, tmp_path), "webhook", "set", "mama-mboga", public_url="https://shop.example"
+        )
+
+        assert result.exit_code == 0, result.output
+        assert server.fake.calls_for(shop.token)["setWebhook"] == 1
+        async with database.uow() as uow:
+            tenant = await TenantRepository(uow.session).by_id(shop.tenant_id)
+            assert tenant is not None and tenant.bot_username == "mama_mboga_bot"  # /promo's t.me links use it
+            assert await TenantRepository(uow.session).learn_bot_username(shop.tenant_id, "mama_mboga_bot") is False
 
 
 async def test_a_new_token_is_checked_and_audited_without_the_token(database: Database, vault: Vault) -> None:

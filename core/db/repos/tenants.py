@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db.config_version import stamp
 from core.db.tables import AuditEntry, ProviderConfig, Tenant, TenantAdmin
 
 
@@ -18,6 +19,20 @@ class TenantRepository:
 
     async def all(self) -> list[Tenant]:
         return list(await self.session.scalars(select(Tenant).order_by(Tenant.slug)))
+
+    async def learn_bot_username(self, tenant_id: int, username: str) -> bool:
+        """Remember the bot's username as Telegram gave it (getMe), for the t.me links the shop hands out (promo
+        codes, return pages); whether it changed. Running servers read it with the tenant's next configuration."""
+        moved = await self.session.execute(
+            update(Tenant)
+            .where(Tenant.id == tenant_id, Tenant.bot_username.is_distinct_from(username))
+            .values(bot_username=username)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(moved, "rowcount", 0):
+            return False
+        await stamp(self.session, [tenant_id])
+        return True
 
     async def admin_ids(self, tenant_id: int) -> list[int]:
         rows = await self.session.scalars(
