@@ -387,6 +387,10 @@ class CallbackBody:
     data: Mapping[str, Any]
     raw: Mapping[str, Any]
 
+    @property
+    def kind(self) -> str:
+        return self.type
+
 
 def parse_callback_body(body: bytes) -> CallbackBody:
     """The body of a callback whose signature was checked (:func:`payments.corefy.signature.is_signed`)."""

@@ -227,6 +227,10 @@ class Refund:
         """The contract's word for it (:class:`payments.base.RefundState`), or Flutterwave's own when it is new."""
         return REFUND_STATES.get(self.status, self.status)
 
+    @property
+    def created(self) -> datetime | None:
+        return self.created_at
+
 
 def parse_refund(data: Any, currency: str, where: str = "data") -> Refund:
     """A refund object. It names no currency (SOURCES.md): a refund is in its payment's, which the caller knows."""
@@ -252,6 +256,10 @@ class Webhook:
     event: str
     data: Mapping[str, Any]
     raw: Mapping[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.event
 
 
 def parse_webhook(body: bytes) -> Webhook:
