@@ -19,7 +19,7 @@ from core.db.tables import Payment, Refund
 from payments.corefy import INFO
 from payments.corefy.provider import NAME, CorefyProvider, invoice_event, refund_result
 from payments.corefy.wire import INVOICE_TYPE, REFUND_TYPE, CallbackBody, parse_invoice, parse_refund, refund_id_of
-from payments.hosted_link import Arrival, Step, VerifiedWebhook, answer, apply_confirmed, apply_refund
+from payments.hosted_webhook import Arrival, Step, VerifiedWebhook, answer, apply_confirmed, apply_refund
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
 from payments.return_page import hosted_return
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from payments.flutterwave import INFO
 from payments.flutterwave.provider import NAME, FlutterwaveProvider, refund_result, transaction_event
 from payments.flutterwave.wire import CHARGE_COMPLETED, Webhook, parse_refund, parse_transaction
-from payments.hosted_link import Arrival, Step, VerifiedWebhook, apply_confirmed, apply_refund
+from payments.hosted_webhook import Arrival, Step, VerifiedWebhook, apply_confirmed, apply_refund
 from payments.inbound import InboundContext, InboundRequest, InboundResponse, InboundRoute
 from payments.return_page import hosted_return
 
