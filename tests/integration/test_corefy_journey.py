@@ -20,9 +20,9 @@ from core.db.tables import Payment
 from core.vault import Vault
 from payments.corefy.signature import SIGNATURE_HEADER, sign
 from payments.states import PaymentStatus
-from sandbox.corefy.server import build_app
 from sandbox.corefy.simulator import CorefySimulator
 from sandbox.corefy.state import Outgoing
+from sandbox.hosted import build_app
 from tests.contract.kits import Delivery, deliver
 from tests.support.app import Person, ShopServer, place_order, shop_server
 from tests.support.clocks import MovableClock

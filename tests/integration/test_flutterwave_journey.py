@@ -18,8 +18,8 @@ from core.db.tables import Payment
 from core.vault import Vault
 from payments.flutterwave.wire import HASH_HEADER
 from payments.states import PaymentStatus
-from sandbox.flutterwave.server import build_app
 from sandbox.flutterwave.simulator import FlutterwaveSimulator, Outgoing
+from sandbox.hosted import build_app
 from tests.contract.kits import Delivery, deliver
 from tests.support.app import Person, ShopServer, place_order, shop_server
 from tests.support.clocks import MovableClock
