@@ -40,7 +40,7 @@ class Handles(Protocol):
 @dataclass(frozen=True)
 class PayButton:
     id: str
-    action: str  # the path after the page's own: ``pay``, ``pay?channel=mpesa``
+    action: str  # the path after the page's own: ``pay``, ``pay?channel=card``
     label: str
 
 
