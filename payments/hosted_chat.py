@@ -1,5 +1,5 @@
 """Paying through a hosted link in the chat: the chat step (:class:`payments.chat.ChatStep`, driven by
-``flows.payment``) of a provider whose customer only follows a link, as Corefy's and Flutterwave's.
+``flows.payment``) of a provider whose customer only follows a link to the provider's page.
 
 It asks nothing: an amount the provider does not take is explained (``<provider>.refused.<why>``) with a way back to
 the other methods (``<provider>.button_other_method``); otherwise it opens the attempt and its start job, and the link
