@@ -17,6 +17,8 @@ from typing import Any, Generic, Protocol, TypeVar
 import httpx
 from aiohttp import web
 
+from sandbox.serving import serving
+
 
 class Simulator(Protocol):
     def mock_transport(self) -> httpx.MockTransport:
@@ -79,10 +81,5 @@ class ProviderSimulator(Generic[S]):
         the simulator is closed when the block ends."""
         if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
             raise ValueError("a simulator listens on this machine only")
-        runner = web.AppRunner(self.app(sim))
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-            yield f"http://{host}:{runner.addresses[0][1]}"
-        finally:
-            await runner.cleanup()
+        async with serving(self.app(sim), host=host, port=port) as url:
+            yield url

@@ -11,7 +11,6 @@ Undeliverable; a refused login, or another 5xx, a PermanentError (bounded retrie
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -27,58 +26,53 @@ from core.db.tables import Order, Tenant
 from core.messages import Attachment, Message
 from core.notify import NotifierError, PermanentError, TransientError, Undeliverable
 from core.vault import Vault
-from notify import sent
 from notify.email.settings import CHANNEL, EmailSettings, from_stored
-from notify.sms.settings import SettingsError
-
-logger = logging.getLogger(__name__)
+from notify.sending import OutboxSender
+from notify.store import Stored
 
 ReceiptFile = Callable[[AsyncSession, Tenant, Order], Awaitable[Attachment | None]]
 
 
-class EmailSender:
+class EmailSender(OutboxSender[EmailSettings, Attachment | None]):
+    channel = CHANNEL
+    named = "email"
+    accepted_by = "the shop's SMTP server"
+
     def __init__(
         self, database: Database, vault: Vault, clock: Clock, receipt_file: ReceiptFile, *, timeout: float = 15.0
     ) -> None:
-        self._db = database
-        self._vault = vault
-        self._clock = clock
+        super().__init__(database, vault, clock)
         self._receipt_file = receipt_file
         self._timeout = timeout
 
-    async def deliver(self, tenant_id: int, outbox_id: int, delivery: Mapping[str, Any], message: Message) -> None:
-        to = str(delivery.get("to") or "")
-        async with self._db.uow(read_only=True) as uow:
-            found = await sent.to_send(uow.session, self._vault, tenant_id, CHANNEL, outbox_id)
-            if found is None:
-                return
-            tenant, stored = found
-            order = await OrderRepository(uow.session).by_id(tenant_id, int(delivery.get("order_id") or 0))
-            attachment = await self._receipt_file(uow.session, tenant, order) if order is not None else None
-        try:
-            settings = from_stored(stored)
-        except SettingsError as error:
-            raise PermanentError(f"the shop's email settings are incomplete: {error}") from None
+    def settings(self, stored: Stored) -> EmailSettings:
+        return from_stored(stored)
+
+    async def prepare(self, session: AsyncSession, tenant: Tenant, delivery: Mapping[str, Any]) -> Attachment | None:
+        order = await OrderRepository(session).by_id(tenant.id, int(delivery.get("order_id") or 0))
+        return await self._receipt_file(session, tenant, order) if order is not None else None
+
+    async def send(
+        self,
+        tenant: Tenant,
+        settings: EmailSettings,
+        to: str,
+        outbox_id: int,
+        delivery: Mapping[str, Any],
+        message: Message,
+        prepared: Attachment | None,
+    ) -> str:
         mail = EmailMessage()
         mail["From"] = formataddr((tenant.name, settings.from_address))
         mail["To"] = to
         mail["Subject"] = str(delivery.get("subject") or tenant.name)
-        message_id = f"<receipt.{tenant_id}.{outbox_id}@{settings.from_address.rpartition('@')[2]}>"
+        message_id = f"<receipt.{tenant.id}.{outbox_id}@{settings.from_address.rpartition('@')[2]}>"
         mail["Message-ID"] = message_id
         mail.set_content(message.text)
-        if attachment is not None:
-            mail.add_attachment(attachment.data, maintype="application", subtype="pdf", filename=attachment.name)
+        if prepared is not None:
+            mail.add_attachment(prepared.data, maintype="application", subtype="pdf", filename=prepared.name)
         await self._send(settings, mail)
-        await sent.remember(
-            self._db,
-            self._clock,
-            tenant_id=tenant_id,
-            channel=CHANNEL,
-            provider_message_id=message_id,
-            outbox_id=outbox_id,
-            to=to,
-        )
-        logger.info("outbox row %s (tenant %s) accepted by the shop's SMTP server", outbox_id, tenant_id)
+        return message_id
 
     async def _send(self, settings: EmailSettings, mail: EmailMessage) -> None:
         try:

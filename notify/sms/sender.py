@@ -6,42 +6,49 @@ never the number, the text or the key."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.db.engine import Database
+from core.db.tables import Tenant
 from core.messages import Message
-from core.notify import PermanentError, TransientError
+from core.notify import TransientError
 from core.vault import Vault
-from notify import sent
+from notify.sending import OutboxSender
 from notify.sms import gsm, wire
-from notify.sms.settings import CHANNEL, SettingsError, from_stored
+from notify.sms.settings import CHANNEL, SmsSettings, from_stored
+from notify.store import Stored
 
-logger = logging.getLogger(__name__)
 
+class SmsSender(OutboxSender[SmsSettings, None]):
+    channel = CHANNEL
+    named = "SMS"
+    accepted_by = "Africa's Talking"
 
-class SmsSender:
     def __init__(self, database: Database, vault: Vault, http: httpx.AsyncClient, clock: Clock) -> None:
-        self._db = database
-        self._vault = vault
+        super().__init__(database, vault, clock)
         self._http = http
-        self._clock = clock
 
-    async def deliver(self, tenant_id: int, outbox_id: int, delivery: Mapping[str, Any], message: Message) -> None:
-        to = str(delivery.get("to") or "")
-        async with self._db.uow(read_only=True) as uow:
-            found = await sent.to_send(uow.session, self._vault, tenant_id, CHANNEL, outbox_id)
-        if found is None:
-            return
-        tenant, stored = found
-        try:
-            settings = from_stored(stored)
-        except SettingsError as error:
-            raise PermanentError(f"the shop's SMS settings are incomplete: {error}") from None
+    def settings(self, stored: Stored) -> SmsSettings:
+        return from_stored(stored)
+
+    async def prepare(self, session: AsyncSession, tenant: Tenant, delivery: Mapping[str, Any]) -> None:
+        return None
+
+    async def send(
+        self,
+        tenant: Tenant,
+        settings: SmsSettings,
+        to: str,
+        outbox_id: int,
+        delivery: Mapping[str, Any],
+        message: Message,
+        prepared: None,
+    ) -> str:
         url = wire.host(settings.username, test_mode=tenant.test_mode, base_url=settings.base_url) + wire.PATH
         try:
             answer = await self._http.post(
@@ -57,16 +64,6 @@ class SmsSender:
             body: Any = answer.json()
         except ValueError:
             body = None
-        accepted = wire.read_answer(answer.status_code, body, to)
-        # Africa's Talking calls an accepted send "Success", as it calls a delivered one: "accepted" is ours, so
-        # that only a delivery report says "Success".
-        await sent.remember(
-            self._db,
-            self._clock,
-            tenant_id=tenant_id,
-            channel=CHANNEL,
-            provider_message_id=accepted.message_id,
-            outbox_id=outbox_id,
-            to=to,
-        )
-        logger.info("outbox row %s (tenant %s) accepted by Africa's Talking", outbox_id, tenant_id)
+        # Africa's Talking calls an accepted send "Success", as it calls a delivered one: "accepted" is ours (what
+        # notify.sending records), so that only a delivery report says "Success".
+        return wire.read_answer(answer.status_code, body, to).message_id

@@ -2,37 +2,12 @@
 
 It asks nothing: an amount Corefy does not take is explained with a way back to the other methods; otherwise it
 opens the attempt and its start job, and the link to the hosted payment page takes the place of "preparing…"
-once Corefy answered. Asking again replaces the earlier link (``corefy.why.replaced``)."""
+once Corefy answered. Asking again replaces the earlier link (``corefy.why.replaced``). It is the shared step of
+hosted links (:mod:`payments.hosted_chat`) in Corefy's words."""
 
 from __future__ import annotations
 
-from core.buttons import ChooseMethod
-from core.db.tables import Order, ProviderConfig
-from core.messages import Button, Message, keyboard
-from core.money import Money
-from payments.attempts import is_push, open_attempt
-from payments.chat import ChatContext, ChatStep, Reply, start_online_payment
 from payments.corefy import INFO
+from payments.hosted_chat import link_step
 
-
-async def begin(ctx: ChatContext, order: Order, config: ProviderConfig) -> Reply:
-    amount = Money(order.total_minor, order.currency)
-    refusal = INFO.refusal(amount)
-    if refusal is not None:  # the menu offered it: say why it cannot take this amount, and offer the others
-        limits = INFO.limits(amount.currency)
-        low = Money(limits.minimum_minor, amount.currency).format(ctx.lang) if limits else ""
-        high = Money(limits.maximum_minor, amount.currency).format(ctx.lang) if limits else ""
-        body = ctx.t(f"corefy.refused.{refusal}", code=order.code, amount=amount.format(ctx.lang), low=low, high=high)
-        other = Button(ctx.t("corefy.button_other_method"), data=ChooseMethod(order.id).pack())
-        return Reply([Message(body, keyboard([other]))])
-    current = await open_attempt(ctx.session, order)
-    if current is not None and is_push(current):  # its prompt may be on the phone: paying twice is one tap away
-        return Reply([Message(ctx.t("jobs.push_open", code=order.code))], refused=True)
-    sending = Message(ctx.t("jobs.corefy.sending", amount=amount.format(ctx.lang), code=order.code))
-    payment = await start_online_payment(ctx, order, INFO.name, sending)
-    if payment is None:  # a concurrent start opened one a moment ago
-        return Reply([Message(ctx.t("jobs.attempt_open", code=order.code))], refused=True)
-    return Reply(start_payment=payment.id)
-
-
-STEP = ChatStep(begin=begin)
+STEP = link_step(INFO)

@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 from payments.base import (
     Callback,
     InvalidCallback,
-    LinkButton,
     Outcome,
     ProviderError,
     ProviderEvent,
@@ -48,15 +47,10 @@ from payments.corefy.wire import (
     parse_invoice,
     refund_reference,
 )
+from payments.hosted_link import link_started, next_check, refund_next_check, refund_report, refuse_amount
 from payments.registry import ProviderDeps, ProviderFactory, TenantProviderConfig
 
 NAME = INFO.name
-# The reconciler asks about an open invoice 1, 3 and 8 minutes after the start, then every 5 minutes for the first
-# hour, every 15 after (until the tenant's timeout expires it).
-_FIRST_CHECKS = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5))
-# A refund still on its way is fetched after 2 and 10 minutes, half an hour, then hourly up to every 6 hours.
-_REFUND_CHECKS = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30), timedelta(hours=1))
-_REFUND_CHECK_CAP = timedelta(hours=6)
 REFUND_HORIZON = timedelta(days=10)
 
 
@@ -68,24 +62,8 @@ def callback_path(tenant_slug: str) -> str:
     return f"/pay/corefy/{tenant_slug}"
 
 
-def refund_next_check(checks_done: int) -> timedelta:
-    return _REFUND_CHECKS[checks_done] if checks_done < len(_REFUND_CHECKS) else _REFUND_CHECK_CAP
-
-
 def refund_result(refund: Refund, payment_reference: str | None, invoice_id: str | None = None) -> RefundResult:
-    """One refund report in the contract's shape: its key names the step, so the answer, a fetch and a callback of
-    the same step agree."""
-    return RefundResult(
-        event_key=f"refund:{refund.id}:{refund.state}",
-        status=refund.state,
-        amount=refund.amount,
-        provider_refund_id=refund.id,
-        payment_reference=payment_reference,
-        provider_txn_id=refund.invoice_id or invoice_id,
-        reason=f"Corefy says the refund is {refund.status}",
-        occurred_at=refund.created,
-        raw=dict(refund.raw),
-    )
+    return refund_report("Corefy", refund, payment_reference, refund.invoice_id or invoice_id)
 
 
 class CorefyProvider:
@@ -125,9 +103,7 @@ class CorefyProvider:
     # --- starting ------------------------------------------------------------------------------------------------
 
     async def start(self, start: StartRequest) -> Started:
-        refusal = INFO.refusal(start.amount)
-        if refusal is not None:  # refused before any request
-            raise ProviderError(f"Corefy does not take {start.amount.format()}", code=f"amount_{refusal}")
+        refuse_amount(INFO, "Corefy", start.amount)
         if self.test_mode and not self.sandboxed:  # the live key moves real money, whatever test_mode says
             raise ProviderError("Corefy: test mode without a test API key", code="no_test_key", misconfigured=True)
         chat = start.metadata.get("chat", "")
@@ -150,16 +126,10 @@ class CorefyProvider:
         invoice = await self.client.create_invoice(body)
         if invoice.page_url is None:
             raise CorefyError("Corefy invoice: no hosted payment page in the answer", code="no_page", retryable=False)
-        return Started(
-            text_key="corefy.started_test" if self.sandboxed else "corefy.started",
-            link=LinkButton("corefy.button_pay", invoice.page_url),
-            provider_ref=invoice.id,
-        )
+        return link_started(NAME, invoice.page_url, test=self.sandboxed, provider_ref=invoice.id)
 
     def next_check(self, checks_done: int) -> timedelta | None:
-        if checks_done < len(_FIRST_CHECKS):
-            return _FIRST_CHECKS[checks_done]
-        return timedelta(minutes=5) if checks_done < 14 else timedelta(minutes=15)
+        return next_check(checks_done)
 
     def lifetime(self, tenant_timeout: timedelta) -> timedelta:
         return tenant_timeout

@@ -22,17 +22,16 @@ than the currency has; never a float's arithmetic."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Final
 
-from core.money import Money, MoneyError
-from core.unicode import holds_lone_surrogate
+from core.money import Money
 from payments.base import InvalidCallback
+from payments.json_fields import amount_in as amount_in
+from payments.json_fields import iso_time, load_json, optional_text, required_text
 
 INVOICES_PATH: Final = "/api/payment-invoices"
 INVOICE_PATH: Final = "/api/payment-invoices/{id}"
@@ -91,57 +90,7 @@ def amount_out(amount: Money) -> int | float:
     return float(major)  # exact to the currency's places: its repr is the shortest decimal that reads back
 
 
-def amount_in(value: Any, currency: str, where: str) -> Money:
-    """A Corefy amount (a JSON number or a numeric string of major units) as Money; InvalidCallback for anything else,
-    a currency dukabot does not know, or more decimals than the currency has."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise InvalidCallback(f"{where} is not an amount")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidCallback(f"{where} is not an amount")
-    text = repr(value) if isinstance(value, float) else str(value)
-    try:
-        amount = Money.parse(text, currency)
-    except MoneyError as error:
-        raise InvalidCallback(f"{where}: {error}") from None
-    if amount.minor < 0:
-        raise InvalidCallback(f"{where} is negative")
-    return amount
-
-
 # --- reading JSON ----------------------------------------------------------------------------------------------
-
-
-def load_json(body: bytes, where: str = "body") -> Mapping[str, Any]:
-    try:
-        decoded = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidCallback(f"{where} is not JSON") from None
-    if not isinstance(decoded, Mapping):
-        raise InvalidCallback(f"{where} is not a JSON object")
-    if holds_lone_surrogate(decoded):
-        raise InvalidCallback(f"{where} holds text that is not Unicode")
-    return decoded
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _text(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise InvalidCallback(f"{where}.{key} is missing or not text")
-
-
-def _optional(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def _time(value: Any) -> datetime | None:
@@ -151,13 +100,7 @@ def _time(value: Any) -> datetime | None:
             return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    if isinstance(value, str) and value.strip():
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return None
+    return iso_time(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +119,9 @@ def resource(data: Any, where: str = "data") -> Resource:
     attributes = data.get("attributes")
     if not isinstance(attributes, Mapping):
         raise InvalidCallback(f"{where}.attributes is not a JSON object")
-    return Resource(_text(data, "type", where).lower(), _text(data, "id", where), attributes, dict(data))
+    return Resource(
+        required_text(data, "type", where).lower(), required_text(data, "id", where), attributes, dict(data)
+    )
 
 
 def document(body: bytes, where: str = "response") -> Any:
@@ -198,9 +143,9 @@ def error_message(body: bytes) -> str:
     if isinstance(errors, list):
         for item in errors[:3]:
             if isinstance(item, Mapping):
-                words = [_optional(item.get(k)) for k in ("title", "detail", "code")]
+                words = [optional_text(item.get(k)) for k in ("title", "detail", "code")]
                 parts.append(": ".join(w for w in words if w))
-    message = _optional(raw.get("message"))
+    message = optional_text(raw.get("message"))
     if message:
         parts.append(message)
     return "; ".join(p for p in parts if p)
@@ -252,8 +197,8 @@ def _method(data: Mapping[str, Any], attributes: Mapping[str, Any]) -> str | Non
         method = relationships.get("payment-method")
         inner = method.get("data") if isinstance(method, Mapping) else None
         if isinstance(inner, Mapping):
-            return _optional(inner.get("id"))
-    return _optional(attributes.get("payment_method"))
+            return optional_text(inner.get("id"))
+    return optional_text(attributes.get("payment_method"))
 
 
 def parse_invoice(data: Any, where: str = "data") -> Invoice:
@@ -261,18 +206,18 @@ def parse_invoice(data: Any, where: str = "data") -> Invoice:
     if item.type != INVOICE_TYPE:
         raise InvalidCallback(f"{where}.type is {item.type[:40]}, not {INVOICE_TYPE}")
     attributes = item.attributes
-    currency = _text(attributes, "currency", f"{where}.attributes").upper()
+    currency = required_text(attributes, "currency", f"{where}.attributes").upper()
     processed = attributes.get("processed_amount")
     test_mode = attributes.get("test_mode")
     return Invoice(
         id=item.id,
-        reference_id=_text(attributes, "reference_id", f"{where}.attributes"),
-        status=_text(attributes, "status", f"{where}.attributes").lower(),
+        reference_id=required_text(attributes, "reference_id", f"{where}.attributes"),
+        status=required_text(attributes, "status", f"{where}.attributes").lower(),
         amount=amount_in(attributes.get("amount"), currency, f"{where}.attributes.amount"),
         processed_amount=None
         if processed is None
         else amount_in(processed, currency, f"{where}.attributes.processed_amount"),
-        resolution=_optional(attributes.get("resolution")),
+        resolution=optional_text(attributes.get("resolution")),
         page_url=_page_url(attributes),
         test_mode=test_mode if isinstance(test_mode, bool) else None,
         payment_method=_method(item.raw, attributes),
@@ -342,13 +287,13 @@ def parse_refund(data: Any, currency: str, where: str = "data") -> Refund:
     if item.type not in (REFUND_TYPE, "refund"):
         raise InvalidCallback(f"{where}.type is {item.type[:40]}, not {REFUND_TYPE}")
     attributes = item.attributes
-    named = _optional(attributes.get("currency"))
-    invoice = _optional(attributes.get("invoiceId")) or _optional(attributes.get("invoice_id"))
+    named = optional_text(attributes.get("currency"))
+    invoice = optional_text(attributes.get("invoiceId")) or optional_text(attributes.get("invoice_id"))
     return Refund(
         id=item.id,
-        status=_text(attributes, "status", f"{where}.attributes").lower(),
+        status=required_text(attributes, "status", f"{where}.attributes").lower(),
         amount=amount_in(attributes.get("amount"), (named or currency).upper(), f"{where}.attributes.amount"),
-        reference_id=_optional(attributes.get("reference_id")),
+        reference_id=optional_text(attributes.get("reference_id")),
         invoice_id=invoice,
         created=_time(attributes.get("created")),
         raw=item.raw,
@@ -387,6 +332,10 @@ class CallbackBody:
     data: Mapping[str, Any]
     raw: Mapping[str, Any]
 
+    @property
+    def kind(self) -> str:
+        return self.type
+
 
 def parse_callback_body(body: bytes) -> CallbackBody:
     """The body of a callback whose signature was checked (:func:`payments.corefy.signature.is_signed`)."""
@@ -394,7 +343,7 @@ def parse_callback_body(body: bytes) -> CallbackBody:
     data = raw.get("data")
     if not isinstance(data, Mapping):
         raise InvalidCallback("callback has no data object")
-    kind = _optional(data.get("type"))
+    kind = optional_text(data.get("type"))
     if not kind:
         raise InvalidCallback("callback data has no type")
     return CallbackBody(kind.lower(), data, raw)

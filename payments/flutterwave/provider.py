@@ -22,9 +22,7 @@ from payments.base import (
     Callback,
     HeldWord,
     InvalidCallback,
-    LinkButton,
     Outcome,
-    ProviderError,
     ProviderEvent,
     RefundRequest,
     RefundResult,
@@ -48,15 +46,10 @@ from payments.flutterwave.wire import (
     parse_transaction,
     parse_webhook,
 )
+from payments.hosted_link import link_started, next_check, refund_next_check, refund_report, refuse_amount
 from payments.registry import ProviderDeps, ProviderFactory, TenantProviderConfig
 
 NAME = INFO.name
-# The reconciler asks about an open link 1, 3 and 8 minutes after the start, then every 5 minutes for the first hour,
-# every 15 after (until the tenant's timeout expires it).
-_FIRST_CHECKS = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5))
-# A refund still on its way is fetched after 2 and 10 minutes, half an hour, then hourly up to every 6 hours.
-_REFUND_CHECKS = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30), timedelta(hours=1))
-_REFUND_CHECK_CAP = timedelta(hours=6)
 REFUND_HORIZON = timedelta(days=10)
 TEST_CARD = "5531 8866 5214 2950"  # Flutterwave's documented test Mastercard (SOURCES.md)
 
@@ -69,24 +62,8 @@ def webhook_path(tenant_slug: str) -> str:
     return f"/pay/flutterwave/{tenant_slug}"
 
 
-def refund_next_check(checks_done: int) -> timedelta:
-    return _REFUND_CHECKS[checks_done] if checks_done < len(_REFUND_CHECKS) else _REFUND_CHECK_CAP
-
-
 def refund_result(refund: Refund, payment_reference: str | None, txn_id: str | None = None) -> RefundResult:
-    """One refund report in the contract's shape: its key names the step, so the answer, a fetch and a webhook of the
-    same step agree."""
-    return RefundResult(
-        event_key=f"refund:{refund.id}:{refund.state}",
-        status=refund.state,
-        amount=refund.amount,
-        provider_refund_id=refund.id,
-        payment_reference=payment_reference,
-        provider_txn_id=refund.tx_id or txn_id,
-        reason=f"Flutterwave says the refund is {refund.status}",
-        occurred_at=refund.created_at,
-        raw=dict(refund.raw),
-    )
+    return refund_report("Flutterwave", refund, payment_reference, refund.tx_id or txn_id)
 
 
 class FlutterwaveProvider:
@@ -120,9 +97,7 @@ class FlutterwaveProvider:
     # --- starting ------------------------------------------------------------------------------------------------
 
     async def start(self, start: StartRequest) -> Started:
-        refusal = INFO.refusal(start.amount)
-        if refusal is not None:  # refused before any request
-            raise ProviderError(f"Flutterwave does not take {start.amount.format()}", code=f"amount_{refusal}")
+        refuse_amount(INFO, "Flutterwave", start.amount)
         chat = start.metadata.get("chat", "")
         email = start.customer_email or stand_in_email(chat, self.email_domain)
         customer = {"email": email}
@@ -140,17 +115,16 @@ class FlutterwaveProvider:
         if self.payment_options:
             body["payment_options"] = self.payment_options
         link = await self.client.hosted_link(body)
-        return Started(
-            text_key="flutterwave.started_test" if self.test_mode else "flutterwave.started",
-            values={"card": TEST_CARD, "email": email},
-            link=LinkButton("flutterwave.button_pay", link),
+        return link_started(
+            NAME,
+            link,
+            test=self.test_mode,
             provider_ref=link.rstrip("/").rsplit("/", 1)[-1][:64] or None,
+            values={"card": TEST_CARD, "email": email},
         )
 
     def next_check(self, checks_done: int) -> timedelta | None:
-        if checks_done < len(_FIRST_CHECKS):
-            return _FIRST_CHECKS[checks_done]
-        return timedelta(minutes=5) if checks_done < 14 else timedelta(minutes=15)
+        return next_check(checks_done)
 
     def lifetime(self, tenant_timeout: timedelta) -> timedelta:
         return tenant_timeout

@@ -22,17 +22,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, Final
 
-from core.money import Money, MoneyError
-from core.unicode import holds_lone_surrogate
+from core.money import Money
 from payments.base import InvalidCallback
+from payments.json_fields import amount_in as amount_in
+from payments.json_fields import iso_time, load_json, optional_text, required_text
 
 LIVE_HOST: Final = "https://api.flutterwave.com"
 PAYMENTS_PATH: Final = "/v3/payments"
@@ -91,67 +89,7 @@ def amount_out(amount: Money) -> int | str:
     return int(major) if major == major.to_integral_value() else f"{major:f}"
 
 
-def amount_in(value: Any, currency: str, where: str) -> Money:
-    """A Flutterwave amount (a JSON number or a numeric string of major units) as Money; InvalidCallback for
-    anything else, a currency dukabot does not know, or more decimals than the currency has."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise InvalidCallback(f"{where} is not an amount")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidCallback(f"{where} is not an amount")
-    text = repr(value) if isinstance(value, float) else str(value)
-    try:
-        amount = Money.parse(text, currency)
-    except MoneyError as error:
-        raise InvalidCallback(f"{where}: {error}") from None
-    if amount.minor < 0:
-        raise InvalidCallback(f"{where} is negative")
-    return amount
-
-
 # --- reading JSON ----------------------------------------------------------------------------------------------
-
-
-def load_json(body: bytes, where: str = "body") -> Mapping[str, Any]:
-    try:
-        decoded = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidCallback(f"{where} is not JSON") from None
-    if not isinstance(decoded, Mapping):
-        raise InvalidCallback(f"{where} is not a JSON object")
-    if holds_lone_surrogate(decoded):
-        raise InvalidCallback(f"{where} holds text that is not Unicode")
-    return decoded
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _text(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise InvalidCallback(f"{where}.{key} is missing or not text")
-
-
-def _optional(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +106,7 @@ def parse_envelope(body: bytes) -> Envelope:
     status = raw.get("status")
     if not isinstance(status, str):
         raise InvalidCallback("response.status is missing")
-    return Envelope(status.strip().lower() == "success", _optional(raw.get("message")) or "", raw.get("data"))
+    return Envelope(status.strip().lower() == "success", optional_text(raw.get("message")) or "", raw.get("data"))
 
 
 # --- transactions ----------------------------------------------------------------------------------------------
@@ -194,18 +132,18 @@ class Transaction:
 def parse_transaction(data: Any, where: str = "data") -> Transaction:
     if not isinstance(data, Mapping):
         raise InvalidCallback(f"{where} is not a JSON object")
-    currency = _text(data, "currency", where).upper()
+    currency = required_text(data, "currency", where).upper()
     charged = data.get("charged_amount")
     return Transaction(
-        id=_text(data, "id", where),
-        tx_ref=_text(data, "tx_ref", where),
-        status=_text(data, "status", where).lower(),
+        id=required_text(data, "id", where),
+        tx_ref=required_text(data, "tx_ref", where),
+        status=required_text(data, "status", where).lower(),
         amount=amount_in(data.get("amount"), currency, f"{where}.amount"),
-        flw_ref=_optional(data.get("flw_ref")),
+        flw_ref=optional_text(data.get("flw_ref")),
         charged_amount=None if charged is None else amount_in(charged, currency, f"{where}.charged_amount"),
-        payment_type=_optional(data.get("payment_type")),
-        processor_response=_optional(data.get("processor_response")),
-        created_at=_time(data.get("created_at")),
+        payment_type=optional_text(data.get("payment_type")),
+        processor_response=optional_text(data.get("processor_response")),
+        created_at=iso_time(data.get("created_at")),
         raw=dict(data),
     )
 
@@ -227,19 +165,23 @@ class Refund:
         """The contract's word for it (:class:`payments.base.RefundState`), or Flutterwave's own when it is new."""
         return REFUND_STATES.get(self.status, self.status)
 
+    @property
+    def created(self) -> datetime | None:
+        return self.created_at
+
 
 def parse_refund(data: Any, currency: str, where: str = "data") -> Refund:
     """A refund object. It names no currency (SOURCES.md): a refund is in its payment's, which the caller knows."""
     if not isinstance(data, Mapping):
         raise InvalidCallback(f"{where} is not a JSON object")
-    named = _optional(data.get("currency"))
+    named = optional_text(data.get("currency"))
     amount = data.get("amount_refunded", data.get("amount"))
     return Refund(
-        id=_text(data, "id", where),
-        status=_text(data, "status", where).lower(),
+        id=required_text(data, "id", where),
+        status=required_text(data, "status", where).lower(),
         amount=amount_in(amount, (named or currency).upper(), f"{where}.amount_refunded"),
-        tx_id=_optional(data.get("tx_id")) or _optional(data.get("transaction_id")),
-        created_at=_time(data.get("created_at")),
+        tx_id=optional_text(data.get("tx_id")) or optional_text(data.get("transaction_id")),
+        created_at=iso_time(data.get("created_at")),
         raw=dict(data),
     )
 
@@ -253,11 +195,15 @@ class Webhook:
     data: Mapping[str, Any]
     raw: Mapping[str, Any]
 
+    @property
+    def kind(self) -> str:
+        return self.event
+
 
 def parse_webhook(body: bytes) -> Webhook:
     """The body of a webhook whose header was checked (:func:`is_authentic`)."""
     raw = load_json(body, "webhook")
-    event = _optional(raw.get("event")) or _optional(raw.get("type")) or ""
+    event = optional_text(raw.get("event")) or optional_text(raw.get("type")) or ""
     data = raw.get("data")
     if not event or not isinstance(data, Mapping):
         raise InvalidCallback("webhook: no event or no data")

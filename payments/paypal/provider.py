@@ -32,6 +32,7 @@ from payments.base import (
     Started,
     StartRequest,
 )
+from payments.hosted_link import next_check
 from payments.paypal.client import PayPalClient, PayPalError
 from payments.paypal.conversion import conversion_of
 from payments.paypal.currencies import check_amount
@@ -49,7 +50,6 @@ from payments.paypal.wire import (
 from payments.registry import ProviderDeps, ProviderFactory, TenantProviderConfig
 
 NAME = "paypal"
-_FIRST_CHECKS = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5))
 _REFUND_CHECKS = (timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=4))
 REFUND_HORIZON = timedelta(days=7)
 # A capture refused because the buyer's funding failed: the attempt failed; the customer may pay again.
@@ -179,9 +179,7 @@ class PayPalProvider:
         return Started(key, values, LinkButton("paypal.button_pay", order.approve_url), provider_ref=order.id)
 
     def next_check(self, checks_done: int) -> timedelta | None:
-        if checks_done < len(_FIRST_CHECKS):
-            return _FIRST_CHECKS[checks_done]
-        return timedelta(minutes=5) if checks_done < 14 else timedelta(minutes=15)
+        return next_check(checks_done)
 
     def lifetime(self, tenant_timeout: timedelta) -> timedelta:
         return tenant_timeout

@@ -34,6 +34,7 @@ from payments.base import (
     Started,
     StartRequest,
 )
+from payments.hosted_link import next_check
 from payments.paystack.client import DEFAULT_BASE_URL, PaystackClient, PaystackError
 from payments.paystack.facts import PaystackFacts, refund_facts, refund_result, transaction_facts, webhook_facts
 from payments.paystack.limits import check_amount
@@ -43,9 +44,6 @@ from payments.paystack.wire import Refund, TransactionStatus, WebhookEvent, pars
 from payments.registry import ProviderDeps, ProviderFactory, TenantProviderConfig
 
 NAME = "paystack"
-# When the reconciler asks Verify about an open link, counted from the start: 1, 3, 8 minutes, then every 5 minutes
-# for the first hour and every 15 minutes after that (until the payment expires).
-_FIRST_CHECKS = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5))
 _TEST_CARD = "4084 0840 8408 4081"
 # When the reconciler fetches a refund still on its way (in case its webhooks are lost), counted from when Paystack
 # took it: 2 and 10 minutes, half an hour, then doubling from one hour up to every 6 hours. Refunds take days (the
@@ -150,9 +148,7 @@ class PaystackProvider:
         )
 
     def next_check(self, checks_done: int) -> timedelta | None:
-        if checks_done < len(_FIRST_CHECKS):
-            return _FIRST_CHECKS[checks_done]
-        return timedelta(minutes=5) if checks_done < 14 else timedelta(minutes=15)
+        return next_check(checks_done)
 
     def lifetime(self, tenant_timeout: timedelta) -> timedelta:
         return tenant_timeout

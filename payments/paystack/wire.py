@@ -14,12 +14,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from core.money import MAX_MINOR
 from core.unicode import holds_lone_surrogate
 from payments.base import InvalidCallback
+from payments.json_fields import iso_time, required_text
 
 _UINT64_MAX = 2**64 - 1
 _AMOUNT_TEXT = re.compile(r"^\s*([0-9]{1,20})(?:\.0*)?\s*$")  # ASCII digits, no more than a uint64 has
@@ -55,15 +56,6 @@ def _object(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidCallback(f"{where} is not a JSON object")
     return value
-
-
-def _text(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise InvalidCallback(f"{where}.{key} is missing or not text")
 
 
 def _optional_text(value: Any) -> str | None:
@@ -110,19 +102,8 @@ def _id(value: Any) -> int | None:
     return number if 0 <= number <= _UINT64_MAX else None
 
 
-def _time(value: Any) -> datetime | None:
-    """An ISO-8601 timestamp (``2024-08-22T09:15:02.000Z``) as an aware UTC datetime, else None."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def _currency(data: Mapping[str, Any], where: str) -> str:
-    return _text(data, "currency", where).upper()
+    return required_text(data, "currency", where).upper()
 
 
 def parse_metadata(value: Any) -> Mapping[str, Any]:
@@ -228,9 +209,9 @@ class InitializeResult:
 def parse_initialize(envelope: Envelope) -> InitializeResult:
     data = envelope.data_object()
     return InitializeResult(
-        authorization_url=_text(data, "authorization_url", "data"),
-        access_code=_text(data, "access_code", "data"),
-        reference=_text(data, "reference", "data"),
+        authorization_url=required_text(data, "authorization_url", "data"),
+        access_code=required_text(data, "access_code", "data"),
+        reference=required_text(data, "reference", "data"),
     )
 
 
@@ -267,8 +248,8 @@ def parse_transaction(data: Any, where: str = "data") -> Transaction:
     obj = _object(data, where)
     customer = obj.get("customer")
     return Transaction(
-        reference=_text(obj, "reference", where),
-        status=_text(obj, "status", where).lower(),
+        reference=required_text(obj, "reference", where),
+        status=required_text(obj, "status", where).lower(),
         amount=parse_amount(obj.get("amount"), f"{where}.amount"),
         currency=_currency(obj, where),
         id=_id(obj.get("id")),
@@ -276,8 +257,8 @@ def parse_transaction(data: Any, where: str = "data") -> Transaction:
         channel=_optional_text(obj.get("channel")),
         gateway_response=_optional_text(obj.get("gateway_response")),
         message=_optional_text(obj.get("message")),
-        paid_at=_time(obj.get("paid_at")) or _time(obj.get("paidAt")),
-        created_at=_time(obj.get("created_at")) or _time(obj.get("createdAt")),
+        paid_at=iso_time(obj.get("paid_at")) or iso_time(obj.get("paidAt")),
+        created_at=iso_time(obj.get("created_at")) or iso_time(obj.get("createdAt")),
         metadata=parse_metadata(obj.get("metadata")),
         requested_amount=_optional_amount(obj.get("requested_amount"), f"{where}.requested_amount"),
         customer_email=_optional_text(customer.get("email")) if isinstance(customer, Mapping) else None,
@@ -339,9 +320,9 @@ def parse_refund(data: Any, where: str = "data", *, status: str | None = None) -
         transaction_id=_id(txn_obj.get("id")) if txn_obj else _id(txn),
         refund_reference=_optional_text(obj.get("refund_reference")),
         domain=_optional_text(obj.get("domain")),
-        created_at=_time(obj.get("createdAt")) or _time(obj.get("created_at")),
-        updated_at=_time(obj.get("updatedAt")) or _time(obj.get("updated_at")),
-        expected_at=_time(obj.get("expected_at")),
+        created_at=iso_time(obj.get("createdAt")) or iso_time(obj.get("created_at")),
+        updated_at=iso_time(obj.get("updatedAt")) or iso_time(obj.get("updated_at")),
+        expected_at=iso_time(obj.get("expected_at")),
         raw=obj,
     )
 
@@ -387,7 +368,7 @@ WebhookEvent = ChargeEvent | RefundEvent | UnknownEvent
 def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookEvent:
     """Parse a webhook body (check its signature first: ``signature.require_valid``)."""
     raw = body if isinstance(body, Mapping) else load_json(body, "webhook body")
-    event = _text(raw, "event", "webhook").lower()
+    event = required_text(raw, "event", "webhook").lower()
     data = raw.get("data")
     if event == CHARGE_SUCCESS:
         return ChargeEvent(event=event, transaction=parse_transaction(data, "webhook data"), raw=raw)

@@ -4,13 +4,12 @@ there (as a fallback for an undeliverable chat), its delivery reports posted bac
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.tables import Tenant
@@ -19,6 +18,7 @@ from notify import store
 from notify.sms.settings import SmsSettings
 from payments.receipt_copies import FALLBACK
 from sandbox.africastalking.simulator import AtSimulator, build_app
+from sandbox.serving import serving as serve_locally
 
 WORDS = ("block", "unblock", "sent", "down", "up")
 HELP = (
@@ -27,15 +27,8 @@ HELP = (
 )
 
 
-@asynccontextmanager
-async def serving(sim: AtSimulator) -> AsyncIterator[str]:
-    runner = web.AppRunner(build_app(sim))
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+def serving(sim: AtSimulator) -> AbstractAsyncContextManager[str]:
+    return serve_locally(build_app(sim))
 
 
 async def configure_demo(session: AsyncSession, vault: Vault, tenant: Tenant, url: str, now: datetime) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sandbox.contract import DemoAccount, PlayCommand, ProviderSimulator
-from sandbox.corefy.server import build_app
 from sandbox.corefy.simulator import CorefySimulator
+from sandbox.hosted import build_app
 
 DEMO_ACCOUNT = "coma_playground0001"
 DEMO_API_KEY = "playground-live-api-key-0001"  # known only to the local simulator

@@ -8,12 +8,10 @@ browser back to the invoice's return URL, and builds (and, for a merchant whose 
 invoice's ``callback_url``) every status change's callback, signed in ``X-Signature`` with the key of the invoice's
 mode. A paid invoice is told twice, ``processing`` then ``processed``, so a test can deliver them in either order.
 
-Run it as a real server (:func:`sandbox.corefy.server.build_app`) or in process (:meth:`mock_transport`)."""
+Run it as a real server (:func:`sandbox.hosted.build_app`) or in process (:meth:`mock_transport`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import json
 import secrets
@@ -28,7 +26,8 @@ from core.clock import Clock, SystemClock
 from payments.corefy.signature import SIGNATURE_HEADER, credentials, sign
 from payments.corefy.wire import INVOICE_TYPE
 from sandbox.corefy.checkout import payment_page
-from sandbox.corefy.state import PAGE_PREFIX, Answer, Outgoing, SimInvoice, SimRefund
+from sandbox.corefy.state import PAGE_PREFIX, Outgoing, SimInvoice, SimRefund
+from sandbox.hosted import Answer, Deliveries, mock_transport, page_answer, unknown_page
 
 _FINAL = frozenset({"processed", "process_failed", "expired", "terminated", "refunded", "partially_refunded"})
 
@@ -43,7 +42,7 @@ class Merchant:
 
 
 def _json(status: int, payload: Any) -> Answer:
-    return Answer(status, json.dumps(payload).encode())
+    return Answer(status, json.dumps(payload).encode(), "application/vnd.api+json")
 
 
 def _error(status: int, title: str, detail: str = "") -> Answer:
@@ -61,7 +60,7 @@ class CorefySimulator:
         self.faults: dict[str, list[int]] = {}  # path prefix -> statuses to answer next, in order
         self.origin = "http://corefy.invalid"  # the last host it was reached at: the hosted pages' links
         self._serial = itertools.count(1)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._deliveries = Deliveries()  # Corefy retries a failed callback; the shop's reconciler covers a lost one
 
     # --- the merchant's account, and what a test arranges -------------------------------------------------------
 
@@ -138,26 +137,13 @@ class CorefySimulator:
         self.sent.append(outgoing)
         if not self._merchant_of(invoice).deliver:
             return  # the test delivers it, when and how often it likes
-        task = asyncio.get_running_loop().create_task(self._post(outgoing))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _post(self, outgoing: Outgoing) -> None:
-        if httpx.URL(outgoing.url).host not in ("127.0.0.1", "localhost"):
-            return  # a simulator posts to this machine only
-        async with httpx.AsyncClient(trust_env=False, timeout=10) as http:
-            # Corefy retries a callback that failed; the shop's reconciler covers a lost one.
-            with contextlib.suppress(httpx.HTTPError):
-                await http.post(outgoing.url, content=outgoing.body, headers=outgoing.headers)
+        self._deliveries.post(outgoing.url, outgoing.body, outgoing.headers)
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._deliveries.drain()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._deliveries.close()
 
     # --- the API --------------------------------------------------------------------------------------------------
 
@@ -298,31 +284,18 @@ class CorefySimulator:
         invoice_id, _, action = tail.partition("/")
         invoice = self.by_id(invoice_id)
         if invoice is None:
-            return Answer(404, b"<h1>This payment page is not valid</h1>", "text/html")
-        if method == "GET" and not action:
-            page = payment_page(PAGE_PREFIX + invoice.id, invoice, self._merchant_of(invoice).test)
-            return Answer(200, page.encode(), "text/html")
-        outcomes = {"pay": "processed", "fail": "process_failed", "abandon": "terminated"}
-        if method != "POST" or action not in outcomes:
-            return Answer(405, b"", "text/plain")
-        if invoice.status in _FINAL:
-            return Answer(409, b"<h1>This payment page has been used</h1>", "text/html")
-        location = self.settle(invoice, outcomes[action])
-        return Answer(302, b"", "text/plain", {"Location": location})
+            return unknown_page("payment page")
+        return page_answer(
+            method,
+            action,
+            noun="payment page",
+            page=lambda: payment_page(PAGE_PREFIX + invoice.id, invoice, self._merchant_of(invoice).test),
+            outcomes={"pay": "processed", "fail": "process_failed", "abandon": "terminated"},
+            used=lambda _: invoice.status in _FINAL,
+            settle=lambda outcome: self.settle(invoice, outcome),
+        )
 
     # --- in process ----------------------------------------------------------------------------------------------
 
     def mock_transport(self) -> httpx.MockTransport:
-        async def handler(request: httpx.Request) -> httpx.Response:
-            answer = await self.handle(
-                request.method,
-                request.url.path,
-                dict(request.url.params),
-                {k.lower(): v for k, v in request.headers.items()},
-                await request.aread(),
-                f"{request.url.scheme}://{request.url.netloc.decode()}",
-            )
-            headers = {"Content-Type": answer.content_type, **answer.headers}
-            return httpx.Response(answer.status, content=answer.body, headers=headers)
-
-        return httpx.MockTransport(handler)
+        return mock_transport(self)

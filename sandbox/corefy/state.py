@@ -1,10 +1,9 @@
 """What Corefy's simulator holds: its invoices and refunds, each able to say itself as Corefy's API documents do, and
-what it sends and answers (a callback's exact bytes, an HTTP answer)."""
+what it sends (a callback's exact bytes)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -104,14 +103,6 @@ class Outgoing:
     body: bytes
     headers: dict[str, str]
     status: str  # the object's status it tells
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes
-    content_type: str = "application/vnd.api+json"
-    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _number(value: Decimal) -> int | float:

@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.vault import Vault
 from fiscal import devices
 from fiscal.etims.settings import EtimsSetup
 from sandbox.etims.simulator import EtimsSimulator, build_app
+from sandbox.serving import serving as serve_locally
 
 DEMO_PIN = "P051234567A"
 DEMO_SERIAL = "DEMO-OSCU-0001"
@@ -22,15 +21,8 @@ WORDS = ("down", "up", "invoices")
 HELP = "  :etims WORD".ljust(21) + "KRA eTIMS's simulator: down (an outage), up, invoices (what it signed)"
 
 
-@asynccontextmanager
-async def serving(sim: EtimsSimulator) -> AsyncIterator[str]:
-    runner = web.AppRunner(build_app(sim))
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/etims-api"
-    finally:
-        await runner.cleanup()
+def serving(sim: EtimsSimulator) -> AbstractAsyncContextManager[str]:
+    return serve_locally(build_app(sim), path="/etims-api")
 
 
 async def configure_demo(session: AsyncSession, vault: Vault, tenant_id: int, url: str, now: datetime) -> None:

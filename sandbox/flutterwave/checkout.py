@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from html import escape
+from sandbox.hosted import PayButton, checkout_page
 
 _LABELS = {
     "card": "Card",
@@ -18,22 +18,15 @@ _LABELS = {
 }
 
 
-def checkout_page(path: str, tx_ref: str, amount: int | float, currency: str, channels: str, test: bool) -> str:
+def checkout_page_of(path: str, tx_ref: str, amount: int | float, currency: str, channels: str, test: bool) -> str:
     """The page at ``path``; its buttons post to ``path/pay?channel=…``, ``path/fail`` and ``path/abandon``."""
-    base = escape(path)
     offered = [channel.strip() for channel in channels.split(",") if channel.strip()] or ["card"]
-    pay = "".join(
-        f'<button id="pay-{escape(c)}" formaction="{base}/pay?channel={escape(c)}">'
-        f"Pay with {escape(_LABELS.get(c, c))}</button>"
-        for c in offered
+    return checkout_page(
+        title="Flutterwave Checkout",
+        path=path,
+        amount=f"{currency} {amount}",
+        reference=tx_ref,
+        pay=[PayButton(f"pay-{c}", f"pay?channel={c}", f"Pay with {_LABELS.get(c, c)}") for c in offered],
+        cancel="Cancel payment",
+        test=test,
     )
-    banner = '<p id="test-mode">TEST MODE: no real money moves</p>' if test else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Flutterwave Checkout</title></head>
-<body>{banner}
-<h1>Pay {escape(currency)} {amount}</h1>
-<p id="reference">{escape(tx_ref)}</p>
-<form method="post" action="{base}/pay">{pay}
-<button id="fail" formaction="{base}/fail">Decline (card refused)</button>
-<button id="abandon" formaction="{base}/abandon">Cancel payment</button>
-</form></body></html>"""

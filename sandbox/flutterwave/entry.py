@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sandbox.contract import DemoAccount, PlayCommand, ProviderSimulator
-from sandbox.flutterwave.server import build_app
 from sandbox.flutterwave.simulator import FlutterwaveSimulator
+from sandbox.hosted import build_app
 
 DEMO_SECRET_KEY = "FLWSECK_TEST-playground00000000000000-X"  # noqa: S105 (known only to the local simulator)
 DEMO_SECRET_HASH = "playground-secret-hash-0001"  # noqa: S105

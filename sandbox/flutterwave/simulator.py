@@ -7,17 +7,16 @@ errors; it serves the hosted checkout page at each link (pay, fail, abandon), se
 ``charge.completed`` webhook with its ``verif-hash`` header (and ``flutterwave-signature`` where the merchant set an
 HMAC secret). A link never paid or failed is no transaction yet: verify does not know it, as on Flutterwave.
 
-Run it as a real server (:func:`build_app`) or in process (:meth:`FlutterwaveSimulator.mock_transport`)."""
+Run it as a real server (:func:`sandbox.hosted.build_app`) or in process
+(:meth:`FlutterwaveSimulator.mock_transport`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -33,7 +32,8 @@ from payments.flutterwave.wire import (
     is_test_key,
     sign,
 )
-from sandbox.flutterwave.checkout import checkout_page
+from sandbox.flutterwave.checkout import checkout_page_of
+from sandbox.hosted import Answer, Deliveries, mock_transport, page_answer, unknown_page
 
 CHECKOUT_PREFIX = "/v3/hosted/pay/"
 NOT_FOUND = "No transaction was found for this id"
@@ -137,14 +137,6 @@ class Outgoing:
     headers: dict[str, str]
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
 def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -167,7 +159,8 @@ class FlutterwaveSimulator:
         self.sent: list[Outgoing] = []  # every webhook built, delivered or not
         self.faults: dict[str, list[int]] = {}  # path prefix -> statuses to answer next, in order
         self._ids = itertools.count(4_100_000)
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Flutterwave would retry per the dashboard's setting; the shop's reconciler covers a lost one.
+        self._deliveries = Deliveries()
 
     # --- the merchant's dashboard, and what a test arranges ------------------------------------------------------
 
@@ -231,29 +224,14 @@ class FlutterwaveSimulator:
 
     def _send(self, outgoing: Outgoing) -> None:
         self.sent.append(outgoing)
-        if outgoing.url is None:
-            return
-        task = asyncio.get_running_loop().create_task(self._post(outgoing))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _post(self, outgoing: Outgoing) -> None:
-        assert outgoing.url is not None
-        if httpx.URL(outgoing.url).host not in ("127.0.0.1", "localhost"):
-            return  # a simulator posts to this machine only
-        async with httpx.AsyncClient(trust_env=False, timeout=10) as http:
-            # Flutterwave would retry per the dashboard's setting; the shop's reconciler covers a lost one.
-            with contextlib.suppress(httpx.HTTPError):
-                await http.post(outgoing.url, content=outgoing.body, headers=outgoing.headers)
+        if outgoing.url is not None:
+            self._deliveries.post(outgoing.url, outgoing.body, outgoing.headers)
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._deliveries.drain()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._deliveries.close()
 
     # --- the API --------------------------------------------------------------------------------------------------
 
@@ -366,40 +344,26 @@ class FlutterwaveSimulator:
         link_id, _, action = tail.partition("/")
         txn = self.by_link(link_id)
         if txn is None:
-            return Answer(404, b"<h1>This payment link is not valid</h1>", "text/html")
-        if method == "GET" and not action:
-            merchant = self.merchants[txn.key]
-            page = checkout_page(
+            return unknown_page("payment link")
+        channel = query.get("channel") or txn.payment_options.split(",")[0]
+        return page_answer(
+            method,
+            action,
+            noun="payment link",
+            page=lambda: checkout_page_of(
                 CHECKOUT_PREFIX + link_id,
                 txn.tx_ref,
                 _number(txn.amount),
                 txn.currency,
                 txn.payment_options,
-                merchant.test,
-            )
-            return Answer(200, page.encode(), "text/html")
-        outcomes = {"pay": "successful", "fail": "failed", "abandon": "cancelled"}
-        if method != "POST" or action not in outcomes:
-            return Answer(405, b"", "text/plain")
-        if txn.status != "pending" and action != "abandon":
-            return Answer(409, b"<h1>This payment link has been used</h1>", "text/html")
-        channel = query.get("channel") or txn.payment_options.split(",")[0]
-        location = self.settle(txn, outcomes[action], payment_type=channel)
-        return Answer(302, b"", "text/plain", {"Location": location})
+                self.merchants[txn.key].test,
+            ),
+            outcomes={"pay": "successful", "fail": "failed", "abandon": "cancelled"},
+            used=lambda chosen: txn.status != "pending" and chosen != "abandon",
+            settle=lambda outcome: self.settle(txn, outcome, payment_type=channel),
+        )
 
     # --- in process ----------------------------------------------------------------------------------------------
 
     def mock_transport(self) -> httpx.MockTransport:
-        async def handler(request: httpx.Request) -> httpx.Response:
-            answer = await self.handle(
-                request.method,
-                request.url.path,
-                dict(request.url.params),
-                {k.lower(): v for k, v in request.headers.items()},
-                await request.aread(),
-                f"{request.url.scheme}://{request.url.netloc.decode()}",
-            )
-            headers = {"Content-Type": answer.content_type, **answer.headers}
-            return httpx.Response(answer.status, content=answer.body, headers=headers)
-
-        return httpx.MockTransport(handler)
+        return mock_transport(self)

@@ -28,12 +28,11 @@ from payments.corefy.signature import SIGNATURE_HEADER as COREFY_SIGNATURE
 from payments.corefy.signature import basic_auth as corefy_auth
 from payments.flutterwave.wire import HASH_HEADER as FLUTTERWAVE_HASH
 from payments.paystack.signature import SIGNATURE_HEADER, sign
-from sandbox.corefy.server import build_app as corefy_app
 from sandbox.corefy.simulator import CorefySimulator
 from sandbox.feexpay.entry import SIMULATOR as FEEXPAY_SIMULATOR
 from sandbox.feexpay.simulator import FeexPaySimulator
-from sandbox.flutterwave.server import build_app as flutterwave_app
 from sandbox.flutterwave.simulator import FlutterwaveSimulator
+from sandbox.hosted import build_app as hosted_app
 from sandbox.mpesa.models import HOLD, SimOutcome, dumps
 from sandbox.mpesa.server import SimulatorServer
 from sandbox.mpesa.simulator import DarajaSimulator
@@ -449,7 +448,7 @@ class FlutterwaveKit(Kit):
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[dict[str, str]]:
-        runner = web.AppRunner(flutterwave_app(self.sim))
+        runner = web.AppRunner(hosted_app(self.sim))
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         try:
@@ -737,7 +736,7 @@ class CorefyKit(Kit):
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[dict[str, str]]:
-        runner = web.AppRunner(corefy_app(self.sim))
+        runner = web.AppRunner(hosted_app(self.sim))
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         url = f"http://127.0.0.1:{runner.addresses[0][1]}"

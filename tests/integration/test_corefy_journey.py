@@ -13,19 +13,18 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp import web
-from sqlalchemy import select
 
 from core.db.engine import Database
-from core.db.tables import Payment
 from core.vault import Vault
 from payments.corefy.signature import SIGNATURE_HEADER, sign
 from payments.states import PaymentStatus
-from sandbox.corefy.server import build_app
 from sandbox.corefy.simulator import CorefySimulator
 from sandbox.corefy.state import Outgoing
+from sandbox.hosted import build_app
 from tests.contract.kits import Delivery, deliver
-from tests.support.app import Person, ShopServer, place_order, shop_server
+from tests.support.app import Person, ShopServer, shop_server
 from tests.support.clocks import MovableClock
+from tests.support.hosted import choose, on_the_page, payment_status
 
 ACCOUNT = "coma_journey0001"
 LIVE_KEY, TEST_KEY = "journey-live-api-key-0001", "journey-test-api-key-0001"
@@ -52,29 +51,18 @@ class Journey:
 
     async def choose_corefy(self, base: str | None = None) -> tuple[str, str]:
         """A placed order paid with Corefy in the chat: its code, and the link of the started message."""
-        code = await place_order(self.customer)
-        await self.customer.tap(METHOD)
-        await self.server.settle()
-        started = self.customer.find(f"To pay KES 420 for order {code}")
-        link = started.button("💳 Pay now").target
-        assert link is not None and link.startswith(f"{base or self.live_url}/hpp/cpi_"), link
+        code, link = await choose(self.server, self.customer, METHOD, "💳 Pay now")
+        assert link.startswith(f"{base or self.live_url}/hpp/cpi_"), link
         return code, link
 
     async def page(self, link: str, action: str) -> httpx.Response:
         """The customer on Corefy's page: it shows the amount; a button is pressed, and Corefy sends the browser back
         to the shop (the callbacks go by themselves)."""
-        page = await self.browser.get(link)
-        assert page.status_code == 200 and "Pay KES 420" in page.text
-        back = await self.browser.post(f"{link}/{action}")
-        assert back.status_code == 302
-        await self.sim.drain()
-        await self.server.settle()
-        return back
+        return await on_the_page(self.browser, self.sim, self.server, link, action)
 
     async def payment_status(self) -> str:
         """The status of the order's latest attempt."""
-        async with self.server.database.uow() as uow:
-            return (await uow.session.scalars(select(Payment.status).order_by(Payment.id.desc()))).first() or ""
+        return await payment_status(self.server)
 
     async def deliver(self, sent: Outgoing, *, signature: str | None = "keep") -> int:
         headers = dict(sent.headers)

@@ -11,18 +11,17 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp import web
-from sqlalchemy import select
 
 from core.db.engine import Database
-from core.db.tables import Payment
 from core.vault import Vault
 from payments.flutterwave.wire import HASH_HEADER
 from payments.states import PaymentStatus
-from sandbox.flutterwave.server import build_app
 from sandbox.flutterwave.simulator import FlutterwaveSimulator, Outgoing
+from sandbox.hosted import build_app
 from tests.contract.kits import Delivery, deliver
-from tests.support.app import Person, ShopServer, place_order, shop_server
+from tests.support.app import Person, ShopServer, shop_server
 from tests.support.clocks import MovableClock
+from tests.support.hosted import choose, on_the_page, payment_status
 
 LIVE_KEY, TEST_KEY = "FLWSECK-journey00000000000000000000-X", "FLWSECK_TEST-journey0000000000000000-X"
 LIVE_HASH, TEST_HASH = "journey-live-secret-hash", "journey-test-secret-hash"
@@ -47,29 +46,18 @@ class Journey:
 
     async def choose_flutterwave(self) -> tuple[str, str]:
         """A placed order paid with Flutterwave in the chat: its code, and the link of the started message."""
-        code = await place_order(self.customer)
-        await self.customer.tap(METHOD)
-        await self.server.settle()
-        started = self.customer.find(f"To pay KES 420 for order {code}")
-        link = started.button("🦋 Pay now").target
-        assert link is not None and link.startswith(f"{self.sim_url}/v3/hosted/pay/"), link
+        code, link = await choose(self.server, self.customer, METHOD, "🦋 Pay now")
+        assert link.startswith(f"{self.sim_url}/v3/hosted/pay/"), link
         return code, link
 
     async def checkout(self, link: str, action: str) -> httpx.Response:
         """The customer on Flutterwave's page: it shows the amount and the shop's channels; a button is pressed, and
         Flutterwave sends the browser back to the shop (the webhook goes by itself)."""
-        page = await self.browser.get(link)
-        assert page.status_code == 200 and "Pay KES 420" in page.text and "Pay with M-Pesa" in page.text
-        back = await self.browser.post(f"{link}/{action}")
-        assert back.status_code == 302
-        await self.sim.drain()
-        await self.server.settle()
-        return back
+        return await on_the_page(self.browser, self.sim, self.server, link, action, "Pay with M-Pesa")
 
     async def payment_status(self) -> str:
         """The status of the order's latest attempt."""
-        async with self.server.database.uow() as uow:
-            return (await uow.session.scalars(select(Payment.status).order_by(Payment.id.desc()))).first() or ""
+        return await payment_status(self.server)
 
 
 @pytest.fixture

@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("core", "payments", "flows", "admin", "bot", "webhooks")
 
 # Shared by every simulator: the clock (so a test's FakeClock drives it), money, and the error type a wire parser
-# raises. core.unicode is a helper of the wire parsers.
+# raises. core.unicode and payments.json_fields are helpers of the wire parsers.
 # payments.base re-exports the declaration and refund types of the modules beside it: pure as well.
 SHARED_PURE = frozenset({"core.clock", "core.money", "core.texts", "core.unicode", "payments.base"}) | frozenset(
-    {"payments.info", "payments.entry", "payments.refunding"}
+    {"payments.info", "payments.entry", "payments.refunding", "payments.json_fields"}
 )
 
 # What each simulator may import of its provider's folder: the wire formats and pure helpers.
