@@ -203,7 +203,7 @@ async def _preview(ctx: FlowContext, broadcast: Broadcast) -> Reply:
         _press(ctx, broadcast, ctx.t("broadcast.cancel"), "cancel"),
     ]
     sample = customer_message(broadcast, ctx.lang)
-    ask = Message(ctx.t("broadcast.preview", count=count, audience=described), keyboard(buttons))
+    ask = Message(ctx.tn("broadcast.preview", count, audience=described), keyboard(buttons))
     return Reply([sample, ask])
 
 
@@ -234,4 +234,4 @@ async def _send(ctx: FlowContext, broadcast: Broadcast) -> Reply:
         message=Message(progress_text(broadcast, ctx.lang, left=total, done=False)),
         now=now,
     )
-    return Reply(notice=ctx.t("broadcast.starting", count=total))
+    return Reply(notice=ctx.tn("broadcast.starting", total))
