@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.messages import Button
+
 QUERY_LIMIT = 256  # characters of an inline query (Bot API)
 OFFSET_BYTES = 64  # next_offset is at most 64 bytes (Bot API)
 MAX_RESULTS = 50  # results in one answer (Bot API)
@@ -87,3 +89,11 @@ def product_start(product_id: int) -> str:
 def start_link(bot_username: str, start: str) -> str:
     """Telegram's deep link to a bot's chat with ``/start <start>``."""
     return f"https://t.me/{bot_username}?start={start}"
+
+
+def opening_rows(result: InlineResult, bot_username: str) -> tuple[tuple[Button, ...], ...]:
+    """The keyboard under a chosen result: its button as a deep link into the shop (none without the bot's name)."""
+    opens = result.button
+    if opens is None or not bot_username:
+        return ()
+    return ((Button(opens.text, url=start_link(bot_username, opens.start)),),)

@@ -33,7 +33,7 @@ from telegram.error import (
 )
 
 from bot.telegram_render import Keyboard, MediaKind, keyboard_rows, refusal, translating
-from core.inline import InlineAnswer, InlineResult, start_link
+from core.inline import InlineAnswer, InlineResult, opening_rows
 from core.messages import Button
 from core.relay import NotifierError, PermanentError, RetryAfter, TransientError, Undeliverable, scrub
 from payments.invoices import PreCheckoutAnswer
@@ -101,13 +101,11 @@ class PtbCalls:
 
 
 def _article(result: InlineResult, bot_username: str) -> InlineQueryResultArticle:
-    opens = result.button
-    link = Button(opens.text, url=start_link(bot_username, opens.start)) if opens and bot_username else None
     return InlineQueryResultArticle(
         result.id,
         result.title,
         InputTextMessageContent(result.text),
-        reply_markup=render_keyboard(((link,),) if link else ()),
+        reply_markup=render_keyboard(opening_rows(result, bot_username)),
         description=result.description or None,
         thumbnail_url=result.thumbnail_url,
     )

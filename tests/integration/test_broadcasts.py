@@ -17,10 +17,9 @@ from core.buttons import BroadcastAction
 from core.clock import SystemClock
 from core.db.engine import Database
 from core.db.tables import Broadcast, BroadcastRecipient, Customer
-from core.pacing import PacingLimits
 from core.vault import Vault
-from sandbox.telegram.flood import FloodControl
 from tests.support.app import Person, ShopServer, eventually, place_order, send_proof, shop_server
+from tests.support.flood import regulars, shorter_second
 
 PROGRESS = "📣 Broadcast #"
 
@@ -145,15 +144,11 @@ async def test_a_broadcast_to_many_never_holds_back_a_receipt_nor_breaks_telegra
     server: ShopServer, database: Database
 ) -> None:
     shop = await server.add_shop()
-    flood = server.fake.flood = FloodControl(per_bot=PER_BOT, window=SECOND)
-    server.pacing_limits = PacingLimits(
-        per_chat_interval=SECOND, per_group_interval=3 * SECOND, per_bot_rate=PER_BOT / SECOND, bot_burst=PER_BOT
-    )
-    users = [server.fake.user(shop.token, FIRST + n, f"Customer {n}") for n in range(MANY)]
+    flood = shorter_second(server, second=SECOND, per_bot=PER_BOT)
+    users = regulars(server, shop.token, MANY, FIRST)
     async with database.uow() as uow:
         now = SystemClock().now()
         for user in users:
-            user.account.meet(user.chat)  # each wrote to the shop before
             uow.session.add(
                 Customer(tenant_id=shop.tenant_id, tg_user_id=user.id, chat_id=user.id, display_name="", created_at=now)
             )

@@ -18,10 +18,9 @@ from core import outbox
 from core.clock import SystemClock
 from core.db.engine import Database
 from core.messages import Message
-from core.pacing import PacingLimits
 from core.vault import Vault
-from sandbox.telegram.flood import FloodControl
 from tests.support.app import ShopServer, shop_server
+from tests.support.flood import regulars, shorter_second
 
 SECOND = 0.2  # Telegram's second, five times faster
 PER_BOT = 30  # messages a bot may send in a second: the server paces at exactly this
@@ -39,13 +38,8 @@ async def test_a_burst_of_receipts_stays_within_telegrams_limits_at_the_bot_api(
     server: ShopServer, database: Database
 ) -> None:
     shop = await server.add_shop()
-    flood = server.fake.flood = FloodControl(per_bot=PER_BOT, window=SECOND)
-    server.pacing_limits = PacingLimits(
-        per_chat_interval=SECOND, per_group_interval=3 * SECOND, per_bot_rate=PER_BOT / SECOND, bot_burst=PER_BOT
-    )
-    users = [server.fake.user(shop.token, FIRST_CUSTOMER + n, f"Customer {n}") for n in range(CUSTOMERS)]
-    for user in users:
-        user.account.meet(user.chat)  # each has written to the shop before
+    flood = shorter_second(server, second=SECOND, per_bot=PER_BOT)
+    users = regulars(server, shop.token, CUSTOMERS, FIRST_CUSTOMER)
     await server.start()
 
     busy = users[0]
