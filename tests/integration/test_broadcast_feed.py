@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from admin import broadcast_audience, shops
 from admin.broadcast_feed import BroadcastFeeder, recipient_key
 from core import marketing, outbox
-from core.clock import FakeClock
+from core.clock import FakeClock, utc
 from core.db.engine import Database
 from core.db.tables import Broadcast, BroadcastRecipient, Customer, OutboxMessage
 from core.outbox import OutboxStatus
@@ -84,6 +84,7 @@ async def test_the_feeder_owes_a_few_at_a_time_once_each_and_skips_who_stopped(
         # 101 is delivered, 102 refuses the bot; 103 stops offers with its row owed, 105 while still waiting.
         await outbox.mark_sent(session, to_customers[0].id, now, 7)
         await outbox.mark_final(session, to_customers[1].id, OutboxStatus.UNDELIVERABLE, "Forbidden: bot was blocked")
+        refused_at = now
         for chat_id in (103, 105):
             await marketing.stop(session, tenant_id, ids[chat_id], now)
             await marketing.withdraw_owed(session, tenant_id, chat_id, now)
@@ -124,5 +125,5 @@ async def test_the_feeder_owes_a_few_at_a_time_once_each_and_skips_who_stopped(
                 )
             ).all()
         )
-    assert refused is not None
+    assert refused is not None and utc(refused) > refused_at  # marked by the feeder's next run after the 403
     assert statuses == {"sent": CUSTOMERS - 4, "blocked": 1, "skipped": 2}

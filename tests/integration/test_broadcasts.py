@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.buttons import BroadcastAction
-from core.clock import SystemClock
+from core.clock import SystemClock, utc
 from core.db.engine import Database
 from core.db.tables import Broadcast, BroadcastRecipient, Customer
 from core.vault import Vault
@@ -53,6 +53,7 @@ async def test_a_broadcast_composed_in_the_chat_reaches_each_consenting_customer
     server: ShopServer, database: Database
 ) -> None:
     shop = await server.add_shop()
+    began = SystemClock().now()
     await server.start()
     merchant = server.person(shop, 9001, "Mama")
     amina, baraka, chebet, daudi = (
@@ -101,10 +102,10 @@ async def test_a_broadcast_composed_in_the_chat_reaches_each_consenting_customer
     progress = [m for m in merchant.messages if PROGRESS in m.content]
     assert len(progress) == 1  # one message, edited in place
     assert progress[0].content == (f"📣 Broadcast #{broadcast.id}: sent 2, blocked 1, failed 0, left 0.\n✅ Done.")
-    assert progress[0].edit_date is not None
+    assert progress[0].edit_date is not None and progress[0].edit_date >= progress[0].date
     async with database.uow() as uow:
         unreachable = await uow.session.scalar(select(Customer.unreachable_at).where(Customer.tg_user_id == chebet.id))
-    assert unreachable is not None
+    assert unreachable is not None and began <= utc(unreachable) <= SystemClock().now()  # marked when Telegram said 403
 
     # The broadcast's buttons: the product, and stopping offers.
     assert "Pishori Rice 2kg" in (await amina.tap("🛍 Pishori Rice 2kg")).text
