@@ -3,7 +3,7 @@
 A shop that had asked for VAT on top of its prices got receipts whose total was more than the customer paid
 (checkout never added VAT). Its receipts now take VAT out of the amount paid, as every other shop's do.
 
-Revision ID: 0026
+Revision ID: 0024
 Revises: 0023
 Create Date: 2026-12-05 05:00:00.000000
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026"
+revision: str = "0024"
 down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
