@@ -18,7 +18,7 @@ from payments.mpesa.c2b import c2b_urls
 from payments.mpesa.provider import MpesaProvider
 from sandbox.mpesa.simulator import DarajaSimulator
 from tests.integration.test_alerts_per_admin import languages_of
-from tests.support.app import Person, ShopServer, place_order, shop_server, until
+from tests.support.app import Person, ShopServer, place_order, send_proof, shop_server, until
 from tests.support.mpesa import c2b_secret, daraja, mpesa_settings
 from tests.support.seed import Shop
 
@@ -127,4 +127,24 @@ async def test_money_held_for_review_and_money_for_no_order_in_each_admins_langu
     await sim.c2b_pay("174379", "NO-SUCH-ORDER", 999)
     await until(lambda: baba.count("Malipo ya Paybill yanahitaji") == 1, "Baba's unmatched alert")
     assert mama.count("⚠️ A Paybill payment needs your review: KES 999") == 1
+    assert not server.errors.messages()
+
+
+async def test_a_proof_to_review_and_its_warnings_in_each_admins_language(
+    mpesa_server: tuple[ShopServer, DarajaSimulator, Shop],
+) -> None:
+    server, _, shop = mpesa_server
+    mama, baba = server.person(shop, MAMA, "Mama"), server.person(shop, BABA, "Baba")
+    await place_order(server.person(shop, 7501, "Wanjiru"))
+    await send_proof(server.person(shop, 7501, "Wanjiru"), "SL7Q2ABC")
+    akinyi = server.person(shop, 7502, "Akinyi")
+    code = await place_order(akinyi, name="Akinyi Otieno", phone="0712 345 502")
+    await send_proof(akinyi, "SL7Q2ABC")  # the same reference again: the merchant is warned
+    await server.settle()
+    english = mama.find(f"🧾 Proof of payment for order {code}").content
+    assert "Customer: Akinyi Otieno" in english
+    assert "⚠️ Reference SL7Q2ABC was already used in this shop (1×)." in english
+    swahili = baba.find(f"🧾 Uthibitisho wa malipo wa oda {code}").content
+    assert "Mteja: Akinyi Otieno" in swahili and "Kiasi kinachodaiwa: Ksh\xa0420" in swahili
+    assert "⚠️ Nambari ya muamala SL7Q2ABC imeshatumika katika duka hili (mara 1)." in swahili
     assert not server.errors.messages()
