@@ -65,8 +65,8 @@ async def gather(session: AsyncSession, rows: Sequence[Claimed], now: datetime, 
     earlier = await _open_group(session, first, name, now, window, room=MAX_ROWS - len(rows))
     if earlier is None and len(rows) == 1:
         return Gathered(first.message, None)
-    # The groups are the merchant's alerts: in the language their rows were written in (``Message.language``), else
-    # the shop's (payments.notices.Context.shop_lang).
+    # The groups are the merchant's alerts: in the language their rows were written in (``Message.language``: the
+    # chat's reader's, core.merchant_alerts), else the shop's.
     language = first.message.language or (
         await session.scalar(select(Tenant.language).where(Tenant.id == first.tenant_id)) or "en"
     )

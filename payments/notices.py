@@ -31,11 +31,12 @@ from core.db.repos.customers import CustomerRepository
 from core.db.repos.orders import OrderRepository
 from core.db.repos.tenants import TenantRepository
 from core.db.tables import Customer, Order, Payment, Proof, Tenant
+from core.merchant_alerts import Render, owed_to_merchant, owed_to_readers
 from core.messages import Button, Message, keyboard
 from core.money import Money
 from core.texts import has, text
 from payments import providers
-from payments.base import ProviderEvent
+from payments.base import ProviderEvent, review_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +48,9 @@ class Context:
     # The order's products whose stock is counted, when read with the rest (``core.db.repos.orders.Parties``);
     # None: not read (``payments.stock`` reads them when it needs them).
     counted: frozenset[int] | None = None
-    # Where the merchant's alerts go, when read with the rest; None: ``for_merchant`` asks.
-    alert_chats: tuple[int, ...] | None = None
+    # Where the merchant's alerts go and the language each chat reads, when read with the rest
+    # (``core.db.repos.orders.Parties``); None: ``for_merchant`` asks.
+    alert_readers: tuple[tuple[int, str], ...] | None = None
 
     @property
     def lang(self) -> str:
@@ -56,7 +58,8 @@ class Context:
 
     @property
     def shop_lang(self) -> str:
-        """What the merchant's alerts are written in: the shop's language (an alert may go to a group of admins)."""
+        """The shop's language: what the payment's own record of the merchant's side is written in (its review
+        reason), and what an alert group reads. Each admin's private chat reads their own (``for_merchant``)."""
         return self.tenant.language
 
     def amount(self, language: str = "en") -> str:
@@ -130,12 +133,12 @@ async def to_merchant(
     session: AsyncSession,
     tenant: Tenant,
     key: str,
-    message: Message,
+    render: Render,
     now: datetime,
     *,
-    chats: Sequence[int] | None = None,
+    readers: Sequence[tuple[int, str]] | None = None,
 ) -> None:
-    owed = await for_merchant(session, tenant, key, message, chats=chats)
+    owed = await for_merchant(session, tenant, key, render, readers=readers)
     await outbox.enqueue_many(session, tenant_id=tenant.id, owed=owed, now=now)
 
 
@@ -145,14 +148,19 @@ def for_customer(ctx: Context, key: str, message: Message) -> outbox.Owed:
 
 
 async def for_merchant(
-    session: AsyncSession, tenant: Tenant, key: str, message: Message, *, chats: Sequence[int] | None = None
+    session: AsyncSession,
+    tenant: Tenant,
+    key: str,
+    render: Render,
+    *,
+    readers: Sequence[tuple[int, str]] | None = None,
 ) -> list[outbox.Owed]:
-    """``message`` owed to each of the merchant's alert chats: ``chats`` when the caller read them already
-    (``Context.alert_chats``), else asked (a query only when the shop has no alert group)."""
-    if chats is None:
-        chats = await TenantRepository(session).alert_chats(tenant)
-    message = read_in(message, tenant.language)
-    return [outbox.Owed(chat_id, f"{key}:to:{chat_id}", message) for chat_id in chats]
+    """The alert ``render`` says (given a language), owed to each of the merchant's alert chats in its reader's
+    language (``core.merchant_alerts``): ``readers`` when the caller read them already (``Context.alert_readers``,
+    so a payment's transaction asks nothing more), else asked (a query only when the shop has no alert group)."""
+    if readers is None:
+        return await owed_to_merchant(session, tenant, key, render)
+    return owed_to_readers(readers, key, render)
 
 
 def read_in(message: Message, language: str) -> Message:
@@ -192,43 +200,79 @@ def _chat_receipt(ctx: Context, paid: Money, *, channel: str | None, at: datetim
     return Message(body)
 
 
-def paid_alert(ctx: Context, paid: Money, *, late: bool, short: Sequence[str] = ()) -> Message:
-    """The merchant's "order paid" alert; ``short`` names the lines the stock did not cover."""
+def paid_alert(ctx: Context, paid: Money, language: str, *, late: bool, short: Sequence[str] = ()) -> Message:
+    """The merchant's "order paid" alert in ``language``; ``short`` names the lines the stock did not cover."""
     key = "merchant.paid_late" if late else "merchant.paid"
     body = text(
         key,
-        ctx.shop_lang,
+        language,
         code=ctx.order.code,
-        amount=paid.format(ctx.shop_lang),
-        provider=text(f"provider.{ctx.payment.provider}", ctx.shop_lang),
+        amount=paid.format(language),
+        provider=text(f"provider.{ctx.payment.provider}", language),
         customer=ctx.order.contact_name,
     )
     if short:
-        body += "\n" + text("merchant.stock_short", ctx.shop_lang, names=", ".join(short))
+        body += "\n" + text("merchant.stock_short", language, names=", ".join(short))
     return Message(
         body,
-        keyboard([Button(text("button.view_order", ctx.shop_lang), data=ViewOrder(ctx.order.id).pack())]),
+        keyboard([Button(text("button.view_order", language), data=ViewOrder(ctx.order.id).pack())]),
         extra={outbox.COALESCE_FIELD: outbox.COALESCE_PAID},  # many paid at once: one message, edited into a list
+        language=language,  # a running list of them is headed in it too (core.coalesce)
     )
 
 
-def needs_review_alert(ctx: Context, reason: str, *, acceptable: bool = False) -> Message:
-    """Money that does not fit, for the merchant to decide. ``acceptable``: the order waits on this payment alone,
-    so the merchant may accept it as it arrived (``/accept``); otherwise the way out is a refund."""
-    rows = [[Button(text("button.view_order", ctx.shop_lang), data=ViewOrder(ctx.order.id).pack())]]
+def needs_review_alert(ctx: Context, reason: str, language: str, *, acceptable: bool = False) -> Message:
+    """Money that does not fit, for the merchant to decide, in ``language`` (``reason`` said in it). ``acceptable``:
+    the order waits on this payment alone, so the merchant may accept it as it arrived (``/accept``); otherwise the
+    way out is a refund."""
+    rows = [[Button(text("button.view_order", language), data=ViewOrder(ctx.order.id).pack())]]
     if acceptable:
-        rows.append(
-            [Button(text("admin.button.accept_payment", ctx.shop_lang), data=AcceptPayment(ctx.payment.id).pack())]
-        )
+        rows.append([Button(text("admin.button.accept_payment", language), data=AcceptPayment(ctx.payment.id).pack())])
     return Message(
         text(
             "merchant.needs_review",
-            ctx.shop_lang,
+            language,
             code=ctx.order.code,
             reason=reason,
-            provider=text(f"provider.{ctx.payment.provider}", ctx.shop_lang),
+            provider=text(f"provider.{ctx.payment.provider}", language),
         ),
         keyboard(*rows),
+        language=language,
+    )
+
+
+Said = Callable[[str], str]  # words given the language to say them in
+
+
+def held_reason(
+    ctx: Context, event: ProviderEvent, expected: Money, received: Money | None, *, order_taken: bool
+) -> Said:
+    """Why a paid event's money is held for review, in any language: the payment records it in the shop's, each
+    admin reads it in their own (``needs_review_alert``)."""
+    if received is None:
+        return lambda language: text("review.amount_unknown", language, expected=expected.format(language))
+    if received != expected:
+        return lambda language: text(
+            "review.amount_mismatch", language, expected=expected.format(language), received=received.format(language)
+        )
+    if order_taken:
+        return lambda language: text("review.order_already_paid", language, code=ctx.order.code)
+    return lambda language: review_reason(event, language)
+
+
+def refund_refused_why(ctx: Context, amount: Money) -> Said:
+    """Why a refund of ``amount`` does not fit what the payment holds, in any language."""
+    payment = ctx.payment
+    if amount.currency != payment.currency:
+        return lambda language: text(
+            "refund.refused.currency", language, amount=amount.format(), currency=payment.currency
+        )
+    if amount.minor <= 0:
+        return lambda language: text("refund.refused.not_positive", language, amount=amount.format())
+    paid = Money(payment.amount_minor if payment.paid_minor is None else payment.paid_minor, payment.currency)
+    refunded = Money(payment.refunded_minor, payment.currency)
+    return lambda language: text(
+        "refund.refused.too_much", language, amount=amount.format(), paid=paid.format(), refunded=refunded.format()
     )
 
 

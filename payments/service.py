@@ -27,9 +27,9 @@ from core.messages import Message
 from core.money import Money
 from core.texts import text
 from payments import fiscal_hook, notices, receipt_copies, stock
-from payments.base import Outcome, ProviderEvent, review_reason
+from payments.base import Outcome, ProviderEvent
 from payments.manual.provider import NAME as MANUAL
-from payments.manual.signals import signals
+from payments.manual.signals import signal_words
 from payments.states import (
     CAN_BE_PAID,
     CAN_BE_REFUNDED,
@@ -102,7 +102,7 @@ async def apply_event(session: AsyncSession, tenant_id: int, event: ProviderEven
             parties.payment,
             parties.customer,
             counted=parties.counted,
-            alert_chats=parties.alert_chats,
+            alert_readers=parties.alert_readers,
         )
         applied = await _apply(session, ctx, event, clock)
     # The event names its payment only now, with its result: another tenant's reference is as good as unknown.
@@ -163,14 +163,13 @@ async def _announce(
     elif event.outcome is Outcome.PROOF_SUBMITTED:
         proof = await PaymentRepository(session).latest_proof(payment.id)
         assert proof is not None
-        await notices.to_merchant(
-            session,
-            ctx.tenant,
-            f"proof:{proof.id}",
-            notices.proof_for_review(ctx, proof, await signals(session, ctx.tenant.id, proof, payment, ctx.shop_lang)),
-            now,
-            chats=ctx.alert_chats,
-        )
+        warnings = await signal_words(session, ctx.tenant.id, proof, payment)  # asked once, said in each language
+
+        def proof_alert(language: str) -> Message:
+            said = [word.render(language) for word in warnings]
+            return notices.proof_for_review(ctx, proof, said, language=language)
+
+        await notices.to_merchant(session, ctx.tenant, f"proof:{proof.id}", proof_alert, now, readers=ctx.alert_readers)
     elif event.outcome is Outcome.REJECTED:
         await notices.to_customer(
             session, ctx, f"{event.event_key}:customer", notices.proof_rejected(ctx, event.reason), now
@@ -192,33 +191,22 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
             if event.provider_txn_id and payment.provider_txn_id is None:
                 payment.provider_txn_id = event.provider_txn_id
             return Applied(EventResult.DUPLICATE, payment)
+        txn = event.provider_txn_id or "?"
         await notices.to_merchant(
             session,
             ctx.tenant,
             f"review:{payment.id}:{event.event_key}",
-            notices.needs_review_alert(
-                ctx, text("review.second_receipt", ctx.shop_lang, txn=event.provider_txn_id or "?")
+            lambda language: notices.needs_review_alert(
+                ctx, text("review.second_receipt", language, txn=txn), language
             ),
             now,
-            chats=ctx.alert_chats,
+            readers=ctx.alert_readers,
         )
         return Applied(EventResult.NEEDS_REVIEW, payment, PaymentStatus(payment.status))
 
     order_taken = ctx.order.status not in ORDER_CAN_BE_PAID
     if received is None or received != expected or order_taken or event.review:
-        if received is None:
-            reason = text("review.amount_unknown", ctx.shop_lang, expected=expected.format(ctx.shop_lang))
-        elif received != expected:
-            reason = text(
-                "review.amount_mismatch",
-                ctx.shop_lang,
-                expected=expected.format(ctx.shop_lang),
-                received=received.format(ctx.shop_lang),
-            )
-        elif order_taken:
-            reason = text("review.order_already_paid", ctx.shop_lang, code=ctx.order.code)
-        else:
-            reason = review_reason(event, ctx.shop_lang)
+        reason = notices.held_reason(ctx, event, expected, received, order_taken=order_taken)
         moved = await payments.move_loaded(
             payment,
             CAN_BE_PAID,
@@ -226,16 +214,20 @@ async def _paid(session: AsyncSession, ctx: notices.Context, event: ProviderEven
             now,
             paid_minor=received.minor if received is not None and received.currency == payment.currency else None,
             provider_txn_id=event.provider_txn_id,
-            reason=reason,
+            reason=reason(ctx.shop_lang),  # the payment's record: in the shop's language
         )
         if not moved:
             return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))
         if not order_taken:
             await OrderRepository(session).move_loaded(ctx.order, ORDER_CAN_BE_PAID, OrderStatus.NEEDS_REVIEW, now)
-        review_alert = notices.needs_review_alert(ctx, reason, acceptable=not order_taken)
+        acceptable = not order_taken
         under_review = Message(text("payment.under_review", ctx.lang, code=ctx.order.code))
         owed = await notices.for_merchant(
-            session, ctx.tenant, f"review:{payment.id}", review_alert, chats=ctx.alert_chats
+            session,
+            ctx.tenant,
+            f"review:{payment.id}",
+            lambda language: notices.needs_review_alert(ctx, reason(language), language, acceptable=acceptable),
+            readers=ctx.alert_readers,
         )
         owed.append(notices.for_customer(ctx, f"payment:{payment.id}:review", under_review))
         await outbox.enqueue_many(session, tenant_id=ctx.tenant.id, owed=owed, now=now)
@@ -345,8 +337,13 @@ async def _order_paid(
     )
     owed = [notices.for_customer(ctx, f"receipt:{ctx.payment.id}", receipt)]
     if alert_merchant or short:
-        alert = notices.paid_alert(ctx, received, late=late, short=short)
-        owed += await notices.for_merchant(session, ctx.tenant, f"paid:{ctx.payment.id}", alert, chats=ctx.alert_chats)
+        owed += await notices.for_merchant(
+            session,
+            ctx.tenant,
+            f"paid:{ctx.payment.id}",
+            lambda language: notices.paid_alert(ctx, received, language, late=late, short=short),
+            readers=ctx.alert_readers,
+        )
     await outbox.enqueue_many(session, tenant_id=ctx.tenant.id, owed=owed, now=now)
     await receipt_copies.owe_copies(session, ctx, received, now)
 
@@ -421,30 +418,15 @@ async def _refund_refused(
     payment = ctx.payment
     if payment.status not in HOLDS_MONEY and payment.status != PaymentStatus.REFUNDED:
         return Applied(EventResult.IGNORED, payment, PaymentStatus(payment.status))  # never paid: nothing to send back
-    paid = Money(payment.amount_minor if payment.paid_minor is None else payment.paid_minor, payment.currency)
-    if amount.currency != payment.currency:
-        why = text("refund.refused.currency", ctx.shop_lang, amount=amount.format(), currency=payment.currency)
-    elif amount.minor <= 0:
-        why = text("refund.refused.not_positive", ctx.shop_lang, amount=amount.format())
-    else:
-        refunded = Money(payment.refunded_minor, payment.currency)
-        why = text(
-            "refund.refused.too_much",
-            ctx.shop_lang,
-            amount=amount.format(),
-            paid=paid.format(),
-            refunded=refunded.format(),
-        )
-    body = text("refund.merchant.refused", ctx.shop_lang, code=ctx.order.code, amount=amount.format(), why=why)
-    await notices.to_merchant(
-        session,
-        ctx.tenant,
-        f"refund:{payment.id}:{event.event_key}:refused",
-        Message(body),
-        now,
-        chats=ctx.alert_chats,
-    )
-    return Applied(EventResult.REFUSED, payment, PaymentStatus(payment.status), why=why)
+    why = notices.refund_refused_why(ctx, amount)
+
+    def refused(language: str) -> Message:
+        said = text("refund.merchant.refused", language, code=ctx.order.code, amount=amount.format(), why=why(language))
+        return Message(said)
+
+    key = f"refund:{payment.id}:{event.event_key}:refused"
+    await notices.to_merchant(session, ctx.tenant, key, refused, now, readers=ctx.alert_readers)
+    return Applied(EventResult.REFUSED, payment, PaymentStatus(payment.status), why=why(ctx.shop_lang))
 
 
 def _took(row: object, **values: object) -> None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import ClassVar
 
 from core.phones import PhoneError, display, parse_mobile
-from payments.base import Callback, Outcome, ProviderError, ProviderEvent, Started, StartRequest
+from payments.base import Callback, Outcome, ProviderError, ProviderEvent, ReviewWord, Started, StartRequest
 from payments.feexpay import INFO
 from payments.feexpay.client import FeexPayClient, FeexPayError
 from payments.feexpay.networks import BY_CODE, DIAL_CODES, Network, guess
@@ -151,8 +151,9 @@ class FeexPayProvider:
             raise
         if txn.our_reference not in (None, payment_reference):
             event = transaction_event(txn, payment_reference)
-            why = f"FeexPay's status names another payment ({txn.our_reference[:40]})"
-            return None if event is None else replace(event, review=why)
+            # The merchant reads why in their language; the event's record keeps it in English.
+            why = ReviewWord("feexpay.held.other_payment", {"reference": txn.our_reference[:40]})
+            return None if event is None else replace(event, review=why.render("en"), review_words=(why,))
         return transaction_event(txn, payment_reference)
 
 

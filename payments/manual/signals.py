@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.tables import Payment, Proof
 from core.money import Money, MoneyError
-from core.texts import text
+from payments.base import ReviewWord
 
 _CLAIMED = re.compile(r"(?i)(?:^|\s)(?:kes|kshs?|sh|ngn|ghs|zar|usd|ugx|tzs|rwf)\.?\s?(\d{1,9}(?:\.\d{1,2})?)(?=\s|$)")
 
@@ -37,7 +37,12 @@ async def signals(
     session: AsyncSession, tenant_id: int, proof: Proof, payment: Payment, language: str = "en"
 ) -> list[str]:
     """What the merchant should look at twice before approving, in ``language`` (the reader's)."""
-    warnings: list[str] = []
+    return [word.render(language) for word in await signal_words(session, tenant_id, proof, payment)]
+
+
+async def signal_words(session: AsyncSession, tenant_id: int, proof: Proof, payment: Payment) -> list[ReviewWord]:
+    """``signals`` as catalog words, asked once and said in each reader's language."""
+    warnings: list[ReviewWord] = []
     token = reference_token(proof.reference_text)
     if token:
         others = await session.scalars(
@@ -50,7 +55,8 @@ async def signals(
             )
         )
         if reused or paid_with is not None:
-            warnings.append(text("admin.signal.reference_reused", language, reference=token, times=len(reused) or 1))
+            times = str(len(reused) or 1)
+            warnings.append(ReviewWord("admin.signal.reference_reused", {"reference": token, "times": times}))
     same_file = [Proof.file_unique_id == proof.file_unique_id]
     if proof.content_sha256:
         same_file.append(Proof.content_sha256 == proof.content_sha256)
@@ -58,17 +64,13 @@ async def signals(
         select(Proof.id).where(Proof.tenant_id == tenant_id, Proof.id != proof.id, or_(*same_file)).limit(1)
     )
     if twin is not None:
-        warnings.append(text("admin.signal.same_file", language, proof=twin))
+        warnings.append(ReviewWord("admin.signal.same_file", {"proof": str(twin)}))
     claimed = proof.claimed_amount_minor
     if claimed is None:
         claimed = claimed_amount(proof.reference_text, payment.currency)
     if claimed is not None and claimed != payment.amount_minor:
+        claimed_money, due = Money(claimed, payment.currency), Money(payment.amount_minor, payment.currency)
         warnings.append(
-            text(
-                "admin.signal.amount_differs",
-                language,
-                claimed=Money(claimed, payment.currency).format(),
-                due=Money(payment.amount_minor, payment.currency).format(),
-            )
+            ReviewWord("admin.signal.amount_differs", {"claimed": claimed_money.format(), "due": due.format()})
         )
     return warnings

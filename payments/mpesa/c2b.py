@@ -38,7 +38,7 @@ from core.money import Money
 from core.texts import text
 from payments import attempts, notices
 from payments.attempts import open_payment
-from payments.base import Outcome, ProviderEvent
+from payments.base import Outcome, ProviderEvent, ReviewWord
 from payments.mpesa.codes import C2BRejectCode
 from payments.mpesa.provider import NAME, jsonable, receipt_key
 from payments.mpesa.tables import C2BReceipt
@@ -203,20 +203,19 @@ async def apply_confirmation(session: AsyncSession, tenant: Tenant, payment: C2B
         applied = await apply_event(session, tenant.id, event, clock)
         if applied.result is EventResult.UNMATCHED:
             await notices.to_merchant(
-                session, tenant, f"c2b-unmatched:{key}", unmatched_alert(payment, amount, tenant.language), clock.now()
+                session,
+                tenant,
+                f"c2b-unmatched:{key}",
+                lambda language: unmatched_alert(payment, amount, language),
+                clock.now(),
             )
         return applied
     target = await _target_payment(session, match.order, tenant, clock)
-    review = (
-        None
-        if match.exact
-        else text(
-            "mpesa.review.account_mismatch",
-            tenant.language,  # the merchant reads why the money is held
-            account=payment.bill_ref_number.strip(),
-            code=match.order.code,
-        )
+    # Why the money is held: the merchant reads it in their language; the event's record keeps it in English.
+    mismatch = ReviewWord(
+        "mpesa.review.account_mismatch", {"account": payment.bill_ref_number.strip(), "code": match.order.code}
     )
+    review_words = () if match.exact else (mismatch,)
     event = ProviderEvent(
         provider=NAME,
         event_key=key,
@@ -227,13 +226,14 @@ async def apply_confirmation(session: AsyncSession, tenant: Tenant, payment: C2B
         reason_code="c2b",
         occurred_at=payment.trans_time,
         raw=raw,
-        review=review,
+        review=mismatch.render("en") if review_words else None,
+        review_words=review_words,
     )
     return await apply_event(session, tenant.id, event, clock)
 
 
 def unmatched_alert(payment: C2BPayment, amount: Money, language: str = "en") -> Message:
-    """Money paid to the Paybill that matches no order, for the merchant: in ``language`` (the shop's)."""
+    """Money paid to the Paybill that matches no order, for the merchant: in ``language`` (its reader's)."""
     payer = " ".join(part for part in (payment.first_name, payment.last_name) if part) or "?"
     return Message(
         text(

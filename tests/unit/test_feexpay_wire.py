@@ -13,11 +13,12 @@ import phonenumbers
 import pytest
 from phonenumbers import carrier
 
+from core.clock import FakeClock
 from core.money import Money
-from payments.base import InvalidCallback
+from payments.base import InvalidCallback, Outcome, review_reason
 from payments.feexpay.client import FeexPayClient, FeexPayError
 from payments.feexpay.networks import BY_CODE, NETWORKS, guess
-from payments.feexpay.provider import network_for
+from payments.feexpay.provider import FeexPayProvider, network_for
 from payments.feexpay.wire import (
     FAILED,
     PENDING,
@@ -28,6 +29,8 @@ from payments.feexpay.wire import (
     parse_status,
     request_body,
 )
+from payments.ingest import from_json, to_json
+from payments.registry import ProviderDeps, TenantProviderConfig
 from sandbox.feexpay.simulator import FeexPaySimulator
 
 KEY, SHOP = "fp_live_unit0000000000000000", "shop-unit-01"
@@ -150,6 +153,33 @@ async def test_the_client_against_the_simulator_request_status_and_refusals() ->
             await stranger.status(reference)
         assert refused.value.code == "invalid_key" and refused.value.misconfigured
         assert "fp_live_stranger" not in str(refused.value) and "fp_live_stranger" not in repr(stranger)
+
+
+async def test_a_status_naming_another_payment_is_held_with_its_reason_in_the_readers_language() -> None:
+    sim = FeexPaySimulator()
+    sim.add_merchant(KEY, SHOP)
+    async with httpx.AsyncClient(transport=sim.mock_transport()) as http:
+        config = TenantProviderConfig(1, "duka", "Duka", "XOF", False, {"api_key": KEY}, {"shop_id": SHOP})
+        feexpay = FeexPayProvider(config, ProviderDeps(http, FakeClock(), "https://duka.example"))
+        body = request_body(
+            phone_digits="2290197000000",
+            amount=Money(42000, "XOF"),
+            shop_id=SHOP,
+            first_name="Mama",
+            last_name="Mboga",
+            description="order",
+            ours="REF-1",
+        )
+        reference = await FeexPayClient(http, api_key=KEY, base_url="https://api.feexpay.me").request_to_pay(
+            "mtn", body
+        )
+        sim.approve()
+        held = await feexpay.query("REF-2", reference)  # the status of REF-1's request, asked for REF-2
+    assert held is not None and (held.outcome, held.amount) == (Outcome.PAID, Money(42000, "XOF"))
+    # The event's record keeps it in English; the merchant reads it in their language, a queued event too.
+    assert held.review == "FeexPay's status names another payment (REF-1)"
+    assert review_reason(held, "sw") == "Hali ya FeexPay inataja malipo mengine (REF-1)"
+    assert review_reason(from_json(to_json(held)), "fr") == "Le statut de FeexPay désigne un autre paiement (REF-1)"
 
 
 def test_the_french_texts_say_everything_the_english_ones_do_with_the_same_blanks() -> None:

@@ -47,9 +47,10 @@ async def _move_loaded(
 
 
 # Everything a payment's transition reads and tells, in one statement: a row for each line of the order and, when
-# the shop has no alert group, each of its admins (whose private chats get the merchant's alerts instead).
+# the shop has no alert group, each of its admins (whose private chats get the merchant's alerts instead, each in the
+# language its admin chose: ``TenantRepository.alert_readers``).
 _PARTIES = (
-    select(Payment, Order, Tenant, Customer, OrderItem, Product.stock, TenantAdmin.tg_user_id)
+    select(Payment, Order, Tenant, Customer, OrderItem, Product.stock, TenantAdmin.tg_user_id, TenantAdmin.language)
     .join(Order, Order.id == Payment.order_id)
     .join(Tenant, Tenant.id == Payment.tenant_id)
     .join(Customer, Customer.id == Order.customer_id)
@@ -72,7 +73,8 @@ class Parties(NamedTuple):
     tenant: Tenant
     customer: Customer
     counted: frozenset[int]  # the order's products whose stock is counted, as read (``payments.stock``)
-    alert_chats: tuple[int, ...]  # where the merchant's alerts go (``TenantRepository.alert_chats``)
+    # Where the merchant's alerts go and the language each chat reads (``TenantRepository.alert_readers``).
+    alert_readers: tuple[tuple[int, str], ...]
 
 
 class OrderRepository:
@@ -136,7 +138,7 @@ class PaymentRepository:
     async def with_parties(self, tenant_id: int, reference: str) -> Parties | None:
         """The tenant's payment with this reference, its order with its lines, the tenant and the customer, read
         fresh in one statement (``_PARTIES``), with which of the lines' products count their stock and where the
-        merchant's alerts go.
+        merchant's alerts go, in which language.
 
         The payment's row is locked as it is read (PostgreSQL): a transition waiting on another one's move of the
         same payment reads the payment as that one left it, not as it was before, so no refresh is needed after.
@@ -150,9 +152,16 @@ class PaymentRepository:
         lines = list(dict.fromkeys(row.OrderItem for row in rows if row.OrderItem is not None))
         set_committed_value(order, "items", lines)
         counted = frozenset(row.OrderItem.product_id for row in rows if row.stock is not None)
-        admins = tuple(dict.fromkeys(row.tg_user_id for row in rows if row.tg_user_id is not None))
-        alert_chats = (tenant.alert_chat_id,) if tenant.alert_chat_id is not None else admins
-        return Parties(payment, order, tenant, customer, counted, alert_chats)
+        shop_language = tenant.language
+        if tenant.alert_chat_id is not None:  # a group has many readers: the shop's language
+            readers: tuple[tuple[int, str], ...] = ((tenant.alert_chat_id, shop_language),)
+        else:
+            readers = tuple(
+                dict.fromkeys(
+                    (row.tg_user_id, row.language or shop_language) for row in rows if row.tg_user_id is not None
+                )
+            )
+        return Parties(payment, order, tenant, customer, counted, readers)
 
     async def lock(self, payment_id: int) -> None:
         """Hold the payment's row until the transaction ends. Work that touches a payment's refunds takes this lock
