@@ -27,6 +27,7 @@ from payments.base import (
     ProviderEvent,
     RefundRequest,
     RefundResult,
+    ReviewWord,
     Started,
     StartRequest,
 )
@@ -166,13 +167,15 @@ class CorefyProvider:
             if event is None or event.outcome is not Outcome.PAID:
                 return None  # a failure the API does not know changes nothing
             raw = {"callback": dict(told.raw), "fetched": {}}
-            return replace(event, raw=raw, review=f"Corefy's API does not know this invoice ({error.code})")
+            why = ReviewWord("corefy.held.unknown_invoice", {"code": str(error.code)[:40]})
+            return replace(event, raw=raw, review=why.render("en"), review_words=(why,))
         event = invoice_event(fetched)
         if event is None:
             return None
         event = replace(event, raw={"callback": dict(told.raw), "fetched": dict(fetched.raw)})
         if fetched.reference_id != told.reference_id:
-            return replace(event, review=f"the API names another payment ({fetched.reference_id[:40]})")
+            why = ReviewWord("corefy.held.other_payment", {"reference": fetched.reference_id[:40]})
+            return replace(event, review=why.render("en"), review_words=(why,))
         return event
 
     # --- reconciliation and refunds ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from datetime import UTC, datetime
 
@@ -11,11 +12,12 @@ import pytest
 
 from core.clock import SystemClock
 from core.money import Money
-from payments.base import InvalidCallback, Outcome, ProviderError, StartRequest
+from payments.base import InvalidCallback, Outcome, ProviderError, StartRequest, review_reason
 from payments.corefy.provider import CorefyProvider, invoice_event
 from payments.corefy.signature import basic_auth, credentials, is_signed, sign
 from payments.corefy.wire import parse_invoice, parse_refund
 from payments.registry import ProviderDeps, TenantProviderConfig
+from sandbox.corefy.simulator import CorefySimulator
 
 BODY = b'{"data":{"type":"payment-invoices","id":"cpi_1"}}'
 
@@ -122,3 +124,42 @@ async def test_test_mode_without_a_test_key_starts_nothing() -> None:
         with pytest.raises(ProviderError) as refused:
             await provider.start(request)
     assert (refused.value.code, refused.value.misconfigured, seen) == ("no_test_key", True, [])
+
+
+async def test_money_the_api_does_not_vouch_for_is_held_with_a_reason_the_merchant_reads_in_their_language() -> None:
+    sim = CorefySimulator()
+    sim.add_merchant("coma_1", "live-key", "sk_live_0123456789abcdef")
+    async with httpx.AsyncClient(transport=sim.mock_transport()) as http:
+        config = TenantProviderConfig(
+            tenant_id=1,
+            tenant_slug="shop",
+            shop_name="Shop",
+            currency="KES",
+            test_mode=False,
+            secrets={"api_key": "live-key", "secret_key": "sk_live_0123456789abcdef"},
+            options={"account_id": "coma_1", "api_url": "https://api.corefy.com"},
+        )
+        provider = CorefyProvider(config, ProviderDeps(http=http, clock=SystemClock(), callback_base="https://x"))
+        request = StartRequest(
+            payment_reference="PAY-1",
+            callback_token="t",
+            order_code="ABC123",
+            amount=Money(42000, "KES"),
+            customer_phone=None,
+            customer_email=None,
+            shop_name="Shop",
+            tenant_slug="shop",
+            metadata={"chat": "5001"},
+        )
+        await provider.start(request)
+        sim.settle(sim.last(), "processed")
+        paid = parse_invoice(sim.last().wire(sim.origin))
+        # A callback naming another payment than the API does, and one of an invoice the API never made.
+        other = await provider.confirm(dataclasses.replace(paid, reference_id="PAY-2"))
+        unknown = await provider.confirm(dataclasses.replace(paid, id="cpi_made_up"))
+    assert other is not None and other.outcome is Outcome.PAID
+    assert other.review == "the API names another payment (PAY-1)"  # the record, in English
+    assert review_reason(other, "sw") == "API inataja malipo mengine (PAY-1)"
+    assert unknown is not None and unknown.outcome is Outcome.PAID
+    assert unknown.review is not None and unknown.review.startswith("Corefy's API does not know this invoice (")
+    assert review_reason(unknown, "fr").startswith("l'API de Corefy ne connaît pas cette facture (")
