@@ -91,7 +91,7 @@ async def test_a_webhook_body_is_read_into_the_flows_input(telegram: FakeTelegra
     assert (command.incoming.actor.chat_id, command.incoming.actor.display_name) == (5001, "Amina")
     assert (command.incoming.inbound.command, command.incoming.inbound.text) == ("start", "ref42")
     largest = photo["message"]["photo"][-1]
-    assert upload is not None and upload.incoming is not None
+    assert upload is not None and upload.update_id == photo["update_id"] and upload.incoming is not None
     assert upload.incoming.inbound == Inbound(
         Kind.UPLOAD,
         text="M-Pesa QK12",
@@ -122,7 +122,7 @@ def test_an_inline_query_is_read_as_the_askers_words_and_page(channel: Channel) 
         },
     }
     received = channel.parse(json.dumps(asked).encode())
-    assert received is not None and received.incoming is not None
+    assert received is not None and received.update_id == 71 and received.incoming is not None
     assert (received.incoming.actor.tg_user_id, received.incoming.actor.chat_id) == (5010, 5010)
     assert received.incoming.actor.language == "sw"
     assert received.incoming.inbound == Inbound.inline_query(

@@ -91,6 +91,33 @@ def test_a_refund_names_its_own_currency_or_takes_its_payments() -> None:
     assert (refund.amount, refund.state) == (Money(1050, "KES"), "weird")  # a new word moves nothing
 
 
+START = StartRequest(
+    payment_reference="PAY-1",
+    callback_token="t",
+    order_code="ABC123",
+    amount=Money(42000, "KES"),
+    customer_phone=None,
+    customer_email=None,
+    shop_name="Shop",
+    tenant_slug="shop",
+    metadata={"chat": "5001"},
+)
+
+
+def live_keyed_provider(http: httpx.AsyncClient, *, test_mode: bool) -> CorefyProvider:
+    """A shop's Corefy set up with live keys only (no test keys), in test mode or not."""
+    config = TenantProviderConfig(
+        tenant_id=1,
+        tenant_slug="shop",
+        shop_name="Shop",
+        currency="KES",
+        test_mode=test_mode,
+        secrets={"api_key": "live-key", "secret_key": "sk_live_0123456789abcdef"},
+        options={"account_id": "coma_1", "api_url": "https://api.corefy.com"},
+    )
+    return CorefyProvider(config, ProviderDeps(http=http, clock=SystemClock(), callback_base="https://x"))
+
+
 async def test_test_mode_without_a_test_key_starts_nothing() -> None:
     seen: list[httpx.Request] = []
 
@@ -100,29 +127,9 @@ async def test_test_mode_without_a_test_key_starts_nothing() -> None:
 
     transport = httpx.MockTransport(answer)
     async with httpx.AsyncClient(transport=transport) as http:
-        config = TenantProviderConfig(
-            tenant_id=1,
-            tenant_slug="shop",
-            shop_name="Shop",
-            currency="KES",
-            test_mode=True,
-            secrets={"api_key": "live-key", "secret_key": "sk_live_0123456789abcdef"},
-            options={"account_id": "coma_1", "api_url": "https://api.corefy.com"},
-        )
-        provider = CorefyProvider(config, ProviderDeps(http=http, clock=SystemClock(), callback_base="https://x"))
-        request = StartRequest(
-            payment_reference="PAY-1",
-            callback_token="t",
-            order_code="ABC123",
-            amount=Money(42000, "KES"),
-            customer_phone=None,
-            customer_email=None,
-            shop_name="Shop",
-            tenant_slug="shop",
-            metadata={"chat": "5001"},
-        )
+        provider = live_keyed_provider(http, test_mode=True)
         with pytest.raises(ProviderError) as refused:
-            await provider.start(request)
+            await provider.start(START)
     assert (refused.value.code, refused.value.misconfigured, seen) == ("no_test_key", True, [])
 
 
@@ -130,28 +137,8 @@ async def test_money_the_api_does_not_vouch_for_is_held_with_a_reason_the_mercha
     sim = CorefySimulator()
     sim.add_merchant("coma_1", "live-key", "sk_live_0123456789abcdef")
     async with httpx.AsyncClient(transport=sim.mock_transport()) as http:
-        config = TenantProviderConfig(
-            tenant_id=1,
-            tenant_slug="shop",
-            shop_name="Shop",
-            currency="KES",
-            test_mode=False,
-            secrets={"api_key": "live-key", "secret_key": "sk_live_0123456789abcdef"},
-            options={"account_id": "coma_1", "api_url": "https://api.corefy.com"},
-        )
-        provider = CorefyProvider(config, ProviderDeps(http=http, clock=SystemClock(), callback_base="https://x"))
-        request = StartRequest(
-            payment_reference="PAY-1",
-            callback_token="t",
-            order_code="ABC123",
-            amount=Money(42000, "KES"),
-            customer_phone=None,
-            customer_email=None,
-            shop_name="Shop",
-            tenant_slug="shop",
-            metadata={"chat": "5001"},
-        )
-        await provider.start(request)
+        provider = live_keyed_provider(http, test_mode=False)
+        await provider.start(START)
         sim.settle(sim.last(), "processed")
         paid = parse_invoice(sim.last().wire(sim.origin))
         # A callback naming another payment than the API does, and one of an invoice the API never made.
